@@ -1,0 +1,248 @@
+"""The loader: files in, canonical rows out, one transaction per file.
+
+For each file: hash it, detect its format, parse it into chunks staged in temp tables, check
+the reject rate, merge the staged rows into the canonical tables by natural key
+(``models/load/<table>.sql``) and record the load in ``loads`` — all or nothing. A failed
+file leaves no rows behind, only a ``loads`` row with status ``failed`` and the reason.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import time
+import uuid
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+import duckdb
+import pyarrow as pa
+
+from parallax.connectors.base import Chunk, FileFormat, ParseContext, Reject, Source
+from parallax.connectors.files import KINDS, detect, formats, get_format
+from parallax.connectors.privacy import Pseudonymizer
+from parallax.connectors.routes import RouteNormalizer
+from parallax.db import read_sql
+from parallax.errors import ConfigError, FormatError, IngestError, RejectRateError
+
+__all__ = ["FileSummary", "IngestOptions", "Progress", "expand_paths", "ingest_files"]
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    pseudonymize: Pseudonymizer
+    route: RouteNormalizer = field(default_factory=RouteNormalizer)
+    fields: Mapping[str, str] = field(default_factory=dict)
+    options: Mapping[str, str] = field(default_factory=dict)
+    max_reject_rate: float = 0.01
+    source: str = "file"
+
+
+@dataclass(frozen=True)
+class FileSummary:
+    file: str
+    format: str
+    load_id: str
+    rows_read: int
+    rows_loaded: int
+    duplicates: int
+    rejected: int
+    seconds: float
+
+
+class Progress(Protocol):
+    def start(self, label: str, total_bytes: int) -> None: ...
+    def advance(self, nbytes: int) -> None: ...
+    def finish(self) -> None: ...
+
+
+def expand_paths(patterns: Iterable[str]) -> list[Path]:
+    """Files named, matched by a glob, or found (recursively, hidden ones skipped) in a folder."""
+    out: list[Path] = []
+    for pattern in patterns:
+        p = Path(pattern)
+        if p.is_dir():
+            found = sorted(
+                f for f in p.rglob("*")
+                if f.is_file() and not any(part.startswith(".") for part in f.relative_to(p).parts)
+            )
+        elif p.is_file():
+            found = [p]
+        else:
+            found = sorted(Path(m) for m in glob.glob(pattern, recursive=True) if Path(m).is_file())
+        if not found:
+            raise IngestError(f"{pattern}: no such file, or no file matches")
+        out.extend(f for f in found if f not in out)
+    return out
+
+
+def ingest_files(
+    con: duckdb.DuckDBPyConnection,
+    kind: str,
+    paths: Sequence[Path],
+    opts: IngestOptions,
+    *,
+    format: str | FileFormat | None = None,
+    progress: Progress | None = None,
+) -> list[FileSummary]:
+    """Load each file in its own transaction; stop at the first file that fails."""
+    if kind not in KINDS:
+        raise ConfigError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
+    fixed = get_format(kind, format) if isinstance(format, str) else format
+    return [_ingest_one(con, kind, Path(p), opts, fixed, progress) for p in paths]
+
+
+def _ingest_one(con, kind, path, opts, fixed, progress) -> FileSummary:
+    started = datetime.now(UTC)
+    t0 = time.perf_counter()
+    load_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    label = str(path)
+    fmt_name = fixed.name if fixed else None
+    sha = None
+    try:
+        sha = _sha256(path)
+        source = Source(path, on_read=progress.advance if progress else None)
+        fmt = fixed or detect(kind, source.head())
+        if fmt is None:
+            names = ", ".join(f.name for f in formats(kind))
+            raise FormatError(label, f"not a recognised {kind} file (tried {names}; use --format)")
+        fmt_name = fmt.name
+        if progress:
+            progress.start(label, path.stat().st_size)
+        ctx = ParseContext(label, opts.pseudonymize, opts.route, opts.fields, opts.options)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            counts = _stage_and_merge(con, fmt, source, ctx, load_id, opts.max_reject_rate)
+            con.execute(
+                "INSERT INTO loads VALUES (?, ?, ?, ?, ?, ?, ?, now(), 'ok', NULL, ?, ?, ?, ?)",
+                [load_id, opts.source, kind, label, sha, fmt.name, started, *counts],
+            )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    except (FormatError, RejectRateError, IngestError) as exc:
+        _record_failure(con, load_id, opts.source, kind, label, sha, fmt_name, started, str(exc))
+        raise
+    except duckdb.Error as exc:
+        msg = f"{label}: cannot store rows: {_first_line(exc)}"
+        _record_failure(con, load_id, opts.source, kind, label, sha, fmt_name, started, msg)
+        raise IngestError(msg) from None
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
+        err = FormatError(label, f"cannot read file: {_first_line(exc)}")
+        _record_failure(con, load_id, opts.source, kind, label, sha, fmt_name, started, str(err))
+        raise err from None
+    finally:
+        if progress:
+            progress.finish()
+    read, loaded, dup, rejected = counts
+    return FileSummary(label, fmt.name, load_id, read, loaded, dup, rejected,
+                       round(time.perf_counter() - t0, 3))
+
+
+def _stage_and_merge(con, fmt: FileFormat, source: Source, ctx: ParseContext, load_id: str,
+                     max_reject_rate: float) -> tuple[int, int, int, int]:
+    staged: dict[str, int] = {}
+    rejects: list[Reject] = []
+    records = 0
+    for chunk in fmt.parse(source, ctx):
+        records += chunk.records
+        rejects.extend(chunk.rejects)
+        _stage(con, chunk, load_id, staged)
+    if records and len(rejects) / records > max_reject_rate:
+        first = rejects[0]
+        raise RejectRateError(
+            f"{ctx.file}: {len(rejects)} of {records} records rejected "
+            f"({len(rejects) / records:.1%} > {max_reject_rate:.1%}); "
+            f"first at {first.location}: {first.reason}"
+        )
+    _store_rejects(con, rejects, load_id, ctx.file)
+    loaded_by_table = {table: _merge(con, table, load_id) for table in _merge_order(staged)}
+    for table in staged:
+        con.execute(f"DROP TABLE stage_{table}")
+    staged_primary = staged.get(fmt.primary, 0)
+    loaded = loaded_by_table.get(fmt.primary, 0)
+    return records, loaded, staged_primary - loaded, len(rejects)
+
+
+def _stage(con, chunk: Chunk, load_id: str, staged: dict[str, int]) -> None:
+    table = chunk.arrow()
+    if chunk.table not in staged:
+        # The table name comes from our own format modules, never from user input.
+        con.execute(f"CREATE TEMP TABLE stage_{chunk.table} AS SELECT * FROM {chunk.table} LIMIT 0")
+        staged[chunk.table] = 0
+    if table.num_rows == 0:
+        return
+    table = table.append_column("load_id", pa.array([load_id] * table.num_rows, pa.string()))
+    con.register("_parallax_chunk", table)
+    try:
+        con.execute(f"INSERT INTO stage_{chunk.table} BY NAME SELECT * FROM _parallax_chunk")
+    finally:
+        con.unregister("_parallax_chunk")
+    staged[chunk.table] += table.num_rows
+
+
+# Sessions are merged after page views and events so their SQL can read the stored events.
+_ORDER = ("spans", "feedback", "events", "page_views", "sessions", "interactions")
+
+
+def _merge_order(staged: dict[str, int]) -> list[str]:
+    return sorted(staged, key=lambda t: _ORDER.index(t) if t in _ORDER else len(_ORDER))
+
+
+def _merge(con, table: str, load_id: str) -> int:
+    """Run models/load/<table>.sql; its first statement's count is the rows loaded."""
+    statements = [s for s in read_sql("models", f"load/{table}.sql").split(";\n") if _has_sql(s)]
+    loaded = 0
+    for i, stmt in enumerate(statements):
+        params = {"load_id": load_id} if "$load_id" in stmt else None
+        result = con.execute(stmt, params).fetchone() if params else con.execute(stmt).fetchone()
+        if i == 0 and result:
+            loaded = int(result[0])
+    return loaded
+
+
+def _has_sql(stmt: str) -> bool:
+    return any(line.strip() and not line.strip().startswith("--") for line in stmt.splitlines())
+
+
+def _store_rejects(con, rejects: list[Reject], load_id: str, file: str) -> None:
+    if not rejects:
+        return
+    table = pa.table({
+        "load_id": [load_id] * len(rejects),
+        "file": [file] * len(rejects),
+        "location": [r.location for r in rejects],
+        "reason": [r.reason for r in rejects],
+        "raw": [None if r.raw is None else r.raw[:10_000] for r in rejects],
+    })
+    con.register("_parallax_rejects", table)
+    try:
+        con.execute("INSERT INTO rejects BY NAME SELECT * FROM _parallax_rejects")
+    finally:
+        con.unregister("_parallax_rejects")
+
+
+def _record_failure(con, load_id, source, kind, label, sha, fmt_name, started, message) -> None:
+    con.execute(
+        "INSERT INTO loads VALUES "
+        "(?, ?, ?, ?, ?, ?, ?, now(), 'failed', ?, NULL, NULL, NULL, NULL)",
+        [load_id, source, kind, label, sha, fmt_name, started, message],
+    )
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,90 @@
+"""Keyed pseudonymisation of personal identifiers (user ids, emails, IP addresses).
+
+HMAC-SHA256 with a secret key that never enters the database: ``$PARALLAX_KEY`` (hex or
+text), else ``[privacy] key_file`` in parallax.toml, else ``<db>.key`` beside the database,
+created with mode 0600 on first use. The same key gives the same pseudonym across sources,
+so a user id on a span still meets the same user id in a survey export.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from parallax.errors import ConfigError
+
+__all__ = ["PII_ATTRIBUTE_KEYS", "Pseudonymizer", "load_key"]
+
+# Attribute names (OpenTelemetry semantic conventions, old and new) whose values identify a
+# person or a device. Their values are replaced by pseudonyms wherever attributes are kept.
+PII_ATTRIBUTE_KEYS = frozenset(
+    {
+        "enduser.id", "user.id", "user.email", "user.name", "user.full_name", "enduser.email",
+        "client.address", "client.ip", "net.peer.ip", "net.sock.peer.addr", "http.client_ip",
+        "source.address", "network.peer.address", "user_id", "userId", "customer_id",
+        "email", "ip", "ip_address", "ipAddress", "IPAddress", "RecipientEmail",
+    }
+)
+
+
+def load_key(db_path: Path, key_file: Path | None = None) -> bytes:
+    env = os.environ.get("PARALLAX_KEY")
+    if env:
+        return env.encode()
+    path = key_file or db_path.with_name(db_path.name + ".key")
+    if path.exists():
+        try:
+            key = path.read_bytes().strip()
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read pseudonymisation key: {exc}") from None
+        if len(key) < 16:
+            raise ConfigError(f"{path}: pseudonymisation key is shorter than 16 bytes")
+        return key
+    if key_file is not None:
+        raise ConfigError(f"{path}: pseudonymisation key file not found")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32).encode()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(key + b"\n")
+    return key
+
+
+@dataclass(frozen=True)
+class Pseudonymizer:
+    """``pseudonymize(value)`` → stable 32-hex pseudonym; None and '' stay None.
+
+    Picklable (worker processes rebuild the cache), and cached because the same user id
+    repeats across thousands of spans.
+    """
+
+    key: bytes
+    _cache: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def __call__(self, value: Any) -> str | None:
+        if value is None:
+            return None
+        text = str(value).strip()
+        if not text:
+            return None
+        hit = self._cache.get(text)
+        if hit is None:
+            # Emails compare case-insensitively; other identifiers are taken as written.
+            norm = text.lower() if "@" in text else text
+            hit = hmac.new(self.key, norm.encode(), hashlib.sha256).hexdigest()[:32]
+            if len(self._cache) < 1_000_000:
+                self._cache[text] = hit
+        return hit
+
+    def scrub(self, attributes: Mapping[str, Any]) -> dict[str, Any]:
+        """A copy of ``attributes`` with personal identifiers pseudonymised."""
+        return {
+            k: (self(v) if k in PII_ATTRIBUTE_KEYS and v is not None else v)
+            for k, v in attributes.items()
+        }

@@ -1,0 +1,153 @@
+"""The ``parallax`` command: parse, call a library function, print.
+
+``main()`` is the one error boundary: a ``ParallaxError`` becomes one line on stderr and its
+exit code; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from parallax.errors import ConfigError, ParallaxError
+
+app = typer.Typer(
+    help="Parallax: put what customers say beside what they got.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+ingest_app = typer.Typer(help="Load files into the database (format detected from content).",
+                         no_args_is_help=True)
+app.add_typer(ingest_app, name="ingest")
+
+
+@dataclass(frozen=True)
+class _Globals:
+    db: str | None
+    config: Path | None
+
+
+@app.callback()
+def _global(
+    ctx: typer.Context,
+    db: Annotated[str | None, typer.Option(
+        "--db", help="DuckDB file (env PARALLAX_DB; default ./parallax.duckdb)")] = None,
+    config: Annotated[Path | None, typer.Option(
+        "--config", help="Settings file (env PARALLAX_CONFIG; default ./parallax.toml)")] = None,
+) -> None:
+    ctx.obj = _Globals(db, config)
+
+
+def _open(ctx: typer.Context):
+    """Open (and migrate) the database; the CLI is the only caller of ``db.connect``."""
+    from parallax.config import load_config
+    from parallax.db import connect, resolve_db_path
+
+    g: _Globals = ctx.obj
+    cfg = load_config(g.config)
+    path = resolve_db_path(g.db)
+    return connect(path), cfg, path
+
+
+FilesArg = Annotated[list[str], typer.Argument(help="Files, globs or folders (.gz works).")]
+FormatOpt = Annotated[str | None, typer.Option("--format", help="Skip detection: format name.")]
+FieldOpt = Annotated[list[str] | None, typer.Option(
+    "--field", help="canonical=column mapping, repeatable (e.g. score=Q3, session_id=sid).")]
+RejectOpt = Annotated[float | None, typer.Option(
+    "--max-reject-rate", help="Fail a file when more than this share of records is bad.")]
+
+
+def _ingest(ctx, kind, files, fmt, fields, max_reject_rate, options) -> None:
+    from parallax.connectors.load import expand_paths, ingest_files
+    from parallax.console import FileProgress, print_summaries
+    from parallax.options import ingest_options
+
+    paths = expand_paths(files)
+    con, cfg, db_path = _open(ctx)
+    try:
+        opts = ingest_options(cfg, db_path, _pairs(fields), options, max_reject_rate)
+        with FileProgress() as progress:
+            summaries = ingest_files(con, kind, paths, opts, format=fmt, progress=progress)
+    finally:
+        con.close()
+    print_summaries(summaries)
+
+
+@ingest_app.command("traces")
+def ingest_traces(ctx: typer.Context, files: FilesArg, format: FormatOpt = None,
+                  max_reject_rate: RejectOpt = None) -> None:
+    """OTLP/JSON (document or collector JSON lines), Jaeger JSON, Zipkin v2 JSON."""
+    _ingest(ctx, "traces", files, format, None, max_reject_rate, {})
+
+
+@ingest_app.command("feedback")
+def ingest_feedback(
+    ctx: typer.Context, files: FilesArg, format: FormatOpt = None, field: FieldOpt = None,
+    metric: Annotated[str | None, typer.Option(
+        "--metric", help="nps | csat | ces | rating (default: found from the data).")] = None,
+    max_reject_rate: RejectOpt = None,
+) -> None:
+    """Qualtrics response exports (CSV), generic CSV / NDJSON survey answers."""
+    _ingest(ctx, "feedback", files, format, field, max_reject_rate,
+            {"metric": metric} if metric else {})
+
+
+@ingest_app.command("analytics")
+def ingest_analytics(
+    ctx: typer.Context, files: FilesArg, format: FormatOpt = None, field: FieldOpt = None,
+    session_param: Annotated[str | None, typer.Option(
+        "--session-param", help="GA4 event param carrying the shared session id.")] = None,
+    max_reject_rate: RejectOpt = None,
+) -> None:
+    """GA4 BigQuery export NDJSON, generic page-view CSV / NDJSON."""
+    _ingest(ctx, "analytics", files, format, field, max_reject_rate,
+            {"session_param": session_param} if session_param else {})
+
+
+@app.command("loads")
+def loads(ctx: typer.Context,
+          rejects: Annotated[bool, typer.Option("--rejects", help="Rejected records.")] = False,
+          limit: Annotated[int, typer.Option("--limit")] = 50) -> None:
+    """The load ledger (newest first), or the rejected records with their reasons."""
+    from parallax.console import print_rows
+
+    con, _, _ = _open(ctx)
+    try:
+        name = "rejects.sql" if rejects else "loads.sql"
+        from parallax.db import read_sql
+
+        cur = con.execute(read_sql("queries", name), {"limit": limit})
+        print_rows([d[0] for d in cur.description], cur.fetchall())
+    finally:
+        con.close()
+
+
+def _pairs(values: list[str] | None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for v in values or []:
+        key, sep, col = v.partition("=")
+        if not sep or not key.strip() or not col.strip():
+            raise ConfigError(f"--field {v!r}: expected canonical=column")
+        out[key.strip()] = col.strip()
+    return out
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code (the error boundary; tests call this)."""
+    try:
+        app(args=argv, prog_name="parallax", standalone_mode=True)
+    except SystemExit as exc:
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 1
+    except ParallaxError as exc:
+        print(f"parallax: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    return 0
+
+
+def main() -> None:
+    sys.exit(run())

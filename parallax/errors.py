@@ -1,0 +1,55 @@
+"""The exception tree. The CLI's one error boundary turns any ``ParallaxError`` into one line
+on stderr and its ``exit_code``; anything else is a bug and keeps its traceback.
+
+    ParallaxError
+    ├── ConfigError          bad parallax.toml, option or field mapping      (exit 2)
+    ├── DatabaseError        cannot open or migrate the database              (exit 3)
+    └── IngestError          a file could not be loaded; nothing was stored   (exit 4)
+        ├── FormatError      unreadable / wrong-format file (file, line or record)
+        └── RejectRateError  too many bad records in an otherwise good file
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "DatabaseError",
+    "FormatError",
+    "IngestError",
+    "ParallaxError",
+    "RejectRateError",
+]
+
+
+class ParallaxError(Exception):
+    """Base of every error a user can cause; the message is one line saying what and where."""
+
+    exit_code = 1
+
+
+class ConfigError(ParallaxError):
+    exit_code = 2
+
+
+class DatabaseError(ParallaxError):
+    exit_code = 3
+
+
+class IngestError(ParallaxError):
+    exit_code = 4
+
+
+class FormatError(IngestError):
+    """The file cannot be read as the expected format.
+
+    ``where`` is a location inside the file (``line 12``, ``record 3``) when known.
+    """
+
+    def __init__(self, file: str, reason: str, where: str | None = None) -> None:
+        self.file, self.reason, self.where = file, reason, where
+        loc = f"{file}: {where}" if where else file
+        super().__init__(f"{loc}: {reason}")
+
+
+class RejectRateError(IngestError):
+    pass

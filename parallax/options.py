@@ -1,0 +1,34 @@
+"""Turns configuration and command-line options into the library's frozen option objects."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from parallax.config import Config
+from parallax.connectors.load import IngestOptions
+from parallax.connectors.privacy import Pseudonymizer, load_key
+from parallax.connectors.routes import RouteNormalizer
+from parallax.errors import ConfigError
+
+__all__ = ["ingest_options"]
+
+
+def ingest_options(
+    cfg: Config,
+    db_path: Path,
+    fields: Mapping[str, str] | None = None,
+    options: Mapping[str, str] | None = None,
+    max_reject_rate: float | None = None,
+) -> IngestOptions:
+    rate = cfg.max_reject_rate if max_reject_rate is None else max_reject_rate
+    if not 0.0 <= rate <= 1.0:
+        raise ConfigError(f"--max-reject-rate must be between 0 and 1, got {rate}")
+    merged = {"session_param": cfg.session_param, **(options or {})}
+    return IngestOptions(
+        pseudonymize=Pseudonymizer(load_key(db_path, cfg.key_file)),
+        route=RouteNormalizer(cfg.route_rules),
+        fields=dict(fields or {}),
+        options=merged,
+        max_reject_rate=rate,
+    )
