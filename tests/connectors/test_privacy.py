@@ -1,0 +1,50 @@
+"""Keyed pseudonymisation: stable per key, different across keys, key kept out of the DB."""
+
+from __future__ import annotations
+
+import stat
+
+import pytest
+
+from parallax.connectors.privacy import Pseudonymizer, load_key
+from parallax.errors import ConfigError
+
+
+def test_stable_keyed_and_not_reversible_by_plain_hash() -> None:
+    a, b = Pseudonymizer(b"k" * 32), Pseudonymizer(b"j" * 32)
+    assert a("user-42") == a("user-42") != b("user-42")
+    assert len(a("user-42")) == 32 and "user-42" not in a("user-42")
+    assert a("Ann@Example.com") == a("ann@example.com")  # emails compare case-insensitively
+    assert a(None) is None and a("") is None and a("  ") is None
+    assert a(42) == a("42")
+
+
+def test_scrub_hashes_only_identifiers() -> None:
+    p = Pseudonymizer(b"k" * 32)
+    out = p.scrub({"enduser.id": "bob", "client.address": "10.1.2.3", "http.route": "/x"})
+    assert out == {"enduser.id": p("bob"), "client.address": p("10.1.2.3"), "http.route": "/x"}
+
+
+def test_key_created_on_first_use_beside_db(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("PARALLAX_KEY", raising=False)
+    db = tmp_path / "p.duckdb"
+    key = load_key(db)
+    key_file = tmp_path / "p.duckdb.key"
+    assert key_file.exists() and stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert load_key(db) == key  # kept, not regenerated
+
+
+def test_env_key_wins(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("PARALLAX_KEY", "from-the-environment-0123456789")
+    assert load_key(tmp_path / "p.duckdb") == b"from-the-environment-0123456789"
+    assert not (tmp_path / "p.duckdb.key").exists()
+
+
+def test_missing_or_short_key_file_is_config_error(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("PARALLAX_KEY", raising=False)
+    with pytest.raises(ConfigError, match="key file not found"):
+        load_key(tmp_path / "p.duckdb", tmp_path / "missing.key")
+    short = tmp_path / "short.key"
+    short.write_text("abc")
+    with pytest.raises(ConfigError, match="shorter than 16 bytes"):
+        load_key(tmp_path / "p.duckdb", short)

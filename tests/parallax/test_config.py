@@ -1,0 +1,50 @@
+"""parallax.toml: defaults without a file, values with one, one clear line when wrong."""
+
+from __future__ import annotations
+
+import pytest
+
+from parallax.config import Config, RouteRule, load_config
+from parallax.errors import ConfigError
+
+
+def test_defaults_without_file(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PARALLAX_CONFIG", raising=False)
+    assert load_config() == Config()
+
+
+def test_values_from_file(tmp_path) -> None:
+    f = tmp_path / "parallax.toml"
+    f.write_text(
+        '[privacy]\nkey_file = "k.key"\n'
+        "[routes]\nrules = [{ match = '^/p/[^/]+$', route = \"/p/{slug}\" }]\n"
+        "[ingest]\nmax_reject_rate = 0.05\n"
+        '[analytics]\nsession_param = "sid"\n'
+    )
+    cfg = load_config(f)
+    assert cfg.key_file == tmp_path / "k.key"
+    assert cfg.route_rules == (RouteRule("^/p/[^/]+$", "/p/{slug}"),)
+    assert (cfg.max_reject_rate, cfg.session_param) == (0.05, "sid")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[ingest\n", "cannot read config"),
+        ("[ingest]\nmax_reject_rate = 2\n", "between 0 and 1"),
+        ("[ingest]\nmax_reject_rate = 'x'\n", "invalid setting"),
+        ("[routes]\nrules = [{ route = '/x' }]\n", "invalid setting"),
+    ],
+)
+def test_bad_config_is_one_line(tmp_path, text, message) -> None:
+    f = tmp_path / "parallax.toml"
+    f.write_text(text)
+    with pytest.raises(ConfigError, match=message) as err:
+        load_config(f)
+    assert str(f) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_explicit_missing_file_is_an_error(tmp_path) -> None:
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "nope.toml")
