@@ -127,6 +127,58 @@ def loads(ctx: typer.Context,
         con.close()
 
 
+@app.command("overview")
+def overview(ctx: typer.Context) -> None:
+    """What the database holds and how well feedback, sessions and traces meet."""
+    con, _, _ = _open(ctx)
+    try:
+        _print_query(con, "overview.sql")
+    finally:
+        con.close()
+
+
+@app.command("demo")
+def demo(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", help="Where the demo files are written.")] = Path(
+        "demo-out"),
+    seed: Annotated[int, typer.Option("--seed")] = 7,
+    sessions: Annotated[int, typer.Option("--sessions", min=100)] = 3000,
+) -> None:
+    """Build the demo world as real-format files, ingest them, and show what landed."""
+    from parallax.connectors.load import ingest_files
+    from parallax.console import FileProgress, print_summaries
+    from parallax.demo import build_world
+    from parallax.options import ingest_options
+
+    files = build_world(out, seed=seed, sessions=sessions)
+    con, cfg, db_path = _open(ctx)
+    try:
+        opts = ingest_options(cfg, db_path)
+        summaries = []
+        with FileProgress() as progress:
+            for kind, paths in (("traces", files.traces), ("feedback", files.feedback),
+                                ("analytics", files.analytics)):
+                summaries += ingest_files(con, kind, list(paths), opts, progress=progress)
+        print_summaries(summaries)
+        _print_query(con, "overview.sql")
+    finally:
+        con.close()
+    typer.echo(f"\ndatabase: {db_path.resolve()}\nfiles:    {out.resolve()} "
+               f"(planted truth: {files.truth.name})\n"
+               f"next:     parallax --db {db_path} loads · parallax --db {db_path} overview · "
+               f"duckdb {db_path}")
+
+
+def _print_query(con, name: str, params: dict | None = None) -> None:
+    from parallax.console import print_rows
+    from parallax.db import read_sql
+
+    cur = con.execute(read_sql("queries", name), params) if params else con.execute(
+        read_sql("queries", name))
+    print_rows([d[0] for d in cur.description], cur.fetchall())
+
+
 def _pairs(values: list[str] | None) -> dict[str, str]:
     out: dict[str, str] = {}
     for v in values or []:

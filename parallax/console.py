@@ -14,7 +14,8 @@ from parallax.connectors.load import FileSummary
 
 __all__ = ["FileProgress", "print_rows", "print_summaries"]
 
-_out = Console(highlight=False, soft_wrap=True)
+# Piped output keeps whole values rather than wrapping them to 80 columns.
+_out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 220)
 
 
 def print_summaries(summaries: Sequence[FileSummary]) -> None:
