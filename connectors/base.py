@@ -31,9 +31,17 @@ GZIP_MAGIC = b"\x1f\x8b"
 
 @dataclass(frozen=True)
 class Reject:
+    """A record kept out of the canonical tables, stored in ``rejects`` with its reason.
+
+    ``excluded`` marks records kept out by policy rather than because they are bad (survey
+    previews and tests): they are stored and counted, but do not count toward the file's
+    ``--max-reject-rate``.
+    """
+
     location: str  # 'line 12', 'record 3', 'row 7'
     reason: str
     raw: str | None = None
+    excluded: bool = False
 
 
 @dataclass(frozen=True)

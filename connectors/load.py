@@ -153,12 +153,12 @@ def _stage_and_merge(con, fmt: FileFormat, source: Source, ctx: ParseContext, lo
         records += chunk.records
         rejects.extend(chunk.rejects)
         _stage(con, chunk, load_id, staged)
-    if records and len(rejects) / records > max_reject_rate:
-        first = rejects[0]
+    bad = [r for r in rejects if not r.excluded]
+    if records and len(bad) / records > max_reject_rate:
         raise RejectRateError(
-            f"{ctx.file}: {len(rejects)} of {records} records rejected "
-            f"({len(rejects) / records:.1%} > {max_reject_rate:.1%}); "
-            f"first at {first.location}: {first.reason}"
+            f"{ctx.file}: {len(bad)} of {records} records rejected "
+            f"({len(bad) / records:.1%} > {max_reject_rate:.1%}); "
+            f"first at {bad[0].location}: {bad[0].reason}"
         )
     _store_rejects(con, rejects, load_id, ctx.file)
     loaded_by_table = {table: _merge(con, table, load_id) for table in _merge_order(staged)}

@@ -58,11 +58,15 @@ FilesArg = Annotated[list[str], typer.Argument(help="Files, globs or folders (.g
 FormatOpt = Annotated[str | None, typer.Option("--format", help="Skip detection: format name.")]
 FieldOpt = Annotated[list[str] | None, typer.Option(
     "--field", help="canonical=column mapping, repeatable (e.g. score=Q3, session_id=sid).")]
+OptionOpt = Annotated[list[str] | None, typer.Option(
+    "--option", help="key=value format option, repeatable: timezone=Europe/Berlin, "
+    "survey_id=SV_…, source=NAME, scale=1-5, poor_at_most=2 (feedback); load_param=NAME "
+    "(analytics).")]
 RejectOpt = Annotated[float | None, typer.Option(
     "--max-reject-rate", help="Fail a file when more than this share of records is bad.")]
 
 
-def _ingest(ctx, kind, files, fmt, fields, max_reject_rate, options) -> None:
+def _ingest(ctx, kind, files, fmt, fields, max_reject_rate, options, extra=None) -> None:
     from parallax.connectors.load import expand_paths, ingest_files
     from parallax.console import FileProgress, print_summaries
     from parallax.options import ingest_options
@@ -70,7 +74,8 @@ def _ingest(ctx, kind, files, fmt, fields, max_reject_rate, options) -> None:
     paths = expand_paths(files)
     con, cfg, db_path = _open(ctx)
     try:
-        opts = ingest_options(cfg, db_path, _pairs(fields), options, max_reject_rate)
+        merged = {**_pairs(extra, "--option", "key=value"), **options}
+        opts = ingest_options(cfg, db_path, _pairs(fields), merged, max_reject_rate)
         with FileProgress() as progress:
             summaries = ingest_files(con, kind, paths, opts, format=fmt, progress=progress)
     finally:
@@ -90,11 +95,11 @@ def ingest_feedback(
     ctx: typer.Context, files: FilesArg, format: FormatOpt = None, field: FieldOpt = None,
     metric: Annotated[str | None, typer.Option(
         "--metric", help="nps | csat | ces | rating (default: found from the data).")] = None,
-    max_reject_rate: RejectOpt = None,
+    option: OptionOpt = None, max_reject_rate: RejectOpt = None,
 ) -> None:
     """Qualtrics response exports (CSV), generic CSV / NDJSON survey answers."""
     _ingest(ctx, "feedback", files, format, field, max_reject_rate,
-            {"metric": metric} if metric else {})
+            {"metric": metric} if metric else {}, option)
 
 
 @ingest_app.command("analytics")
@@ -102,11 +107,11 @@ def ingest_analytics(
     ctx: typer.Context, files: FilesArg, format: FormatOpt = None, field: FieldOpt = None,
     session_param: Annotated[str | None, typer.Option(
         "--session-param", help="GA4 event param carrying the shared session id.")] = None,
-    max_reject_rate: RejectOpt = None,
+    option: OptionOpt = None, max_reject_rate: RejectOpt = None,
 ) -> None:
     """GA4 BigQuery export NDJSON, generic page-view CSV / NDJSON."""
     _ingest(ctx, "analytics", files, format, field, max_reject_rate,
-            {"session_param": session_param} if session_param else {})
+            {"session_param": session_param} if session_param else {}, option)
 
 
 @app.command("loads")
@@ -179,12 +184,13 @@ def _print_query(con, name: str, params: dict | None = None) -> None:
     print_rows([d[0] for d in cur.description], cur.fetchall())
 
 
-def _pairs(values: list[str] | None) -> dict[str, str]:
+def _pairs(values: list[str] | None, flag: str = "--field",
+           shape: str = "canonical=column") -> dict[str, str]:
     out: dict[str, str] = {}
     for v in values or []:
         key, sep, col = v.partition("=")
         if not sep or not key.strip() or not col.strip():
-            raise ConfigError(f"--field {v!r}: expected canonical=column")
+            raise ConfigError(f"{flag} {v!r}: expected {shape}")
         out[key.strip()] = col.strip()
     return out
 

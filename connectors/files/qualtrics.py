@@ -1,2 +1,326 @@
-"""Placeholder: replaced by its format module."""
-FORMATS: list = []
+"""Qualtrics response exports as CSV (``qualtrics-csv``).
+
+Layouts, told apart by their first rows:
+
+* current export: three header rows — column ids (``StartDate, EndDate, Status, …,
+  ResponseId, …, Q1, …, embedded data``), question text (often localised), and one
+  ``{"ImportId":"…"}`` JSON cell per column (the date columns may add ``"timeZone"``);
+* older two-row export: ids and question text, no ImportId row;
+* legacy one-row export: ids only; the very old ``V1…V10`` ids with the real names
+  (``ResponseID``, ``StartDate``…) in the second row are read too.
+
+Times are in the file's ``timeZone`` (ImportId row) or, if it names none, UTC; the
+``timezone`` option (an IANA name) overrides both. ``submitted_at`` is RecordedDate (else
+EndDate) in UTC. The score is the question with an ``<Q>_NPS_GROUP`` companion (metric nps),
+else ``--field score=COLUMN`` (or a column named score/nps/csat/ces/rating) with ``--metric``;
+columns may be named by id, any case, or ImportId (``QID3``). The verbatim is
+``--field verbatim=COLUMN``, else the first of: ``<score>_TEXT``; a text-entry question (id or
+ImportId ending in ``_TEXT``, not the "other, please specify" box ``Qn_k_TEXT`` of a choice);
+a column whose id or question text contains comment, verbatim, feedback or reason.
+
+Survey previews, test and spam responses (Status 1, 2, 8, 9, 12, 17, 40, 256 or their
+labels; DistributionChannel ``preview``/``test``) are not customer feedback: each becomes a
+``Reject`` with reason ``not customer feedback: survey preview`` (… survey test, spam,
+synthetic), so they are counted and visible in ``parallax loads --rejects``; being excluded
+by policy rather than bad, they do not count toward ``--max-reject-rate``.
+
+Embedded data is found by common names, any case (``survey.COMMON_NAMES``): session_id /
+sessionId / session.id / sid; user_id / userId / customer_id, else RecipientEmail (both
+pseudonymised); page_url / page / url / PageURL (query string dropped; route from it);
+device, country, segment. ``--field`` overrides any canonical field. channel comes from
+DistributionChannel (anonymous → web; email; sms, smsinvite → sms; mobile, app → app; others,
+such as gl for personal links, as written in lower case).
+
+source is ``qualtrics:<SurveyID>`` from the ``survey_id`` option or an ``SV_…`` in the file
+name, else ``qualtrics``. Attributes keep the remaining non-empty columns (other answers,
+embedded data, Progress, Duration, Finished, UserLanguage), with IPAddress and
+ExternalReference pseudonymised; recipient names, e-mail and the IP geolocation are not kept.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, tzinfo
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import orjson
+
+from parallax.connectors.base import Chunk, FileFormat, ParseContext, Source
+from parallax.connectors.files import survey
+from parallax.errors import ConfigError, FormatError
+
+__all__ = ["FORMATS"]
+
+_META = {  # normalised id → role
+    "responseid": "id", "recordid": "id", "recordeddate": "recorded", "enddate": "end",
+    "startdate": "start", "status": "status", "distributionchannel": "channel",
+}
+_DROP = {"startdate", "enddate", "recordeddate", "responseid", "status", "distributionchannel",
+         "recipientlastname", "recipientfirstname", "name", "responseset", "locationlatitude",
+         "locationlongitude"}
+_PII = frozenset({"ExternalReference", "ExternalDataReference", "EmailAddress"})
+_NOT_FEEDBACK = {
+    "1": "survey preview", "2": "survey test", "8": "spam", "9": "survey preview",
+    "12": "spam", "17": "survey preview", "40": "spam", "256": "synthetic",
+    "survey preview": "survey preview", "survey test": "survey test", "spam": "spam",
+    "survey preview spam": "survey preview", "offline survey preview": "survey preview",
+    "imported spam": "spam", "ex spam": "spam", "synthetic": "synthetic",
+}
+_CHANNEL_NOT_FEEDBACK = {"preview": "survey preview", "test": "survey test"}
+_CHANNELS = {"anonymous": "web", "social": "social", "email": "email",
+             "sms": "sms", "smsinvite": "sms", "mobile": "app", "app": "app", "qr": "qr",
+             "offline": "offline"}
+_SURVEY_ID = re.compile(r"SV_[A-Za-z0-9]{11,15}")
+_RESPONSE_ID = re.compile(r"^R_[A-Za-z0-9]+$")
+_CHOICE_TEXT = re.compile(r"_\d+_TEXT$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class _Layout:
+    ids: tuple[str, ...]
+    labels: tuple[str, ...]
+    import_ids: tuple[str, ...]
+    header_rows: int
+    time_zone: str | None
+
+
+def _sniff(head: bytes) -> bool:
+    text = head.decode("utf-8-sig", errors="ignore")
+    try:
+        rows = list(csv.reader(io.StringIO(text)))[:2]
+    except csv.Error:
+        return False
+    if not rows:
+        return False
+    ids = {survey.norm(c) for c in rows[0]}
+    if "responseid" in ids or {"startdate", "enddate", "status"} <= ids:
+        return True
+    # Very old exports: V1…V10 ids, the real names in the second row.
+    return "v1" in ids and len(rows) > 1 and "responseid" in {survey.norm(c) for c in rows[1]}
+
+
+def _is_import_row(row: list[str]) -> bool:
+    return any(c.lstrip().startswith('{"ImportId"') for c in row)
+
+
+def _is_label_row(row: list[str], ids: list[str]) -> bool:
+    """A second row of question text, not a response: its dates and id do not parse."""
+    if any(survey.norm(c) == "responseid" for c in row):
+        return True
+    by = {survey.norm(i): n for n, i in enumerate(ids)}
+    for key in ("startdate", "enddate", "recordeddate"):
+        if key in by and by[key] < len(row) and row[by[key]].strip():
+            try:
+                survey.parse_time(row[by[key]], UTC)
+            except ValueError:
+                return True
+            return False
+    if "responseid" in by and by["responseid"] < len(row):
+        return not _RESPONSE_ID.match(row[by["responseid"]].strip())
+    return False
+
+
+def _stream(source: Source, ctx: ParseContext) -> Iterator:
+    """Yields the ``_Layout`` first, then (row number, cells) for each response row."""
+    n = 0
+    with source.open() as raw:
+        # Undecodable bytes stay escaped: a bad header fails the file, a bad row is a Reject.
+        reader = csv.reader(io.TextIOWrapper(raw, encoding="utf-8-sig", newline="",
+                                             errors="surrogateescape"))
+        try:
+            head: list[list[str]] = []
+            for row in reader:
+                n += 1
+                head.append(row)
+                if n == 3:
+                    break
+            if not head or not any(c.strip() for c in head[0]):
+                raise FormatError(ctx.file, "empty file: no header row", "row 1")
+            layout = _layout(head, ctx)
+            bad = next((i for i in range(layout.header_rows) if survey.undecodable(head[i])), None)
+            if bad is not None:
+                raise FormatError(ctx.file, "not UTF-8 text (export the CSV as UTF-8)",
+                                  f"row {bad + 1}")
+            yield layout
+            for i in range(layout.header_rows, len(head)):
+                yield i + 1, head[i]
+            for row in reader:
+                n += 1
+                yield n, row
+        except csv.Error as exc:
+            raise FormatError(ctx.file, f"not a readable CSV file: {exc}", f"row {n + 1}") \
+                from None
+
+
+def _layout(head: list[list[str]], ctx: ParseContext) -> _Layout:
+    ids = [c.strip() for c in head[0]]
+    labels: list[str] = []
+    imports: list[str] = []
+    rows = 1
+    if len(head) > 2 and _is_import_row(head[2]):
+        labels, imports, rows = head[1], head[2], 3
+    elif len(head) > 1 and _is_import_row(head[1]):
+        imports, rows = head[1], 2
+    elif len(head) > 1 and _is_label_row(head[1], ids):
+        labels, rows = head[1], 2
+    if labels and "responseid" not in {survey.norm(i) for i in ids}:
+        # V1…V10 legacy ids: the second row names the metadata columns.
+        ids = [lab.strip() if re.fullmatch(r"V\d+", i) else i
+               for i, lab in zip(ids, labels, strict=False)]
+    zone, import_ids = None, []
+    for cell in imports:
+        try:
+            meta = orjson.loads(cell)
+        except orjson.JSONDecodeError:
+            meta = None
+        meta = meta if isinstance(meta, dict) else {}
+        import_ids.append(str(meta.get("ImportId") or ""))
+        zone = zone or meta.get("timeZone")
+    if "id" not in {_META.get(survey.norm(i)) for i in ids} and not (
+            {"start", "end", "status"} <= {_META.get(survey.norm(i)) for i in ids}):
+        raise FormatError(ctx.file, "not a Qualtrics export: no ResponseId or StartDate/"
+                                    "EndDate/Status column in the header", "row 1")
+    pad = len(ids) - len(labels)
+    return _Layout(tuple(ids), tuple([*labels, *[""] * pad][: len(ids)]),
+                   tuple([*import_ids, *[""] * (len(ids) - len(import_ids))][: len(ids)]),
+                   rows, str(zone) if zone else None)
+
+
+def _time_zone(layout: _Layout, ctx: ParseContext) -> tzinfo:
+    name = ctx.options.get("timezone") or layout.time_zone
+    if not name:
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        if ctx.options.get("timezone"):
+            raise ConfigError(f"timezone {name!r}: not an IANA time zone name") from None
+        raise FormatError(ctx.file, f"unknown timeZone {name[:60]!r} in the ImportId row",
+                          f"row {layout.header_rows}") from None
+
+
+def _columns(layout: _Layout, ctx: ParseContext, metric: str | None) -> tuple[dict, str]:
+    """canonical → column id for this export, and the metric."""
+    ids = list(layout.ids)
+    by_import = {imp.lower(): i for imp, i in zip(layout.import_ids, ids, strict=True) if imp}
+    fields = {k: (v if v in ids or v.lower() not in by_import else by_import[v.lower()])
+              for k, v in ctx.fields.items()}
+    meta = {_META[survey.norm(i)]: i for i in reversed(ids) if survey.norm(i) in _META}
+    cols = survey.resolve_columns(ids, fields, ctx.file, wanted=(
+        "session_id", "user_id", "email", "page_url", "device", "country", "segment"))
+    for canonical in ("score", "verbatim", "submitted_at", "feedback_id", "channel"):
+        if canonical in fields:
+            cols.update(survey.resolve_columns(ids, fields, ctx.file, wanted=(canonical,)))
+    cols.setdefault("feedback_id", meta.get("id"))
+    cols.setdefault("submitted_at", meta.get("recorded") or meta.get("end"))
+    cols.setdefault("channel", meta.get("channel"))
+    cols["status"] = meta.get("status")  # read for previews and tests; never stored
+    upper = {i.upper(): i for i in ids}
+    nps = [upper[i.upper()[: -len("_NPS_GROUP")]] for i in ids
+           if i.upper().endswith("_NPS_GROUP") and i.upper()[: -len("_NPS_GROUP")] in upper]
+    if "score" not in cols and nps and metric in (None, "nps"):
+        cols["score"] = nps[0]
+    if "score" not in cols:
+        found = survey.resolve_columns(ids, {}, ctx.file, wanted=("score",))
+        if not found:
+            raise FormatError(ctx.file, "no NPS question found (no <Q>_NPS_GROUP column) and "
+                              "no score column; use --field score=COLUMN --metric csat", "row 1")
+        cols["score"] = found["score"]
+    score = cols["score"]
+    metric = metric or ("nps" if score in nps else survey.metric_of_name(score)) or "rating"
+    cols.setdefault("verbatim", _verbatim(layout, score, set(cols.values())))
+    return {k: v for k, v in cols.items() if v}, metric
+
+
+def _verbatim(layout: _Layout, score: str, used: set[str]) -> str | None:
+    rows = [(i, lab, imp) for i, lab, imp in zip(layout.ids, layout.labels, layout.import_ids,
+                                                 strict=True)
+            if i not in used and survey.norm(i) not in _META]
+    companion = f"{score}_TEXT".upper()
+    for i, _, _ in rows:
+        if i.upper() == companion:
+            return i
+    for i, _, imp in rows:
+        if any(x.upper().endswith("_TEXT") and not _CHOICE_TEXT.search(x) for x in (i, imp)):
+            return i
+    for i, lab, _ in rows:
+        if any(w in f"{i} {lab}".lower() for w in survey.VERBATIM_WORDS):
+            return i
+    return None
+
+
+def _parse(source: Source, ctx: ParseContext) -> Iterator[Chunk]:
+    metric = survey.check_fields(ctx)
+    stream = _stream(source, ctx)
+    layout: _Layout = next(stream)
+    tz = _time_zone(layout, ctx)
+    cols, metric = _columns(layout, ctx, metric)
+    observed: dict[str, tuple[float, float]] = {}
+    if metric == "rating" and not ctx.options.get("scale"):
+        observed = survey.observe(((r, cols) for r in _records(source, ctx, cols)), metric)
+    upper = {i.upper() for i in layout.ids}
+    drop = frozenset(i for i in layout.ids if survey.norm(i) in _DROP
+                     or (i.upper().endswith("_NPS_GROUP") and i.upper()[:-10] in upper))
+    rules = survey.FileRules(_source(ctx), metric, survey.scales(ctx.options, observed), tz,
+                             lambda c: _CHANNELS.get(c.lower(), c.lower()), drop, _PII)
+    rows = survey.FeedbackRows(ctx, rules)
+    width = len(layout.ids)
+    for n, cells in stream:
+        if not any(c.strip() for c in cells):
+            continue
+        raw = _csv_line(cells)
+        if len(cells) != width or survey.undecodable(cells):
+            reason = f"{len(cells)} cells, the header has {width}" if len(cells) != width \
+                else "not UTF-8 text"
+            rows.reject(f"row {n}", reason, raw.encode("utf-8", "replace").decode())
+            continue
+        rec = dict(zip(layout.ids, cells, strict=True))
+        if kind := _not_feedback(rec, cols):
+            rows.reject(f"row {n}", f"not customer feedback: {kind}", raw, excluded=True)
+        else:
+            rows.add(f"row {n}", rec, cols, raw)
+        if len(rows) >= survey.CHUNK_ROWS:
+            yield rows.take()
+    yield rows.take()
+
+
+def _not_feedback(rec: dict[str, str], cols: dict[str, str]) -> str | None:
+    """'survey preview', 'survey test', 'spam' or 'synthetic' — or None for a real response."""
+    kind = _NOT_FEEDBACK.get((rec.get(cols["status"]) or "").strip().lower()) \
+        if "status" in cols else None
+    channel = (rec.get(cols.get("channel", "")) or "").strip().lower()
+    return kind or _CHANNEL_NOT_FEEDBACK.get(channel)
+
+
+def _records(source: Source, ctx: ParseContext, cols: dict[str, str]) -> Iterator[dict]:
+    """The customer responses again, for a rating scale read from the data."""
+    stream = _stream(source, ctx)
+    ids = next(stream).ids
+    for _, cells in stream:
+        if len(cells) == len(ids):
+            rec = dict(zip(ids, cells, strict=True))
+            if not _not_feedback(rec, cols):
+                yield rec
+
+
+def _source(ctx: ParseContext) -> str:
+    sid = ctx.options.get("survey_id") or (
+        m.group(0) if (m := _SURVEY_ID.search(Path(ctx.file).name)) else None)
+    return f"qualtrics:{sid}" if sid else "qualtrics"
+
+
+def _csv_line(cells: list[str]) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="").writerow(cells)
+    return buf.getvalue()
+
+
+FORMATS = [
+    FileFormat("qualtrics-csv", "feedback", "feedback", _sniff, _parse,
+               "Qualtrics response export CSV (3-row, 2-row and legacy 1-row headers)"),
+]

@@ -1,0 +1,211 @@
+"""Generic survey answers as CSV and NDJSON: columns found by common names or ``--field``,
+metric from the option, a column or the score column's name, derived ids that make reloads
+idempotent, and clear errors when no score can be found."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from parallax.connectors.files import detect
+from parallax.connectors.load import ingest_files
+from parallax.db import connect
+from parallax.errors import FormatError, ParallaxError
+
+COLS = ("feedback_id, source, submitted_at, channel, metric, score, scale_min, scale_max, "
+        "is_poor, verbatim, session_id, user_id, page_url, route, device, country, segment, "
+        "attributes")
+
+
+def _load(con, opts, path, fields=None, options=None, rate=None, format=None):
+    o = dataclasses.replace(opts, fields=fields or {}, options=options or {},
+                            max_reject_rate=opts.max_reject_rate if rate is None else rate)
+    [summary] = ingest_files(con, "feedback", [path], o, format=format)
+    return summary
+
+
+def _rows(con):
+    cur = con.execute(f"SELECT {COLS} FROM feedback ORDER BY submitted_at, feedback_id")
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def _write(path, text):
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_csv_by_common_names(con, opts, tmp_path):
+    f = _write(tmp_path / "answers.csv",
+               "Response ID;Submitted At;NPS;Comment;sessionId;user_id;Page URL;Channel\n"
+               "a1;2026-02-03T10:00:00+01:00;6;Kasse langsam;s1;u1;https://x.example/cart?t=9;"
+               "Web\n"
+               "a2;2026-02-03 10:30:00;9;;s2;u2;/product/42;app\n")
+    assert detect("feedback", f.read_bytes()).name == "feedback-csv"
+    s = _load(con, opts, f)
+    assert (s.format, s.rows_read, s.rows_loaded, s.rejected) == ("feedback-csv", 2, 2, 0)
+    a1, a2 = _rows(con)
+    assert a1 == {
+        "feedback_id": "a1", "source": "feedback",
+        "submitted_at": datetime(2026, 2, 3, 9, 0, tzinfo=UTC), "channel": "web",
+        "metric": "nps", "score": 6.0, "scale_min": 0.0, "scale_max": 10.0, "is_poor": True,
+        "verbatim": "Kasse langsam", "session_id": "s1", "user_id": opts.pseudonymize("u1"),
+        "page_url": "https://x.example/cart", "route": "/cart", "device": None,
+        "country": None, "segment": None, "attributes": None,
+    }
+    # No offset: UTC.
+    assert (a2["submitted_at"], a2["is_poor"], a2["route"]) == \
+        (datetime(2026, 2, 3, 10, 30, tzinfo=UTC), False, "/product/{id}")
+
+
+def test_csv_with_field_mapping_and_metric(con, opts, tmp_path):
+    f = _write(tmp_path / "export.csv",
+               "resp,when,q3,why,visitor,path,plan\n"
+               "r1,1767225600,2,hard to find,v-1,/help,pro\n"
+               "r2,1767225600000,5,,v-2,/help,free\n")
+    fields = {"feedback_id": "resp", "submitted_at": "when", "score": "q3", "verbatim": "why",
+              "user_id": "visitor", "page_url": "path", "segment": "plan"}
+    # No column has a name the sniffer knows: detection needs --format here.
+    with pytest.raises(FormatError, match=r"not a recognised feedback file"):
+        _load(con, opts, f, fields=fields)
+    with pytest.raises(FormatError, match=r"export.csv: row 1: no score column .*"
+                                          r"use --field score=COLUMN --metric csat"):
+        _load(con, opts, f, format="feedback-csv")
+    _load(con, opts, f, fields=fields, options={"metric": "csat"}, format="feedback-csv")
+    r1, r2 = _rows(con)
+    # Epoch seconds and milliseconds: the same instant.
+    assert r1["submitted_at"] == r2["submitted_at"] == datetime(2026, 1, 1, tzinfo=UTC)
+    assert (r1["metric"], r1["score"], r1["is_poor"], r1["verbatim"], r1["segment"]) == \
+        ("csat", 2.0, True, "hard to find", "pro")
+    assert r1["user_id"] == opts.pseudonymize("v-1") and r1["user_id"] != "v-1"
+    assert (r2["is_poor"], r2["verbatim"], r2["route"]) == (False, None, "/help")
+
+
+def test_csv_without_ids_reloads_idempotently(con, opts, tmp_path):
+    f = _write(tmp_path / "noid.csv",
+               "timestamp,rating,comment\n"
+               "2026-01-01T00:00:00Z,4,ok\n"
+               "2026-01-01T00:00:00Z,4,ok\n"
+               "2026-01-02T00:00:00Z,1,bad\n")
+    first = _load(con, opts, f)
+    again = _load(con, opts, f)
+    assert (first.rows_loaded, again.rows_loaded, again.duplicates) == (3, 0, 3)
+    ids = [r["feedback_id"] for r in _rows(con)]
+    assert len(set(ids)) == 3 and all(i.startswith("sha256:") for i in ids)
+    # The twin row keeps its own id; the rating scale is read from the data (1–5).
+    assert sorted(ids)[1].endswith("#2") or sorted(ids)[2].endswith("#2")
+    assert {(r["scale_min"], r["scale_max"]) for r in _rows(con)} == {(1.0, 5.0)}
+
+
+def test_csv_bad_rows_become_rejects(con, opts, tmp_path):
+    f = _write(tmp_path / "bad.csv",
+               "id,date,csat\n"
+               "1,2026-01-01,5\n"
+               "2,2026-01-01,7\n"
+               "3,yesterday,3\n"
+               "4,2026-01-01\n"
+               "5,2026-01-01,\n")
+    s = _load(con, opts, f, rate=1.0)
+    assert (s.rows_read, s.rows_loaded, s.rejected) == (5, 2, 3)
+    assert con.execute("SELECT location, reason FROM rejects ORDER BY location").fetchall() == [
+        ("row 3", "score 7 is outside the csat scale 1–5 (column csat)"),
+        ("row 4", "submitted_at 'yesterday' is not a date/time (column date)"),
+        ("row 5", "2 cells, the header has 3"),
+    ]
+    skipped = [r for r in _rows(con) if r["feedback_id"] == "5"][0]
+    assert (skipped["metric"], skipped["score"], skipped["is_poor"]) == ("csat", None, None)
+
+
+def test_ndjson_nested_keys_and_metric_column(con, opts, tmp_path):
+    lines = [
+        {"feedback_id": "n1", "created_at": "2026-05-01T12:00:00.5+02:00", "score": 2,
+         "metric": "CES", "text": "too many steps",
+         "context": {"session": {"id": "S-1"}, "user": {"id": 42}, "page": {"url": "/a/b"}},
+         "device": "desktop", "tags": ["x"]},
+        {"feedback_id": "n2", "created_at": 1777636800123, "score": "4", "metric": "rating",
+         "context": {"session": {"id": "S-2"}}},
+        {"feedback_id": "n3", "created_at": "2026-05-01T10:00:00Z", "score": 8},
+    ]
+    f = _write(tmp_path / "answers.ndjson", "\n".join(json.dumps(x) for x in lines) + "\n\n")
+    assert detect("feedback", f.read_bytes()).name == "feedback-ndjson"
+    s = _load(con, opts, f)
+    assert (s.format, s.rows_loaded, s.rejected) == ("feedback-ndjson", 3, 0)
+    rows = {r["feedback_id"]: r for r in _rows(con)}
+    n1 = rows["n1"]
+    assert n1["submitted_at"] == datetime(2026, 5, 1, 10, 0, 0, 500000, tzinfo=UTC)
+    assert (n1["metric"], n1["scale_max"], n1["is_poor"], n1["verbatim"]) == \
+        ("ces", 7.0, True, "too many steps")
+    assert (n1["session_id"], n1["user_id"], n1["route"], n1["device"]) == \
+        ("S-1", opts.pseudonymize("42"), "/a/b", "desktop")
+    assert json.loads(n1["attributes"]) == {"tags": ["x"]}
+    assert rows["n2"]["submitted_at"] == datetime(2026, 5, 1, 12, 0, 0, 123000, tzinfo=UTC)
+    # Ratings 4 and 8 (no metric: rating) → a 1–10 scale read from the data, poor ≤ 4.
+    assert (rows["n2"]["scale_max"], rows["n2"]["is_poor"]) == (10.0, True)
+    assert (rows["n3"]["metric"], rows["n3"]["is_poor"]) == ("rating", False)
+
+
+def test_ndjson_bad_lines_and_missing_score(con, opts, tmp_path):
+    f = _write(tmp_path / "a.ndjson",
+               '{"id": "1", "nps": 7}\n{broken\n[1, 2]\n{"id": "2", "nps": "x"}\n')
+    s = _load(con, opts, f, rate=1.0)
+    assert (s.rows_loaded, s.rejected) == (1, 3)
+    reasons = [r for (r,) in con.execute("SELECT reason FROM rejects ORDER BY location")
+               .fetchall()]
+    assert reasons[0].startswith("invalid JSON") and reasons[1] == "not a JSON object: list"
+    assert reasons[2] == "score 'x' is not a number (column nps)"
+
+    nos = _write(tmp_path / "noscore.ndjson", '{"id": "1", "stars_given": 5}\n')
+    with pytest.raises(FormatError, match=r"no record has a score field.*--field score="):
+        _load(con, opts, nos, options={"metric": "rating"}, format="feedback-ndjson")
+    broken = _write(tmp_path / "x.ndjson", "{nope\n")
+    with pytest.raises(FormatError, match=r"x.ndjson: line 1: not NDJSON"):
+        ingest_files(con, "feedback", [broken], opts, format="feedback-ndjson")
+
+
+def test_source_option_separates_surveys(con, opts, tmp_path):
+    f = _write(tmp_path / "s.csv", "id,csat\n1,5\n2,1\n")
+    _load(con, opts, f, options={"source": "checkout-survey"})
+    other = _load(con, opts, f, options={"source": "help-survey"})
+    assert other.rows_loaded == 2
+    assert con.execute("SELECT DISTINCT source FROM feedback ORDER BY 1").fetchall() == \
+        [("feedback:checkout-survey",), ("feedback:help-survey",)]
+
+
+def test_sniffers_leave_other_files_alone(tmp_path):
+    assert detect("feedback", b"session_id,page,load_ms\ns1,/a,12\n") is None
+    assert detect("feedback", b'{"resourceSpans": []}\n') is None
+    assert detect("feedback", b"\xef\xbb\xbfid,score\n1,5\n").name == "feedback-csv"
+
+
+GOOD = {
+    "g.csv": b"id,submitted_at,nps,comment,user_id,page\n1,2026-01-01T00:00:00Z,3,slow,u1,/a\n"
+             b"2,1767225600,10,,u2,/b?x=1\n",
+    "g.ndjson": b'{"id":"1","ts":"2026-01-01T00:00:00Z","nps":3,"ctx":{"user_id":"u"}}\n'
+                b'{"id":"2","ts":1767225600,"nps":null,"comment":"ok"}\n',
+}
+
+
+@settings(max_examples=60, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.sampled_from(sorted(GOOD)), at=st.integers(0, 500),
+       junk=st.binary(min_size=1, max_size=8))
+def test_damaged_files_never_escape_as_a_traceback(tmp_path_factory, opts, name, at, junk):
+    work = tmp_path_factory.mktemp("g")
+    data = GOOD[name]
+    at %= len(data)
+    f = work / name
+    f.write_bytes(data[:at] + junk + data[at + len(junk):])
+    con = connect(work / "db.duckdb")
+    fmt = "feedback-csv" if name.endswith(".csv") else "feedback-ndjson"
+    try:
+        _load(con, opts, f, rate=1.0, format=fmt)
+    except ParallaxError as exc:
+        assert "\n" not in str(exc)
+        assert con.execute("SELECT count(*) FROM feedback").fetchone()[0] == 0
+    finally:
+        con.close()
