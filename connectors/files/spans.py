@@ -7,7 +7,8 @@ present wins):
 |---------------|------------------------------------------------------------------------|
 | service       | resource ``service.name`` (Jaeger process / Zipkin localEndpoint)      |
 | http_method   | ``http.request.method``, ``http.method``                               |
-| http_route    | ``http.route``, ``url.full``, ``http.url``, ``url.path``, ``http.target`` |
+| http_route    | ``http.route``, ``url.full``, ``http.url``, ``url.path``, ``http.target``, |
+|               | ``http.path`` (Zipkin) — without query string and fragment            |
 | route         | http_route through the shared route normalisation                     |
 | status_code   | ``http.response.status_code``, ``http.status_code``                    |
 | peer          | CLIENT/PRODUCER only: ``peer.service``, ``server.address``,             |
@@ -17,31 +18,39 @@ present wins):
 | is_error      | status ERROR, HTTP status ≥ 500, ``error.type``, or an ``error`` tag    |
 
 Personal identifiers among the kept attributes are pseudonymised (``PII_ATTRIBUTE_KEYS``).
+Parsers validate ids and times with ``hex_id``/``parent_id``/``check_start`` and raise
+``SpanError`` for a bad span; its message becomes the ``Reject`` reason.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import gc
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
 import pyarrow as pa
 
-from parallax.connectors.base import ParseContext
+from parallax.connectors.base import ParseContext, Source
 from parallax.connectors.privacy import PII_ATTRIBUTE_KEYS
+from parallax.errors import FormatError
 
-__all__ = ["KINDS", "SPAN_SCHEMA", "SpanColumns"]
+__all__ = [
+    "CHUNK_SPANS", "KINDS", "SPAN_SCHEMA", "SpanColumns", "SpanError", "check_start", "gc_paused",
+    "hex_id", "parent_id", "raw_text", "read_json",
+]
 
 # OTLP SpanKind integers → canonical names (Jaeger/Zipkin map their strings onto these).
 KINDS = ("unspecified", "internal", "server", "client", "producer", "consumer")
+CHUNK_SPANS = 100_000  # spans per Chunk: big enough to amortise staging, small enough for memory
+MAX_US = 253_402_300_800_000_000  # 10000-01-01 in µs since the epoch: beyond any real span
 
-_METHOD = ("http.request.method", "http.method")
-_ROUTE = ("http.route", "url.full", "http.url", "url.path", "http.target")
-_STATUS = ("http.response.status_code", "http.status_code")
-_PEER = ("peer.service", "server.address", "net.peer.name")
-_URLS = ("url.full", "http.url")
 _USER = ("enduser.id", "user.id")
+_HEX: dict[tuple[int, ...], re.Pattern] = {}  # lengths → "lower-case hex, not all zero"
+_BOM = b"\xef\xbb\xbf"
 
 SPAN_SCHEMA = pa.schema([
     ("trace_id", pa.string()), ("span_id", pa.string()), ("parent_span_id", pa.string()),
@@ -54,6 +63,74 @@ SPAN_SCHEMA = pa.schema([
 ])
 
 
+class SpanError(ValueError):
+    """A span that cannot be stored; the message is the reject reason."""
+
+
+def hex_id(value: Any, lengths: tuple[int, ...], what: str) -> str:
+    """A valid hex id in lower case (OTLP/Jaeger/Zipkin ids are case-insensitive hex)."""
+    pattern = _HEX.get(lengths)
+    if pattern is None:
+        alts = "|".join(f"[0-9a-f]{{{n}}}" for n in lengths)
+        pattern = _HEX[lengths] = re.compile(f"(?!0+$)(?:{alts})")
+    if isinstance(value, str) and pattern.fullmatch(low := value.lower()):
+        return low
+    want = " or ".join(str(n) for n in lengths)
+    raise SpanError(f"invalid {what} {value!r}: want {want} hex digits, not all zero")
+
+
+def parent_id(value: Any, lengths: tuple[int, ...], what: str) -> str | None:
+    """Like ``hex_id``, but absent, empty and all-zero mean 'no parent' (a root span)."""
+    if value is None or value == "" or (isinstance(value, str) and not value.strip("0")):
+        return None
+    return hex_id(value, lengths, what)
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a parsed JSON tree is turned into rows.
+
+    A collector batch line holds tens of thousands of dicts; allocating them triggers dozens of
+    collections that walk every live object, which cost more than the parsing itself. JSON
+    trees hold no reference cycles, so reference counting frees them without the collector.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def check_start(us: int, what: str) -> int:
+    if not 0 < us < MAX_US:
+        raise SpanError(f"{what} out of range: {us} µs since 1970")
+    return us
+
+
+def raw_text(record: Any) -> str | None:
+    """The record as JSON text for the rejects table (never raises)."""
+    try:
+        return orjson.dumps(record).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        return repr(record)
+
+
+def read_json(source: Source, ctx: ParseContext, what: str) -> Any:
+    """The whole file as one JSON value, or a FormatError naming the line and column."""
+    with source.open() as f:
+        data = f.read()
+    if data.startswith(_BOM):
+        data = data[3:]
+    try:
+        with gc_paused():
+            return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        where = f"line {exc.lineno} column {exc.colno}"
+        raise FormatError(ctx.file, f"not {what}: invalid JSON ({exc.msg})", where) from None
+
+
 def _first(attrs: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
     for k in keys:
         v = attrs.get(k)
@@ -64,28 +141,37 @@ def _first(attrs: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
 
 def _int(v: Any) -> int | None:
     try:
-        return int(v) if v is not None and v != "" else None
-    except (TypeError, ValueError):
+        n = int(v) if v is not None and v != "" else None
+    except (TypeError, ValueError, OverflowError):
         return None
+    return n if n is not None and 0 <= n < 1000 else None  # an HTTP status, nothing else
+
+
+def _text(v: Any) -> str | None:
+    if v is None or v == "":
+        return None
+    return v if isinstance(v, str) else str(v)
 
 
 class SpanColumns:
-    """Accumulates spans column-wise; ``take()`` returns an Arrow table and starts afresh."""
+    """Accumulates spans as row tuples; ``take()`` returns an Arrow table and starts afresh.
+
+    ``add`` computes the whole row before storing it, so a span that raises leaves no trace.
+    """
 
     def __init__(self, ctx: ParseContext, source: str) -> None:
         self.ctx, self.source = ctx, source
-        self._cols: dict[str, list] = {f.name: [] for f in SPAN_SCHEMA}
-        self._resource_cache: dict[int, tuple] = {}
+        self._rows: list[tuple] = []
 
     def __len__(self) -> int:
-        return len(self._cols["trace_id"])
+        return len(self._rows)
 
     def resource(self, attrs: Mapping[str, Any]) -> tuple:
         """Per-resource values, computed once: (service, session, user, resource JSON)."""
         scrub = self.ctx.pseudonymize.scrub
         return (
-            attrs.get("service.name") or None,
-            attrs.get("session.id") or None,
+            _text(attrs.get("service.name")),
+            _text(attrs.get("session.id")),
             self.ctx.pseudonymize(_first(attrs, _USER)),
             orjson.dumps(scrub(attrs)).decode() if attrs else None,
         )
@@ -105,48 +191,65 @@ class SpanColumns:
         resource: tuple,
         remote_peer: str | None = None,
     ) -> None:
-        c = self._cols
+        ctx = self.ctx
+        get = attrs.get
         service, res_session, res_user, res_json = resource
-        status_code = _int(_first(attrs, _STATUS))
-        raw_route = _first(attrs, _ROUTE)
-        raw_route = str(raw_route) if raw_route is not None else None
+        # The key orders of the table in the module docstring, spelled out: this runs per span.
+        status = get("http.response.status_code") or get("http.status_code")
+        status_code = status if type(status) is int and 0 <= status < 1000 else _int(status)
+        raw_route = _text(get("http.route") or get("url.full") or get("http.url")
+                          or get("url.path") or get("http.target") or get("http.path"))
+        if raw_route is not None and ("?" in raw_route or "#" in raw_route):
+            # Query strings carry tokens and e-mail addresses; the route never needs them.
+            raw_route = raw_route.split("#", 1)[0].split("?", 1)[0]
         peer = None
-        if kind in ("client", "producer"):
-            peer = _first(attrs, _PEER) or remote_peer
-            if peer is None and (url := _first(attrs, _URLS)):
+        if kind == "client" or kind == "producer":
+            peer = get("peer.service") or get("server.address") or get("net.peer.name")
+            peer = peer or remote_peer
+            if not peer and (url := get("url.full") or get("http.url")):
                 peer = urlsplit(str(url)).hostname
-        user = _first(attrs, _USER)
-        c["trace_id"].append(trace_id)
-        c["span_id"].append(span_id)
-        c["parent_span_id"].append(parent_span_id or None)
-        c["service"].append(service)
-        c["name"].append(name or None)
-        c["kind"].append(kind)
-        c["started_at"].append(start_us)
-        c["duration_ms"].append(duration_ms)
-        c["is_error"].append(
-            status_error
-            or (status_code is not None and status_code >= 500)
-            or bool(attrs.get("error.type"))
-        )
-        c["status_code"].append(status_code)
-        c["http_method"].append(_first(attrs, _METHOD))
-        c["http_route"].append(raw_route)
-        c["route"].append(self.ctx.route(raw_route))
-        c["peer"].append(str(peer) if peer is not None else None)
-        c["session_id"].append(str(attrs.get("session.id") or res_session or "") or None)
-        c["user_id"].append(self.ctx.pseudonymize(user) if user is not None else res_user)
-        if attrs:
-            if PII_ATTRIBUTE_KEYS.isdisjoint(attrs):
-                c["attributes"].append(orjson.dumps(attrs).decode())
-            else:
-                c["attributes"].append(orjson.dumps(self.ctx.pseudonymize.scrub(attrs)).decode())
-        else:
-            c["attributes"].append(None)
-        c["resource"].append(res_json)
-        c["source"].append(self.source)
+        user = get("enduser.id") or get("user.id")
+        session = get("session.id")
+        method = get("http.request.method") or get("http.method")
+        if not attrs:
+            attributes = None
+        elif PII_ATTRIBUTE_KEYS.isdisjoint(attrs):
+            attributes = orjson.dumps(attrs).decode()
+        else:  # what Pseudonymizer.scrub does, touching only the keys present
+            kept = dict(attrs)
+            for k in PII_ATTRIBUTE_KEYS.intersection(attrs):
+                if kept[k] is not None:
+                    kept[k] = ctx.pseudonymize(kept[k])
+            attributes = orjson.dumps(kept).decode()
+        self._rows.append((
+            trace_id,
+            span_id,
+            parent_span_id or None,
+            service,
+            name or None if type(name) is str else _text(name),
+            kind,
+            start_us,
+            duration_ms,
+            bool(status_error or (status_code is not None and status_code >= 500)
+                 or get("error.type")),
+            status_code,
+            method if type(method) is str else _text(method),
+            raw_route,
+            ctx.route(raw_route),
+            peer if type(peer) is str else _text(peer),
+            (session if type(session) is str else _text(session)) or res_session,
+            ctx.pseudonymize(user) if user else res_user,
+            attributes,
+            res_json,
+            self.source,
+        ))
 
     def take(self) -> pa.Table:
-        table = pa.table(self._cols, schema=SPAN_SCHEMA)
-        self._cols = {f.name: [] for f in SPAN_SCHEMA}
-        return table
+        rows, self._rows = self._rows, []
+        if not rows:
+            return SPAN_SCHEMA.empty_table()
+        cols = zip(*rows, strict=True)
+        return pa.Table.from_arrays(
+            [pa.array(col, f.type) for col, f in zip(cols, SPAN_SCHEMA, strict=True)],
+            schema=SPAN_SCHEMA,
+        )
