@@ -1,2 +1,347 @@
-"""Placeholder: replaced by its format module."""
-FORMATS: list = []
+"""GA4 BigQuery export (``events_*`` tables) as newline-delimited JSON → events, page views,
+sessions. One event per line, as ``bq extract --destination_format NEWLINE_DELIMITED_JSON``
+writes it: INT64 values arrive as strings (``"event_timestamp":"1700000000123456"``); numbers
+are accepted too; null fields may be written as ``null`` or left out.
+
+Rules (the contract analysts rely on):
+
+- **Every event** becomes an ``events`` row; ``page_view`` events also become ``page_views``.
+- **Session id.** The custom event param named by ``options["session_param"]`` (default
+  ``session_id``) carries the session id shared with traces and feedback: when an event has it,
+  that value is the session id. Otherwise the GA4 session is used:
+  ``pseudonymize(user_pseudo_id) + "." + ga_session_id``. This composite is kept in
+  ``properties.ga4_session`` either way, and the load SQL moves the events of a GA4 session
+  whose other events carried the shared id (in this file or in stored events of the same days)
+  onto that shared id. Events with neither (no ``ga_session_id``, no shared id) keep
+  ``session_id`` NULL: they stay in ``events`` but are in no session and no click path.
+- **Event identity** (``event_key``): a keyed hash of the pseudonymised ``user_pseudo_id``,
+  ``event_timestamp``, ``event_name`` and ``batch_event_index`` / ``batch_page_id`` /
+  ``batch_ordering_id``; when no batch field is present (older exports) or there is no
+  ``user_pseudo_id``, the full parameter set is added. INT64s are normalised first, so a
+  string- and a number-encoded export of the same event agree, a re-loaded export changes
+  nothing, and two distinct events at the same microsecond stay two; rows with the same
+  identity are one event. The hash is keyed with the pseudonymisation key (the material holds
+  a device id), so keys are stable for one database key.
+- **Pages.** ``page_location`` → ``url`` without query string and fragment (they may hold
+  personal data; the stored params are stripped the same way) and ``route`` through the shared
+  route normalisation; ``page_referrer`` → ``referrer`` (stripped). ``load_ms`` comes from a
+  custom load-time param (``options["load_param"]``, else ``page_load_ms``, ``load_ms``,
+  ``load_time_ms``, ``page_load_time``) — never from ``engagement_time_msec``, which is
+  engagement, not load time. The ``trace_id`` param (``options["trace_param"]``), else a W3C
+  ``traceparent`` param → ``page_views.trace_id`` (lower-case).
+- **Conversions.** A ``purchase`` converts its session; its revenue is
+  ``ecommerce.purchase_revenue``, else the ``value`` param, stored as ``properties.revenue``.
+  Session revenue is recomputed by the load SQL from the stored, deduplicated purchase events
+  (one per ``transaction_id``), so loading a file twice never doubles it.
+- **Privacy.** ``user_id`` and ``user_pseudo_id`` (a device/browser identifier) are
+  pseudonymised before they are stored anywhere, rejects included; personal-looking params
+  (``email``, ``user_id``, …) are pseudonymised too. ``sessions.user_id`` is the pseudonymised
+  GA4 ``user_id`` only: a device id is not a user.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+
+from parallax.connectors.base import Chunk, FileFormat, ParseContext, Reject, Source
+from parallax.connectors.files.pageviews import (
+    EVENT_SCHEMA,
+    PAGE_VIEW_SCHEMA,
+    Bad,
+    Columns,
+    SessionAcc,
+    event_key,
+    first_line,
+    mac_key,
+    redact_json,
+    strip_url,
+    to_float,
+)
+from parallax.connectors.privacy import PII_ATTRIBUTE_KEYS
+from parallax.errors import ConfigError, FormatError
+
+__all__ = ["FORMATS"]
+
+NAME = "ga4-ndjson"
+CHUNK_ROWS = 50_000
+_LOAD_PARAMS = ("page_load_ms", "load_ms", "load_time_ms", "page_load_time")
+_BATCH = ("batch_event_index", "batch_page_id", "batch_ordering_id")
+_MIN_US, _MAX_US = 10**14, 4_102_444_800 * 10**6  # 1973 … 2100: anything else is not µs
+_NOT_SET = ("", "(not set)", "(not provided)")
+_SESSION_PARAM_DEFAULT = "session_id"
+
+
+def _sniff(head: bytes) -> bool:
+    line = first_line(head)
+    if not line.startswith(b"{"):
+        return False
+    try:
+        obj = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        # A first event longer than the sniffed bytes: judge by its key names.
+        truncated = b"\n" not in head.strip()
+        return truncated and b'"event_name"' in line and b'"event_timestamp"' in line
+    return (
+        isinstance(obj, dict) and "event_name" in obj and "event_timestamp" in obj
+        and any(k in obj for k in ("user_pseudo_id", "event_params", "event_date"))
+    )
+
+
+def _int(value: Any, what: str) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            pass
+    elif isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise Bad(f"{what} is not an integer: {value!r}"[:200])
+
+
+def _opt_int(value: Any, what: str) -> int | None:
+    return None if value is None or value == "" else _int(value, what)
+
+
+def _unnest(items: Any, what: str) -> dict[str, Any]:
+    """[{key, value{string_value|int_value|double_value|float_value}}] → {key: value}."""
+    if not items:
+        return {}
+    try:  # the hot path; anything unusual is re-read by the checking path below
+        out: dict[str, Any] = {}
+        for item in items:
+            key, v = item["key"], item["value"]
+            if key.__class__ is not str:
+                raise TypeError
+            if (x := v.get("string_value")) is None:
+                if (x := v.get("int_value")) is not None:
+                    if x.__class__ is str:
+                        x = int(x)
+                    elif x.__class__ is not int:
+                        raise TypeError
+                else:
+                    if (x := v.get("double_value")) is None:
+                        x = v.get("float_value")
+                    if x is not None:
+                        if x.__class__ is bool:
+                            raise TypeError
+                        x = float(x)
+            out[key] = x
+        return out
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return _unnest_checked(items, what)
+
+
+def _unnest_checked(items: Any, what: str) -> dict[str, Any]:
+    if not isinstance(items, list):
+        raise Bad(f"{what} is not a list")
+    out: dict[str, Any] = {}
+    for i, item in enumerate(items):
+        if not isinstance(item, dict) or not isinstance(item.get("key"), str):
+            raise Bad(f"{what}[{i}] has no key")
+        v = item.get("value")
+        if not isinstance(v, dict):
+            out[item["key"]] = None
+        elif (s := v.get("string_value")) is not None:
+            out[item["key"]] = s
+        elif (n := v.get("int_value")) is not None:
+            out[item["key"]] = _int(n, f"{what} {item['key']!r} int_value")
+        elif (d := v.get("double_value")) is not None:
+            out[item["key"]] = to_float(d)
+        else:
+            out[item["key"]] = to_float(v.get("float_value"))
+    return out
+
+
+def _id_text(value: Any) -> str | None:
+    """An id param as text; 12345 and "12345" are the same id."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip()
+    return text or None
+
+
+def _trace_id(params: dict[str, Any], name: str) -> str | None:
+    tid = _id_text(params.get(name))
+    if tid is None and (tp := _id_text(params.get("traceparent"))):
+        parts = tp.split("-")  # version-traceid-parentid-flags
+        tid = parts[1] if len(parts) == 4 else None
+    return tid.lower() if tid else None
+
+
+def _obj(rec: dict, key: str) -> dict:
+    v = rec.get(key)
+    return v if isinstance(v, dict) else {}
+
+
+def _clean(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return None if text in _NOT_SET else text
+
+
+class _Ga4:
+    def __init__(self, ctx: ParseContext) -> None:
+        if ctx.fields:
+            raise ConfigError("--field does not apply to GA4 exports: their fields are fixed "
+                              "(use --session-param for the shared session id)")
+        self.ctx = ctx
+        opts = ctx.options
+        self.session_param = opts.get("session_param") or _SESSION_PARAM_DEFAULT
+        self.trace_param = opts.get("trace_param") or "trace_id"
+        lp = opts.get("load_param")
+        self.load_params = (lp,) if lp else _LOAD_PARAMS
+        self.key = mac_key(ctx.pseudonymize.key)
+        self.events = Columns(EVENT_SCHEMA)
+        self.views = Columns(PAGE_VIEW_SCHEMA)
+        self.sessions = SessionAcc(NAME)
+
+    def add(self, rec: dict) -> None:
+        ctx, pseud = self.ctx, self.ctx.pseudonymize
+        name = rec.get("event_name")
+        if not isinstance(name, str) or not name:
+            raise Bad("missing event_name")
+        if rec.get("event_timestamp") is None:
+            raise Bad("missing event_timestamp")
+        ts = _int(rec["event_timestamp"], "event_timestamp")
+        if not _MIN_US <= ts < _MAX_US:
+            raise Bad(f"event_timestamp {ts} is not microseconds since 1970")
+        params = _unnest(rec.get("event_params"), "event_params")
+        upid = pseud(_id_text(rec.get("user_pseudo_id")))
+        uid = pseud(_id_text(rec.get("user_id")))
+        # top-level fields; some older exports carried them as params
+        batch = [_opt_int(params.get(k) if rec.get(k) is None else rec[k], k) for k in _BATCH]
+
+        ga_sid = _id_text(params.get("ga_session_id"))
+        composite = f"{upid}.{ga_sid}" if upid and ga_sid else None
+        session_id = _id_text(params.get(self.session_param)) or composite
+
+        material: list[Any] = [upid, ts, name, *batch]
+        if upid is None or batch == [None, None, None]:
+            material.append(params)
+        key = event_key(self.key, material)
+
+        location = params.get("page_location")
+        location = location if isinstance(location, str) and location else None
+        url = strip_url(location)
+        referrer = strip_url(_id_text(params.get("page_referrer")))
+        route = ctx.route(location) if location else None
+
+        kept = params
+        if "page_location" in kept or "page_referrer" in kept:
+            kept = dict(params)
+            if "page_location" in kept:
+                kept["page_location"] = url
+            if "page_referrer" in kept:
+                kept["page_referrer"] = referrer
+        if not PII_ATTRIBUTE_KEYS.isdisjoint(kept):
+            kept = pseud.scrub(kept)
+        props: dict[str, Any] = {"ga4_session": composite, "user_pseudo_id": upid}
+        if uid:
+            props["user_id"] = uid
+        props["params"] = kept
+        device = _obj(rec, "device")
+        self._extras(rec, props, device, batch)
+
+        converted = False
+        if name == "purchase":
+            converted = True
+            ecom = _obj(rec, "ecommerce")
+            revenue = to_float(ecom.get("purchase_revenue"), "ecommerce.purchase_revenue")
+            if revenue is None:
+                revenue = to_float(params.get("value"), "purchase value param")
+            props["revenue"] = revenue
+            props["currency"] = _clean(params.get("currency"))
+            props["transaction_id"] = _clean(
+                ecom.get("transaction_id") or params.get("transaction_id"))
+
+        self.events.add(key, session_id, ts, name, route,
+                        orjson.dumps(props).decode(), NAME)
+        if session_id is None:
+            return
+        if name == "page_view":
+            load_ms = next((v for p in self.load_params
+                            if (v := to_float(params.get(p), lenient=True)) is not None), None)
+            self.views.add(key, session_id, None, ts, url, route, referrer,
+                           load_ms if load_ms is None or load_ms >= 0 else None,
+                           _trace_id(params, self.trace_param), NAME)
+        geo = _obj(rec, "geo")
+        self.sessions.add(session_id, ts, uid, _clean(device.get("category")),
+                          _clean(geo.get("country")), None, converted, 0.0)
+
+    @staticmethod
+    def _extras(rec: dict, props: dict, device: dict, batch: list) -> None:
+        """Context worth keeping for drill-down; identifiers never, city-level geo never."""
+        for k, v in zip(_BATCH, batch, strict=True):
+            if v is not None:
+                props[k] = v
+        if rec.get("platform"):
+            props["platform"] = rec["platform"]
+        if device:
+            props["os"] = _clean(device.get("operating_system"))
+            web = device.get("web_info")
+            props["browser"] = _clean(web.get("browser")) if isinstance(web, dict) else None
+        if isinstance(rec.get("traffic_source"), dict):
+            props["traffic_source"] = rec["traffic_source"]
+        if (usd := to_float(rec.get("event_value_in_usd"), lenient=True)) is not None:
+            props["event_value_in_usd"] = usd
+        if rec.get("user_properties"):
+            try:
+                up = _unnest(rec["user_properties"], "user_properties")
+            except Bad:
+                up = {}
+            if up:
+                props["user_properties"] = up
+        if isinstance(rec.get("items"), list) and rec["items"]:
+            props["items"] = rec["items"]
+
+    def take(self, records: int, rejects: list[Reject]) -> Iterator[Chunk]:
+        yield Chunk("events", self.events.take(), records=records, rejects=tuple(rejects))
+        yield Chunk("page_views", self.views.take())
+        yield Chunk("sessions", self.sessions.take())
+
+
+def _parse(source: Source, ctx: ParseContext) -> Iterator[Chunk]:
+    ga4 = _Ga4(ctx)
+    records, rejects, seen_first = 0, [], False
+    with source.open() as f:
+        for lineno, line in enumerate(f, 1):
+            if lineno == 1 and line.startswith(b"\xef\xbb\xbf"):
+                line = line[3:]
+            if not line.strip():
+                continue
+            records += 1
+            rec = None
+            try:
+                rec = orjson.loads(line)
+                if not isinstance(rec, dict):
+                    raise Bad("not a JSON object")
+                ga4.add(rec)
+            except (orjson.JSONDecodeError, Bad) as exc:
+                reason = f"invalid JSON: {exc}" if rec is None else str(exc)
+                if not seen_first and (rec is None or not isinstance(rec, dict)
+                                       or "event_name" not in rec):
+                    raise FormatError(ctx.file, f"not a GA4 export event ({reason})",
+                                      f"line {lineno}") from None
+                raw = redact_json(line, rec, ctx.pseudonymize, ("user_id", "user_pseudo_id"))
+                rejects.append(Reject(f"line {lineno}", reason, raw))
+            seen_first = True
+            if len(ga4.events) >= CHUNK_ROWS:
+                yield from ga4.take(records, rejects)
+                records, rejects = 0, []
+    if not seen_first:
+        raise FormatError(ctx.file, "no events: the file is empty")
+    yield from ga4.take(records, rejects)
+
+
+FORMATS = [
+    FileFormat(NAME, "analytics", "events", _sniff, _parse,
+               "GA4 BigQuery export (events_*), newline-delimited JSON"),
+]

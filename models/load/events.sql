@@ -1,0 +1,48 @@
+-- load/events: move this load's staged analytics events into `events`.
+-- Natural key event_key (GA4: keyed hash of the event identity, see connectors/files/ga4.py):
+-- repeats inside the file and events already stored are skipped, so re-loading an export
+-- changes nothing. The first statement's count is the number of rows loaded.
+INSERT INTO events BY NAME
+SELECT * EXCLUDE (_rn)
+FROM (
+    SELECT *, row_number() OVER (PARTITION BY event_key ORDER BY session_id NULLS LAST) AS _rn
+    FROM stage_events
+) AS s
+WHERE _rn = 1
+  AND NOT EXISTS (SELECT 1 FROM events AS t WHERE t.event_key = s.event_key);
+
+-- GA4 sessions whose events carried the shared session id only in part: map the GA4
+-- composite (properties.ga4_session) to the shared id seen on its other events — in this
+-- file, or stored from an earlier file within a day of this file's events (a GA4 session
+-- spans at most midnight; the time bound keeps the scan to the same days). One shared id
+-- per composite (the smallest if a session carried several). page_views.sql and
+-- sessions.sql apply the same map; sessions.sql drops it.
+CREATE OR REPLACE TEMP TABLE _ga4_alias AS
+WITH staged AS (
+    SELECT properties->>'$.ga4_session' AS ga_session, session_id, occurred_at
+    FROM stage_events
+    WHERE source = 'ga4-ndjson'
+),
+bounds AS (
+    SELECT min(occurred_at) - INTERVAL 1 DAY AS lo, max(occurred_at) + INTERVAL 1 DAY AS hi
+    FROM staged
+    WHERE ga_session IS NOT NULL
+),
+pairs AS (
+    SELECT ga_session, session_id FROM staged
+    UNION ALL
+    SELECT e.properties->>'$.ga4_session', e.session_id
+    FROM events AS e, bounds AS b
+    WHERE e.occurred_at BETWEEN b.lo AND b.hi
+      AND e.source = 'ga4-ndjson'
+      AND NOT regexp_full_match(e.session_id, '[0-9a-f]{32}\.[0-9]+')
+)
+SELECT ga_session, min(session_id) AS shared
+FROM pairs
+WHERE ga_session IN (SELECT ga_session FROM staged)
+  AND session_id <> ga_session
+GROUP BY ga_session;
+
+UPDATE events SET session_id = a.shared
+FROM _ga4_alias AS a
+WHERE events.session_id = a.ga_session;
