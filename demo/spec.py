@@ -1,0 +1,162 @@
+"""The planted truth of the demo world: routes, dependencies, incidents and the true models.
+
+The simulation (``world.py``) draws only from the values here and ``truth.json`` is written
+from them, so what the attribution engine should find is stated once. Times are simulated:
+a fixed week from ``START``, never the wall clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+__all__ = [
+    "CONVERSION", "DAYS", "DEPENDENCIES", "DEVICES", "ENTRY", "FEEDBACK", "INCIDENTS", "ROUTES",
+    "SITE", "START", "SURVEY", "TRANSITIONS", "Dependency", "Incident", "Route",
+]
+
+START = datetime(2026, 10, 5, tzinfo=UTC)
+DAYS = 7
+SITE = "https://shop.example.com"
+
+
+@dataclass(frozen=True)
+class Route:
+    template: str
+    service: str  # backend serving the page
+    server_ms: float  # median own server time, dependencies excluded
+    deps: tuple[tuple[str, float], ...]  # (dependency, probability the page calls it)
+    design: float  # logit shift of poor feedback regardless of delivery
+    survey_weight: float  # how often the in-page survey picks this page
+    verdict: str  # expected verdict at the default size
+    why: str
+
+
+@dataclass(frozen=True)
+class Dependency:
+    name: str
+    system: str  # "http" or a db.system value
+    host: str  # server.address
+    path: str  # url path (http) or table (db)
+    median_ms: float
+    fail_rate: float  # outside incidents
+    timeout_ms: float  # a failed call lasts this long (HTTP timeout; a db error fails fast)
+    timeout_share: float  # HTTP: share of failures that time out; the rest are fast 502s
+    on_failure: str  # error_page: 503 to the customer | failure_page: shown | fallback: hidden
+    verdict: str
+    why: str
+
+
+@dataclass(frozen=True)
+class Incident:
+    id: str
+    dependency: str
+    starts: datetime
+    ends: datetime
+    latency_factor: float
+    fail_rate: float
+    description: str
+
+
+ROUTES: dict[str, Route] = {r.template: r for r in (
+    Route("/", "shop-api", 80, (("search-backend", 0.5),), 0.0, 1.0, "healthy",
+          "normal delivery, no design effect"),
+    Route("/search", "shop-api", 60, (("search-backend", 1.0),), 0.0, 1.0, "healthy",
+          "normal delivery, no design effect"),
+    Route("/product/{id}", "shop-api", 70, (("inventory-db", 1.0),), 0.0, 1.0, "delivery",
+          "inventory-db failures become 503 pages (incident inventory-db-errors); "
+          "no design effect"),
+    Route("/cart", "shop-api", 60, (("inventory-db", 1.0), ("pricing-service", 1.0)), 0.7, 1.5,
+          "mixed", "pricing-service is slow all week AND the cart has a design problem"),
+    Route("/checkout", "shop-api", 120, (("payments.example-psp.com", 1.0),), 0.0, 5.0,
+          "delivery", "payment provider slow and timing out (incident psp-outage); "
+          "no design effect"),
+    Route("/account/orders", "account-api", 90, (("orders-db", 1.0),), 1.4, 4.0, "design",
+          "normal delivery, customers are more negative here: genuine design problem"),
+    Route("/help/contact", "account-api", 50, (), 0.9, 2.0, "inconclusive",
+          "a design effect is planted but the page gets too few responses to tell"),
+    Route("/store-locator", "shop-api", 70, (("maps.example-geo.com", 1.0),), 0.0, 1.0,
+          "silent", "maps API fails for days (incident maps-degraded) but a cached fallback "
+          "hides it: delivery degraded in the traces, feedback at baseline"),
+)}
+
+DEPENDENCIES: dict[str, Dependency] = {d.name: d for d in (
+    Dependency("search-backend", "http", "search-backend", "/products/_search", 110, 0.002,
+               2000, 0.5, "error_page", "healthy", "fast and reliable"),
+    Dependency("inventory-db", "postgresql", "inventory-db", "inventory", 15, 0.03, 40, 0.0,
+               "error_page", "delivery", "failures surface as 503 on product pages"),
+    Dependency("pricing-service", "http", "pricing-service", "/v2/quote", 1100, 0.003, 5000, 0.5,
+               "error_page", "delivery", "slow on every cart view (the delivery half of /cart)"),
+    Dependency("payments.example-psp.com", "http", "payments.example-psp.com", "/v1/charges",
+               450, 0.01, 10000, 0.5, "failure_page", "delivery",
+               "slow and timing out in the outage; customers see 'payment failed'"),
+    Dependency("orders-db", "postgresql", "orders-db", "orders", 25, 0.002, 40, 0.0,
+               "error_page", "healthy", "fast and reliable"),
+    Dependency("maps.example-geo.com", "http", "maps.example-geo.com", "/v1/places/nearby", 90,
+               0.01, 300, 1.0, "fallback", "silent",
+               "fails often in its incident, but the page falls back to a cached store list"),
+)}
+
+INCIDENTS: tuple[Incident, ...] = (
+    Incident("psp-outage", "payments.example-psp.com", datetime(2026, 10, 7, 6, tzinfo=UTC),
+             datetime(2026, 10, 9, 6, tzinfo=UTC), 5.0, 0.35,
+             "payment provider degraded: 5x latency, 35% of charges fail (half time out "
+             "after 10 s, half answer 502)"),
+    Incident("inventory-db-errors", "inventory-db", datetime(2026, 10, 9, 12, tzinfo=UTC),
+             datetime(2026, 10, 12, tzinfo=UTC), 1.5, 0.6,
+             "inventory database failover loop: 60% of queries fail, pages return 503"),
+    Incident("maps-degraded", "maps.example-geo.com", datetime(2026, 10, 10, 12, tzinfo=UTC),
+             datetime(2026, 10, 12, tzinfo=UTC), 2.0, 0.45,
+             "maps API failing 45% of calls (300 ms timeout); cached fallback shown"),
+)
+
+# Device mix and the confounder: mobile is slower (render, network) AND more negative.
+DEVICES = {
+    "mobile": {"share": 0.55, "render_ms": 1200.0, "rtt_ms": 150.0},
+    "desktop": {"share": 0.45, "render_ms": 650.0, "rtt_ms": 40.0},
+}
+
+# Poor feedback (NPS 0-6) ~ logistic of what the surveyed page view delivered.
+FEEDBACK = {
+    "intercept": -2.0,
+    "log_load_s": 1.1,  # per ln(load seconds) of the documentLoad span
+    "error_seen": 2.2,  # the page came back 5xx
+    "dependency_failure": 1.5,  # a failure the customer saw (failure_page dependencies)
+    "mobile": 0.5,
+}
+
+SURVEY = {
+    "show_probability": 0.75,  # a session sees the in-page survey on one of its pages
+    "respond_if_poor": 0.50,  # self-selection: unhappy customers answer more
+    "respond_if_not_poor": 0.32,
+    "missing_session_id": 0.30,  # embedded data not captured (tag fired before consent)
+    # Preview rows are rejected by the loader (not customer feedback) and count against its
+    # 1 % reject-rate limit: at most one per 150 real answers, at most 5.
+    "preview_rows": 5,
+    "responses_per_preview": 150,
+    "partial_share": 0.02,  # answered Q1, left before Q2
+}
+
+# Purchase at /checkout when the charge succeeded: logistic, falls with bad delivery.
+CONVERSION = {
+    "intercept": 1.6, "log_load_s": -0.9, "error_seen_in_session": -1.5,
+    "revenue_median_eur": 65.0, "revenue_sigma": 0.6,
+}
+
+ENTRY = {"/": 0.53, "/product/{id}": 0.25, "/search": 0.08, "/store-locator": 0.08,
+         "/account/orders": 0.06}
+
+TRANSITIONS: dict[str, dict[str, float]] = {
+    "/": {"/search": .33, "/product/{id}": .34, "/store-locator": .09, "/account/orders": .15,
+          "/help/contact": .01, "/cart": .08},
+    "/search": {"/product/{id}": .70, "/search": .20, "/": .075, "/help/contact": .005,
+                "/store-locator": .02},
+    "/product/{id}": {"/product/{id}": .27, "/cart": .35, "/search": .18, "/": .15,
+                      "/help/contact": .01, "/store-locator": .04},
+    "/cart": {"/checkout": .65, "/product/{id}": .25, "/": .08, "/help/contact": .02},
+    "/checkout": {"/": .5, "/account/orders": .5},
+    "/account/orders": {"/": .5, "/product/{id}": .3, "/help/contact": .05,
+                        "/account/orders": .15},
+    "/help/contact": {"/": .7, "/account/orders": .3},
+    "/store-locator": {"/": .5, "/product/{id}": .3, "/store-locator": .2},
+}

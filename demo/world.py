@@ -1,0 +1,144 @@
+"""The simulated shop: sessions walking a route graph over a fixed simulated week.
+
+Deterministic from the seed: one master ``random.Random`` draws the session start times
+(never the wall clock) and one seed per session, so a session's pages, spans and survey
+answer depend only on its own stream. Page views are delivered by ``delivery.page_view``.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import uuid
+from dataclasses import dataclass
+
+from parallax.demo.delivery import PageView, Visitor, logn, page_view
+from parallax.demo.spec import CONVERSION, DAYS, DEVICES, ENTRY, ROUTES, START, TRANSITIONS
+
+__all__ = ["PageView", "Purchase", "Session", "Visitor", "simulate"]
+
+START_US = int(START.timestamp()) * 1_000_000
+WINDOW_US = DAYS * 86_400 * 1_000_000
+# Berlin-local hour weights (shop traffic peaks in the evening); the window is CEST (UTC+2).
+_HOURS = (1, .6, .4, .3, .3, .5, 1, 2, 3, 3.5, 4, 4, 4.5, 4.5, 4, 4, 4, 4.5, 5, 5.5, 5.5, 4.5, 3, 2)
+_AGENTS = {
+    "mobile": (("iOS", "18.6", "Safari", "Mozilla/5.0 (iPhone; CPU iPhone OS 18_6 like Mac OS X) "
+                "AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.6 Mobile/15E148 Safari/604.1"),
+               ("Android", "15", "Chrome", "Mozilla/5.0 (Linux; Android 15; Pixel 8) AppleWebKit/"
+                "537.36 (KHTML, like Gecko) Chrome/141.0.0.0 Mobile Safari/537.36")),
+    "desktop": (("Windows", "Windows 10", "Chrome", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) "
+                 "AppleWebKit/537.36 (KHTML, like Gecko) Chrome/141.0.0.0 Safari/537.36"),
+                ("Macintosh", "Macintosh 14.6", "Safari", "Mozilla/5.0 (Macintosh; Intel Mac OS X "
+                 "14_6) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.6 Safari/605.1.15")),
+}
+_PLACES = (("Germany", "Berlin", 0.55), ("Germany", "Hamburg", 0.18), ("Germany", "Munich", 0.12),
+           ("Austria", "Vienna", 0.07), ("Switzerland", "Zurich", 0.05),
+           ("Netherlands", "Amsterdam", 0.03))
+
+
+@dataclass(frozen=True, slots=True)
+class Purchase:
+    seq: int  # the checkout page view it happened on
+    transaction_id: str
+    at_us: int
+    revenue: float
+    items: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    visitor: Visitor
+    start_us: int
+    pages: tuple[PageView, ...]
+    purchase: Purchase | None
+    ga4: bool  # analytics consent given: the session appears in the GA4 export
+    rng_state: int  # seed of the session's own stream, continued by the survey
+
+
+def simulate(seed: int, sessions: int) -> list[Session]:
+    master = random.Random(seed)
+    starts = sorted(_start_us(master) for _ in range(sessions))
+    users = [f"cust-{100000 + i}" for i in range(max(20, sessions // 3))]
+    seen: dict[str, list[int]] = {}  # user → [pseudo id seed, sessions so far, first visit s]
+    out = []
+    for start in starts:
+        rng = random.Random(master.getrandbits(64))
+        out.append(_session(rng, start, users, seen))
+    return out
+
+
+def _start_us(rng: random.Random) -> int:
+    day = rng.randrange(DAYS)
+    hour = rng.choices(range(24), weights=_HOURS)[0] - 2  # local → UTC
+    offset = (day * 86_400 + hour * 3600) * 1_000_000 + rng.randrange(3600 * 1_000_000)
+    return START_US + offset % WINDOW_US
+
+
+def _session(rng: random.Random, start: int, users: list[str], seen: dict) -> Session:
+    device = "mobile" if rng.random() < DEVICES["mobile"]["share"] else "desktop"
+    os_name, os_version, browser, agent = rng.choice(_AGENTS[device])
+    country, city = _pick(rng, {(c, t): w for c, t, w in _PLACES})
+    user = rng.choice(users) if rng.random() < 0.5 else None
+    if user is not None:
+        state = seen.setdefault(user, [rng.getrandbits(31), 0, start // 1_000_000])
+        state[1] += 1
+        pseudo_seed, number, first = state
+    else:
+        pseudo_seed, number = rng.getrandbits(31), 1
+        first = start // 1_000_000 - (rng.randrange(30 * 86_400) if rng.random() < 0.5 else 0)
+    visitor = Visitor(str(uuid.UUID(int=rng.getrandbits(128), version=4)), user,
+                      f"{pseudo_seed}.{first}", first, number, device, os_name, os_version,
+                      browser, agent, country, city)
+    entry = dict(ENTRY)
+    if device == "mobile":
+        entry["/store-locator"] *= 2  # mobile visitors look for stores: device meets route
+    route = _pick(rng, entry)
+    n_pages = 1 + _poisson(rng, 3.8)
+    pages: list[PageView] = []
+    cart: list[str] = []
+    purchase = None
+    t, referrer = start, _pick(rng, {"https://www.google.com/": .5, "": .3,
+                                     "https://newsletter.example.com/": .2})
+    for seq in range(1, n_pages + 1):
+        if route == "/account/orders" and user is None:
+            route = "/"  # the orders page needs a login
+        nxt = _pick(rng, TRANSITIONS[route]) if seq < n_pages else None
+        pv = page_view(rng, seq, ROUTES[route], visitor, t, referrer, nxt == "/cart")
+        pages.append(pv)
+        if pv.add_to_cart and pv.product_id:
+            cart.append(pv.product_id)
+        if route == "/checkout" and purchase is None and not pv.visible_failure:
+            purchase = _purchase(rng, pv, pages, cart)
+        t = pv.start_us + int(pv.load_ms * 1000) + int(logn(rng, 25_000, 0.8) * 1000)
+        referrer, route = pv.url, nxt
+    return Session(visitor, start, tuple(pages), purchase, rng.random() >= 0.04,
+                   rng.getrandbits(64))
+
+
+def _purchase(rng, pv: PageView, pages: list[PageView], cart: list[str]) -> Purchase | None:
+    c = CONVERSION
+    logit = (c["intercept"] + c["log_load_s"] * math.log(pv.load_ms / 1000)
+             + c["error_seen_in_session"] * any(p.error_seen for p in pages))
+    if rng.random() >= _sigmoid(logit):
+        return None
+    revenue = round(logn(rng, c["revenue_median_eur"], c["revenue_sigma"]), 2)
+    items = tuple(cart) or (str(rng.randrange(10000, 100000)),)
+    at = pv.start_us + int(pv.load_ms * 1000) + 2_000_000
+    return Purchase(pv.seq, f"T{rng.randrange(10**7, 10**8)}", at, revenue, items)
+
+
+def _pick(rng: random.Random, weights: dict):
+    keys = list(weights)
+    return rng.choices(keys, weights=[weights[k] for k in keys])[0]
+
+
+def _poisson(rng: random.Random, lam: float) -> int:
+    limit, k, p = math.exp(-lam), 0, rng.random()
+    while p > limit:
+        k += 1
+        p *= rng.random()
+    return k
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))

@@ -1,0 +1,164 @@
+"""The world written in its vendors' real formats, byte-for-byte deterministic.
+
+- ``write_otlp``: OpenTelemetry Collector file exporter lines — each line one OTLP/JSON
+  ``TracesData`` (``resourceSpans`` → ``scopeSpans`` → ``spans``) with lower-case hex ids,
+  nanosecond times as strings, ``kind`` as an integer and attributes as ``AnyValue``.
+- ``write_qualtrics``: a Qualtrics response export CSV with its three header rows (column
+  ids, question texts, ``{"ImportId":…}`` JSON), dates in the Europe/Berlin time zone the
+  ImportId row names.
+
+GA4's BigQuery export is in ``ga4.py``.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
+
+from parallax.demo.delivery import SpanRec
+from parallax.demo.survey import Response
+from parallax.demo.world import Session
+
+__all__ = ["BERLIN", "write_otlp", "write_qualtrics"]
+
+BERLIN = ZoneInfo("Europe/Berlin")
+SPANS_PER_LINE = 50
+
+_RESOURCES = {
+    "web-frontend": {"service.name": "web-frontend", "telemetry.sdk.language": "webjs",
+                     "telemetry.sdk.name": "opentelemetry", "telemetry.sdk.version": "1.26.0"},
+    "shop-api": {"service.name": "shop-api", "service.version": "2026.10.1",
+                 "deployment.environment.name": "production", "telemetry.sdk.language": "python",
+                 "telemetry.sdk.name": "opentelemetry", "telemetry.sdk.version": "1.37.0"},
+    "account-api": {"service.name": "account-api", "service.version": "2026.9.4",
+                    "deployment.environment.name": "production",
+                    "telemetry.sdk.language": "python", "telemetry.sdk.name": "opentelemetry",
+                    "telemetry.sdk.version": "1.37.0"},
+}
+_SCOPE_VERSIONS = {"@opentelemetry/instrumentation-document-load": "0.48.0"}
+
+
+def write_otlp(path: Path, sessions: Iterable[Session]) -> None:
+    """One line per ~50 spans of one resource, as a batching collector writes them; a resource
+    with at least half a batch waiting rides along in the same line (several resourceSpans)."""
+    buffers: dict[str, list[SpanRec]] = {name: [] for name in _RESOURCES}
+    with open(path, "wb") as f:
+        for session in sessions:
+            for pv in session.pages:
+                for span in pv.spans:
+                    buf = buffers[span.service]
+                    buf.append(span)
+                    if len(buf) >= SPANS_PER_LINE:
+                        riders = [s for s, b in buffers.items()
+                                  if s != span.service and len(b) >= SPANS_PER_LINE // 2]
+                        _line(f, buffers, [span.service, *riders])
+        _line(f, buffers, [s for s, b in buffers.items() if b])
+
+
+def _line(f, buffers: dict[str, list[SpanRec]], services: list[str]) -> None:
+    if not services:
+        return
+    resource_spans = []
+    for service in services:
+        scopes: dict[str, list[dict]] = {}
+        for span in buffers[service]:
+            scopes.setdefault(span.scope, []).append(_span(span))
+        resource_spans.append({
+            "resource": {"attributes": [_kv(k, v) for k, v in _RESOURCES[service].items()]},
+            "scopeSpans": [{"scope": _scope(name), "spans": spans}
+                           for name, spans in scopes.items()],
+        })
+        buffers[service] = []
+    f.write(orjson.dumps({"resourceSpans": resource_spans}) + b"\n")
+
+
+def _scope(name: str) -> dict:
+    return {"name": name, "version": _SCOPE_VERSIONS.get(name, "0.58b0")}
+
+
+def _span(s: SpanRec) -> dict:
+    d: dict[str, Any] = {"traceId": s.trace_id, "spanId": s.span_id}
+    if s.parent_id:
+        d["parentSpanId"] = s.parent_id
+    d.update(name=s.name, kind=s.kind, startTimeUnixNano=str(s.start_ns),
+             endTimeUnixNano=str(s.end_ns), attributes=[_kv(k, v) for k, v in s.attrs])
+    if s.events:
+        d["events"] = [{"timeUnixNano": str(t), "name": n} for n, t in s.events]
+    d["status"] = {"code": 2, "message": s.error} if s.error else {}
+    return d
+
+
+def _kv(key: str, value: Any) -> dict:
+    if isinstance(value, bool):  # before int: bool is an int in Python
+        return {"key": key, "value": {"boolValue": value}}
+    if isinstance(value, int):
+        return {"key": key, "value": {"intValue": str(value)}}  # OTLP/JSON: int64 as string
+    if isinstance(value, float):
+        return {"key": key, "value": {"doubleValue": value}}
+    return {"key": key, "value": {"stringValue": str(value)}}
+
+
+# Qualtrics: (column id, question text, ImportId JSON). Embedded data carries its own name.
+_TZ = {"timeZone": "Europe/Berlin"}
+QUALTRICS_COLUMNS: tuple[tuple[str, str, dict], ...] = (
+    ("StartDate", "Start Date", {"ImportId": "startDate", **_TZ}),
+    ("EndDate", "End Date", {"ImportId": "endDate", **_TZ}),
+    ("Status", "Response Type", {"ImportId": "status"}),
+    ("IPAddress", "IP Address", {"ImportId": "ipAddress"}),
+    ("Progress", "Progress", {"ImportId": "progress"}),
+    ("Duration (in seconds)", "Duration (in seconds)", {"ImportId": "duration"}),
+    ("Finished", "Finished", {"ImportId": "finished"}),
+    ("RecordedDate", "Recorded Date", {"ImportId": "recordedDate", **_TZ}),
+    ("ResponseId", "Response ID", {"ImportId": "_recordId"}),
+    ("RecipientLastName", "Recipient Last Name", {"ImportId": "recipientLastName"}),
+    ("RecipientFirstName", "Recipient First Name", {"ImportId": "recipientFirstName"}),
+    ("RecipientEmail", "Recipient Email", {"ImportId": "recipientEmail"}),
+    ("ExternalReference", "External Data Reference", {"ImportId": "externalDataReference"}),
+    ("LocationLatitude", "Location Latitude", {"ImportId": "locationLatitude"}),
+    ("LocationLongitude", "Location Longitude", {"ImportId": "locationLongitude"}),
+    ("DistributionChannel", "Distribution Channel", {"ImportId": "distributionChannel"}),
+    ("UserLanguage", "User Language", {"ImportId": "userLanguage"}),
+    ("Q1_NPS_GROUP", "How likely are you to recommend us to a friend or colleague? - Group",
+     {"ImportId": "QID1_NPS_GROUP"}),
+    ("Q1", "How likely are you to recommend us to a friend or colleague?", {"ImportId": "QID1"}),
+    ("Q2", "What is the main reason for your score?", {"ImportId": "QID2_TEXT"}),
+    ("session_id", "session_id", {"ImportId": "session_id"}),
+    ("user_id", "user_id", {"ImportId": "user_id"}),
+    ("page_url", "page_url", {"ImportId": "page_url"}),
+    ("device", "device", {"ImportId": "device"}),
+)
+
+
+def write_qualtrics(path: Path, responses: Sequence[Response]) -> None:
+    """Rows in the order Qualtrics exports them: by recorded date."""
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow([c[0] for c in QUALTRICS_COLUMNS])
+        w.writerow([c[1] for c in QUALTRICS_COLUMNS])
+        w.writerow([orjson.dumps(c[2]).decode() for c in QUALTRICS_COLUMNS])
+        for r in sorted(responses, key=lambda r: (r.ended_us, r.response_id)):
+            w.writerow(_qualtrics_row(r))
+
+
+def _qualtrics_row(r: Response) -> list[str]:
+    group = 1 if r.score <= 6 else 2 if r.score <= 8 else 3  # detractor / passive / promoter
+    return [
+        berlin(r.shown_us), berlin(r.ended_us), r.status, r.ip,
+        "100" if r.finished else "50", str((r.ended_us - r.shown_us) // 1_000_000),
+        "True" if r.finished else "False", berlin(r.ended_us), r.response_id, "", "", "", "",
+        f"{r.lat:.4f}" if r.ip else "", f"{r.lon:.4f}" if r.ip else "",
+        "anonymous" if r.status == "IP Address" else "preview", r.language,
+        str(group), str(r.score), r.verbatim,
+        r.session_id or "", r.user_id or "", r.page_url, r.device,
+    ]
+
+
+def berlin(us: int) -> str:
+    """Microseconds since the epoch as Qualtrics writes a date in the survey's time zone."""
+    return datetime.fromtimestamp(us // 1_000_000, BERLIN).strftime("%Y-%m-%d %H:%M:%S")
