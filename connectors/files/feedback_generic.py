@@ -20,6 +20,8 @@ Timestamps are ISO 8601 or epoch seconds / ms / µs / ns; ISO times without an o
 
 A row without a feedback id gets a derived one, ``sha256:<hash of the row's content>`` (the
 n-th identical row of a file adds ``#n``), so reloading the same file stores nothing twice.
+A rejected row or line is stored scrubbed like the rows: user id and e-mail pseudonymised,
+the page URL stripped (``survey_rows``).
 source is ``feedback:<source option>`` or ``feedback``: the natural key is (source,
 feedback_id), so two surveys whose ids overlap must be loaded with different ``source``
 options, or their answers dedupe against each other.
@@ -29,8 +31,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC
+from functools import partial
 from typing import Any
 
 import orjson
@@ -136,15 +139,15 @@ def _parse_csv(source: Source, ctx: ParseContext) -> Iterator[Chunk]:
         observed = survey.observe(((dict(zip(header, r, strict=True)), cols)
                                    for _, r in stream2 if len(r) == len(header)), metric)
     rows = survey.FeedbackRows(ctx, _rules(ctx, metric, observed))
+    redact = rows.redactor(cols)
     for n, cells in stream:
-        buf = io.StringIO()
-        csv.writer(buf, delimiter=delimiter, lineterminator="").writerow(cells)
+        raw = partial(redact.cells, header, cells, delimiter)  # built only if rejected
         if len(cells) != len(header) or survey.undecodable(cells):
             reason = f"{len(cells)} cells, the header has {len(header)}" \
                 if len(cells) != len(header) else "not UTF-8 text"
-            rows.reject(f"row {n}", reason, buf.getvalue().encode("utf-8", "replace").decode())
+            rows.reject(f"row {n}", reason, raw)
             continue
-        rows.add(f"row {n}", dict(zip(header, cells, strict=True)), cols, buf.getvalue())
+        rows.add(f"row {n}", dict(zip(header, cells, strict=True)), cols, raw)
         if len(rows) >= survey.CHUNK_ROWS:
             yield rows.take()
     yield rows.take()
@@ -170,6 +173,11 @@ def _json_lines(source: Source, ctx: ParseContext) -> Iterator[tuple[int, Any, s
                 yield n, f"not a JSON object: {type(rec).__name__}", text
                 continue
             yield n, _flatten(rec), text
+
+
+def _scrubbed(rows: survey.FeedbackRows, cols: Mapping[str, str], line: str) -> str:
+    """A rejected line for ``rejects.raw``, scrubbed like its row would be."""
+    return rows.redactor(cols).line(line)
 
 
 def _parse_ndjson(source: Source, ctx: ParseContext) -> Iterator[Chunk]:
@@ -201,11 +209,11 @@ def _parse_ndjson(source: Source, ctx: ParseContext) -> Iterator[Chunk]:
     scored = False
     for n, rec, text in _json_lines(source, ctx):
         if isinstance(rec, str):
-            rows.reject(f"line {n}", rec, text)
+            rows.reject(f"line {n}", rec, _scrubbed(rows, ctx.fields, text))
             continue
         cols = columns(rec)
         scored = scored or "score" in cols
-        rows.add(f"line {n}", rec, cols, text)
+        rows.add(f"line {n}", rec, cols, partial(_scrubbed, rows, cols, text))
         if len(rows) >= survey.CHUNK_ROWS:
             yield rows.take()
     if not scored:

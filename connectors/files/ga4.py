@@ -36,7 +36,8 @@ Rules (the contract analysts rely on):
 - **Privacy.** ``user_id`` and ``user_pseudo_id`` (a device/browser identifier) are
   pseudonymised before they are stored anywhere, rejects included; personal-looking params
   (``email``, ``user_id``, …) are pseudonymised too. ``sessions.user_id`` is the pseudonymised
-  GA4 ``user_id`` only: a device id is not a user.
+  GA4 ``user_id`` only: a device id is not a user. A rejected line is stored re-serialised
+  with the same values pseudonymised and page URLs stripped (``redact``).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from typing import Any
 import orjson
 
 from parallax.connectors.base import Chunk, FileFormat, ParseContext, Reject, Source
-from parallax.connectors.files.pageviews import (
+from parallax.connectors.files.analytics_rows import (
     EVENT_SCHEMA,
     PAGE_VIEW_SCHEMA,
     Bad,
@@ -56,10 +57,20 @@ from parallax.connectors.files.pageviews import (
     event_key,
     first_line,
     mac_key,
-    redact_json,
-    strip_url,
     to_float,
 )
+from parallax.connectors.files.ga4_fields import (
+    BATCH,
+    clean,
+    dict_at,
+    extras,
+    id_text,
+    opt_int,
+    to_int,
+    trace_id,
+    unnest,
+)
+from parallax.connectors.files.redact import Redactor, strip_url
 from parallax.connectors.privacy import PII_ATTRIBUTE_KEYS
 from parallax.errors import ConfigError, FormatError
 
@@ -68,9 +79,7 @@ __all__ = ["FORMATS"]
 NAME = "ga4-ndjson"
 CHUNK_ROWS = 50_000
 _LOAD_PARAMS = ("page_load_ms", "load_ms", "load_time_ms", "page_load_time")
-_BATCH = ("batch_event_index", "batch_page_id", "batch_ordering_id")
 _MIN_US, _MAX_US = 10**14, 4_102_444_800 * 10**6  # 1973 … 2100: anything else is not µs
-_NOT_SET = ("", "(not set)", "(not provided)")
 _SESSION_PARAM_DEFAULT = "session_id"
 
 
@@ -88,103 +97,6 @@ def _sniff(head: bytes) -> bool:
         isinstance(obj, dict) and "event_name" in obj and "event_timestamp" in obj
         and any(k in obj for k in ("user_pseudo_id", "event_params", "event_date"))
     )
-
-
-def _int(value: Any, what: str) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        try:
-            return int(value)
-        except ValueError:
-            pass
-    elif isinstance(value, float) and value.is_integer():
-        return int(value)
-    raise Bad(f"{what} is not an integer: {value!r}"[:200])
-
-
-def _opt_int(value: Any, what: str) -> int | None:
-    return None if value is None or value == "" else _int(value, what)
-
-
-def _unnest(items: Any, what: str) -> dict[str, Any]:
-    """[{key, value{string_value|int_value|double_value|float_value}}] → {key: value}."""
-    if not items:
-        return {}
-    try:  # the hot path; anything unusual is re-read by the checking path below
-        out: dict[str, Any] = {}
-        for item in items:
-            key, v = item["key"], item["value"]
-            if key.__class__ is not str:
-                raise TypeError
-            if (x := v.get("string_value")) is None:
-                if (x := v.get("int_value")) is not None:
-                    if x.__class__ is str:
-                        x = int(x)
-                    elif x.__class__ is not int:
-                        raise TypeError
-                else:
-                    if (x := v.get("double_value")) is None:
-                        x = v.get("float_value")
-                    if x is not None:
-                        if x.__class__ is bool:
-                            raise TypeError
-                        x = float(x)
-            out[key] = x
-        return out
-    except (KeyError, TypeError, ValueError, AttributeError):
-        return _unnest_checked(items, what)
-
-
-def _unnest_checked(items: Any, what: str) -> dict[str, Any]:
-    if not isinstance(items, list):
-        raise Bad(f"{what} is not a list")
-    out: dict[str, Any] = {}
-    for i, item in enumerate(items):
-        if not isinstance(item, dict) or not isinstance(item.get("key"), str):
-            raise Bad(f"{what}[{i}] has no key")
-        v = item.get("value")
-        if not isinstance(v, dict):
-            out[item["key"]] = None
-        elif (s := v.get("string_value")) is not None:
-            out[item["key"]] = s
-        elif (n := v.get("int_value")) is not None:
-            out[item["key"]] = _int(n, f"{what} {item['key']!r} int_value")
-        elif (d := v.get("double_value")) is not None:
-            out[item["key"]] = to_float(d)
-        else:
-            out[item["key"]] = to_float(v.get("float_value"))
-    return out
-
-
-def _id_text(value: Any) -> str | None:
-    """An id param as text; 12345 and "12345" are the same id."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    text = str(value).strip()
-    return text or None
-
-
-def _trace_id(params: dict[str, Any], name: str) -> str | None:
-    tid = _id_text(params.get(name))
-    if tid is None and (tp := _id_text(params.get("traceparent"))):
-        parts = tp.split("-")  # version-traceid-parentid-flags
-        tid = parts[1] if len(parts) == 4 else None
-    return tid.lower() if tid else None
-
-
-def _obj(rec: dict, key: str) -> dict:
-    v = rec.get(key)
-    return v if isinstance(v, dict) else {}
-
-
-def _clean(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    return None if text in _NOT_SET else text
 
 
 class _Ga4:
@@ -210,18 +122,18 @@ class _Ga4:
             raise Bad("missing event_name")
         if rec.get("event_timestamp") is None:
             raise Bad("missing event_timestamp")
-        ts = _int(rec["event_timestamp"], "event_timestamp")
+        ts = to_int(rec["event_timestamp"], "event_timestamp")
         if not _MIN_US <= ts < _MAX_US:
             raise Bad(f"event_timestamp {ts} is not microseconds since 1970")
-        params = _unnest(rec.get("event_params"), "event_params")
-        upid = pseud(_id_text(rec.get("user_pseudo_id")))
-        uid = pseud(_id_text(rec.get("user_id")))
+        params = unnest(rec.get("event_params"), "event_params")
+        upid = pseud(id_text(rec.get("user_pseudo_id")))
+        uid = pseud(id_text(rec.get("user_id")))
         # top-level fields; some older exports carried them as params
-        batch = [_opt_int(params.get(k) if rec.get(k) is None else rec[k], k) for k in _BATCH]
+        batch = [opt_int(params.get(k) if rec.get(k) is None else rec[k], k) for k in BATCH]
 
-        ga_sid = _id_text(params.get("ga_session_id"))
+        ga_sid = id_text(params.get("ga_session_id"))
         composite = f"{upid}.{ga_sid}" if upid and ga_sid else None
-        session_id = _id_text(params.get(self.session_param)) or composite
+        session_id = id_text(params.get(self.session_param)) or composite
 
         material: list[Any] = [upid, ts, name, *batch]
         if upid is None or batch == [None, None, None]:
@@ -231,7 +143,7 @@ class _Ga4:
         location = params.get("page_location")
         location = location if isinstance(location, str) and location else None
         url = strip_url(location)
-        referrer = strip_url(_id_text(params.get("page_referrer")))
+        referrer = strip_url(id_text(params.get("page_referrer")))
         route = ctx.route(location) if location else None
 
         kept = params
@@ -247,19 +159,19 @@ class _Ga4:
         if uid:
             props["user_id"] = uid
         props["params"] = kept
-        device = _obj(rec, "device")
-        self._extras(rec, props, device, batch)
+        device = dict_at(rec, "device")
+        extras(rec, props, device, batch)
 
         converted = False
         if name == "purchase":
             converted = True
-            ecom = _obj(rec, "ecommerce")
+            ecom = dict_at(rec, "ecommerce")
             revenue = to_float(ecom.get("purchase_revenue"), "ecommerce.purchase_revenue")
             if revenue is None:
                 revenue = to_float(params.get("value"), "purchase value param")
             props["revenue"] = revenue
-            props["currency"] = _clean(params.get("currency"))
-            props["transaction_id"] = _clean(
+            props["currency"] = clean(params.get("currency"))
+            props["transaction_id"] = clean(
                 ecom.get("transaction_id") or params.get("transaction_id"))
 
         self.events.add(key, session_id, ts, name, route,
@@ -271,36 +183,10 @@ class _Ga4:
                             if (v := to_float(params.get(p), lenient=True)) is not None), None)
             self.views.add(key, session_id, None, ts, url, route, referrer,
                            load_ms if load_ms is None or load_ms >= 0 else None,
-                           _trace_id(params, self.trace_param), NAME)
-        geo = _obj(rec, "geo")
-        self.sessions.add(session_id, ts, uid, _clean(device.get("category")),
-                          _clean(geo.get("country")), None, converted, 0.0)
-
-    @staticmethod
-    def _extras(rec: dict, props: dict, device: dict, batch: list) -> None:
-        """Context worth keeping for drill-down; identifiers never, city-level geo never."""
-        for k, v in zip(_BATCH, batch, strict=True):
-            if v is not None:
-                props[k] = v
-        if rec.get("platform"):
-            props["platform"] = rec["platform"]
-        if device:
-            props["os"] = _clean(device.get("operating_system"))
-            web = device.get("web_info")
-            props["browser"] = _clean(web.get("browser")) if isinstance(web, dict) else None
-        if isinstance(rec.get("traffic_source"), dict):
-            props["traffic_source"] = rec["traffic_source"]
-        if (usd := to_float(rec.get("event_value_in_usd"), lenient=True)) is not None:
-            props["event_value_in_usd"] = usd
-        if rec.get("user_properties"):
-            try:
-                up = _unnest(rec["user_properties"], "user_properties")
-            except Bad:
-                up = {}
-            if up:
-                props["user_properties"] = up
-        if isinstance(rec.get("items"), list) and rec["items"]:
-            props["items"] = rec["items"]
+                           trace_id(params, self.trace_param), NAME)
+        geo = dict_at(rec, "geo")
+        self.sessions.add(session_id, ts, uid, clean(device.get("category")),
+                          clean(geo.get("country")), None, converted, 0.0)
 
     def take(self, records: int, rejects: list[Reject]) -> Iterator[Chunk]:
         yield Chunk("events", self.events.take(), records=records, rejects=tuple(rejects))
@@ -310,6 +196,8 @@ class _Ga4:
 
 def _parse(source: Source, ctx: ParseContext) -> Iterator[Chunk]:
     ga4 = _Ga4(ctx)
+    redact = Redactor.of(ctx.pseudonymize, ("user_id", "user_pseudo_id"),
+                         ("page_location", "page_referrer"))
     records, rejects, seen_first = 0, [], False
     with source.open() as f:
         for lineno, line in enumerate(f, 1):
@@ -330,7 +218,7 @@ def _parse(source: Source, ctx: ParseContext) -> Iterator[Chunk]:
                                        or "event_name" not in rec):
                     raise FormatError(ctx.file, f"not a GA4 export event ({reason})",
                                       f"line {lineno}") from None
-                raw = redact_json(line, rec, ctx.pseudonymize, ("user_id", "user_pseudo_id"))
+                raw = redact.record(rec, line)
                 rejects.append(Reject(f"line {lineno}", reason, raw))
             seen_first = True
             if len(ga4.events) >= CHUNK_ROWS:

@@ -17,12 +17,13 @@ document — unless it is the first record, in which case the file is not OTLP (
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import orjson
 
 from parallax.connectors.base import Chunk, FileFormat, ParseContext, Reject, Source
+from parallax.connectors.files.parallel import parallel_chunks, use_parallel
 from parallax.connectors.files.spans import (
     CHUNK_SPANS,
     KINDS,
@@ -189,31 +190,41 @@ def _load_line(line: bytes) -> tuple[dict | None, str]:
     return request, ""
 
 
-def _parse_jsonl(source: Source, ctx: ParseContext) -> Iterator[Chunk]:
+def _parse_lines(
+    lines: Iterable[tuple[int, bytes]], ctx: ParseContext, file_start: bool
+) -> Iterator[Chunk]:
+    """Numbered lines → chunks; at the start of the file a garbage first record is fatal."""
     batch = _Batch(ctx, "otlp-jsonl")
-    first = True
-    with source.open() as f:
-        for lineno, line in enumerate(f, 1):
-            if first and line.startswith(b"\xef\xbb\xbf"):
-                line = line[3:]
-            if not line.strip():
-                continue
-            where = f"line {lineno}"
-            with gc_paused():
-                request, reason = _load_line(line)
-                if request is not None:
-                    first = False
-                    batch.request(request, where)
-            if request is None:
-                if first:
-                    raise FormatError(ctx.file, f"not OTLP/JSON lines: {reason}", where)
-                batch.records += 1
-                batch.rejects.append(Reject(where, reason, line.decode("utf-8", "replace")))
-            if len(batch.cols) >= CHUNK_SPANS:
-                yield batch.chunk()
+    first = file_start
+    for lineno, line in lines:
+        if first and line.startswith(b"\xef\xbb\xbf"):
+            line = line[3:]
+        if not line.strip():
+            continue
+        where = f"line {lineno}"
+        with gc_paused():
+            request, reason = _load_line(line)
+            if request is not None:
+                first = False
+                batch.request(request, where)
+        if request is None:
+            if first:
+                raise FormatError(ctx.file, f"not OTLP/JSON lines: {reason}", where)
+            batch.records += 1
+            batch.rejects.append(Reject(where, reason, line.decode("utf-8", "replace")))
+        if len(batch.cols) >= CHUNK_SPANS:
+            yield batch.chunk()
     if first:
         raise FormatError(ctx.file, "not OTLP/JSON lines: the file is empty")
     yield batch.chunk()
+
+
+def _parse_jsonl(source: Source, ctx: ParseContext) -> Iterator[Chunk]:
+    if use_parallel(source):
+        yield from parallel_chunks(source, ctx, _parse_lines)
+        return
+    with source.open() as f:
+        yield from _parse_lines(enumerate(f, 1), ctx, True)
 
 
 def _sniff_jsonl(head: bytes) -> bool:

@@ -35,34 +35,31 @@ source is ``qualtrics:<SurveyID>`` from the ``survey_id`` option or an ``SV_…`
 name, else ``qualtrics``. Attributes keep the remaining non-empty columns (other answers,
 embedded data, Progress, Duration, Finished, UserLanguage), with IPAddress and
 ExternalReference pseudonymised; recipient names, e-mail and the IP geolocation are not kept.
+A rejected (or excluded) row is stored in ``rejects.raw`` scrubbed the same way: identifiers
+pseudonymised, the page URL stripped, recipient names and geolocation emptied.
+
+The header layout and the response rows are read by ``qualtrics_layout``.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, tzinfo
+from functools import partial
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-import orjson
 
 from parallax.connectors.base import Chunk, FileFormat, ParseContext, Source
 from parallax.connectors.files import survey
-from parallax.errors import ConfigError, FormatError
+from parallax.connectors.files.qualtrics_layout import META, Layout, read_export, sniff, time_zone
+from parallax.errors import FormatError
 
 __all__ = ["FORMATS"]
 
-_META = {  # normalised id → role
-    "responseid": "id", "recordid": "id", "recordeddate": "recorded", "enddate": "end",
-    "startdate": "start", "status": "status", "distributionchannel": "channel",
-}
+# Personal columns never stored, not even in rejects: recipient names, IP geolocation.
+_HIDDEN = {"recipientlastname", "recipientfirstname", "name", "locationlatitude",
+           "locationlongitude"}
 _DROP = {"startdate", "enddate", "recordeddate", "responseid", "status", "distributionchannel",
-         "recipientlastname", "recipientfirstname", "name", "responseset", "locationlatitude",
-         "locationlongitude"}
+         "responseset", *_HIDDEN}
 _PII = frozenset({"ExternalReference", "ExternalDataReference", "EmailAddress"})
 _NOT_FEEDBACK = {
     "1": "survey preview", "2": "survey test", "8": "spam", "9": "survey preview",
@@ -76,141 +73,16 @@ _CHANNELS = {"anonymous": "web", "social": "social", "email": "email",
              "sms": "sms", "smsinvite": "sms", "mobile": "app", "app": "app", "qr": "qr",
              "offline": "offline"}
 _SURVEY_ID = re.compile(r"SV_[A-Za-z0-9]{11,15}")
-_RESPONSE_ID = re.compile(r"^R_[A-Za-z0-9]+$")
 _CHOICE_TEXT = re.compile(r"_\d+_TEXT$", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class _Layout:
-    ids: tuple[str, ...]
-    labels: tuple[str, ...]
-    import_ids: tuple[str, ...]
-    header_rows: int
-    time_zone: str | None
-
-
-def _sniff(head: bytes) -> bool:
-    text = head.decode("utf-8-sig", errors="ignore")
-    try:
-        rows = list(csv.reader(io.StringIO(text)))[:2]
-    except csv.Error:
-        return False
-    if not rows:
-        return False
-    ids = {survey.norm(c) for c in rows[0]}
-    if "responseid" in ids or {"startdate", "enddate", "status"} <= ids:
-        return True
-    # Very old exports: V1…V10 ids, the real names in the second row.
-    return "v1" in ids and len(rows) > 1 and "responseid" in {survey.norm(c) for c in rows[1]}
-
-
-def _is_import_row(row: list[str]) -> bool:
-    return any(c.lstrip().startswith('{"ImportId"') for c in row)
-
-
-def _is_label_row(row: list[str], ids: list[str]) -> bool:
-    """A second row of question text, not a response: its dates and id do not parse."""
-    if any(survey.norm(c) == "responseid" for c in row):
-        return True
-    by = {survey.norm(i): n for n, i in enumerate(ids)}
-    for key in ("startdate", "enddate", "recordeddate"):
-        if key in by and by[key] < len(row) and row[by[key]].strip():
-            try:
-                survey.parse_time(row[by[key]], UTC)
-            except ValueError:
-                return True
-            return False
-    if "responseid" in by and by["responseid"] < len(row):
-        return not _RESPONSE_ID.match(row[by["responseid"]].strip())
-    return False
-
-
-def _stream(source: Source, ctx: ParseContext) -> Iterator:
-    """Yields the ``_Layout`` first, then (row number, cells) for each response row."""
-    n = 0
-    with source.open() as raw:
-        # Undecodable bytes stay escaped: a bad header fails the file, a bad row is a Reject.
-        reader = csv.reader(io.TextIOWrapper(raw, encoding="utf-8-sig", newline="",
-                                             errors="surrogateescape"))
-        try:
-            head: list[list[str]] = []
-            for row in reader:
-                n += 1
-                head.append(row)
-                if n == 3:
-                    break
-            if not head or not any(c.strip() for c in head[0]):
-                raise FormatError(ctx.file, "empty file: no header row", "row 1")
-            layout = _layout(head, ctx)
-            bad = next((i for i in range(layout.header_rows) if survey.undecodable(head[i])), None)
-            if bad is not None:
-                raise FormatError(ctx.file, "not UTF-8 text (export the CSV as UTF-8)",
-                                  f"row {bad + 1}")
-            yield layout
-            for i in range(layout.header_rows, len(head)):
-                yield i + 1, head[i]
-            for row in reader:
-                n += 1
-                yield n, row
-        except csv.Error as exc:
-            raise FormatError(ctx.file, f"not a readable CSV file: {exc}", f"row {n + 1}") \
-                from None
-
-
-def _layout(head: list[list[str]], ctx: ParseContext) -> _Layout:
-    ids = [c.strip() for c in head[0]]
-    labels: list[str] = []
-    imports: list[str] = []
-    rows = 1
-    if len(head) > 2 and _is_import_row(head[2]):
-        labels, imports, rows = head[1], head[2], 3
-    elif len(head) > 1 and _is_import_row(head[1]):
-        imports, rows = head[1], 2
-    elif len(head) > 1 and _is_label_row(head[1], ids):
-        labels, rows = head[1], 2
-    if labels and "responseid" not in {survey.norm(i) for i in ids}:
-        # V1…V10 legacy ids: the second row names the metadata columns.
-        ids = [lab.strip() if re.fullmatch(r"V\d+", i) else i
-               for i, lab in zip(ids, labels, strict=False)]
-    zone, import_ids = None, []
-    for cell in imports:
-        try:
-            meta = orjson.loads(cell)
-        except orjson.JSONDecodeError:
-            meta = None
-        meta = meta if isinstance(meta, dict) else {}
-        import_ids.append(str(meta.get("ImportId") or ""))
-        zone = zone or meta.get("timeZone")
-    if "id" not in {_META.get(survey.norm(i)) for i in ids} and not (
-            {"start", "end", "status"} <= {_META.get(survey.norm(i)) for i in ids}):
-        raise FormatError(ctx.file, "not a Qualtrics export: no ResponseId or StartDate/"
-                                    "EndDate/Status column in the header", "row 1")
-    pad = len(ids) - len(labels)
-    return _Layout(tuple(ids), tuple([*labels, *[""] * pad][: len(ids)]),
-                   tuple([*import_ids, *[""] * (len(ids) - len(import_ids))][: len(ids)]),
-                   rows, str(zone) if zone else None)
-
-
-def _time_zone(layout: _Layout, ctx: ParseContext) -> tzinfo:
-    name = ctx.options.get("timezone") or layout.time_zone
-    if not name:
-        return UTC
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        if ctx.options.get("timezone"):
-            raise ConfigError(f"timezone {name!r}: not an IANA time zone name") from None
-        raise FormatError(ctx.file, f"unknown timeZone {name[:60]!r} in the ImportId row",
-                          f"row {layout.header_rows}") from None
-
-
-def _columns(layout: _Layout, ctx: ParseContext, metric: str | None) -> tuple[dict, str]:
+def _columns(layout: Layout, ctx: ParseContext, metric: str | None) -> tuple[dict, str]:
     """canonical → column id for this export, and the metric."""
     ids = list(layout.ids)
     by_import = {imp.lower(): i for imp, i in zip(layout.import_ids, ids, strict=True) if imp}
     fields = {k: (v if v in ids or v.lower() not in by_import else by_import[v.lower()])
               for k, v in ctx.fields.items()}
-    meta = {_META[survey.norm(i)]: i for i in reversed(ids) if survey.norm(i) in _META}
+    meta = {META[survey.norm(i)]: i for i in reversed(ids) if survey.norm(i) in META}
     cols = survey.resolve_columns(ids, fields, ctx.file, wanted=(
         "session_id", "user_id", "email", "page_url", "device", "country", "segment"))
     for canonical in ("score", "verbatim", "submitted_at", "feedback_id", "channel"):
@@ -237,10 +109,10 @@ def _columns(layout: _Layout, ctx: ParseContext, metric: str | None) -> tuple[di
     return {k: v for k, v in cols.items() if v}, metric
 
 
-def _verbatim(layout: _Layout, score: str, used: set[str]) -> str | None:
+def _verbatim(layout: Layout, score: str, used: set[str]) -> str | None:
     rows = [(i, lab, imp) for i, lab, imp in zip(layout.ids, layout.labels, layout.import_ids,
                                                  strict=True)
-            if i not in used and survey.norm(i) not in _META]
+            if i not in used and survey.norm(i) not in META]
     companion = f"{score}_TEXT".upper()
     for i, _, _ in rows:
         if i.upper() == companion:
@@ -256,9 +128,9 @@ def _verbatim(layout: _Layout, score: str, used: set[str]) -> str | None:
 
 def _parse(source: Source, ctx: ParseContext) -> Iterator[Chunk]:
     metric = survey.check_fields(ctx)
-    stream = _stream(source, ctx)
-    layout: _Layout = next(stream)
-    tz = _time_zone(layout, ctx)
+    responses = read_export(source, ctx)
+    layout: Layout = next(responses)
+    tz = time_zone(layout, ctx)
     cols, metric = _columns(layout, ctx, metric)
     observed: dict[str, tuple[float, float]] = {}
     if metric == "rating" and not ctx.options.get("scale"):
@@ -266,18 +138,20 @@ def _parse(source: Source, ctx: ParseContext) -> Iterator[Chunk]:
     upper = {i.upper() for i in layout.ids}
     drop = frozenset(i for i in layout.ids if survey.norm(i) in _DROP
                      or (i.upper().endswith("_NPS_GROUP") and i.upper()[:-10] in upper))
+    hidden = frozenset(i for i in layout.ids if survey.norm(i) in _HIDDEN)
     rules = survey.FileRules(_source(ctx), metric, survey.scales(ctx.options, observed), tz,
-                             lambda c: _CHANNELS.get(c.lower(), c.lower()), drop, _PII)
+                             lambda c: _CHANNELS.get(c.lower(), c.lower()), drop, _PII, hidden)
     rows = survey.FeedbackRows(ctx, rules)
+    redact = rows.redactor(cols)
     width = len(layout.ids)
-    for n, cells in stream:
+    for n, cells in responses:
         if not any(c.strip() for c in cells):
             continue
-        raw = _csv_line(cells)
+        raw = partial(redact.cells, layout.ids, cells)  # built only if rejected
         if len(cells) != width or survey.undecodable(cells):
             reason = f"{len(cells)} cells, the header has {width}" if len(cells) != width \
                 else "not UTF-8 text"
-            rows.reject(f"row {n}", reason, raw.encode("utf-8", "replace").decode())
+            rows.reject(f"row {n}", reason, raw)
             continue
         rec = dict(zip(layout.ids, cells, strict=True))
         if kind := _not_feedback(rec, cols):
@@ -299,9 +173,9 @@ def _not_feedback(rec: dict[str, str], cols: dict[str, str]) -> str | None:
 
 def _records(source: Source, ctx: ParseContext, cols: dict[str, str]) -> Iterator[dict]:
     """The customer responses again, for a rating scale read from the data."""
-    stream = _stream(source, ctx)
-    ids = next(stream).ids
-    for _, cells in stream:
+    rows = read_export(source, ctx)
+    ids = next(rows).ids
+    for _, cells in rows:
         if len(cells) == len(ids):
             rec = dict(zip(ids, cells, strict=True))
             if not _not_feedback(rec, cols):
@@ -314,13 +188,7 @@ def _source(ctx: ParseContext) -> str:
     return f"qualtrics:{sid}" if sid else "qualtrics"
 
 
-def _csv_line(cells: list[str]) -> str:
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="").writerow(cells)
-    return buf.getvalue()
-
-
 FORMATS = [
-    FileFormat("qualtrics-csv", "feedback", "feedback", _sniff, _parse,
+    FileFormat("qualtrics-csv", "feedback", "feedback", sniff, _parse,
                "Qualtrics response export CSV (3-row, 2-row and legacy 1-row headers)"),
 ]

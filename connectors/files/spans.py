@@ -45,7 +45,7 @@ __all__ = [
 
 # OTLP SpanKind integers → canonical names (Jaeger/Zipkin map their strings onto these).
 KINDS = ("unspecified", "internal", "server", "client", "producer", "consumer")
-CHUNK_SPANS = 100_000  # spans per Chunk: big enough to amortise staging, small enough for memory
+CHUNK_SPANS = 50_000  # spans per Chunk: big enough to amortise staging, small enough for memory
 MAX_US = 253_402_300_800_000_000  # 10000-01-01 in µs since the epoch: beyond any real span
 
 _USER = ("enduser.id", "user.id")

@@ -266,3 +266,32 @@ def test_sniffing():
     # a first event longer than the sniffed head is still recognised by its keys
     assert detect("analytics", LINES[7][:2000]).name == "ga4-ndjson"
     assert detect("analytics", b'{"foo": 1}\n') is None
+
+
+def test_rejected_lines_are_scrubbed_like_stored_rows(con, ga4, tmp_path):
+    p = ga4.pseudonymize
+    rec = orjson.loads(LINES[5])  # carries user_id and user_pseudo_id
+    rec["event_timestamp"] = "soon"
+    rec["event_params"] = [*rec["event_params"][:2],
+                           {"key": "page_location", "value": {
+                               "string_value": "https://shop.example.com/p?email=carol%40x.org"}},
+                           {"key": "email", "value": {"string_value": "carol@example.org"}}]
+    broken = (b'{"user_id":"CUST-9","event_params":[{"key":"email","value":{"string_value":'
+              b'"dave@example.org"}}],"page_location":"https://shop.example.com/?t=secret"\n')
+    f = _write(tmp_path / "rejects.ndjson", [*LINES, orjson.dumps(rec) + b"\n", broken])
+    [s] = ingest_files(con, "analytics", [f], dataclasses.replace(ga4, max_reject_rate=0.5))
+    assert (s.rows_loaded, s.rejected) == (15, 2)
+    raws = [r for (r,) in _rows(con, "SELECT raw FROM rejects ORDER BY location")]
+    for planted in (USER_A, UPID_A, "carol", "CUST-9", "dave@example.org", "secret"):
+        assert not any(planted in r for r in raws), planted
+        assert _rows(con, "SELECT count(*) FROM rejects WHERE contains(location || reason, ?)",
+                     [planted]) == [(0,)]
+    first = orjson.loads(raws[0])
+    assert (first["user_id"], first["user_pseudo_id"]) == (p(USER_A), p(UPID_A))
+    assert first["event_params"][2:] == [
+        {"key": "page_location", "value": {"string_value": "https://shop.example.com/p"}},
+        {"key": "email", "value": {"string_value": p("carol@example.org")}}]
+    assert first["geo"]["country"] == "Germany"  # everything else kept as written
+    assert raws[1] == (f'{{"user_id":"{p("CUST-9")}","event_params":[{{"key":"email","value":'
+                       f'{{"string_value":"{p("dave@example.org")}"}}}}],'
+                       f'"page_location":"https://shop.example.com/"')

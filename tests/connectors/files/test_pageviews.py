@@ -4,6 +4,7 @@ click-path order, session merge, idempotent re-loads, rejects and pseudonymised 
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -171,3 +172,35 @@ def test_unusable_files(con, opts, mapped, tmp_path):
     with pytest.raises(FormatError, match="line 1: not a page-view record"):
         ingest_files(con, "analytics", [g], opts, format="pageviews-ndjson")
     assert _rows(con, "SELECT count(*) FROM page_views") == [(0,)]
+
+
+def test_rejected_rows_are_scrubbed_like_stored_rows(con, opts, tmp_path):
+    p = opts.pseudonymize
+    f = _write(tmp_path / "views.csv",
+               "session_id,timestamp,url,referrer,user_id,email,ip\n"
+               "s1,2026-01-05T10:00:00Z,https://shop.example.com/a,,zoe-42,,\n"
+               "s1,never,https://shop.example.com/b?token=abc#t,https://m.example/?u=zoe,zoe-42,"
+               "zoe@example.org,203.0.113.9\n"
+               "s1,2026-01-05T10:00:00Z,https://shop.example.com/c?token=abc,zoe@example.org\n")
+    g = _write(tmp_path / "views.ndjson",
+               '{"session_id":"s1","timestamp":"2026-01-05T10:00:00Z","url":"/a","uid":"zoe-42"}\n'
+               '{"session_id":"s1","timestamp":"never","url":"https://shop.example.com/b?token=abc",'
+               '"uid":"zoe-42","email":"zoe@example.org"}\n'
+               '{"session_id":"s1","uid":"zoe-42","email":"zoe@example.org"\n')
+    loose = dataclasses.replace(opts, max_reject_rate=1.0)
+    ingest_files(con, "analytics", [f], loose, format="pageviews-csv")
+    ingest_files(con, "analytics", [g], loose, format="pageviews-ndjson")
+    raws = [r for (r,) in _rows(con, "SELECT raw FROM rejects ORDER BY file, location")]
+    for planted in ("zoe-42", "zoe@example.org", "203.0.113.9", "token", "u=zoe"):
+        assert not any(planted in r for r in raws), planted
+    assert raws[:2] == [
+        f"s1,never,https://shop.example.com/b,https://m.example/,{p('zoe-42')},"
+        f"{p('zoe@example.org')},{p('203.0.113.9')}",
+        # cells that do not line up with the header: e-mail addresses and URLs by their look
+        f"s1,2026-01-05T10:00:00Z,https://shop.example.com/c,{p('zoe@example.org')}",
+    ]
+    assert [json.loads(r) if r.endswith("}") else r for r in raws[2:]] == [
+        {"session_id": "s1", "timestamp": "never", "url": "https://shop.example.com/b",
+         "uid": p("zoe-42"), "email": p("zoe@example.org")},
+        f'{{"session_id":"s1","uid":"{p("zoe-42")}","email":"{p("zoe@example.org")}"',
+    ]

@@ -4,6 +4,7 @@ questions, bad scores, embedded data, time zones)."""
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import json
 from datetime import UTC, datetime
@@ -328,3 +329,24 @@ def test_previews_do_not_stretch_a_rating_scale_read_from_data(con, opts, tmp_pa
     path.write_text(_csv(ids, *rows))
     _load(con, opts, path, fields={"score": "Q4"}, rate=1.0)
     assert {(r["scale_min"], r["scale_max"]) for r in _rows(con)} == {(1.0, 5.0)}
+
+
+def test_rejected_responses_are_scrubbed_like_stored_rows(con, opts, tmp_path):
+    p = opts.pseudonymize
+    path = _export(tmp_path, [_response("R_a"), _response("R_big", q1="11"),
+                              _response("R_prev", status="1", user="u-2")])
+    s = _load(con, opts, path, rate=1.0)
+    assert (s.rows_loaded, s.rejected) == (1, 2)
+    raws = [r for (r,) in con.execute("SELECT raw FROM rejects ORDER BY location").fetchall()]
+    for planted in ("max@example.com", "Muster", "crm-77", "10.1.2.3", "utm=", "47.1", "u-1"):
+        assert not any(planted in r for r in raws), planted
+    big, prev = (dict(zip(IDS, next(csv.reader([r])), strict=True)) for r in raws)
+    assert {k: big[k] for k in ("ResponseId", "Q1", "IPAddress", "RecipientLastName",
+                                "RecipientFirstName", "RecipientEmail", "ExternalReference",
+                                "LocationLatitude", "userId", "PageURL", "Q2")} == {
+        "ResponseId": "R_big", "Q1": "11", "IPAddress": p("10.1.2.3"), "RecipientLastName": "",
+        "RecipientFirstName": "", "RecipientEmail": p("max@example.com"),
+        "ExternalReference": p("crm-77"), "LocationLatitude": "", "userId": p("u-1"),
+        "PageURL": "https://shop.example/product/8812", "Q2": "schnell"}
+    assert (prev["ResponseId"], prev["userId"], prev["RecipientEmail"]) == (
+        "R_prev", p("u-2"), p("max@example.com"))
