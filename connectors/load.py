@@ -40,6 +40,9 @@ class IngestOptions:
     options: Mapping[str, str] = field(default_factory=dict)
     max_reject_rate: float = 0.01
     source: str = "file"
+    # DuckDB's memory cap while loading: beyond it the merge spills to disk instead of
+    # growing with the file (DuckDB's own default is 80 % of RAM).
+    memory_limit: str = "512MB"
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,12 @@ def ingest_files(
     if kind not in KINDS:
         raise ConfigError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
     fixed = get_format(kind, format) if isinstance(format, str) else format
-    return [_ingest_one(con, kind, Path(p), opts, fixed, progress) for p in paths]
+    [(previous,)] = con.execute("SELECT current_setting('memory_limit')").fetchall()
+    con.execute("SET memory_limit = ?", [opts.memory_limit])
+    try:
+        return [_ingest_one(con, kind, Path(p), opts, fixed, progress) for p in paths]
+    finally:
+        con.execute("SET memory_limit = ?", [previous])
 
 
 def _ingest_one(con, kind, path, opts, fixed, progress) -> FileSummary:
@@ -114,17 +122,23 @@ def _ingest_one(con, kind, path, opts, fixed, progress) -> FileSummary:
         if progress:
             progress.start(label, path.stat().st_size)
         ctx = ParseContext(label, opts.pseudonymize, opts.route, opts.fields, opts.options)
-        con.execute("BEGIN TRANSACTION")
         try:
-            counts = _stage_and_merge(con, fmt, source, ctx, load_id, opts.max_reject_rate)
-            con.execute(
-                "INSERT INTO loads VALUES (?, ?, ?, ?, ?, ?, ?, now(), 'ok', NULL, ?, ?, ?, ?)",
-                [load_id, opts.source, kind, label, sha, fmt.name, started, *counts],
-            )
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+            staged, rejects, records = _stage_all(con, fmt, source, ctx, load_id,
+                                                  opts.max_reject_rate)
+            con.execute("BEGIN TRANSACTION")
+            try:
+                counts = _merge_all(con, fmt, staged, rejects, records, load_id, label)
+                con.execute(
+                    "INSERT INTO loads VALUES "
+                    "(?, ?, ?, ?, ?, ?, ?, now(), 'ok', NULL, ?, ?, ?, ?)",
+                    [load_id, opts.source, kind, label, sha, fmt.name, started, *counts],
+                )
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        finally:
+            _drop_stage(con)
     except (FormatError, RejectRateError, IngestError) as exc:
         _record_failure(con, load_id, opts.source, kind, label, sha, fmt_name, started, str(exc))
         raise
@@ -144,8 +158,14 @@ def _ingest_one(con, kind, path, opts, fixed, progress) -> FileSummary:
                        round(time.perf_counter() - t0, 3))
 
 
-def _stage_and_merge(con, fmt: FileFormat, source: Source, ctx: ParseContext, load_id: str,
-                     max_reject_rate: float) -> tuple[int, int, int, int]:
+# Staging: parsed chunks go to plain tables stage_<table>, each chunk committed on its own so
+# DuckDB writes them out and memory stays flat however large the file; nothing is visible in
+# the canonical tables until the one merge transaction. Stage tables are dropped afterwards,
+# and any left by a crashed process are dropped before the next load.
+
+def _stage_all(con, fmt: FileFormat, source: Source, ctx: ParseContext, load_id: str,
+               max_reject_rate: float) -> tuple[dict[str, int], list[Reject], int]:
+    _drop_stage(con)
     staged: dict[str, int] = {}
     rejects: list[Reject] = []
     records = 0
@@ -160,30 +180,46 @@ def _stage_and_merge(con, fmt: FileFormat, source: Source, ctx: ParseContext, lo
             f"({len(bad) / records:.1%} > {max_reject_rate:.1%}); "
             f"first at {bad[0].location}: {bad[0].reason}"
         )
-    _store_rejects(con, rejects, load_id, ctx.file)
+    return staged, rejects, records
+
+
+def _merge_all(con, fmt: FileFormat, staged: dict[str, int], rejects: list[Reject],
+               records: int, load_id: str, label: str) -> tuple[int, int, int, int]:
+    _store_rejects(con, rejects, load_id, label)
     loaded_by_table = {table: _merge(con, table, load_id) for table in _merge_order(staged)}
-    for table in staged:
-        con.execute(f"DROP TABLE stage_{table}")
     staged_primary = staged.get(fmt.primary, 0)
     loaded = loaded_by_table.get(fmt.primary, 0)
     return records, loaded, staged_primary - loaded, len(rejects)
 
 
 def _stage(con, chunk: Chunk, load_id: str, staged: dict[str, int]) -> None:
-    table = chunk.arrow()
+    frame = chunk.frame
+    if isinstance(frame, dict):
+        frame = pa.table(frame)
     if chunk.table not in staged:
         # The table name comes from our own format modules, never from user input.
-        con.execute(f"CREATE TEMP TABLE stage_{chunk.table} AS SELECT * FROM {chunk.table} LIMIT 0")
+        con.execute(f"CREATE TABLE stage_{chunk.table} AS SELECT * FROM {chunk.table} LIMIT 0")
         staged[chunk.table] = 0
-    if table.num_rows == 0:
+    rows = len(frame)
+    if rows == 0:
         return
-    table = table.append_column("load_id", pa.array([load_id] * table.num_rows, pa.string()))
-    con.register("_parallax_chunk", table)
+    con.register("_parallax_chunk", frame)
     try:
-        con.execute(f"INSERT INTO stage_{chunk.table} BY NAME SELECT * FROM _parallax_chunk")
+        con.execute(f"INSERT INTO stage_{chunk.table} BY NAME "
+                    "SELECT *, $load_id AS load_id FROM _parallax_chunk", {"load_id": load_id})
     finally:
         con.unregister("_parallax_chunk")
-    staged[chunk.table] += table.num_rows
+    staged[chunk.table] += rows
+
+
+def _drop_stage(con) -> None:
+    names = con.execute(
+        "SELECT table_name FROM duckdb_tables() "
+        "WHERE database_name = current_database() AND schema_name = 'main' "
+        "AND starts_with(table_name, 'stage_') AND NOT temporary"
+    ).fetchall()
+    for (name,) in names:
+        con.execute(f'DROP TABLE IF EXISTS "{name}"')
 
 
 # Sessions are merged after page views and events so their SQL can read the stored events.

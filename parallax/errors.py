@@ -50,6 +50,9 @@ class FormatError(IngestError):
         loc = f"{file}: {where}" if where else file
         super().__init__(f"{loc}: {reason}")
 
+    def __reduce__(self):  # raised in parser worker processes, re-raised in the loader
+        return (type(self), (self.file, self.reason, self.where))
+
 
 class RejectRateError(IngestError):
     pass
