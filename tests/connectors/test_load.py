@@ -88,6 +88,25 @@ def test_reject_rate_fails_whole_file(con, opts, tmp_path):
     assert _count(con, "spans") == 0 and _count(con, "rejects") == 0
     status, error = con.execute("SELECT status, error FROM loads").fetchone()
     assert status == "failed" and "2 of 3" in error
+    assert _stage_tables(con) == []
+
+
+def _stage_tables(con):
+    return con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 'stage_%'").fetchall()
+
+
+def test_stage_left_by_a_crashed_load_is_cleared(con, opts, tmp_path):
+    # A process killed while staging leaves a stage table behind; the next load drops it and
+    # its rows never reach the canonical tables.
+    con.execute("CREATE TABLE stage_spans AS SELECT * FROM spans LIMIT 0")
+    con.execute("INSERT INTO stage_spans (trace_id, span_id, kind, started_at, is_error, source, "
+                "load_id) VALUES ('dead', 'beef', 'server', now(), false, 'toy', 'crashed')")
+    f = _write(tmp_path / "a.jsonl", ['{"id": "a"}'])
+    [s] = ingest_files(con, "traces", [f], opts, format=TOY)
+    assert s.rows_loaded == 1
+    assert con.execute("SELECT span_id FROM spans").fetchall() == [("a",)]
+    assert _stage_tables(con) == []
 
 
 def test_format_error_leaves_nothing(con, opts, tmp_path):
