@@ -119,15 +119,9 @@ def loads(ctx: typer.Context,
           rejects: Annotated[bool, typer.Option("--rejects", help="Rejected records.")] = False,
           limit: Annotated[int, typer.Option("--limit")] = 50) -> None:
     """The load ledger (newest first), or the rejected records with their reasons."""
-    from parallax.console import print_rows
-
     con, _, _ = _open(ctx)
     try:
-        name = "rejects.sql" if rejects else "loads.sql"
-        from parallax.db import read_sql
-
-        cur = con.execute(read_sql("queries", name), {"limit": limit})
-        print_rows([d[0] for d in cur.description], cur.fetchall())
+        _print_query(con, "rejects.sql" if rejects else "loads.sql", {"limit": limit})
     finally:
         con.close()
 

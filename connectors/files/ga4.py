@@ -161,6 +161,8 @@ class _Ga4:
         props["params"] = kept
         device = dict_at(rec, "device")
         extras(rec, props, device, batch)
+        if not PII_ATTRIBUTE_KEYS.isdisjoint(props.get("user_properties") or ()):
+            props["user_properties"] = pseud.scrub(props["user_properties"])
 
         converted = False
         if name == "purchase":

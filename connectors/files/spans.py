@@ -17,7 +17,8 @@ present wins):
 | user_id       | ``enduser.id``, ``user.id`` (span, then resource) — pseudonymised       |
 | is_error      | status ERROR, HTTP status ≥ 500, ``error.type``, or an ``error`` tag    |
 
-Personal identifiers among the kept attributes are pseudonymised (``PII_ATTRIBUTE_KEYS``).
+Personal identifiers among the kept attributes are pseudonymised (``PII_ATTRIBUTE_KEYS``);
+URL attributes lose query string and fragment, and ``url.query`` is not kept.
 Parsers validate ids and times with ``hex_id``/``parent_id``/``check_start`` and raise
 ``SpanError`` for a bad span; its message becomes the ``Reject`` reason.
 """
@@ -51,6 +52,11 @@ MAX_US = 253_402_300_800_000_000  # 10000-01-01 in µs since the epoch: beyond a
 _USER = ("enduser.id", "user.id")
 _HEX: dict[tuple[int, ...], re.Pattern] = {}  # lengths → "lower-case hex, not all zero"
 _BOM = b"\xef\xbb\xbf"
+
+# URL attributes keep scheme, host and path: query strings and fragments carry tokens and
+# e-mail addresses, and nothing downstream needs them.
+_URL_KEYS = frozenset({"url.full", "http.url", "http.target", "url.query"})
+_SCRUBBED_KEYS = PII_ATTRIBUTE_KEYS | _URL_KEYS
 
 SPAN_SCHEMA = pa.schema([
     ("trace_id", pa.string()), ("span_id", pa.string()), ("parent_span_id", pa.string()),
@@ -213,13 +219,18 @@ class SpanColumns:
         method = get("http.request.method") or get("http.method")
         if not attrs:
             attributes = None
-        elif PII_ATTRIBUTE_KEYS.isdisjoint(attrs):
+        elif _SCRUBBED_KEYS.isdisjoint(attrs):
             attributes = orjson.dumps(attrs).decode()
         else:  # what Pseudonymizer.scrub does, touching only the keys present
             kept = dict(attrs)
             for k in PII_ATTRIBUTE_KEYS.intersection(attrs):
                 if kept[k] is not None:
                     kept[k] = ctx.pseudonymize(kept[k])
+            for k in _URL_KEYS.intersection(attrs):
+                v = kept[k]
+                if isinstance(v, str) and ("?" in v or "#" in v):
+                    kept[k] = v.split("#", 1)[0].split("?", 1)[0]
+            kept.pop("url.query", None)
             attributes = orjson.dumps(kept).decode()
         self._rows.append((
             trace_id,

@@ -198,7 +198,8 @@ class FeedbackRows:
             text(get.get("feedback_id")) or self._derived_id(rec),
             rules.source, submitted, rules.channel(channel) if channel else None, metric,
             score, scale.lo, scale.hi, None if score is None else score <= scale.poor_at_most,
-            text(get.get("verbatim")), text(get.get("session_id")), user, page,
+            ctx.pseudonymize.redact_text(text(get.get("verbatim"))), text(get.get("session_id")),
+            user, page,
             ctx.route(page) if page else None, text(get.get("device")),
             text(get.get("country")), text(get.get("segment")), self._attributes(rec, cols),
         ))

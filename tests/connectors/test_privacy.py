@@ -48,3 +48,32 @@ def test_missing_or_short_key_file_is_config_error(tmp_path, monkeypatch) -> Non
     short.write_text("abc")
     with pytest.raises(ConfigError, match="shorter than 16 bytes"):
         load_key(tmp_path / "p.duckdb", short)
+
+
+def test_redact_text_replaces_emails_in_verbatims() -> None:
+    p = Pseudonymizer(b"k" * 32)
+    text = "Call me: Ann.Lee+shop@example.co.uk, not ann@example.com!"
+    out = p.redact_text(text)
+    assert "example" not in out
+    assert out == (f"Call me: [email:{p('Ann.Lee+shop@example.co.uk')}], "
+                   f"not [email:{p('ann@example.com')}]!")
+    assert p.redact_text("no address here") == "no address here"
+    assert p.redact_text(None) is None
+
+
+@pytest.mark.parametrize("key", [b"short-key-0123456789", b"k" * 64, b"long" * 40])
+def test_pseudonym_is_hmac_sha256(key) -> None:
+    import hashlib
+    import hmac
+
+    p = Pseudonymizer(key)
+    for value in ("user-42", "10.1.2.3", "Ann@Example.com"):
+        norm = value.lower() if "@" in value else value
+        assert p(value) == hmac.new(key, norm.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def test_pickles_for_worker_processes() -> None:
+    import pickle
+
+    p = Pseudonymizer(b"k" * 32)
+    assert pickle.loads(pickle.dumps(p))("user-42") == p("user-42")

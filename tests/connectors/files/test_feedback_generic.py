@@ -240,3 +240,11 @@ def test_rejected_answers_are_scrubbed_like_stored_rows(con, opts, tmp_path):
         "context": {"user": {"id": p("u-77")}, "email": p("yan@example.org"),
                     "page": {"url": "/cart"}}}
     assert raws[3] == f'{{"id":"n3","user_id":"{p("u-77")}","email":"{p("yan@example.org")}"'
+
+
+def test_emails_in_verbatims_are_pseudonymised(con, opts, tmp_path):
+    f = _write(tmp_path / "answers.ndjson",
+               '{"id": "v1", "nps": 3, "comment": "mail me at Ann@Example.com please"}\n')
+    _load(con, opts, f)
+    [row] = _rows(con)
+    assert row["verbatim"] == f"mail me at [email:{opts.pseudonymize('Ann@Example.com')}] please"

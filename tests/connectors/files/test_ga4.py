@@ -295,3 +295,18 @@ def test_rejected_lines_are_scrubbed_like_stored_rows(con, ga4, tmp_path):
     assert raws[1] == (f'{{"user_id":"{p("CUST-9")}","event_params":[{{"key":"email","value":'
                        f'{{"string_value":"{p("dave@example.org")}"}}}}],'
                        f'"page_location":"https://shop.example.com/"')
+
+
+def test_identifying_user_properties_are_pseudonymised(con, ga4, tmp_path):
+    rec = orjson.loads(LINES[0])
+    rec["user_properties"] = [
+        {"key": "email", "value": {"string_value": "ann@example.com", "set_timestamp_micros":
+                                   "1700000000000000"}},
+        {"key": "customer_tier", "value": {"string_value": "gold"}},
+    ]
+    f = _write(tmp_path / "up.ndjson", [orjson.dumps(rec) + b"\n"])
+    ingest_files(con, "analytics", [f], ga4)
+    [(props,)] = _rows(con, "SELECT properties FROM events")
+    assert "ann@example.com" not in props
+    up = orjson.loads(props)["user_properties"]
+    assert up == {"email": ga4.pseudonymize("ann@example.com"), "customer_tier": "gold"}

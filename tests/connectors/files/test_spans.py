@@ -3,6 +3,7 @@ three trace formats), pseudonymisation of identifiers, and whole-row atomicity."
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import orjson
@@ -72,7 +73,8 @@ def test_server_span_mapping(cols, pseudonymize):
     assert row["user_id"] == pseudonymize("alice") != "alice"
     attrs = orjson.loads(row["attributes"])
     assert attrs["enduser.id"] == pseudonymize("alice")
-    assert attrs["url.full"].endswith("?email=a@b.example")  # non-PII keys are kept as sent
+    assert attrs["url.full"] == "https://shop.example/product/123"  # query string dropped
+    assert attrs["server.address"] == "shop.example"  # other keys are kept as sent
     assert row["resource"] == '{"service.name":"shop"}' and row["source"] == "otlp-json"
 
 
@@ -116,3 +118,15 @@ def test_a_failing_row_leaves_no_trace(cols):
     assert len(cols) == 0
     table = cols.take()
     assert table.schema == SPAN_SCHEMA and table.num_rows == 0
+
+
+def test_url_attributes_keep_no_query_string(cols):
+    row = _add(cols, {
+        "url.full": "https://shop.example/p/1?email=ann@example.com#top",
+        "http.target": "/p/1?token=secret", "url.query": "email=ann@example.com",
+        "url.path": "/p/1",
+    })
+    attrs = json.loads(row["attributes"])
+    assert attrs == {"url.full": "https://shop.example/p/1", "http.target": "/p/1",
+                     "url.path": "/p/1"}
+    assert "ann@example.com" not in row["attributes"] and "secret" not in row["attributes"]
