@@ -35,7 +35,13 @@ def _child(phase: str, file: str, db: str) -> dict:
     if phase == "baseline":
         import duckdb
 
-        n = duckdb.connect().execute(BASELINE_SQL, [file]).fetchone()[0]
+        n = duckdb.connect().execute(BASELINE_SQL, [file]).fetchall()[0][0]
+    elif phase == "native":
+        import duckdb
+
+        con = duckdb.connect()
+        con.execute((HERE / "duckdb_native_otlp.sql").read_text(), {"file": file})
+        n = con.execute("SELECT count(*) FROM native_spans").fetchall()[0][0]
     else:
         from parallax.connectors.load import IngestOptions, ingest_files
         from parallax.connectors.privacy import Pseudonymizer
@@ -89,6 +95,8 @@ def main() -> None:
     ap.add_argument("--spans", type=int, nargs="+", default=[2_000_000, 4_000_000])
     ap.add_argument("--workdir", type=Path, default=None)
     ap.add_argument("--json", type=Path, help="also write the results here")
+    ap.add_argument("--native", action="store_true",
+                    help="also time the same parse done by DuckDB alone (duckdb_native_otlp.sql)")
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -112,6 +120,7 @@ def main() -> None:
         for p in (db, Path(str(db) + ".wal")):
             p.unlink(missing_ok=True)
         base = _measure("baseline", file, db)
+        native = _measure("native", file, db) if args.native else None
         ours = _measure("ingest", file, db)
         assert base["rows"] == ours["rows"] == n, (base, ours)
         row = {
@@ -126,16 +135,21 @@ def main() -> None:
             "duckdb_peak_rss_mib": round(base["peak_rss_mib"]),
             "ratio": round(base["seconds"] / ours["seconds"], 2),
         }
+        if native:
+            assert native["rows"] == n, native
+            row["duckdb_native_pipeline_spans_per_s"] = round(n / native["seconds"])
+            row["duckdb_native_pipeline_peak_rss_mib"] = round(native["peak_rss_mib"])
         rows.append(row)
         print(json.dumps(row), flush=True)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n")
-    print("\n| spans | parallax spans/s | peak RSS | duckdb read_json spans/s | ratio |")
-    print("|---|---|---|---|---|")
+    print("\n| spans | parallax spans/s | peak RSS | bare read_json count spans/s | ratio "
+          "| DuckDB-native pipeline spans/s |")
+    print("|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['spans']:,} | {r['parallax_spans_per_s']:,} | "
               f"{r['parallax_peak_rss_mib']:,} MiB | {r['duckdb_read_json_spans_per_s']:,} | "
-              f"{r['ratio']} |")
+              f"{r['ratio']} | {r.get('duckdb_native_pipeline_spans_per_s', '–')} |")
 
 
 if __name__ == "__main__":

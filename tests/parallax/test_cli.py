@@ -6,6 +6,7 @@ import duckdb
 import pytest
 
 from parallax.cli import run
+from parallax.db import connect
 
 
 @pytest.fixture(autouse=True)
@@ -52,3 +53,25 @@ def test_default_db_in_cwd_and_env_override(tmp_path, monkeypatch, capsys) -> No
 
 def test_usage_error_exit_code(capsys) -> None:
     assert run(["ingest", "nonsense"]) == 2
+
+
+def test_ingest_twice_reports_duplicates_skipped(vendor, capsys) -> None:
+    sample = str(vendor / "zipkin_v2_yelp.json")
+    assert run(["ingest", "traces", sample]) == 0
+    first = capsys.readouterr().out
+    assert "zipkin" in first and "16 rows loaded from 1 file(s); 0 duplicates skipped" in first
+    assert run(["ingest", "traces", sample]) == 0
+    assert "0 rows loaded from 1 file(s); 16 duplicates skipped" in capsys.readouterr().out
+
+
+def test_feedback_field_and_option_reach_the_parser(vendor, capsys) -> None:
+    sample = str(vendor / "qualtrics_export_sample.csv")
+    assert run(["ingest", "feedback", sample]) == 4  # no NPS question: one clear line
+    assert "use --field score=COLUMN" in capsys.readouterr().err
+    code = run(["ingest", "feedback", sample, "--field", "score=Q1", "--metric", "rating",
+                "--option", "timezone=Europe/Zurich"])
+    assert code == 0, capsys.readouterr().err
+    con = connect("parallax.duckdb")  # session time zone UTC
+    [(fid, submitted)] = con.execute(
+        "SELECT feedback_id, strftime(submitted_at, '%H:%M') FROM feedback").fetchall()
+    assert (fid, submitted) == ("R_2YPOQ602ER1jkf1", "06:28")
