@@ -6,7 +6,7 @@
 CREATE OR REPLACE TABLE native_spans AS
 WITH docs AS (
     SELECT unnest(resourceSpans) AS rs
-    FROM read_json($file, format = 'newline_delimited', maximum_object_size = 1073741824,
+    FROM read_json($file, format = 'newline_delimited',
         columns = {'resourceSpans': 'STRUCT(
             resource STRUCT(attributes STRUCT(key VARCHAR, value STRUCT(stringValue VARCHAR,
                 intValue VARCHAR, doubleValue DOUBLE, boolValue BOOLEAN))[]),

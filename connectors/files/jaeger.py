@@ -20,6 +20,7 @@ from parallax.connectors.base import Chunk, FileFormat, ParseContext, Reject, So
 from parallax.connectors.files.spans import (
     CHUNK_SPANS,
     KINDS,
+    MALFORMED,
     SpanColumns,
     SpanError,
     check_start,
@@ -34,7 +35,6 @@ __all__ = ["FORMATS"]
 
 _TRACE, _SPAN = (16, 32), (16,)
 _KIND = {k: k for k in KINDS}
-_MALFORMED = (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError)
 
 
 def _tag_value(tag: dict) -> Any:
@@ -146,7 +146,7 @@ def _parse(source: Source, ctx: ParseContext) -> Iterator[Chunk]:
             except SpanError as exc:
                 reason = f"{prefix.format(i)}spans[{k}]: {exc}"
                 rejects.append(Reject(f"record {seen}", reason, raw_text(span)))
-            except _MALFORMED as exc:
+            except MALFORMED as exc:
                 reason = f"{prefix.format(i)}spans[{k}]: malformed span ({exc})"
                 rejects.append(Reject(f"record {seen}", reason, raw_text(span)))
         if len(cols) >= CHUNK_SPANS:

@@ -27,6 +27,7 @@ from parallax.connectors.files.parallel import parallel_chunks, use_parallel
 from parallax.connectors.files.spans import (
     CHUNK_SPANS,
     KINDS,
+    MALFORMED,
     SpanColumns,
     SpanError,
     gc_paused,
@@ -46,7 +47,6 @@ _KIND: dict[Any, str] = {i: k for i, k in enumerate(KINDS)}
 _KIND.update({f"SPAN_KIND_{k.upper()}": k for k in KINDS})
 _ERROR = frozenset({2, "2", "STATUS_CODE_ERROR", "ERROR"})
 _TRACE, _SPAN = (32,), (16,)
-_MALFORMED = (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError)
 
 
 def _any(v: dict | None) -> Any:
@@ -135,7 +135,7 @@ class _Batch:
         for i, rs in enumerate(doc.get("resourceSpans") or ()):
             try:
                 self._resource(rs, i, where)
-            except _MALFORMED as exc:  # a broken envelope: count it as one bad record
+            except MALFORMED as exc:  # a broken envelope: count it as one bad record
                 self.records += 1
                 self.reject(where, f"resourceSpans[{i}]: malformed ({exc})", rs)
 
@@ -150,7 +150,7 @@ class _Batch:
                     _add_span(cols, span, resource)
                 except SpanError as exc:
                     self.reject(where, f"resourceSpans[{i}].{key}[{j}].spans[{k}]: {exc}", span)
-                except _MALFORMED as exc:
+                except MALFORMED as exc:
                     reason = f"resourceSpans[{i}].{key}[{j}].spans[{k}]: malformed span ({exc})"
                     self.reject(where, reason, span)
 

@@ -40,8 +40,8 @@ from parallax.connectors.privacy import PII_ATTRIBUTE_KEYS
 from parallax.errors import FormatError
 
 __all__ = [
-    "CHUNK_SPANS", "KINDS", "SPAN_SCHEMA", "SpanColumns", "SpanError", "check_start", "gc_paused",
-    "hex_id", "parent_id", "raw_text", "read_json",
+    "CHUNK_SPANS", "KINDS", "MALFORMED", "SPAN_SCHEMA", "SpanColumns", "SpanError",
+    "check_start", "gc_paused", "hex_id", "parent_id", "raw_text", "read_json",
 ]
 
 # OTLP SpanKind integers → canonical names (Jaeger/Zipkin map their strings onto these).
@@ -67,6 +67,10 @@ SPAN_SCHEMA = pa.schema([
     ("session_id", pa.string()), ("user_id", pa.string()), ("attributes", pa.string()),
     ("resource", pa.string()), ("source", pa.string()),
 ])
+
+
+# What a malformed record (wrong types, missing keys) raises while it is read: a reject.
+MALFORMED = (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError)
 
 
 class SpanError(ValueError):

@@ -20,6 +20,7 @@ from typing import Any
 from parallax.connectors.base import Chunk, FileFormat, ParseContext, Reject, Source
 from parallax.connectors.files.spans import (
     CHUNK_SPANS,
+    MALFORMED,
     SpanColumns,
     SpanError,
     check_start,
@@ -34,7 +35,6 @@ __all__ = ["FORMATS"]
 
 _TRACE, _SPAN = (16, 32), (16,)
 _KIND = {"CLIENT": "client", "SERVER": "server", "PRODUCER": "producer", "CONSUMER": "consumer"}
-_MALFORMED = (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError)
 
 
 def _is_error(tags: dict) -> bool:
@@ -107,7 +107,7 @@ def _parse(source: Source, ctx: ParseContext) -> Iterator[Chunk]:
             spans.add(span)
         except SpanError as exc:
             rejects.append(Reject(f"record {seen}", f"{path}: {exc}", raw_text(span)))
-        except _MALFORMED as exc:
+        except MALFORMED as exc:
             reason = f"{path}: malformed span ({exc})"
             rejects.append(Reject(f"record {seen}", reason, raw_text(span)))
         if len(spans.cols) >= CHUNK_SPANS:
