@@ -127,7 +127,7 @@ def _ingest_one(con, kind, path, opts, fixed, progress) -> FileSummary:
                                                   opts.max_reject_rate)
             con.execute("BEGIN TRANSACTION")
             try:
-                counts = _merge_all(con, fmt, staged, rejects, records, load_id, label)
+                counts = _merge_all(con, fmt, staged, rejects, records, load_id, label, sha)
                 con.execute(
                     "INSERT INTO loads VALUES "
                     "(?, ?, ?, ?, ?, ?, ?, now(), 'ok', NULL, ?, ?, ?, ?)",
@@ -195,8 +195,9 @@ def _stage_all(con, fmt: FileFormat, source: Source, ctx: ParseContext, load_id:
 
 
 def _merge_all(con, fmt: FileFormat, staged: dict[str, int], rejects: list[Reject],
-               records: int, load_id: str, label: str) -> tuple[int, int, int, int]:
-    _store_rejects(con, rejects, load_id, label)
+               records: int, load_id: str, label: str,
+               sha: str) -> tuple[int, int, int, int]:
+    _store_rejects(con, rejects, load_id, label, sha)
     loaded_by_table = {table: _merge(con, table, load_id) for table in _merge_order(staged)}
     staged_primary = staged.get(fmt.primary, 0)
     loaded = loaded_by_table.get(fmt.primary, 0)
@@ -256,7 +257,7 @@ def _has_sql(stmt: str) -> bool:
     return any(line.strip() and not line.strip().startswith("--") for line in stmt.splitlines())
 
 
-def _store_rejects(con, rejects: list[Reject], load_id: str, file: str) -> None:
+def _store_rejects(con, rejects: list[Reject], load_id: str, file: str, sha: str) -> None:
     if not rejects:
         return
     table = pa.table({
@@ -268,7 +269,7 @@ def _store_rejects(con, rejects: list[Reject], load_id: str, file: str) -> None:
     })
     con.register("_parallax_rejects", table)
     try:
-        con.execute("INSERT INTO rejects BY NAME SELECT * FROM _parallax_rejects")
+        con.execute(read_sql("models", "load/rejects.sql"), {"sha256": sha})
     finally:
         con.unregister("_parallax_rejects")
 

@@ -79,6 +79,9 @@ def test_rejects_are_kept_with_reason(con, opts, tmp_path):
     assert (s.rows_loaded, s.rejected) == (200, 1)
     row = con.execute("SELECT location, reason, raw, file FROM rejects").fetchone()
     assert row == ("line 201", "missing id", '{"no": 1}\n', str(f))
+    [again] = ingest_files(con, "traces", [f], opts, format=TOY)
+    assert again.rejected == 1  # reported again, but the same reject is not stored twice
+    assert _count(con, "rejects") == 1
 
 
 def test_reject_rate_fails_whole_file(con, opts, tmp_path):
