@@ -42,7 +42,7 @@ Rules (the contract analysts rely on):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import orjson
@@ -70,6 +70,7 @@ from parallax.connectors.files.ga4_fields import (
     trace_id,
     unnest,
 )
+from parallax.connectors.files.parallel import parallel_chunks, use_parallel
 from parallax.connectors.files.redact import Redactor, strip_url
 from parallax.connectors.privacy import PII_ATTRIBUTE_KEYS
 from parallax.errors import ConfigError, FormatError
@@ -196,39 +197,48 @@ class _Ga4:
         yield Chunk("sessions", self.sessions.take())
 
 
-def _parse(source: Source, ctx: ParseContext) -> Iterator[Chunk]:
+def _parse_lines(lines: Iterable[tuple[int, bytes]], ctx: ParseContext,
+                 file_start: bool) -> Iterator[Chunk]:
+    """Numbered lines → chunks; at the start of the file a garbage first record is fatal."""
     ga4 = _Ga4(ctx)
     redact = Redactor.of(ctx.pseudonymize, ("user_id", "user_pseudo_id"),
                          ("page_location", "page_referrer"))
-    records, rejects, seen_first = 0, [], False
-    with source.open() as f:
-        for lineno, line in enumerate(f, 1):
-            if lineno == 1 and line.startswith(b"\xef\xbb\xbf"):
-                line = line[3:]
-            if not line.strip():
-                continue
-            records += 1
-            rec = None
-            try:
-                rec = orjson.loads(line)
-                if not isinstance(rec, dict):
-                    raise Bad("not a JSON object")
-                ga4.add(rec)
-            except (orjson.JSONDecodeError, Bad) as exc:
-                reason = f"invalid JSON: {exc}" if rec is None else str(exc)
-                if not seen_first and (rec is None or not isinstance(rec, dict)
-                                       or "event_name" not in rec):
-                    raise FormatError(ctx.file, f"not a GA4 export event ({reason})",
-                                      f"line {lineno}") from None
-                raw = redact.record(rec, line)
-                rejects.append(Reject(f"line {lineno}", reason, raw))
-            seen_first = True
-            if len(ga4.events) >= CHUNK_ROWS:
-                yield from ga4.take(records, rejects)
-                records, rejects = 0, []
+    records, rejects, seen_first = 0, [], not file_start
+    for lineno, line in lines:
+        if lineno == 1 and file_start and line.startswith(b"\xef\xbb\xbf"):
+            line = line[3:]
+        if not line.strip():
+            continue
+        records += 1
+        rec = None
+        try:
+            rec = orjson.loads(line)
+            if not isinstance(rec, dict):
+                raise Bad("not a JSON object")
+            ga4.add(rec)
+        except (orjson.JSONDecodeError, Bad) as exc:
+            reason = f"invalid JSON: {exc}" if rec is None else str(exc)
+            if not seen_first and (rec is None or not isinstance(rec, dict)
+                                   or "event_name" not in rec):
+                raise FormatError(ctx.file, f"not a GA4 export event ({reason})",
+                                  f"line {lineno}") from None
+            raw = redact.record(rec, line)
+            rejects.append(Reject(f"line {lineno}", reason, raw))
+        seen_first = True
+        if len(ga4.events) >= CHUNK_ROWS:
+            yield from ga4.take(records, rejects)
+            records, rejects = 0, []
     if not seen_first:
         raise FormatError(ctx.file, "no events: the file is empty")
     yield from ga4.take(records, rejects)
+
+
+def _parse(source: Source, ctx: ParseContext) -> Iterator[Chunk]:
+    if use_parallel(source):
+        yield from parallel_chunks(source, ctx, _parse_lines)
+        return
+    with source.open() as f:
+        yield from _parse_lines(enumerate(f, 1), ctx, True)
 
 
 FORMATS = [

@@ -3,13 +3,18 @@ gives: the same rows, the same rejects at the same (absolute) line numbers."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from pathlib import Path
 
+import orjson
 import pytest
 
 from parallax.connectors.base import Source
 from parallax.connectors.files import parallel
 from parallax.connectors.load import ingest_files
+from parallax.db import connect
+from parallax.errors import FormatError
 
 
 def _write_collector_file(path, vendor, lines: int, bad_at: set[int]) -> None:
@@ -54,8 +59,6 @@ def test_parallel_equals_sequential(con, opts, tmp_path, vendor, monkeypatch, db
     monkeypatch.setattr(parallel, "MIN_PARALLEL_BYTES", 0)
     monkeypatch.setattr(parallel, "SEGMENT_BYTES", 64 << 10)  # many segments
     assert parallel.use_parallel(Source(f))
-    from parallax.db import connect
-
     other = connect(tmp_path / "parallel.duckdb")
     [par] = ingest_files(other, "traces", [f], opts)
     assert (par.rows_read, par.rows_loaded, par.rejected) == (
@@ -65,8 +68,6 @@ def test_parallel_equals_sequential(con, opts, tmp_path, vendor, monkeypatch, db
 
 
 def test_garbage_first_line_is_fatal_in_parallel_too(opts, tmp_path, monkeypatch, db_path):
-    from parallax.db import connect
-    from parallax.errors import FormatError
 
     f = tmp_path / "spans.jsonl"
     f.write_text('{"resourceSpans": [ broken\n' + '{"resourceSpans": []}\n' * 5000)
@@ -77,3 +78,38 @@ def test_garbage_first_line_is_fatal_in_parallel_too(opts, tmp_path, monkeypatch
     with pytest.raises(FormatError, match="spans.jsonl: line 1: not OTLP/JSON lines"):
         ingest_files(con, "traces", [f], opts, format="otlp-jsonl")
     con.close()
+
+
+def test_ga4_parallel_equals_sequential(opts, tmp_path, monkeypatch) -> None:
+    src = (Path(__file__).parents[2] / "fixtures" / "synthetic" / "ga4_events.ndjson"
+           ).read_bytes().splitlines()
+    lines = []
+    for copy in range(60):  # 60 copies of the fixture's users, an hour apart
+        for raw in src:
+            rec = orjson.loads(raw)
+            rec["event_timestamp"] = str(int(rec["event_timestamp"]) + copy * 3_600_000_000)
+            rec["user_pseudo_id"] = f"{copy}.{rec['user_pseudo_id']}"
+            lines.append(orjson.dumps(rec))
+    lines.insert(500, b'{"event_name": "page_view", broken')
+    f = tmp_path / "ga4.ndjson"
+    f.write_bytes(b"\n".join(lines) + b"\n")
+    ga4 = dataclasses.replace(opts, options={"session_param": "session_id"})
+
+    def load(db, workers):
+        monkeypatch.setenv("PARALLAX_WORKERS", str(workers))
+        con = connect(tmp_path / db)
+        [s] = ingest_files(con, "analytics", [f], ga4)
+        tables = {t: con.execute(f"SELECT * EXCLUDE (load_id) FROM {t} ORDER BY ALL").fetchall()
+                  for t in ("events", "page_views", "sessions")}
+        tables["rejects"] = con.execute("SELECT location, reason FROM rejects").fetchall()
+        con.close()
+        return s, tables
+
+    seq, expected = load("seq.duckdb", 1)
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_BYTES", 0)
+    monkeypatch.setattr(parallel, "SEGMENT_BYTES", 32 << 10)
+    par, got = load("par.duckdb", 2)
+    assert (par.rows_read, par.rows_loaded, par.rejected) == (
+        seq.rows_read, seq.rows_loaded, seq.rejected) == (901, 900, 1)
+    assert expected["rejects"][0][0] == "line 501"
+    assert got == expected
