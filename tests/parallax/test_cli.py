@@ -75,3 +75,14 @@ def test_feedback_field_and_option_reach_the_parser(vendor, capsys) -> None:
     [(fid, submitted)] = con.execute(
         "SELECT feedback_id, strftime(submitted_at, '%H:%M') FROM feedback").fetchall()
     assert (fid, submitted) == ("R_2YPOQ602ER1jkf1", "06:28")
+
+
+def test_demo_builds_loads_and_reruns_idempotently(tmp_path, capsys) -> None:
+    args = ["demo", "--out", str(tmp_path / "d"), "--sessions", "200", "--seed", "3"]
+    assert run(args) == 0
+    out = capsys.readouterr().out
+    assert "otlp-jsonl" in out and "qualtrics-csv" in out and "ga4-ndjson" in out
+    assert "0 duplicates skipped" in out and "database:" in out
+    assert (tmp_path / "d" / "truth.json").exists()
+    assert run(args) == 0
+    assert "\n0 rows loaded from 3 file(s)" in capsys.readouterr().out
