@@ -159,7 +159,7 @@ def _ingest_one(con, kind, path, opts, fixed, progress) -> FileSummary:
 
 
 # Rows per staging insert: each insert commits, and DuckDB writes a commit smaller than a row
-# group (122,880 rows) to the WAL first — measured 2-3x slower per row at 24-50k rows.
+# group (122,880 rows) to the WAL first — measured 1.5-3x slower per row at 50k-24k rows.
 STAGE_ROWS = 2 * 122_880
 
 # Staging: parsed chunks go to plain tables stage_<table>, each chunk committed on its own so
