@@ -242,19 +242,23 @@ def _merge_order(staged: dict[str, int]) -> list[str]:
 
 
 def _merge(con, table: str, load_id: str) -> int:
-    """Run models/load/<table>.sql; its first statement's count is the rows loaded."""
-    statements = [s for s in read_sql("models", f"load/{table}.sql").split(";\n") if _has_sql(s)]
-    loaded = 0
-    for i, stmt in enumerate(statements):
+    """Run models/load/<table>.sql; its first INSERT's count is the rows loaded."""
+    statements = [s for s in read_sql("models", f"load/{table}.sql").split(";\n") if _sql(s)]
+    loaded = None
+    for stmt in statements:
         params = {"load_id": load_id} if "$load_id" in stmt else None
-        result = con.execute(stmt, params).fetchone() if params else con.execute(stmt).fetchone()
-        if i == 0 and result:
-            loaded = int(result[0])
-    return loaded
+        result = con.execute(stmt, params).fetchall() if params else con.execute(stmt).fetchall()
+        if loaded is None and _sql(stmt).upper().startswith("INSERT"):
+            loaded = int(result[0][0]) if result else 0
+    return loaded or 0
 
 
-def _has_sql(stmt: str) -> bool:
-    return any(line.strip() and not line.strip().startswith("--") for line in stmt.splitlines())
+def _sql(stmt: str) -> str:
+    """The statement without its leading comment lines ('' if it has no SQL)."""
+    lines = [line for line in stmt.splitlines() if line.strip()]
+    while lines and lines[0].lstrip().startswith("--"):
+        lines.pop(0)
+    return "\n".join(lines).strip()
 
 
 def _store_rejects(con, rejects: list[Reject], load_id: str, file: str, sha: str) -> None:

@@ -1,7 +1,7 @@
 -- load/events: move this load's staged analytics events into `events`.
 -- Natural key event_key (GA4: keyed hash of the event identity, see connectors/files/ga4.py):
 -- repeats inside the file and events already stored are skipped, so re-loading an export
--- changes nothing. The first statement's count is the number of rows loaded.
+-- changes nothing. The first INSERT's count is the number of rows loaded.
 INSERT INTO events BY NAME
 SELECT * EXCLUDE (_rn)
 FROM (

@@ -3,7 +3,7 @@
 -- Natural key event_key. A staged `seq` marks a format whose identical rows are distinct
 -- views (generic page-view files): their key gets the repeat number of that row in the
 -- file (.0, .1, … in file order). A NULL staged seq (GA4) means identical rows are one event.
--- The first statement's count is the number of rows loaded.
+-- The first INSERT's count is the number of rows loaded.
 INSERT INTO page_views BY NAME
 SELECT * EXCLUDE (_rn) REPLACE (NULL::INTEGER AS seq)
 FROM (

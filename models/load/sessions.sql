@@ -4,14 +4,30 @@
 -- revenue = the larger value (a session attribute in generic page-view files). Every rule
 -- is idempotent: loading a file twice changes nothing. load_id = the load that first
 -- stored the session. Runs after events.sql and page_views.sql (it reads stored events).
--- The first statement's count is the number of sessions inserted or updated.
+-- The INSERT's count is the number of sessions inserted or updated.
+-- The GA4 composite → shared session id map (events.sql); empty for other formats.
+CREATE TEMP TABLE IF NOT EXISTS _ga4_alias (ga_session VARCHAR, shared VARCHAR);
+
+-- Staged sessions, and sessions stored under a GA4 composite that now has a shared id, are
+-- merged under their shared id (the composites are dropped below).
 INSERT INTO sessions (session_id, user_id, started_at, ended_at, device, country, segment,
                       converted, revenue, source, load_id)
-SELECT session_id, any_value(user_id), min(started_at), max(ended_at), any_value(device),
-       any_value(country), any_value(segment), bool_or(coalesce(converted, false)),
-       max(coalesce(revenue, 0)), any_value(source), any_value(load_id)
-FROM stage_sessions
-GROUP BY session_id
+SELECT coalesce(a.shared, s.session_id), any_value(s.user_id), min(s.started_at),
+       max(s.ended_at), any_value(s.device), any_value(s.country), any_value(s.segment),
+       bool_or(s.converted), max(s.revenue), any_value(s.source), any_value(s.load_id)
+FROM (
+    SELECT session_id, user_id, started_at, ended_at, device, country, segment,
+           coalesce(converted, false) AS converted, coalesce(revenue, 0) AS revenue, source,
+           load_id
+    FROM stage_sessions
+    UNION ALL
+    SELECT session_id, user_id, started_at, ended_at, device, country, segment, converted,
+           revenue, source, load_id
+    FROM sessions
+    WHERE session_id IN (SELECT ga_session FROM _ga4_alias)
+) AS s
+LEFT JOIN _ga4_alias AS a ON a.ga_session = s.session_id
+GROUP BY coalesce(a.shared, s.session_id)
 ON CONFLICT (session_id) DO UPDATE SET
     user_id    = coalesce(sessions.user_id, excluded.user_id),
     started_at = least(sessions.started_at, excluded.started_at),
@@ -22,27 +38,6 @@ ON CONFLICT (session_id) DO UPDATE SET
     converted  = sessions.converted OR excluded.converted,
     revenue    = greatest(sessions.revenue, excluded.revenue),
     source     = coalesce(sessions.source, excluded.source);
-
--- The GA4 composite → shared session id map (events.sql); empty for other formats.
-CREATE TEMP TABLE IF NOT EXISTS _ga4_alias (ga_session VARCHAR, shared VARCHAR);
-
--- Fold sessions stored under a GA4 composite into the shared session id, then drop them.
-INSERT INTO sessions (session_id, user_id, started_at, ended_at, device, country, segment,
-                      converted, revenue, source, load_id)
-SELECT a.shared, any_value(c.user_id), min(c.started_at), max(c.ended_at),
-       any_value(c.device), any_value(c.country), any_value(c.segment), bool_or(c.converted),
-       max(c.revenue), any_value(c.source), any_value(c.load_id)
-FROM sessions AS c JOIN _ga4_alias AS a ON c.session_id = a.ga_session
-GROUP BY a.shared
-ON CONFLICT (session_id) DO UPDATE SET
-    user_id    = coalesce(sessions.user_id, excluded.user_id),
-    started_at = least(sessions.started_at, excluded.started_at),
-    ended_at   = greatest(sessions.ended_at, excluded.ended_at),
-    device     = coalesce(sessions.device, excluded.device),
-    country    = coalesce(sessions.country, excluded.country),
-    segment    = coalesce(sessions.segment, excluded.segment),
-    converted  = sessions.converted OR excluded.converted,
-    revenue    = greatest(sessions.revenue, excluded.revenue);
 
 DELETE FROM sessions WHERE session_id IN (SELECT ga_session FROM _ga4_alias);
 

@@ -3,7 +3,7 @@
 -- one id and are two spans. Repeats inside the file (the first staged copy wins) and spans
 -- already stored are skipped. Picking one rowid per key and semi-joining on it measured twice
 -- as fast as a row_number() window over the staged rows.
--- The first statement's count is the number of rows loaded.
+-- The first INSERT's count is the number of rows loaded.
 INSERT INTO spans BY NAME
 SELECT s.*
 FROM stage_spans AS s
