@@ -70,7 +70,7 @@ from parallax.connectors.files.ga4_fields import (
     trace_id,
     unnest,
 )
-from parallax.connectors.files.parallel import parallel_chunks, use_parallel
+from parallax.connectors.files.parallel import line_chunks
 from parallax.connectors.files.redact import Redactor, strip_url
 from parallax.connectors.privacy import PII_ATTRIBUTE_KEYS
 from parallax.errors import ConfigError, FormatError
@@ -234,11 +234,7 @@ def _parse_lines(lines: Iterable[tuple[int, bytes]], ctx: ParseContext,
 
 
 def _parse(source: Source, ctx: ParseContext) -> Iterator[Chunk]:
-    if use_parallel(source):
-        yield from parallel_chunks(source, ctx, _parse_lines)
-        return
-    with source.open() as f:
-        yield from _parse_lines(enumerate(f, 1), ctx, True)
+    return line_chunks(source, ctx, _parse_lines)
 
 
 FORMATS = [

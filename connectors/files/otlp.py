@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 
 from parallax.connectors.base import Chunk, FileFormat, ParseContext, Reject, Source
-from parallax.connectors.files.parallel import parallel_chunks, use_parallel
+from parallax.connectors.files.parallel import line_chunks
 from parallax.connectors.files.spans import (
     CHUNK_SPANS,
     KINDS,
@@ -220,11 +220,7 @@ def _parse_lines(
 
 
 def _parse_jsonl(source: Source, ctx: ParseContext) -> Iterator[Chunk]:
-    if use_parallel(source):
-        yield from parallel_chunks(source, ctx, _parse_lines)
-        return
-    with source.open() as f:
-        yield from _parse_lines(enumerate(f, 1), ctx, True)
+    return line_chunks(source, ctx, _parse_lines)
 
 
 def _sniff_jsonl(head: bytes) -> bool:

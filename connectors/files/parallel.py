@@ -24,7 +24,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 
 from parallax.connectors.base import Chunk, ParseContext, Source
 
-__all__ = ["LineParser", "parallel_chunks", "use_parallel", "workers"]
+__all__ = ["LineParser", "line_chunks", "parallel_chunks", "use_parallel", "workers"]
 
 SEGMENT_BYTES = 16 << 20
 MIN_PARALLEL_BYTES = 64 << 20
@@ -93,6 +93,15 @@ def _renumber(chunk: Chunk, offset: int) -> Chunk:
         for r in chunk.rejects
     )
     return dataclasses.replace(chunk, rejects=rejects)
+
+
+def line_chunks(source: Source, ctx: ParseContext, parse: LineParser) -> Iterator[Chunk]:
+    """The file's chunks, parsed on every core when it is worth it, else in this process."""
+    if use_parallel(source):
+        yield from parallel_chunks(source, ctx, parse)
+        return
+    with source.open() as f:
+        yield from parse(enumerate(f, 1), ctx, True)
 
 
 def parallel_chunks(source: Source, ctx: ParseContext, parse: LineParser) -> Iterator[Chunk]:
