@@ -6,10 +6,15 @@ Layout under ``out_dir``::
     feedback/qualtrics_export.csv      Qualtrics response export, 3 header rows
     analytics/ga4_events.ndjson        GA4 BigQuery export rows (bq extract NDJSON)
     truth.json                         planted effects, true coefficients, measured figures
+
+Two knobs exist for scale runs (``bench/correlate_scale.py``); at their defaults the files are
+exactly those of a build without them: ``survey_share`` scales the chance a session is shown
+the survey, ``extra_spans`` adds that many INTERNAL app spans per page view to the traces.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,9 +38,14 @@ class DemoFiles:
     truth: Path
 
 
-def build_world(out_dir: Path, *, seed: int = 7, sessions: int = 3000) -> DemoFiles:
+def build_world(out_dir: Path, *, seed: int = 7, sessions: int = 3000,
+                survey_share: float = 1.0, extra_spans: int = 0) -> DemoFiles:
     if sessions < 1:
         raise ConfigError(f"--sessions must be at least 1, got {sessions}")
+    if not (math.isfinite(survey_share) and 0.0 <= survey_share <= 1.0):
+        raise ConfigError(f"survey_share must be between 0 and 1, got {survey_share}")
+    if extra_spans < 0:
+        raise ConfigError(f"extra_spans must be at least 0, got {extra_spans}")
     out_dir = Path(out_dir)
     files = DemoFiles(
         traces=(out_dir / "traces" / "spans.jsonl",),
@@ -47,14 +57,19 @@ def build_world(out_dir: Path, *, seed: int = 7, sessions: int = 3000) -> DemoFi
         path.parent.mkdir(parents=True, exist_ok=True)
 
     world = simulate(seed, sessions)
-    responses = [r for r in map(respond, world) if r is not None]
+    responses = [r for s in world if (r := respond(s, survey_share)) is not None]
     tests = previews(seed, START_US, len(responses))
-    write_otlp(files.traces[0], world)
+    write_otlp(files.traces[0], world, extra_spans)
     write_qualtrics(files.feedback[0], [*tests, *responses])
     write_ga4(files.analytics[0], world)
     names = {kind: [p.relative_to(out_dir).as_posix() for p in paths] for kind, paths in
              (("traces", files.traces), ("feedback", files.feedback),
               ("analytics", files.analytics))}
     doc = truth(seed, world, responses, len(tests), names)
+    if extra_spans:  # keys only appear when a knob is used: default truth.json is unchanged
+        doc["counts"]["spans"] += extra_spans * doc["counts"]["page_views"]
+        doc["counts"]["extra_spans_per_page_view"] = extra_spans
+    if survey_share != 1.0:
+        doc["models"]["survey"]["survey_share"] = survey_share
     files.truth.write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n")
     return files

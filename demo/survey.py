@@ -72,10 +72,12 @@ def p_poor(pv: PageView, device: str) -> float:
     return 1.0 / (1.0 + math.exp(-logit))
 
 
-def respond(session: Session) -> Response | None:
-    """The session's survey answer, or None (not asked, or did not answer)."""
+def respond(session: Session, share: float = 1.0) -> Response | None:
+    """The session's survey answer, or None (not asked, or did not answer). ``share`` scales
+    the chance the survey is shown (scale runs want few answers from many sessions); the same
+    single draw decides, so share 1.0 leaves every stream as it was."""
     rng = random.Random(session.rng_state)
-    if rng.random() >= SURVEY["show_probability"]:
+    if rng.random() >= SURVEY["show_probability"] * share:
         return None
     pv = rng.choices(session.pages, weights=[ROUTES[p.route].survey_weight
                                              for p in session.pages])[0]

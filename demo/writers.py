@@ -3,6 +3,8 @@
 - ``write_otlp``: OpenTelemetry Collector file exporter lines — each line one OTLP/JSON
   ``TracesData`` (``resourceSpans`` → ``scopeSpans`` → ``spans``) with lower-case hex ids,
   nanosecond times as strings, ``kind`` as an integer and attributes as ``AnyValue``.
+  ``extra_spans`` adds that many INTERNAL app spans per page view (``internal_spans``), made
+  at write time from the server span alone so scale runs never hold them in memory.
 - ``write_qualtrics``: a Qualtrics response export CSV with its three header rows (column
   ids, question texts, ``{"ImportId":…}`` JSON), dates in the Europe/Berlin time zone the
   ImportId row names.
@@ -13,6 +15,7 @@ GA4's BigQuery export is in ``ga4.py``.
 from __future__ import annotations
 
 import csv
+import random
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -23,9 +26,9 @@ import orjson
 
 from parallax.demo.delivery import SpanRec
 from parallax.demo.survey import Response
-from parallax.demo.world import Session
+from parallax.demo.world import PageView, Session
 
-__all__ = ["BERLIN", "write_otlp", "write_qualtrics"]
+__all__ = ["BERLIN", "internal_spans", "write_otlp", "write_qualtrics"]
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SPANS_PER_LINE = 50
@@ -41,17 +44,21 @@ _RESOURCES = {
                     "telemetry.sdk.language": "python", "telemetry.sdk.name": "opentelemetry",
                     "telemetry.sdk.version": "1.37.0"},
 }
-_SCOPE_VERSIONS = {"@opentelemetry/instrumentation-document-load": "0.48.0"}
+_SCOPE_VERSIONS = {"@opentelemetry/instrumentation-document-load": "0.48.0",
+                   "shop_api": "2026.10.1", "account_api": "2026.9.4"}
 
 
-def write_otlp(path: Path, sessions: Iterable[Session]) -> None:
+def write_otlp(path: Path, sessions: Iterable[Session], extra_spans: int = 0) -> None:
     """One line per ~50 spans of one resource, as a batching collector writes them; a resource
     with at least half a batch waiting rides along in the same line (several resourceSpans)."""
     buffers: dict[str, list[SpanRec]] = {name: [] for name in _RESOURCES}
     with open(path, "wb") as f:
         for session in sessions:
             for pv in session.pages:
-                for span in pv.spans:
+                spans = pv.spans
+                if extra_spans:
+                    spans = (*spans, *internal_spans(pv, extra_spans))
+                for span in spans:
                     buf = buffers[span.service]
                     buf.append(span)
                     if len(buf) >= SPANS_PER_LINE:
@@ -59,6 +66,56 @@ def write_otlp(path: Path, sessions: Iterable[Session]) -> None:
                                   if s != span.service and len(b) >= SPANS_PER_LINE // 2]
                         _line(f, buffers, [span.service, *riders])
         _line(f, buffers, [s for s, b in buffers.items() if b])
+
+
+# The app's own INTERNAL spans: (name, function, extra attributes). The first half of a page
+# view's spans run before its dependency calls, the rest after them. No http.*, url.*, peer or
+# session attributes: they must not change what the loader derives (routes, peers, sessions).
+_BEFORE = (("request_context", "middleware.request_context"), ("verify_session", "auth.verify"),
+           ("cache.get", "cache.get"))
+_AFTER = (("render", "views.render"), ("serialize", "views.serialize"), ("cache.set", "cache.set"))
+_TEMPLATES = {"/": "home.html", "/search": "search.html", "/product/{id}": "product.html",
+              "/cart": "cart.html", "/checkout": "checkout.html", "/account/orders": "orders.html",
+              "/help/contact": "contact.html", "/store-locator": "stores.html"}
+
+
+def internal_spans(pv: PageView, n: int) -> tuple[SpanRec, ...]:
+    """``n`` INTERNAL children of the page view's server span, inside its time range and
+    around its CLIENT calls; seeded by the server span id, so the same every run."""
+    server = next(s for s in pv.spans if s.kind == 2)
+    rng = random.Random(int(server.span_id, 16))
+    calls = [s for s in pv.spans if s.parent_id == server.span_id]
+    mid = (server.start_ns + server.end_ns) // 2
+    first = min((s.start_ns for s in calls), default=mid)
+    last = max((s.end_ns for s in calls), default=mid)
+    pkg = server.service.replace("-", "_")
+    used = {s.span_id for s in pv.spans}
+    out = []
+    before = (n + 1) // 2
+    for i in range(n):
+        j, k, (a, b), kinds = ((i, before, (server.start_ns, first), _BEFORE) if i < before
+                               else (i - before, n - before, (last, server.end_ns), _AFTER))
+        slot = (b - a) / k
+        start = a + int((j + rng.uniform(0.05, 0.3)) * slot)
+        end = start + int(rng.uniform(0.4, 0.65) * slot)
+        name, func = kinds[j % len(kinds)]
+        attrs: list[tuple[str, Any]] = [("code.function.name", f"{pkg}.{func}")]
+        if name.startswith("cache."):
+            attrs += [("app.cache.key", f"{pv.route}:{j}"), ("app.cache.hit", rng.random() < .8)]
+        elif name == "render":
+            attrs.append(("app.template", _TEMPLATES.get(pv.route, "page.html")))
+        elif name == "serialize":
+            attrs.append(("app.response.bytes", rng.randrange(2_000, 120_000)))
+        elif name == "verify_session":
+            attrs.append(("enduser.authenticated", any(
+                key == "enduser.id" for key, _ in server.attrs)))
+        span_id = f"{rng.getrandbits(64) | 1:016x}"
+        while span_id in used:  # ids are unique within a trace
+            span_id = f"{rng.getrandbits(64) | 1:016x}"
+        used.add(span_id)
+        out.append(SpanRec(server.trace_id, span_id, server.span_id, server.service, pkg, name,
+                           1, start, end, tuple(attrs)))
+    return tuple(out)
 
 
 def _line(f, buffers: dict[str, list[SpanRec]], services: list[str]) -> None:

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from parallax.connectors.load import FileSummary
 
-__all__ = ["FileProgress", "print_rows", "print_summaries"]
+__all__ = ["FileProgress", "print_findings", "print_rows", "print_summaries"]
 
 # Piped output keeps whole values rather than wrapping them to 80 columns.
 _out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 220)
@@ -73,3 +73,37 @@ class FileProgress:
         if self._bar and self._task is not None:
             self._bar.remove_task(self._task)
             self._task = None
+
+
+def _fmt_ci(d: dict | None, digits: int = 2) -> str:
+    if not d or d.get("estimate") is None:
+        return "–"
+    return f"{d['estimate']:.{digits}f} [{d['ci_low']:.{digits}f}, {d['ci_high']:.{digits}f}]"
+
+
+def print_findings(docs: Sequence[dict], *, evidence: bool = True) -> None:
+    """Findings as a table both sides read: verdict, feedback, delivery, impact."""
+    table = Table("kind", "subject", "verdict", "responses", "poor", "normal",
+                  "odds ratio (adj.)", "explained", "q", "p75 load", "errors",
+                  "extra poor", "lost conv.", title="findings", title_justify="left")
+    for f in docs:
+        d, imp = f.get("delivered") or {}, f.get("impact") or {}
+        p75 = d.get("p75_ms")
+        table.add_row(
+            f["subject_kind"], f["subject"], f["verdict"], f"{f['n_responses']:,}",
+            _pct(f.get("poor_rate")), _pct(f.get("baseline_poor_rate")),
+            _fmt_ci(f.get("odds_ratio_adjusted")), _pct(f.get("explained_share")),
+            "–" if f.get("q_value") is None else f"{f['q_value']:.3f}",
+            "–" if p75 is None else f"{p75:,.0f} ms",
+            _pct(d.get("error_rate") if f["subject_kind"] == "route"
+                 else d.get("dependency_failure_rate")),
+            _fmt_ci(imp.get("extra_poor_responses"), 1), _fmt_ci(imp.get("lost_conversions"), 1))
+    _out.print(table)
+    if evidence:
+        for f in docs:
+            if f["subject_kind"] != "segment" and f["verdict"] != "ok":
+                _out.print(f"• [{f['verdict']}] {f['evidence']}")
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{x:.0%}"

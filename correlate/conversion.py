@@ -1,0 +1,129 @@
+"""Lost conversions and revenue at risk: the delivery model on sessions instead of responses.
+
+Unit: an analytics session with at least one page load. Outcome: converted. Features: the
+session's slowest page (ln seconds), any error page, per dependency any failure the page
+survived; controls: device, country, segment, ln(pages) and which routes the session visited
+(the funnel stage — a session that reached checkout both converts more and meets more of
+checkout's delivery; comparing within stages keeps that from reading as "slow converts").
+A subject's lost conversions: predicted conversions had its delivery been good, minus
+predicted conversions as delivered, over the sessions it touched. Revenue at risk: lost
+conversions times the mean revenue of a converting session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from parallax.correlate.attribution import Interval
+from parallax.correlate.design import build_design
+from parallax.correlate.frame import Frame
+from parallax.correlate.logit import LogitFit, fit_logit
+from parallax.correlate.settings import Settings
+
+__all__ = ["ConversionModel", "fit_conversion"]
+
+RowEdit = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class ConversionModel:
+    fit: LogitFit
+    names: tuple[str, ...]
+    rows: dict[str, np.ndarray]  # per session-route row: session index, route, features
+    sessions: int
+    revenue_per_conversion: float
+    settings: Settings
+    controls: np.ndarray  # the non-delivery part of the design (fixed under counterfactuals)
+    draws: np.ndarray
+
+    fill_load: float  # sessions without any load time get the median
+
+    def _design(self, rows: dict[str, np.ndarray]) -> np.ndarray:
+        fails = self.names[2:len(self.names) - self.controls.shape[1]]
+        return _session_design(rows, fails, self.sessions, self.controls, self.fill_load)
+
+    def lost(self, touched: np.ndarray, edit: RowEdit) -> tuple[Interval, Interval]:
+        """Lost conversions and revenue over sessions ``touched`` had ``edit`` been true."""
+        actual = self._design(self.rows)[touched]
+        cf = self._design(edit(dict(self.rows)))[touched]
+        point = float((self.fit.predict(cf) - self.fit.predict(actual)).sum())
+        sims = np.concatenate([  # in chunks: draws x sessions would not fit at scale
+            (self.fit.predict_draws(cf, d) - self.fit.predict_draws(actual, d)).sum(axis=1)
+            for d in np.array_split(self.draws, max(1, len(self.draws) // 100))])
+        lo, hi = np.quantile(sims, [0.025, 0.975])
+        conv = Interval(point, float(lo), float(hi))
+        r = self.revenue_per_conversion
+        return conv, Interval(point * r, float(lo) * r, float(hi) * r)
+
+
+def fit_conversion(sessions: Frame, routes: pl.DataFrame, settings: Settings,
+                   ) -> ConversionModel | None:
+    """None when there is nothing to model (no sessions with pages, or no conversions)."""
+    keys = sessions.extra["key"]
+    has_rows = np.isin(keys, routes["session_id"].to_numpy())
+    s = sessions.take(has_rows & (sessions.extra["pages"] > 0))
+    if s.n < 50 or s.y.min() == s.y.max():
+        return None
+    index = {k: i for i, k in enumerate(s.extra["key"].tolist())}
+    routes = routes.filter(pl.col("session_id").is_in(list(index)))
+    rows = {
+        "session": np.array([index[k] for k in routes["session_id"].to_list()]),
+        "route": routes["route"].to_numpy().astype(object),
+        "log_load": routes["log_load_max"].fill_null(np.nan).to_numpy(),
+        "error": routes["error_any"].fill_null(0.0).to_numpy(),
+    }
+    rows["log_load"] = np.where(np.isnan(rows["log_load"]), -np.inf, rows["log_load"])
+    peers = _dep_columns(routes, rows)
+    visited = {f"visited={r}": np.zeros(s.n) for r in sorted(set(rows["route"].tolist()))}
+    for name, col in visited.items():
+        col[rows["session"][rows["route"] == name.split("=", 1)[1]]] = 1.0
+    ctrl = build_design("visited", np.full(s.n, "all", dtype=object),
+                        {**s.controls}, delivery={**visited, "log_pages": np.log(s.extra["pages"])},
+                        min_level=settings.min_level)
+    fail_names = [f"fail:{p}" for p in peers if rows[f"fail:{p}"].any()]
+    names = ("log_load", "error", *fail_names, *ctrl.names)
+    finite = np.isfinite(rows["log_load"])
+    fill = float(np.median(rows["log_load"][finite])) if finite.any() else 0.0
+    X = _session_design(rows, fail_names, s.n, ctrl.X, fill)
+    fit = fit_logit(s.y, X, names, s.cluster)
+    converted = s.y > 0
+    revenue = float(s.extra["revenue"][converted].mean()) if converted.any() else 0.0
+    draws = fit.draws(settings.draws, np.random.default_rng(settings.seed + 1))
+    return ConversionModel(fit, names, rows, s.n, revenue, settings, ctrl.X, draws, fill)
+
+
+def _session_design(rows: dict[str, np.ndarray], fails, n: int, controls: np.ndarray,
+                    fill_load: float) -> np.ndarray:
+    """Session features: the max over the session's route rows."""
+    idx = rows["session"]
+    load = np.full(n, -np.inf)
+    np.maximum.at(load, idx, rows["log_load"])
+    load[~np.isfinite(load)] = fill_load
+    error = np.zeros(n)
+    np.maximum.at(error, idx, rows["error"])
+    cols = [load, error]
+    for name in fails:
+        v = np.zeros(n)
+        np.maximum.at(v, idx, rows[name])
+        cols.append(v)
+    return np.column_stack([*cols, controls])
+
+
+def _dep_columns(routes: pl.DataFrame, rows: dict[str, np.ndarray]) -> list[str]:
+    """Per dependency: fail (served), failed and ms columns aligned with the route rows."""
+    long = (routes.with_row_index("row").select("row", "deps").explode("deps")
+            .drop_nulls("deps").unnest("deps"))
+    peers = sorted(set(long["peer"].to_list())) if long.height else []
+    at = long["row"].to_numpy() if long.height else np.zeros(0, dtype=np.int64)
+    n = routes.height
+    for peer in peers:
+        sel = (long["peer"] == peer).to_numpy()
+        for prefix, column in (("fail", "failed_served"), ("failed", "failed"), ("ms", "ms")):
+            arr = np.zeros(n)
+            arr[at[sel]] = long[column].fill_null(0.0).to_numpy()[sel]
+            rows[f"{prefix}:{peer}"] = arr
+    return peers

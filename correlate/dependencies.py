@@ -1,0 +1,102 @@
+"""Per dependency: what its failures and slowness cost in poor feedback, across every route
+that calls it.
+
+The effect runs through the delivered experience (dependency → page → customer), so it is read
+off the delivery model B: each response whose page called the dependency gets a counterfactual
+where the dependency was healthy — its failures gone (and the error page they caused), its
+calls no slower than its budget (``dependency_good_ms``, or its own median if lower) — and the
+difference in predicted poor responses is summed. Odds ratios of a failure, raw and adjusted
+for route and controls, are reported beside it where the dependency ever failed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from parallax.correlate.attribution import Interval, Models
+from parallax.correlate.design import build_design
+from parallax.correlate.frame import Delivery
+from parallax.correlate.logit import Estimate, fit_logit
+from parallax.correlate.settings import Settings
+
+__all__ = ["DependencyEffect", "dependency_effects", "healthy_dependency"]
+
+
+@dataclass(frozen=True)
+class DependencyEffect:
+    subject: str
+    n: int  # responses whose page called it
+    n_poor: int
+    poor_rate: float
+    healthy_poor_rate: float  # predicted, had it been healthy
+    extra_poor: Interval
+    p_value: float
+    raw: Estimate | None  # log odds of poor when it failed vs not, among its callers
+    adjusted: Estimate | None  # the same, adjusted for route and controls
+    routes: tuple[str, ...]
+
+
+def healthy_dependency(m: Models, peer: str, budget_ms: float) -> np.ndarray:
+    """Design B with ``peer`` healthy on every row."""
+    f, b = m.frame, m.design_b
+    called = f.dep_called.get(peer, np.zeros(f.n))
+    failed = f.dep_failed.get(peer, np.zeros(f.n))
+    served = f.dep_failed_served.get(peer, np.zeros(f.n))
+    ms = f.dep_ms.get(peer, np.zeros(f.n))
+    per_call = np.divide(ms, np.maximum(called, 1e-12), where=called > 0, out=np.zeros(f.n))
+    saved = called * np.maximum(0.0, per_call - budget_ms) if called.any() else 0.0
+    load_ms = np.exp(f.log_load) * 1000.0
+    repl = {
+        "log_load": np.log(np.maximum(load_ms - saved, 1.0) / 1000.0),
+        "error": np.maximum(0.0, f.error - (failed - served)),  # error pages it caused
+        f"fail:{peer}": np.zeros(f.n),
+    }
+    return b.replace(repl)
+
+
+def dependency_effects(m: Models, delivery: dict[tuple[str, str], Delivery],
+                       controls: dict[str, np.ndarray], settings: Settings,
+                       ) -> list[DependencyEffect]:
+    f = m.frame
+    out = []
+    for peer in sorted(f.dep_called):
+        rows = f.dep_called[peer] > 0
+        if not rows.any():
+            continue
+        info = delivery.get(("dependency", peer))
+        own = info.ok_median_ms if info and info.ok_median_ms is not None else np.inf
+        cf = healthy_dependency(m, peer, min(settings.dependency_good_ms, own))
+        diff = (m.p - m.b.predict(cf))[rows]
+        sims = (m.p_draws[:, rows] - m.b.predict_draws(cf, m.draws)[:, rows]).sum(axis=1)
+        point, sd = float(diff.sum()), float(sims.std())
+        p = float(2 * stats.norm.sf(abs(point) / sd)) if sd > 0 else (
+            0.0 if point > 0 else 1.0)
+        lo, hi = np.quantile(sims, [0.025, 0.975])
+        raw, adjusted = _failure_odds(m, peer, rows, controls, settings)
+        n = int(rows.sum())
+        out.append(DependencyEffect(
+            peer, n, int(f.y[rows].sum()), float(f.y[rows].mean()),
+            float(m.b.predict(cf)[rows].mean()), Interval(point, float(lo), float(hi)), p,
+            raw, adjusted, tuple(sorted(set(f.route[rows].tolist())))))
+    return out
+
+
+def _failure_odds(m: Models, peer: str, rows: np.ndarray, controls: dict[str, np.ndarray],
+                  settings: Settings) -> tuple[Estimate | None, Estimate | None]:
+    f = m.frame
+    failed = f.dep_failed[peer][rows]
+    y, cluster = f.y[rows], f.cluster[rows]
+    if not failed.any() or failed.min() == failed.max() or y.min() == y.max():
+        return None, None
+    ones = np.ones((len(y), 1))
+    try:
+        raw = fit_logit(y, np.column_stack([ones, failed]), ["const", "failed"], cluster)
+        d = build_design("route", f.route[rows], {k: v[rows] for k, v in controls.items()},
+                         delivery={"failed": failed}, min_level=settings.min_level)
+        adj = fit_logit(y, d.X, d.names, cluster)
+    except ValueError:
+        return None, None
+    return raw.contrast({"failed": 1.0}), adj.contrast({"failed": 1.0})

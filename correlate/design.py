@@ -1,0 +1,66 @@
+"""Design matrices: subject dummies (one per level, no intercept), control dummies, delivery.
+
+Subject levels with fewer than ``min_level`` rows are pooled as ``(other)``; control levels
+that rare join the control's most common level (its reference). Delivery columns are
+``log_load``, ``error`` and one ``fail:<dependency>`` per dependency with any served failure.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["OTHER", "Design", "build_design", "pooled"]
+
+OTHER = "(other)"
+
+
+@dataclass(frozen=True)
+class Design:
+    X: np.ndarray
+    names: tuple[str, ...]
+    factor: str  # the subject factor's name (route, device, …)
+    levels: tuple[str, ...]  # subject levels, in the order of their columns
+    subject: np.ndarray  # each row's (pooled) level
+
+    def column(self, name: str) -> int:
+        return self.names.index(name)
+
+    def has(self, name: str) -> bool:
+        return name in self.names
+
+    def replace(self, columns: Mapping[str, np.ndarray]) -> np.ndarray:
+        """A copy of X with some columns replaced — a counterfactual's design."""
+        X = self.X.copy()
+        for name, values in columns.items():
+            if name in self.names:
+                X[:, self.names.index(name)] = values
+        return X
+
+
+def pooled(values: np.ndarray, min_count: int) -> np.ndarray:
+    counts = Counter(values.tolist())
+    return np.array([v if counts[v] >= min_count else OTHER for v in values.tolist()],
+                    dtype=object)
+
+
+def build_design(factor: str, values: np.ndarray, controls: Mapping[str, np.ndarray], *,
+                 delivery: Mapping[str, np.ndarray] | None, min_level: int) -> Design:
+    subject = pooled(values, min_level)
+    levels = tuple(sorted(set(subject.tolist()), key=lambda v: (v == OTHER, v)))
+    cols = [(subject == lv).astype(float) for lv in levels]
+    names = [f"{factor}={lv}" for lv in levels]
+    for cname, cvals in controls.items():
+        counts = Counter(cvals.tolist())
+        reference = max(counts, key=lambda v: (counts[v], v))
+        for level in sorted(v for v, c in counts.items() if c >= min_level and v != reference):
+            cols.append((cvals == level).astype(float))
+            names.append(f"{cname}={level}")
+    for dname, dvals in (delivery or {}).items():
+        cols.append(np.asarray(dvals, dtype=float))
+        names.append(dname)
+    X = np.column_stack(cols) if cols else np.zeros((len(values), 0))
+    return Design(X, tuple(names), factor, levels, subject)

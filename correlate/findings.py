@@ -1,0 +1,138 @@
+"""Findings: the stable JSON contract (docs/findings.md) and the sentence both sides read."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from parallax.correlate.attribution import Interval
+from parallax.correlate.logit import Estimate
+
+__all__ = ["VERDICTS", "Finding", "evidence", "odds", "span"]
+
+VERDICTS = ("delivery", "design", "mixed", "silent", "inconclusive", "ok")
+
+
+@dataclass(frozen=True)
+class Finding:
+    subject_kind: str  # route | dependency | segment
+    subject: str
+    verdict: str
+    n_responses: int
+    n_sessions: int | None
+    poor_rate: float | None
+    baseline_poor_rate: float | None
+    odds_ratio_raw: dict | None  # {estimate, ci_low, ci_high}
+    odds_ratio_adjusted: dict | None
+    explained_share: float | None
+    p_value: float | None  # the excess (route, segment) or the harm (dependency)
+    q_value: float | None
+    delivered: dict
+    impact: dict  # extra_poor_responses, nps_points, lost_conversions, revenue_at_risk
+    link_coverage: dict
+    evidence: str = ""
+    details: dict = field(default_factory=dict)  # explained_share_ci, adjusted p/q, needs…
+
+    def to_json(self) -> dict[str, Any]:
+        return _clean(asdict(self))
+
+
+def odds(e: Estimate | None) -> dict | None:
+    """A log-odds estimate as an odds ratio with its interval."""
+    if e is None or math.isnan(e.estimate):
+        return None
+    return {"estimate": _exp(e.estimate), "ci_low": _exp(e.ci_low), "ci_high": _exp(e.ci_high)}
+
+
+def span(i: Interval | None, scale: float = 1.0) -> dict | None:
+    if i is None:
+        return None
+    return {"estimate": i.estimate * scale, "ci_low": i.ci_low * scale,
+            "ci_high": i.ci_high * scale}
+
+
+def _exp(x: float) -> float:
+    return math.exp(min(max(x, -50.0), 50.0))
+
+
+def _clean(v: Any) -> Any:
+    if isinstance(v, float):
+        return None if math.isnan(v) or math.isinf(v) else round(v, 6)
+    if isinstance(v, dict):
+        return {k: _clean(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_clean(x) for x in v]
+    return v
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{x:.0%}"
+
+
+def _ms(x: float | None) -> str:
+    return "–" if x is None else (f"{x / 1000:.1f} s" if x >= 1000 else f"{x:.0f} ms")
+
+
+def _num(d: dict | None, digits: int = 0) -> str:
+    if not d or d.get("estimate") is None:
+        return "–"
+    return f"{d['estimate']:.{digits}f} ({d['ci_low']:.{digits}f} to {d['ci_high']:.{digits}f})"
+
+
+def evidence(f: Finding) -> str:
+    """One plain sentence (or two) a marketer and an SRE both understand."""
+    d, imp, det = f.delivered, f.impact, f.details
+    where = f"on {f.subject}" if f.subject_kind == "route" else (
+        f"among {f.subject}" if f.subject_kind == "segment" else f"behind {f.subject}")
+    rates = (f"{_pct(f.poor_rate)} of {f.n_responses} responses were poor "
+             f"vs {_pct(f.baseline_poor_rate)} expected at the site's normal")
+    breaches = "; ".join(d.get("breaches") or []) or "delivery within thresholds"
+    if f.subject_kind == "dependency":
+        return _dependency_evidence(f, breaches)
+    if f.verdict == "inconclusive" and f.n_responses < det.get("min_responses", 0):
+        need = det.get("responses_needed")
+        more = (f"about {max(need - f.n_responses, 0)} more responses are needed to detect "
+                f"odds of poor feedback {det.get('detectable_odds_ratio', 2):g}x higher"
+                if need else "far more responses are needed to tell")
+        return f"Too little feedback {where}: {f.n_responses} responses; {more}."
+    share = f.explained_share
+    if f.verdict == "delivery":
+        return (f"Customers {where} are unhappier ({rates}), and delivery explains "
+                f"{_pct(share)} of that excess ({breaches}). Fix delivery, not the design: "
+                f"≈ {_num(imp.get('extra_poor_responses'))} poor responses and "
+                f"{_num(imp.get('lost_conversions'), 1)} lost conversions.")
+    if f.verdict == "design":
+        return (f"Customers {where} are unhappier ({rates}) and the excess remains once delivery "
+                f"is accounted for (adjusted odds ratio {_num(f.odds_ratio_adjusted, 2)}; "
+                f"{breaches}): a design or content problem, not a delivery one.")
+    if f.verdict == "mixed":
+        return (f"Customers {where} are unhappier ({rates}); delivery explains {_pct(share)} of "
+                f"the excess ({breaches}) and the rest remains (adjusted odds ratio "
+                f"{_num(f.odds_ratio_adjusted, 2)}): fix delivery and review the design.")
+    if f.verdict == "silent":
+        return (f"Delivery {where} is degraded ({breaches}) but customers are not (yet) "
+                f"unhappier ({rates}): an IT issue to fix before it shows in feedback.")
+    if f.verdict == "ok":
+        return f"No excess poor feedback {where} ({rates}) and {breaches}."
+    return (f"Inconclusive {where}: {rates}; the data cannot yet separate delivery from design "
+            f"(raw odds ratio {_num(f.odds_ratio_raw, 2)}).")
+
+
+def _dependency_evidence(f: Finding, breaches: str) -> str:
+    imp, d = f.impact, f.delivered
+    routes = ", ".join(d.get("routes") or []) or "no route"
+    if f.verdict == "inconclusive":
+        return (f"Too few responses ({f.n_responses}) came from pages calling {f.subject} "
+                f"({routes}) to judge its effect on feedback.")
+    head = f"{f.subject} (called by {routes}; {breaches})"
+    if f.verdict == "delivery":
+        return (f"{head} costs ≈ {_num(imp.get('extra_poor_responses'))} poor responses "
+                f"({_pct(f.poor_rate)} poor among its {f.n_responses} responses, "
+                f"{_pct(f.baseline_poor_rate)} had it been healthy) and "
+                f"{_num(imp.get('lost_conversions'), 1)} lost conversions.")
+    if f.verdict == "silent":
+        return (f"{head} is degraded but no effect on feedback is detectable "
+                f"(≈ {_num(imp.get('extra_poor_responses'), 1)} poor responses): "
+                f"customers do not see it (yet).")
+    return f"{head}: no material effect on feedback ({_num(imp.get('extra_poor_responses'), 1)})."

@@ -1,0 +1,143 @@
+"""The compact tables the statistics read, as numpy columns: responses and sessions with their
+delivered-experience features, and the delivered figures per route and dependency.
+
+Features are what the attribution models use (names are stable, they appear in findings):
+``log_load`` ln(page load seconds), ``error`` an error page seen, ``fail:<dependency>`` a
+dependency failed but the page still came back (an error page is already ``error``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import polars as pl
+
+__all__ = ["Delivery", "Frame", "read_delivery", "read_responses", "read_sessions"]
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One modelling unit per row (a response, or a session)."""
+
+    y: np.ndarray  # 0/1 outcome: poor feedback, or converted
+    cluster: np.ndarray  # the user (else session, else response) for robust standard errors
+    route: np.ndarray  # subject label per row (the response's route); "" for sessions
+    controls: dict[str, np.ndarray]  # device, country, segment: strings, "(unknown)" if missing
+    log_load: np.ndarray  # NaN where no load time is known
+    error: np.ndarray  # 0/1, or a rate for route-and-time links
+    dep_called: dict[str, np.ndarray]  # per dependency: called (0/1 or rate)
+    dep_failed: dict[str, np.ndarray]  # failed, whatever the page showed
+    dep_failed_served: dict[str, np.ndarray]  # failed, page came back fine
+    dep_ms: dict[str, np.ndarray]  # call ms where called, 0 otherwise
+    link: np.ndarray  # session | user | route_time | none (responses); "" for sessions
+    extra: dict[str, np.ndarray]  # per-unit extras (revenue, pages, metric, routes visited…)
+
+    @property
+    def n(self) -> int:
+        return len(self.y)
+
+    def take(self, mask: np.ndarray) -> Frame:
+        def sub(d: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+            return {k: v[mask] for k, v in d.items()}
+
+        return Frame(self.y[mask], self.cluster[mask], self.route[mask], sub(self.controls),
+                     self.log_load[mask], self.error[mask], sub(self.dep_called),
+                     sub(self.dep_failed), sub(self.dep_failed_served), sub(self.dep_ms),
+                     self.link[mask], sub(self.extra))
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """exposure_delivery rows for one subject (route or dependency)."""
+
+    kind: str
+    subject: str
+    pages: int
+    sessions: int
+    calls: int | None
+    p50_ms: float | None
+    p75_ms: float | None
+    p95_ms: float | None
+    error_rate: float | None
+    dependency_failure_rate: float | None
+    ok_median_ms: float | None
+    related: tuple[str, ...]
+    service: str | None
+
+
+def _arrow(con: duckdb.DuckDBPyConnection, sql: str) -> pl.DataFrame:
+    return pl.from_arrow(con.sql(sql).to_arrow_table())
+
+
+def _text(col: pl.Series) -> np.ndarray:
+    return col.cast(pl.String).fill_null("(unknown)").to_numpy().astype(object)
+
+
+def _deps(con: duckdb.DuckDBPyConnection, table: str, key: str, keys: np.ndarray,
+          ) -> tuple[dict, dict, dict, dict]:
+    long = _arrow(con, f"SELECT {key} AS k, unnest(deps, recursive := true) FROM {table}")
+    index = {k: i for i, k in enumerate(keys)}
+    n = len(keys)
+    out: tuple[dict, dict, dict, dict] = ({}, {}, {}, {})
+    if long.height == 0:
+        return out
+    rows = np.fromiter((index[k] for k in long["k"].to_list()), dtype=np.int64, count=long.height)
+    peers = long["peer"].to_numpy()
+    for peer in sorted(set(peers.tolist())):
+        sel = peers == peer
+        for target, column in zip(out, ("called", "failed", "failed_served", "ms"), strict=True):
+            arr = np.zeros(n)
+            arr[rows[sel]] = long[column].fill_null(0.0).to_numpy()[sel]
+            target[peer] = arr
+    return out
+
+
+def read_responses(con: duckdb.DuckDBPyConnection) -> Frame:
+    df = _arrow(con, "SELECT * EXCLUDE (deps) FROM exposure_responses ORDER BY response_key")
+    keys = df["response_key"].to_numpy().astype(object)
+    called, failed, served, ms = _deps(con, "exposure_responses", "response_key", keys)
+    return Frame(
+        y=df["is_poor"].cast(pl.Float64).to_numpy(),
+        cluster=df["cluster_key"].to_numpy().astype(object),
+        route=_text(df["route"]),
+        controls={c: _text(df[c]) for c in ("device", "country", "segment")},
+        log_load=df["log_load_s"].cast(pl.Float64).fill_null(np.nan).to_numpy(),
+        error=df["error_seen"].cast(pl.Float64).fill_null(0.0).to_numpy(),
+        dep_called=called, dep_failed=failed, dep_failed_served=served, dep_ms=ms,
+        link=df["link"].to_numpy().astype(object),
+        extra={"metric": _text(df["metric"]), "key": keys,
+               "submitted_at": df["submitted_at"].to_numpy()},
+    )
+
+
+def read_sessions(con: duckdb.DuckDBPyConnection) -> tuple[Frame, pl.DataFrame]:
+    """Sessions with outcome and controls, plus the per-route rows their features come from."""
+    df = _arrow(con, "SELECT * FROM exposure_sessions ORDER BY session_id")
+    routes = _arrow(con, "SELECT * FROM exposure_session_routes ORDER BY session_id, route")
+    n = df.height
+    empty = np.zeros(n)
+    frame = Frame(
+        y=df["converted"].cast(pl.Float64).to_numpy(),
+        cluster=df["cluster_key"].to_numpy().astype(object),
+        route=np.full(n, "", dtype=object),
+        controls={c: _text(df[c]) for c in ("device", "country", "segment")},
+        log_load=empty, error=empty, dep_called={}, dep_failed={}, dep_failed_served={},
+        dep_ms={}, link=np.full(n, "", dtype=object),
+        extra={"key": df["session_id"].to_numpy().astype(object),
+               "revenue": df["revenue"].cast(pl.Float64).to_numpy(),
+               "pages": df["pages"].cast(pl.Float64).to_numpy()},
+    )
+    return frame, routes
+
+
+def read_delivery(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], Delivery]:
+    out = {}
+    for row in con.execute("SELECT * FROM exposure_delivery").fetchall():
+        kind, subject, pages, sessions, calls, p50, p75, p95, err, dep_fail, ok_ms, related, \
+            svc = row
+        out[(kind, subject)] = Delivery(kind, subject, int(pages), int(sessions), calls, p50,
+                                        p75, p95, err,
+                                        dep_fail, ok_ms, tuple(related or ()), svc)
+    return out

@@ -1,0 +1,57 @@
+"""Every threshold the attribution and the verdict rule use, with its default and why.
+
+Set them in parallax.toml under ``[correlate]``; ``parallax findings`` stores them with each run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+
+from parallax.errors import ConfigError
+
+__all__ = ["Settings"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    min_responses: int = 30  # fewer responses on a subject: inconclusive, with what is needed
+    min_level: int = 5  # rarer subject levels are pooled as "(other)" when fitting
+    alpha: float = 0.05  # false discovery rate (Benjamini–Hochberg) for "significant"
+    draws: int = 1000  # parameter draws for intervals of shares and impacts
+    seed: int = 0  # the draws' seed: the same data gives the same findings
+    # "Good delivery", the counterfactual impacts are measured against:
+    good_load_ms: float = 2500.0  # Core Web Vitals: LCP "good" is at most 2.5 s
+    dependency_good_ms: float = 300.0  # a dependency call's budget (its own median if lower)
+    # "Degraded delivery" (the silent verdict), checked on the delivered figures:
+    page_load_p75_ms: float = 2500.0  # Core Web Vitals style: p75 of page load vs 2.5 s
+    error_rate: float = 0.01  # share of page loads answered with an error
+    dependency_failure_rate: float = 0.02  # share of page loads / calls with a failed call
+    dependency_p75_ms: float = 300.0  # a dependency slower than this at p75 is degraded
+    # The verdict rule on the explained share (delivery part of the excess):
+    delivery_share: float = 0.5  # at least this much explained → delivery (if none remains)
+    mixed_share: float = 0.25  # excess remains but at least this much explained → mixed
+    material_rate: float = 0.02  # a dependency must move its callers' poor rate this much
+    # Power: what an inconclusive subject would need to show
+    detectable_odds_ratio: float = 2.0
+    power: float = 0.8
+
+    @classmethod
+    def from_mapping(cls, data: Mapping, where: str = "[correlate]") -> Settings:
+        known = {f.name: f.type for f in fields(cls)}
+        unknown = set(data) - set(known)
+        if unknown:
+            raise ConfigError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
+        try:
+            values = {k: (int(v) if known[k] == "int" else float(v)) for k, v in data.items()}
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+        out = cls(**values)
+        if not 0 < out.alpha < 1 or not 0 < out.power < 1:
+            raise ConfigError(f"{where}: alpha and power must be between 0 and 1")
+        if out.min_responses < 1 or out.min_level < 1 or out.draws < 100:
+            raise ConfigError(f"{where}: min_responses and min_level must be >= 1, draws >= 100")
+        return out
+
+    def as_dict(self) -> dict:
+        return asdict(self)

@@ -1,0 +1,102 @@
+"""The verdict rule, in one place (docs/method.md states it for readers).
+
+Route or segment, with q-values from Benjamini–Hochberg across its family:
+  fewer than min_responses                      → inconclusive (with responses needed)
+  excess remains after delivery (q_adj < α, > 0) → mixed if explained share ≥ mixed_share,
+                                                  else design
+  excess (q_raw < α, > 0), none remains         → delivery if explained share ≥
+                                                  delivery_share, else inconclusive
+  no excess, delivery degraded vs thresholds    → silent
+  no excess, could have seen one (the raw odds ratio's upper bound is below the
+  detectable odds ratio)                        → ok
+  otherwise                                     → inconclusive
+Dependency: too few responses → inconclusive; extra poor responses significant (q < α) and at
+least material_rate of its callers' responses → delivery; degraded → silent; else ok.
+"""
+
+from __future__ import annotations
+
+import math
+
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.power import NormalIndPower
+from statsmodels.stats.proportion import proportion_effectsize
+
+from parallax.correlate.frame import Delivery
+from parallax.correlate.settings import Settings
+
+__all__ = ["bh", "degraded", "dependency_verdict", "responses_needed", "subject_verdict"]
+
+
+def bh(p_values: list[float | None]) -> list[float | None]:
+    """Benjamini–Hochberg q-values; None (not tested) stays None."""
+    idx = [i for i, p in enumerate(p_values) if p is not None and not math.isnan(p)]
+    out: list[float | None] = [None] * len(p_values)
+    if idx:
+        q = multipletests([p_values[i] for i in idx], method="fdr_bh")[1]
+        for i, v in zip(idx, q, strict=True):
+            out[i] = float(v)
+    return out
+
+
+def degraded(d: Delivery | None, s: Settings) -> list[str]:
+    """The thresholds this subject's delivery breaches, in words ([] when none)."""
+    if d is None:
+        return []
+    out = []
+    if d.kind == "route":
+        if d.p75_ms is not None and d.p75_ms > s.page_load_p75_ms:
+            out.append(f"page load p75 {d.p75_ms / 1000:.1f} s > {s.page_load_p75_ms / 1000:.1f} s")
+        if d.error_rate is not None and d.error_rate > s.error_rate:
+            out.append(f"error rate {d.error_rate:.1%} > {s.error_rate:.0%}")
+        if d.dependency_failure_rate and d.dependency_failure_rate > s.dependency_failure_rate:
+            out.append(f"a dependency failed on {d.dependency_failure_rate:.1%} of page loads "
+                       f"> {s.dependency_failure_rate:.0%}")
+    else:
+        if d.dependency_failure_rate and d.dependency_failure_rate > s.dependency_failure_rate:
+            out.append(f"failed on {d.dependency_failure_rate:.1%} of page loads "
+                       f"> {s.dependency_failure_rate:.0%}")
+        if d.p75_ms is not None and d.p75_ms > s.dependency_p75_ms:
+            out.append(f"call p75 {d.p75_ms:.0f} ms > {s.dependency_p75_ms:.0f} ms")
+    return out
+
+
+def responses_needed(n: int, poor_rate_rest: float, n_rest: int, s: Settings) -> int | None:
+    """Responses (in total) a subject needs to detect the detectable odds ratio."""
+    p0 = min(max(poor_rate_rest, 0.01), 0.99)
+    odds = p0 / (1 - p0) * s.detectable_odds_ratio
+    p1 = odds / (1 + odds)
+    if n_rest <= 0:
+        return None
+    effect = proportion_effectsize(p1, p0)
+    # nobs1 is the subject's responses; the rest of the site keeps its size.
+    best = None
+    for total in (10, 20, 30, 50, 75, 100, 150, 200, 300, 500, 750, 1000, 1500, 2000, 3000,
+                  5000, 10000, 20000):
+        achieved = NormalIndPower().power(effect, nobs1=total, alpha=s.alpha,
+                                          ratio=n_rest / total)
+        if achieved >= s.power:
+            best = total
+            break
+    return best
+
+
+def subject_verdict(n: int, harm: bool, remains: bool, share: float | None, powered: bool,
+                    breaches: list[str], s: Settings) -> str:
+    if n < s.min_responses:
+        return "inconclusive"
+    if remains:
+        return "mixed" if harm and (share or 0.0) >= s.mixed_share else "design"
+    if harm:
+        return "delivery"
+    if breaches:
+        return "silent"
+    return "ok" if powered else "inconclusive"
+
+
+def dependency_verdict(n: int, harmful: bool, breaches: list[str], s: Settings) -> str:
+    if n < s.min_responses:
+        return "inconclusive"
+    if harmful:
+        return "delivery"
+    return "silent" if breaches else "ok"

@@ -1,0 +1,42 @@
+-- exposure_route_buckets: the delivered experience of each route per time bucket — what the
+-- route-and-time link reads, so a response without a key meets a few bucket rows, never raw
+-- spans. Sums, not means, so any window of buckets aggregates exactly.
+--   log_load_sum   sum of ln(load seconds) over pages with a load time (log_load_n of them)
+--   errors         pages with error_seen (error_known pages have a known error state)
+--   deps           per dependency: pages calling it, pages where it failed, failed pages that
+--                  still came back fine (served), and the summed call time
+-- Parameters: $bucket_minutes INTEGER
+CREATE OR REPLACE TABLE exposure_route_buckets AS
+WITH p AS (
+    SELECT route, page_key, load_ms, error_seen, deps,
+           time_bucket(to_minutes($bucket_minutes::BIGINT), started_at) AS bucket_start
+    FROM exposure_pages
+),
+per_dep AS (
+    SELECT route, bucket_start, d.peer AS peer,
+           count(*) AS pages, count(*) FILTER (WHERE d.failed) AS failed,
+           count(*) FILTER (WHERE d.failed AND NOT coalesce(error_seen, false)) AS failed_served,
+           sum(d.ms) AS ms
+    FROM (SELECT route, bucket_start, error_seen, unnest(deps) AS d FROM p)
+    GROUP BY ALL
+),
+dep_lists AS (
+    SELECT route, bucket_start,
+           list({'peer': peer, 'pages': pages, 'failed': failed,
+                 'failed_served': failed_served, 'ms': ms} ORDER BY peer) AS deps
+    FROM per_dep
+    GROUP BY ALL
+)
+SELECT b.route, b.bucket_start, b.bucket_start + to_minutes($bucket_minutes::BIGINT) AS bucket_end,
+       b.pages, b.log_load_sum, b.log_load_n, b.errors, b.error_known,
+       coalesce(d.deps, []) AS deps
+FROM (
+    SELECT route, bucket_start, count(*) AS pages,
+           sum(ln(load_ms / 1000.0)) FILTER (WHERE load_ms > 0) AS log_load_sum,
+           count(*) FILTER (WHERE load_ms > 0) AS log_load_n,
+           count(*) FILTER (WHERE error_seen) AS errors,
+           count(error_seen) AS error_known
+    FROM p
+    GROUP BY ALL
+) AS b
+LEFT JOIN dep_lists AS d USING (route, bucket_start);

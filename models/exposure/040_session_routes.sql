@@ -1,0 +1,39 @@
+-- exposure_session_routes: per analytics session and route visited, the worst it got there —
+-- what the conversion model reads. A session's exposure is the max over its routes, so a
+-- counterfactual "this route delivered well" only has to replace one row.
+--   log_load_max   ln(seconds) of the slowest page load on the route
+--   error_any      any page on the route came back with an error (NULL: unknown)
+--   deps           per dependency: failed / failed_served (0/1 for the route visit) and the
+--                  longest call in ms
+-- Sessions without an analytics row have no conversion outcome and are left out.
+-- No parameters.
+CREATE OR REPLACE TABLE exposure_session_routes AS
+WITH p AS (
+    SELECT page_key, session_id, route, load_ms, error_seen, deps
+    FROM exposure_pages
+    WHERE session_id IN (SELECT session_id FROM sessions)
+),
+per_dep AS (
+    SELECT session_id, route, d.peer AS peer,
+           max(d.failed::INT)::DOUBLE AS failed,
+           max((d.failed AND NOT coalesce(error_seen, false))::INT)::DOUBLE AS failed_served,
+           max(d.ms) AS ms
+    FROM (SELECT session_id, route, error_seen, unnest(deps) AS d FROM p)
+    GROUP BY ALL
+),
+dep_lists AS (
+    SELECT session_id, route,
+           list({'peer': peer, 'called': 1.0, 'failed': failed, 'failed_served': failed_served,
+                 'ms': ms} ORDER BY peer) AS deps
+    FROM per_dep
+    GROUP BY ALL
+)
+SELECT r.session_id, r.route, r.views, r.log_load_max, r.error_any, coalesce(d.deps, []) AS deps
+FROM (
+    SELECT session_id, route, count(*) AS views,
+           max(ln(load_ms / 1000.0)) FILTER (WHERE load_ms > 0) AS log_load_max,
+           bool_or(error_seen)::DOUBLE AS error_any
+    FROM p
+    GROUP BY ALL
+) AS r
+LEFT JOIN dep_lists AS d USING (session_id, route);

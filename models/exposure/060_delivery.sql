@@ -1,0 +1,29 @@
+-- exposure_delivery: what IT reads — the delivered experience per route and per dependency
+-- over the whole window, the figures the verdict thresholds are checked against.
+--   route rows       pages, sessions, load p50/p75/p95, error rate (of pages with a known error state),
+--                    dependency failure rate (pages where a called dependency failed)
+--   dependency rows  calls, failure rate, call ms p50/p75/p95, median ms of successful calls
+--                    (the dependency's own normal), routes calling it
+-- No parameters.
+CREATE OR REPLACE TABLE exposure_delivery AS
+SELECT 'route' AS subject_kind, route AS subject,
+       count(*) AS pages, count(DISTINCT session_id) AS sessions, NULL::BIGINT AS calls,
+       quantile_cont(load_ms, 0.5) AS p50_ms, quantile_cont(load_ms, 0.75) AS p75_ms,
+       quantile_cont(load_ms, 0.95) AS p95_ms,
+       count(*) FILTER (WHERE error_seen) / nullif(count(error_seen), 0) AS error_rate,
+       count(*) FILTER (WHERE list_bool_or(list_transform(deps, lambda x: x.failed)))
+           / count(*) AS dependency_failure_rate,
+       NULL::DOUBLE AS ok_median_ms,
+       list_distinct(flatten(list(list_transform(deps, lambda x: x.peer)))) AS related,
+       any_value(service) AS service
+FROM exposure_pages
+GROUP BY route
+UNION ALL
+SELECT 'dependency', d.peer, count(DISTINCT page_key), count(DISTINCT session_id), sum(d.calls),
+       quantile_cont(d.ms / d.calls, 0.5), quantile_cont(d.ms / d.calls, 0.75),
+       quantile_cont(d.ms / d.calls, 0.95),
+       NULL, count(*) FILTER (WHERE d.failed) / count(*),
+       quantile_cont(d.ms / d.calls, 0.5) FILTER (WHERE NOT d.failed),
+       list_distinct(list(route)), NULL
+FROM (SELECT page_key, session_id, route, unnest(deps) AS d FROM exposure_pages)
+GROUP BY d.peer;
