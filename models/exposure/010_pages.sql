@@ -1,6 +1,7 @@
 -- exposure_pages: one row per page load — what one customer got on one page.
 -- A page load is a trace holding a browser page-load span ($page_spans, e.g. documentLoad) or a
--- SERVER span; its analytics page view joins by trace_id. Analytics page views with no trace
+-- SERVER span; its analytics page view joins by trace_id. A server trace the browser did not
+-- propagate to joins the page load of the same session and route in flight when it started. Analytics page views with no trace
 -- count only for sessions that have no traced page at all (never the same view twice).
 --   load_ms      browser page-load span, else analytics timing, else the server span (a floor)
 --   error_seen   the outermost SERVER span answered >= $error_status (or errored without a
@@ -23,7 +24,7 @@ calls AS (
     WHERE kind IN ('client', 'producer') AND peer IS NOT NULL
     GROUP BY trace_id, peer
 ),
-traced AS (
+traced_raw AS (
     SELECT
         trace_id,
         min(started_at) AS started_at,
@@ -39,6 +40,47 @@ traced AS (
     FROM s
     WHERE kind = 'server' OR list_contains($page_spans, name)
     GROUP BY trace_id
+),
+browser AS (SELECT * FROM traced_raw WHERE browser_ms IS NOT NULL),
+server_only AS (SELECT * FROM traced_raw WHERE browser_ms IS NULL),
+-- Server traces the browser did not propagate to: adopted by the page load of the same session
+-- and route that was in flight when they started (user + time when no session id is there).
+adopted AS (
+    SELECT so.trace_id AS server_trace, b.trace_id AS page_trace, so.started_at,
+           so.server_route, so.service, so.server_ms, so.server_error, so.user_id
+    FROM server_only AS so
+    ASOF JOIN browser AS b
+      ON b.session_id = so.session_id AND b.browser_route = so.server_route
+     AND so.started_at >= b.started_at
+    WHERE so.started_at <= b.started_at + to_microseconds((b.browser_ms * 1000)::BIGINT)
+),
+adopted_by_page AS (
+    SELECT page_trace, arg_min(server_route, started_at) AS server_route,
+           arg_min(service, started_at) AS service, max(server_ms) AS server_ms,
+           bool_or(server_error) AS server_error, any_value(user_id) AS user_id
+    FROM adopted
+    GROUP BY page_trace
+),
+traced AS (
+    SELECT b.trace_id, b.started_at, coalesce(b.server_route, a.server_route) AS server_route,
+           b.browser_route, coalesce(b.service, a.service) AS service, b.browser_ms,
+           coalesce(b.server_ms, a.server_ms) AS server_ms,
+           coalesce(b.server_error, a.server_error) AS server_error, b.session_id,
+           coalesce(b.user_id, a.user_id) AS user_id
+    FROM browser AS b
+    LEFT JOIN adopted_by_page AS a ON a.page_trace = b.trace_id
+    UNION ALL
+    SELECT trace_id, started_at, server_route, browser_route, service, browser_ms, server_ms,
+           server_error, session_id, user_id
+    FROM server_only
+    WHERE trace_id NOT IN (SELECT server_trace FROM adopted)
+),
+page_calls AS (  -- dependency calls of adopted server traces count for their page
+    SELECT coalesce(a.page_trace, c.trace_id) AS trace_id, c.peer, sum(c.calls) AS calls,
+           sum(c.ms) AS ms, bool_or(c.failed) AS failed
+    FROM calls AS c
+    LEFT JOIN adopted AS a ON a.server_trace = c.trace_id
+    GROUP BY ALL
 ),
 views AS (
     SELECT trace_id, event_key, session_id, route, viewed_at, load_ms
@@ -85,7 +127,7 @@ client_errors AS (  -- client error events, matched to the latest page load of t
 dep_lists AS (
     SELECT trace_id,
            list({'peer': peer, 'calls': calls, 'ms': ms, 'failed': failed} ORDER BY peer) AS deps
-    FROM calls
+    FROM page_calls
     GROUP BY trace_id
 )
 SELECT
