@@ -102,33 +102,49 @@ def fit_models(frame: Frame, factor: str, values: np.ndarray,
                   fit_b.predict_draws(b.X, draws))
 
 
-def subject_effects(m: Models, settings: Settings) -> list[SubjectEffect]:
+def subject_effects(m: Models, settings: Settings, *, relative: bool = False,
+                    ) -> list[SubjectEffect]:
+    """Per level of the subject factor: design part, delivery part, share, extra poor.
+
+    Routes (``relative=False``) are measured against the site's normal: the response-weighted
+    median level (a minority of troubled routes cannot drag it towards themselves) with good
+    delivery. Segments (``relative=True``) are measured against the rest of the site: the other
+    levels' weighted mean, and the delivery the rest actually got — a segment is "delivery"
+    when it is served worse than the others, not merely when the whole site is slow.
+    """
     frame, b = m.frame, m.design_b
     counts = Counter(b.subject.tolist())
     levels = [lv for lv in b.levels if m.b.index(f"{m.factor}={lv}") is not None]
     cols = [m.b.index(f"{m.factor}={lv}") for lv in levels]
     weights = np.array([counts[lv] for lv in levels], dtype=float)
-    # The site's normal: the response-weighted median level, so a minority of troubled
-    # subjects cannot drag the reference towards themselves.
-    ref = _weighted_median(m.b.params[cols][None, :], weights)[0]
-    ref_draws = _weighted_median(m.draws[:, cols], weights)
     a_cols = [m.a.index(f"{m.factor}={lv}") for lv in levels]
-    a_ref = (_weighted_median(m.a.params[a_cols][None, :], weights)[0]
-             if None not in a_cols else np.nan)
-    eta = b.X[:, list(m.b.keep)] @ m.b.params
-    eta_draws = m.draws @ b.X[:, list(m.b.keep)].T
+    keep = list(m.b.keep)
+    eta = b.X[:, keep] @ m.b.params
+    eta_draws = m.draws @ b.X[:, keep].T
+    deliv = [i for i, name in enumerate(m.b.names) if name in ("log_load", "error")
+             or name.startswith("fail:")]
+    served = b.X[:, keep][:, deliv] @ m.b.params[deliv]
+    served_draws = m.draws[:, deliv] @ b.X[:, keep][:, deliv].T
     out = []
-    for level, col, a_col in zip(levels, cols, a_cols, strict=True):
+    for i, (level, col, a_col) in enumerate(zip(levels, cols, a_cols, strict=True)):
         rows = b.subject == level
         n = int(rows.sum())
         if n == 0 or n == frame.n:
             continue
+        w = weights.copy()
+        if relative:
+            w[i] = 0.0
+        ref, ref_draws = _reference(m.b.params[cols], m.draws[:, cols], w, relative)
         good = good_delivery(b, frame, settings, rows)
-        eta_good = good[:, list(m.b.keep)] @ m.b.params
-        eta_good_draws = m.draws @ good[rows][:, list(m.b.keep)].T
-        # Delivery part: mean log-odds above good delivery; design part: level vs normal.
-        part = float((eta - eta_good)[rows].mean())
-        part_draws = (eta_draws[:, rows] - eta_good_draws).mean(axis=1)
+        eta_good = good[:, keep] @ m.b.params
+        if relative:  # delivery worse than the rest of the site got
+            part = float(served[rows].mean() - served[~rows].mean())
+            part_draws = served_draws[:, rows].mean(axis=1) - served_draws[:, ~rows].mean(axis=1)
+            normal = float(frame.y[~rows].mean())
+        else:  # delivery worse than good delivery
+            part = float((eta - eta_good)[rows].mean())
+            part_draws = (eta_draws[:, rows] - m.draws @ good[rows][:, keep].T).mean(axis=1)
+            normal = float(expit(eta_good[rows] - m.b.params[col] + ref).mean())
         design = float(m.b.params[col] - ref)
         design_draws = m.draws[:, col] - ref_draws
         raw = _estimate(part + design, part_draws + design_draws)
@@ -140,15 +156,25 @@ def subject_effects(m: Models, settings: Settings) -> list[SubjectEffect]:
                       if ok.any() else (np.nan, np.nan))
             share = Interval(min(1.0, max(0.0, part / (part + max(design, 0.0)))), float(lo),
                              float(hi))
-        normal = expit(eta_good[rows] - m.b.params[col] + ref).mean()
-        route_only = (Estimate.from_normal(float(m.a.params[a_col] - a_ref),
-                                           float(np.sqrt(m.a.cov[a_col, a_col])))
-                      if a_col is not None else None)
+        route_only = None
+        if a_col is not None and None not in a_cols:
+            a_ref, _ = _reference(m.a.params[a_cols], m.a.params[a_cols][None, :], w, relative)
+            route_only = Estimate.from_normal(float(m.a.params[a_col] - a_ref),
+                                              float(np.sqrt(m.a.cov[a_col, a_col])))
         out.append(SubjectEffect(
             m.factor, level, n, int(frame.y[rows].sum()), float(frame.y[rows].mean()),
-            float(normal), raw, _estimate(design, design_draws), route_only,
+            normal, raw, _estimate(design, design_draws), route_only,
             _interval(part, part_draws), share, _extra(m, good, rows), m.b.method))
     return out
+
+
+def _reference(point: np.ndarray, draws: np.ndarray, weights: np.ndarray, mean: bool,
+               ) -> tuple[float, np.ndarray]:
+    """The reference level: weighted mean (others) or weighted median (all), per draw."""
+    if mean:
+        w = weights / weights.sum()
+        return float(point @ w), draws @ w
+    return float(_weighted_median(point[None, :], weights)[0]), _weighted_median(draws, weights)
 
 
 def _weighted_median(values: np.ndarray, weights: np.ndarray) -> np.ndarray:

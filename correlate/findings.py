@@ -85,8 +85,10 @@ def evidence(f: Finding) -> str:
     d, imp, det = f.delivered, f.impact, f.details
     where = f"on {f.subject}" if f.subject_kind == "route" else (
         f"among {f.subject}" if f.subject_kind == "segment" else f"behind {f.subject}")
+    normal = "among other customers" if f.subject_kind == "segment" else (
+        "expected at the site's normal")
     rates = (f"{_pct(f.poor_rate)} of {f.n_responses} responses were poor "
-             f"vs {_pct(f.baseline_poor_rate)} expected at the site's normal")
+             f"vs {_pct(f.baseline_poor_rate)} {normal}")
     breaches = "; ".join(d.get("breaches") or []) or "delivery within thresholds"
     if f.subject_kind == "dependency":
         return _dependency_evidence(f, breaches)
@@ -97,6 +99,13 @@ def evidence(f: Finding) -> str:
                 if need else "far more responses are needed to tell")
         return f"Too little feedback {where}: {f.n_responses} responses; {more}."
     share = f.explained_share
+    if f.subject_kind == "segment" and f.verdict in ("delivery", "design", "mixed"):
+        part = {"delivery": "because they are served worse",
+                "design": "at equal delivery: not a delivery problem",
+                "mixed": "partly because they are served worse"}[f.verdict]
+        return (f"Customers {where} are unhappier ({rates}) {part}: delivery explains "
+                f"{_pct(share)} of the gap (adjusted odds ratio "
+                f"{_num(f.odds_ratio_adjusted, 2)} at equal delivery).")
     if f.verdict == "delivery":
         return (f"Customers {where} are unhappier ({rates}), and delivery explains "
                 f"{_pct(share)} of that excess ({breaches}). Fix delivery, not the design: "
@@ -114,7 +123,8 @@ def evidence(f: Finding) -> str:
         return (f"Delivery {where} is degraded ({breaches}) but customers are not (yet) "
                 f"unhappier ({rates}): an IT issue to fix before it shows in feedback.")
     if f.verdict == "ok":
-        return f"No excess poor feedback {where} ({rates}) and {breaches}."
+        tail = "" if f.subject_kind == "segment" else f" and {breaches}"
+        return f"No excess poor feedback {where} ({rates}){tail}."
     return (f"Inconclusive {where}: {rates}; the data cannot yet separate delivery from design "
             f"(raw odds ratio {_num(f.odds_ratio_raw, 2)}).")
 

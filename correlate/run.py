@@ -18,6 +18,7 @@ import orjson
 from parallax.correlate.attribution import SubjectEffect, fit_models, subject_effects
 from parallax.correlate.conversion import ConversionModel, fit_conversion
 from parallax.correlate.dependencies import DependencyEffect, dependency_effects
+from parallax.correlate.design import OTHER
 from parallax.correlate.findings import Finding, evidence, odds, span
 from parallax.correlate.frame import Delivery, Frame, read_delivery, read_responses, read_sessions
 from parallax.correlate.settings import Settings
@@ -70,8 +71,9 @@ def correlate(con: duckdb.DuckDBPyConnection, *, settings: Settings | None = Non
                 others = {"route": fm.route, **{k: v for k, v in fm.controls.items()
                                                  if k != name}}
                 seg = fit_models(fm, name, values, others, settings)
-                findings += _subject_findings("segment", subject_effects(seg, settings), {},
-                                              frame, None, settings)
+                effects = [e for e in subject_effects(seg, settings, relative=True)
+                           if e.subject not in ("(unknown)", OTHER)]
+                findings += _subject_findings("segment", effects, {}, frame, None, settings)
     routes = sorted({s for k, s in delivery if k == "route"} | set(frame.route.tolist())
                     - {"(unknown)"})
     findings += _route_findings(routes, route_effects, delivery, frame, conversion, settings)
@@ -124,14 +126,17 @@ def _subject_findings(kind: str, effects: list[SubjectEffect], delivery, frame: 
                       conversion: ConversionModel | None, settings: Settings) -> list[Finding]:
     q_raw = bh([e.raw.p_value for e in effects])
     q_adj = bh([e.adjusted.p_value for e in effects])
-    q_harm = bh([_p_of(e.extra_poor) for e in effects])
+    # Harm: a route's delivery costs poor responses (against good delivery); a segment is
+    # served worse than the rest of the site (its delivery part against the rest's).
+    harm_of = (lambda e: e.extra_poor) if kind == "route" else (lambda e: e.delivery_part)
+    q_harm = bh([_p_of(harm_of(e)) for e in effects])
     limit = np.log(settings.detectable_odds_ratio)
     out = []
     for e, qr, qa, qh in zip(effects, q_raw, q_adj, q_harm, strict=True):
         d = delivery.get(("route", e.subject)) if kind == "route" else None
         breaches = degraded(d, settings)
-        harm = (e.extra_poor.ci_low > 0 and qh is not None and qh < settings.alpha
-                and e.extra_poor.estimate >= settings.material_rate * e.n)
+        harm = harm_of(e).ci_low > 0 and qh is not None and qh < settings.alpha and (
+            kind != "route" or e.extra_poor.estimate >= settings.material_rate * e.n)
         remains = e.adjusted.estimate > 0 and qa is not None and qa < settings.alpha
         share = e.explained_share.estimate if e.explained_share else None
         powered = e.raw.ci_high < limit
@@ -152,7 +157,7 @@ def _subject_findings(kind: str, effects: list[SubjectEffect], delivery, frame: 
                                    if e.explained_share else None),
             "delivery_part_log_odds": span(e.delivery_part),
             "p_value_adjusted": e.adjusted.p_value, "q_value_adjusted": qa,
-            "p_value_delivery": _p_of(e.extra_poor), "q_value_delivery": qh,
+            "p_value_delivery": _p_of(harm_of(e)), "q_value_delivery": qh,
             "odds_ratio_route_only": odds(e.route_only),
             "min_responses": settings.min_responses,
             "detectable_odds_ratio": settings.detectable_odds_ratio,

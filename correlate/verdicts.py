@@ -2,10 +2,10 @@
 
 Route or segment, with q-values from Benjamini–Hochberg across its family:
   fewer than min_responses                      → inconclusive (with responses needed)
-  excess remains after delivery (q_adj < α, > 0) → mixed if explained share ≥ mixed_share,
-                                                  else design
-  excess (q_raw < α, > 0), none remains         → delivery if explained share ≥
-                                                  delivery_share, else inconclusive
+  excess remains after delivery (q_adj < α, > 0) → mixed if delivery harms too and the
+                                                  explained share ≥ mixed_share, else design
+  delivery harms (q < α, interval above 0, and  → delivery if explained share ≥
+  for routes ≥ material_rate of responses)        delivery_share, else inconclusive
   no excess, delivery degraded vs thresholds    → silent
   no excess, could have seen one (the raw odds ratio's upper bound is below the
   detectable odds ratio)                        → ok
@@ -88,7 +88,7 @@ def subject_verdict(n: int, harm: bool, remains: bool, share: float | None, powe
     if remains:
         return "mixed" if harm and (share or 0.0) >= s.mixed_share else "design"
     if harm:
-        return "delivery"
+        return "delivery" if (share or 0.0) >= s.delivery_share else "inconclusive"
     if breaches:
         return "silent"
     return "ok" if powered else "inconclusive"
