@@ -2,15 +2,16 @@
 its excess poor-feedback rate the delivered experience explains.
 
 Two joint logistic models over the linked responses, clustered by user:
-  A: poor ~ subject + controls                       (the excess customers report)
+  A: poor ~ subject + controls                       (route effects alone)
   B: poor ~ subject + controls + log_load + error + fail:<dependency>   (after delivery)
-A subject's excess is its contrast against the rest of the site (its level minus the
-response-weighted mean of the other levels). Model B splits the excess on the log-odds scale
-into the part its delivery explains — the delivery slopes times how much worse its delivery
-was than elsewhere — and the part that remains (the adjusted contrast). The explained share is
-delivery part / (delivery part + remaining part); its interval comes from parameter draws.
-Extra poor responses: model B's predictions with actual minus "good" delivery (load capped at
-the good threshold, no errors, no failures), summed over the subject's responses.
+Model B splits a subject's excess on the log-odds scale in two. The design part is its level
+minus the reference level (routes: the site's normal, the response-weighted median route;
+segments: the other segments' weighted mean). The delivery part is what its delivery adds
+(routes: the mean log-odds above good delivery — load capped at the good threshold, no
+errors, no failures; segments: above what the rest of the site was served). The explained
+share is delivery / (delivery + max(design, 0)); intervals come from parameter draws (plus,
+for a segment's delivery gap, the sampling noise of the two group means). Extra poor
+responses: model B's predictions with actual minus good delivery, over the subject's responses.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from parallax.correlate.design import Design, build_design
 from parallax.correlate.frame import Frame
 from parallax.correlate.logit import Estimate, LogitFit, fit_logit
 from parallax.correlate.settings import Settings
+
+UNKNOWN = "(unknown)"  # frame.py's label for a missing control value
 
 __all__ = ["Interval", "Models", "SubjectEffect", "delivery_columns", "fit_models",
            "good_delivery", "subject_effects"]
@@ -132,15 +135,25 @@ def subject_effects(m: Models, settings: Settings, *, relative: bool = False,
         if n == 0 or n == frame.n:
             continue
         w = weights.copy()
-        if relative:
+        others = ~rows
+        if relative:  # the rest: other known levels (an unknown level is a data gap)
             w[i] = 0.0
+            w[[j for j, lv in enumerate(levels) if lv == UNKNOWN]] = 0.0
+            others &= b.subject != UNKNOWN
+            if not others.any():
+                continue
         ref, ref_draws = _reference(m.b.params[cols], m.draws[:, cols], w, relative)
         good = good_delivery(b, frame, settings, rows)
         eta_good = good[:, keep] @ m.b.params
         if relative:  # delivery worse than the rest of the site got
-            part = float(served[rows].mean() - served[~rows].mean())
-            part_draws = served_draws[:, rows].mean(axis=1) - served_draws[:, ~rows].mean(axis=1)
-            normal = float(frame.y[~rows].mean())
+            part = float(served[rows].mean() - served[others].mean())
+            part_draws = (served_draws[:, rows].mean(axis=1)
+                          - served_draws[:, others].mean(axis=1))
+            # The gap between two sample means is itself uncertain, not only the slopes.
+            noise = np.sqrt(served[rows].var() / rows.sum() + served[others].var() / others.sum())
+            part_draws = part_draws + np.random.default_rng(settings.seed + i).normal(
+                0.0, noise, len(part_draws))
+            normal = float(frame.y[others].mean())
         else:  # delivery worse than good delivery
             part = float((eta - eta_good)[rows].mean())
             part_draws = (eta_draws[:, rows] - m.draws @ good[rows][:, keep].T).mean(axis=1)

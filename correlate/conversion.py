@@ -125,7 +125,8 @@ def _dep_columns(routes: pl.DataFrame, rows: dict[str, np.ndarray]) -> list[str]
     n = routes.height
     for peer in peers:
         sel = (long["peer"] == peer).to_numpy()
-        for prefix, column in (("fail", "failed_served"), ("failed", "failed"), ("ms", "ms")):
+        for prefix, column in (("fail", "failed_served"), ("failed", "failed"), ("ms", "ms"),
+                               ("calls", "calls")):
             arr = np.zeros(n)
             arr[at[sel]] = long[column].fill_null(0.0).to_numpy()[sel]
             rows[f"{prefix}:{peer}"] = arr

@@ -3,10 +3,12 @@ that calls it.
 
 The effect runs through the delivered experience (dependency → page → customer), so it is read
 off the delivery model B: each response whose page called the dependency gets a counterfactual
-where the dependency was healthy — its failures gone (and the error page they caused), its
-calls no slower than its budget (``dependency_good_ms``, or its own median if lower) — and the
-difference in predicted poor responses is summed. Odds ratios of a failure, raw and adjusted
-for route and controls, are reported beside it where the dependency ever failed.
+where the dependency was healthy — its failures gone (and the error page they caused), each
+call no slower than its budget (``dependency_good_ms``, or its own median if lower) — and the
+difference in predicted poor responses is summed. Call time is assumed to be on the page's
+critical path (calls made in sequence); parallel calls make the saving an upper bound. Odds
+ratios of a failure, raw and adjusted for route and controls, are reported beside it where the
+dependency ever failed.
 """
 
 from __future__ import annotations
@@ -45,9 +47,9 @@ def healthy_dependency(m: Models, peer: str, budget_ms: float) -> np.ndarray:
     called = f.dep_called.get(peer, np.zeros(f.n))
     failed = f.dep_failed.get(peer, np.zeros(f.n))
     served = f.dep_failed_served.get(peer, np.zeros(f.n))
-    ms = f.dep_ms.get(peer, np.zeros(f.n))
-    per_call = np.divide(ms, np.maximum(called, 1e-12), where=called > 0, out=np.zeros(f.n))
-    saved = called * np.maximum(0.0, per_call - budget_ms) if called.any() else 0.0
+    ms = f.dep_ms.get(peer, np.zeros(f.n))  # per calling page, all its calls together
+    calls = f.dep_calls.get(peer, np.zeros(f.n))
+    saved = called * np.maximum(0.0, ms - np.maximum(calls, 1.0) * budget_ms)
     load_ms = np.exp(f.log_load) * 1000.0
     repl = {
         "log_load": np.log(np.maximum(load_ms - saved, 1.0) / 1000.0),

@@ -92,6 +92,11 @@ def evidence(f: Finding) -> str:
     breaches = "; ".join(d.get("breaches") or []) or "delivery within thresholds"
     if f.subject_kind == "dependency":
         return _dependency_evidence(f, breaches)
+    if f.n_responses == 0:
+        if f.verdict == "silent":
+            return (f"Delivery {where} is degraded ({breaches}) and no customer feedback is "
+                    f"about it yet: an IT issue to fix before it shows in feedback.")
+        return f"No feedback {where} yet ({breaches})."
     if f.verdict == "inconclusive" and f.n_responses < det.get("min_responses", 0):
         need = det.get("responses_needed")
         more = (f"about {max(need - f.n_responses, 0)} more responses are needed to detect "

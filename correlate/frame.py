@@ -30,7 +30,8 @@ class Frame:
     dep_called: dict[str, np.ndarray]  # per dependency: called (0/1 or rate)
     dep_failed: dict[str, np.ndarray]  # failed, whatever the page showed
     dep_failed_served: dict[str, np.ndarray]  # failed, page came back fine
-    dep_ms: dict[str, np.ndarray]  # call ms where called, 0 otherwise
+    dep_ms: dict[str, np.ndarray]  # call ms per calling page (all its calls), 0 if not called
+    dep_calls: dict[str, np.ndarray]  # calls per calling page
     link: np.ndarray  # session | user | route_time | none (responses); "" for sessions
     extra: dict[str, np.ndarray]  # per-unit extras (revenue, pages, metric, routes visited…)
 
@@ -45,7 +46,7 @@ class Frame:
         return Frame(self.y[mask], self.cluster[mask], self.route[mask], sub(self.controls),
                      self.log_load[mask], self.error[mask], sub(self.dep_called),
                      sub(self.dep_failed), sub(self.dep_failed_served), sub(self.dep_ms),
-                     self.link[mask], sub(self.extra))
+                     sub(self.dep_calls), self.link[mask], sub(self.extra))
 
 
 @dataclass(frozen=True)
@@ -76,18 +77,19 @@ def _text(col: pl.Series) -> np.ndarray:
 
 
 def _deps(con: duckdb.DuckDBPyConnection, table: str, key: str, keys: np.ndarray,
-          ) -> tuple[dict, dict, dict, dict]:
+          ) -> tuple[dict, dict, dict, dict, dict]:
     long = _arrow(con, f"SELECT {key} AS k, unnest(deps, recursive := true) FROM {table}")
     index = {k: i for i, k in enumerate(keys)}
     n = len(keys)
-    out: tuple[dict, dict, dict, dict] = ({}, {}, {}, {})
+    out: tuple[dict, dict, dict, dict, dict] = ({}, {}, {}, {}, {})
     if long.height == 0:
         return out
     rows = np.fromiter((index[k] for k in long["k"].to_list()), dtype=np.int64, count=long.height)
     peers = long["peer"].to_numpy()
     for peer in sorted(set(peers.tolist())):
         sel = peers == peer
-        for target, column in zip(out, ("called", "failed", "failed_served", "ms"), strict=True):
+        for target, column in zip(out, ("called", "failed", "failed_served", "ms", "calls"),
+                                  strict=True):
             arr = np.zeros(n)
             arr[rows[sel]] = long[column].fill_null(0.0).to_numpy()[sel]
             target[peer] = arr
@@ -97,7 +99,7 @@ def _deps(con: duckdb.DuckDBPyConnection, table: str, key: str, keys: np.ndarray
 def read_responses(con: duckdb.DuckDBPyConnection) -> Frame:
     df = _arrow(con, "SELECT * EXCLUDE (deps) FROM exposure_responses ORDER BY response_key")
     keys = df["response_key"].to_numpy().astype(object)
-    called, failed, served, ms = _deps(con, "exposure_responses", "response_key", keys)
+    called, failed, served, ms, calls = _deps(con, "exposure_responses", "response_key", keys)
     return Frame(
         y=df["is_poor"].cast(pl.Float64).to_numpy(),
         cluster=df["cluster_key"].to_numpy().astype(object),
@@ -106,7 +108,7 @@ def read_responses(con: duckdb.DuckDBPyConnection) -> Frame:
         log_load=df["log_load_s"].cast(pl.Float64).fill_null(np.nan).to_numpy(),
         error=df["error_seen"].cast(pl.Float64).fill_null(0.0).to_numpy(),
         dep_called=called, dep_failed=failed, dep_failed_served=served, dep_ms=ms,
-        link=df["link"].to_numpy().astype(object),
+        dep_calls=calls, link=df["link"].to_numpy().astype(object),
         extra={"metric": _text(df["metric"]), "key": keys,
                "submitted_at": df["submitted_at"].to_numpy()},
     )
@@ -124,7 +126,7 @@ def read_sessions(con: duckdb.DuckDBPyConnection) -> tuple[Frame, pl.DataFrame]:
         route=np.full(n, "", dtype=object),
         controls={c: _text(df[c]) for c in ("device", "country", "segment")},
         log_load=empty, error=empty, dep_called={}, dep_failed={}, dep_failed_served={},
-        dep_ms={}, link=np.full(n, "", dtype=object),
+        dep_ms={}, dep_calls={}, link=np.full(n, "", dtype=object),
         extra={"key": df["session_id"].to_numpy().astype(object),
                "revenue": df["revenue"].cast(pl.Float64).to_numpy(),
                "pages": df["pages"].cast(pl.Float64).to_numpy()},

@@ -29,11 +29,13 @@ from parallax.correlate.verdicts import (
     responses_needed,
     subject_verdict,
 )
+from parallax.errors import NoDataError
 from parallax.exposure import JoinSettings, LinkCoverage, build_exposure
 
 __all__ = ["Run", "correlate"]
 
 LINKS = ("session", "user", "route_time", "none")
+IMPACT = ("extra_poor_responses", "nps_points", "lost_conversions", "revenue_at_risk")
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,11 @@ def correlate(con: duckdb.DuckDBPyConnection, *, settings: Settings | None = Non
     settings, join = settings or Settings(), join or JoinSettings()
     coverage = build_exposure(con, join, since, until)
     delivery = read_delivery(con)
+    if coverage.responses == 0 and not delivery:
+        window = "" if since is None and until is None else (
+            f" between {since or 'the start'} and {until or 'the end'}")
+        raise NoDataError(f"nothing to correlate{window}: no feedback and no page loads "
+                          "(load some with `parallax ingest`)")
     frame = read_responses(con)
     usable = (frame.link != "none") & np.isfinite(frame.log_load)
     fm = frame.take(usable)
@@ -109,15 +116,16 @@ def _route_findings(routes, effects, delivery, frame, conversion, settings) -> l
         n = int(rows.sum())
         d = delivery.get(("route", route))
         breaches = degraded(d, settings)
-        verdict = "silent" if breaches and n < settings.min_responses else "inconclusive"
+        verdict = "silent" if breaches else "inconclusive"
         rest = frame.y[~rows]
         need = responses_needed(n, float(rest.mean()) if len(rest) else 0.0, len(rest), settings)
         out.append(_finish(Finding(
             "route", route, verdict, n, d.sessions if d else None,
             float(frame.y[rows].mean()) if n else None,
             float(rest.mean()) if len(rest) else None, None, None, None, None, None,
-            _delivered(d, breaches), {}, _link_coverage(frame, rows),
-            details={"responses_needed": need, "min_responses": settings.min_responses,
+            _delivered(d, breaches), dict.fromkeys(IMPACT), _link_coverage(frame, rows),
+            details={"n_modelled": 0, "responses_needed": need,
+                     "min_responses": settings.min_responses,
                      "detectable_odds_ratio": settings.detectable_odds_ratio})))
     return out
 
@@ -138,12 +146,13 @@ def _subject_findings(kind: str, effects: list[SubjectEffect], delivery, frame: 
         harm = harm_of(e).ci_low > 0 and qh is not None and qh < settings.alpha and (
             kind != "route" or e.extra_poor.estimate >= settings.material_rate * e.n)
         remains = e.adjusted.estimate > 0 and qa is not None and qa < settings.alpha
+        excess = e.raw.estimate > 0 and qr is not None and qr < settings.alpha
         share = e.explained_share.estimate if e.explained_share else None
         powered = e.raw.ci_high < limit
-        verdict = subject_verdict(e.n, harm, remains, share, powered, breaches, settings)
-        n_rest = len(frame.y) - e.n
+        verdict = subject_verdict(e.n, harm, remains, excess, share, powered, breaches, settings)
         rows = (frame.route == e.subject) if kind == "route" else (
             frame.controls[e.factor] == e.subject)
+        n_rest = int((~rows).sum())
         nps = bool(rows.any()) and bool((frame.extra["metric"][rows] == "nps").all())
         impact = {"extra_poor_responses": span(e.extra_poor),
                   "nps_points": span(e.extra_poor, 100.0 / e.n) if nps else None,
@@ -152,7 +161,7 @@ def _subject_findings(kind: str, effects: list[SubjectEffect], delivery, frame: 
             lost, revenue = _route_conversions(conversion, e.subject, settings)
             impact.update(lost_conversions=span(lost), revenue_at_risk=span(revenue))
         details = {
-            "factor": e.factor, "fit": e.method,
+            "factor": e.factor, "fit": e.method, "n_modelled": e.n,
             "explained_share_ci": ([e.explained_share.ci_low, e.explained_share.ci_high]
                                    if e.explained_share else None),
             "delivery_part_log_odds": span(e.delivery_part),
@@ -165,8 +174,9 @@ def _subject_findings(kind: str, effects: list[SubjectEffect], delivery, frame: 
                                  if verdict == "inconclusive" else None),
         }
         out.append(_finish(Finding(
-            kind, e.subject, verdict, e.n, d.sessions if d else None, e.poor_rate,
-            e.baseline_poor_rate, odds(e.raw), odds(e.adjusted), share, e.raw.p_value, qr,
+            kind, e.subject, verdict, int(rows.sum()), d.sessions if d else None,
+            float(frame.y[rows].mean()), e.baseline_poor_rate, odds(e.raw), odds(e.adjusted),
+            share, e.raw.p_value, qr,
             _delivered(d, breaches), impact, _link_coverage(frame, rows), details=details)))
     return out
 
@@ -222,7 +232,8 @@ def _dependency_conversions(c: ConversionModel, peer: str, d: Delivery | None, s
     budget = min(s.dependency_good_ms, own)
 
     def edit(rows: dict) -> dict:
-        saved = np.maximum(0.0, rows[f"ms:{peer}"] - budget)
+        calls = np.maximum(rows[f"calls:{peer}"], 1.0)
+        saved = np.maximum(0.0, rows[f"ms:{peer}"] - calls * budget)
         load = np.exp(rows["log_load"]) * 1000.0
         rows["log_load"] = np.log(np.maximum(load - saved, 1.0) / 1000.0)
         caused = rows[f"failed:{peer}"] > rows[f"fail:{peer}"]
@@ -253,10 +264,12 @@ def _store(con: duckdb.DuckDBPyConnection, run: Run) -> None:
             run.run_id, run.created_at, run.since, run.until, run.coverage.responses,
             run.modelled, orjson.dumps(dict(run.coverage.by_link)).decode(),
             orjson.dumps(run.parameters).decode()])
-        con.executemany("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-            [run.run_id, f.subject_kind, f.subject, f.verdict, f.n_responses, f.poor_rate,
-             f.explained_share, f.p_value, f.q_value, f.evidence,
-             orjson.dumps(f.to_json()).decode()] for f in run.findings])
+        rows = [[run.run_id, f.subject_kind, f.subject, f.verdict, f.n_responses, f.poor_rate,
+                 f.explained_share, f.p_value, f.q_value, f.evidence,
+                 orjson.dumps(f.to_json()).decode()] for f in run.findings]
+        if rows:  # executemany refuses an empty list
+            con.executemany("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            rows)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

@@ -29,7 +29,6 @@ class Settings:
     dependency_failure_rate: float = 0.02  # share of page loads / calls with a failed call
     dependency_p75_ms: float = 300.0  # a dependency slower than this at p75 is degraded
     # The verdict rule on the explained share (delivery part of the excess):
-    delivery_share: float = 0.5  # at least this much explained → delivery (if none remains)
     mixed_share: float = 0.25  # excess remains but at least this much explained → mixed
     material_rate: float = 0.02  # a dependency must move its callers' poor rate this much
     # Power: what an inconclusive subject would need to show

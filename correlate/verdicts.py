@@ -1,17 +1,21 @@
 """The verdict rule, in one place (docs/method.md states it for readers).
 
-Route or segment, with q-values from Benjamini–Hochberg across its family:
-  fewer than min_responses                      → inconclusive (with responses needed)
-  excess remains after delivery (q_adj < α, > 0) → mixed if delivery harms too and the
-                                                  explained share ≥ mixed_share, else design
-  delivery harms (q < α, interval above 0, and  → delivery if explained share ≥
-  for routes ≥ material_rate of responses)        delivery_share, else inconclusive
-  no excess, delivery degraded vs thresholds    → silent
-  no excess, could have seen one (the raw odds ratio's upper bound is below the
-  detectable odds ratio)                        → ok
-  otherwise                                     → inconclusive
-Dependency: too few responses → inconclusive; extra poor responses significant (q < α) and at
-least material_rate of its callers' responses → delivery; degraded → silent; else ok.
+Route or segment; "significant" means a Benjamini–Hochberg q-value below α within its family
+(routes, segments and dependencies are separate families):
+  fewer than min_responses          → silent if delivery breaches a threshold, else inconclusive
+  design remains (adjusted effect   → mixed if delivery also harms and explains at least
+  > 0, significant)                   mixed_share of the excess, else design
+  delivery harms (significant, its → delivery (no remaining excess can be established; the
+  interval above 0; for routes at     explained share is reported with its interval)
+  least material_rate of responses)
+  excess significant, neither part  → inconclusive
+  delivery breaches a threshold     → silent (degraded, customers not unhappier)
+  could have seen an excess (the    → ok
+  raw odds ratio's upper bound is
+  below the detectable odds ratio)
+  otherwise                         → inconclusive
+Dependency: too few responses → inconclusive; extra poor responses significant, interval above
+0 and at least material_rate of its callers' responses → delivery; degraded → silent; else ok.
 """
 
 from __future__ import annotations
@@ -81,14 +85,16 @@ def responses_needed(n: int, poor_rate_rest: float, n_rest: int, s: Settings) ->
     return best
 
 
-def subject_verdict(n: int, harm: bool, remains: bool, share: float | None, powered: bool,
-                    breaches: list[str], s: Settings) -> str:
+def subject_verdict(n: int, harm: bool, remains: bool, excess: bool, share: float | None,
+                    powered: bool, breaches: list[str], s: Settings) -> str:
     if n < s.min_responses:
-        return "inconclusive"
+        return "silent" if breaches else "inconclusive"
     if remains:
         return "mixed" if harm and (share or 0.0) >= s.mixed_share else "design"
     if harm:
-        return "delivery" if (share or 0.0) >= s.delivery_share else "inconclusive"
+        return "delivery"
+    if excess:
+        return "inconclusive"
     if breaches:
         return "silent"
     return "ok" if powered else "inconclusive"

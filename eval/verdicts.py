@@ -25,11 +25,11 @@ TARGET_ACCURACY = 0.90
 
 
 def evaluate(seed: int, sessions: int) -> dict:
+    from parallax.config import Config
     from parallax.connectors.load import ingest_files
     from parallax.correlate import correlate
     from parallax.db import connect
     from parallax.demo import build_world
-    from parallax.config import Config
     from parallax.options import ingest_options
 
     with tempfile.TemporaryDirectory() as tmp:

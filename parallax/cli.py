@@ -196,7 +196,7 @@ def _correlate(con, cfg, since, until, min_responses) -> None:
     run = correlate(con, settings=settings, join=join, since=since, until=until)
     cov = run.coverage
     typer.echo(f"\ncorrelate run {run.run_id}: {cov.responses:,} responses, {run.modelled:,} "
-               "linked to what they got (" + ", ".join(
+               "linked to a delivered experience with a load time (" + ", ".join(
                    f"{link} {cov.share(link):.0%}" for link in ("session", "user", "route_time",
                                                                 "none")) + ")")
     print_findings([f.to_json() for f in run.findings if f.subject_kind != "segment"])

@@ -4,9 +4,11 @@ on stderr and its ``exit_code``; anything else is a bug and keeps its traceback.
     ParallaxError
     ├── ConfigError          bad parallax.toml, option or field mapping      (exit 2)
     ├── DatabaseError        cannot open or migrate the database              (exit 3)
-    └── IngestError          a file could not be loaded; nothing was stored   (exit 4)
-        ├── FormatError      unreadable / wrong-format file (file, line or record)
-        └── RejectRateError  too many bad records in an otherwise good file
+    ├── IngestError          a file could not be loaded; nothing was stored   (exit 4)
+    │   ├── FormatError      unreadable / wrong-format file (file, line or record)
+    │   └── RejectRateError  too many bad records in an otherwise good file
+    └── NoDataError          nothing to analyse in the window (no feedback, no page loads)
+                                                                              (exit 5)
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ __all__ = [
     "DatabaseError",
     "FormatError",
     "IngestError",
+    "NoDataError",
     "ParallaxError",
     "RejectRateError",
 ]
@@ -56,3 +59,7 @@ class FormatError(IngestError):
 
 class RejectRateError(IngestError):
     pass
+
+
+class NoDataError(ParallaxError):
+    exit_code = 5

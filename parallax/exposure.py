@@ -26,7 +26,7 @@ _KEYS = ("session_id", "user_id")
 
 @dataclass(frozen=True)
 class JoinSettings:
-    direct_keys: tuple[str, ...] = _KEYS  # tried in this order before route + time
+    direct_keys: tuple[str, ...] = _KEYS  # keys that may link directly (session before user)
     window_minutes: int = 30  # how far before a response its route's delivery is looked at
     bucket_minutes: int = 5  # granularity of the route + time aggregates
     page_spans: tuple[str, ...] = ("documentLoad",)  # browser spans timing a page load
@@ -48,6 +48,9 @@ class JoinSettings:
                               f"got {', '.join(sorted(bad))}")
         if out.window_minutes < 1 or out.bucket_minutes < 1:
             raise ConfigError(f"{where}: window_minutes and bucket_minutes must be >= 1")
+        if out.bucket_minutes > out.window_minutes:  # no whole bucket would fit the window
+            raise ConfigError(f"{where}: bucket_minutes ({out.bucket_minutes}) must not exceed "
+                              f"window_minutes ({out.window_minutes})")
         return out
 
 

@@ -1,8 +1,9 @@
 -- exposure_pages: one row per page load — what one customer got on one page.
 -- A page load is a trace holding a browser page-load span ($page_spans, e.g. documentLoad) or a
 -- SERVER span; its analytics page view joins by trace_id. A server trace the browser did not
--- propagate to joins the page load of the same session and route in flight when it started. Analytics page views with no trace
--- count only for sessions that have no traced page at all (never the same view twice).
+-- propagate to joins the page load of the same session and route in flight when it started.
+-- Analytics page views with no trace count only for sessions that have no traced page at all
+-- (never the same view twice).
 --   load_ms      browser page-load span, else analytics timing, else the server span (a floor)
 --   error_seen   the outermost SERVER span answered >= $error_status (or errored without a
 --                status), or a client error event ($error_events) hit the page; NULL = unknown
@@ -44,7 +45,7 @@ traced_raw AS (
 browser AS (SELECT * FROM traced_raw WHERE browser_ms IS NOT NULL),
 server_only AS (SELECT * FROM traced_raw WHERE browser_ms IS NULL),
 -- Server traces the browser did not propagate to: adopted by the page load of the same session
--- and route that was in flight when they started (user + time when no session id is there).
+-- and route that was in flight when they started.
 adopted AS (
     SELECT so.trace_id AS server_trace, b.trace_id AS page_trace, so.started_at,
            so.server_route, so.service, so.server_ms, so.server_error, so.user_id

@@ -4,7 +4,7 @@
 --   log_load_sum   sum of ln(load seconds) over pages with a load time (log_load_n of them)
 --   errors         pages with error_seen (error_known pages have a known error state)
 --   deps           per dependency: pages calling it, pages where it failed, failed pages that
---                  still came back fine (served), and the summed call time
+--                  still came back fine (served), and the summed calls and call time
 -- Parameters: $bucket_minutes INTEGER
 CREATE OR REPLACE TABLE exposure_route_buckets AS
 WITH p AS (
@@ -16,14 +16,14 @@ per_dep AS (
     SELECT route, bucket_start, d.peer AS peer,
            count(*) AS pages, count(*) FILTER (WHERE d.failed) AS failed,
            count(*) FILTER (WHERE d.failed AND NOT coalesce(error_seen, false)) AS failed_served,
-           sum(d.ms) AS ms
+           sum(d.calls) AS calls, sum(d.ms) AS ms
     FROM (SELECT route, bucket_start, error_seen, unnest(deps) AS d FROM p)
     GROUP BY ALL
 ),
 dep_lists AS (
     SELECT route, bucket_start,
            list({'peer': peer, 'pages': pages, 'failed': failed,
-                 'failed_served': failed_served, 'ms': ms} ORDER BY peer) AS deps
+                 'failed_served': failed_served, 'calls': calls, 'ms': ms} ORDER BY peer) AS deps
     FROM per_dep
     GROUP BY ALL
 )

@@ -9,7 +9,7 @@
 --   none        nothing delivered is known before it
 -- Direct links give 0/1 features; route_time gives the window's rates (the probability the
 -- response's page had each property). deps: per dependency, called / failed / failed_served
--- (failed but the page still came back fine) as 0/1 or rates, and mean call ms.
+-- (failed but the page still came back fine) as 0/1 or rates; calls and ms: per calling page.
 -- Parameters: $use_session BOOLEAN, $use_user BOOLEAN, $window_minutes INTEGER,
 --             $since TIMESTAMPTZ, $until TIMESTAMPTZ (NULL = open)
 CREATE OR REPLACE TABLE exposure_responses AS
@@ -56,7 +56,8 @@ direct_features AS (
            CASE WHEN p.load_ms > 0 THEN ln(p.load_ms / 1000.0) END AS log_load_s,
            p.error_seen::DOUBLE AS error_seen,
            list_transform(p.deps, lambda x: {
-               'peer': x.peer, 'called': 1.0, 'failed': x.failed::DOUBLE,
+               'peer': x.peer, 'called': 1.0, 'calls': x.calls::DOUBLE,
+               'failed': x.failed::DOUBLE,
                'failed_served': (x.failed AND NOT coalesce(p.error_seen, false))::DOUBLE,
                'ms': x.ms}) AS deps
     FROM direct AS d
@@ -80,10 +81,12 @@ window_features AS (
 ),
 window_deps AS (
     SELECT w.response_key,
-           list({'peer': w.peer, 'called': w.calling / t.pages, 'failed': w.failed / t.pages,
-                 'failed_served': w.failed_served / t.pages, 'ms': w.ms / w.calling}
+           list({'peer': w.peer, 'called': w.calling / t.pages, 'calls': w.calls / w.calling,
+                 'failed': w.failed / t.pages, 'failed_served': w.failed_served / t.pages,
+                 'ms': w.ms / w.calling}
                 ORDER BY w.peer) AS deps
     FROM (SELECT response_key, d.peer AS peer, sum(d.pages)::DOUBLE AS calling,
+                 sum(d.calls)::DOUBLE AS calls,
                  sum(d.failed)::DOUBLE AS failed, sum(d.failed_served)::DOUBLE AS failed_served,
                  sum(d.ms) AS ms
           FROM (SELECT response_key, unnest(deps) AS d FROM windowed)

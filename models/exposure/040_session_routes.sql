@@ -4,7 +4,7 @@
 --   log_load_max   ln(seconds) of the slowest page load on the route
 --   error_any      any page on the route came back with an error (NULL: unknown)
 --   deps           per dependency: failed / failed_served (0/1 for the route visit) and the
---                  longest call in ms
+--                  page with the most call time: its ms and number of calls
 -- Sessions without an analytics row have no conversion outcome and are left out.
 -- No parameters.
 CREATE OR REPLACE TABLE exposure_session_routes AS
@@ -17,14 +17,14 @@ per_dep AS (
     SELECT session_id, route, d.peer AS peer,
            max(d.failed::INT)::DOUBLE AS failed,
            max((d.failed AND NOT coalesce(error_seen, false))::INT)::DOUBLE AS failed_served,
-           max(d.ms) AS ms
+           max(d.ms) AS ms, arg_max(d.calls, d.ms)::DOUBLE AS calls
     FROM (SELECT session_id, route, error_seen, unnest(deps) AS d FROM p)
     GROUP BY ALL
 ),
 dep_lists AS (
     SELECT session_id, route,
            list({'peer': peer, 'called': 1.0, 'failed': failed, 'failed_served': failed_served,
-                 'ms': ms} ORDER BY peer) AS deps
+                 'calls': calls, 'ms': ms} ORDER BY peer) AS deps
     FROM per_dep
     GROUP BY ALL
 )

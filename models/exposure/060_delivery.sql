@@ -1,7 +1,7 @@
 -- exposure_delivery: what IT reads — the delivered experience per route and per dependency
 -- over the whole window, the figures the verdict thresholds are checked against.
---   route rows       pages, sessions, load p50/p75/p95, error rate (of pages with a known error state),
---                    dependency failure rate (pages where a called dependency failed)
+--   route rows       pages, sessions, load p50/p75/p95, error rate (of pages with a known
+--                    error state), dependency failure rate (pages where a dependency failed)
 --   dependency rows  calls, failure rate, call ms p50/p75/p95, median ms of successful calls
 --                    (the dependency's own normal), routes calling it
 -- No parameters.
@@ -14,7 +14,7 @@ SELECT 'route' AS subject_kind, route AS subject,
        count(*) FILTER (WHERE list_bool_or(list_transform(deps, lambda x: x.failed)))
            / count(*) AS dependency_failure_rate,
        NULL::DOUBLE AS ok_median_ms,
-       list_distinct(flatten(list(list_transform(deps, lambda x: x.peer)))) AS related,
+       list_sort(list_distinct(flatten(list(list_transform(deps, lambda x: x.peer))))) AS related,
        any_value(service) AS service
 FROM exposure_pages
 GROUP BY route
@@ -24,6 +24,6 @@ SELECT 'dependency', d.peer, count(DISTINCT page_key), count(DISTINCT session_id
        quantile_cont(d.ms / d.calls, 0.95),
        NULL, count(*) FILTER (WHERE d.failed) / count(*),
        quantile_cont(d.ms / d.calls, 0.5) FILTER (WHERE NOT d.failed),
-       list_distinct(list(route)), NULL
+       list_sort(list_distinct(list(route))), NULL
 FROM (SELECT page_key, session_id, route, unnest(deps) AS d FROM exposure_pages)
 GROUP BY d.peer;
