@@ -1,6 +1,7 @@
 """Lost conversions and revenue at risk: the delivery model on sessions instead of responses.
 
-Unit: an analytics session with at least one page load. Outcome: converted. Features: the
+Unit: an analytics session with at least one page load that reached the step where
+conversion happens (every route all converting sessions visited). Outcome: converted. Features: the
 session's slowest page (ln seconds), any error page, per dependency any failure the page
 survived; controls: device, country, segment, ln(pages) and which routes the session visited
 (the funnel stage — a session that reached checkout both converts more and meets more of
@@ -68,14 +69,18 @@ def fit_conversion(sessions: Frame, routes: pl.DataFrame, settings: Settings,
                    ) -> ConversionModel | None:
     """None when there is nothing to model (no sessions with pages, or no conversions)."""
     keys = sessions.extra["key"]
-    has_rows = np.isin(keys, routes["session_id"].to_numpy())
-    s = sessions.take(has_rows & (sessions.extra["pages"] > 0))
+    eligible = set(_reached_conversion(routes, keys[sessions.y > 0]).to_list())
+    s = sessions.take(np.fromiter((k in eligible for k in keys.tolist()), bool, len(keys))
+                      & (sessions.extra["pages"] > 0))
     if s.n < 50 or s.y.min() == s.y.max():
         return None
     index = {k: i for i, k in enumerate(s.extra["key"].tolist())}
     routes = routes.filter(pl.col("session_id").is_in(list(index)))
+    at = np.array([index[k] for k in routes["session_id"].to_list()], dtype=np.int64)
+    order = np.argsort(at, kind="stable")  # sessions in order, for the max per session
+    routes = routes[order]
     rows = {
-        "session": np.array([index[k] for k in routes["session_id"].to_list()]),
+        "session": at[order],
         "route": routes["route"].to_numpy().astype(object),
         "log_load": routes["log_load_max"].fill_null(np.nan).to_numpy(),
         "error": routes["error_any"].fill_null(0.0).to_numpy(),
@@ -99,20 +104,40 @@ def fit_conversion(sessions: Frame, routes: pl.DataFrame, settings: Settings,
     return ConversionModel(fit, names, rows, s.n, revenue, settings, ctrl.X, fill)
 
 
+def _reached_conversion(routes: pl.DataFrame, converted: np.ndarray) -> pl.Series:
+    """Sessions that reached the step where conversion happens.
+
+    The routes every converting session visited are the funnel's necessary steps; a session
+    that never reached them could not convert. Comparing it with those that did would read
+    "never got to checkout" as an effect of delivery — and separate the model perfectly.
+    """
+    visits = routes.select("session_id", "route")
+    buyers = visits.filter(pl.col("session_id").is_in(converted.tolist()))
+    n_buyers = buyers["session_id"].n_unique()
+    necessary = (buyers.group_by("route").agg(pl.col("session_id").n_unique().alias("n"))
+                 .filter(pl.col("n") == n_buyers)["route"].to_list()) if n_buyers else []
+    if not necessary:
+        return visits["session_id"].unique()
+    return (visits.filter(pl.col("route").is_in(necessary)).group_by("session_id")
+            .agg(pl.col("route").n_unique().alias("k"))
+            .filter(pl.col("k") == len(necessary))["session_id"])
+
+
 def _session_design(rows: dict[str, np.ndarray], fails, n: int, controls: np.ndarray,
                     fill_load: float) -> np.ndarray:
-    """Session features: the max over the session's route rows."""
+    """Session features: the max over the session's route rows (rows sorted by session)."""
     idx = rows["session"]
-    load = np.full(n, -np.inf)
-    np.maximum.at(load, idx, rows["log_load"])
+    starts = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]]) if len(idx) else idx
+
+    def top(values: np.ndarray, empty: float) -> np.ndarray:
+        out = np.full(n, empty)
+        if len(idx):
+            out[idx[starts]] = np.maximum.reduceat(values, starts)
+        return out
+
+    load = top(rows["log_load"], -np.inf)
     load[~np.isfinite(load)] = fill_load
-    error = np.zeros(n)
-    np.maximum.at(error, idx, rows["error"])
-    cols = [load, error]
-    for name in fails:
-        v = np.zeros(n)
-        np.maximum.at(v, idx, rows[name])
-        cols.append(v)
+    cols = [load, top(rows["error"], 0.0), *(top(rows[name], 0.0) for name in fails)]
     return np.column_stack([*cols, controls])
 
 

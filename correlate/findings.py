@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from parallax.correlate.attribution import Interval
-from parallax.correlate.logit import Estimate
+if TYPE_CHECKING:  # the statistics modules are heavy to import; findings are read without them
+    from parallax.correlate.attribution import Interval
+    from parallax.correlate.logit import Estimate
 
 __all__ = ["VERDICTS", "Finding", "evidence", "odds", "span"]
 

@@ -102,7 +102,7 @@ def print_findings(docs: Sequence[dict], *, evidence: bool = True) -> None:
     if evidence:
         for f in docs:
             if f["subject_kind"] != "segment" and f["verdict"] != "ok":
-                _out.print(f"• [{f['verdict']}] {f['evidence']}")
+                _out.print(f"• [{f['verdict']}] {f['evidence']}", markup=False)
 
 
 def _pct(x: float | None) -> str:

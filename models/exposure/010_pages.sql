@@ -12,7 +12,7 @@
 -- Parameters: $page_spans VARCHAR[], $error_status INTEGER, $error_events VARCHAR[],
 --             $since TIMESTAMPTZ, $until TIMESTAMPTZ (NULL = open)
 CREATE OR REPLACE TABLE exposure_pages AS
-WITH s AS (
+WITH s AS NOT MATERIALIZED (
     SELECT trace_id, kind, name, started_at, duration_ms, is_error, status_code, route, peer,
            service, session_id, user_id
     FROM spans
@@ -26,34 +26,42 @@ calls AS (
     GROUP BY trace_id, peer
 ),
 traced_raw AS (
-    SELECT
-        trace_id,
-        min(started_at) AS started_at,
-        arg_min(route, started_at) FILTER (WHERE kind = 'server') AS server_route,
-        arg_min(route, started_at) FILTER (WHERE kind <> 'server') AS browser_route,
-        arg_min(service, started_at) FILTER (WHERE kind = 'server') AS service,
-        max(duration_ms) FILTER (WHERE kind <> 'server') AS browser_ms,
-        arg_min(duration_ms, started_at) FILTER (WHERE kind = 'server') AS server_ms,
-        arg_min(coalesce(status_code >= $error_status, is_error), started_at)
-            FILTER (WHERE kind = 'server') AS server_error,
-        any_value(session_id) AS session_id,
-        any_value(user_id) AS user_id
-    FROM s
-    WHERE kind = 'server' OR list_contains($page_spans, name)
-    GROUP BY trace_id
+    SELECT trace_id, started_at, srv.route AS server_route, brw.route AS browser_route,
+           srv.service AS service, brw.ms AS browser_ms, srv.ms AS server_ms,
+           srv.error AS server_error, session_id, user_id
+    FROM (
+        SELECT
+            trace_id,
+            min(started_at) AS started_at,
+            -- the outermost (earliest) SERVER span speaks for the page: one struct, one pass
+            arg_min({'route': route, 'service': service, 'ms': duration_ms,
+                     'error': coalesce(status_code >= $error_status, is_error)}, started_at)
+                FILTER (WHERE kind = 'server') AS srv,
+            arg_max({'route': route, 'ms': duration_ms}, duration_ms)
+                FILTER (WHERE kind <> 'server') AS brw,
+            any_value(session_id) AS session_id,
+            any_value(user_id) AS user_id
+        FROM s
+        WHERE kind = 'server' OR list_contains($page_spans, name)
+        GROUP BY trace_id
+    )
 ),
 browser AS (SELECT * FROM traced_raw WHERE browser_ms IS NOT NULL),
 server_only AS (SELECT * FROM traced_raw WHERE browser_ms IS NULL),
 -- Server traces the browser did not propagate to: adopted by the page load of the same session
 -- and route that was in flight when they started.
-adopted AS (
-    SELECT so.trace_id AS server_trace, b.trace_id AS page_trace, so.started_at,
-           so.server_route, so.service, so.server_ms, so.server_error, so.user_id
+adopted AS (  -- a hash join on session and route: cheap when every trace is propagated
+    SELECT so.trace_id AS server_trace,
+           arg_max(b.trace_id, b.started_at) AS page_trace, any_value(so.started_at) AS started_at,
+           any_value(so.server_route) AS server_route, any_value(so.service) AS service,
+           any_value(so.server_ms) AS server_ms, any_value(so.server_error) AS server_error,
+           any_value(so.user_id) AS user_id
     FROM server_only AS so
-    ASOF JOIN browser AS b
+    JOIN browser AS b
       ON b.session_id = so.session_id AND b.browser_route = so.server_route
      AND so.started_at >= b.started_at
-    WHERE so.started_at <= b.started_at + to_microseconds((b.browser_ms * 1000)::BIGINT)
+     AND so.started_at <= b.started_at + to_microseconds((b.browser_ms * 1000)::BIGINT)
+    GROUP BY so.trace_id
 ),
 adopted_by_page AS (
     SELECT page_trace, arg_min(server_route, started_at) AS server_route,
@@ -117,17 +125,19 @@ joined AS (
       AND v.session_id NOT IN (SELECT session_id FROM traced_sessions)
 ),
 client_errors AS (  -- client error events, matched to the latest page load of their session
-    SELECT j.trace_id, j.event_key, count(*) AS n
-    FROM (SELECT session_id, route, occurred_at FROM events
-          WHERE list_contains($error_events, name) AND session_id IS NOT NULL) AS e
-    ASOF JOIN joined AS j
-      ON j.session_id = e.session_id AND j.route IS NOT DISTINCT FROM e.route
-     AND e.occurred_at >= j.started_at
-    GROUP BY ALL
+    SELECT page_key, count(*) AS n
+    FROM (SELECT e.event_key, arg_max(coalesce(j.trace_id, j.event_key), j.started_at) AS page_key
+          FROM events AS e
+          JOIN joined AS j
+            ON j.session_id = e.session_id AND j.route IS NOT DISTINCT FROM e.route
+           AND e.occurred_at >= j.started_at
+          WHERE list_contains($error_events, e.name)
+          GROUP BY e.event_key)
+    GROUP BY page_key
 ),
 dep_lists AS (
     SELECT trace_id,
-           list({'peer': peer, 'calls': calls, 'ms': ms, 'failed': failed} ORDER BY peer) AS deps
+           list({'peer': peer, 'calls': calls, 'ms': ms, 'failed': failed}) AS deps
     FROM page_calls
     GROUP BY trace_id
 )
@@ -138,8 +148,6 @@ SELECT
     CASE WHEN ce.n > 0 THEN true ELSE j.server_error END AS error_seen,
     coalesce(d.deps, []) AS deps
 FROM joined AS j
-LEFT JOIN client_errors AS ce
-       ON ce.trace_id IS NOT DISTINCT FROM j.trace_id
-      AND ce.event_key IS NOT DISTINCT FROM j.event_key
+LEFT JOIN client_errors AS ce ON ce.page_key = coalesce(j.trace_id, j.event_key)
 LEFT JOIN dep_lists AS d ON d.trace_id = j.trace_id
 WHERE j.route IS NOT NULL;

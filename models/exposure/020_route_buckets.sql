@@ -23,7 +23,7 @@ per_dep AS (
 dep_lists AS (
     SELECT route, bucket_start,
            list({'peer': peer, 'pages': pages, 'failed': failed,
-                 'failed_served': failed_served, 'calls': calls, 'ms': ms} ORDER BY peer) AS deps
+                 'failed_served': failed_served, 'calls': calls, 'ms': ms}) AS deps
     FROM per_dep
     GROUP BY ALL
 )

@@ -24,7 +24,7 @@ per_dep AS (
 dep_lists AS (
     SELECT session_id, route,
            list({'peer': peer, 'called': 1.0, 'failed': failed, 'failed_served': failed_served,
-                 'calls': calls, 'ms': ms} ORDER BY peer) AS deps
+                 'calls': calls, 'ms': ms}) AS deps
     FROM per_dep
     GROUP BY ALL
 )

@@ -3,6 +3,8 @@ errors (delivery), a route whose design puts customers off (design), three norma
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import numpy as np
 import pytest
 from scipy.special import expit
@@ -26,6 +28,12 @@ def _eta(log_load: np.ndarray, error: np.ndarray, mobile: np.ndarray,
             + BETA["mobile"] * mobile + shift)
 
 
+def _frame(**columns) -> Frame:
+    """A Frame with no dependencies: every per-dependency (dict) field left empty."""
+    empty = {f.name: {} for f in fields(Frame) if f.name not in columns}
+    return Frame(**columns, **empty)
+
+
 def simulate(seed: int) -> tuple[Frame, np.ndarray]:
     """The frame, plus each row's true expected extra poor (actual minus good delivery)."""
     rng = np.random.default_rng(seed)
@@ -38,11 +46,10 @@ def simulate(seed: int) -> tuple[Frame, np.ndarray]:
     y = (rng.random(n) < expit(eta)).astype(float)
     good = _eta(np.minimum(log_load, np.log(SETTINGS.good_load_ms / 1000)), np.zeros(n), mobile,
                 route)
-    frame = Frame(
+    frame = _frame(
         y=y, cluster=np.array([f"u{i // 2}" for i in range(n)], dtype=object), route=route,
         controls={"device": np.where(mobile, "mobile", "desktop").astype(object)},
-        log_load=log_load, error=error, dep_called={}, dep_failed={}, dep_failed_served={},
-        dep_ms={}, link=np.full(n, "session", dtype=object), extra={})
+        log_load=log_load, error=error, link=np.full(n, "session", dtype=object))
     return frame, expit(eta) - expit(good)
 
 
@@ -117,3 +124,22 @@ def test_same_frame_same_draws(world, effects) -> None:
     again = subject_effects(fit_models(frame, "route", frame.route, frame.controls, SETTINGS),
                             SETTINGS)
     assert {e.subject: e for e in again} == effects
+
+
+def test_segments_are_measured_against_the_rest_of_the_site(world) -> None:
+    # mobile: pages 0.2 ln-seconds slower (delivery part 0.8 × 0.2 against desktop) and a
+    # planted +0.3 log-odds at equal delivery
+    frame = world[0]
+    device = frame.controls["device"]
+    m = fit_models(frame, "device", device, {"route": frame.route}, SETTINGS)
+    seg = {e.subject: e for e in subject_effects(m, SETTINGS, relative=True)}
+    mobile, desktop = seg["mobile"], seg["desktop"]
+    part = BETA["log_load"] * 0.2
+    assert mobile.delivery_part.ci_low > 0
+    assert _covers(mobile.delivery_part.ci_low, mobile.delivery_part.ci_high, part)
+    assert mobile.adjusted.ci_low > 0
+    assert _covers(mobile.adjusted.ci_low, mobile.adjusted.ci_high, BETA["mobile"])
+    assert desktop.delivery_part.ci_high < 0 and desktop.explained_share is None
+    assert mobile.baseline_poor_rate == pytest.approx(frame.y[device == "desktop"].mean())
+    assert mobile.explained_share is not None
+    assert 0.1 < mobile.explained_share.estimate < 0.7  # planted: 0.16 / (0.16 + 0.3)

@@ -19,34 +19,41 @@ from parallax.correlate.verdicts import (
 )
 from parallax.errors import ConfigError
 
-S = Settings()  # min_responses 30, mixed_share 0.25, delivery_share 0.5
+S = Settings()  # min_responses 30, mixed_share 0.25
 
 
-# (n, harm, remains, share, powered, breaches) → verdict, where code and docstring agree
-@pytest.mark.parametrize(("args", "verdict"), [
-    ((29, True, True, 0.9, True, ["x"]), "inconclusive"),  # too few responses beats all
-    ((29, False, False, None, True, []), "inconclusive"),
-    ((30, True, True, 0.25, True, []), "mixed"),  # remains, share at mixed_share
-    ((30, True, True, 0.24, True, []), "design"),  # remains, too little explained
-    ((30, True, True, None, True, []), "design"),
-    ((30, False, True, None, True, ["x"]), "design"),  # remains, nothing explained
-    ((30, True, False, 0.5, False, []), "delivery"),  # excess, none remains, share ≥ 0.5
-    ((30, True, False, 0.9, True, ["x"]), "delivery"),
-    ((30, False, False, None, True, ["p75"]), "silent"),  # no excess, degraded
-    ((30, False, False, None, False, ["p75"]), "silent"),
-    ((30, False, False, None, True, []), "ok"),  # no excess and could have seen one
-    ((30, False, False, None, False, []), "inconclusive"),  # no excess, underpowered
+def verdict(n: int = 30, *, harm: bool = False, remains: bool = False, excess: bool = False,
+            share: float | None = None, powered: bool = True, breaches: tuple[str, ...] = (),
+            s: Settings = S) -> str:
+    return subject_verdict(n=n, harm=harm, remains=remains, excess=excess, share=share,
+                           powered=powered, breaches=list(breaches), s=s)
+
+
+@pytest.mark.parametrize(("kw", "expected"), [
+    # too few responses: silent when delivery breaches a threshold, else inconclusive
+    ({"n": 29, "harm": True, "remains": True, "excess": True, "share": 0.9}, "inconclusive"),
+    ({"n": 29, "harm": True, "breaches": ("p75",)}, "silent"),
+    ({"n": 29}, "inconclusive"),
+    # design remains: mixed only when delivery also harms and explains ≥ mixed_share
+    ({"remains": True, "harm": True, "share": 0.25}, "mixed"),
+    ({"remains": True, "harm": True, "share": 0.24}, "design"),
+    ({"remains": True, "harm": True, "share": None}, "design"),
+    ({"remains": True, "share": 0.9, "breaches": ("p75",)}, "design"),
+    # delivery harms and nothing remains: delivery, whatever the share (it is reported)
+    ({"harm": True, "share": 0.9, "powered": False}, "delivery"),
+    ({"harm": True, "share": 0.1, "excess": True, "breaches": ("p75",)}, "delivery"),
+    ({"harm": True}, "delivery"),
+    # a significant excess neither part explains
+    ({"excess": True}, "inconclusive"),
+    ({"excess": True, "breaches": ("p75",)}, "inconclusive"),
+    # no excess
+    ({"breaches": ("p75",)}, "silent"),
+    ({"breaches": ("p75",), "powered": False}, "silent"),
+    ({}, "ok"),
+    ({"powered": False}, "inconclusive"),
 ])
-def test_subject_verdict_truth_table(args, verdict) -> None:
-    assert subject_verdict(*args, S) == verdict
-
-
-@pytest.mark.xfail(strict=True, reason="docstring: excess, none remains → delivery only if "
-                   "explained share ≥ delivery_share, else inconclusive; the code never reads "
-                   "Settings.delivery_share")
-@pytest.mark.parametrize("share", [0.1, None])
-def test_subject_verdict_delivery_needs_delivery_share(share) -> None:
-    assert subject_verdict(100, True, False, share, True, [], S) == "inconclusive"
+def test_subject_verdict_truth_table(kw, expected) -> None:
+    assert verdict(**kw) == expected
 
 
 @pytest.mark.parametrize(("args", "verdict"), [
@@ -61,7 +68,8 @@ def test_dependency_verdict_truth_table(args, verdict) -> None:
 
 
 def test_min_responses_is_a_setting() -> None:
-    assert subject_verdict(10, False, False, None, True, [], Settings(min_responses=10)) == "ok"
+    assert verdict(10, s=Settings(min_responses=10)) == "ok"
+    assert verdict(10, s=Settings(min_responses=11)) == "inconclusive"
     assert dependency_verdict(10, True, [], Settings(min_responses=11)) == "inconclusive"
 
 

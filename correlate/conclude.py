@@ -1,0 +1,226 @@
+"""From the exposure tables to findings: fit, attribute, decide, word the evidence.
+
+Imported by ``run.correlate`` in a background thread while the join model runs in SQL: it
+pulls in statsmodels and scipy, which cost seconds to import.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import duckdb
+import numpy as np
+from scipy.special import ndtr
+
+from parallax.correlate.attribution import SubjectEffect, fit_models, subject_effects
+from parallax.correlate.conversion import ConversionModel, fit_conversion
+from parallax.correlate.dependencies import DependencyEffect, dependency_effects
+from parallax.correlate.design import OTHER
+from parallax.correlate.findings import Finding, evidence, odds, span
+from parallax.correlate.frame import Delivery, Frame, read_responses, read_sessions
+from parallax.correlate.settings import Settings
+from parallax.correlate.verdicts import (
+    bh,
+    degraded,
+    dependency_verdict,
+    responses_needed,
+    subject_verdict,
+)
+
+__all__ = ["conclude"]
+
+LINKS = ("session", "user", "route_time", "none")
+IMPACT = ("extra_poor_responses", "nps_points", "lost_conversions", "revenue_at_risk")
+
+
+def conclude(con: duckdb.DuckDBPyConnection, delivery: dict[tuple[str, str], Delivery],
+             settings: Settings) -> tuple[list[Finding], int]:
+    """Findings for every route, dependency and segment, and how many responses were modelled."""
+    frame = read_responses(con)
+    usable = (frame.link != "none") & np.isfinite(frame.log_load)
+    fm = frame.take(usable)
+    sessions, session_routes = read_sessions(con)
+    conversion = fit_conversion(sessions, session_routes, settings)
+    findings: list[Finding] = []
+    route_effects: dict[str, SubjectEffect] = {}
+    dep_effects: list[DependencyEffect] = []
+    if fm.n >= 2 * settings.min_level and 0 < fm.y.sum() < fm.n:
+        models = fit_models(fm, "route", fm.route, fm.controls, settings)
+        route_effects = {e.subject: e for e in subject_effects(models, settings)}
+        dep_effects = dependency_effects(models, delivery, fm.controls, settings)
+        for name, values in fm.controls.items():
+            if sum(c >= settings.min_level for c in Counter(values.tolist()).values()) >= 2:
+                others = {"route": fm.route, **{k: v for k, v in fm.controls.items()
+                                                 if k != name}}
+                seg = fit_models(fm, name, values, others, settings)
+                effects = [e for e in subject_effects(seg, settings, relative=True)
+                           if e.subject not in ("(unknown)", OTHER)]
+                findings += _subject_findings("segment", effects, {}, frame, None, settings)
+    routes = sorted({s for k, s in delivery if k == "route"} | set(frame.route.tolist())
+                    - {"(unknown)"})
+    findings += _route_findings(routes, route_effects, delivery, frame, conversion, settings)
+    findings += _dependency_findings(dep_effects, delivery, conversion, settings)
+    return findings, fm.n
+
+
+def _p_of(i) -> float:
+    """Two-sided normal-approximation p-value of an interval's estimate being 0."""
+    sd = (i.ci_high - i.ci_low) / (2 * 1.959964)
+    return float(2 * ndtr(-abs(i.estimate) / sd)) if sd > 0 else 1.0
+
+
+def _link_coverage(frame: Frame, rows: np.ndarray) -> dict:
+    n = int(rows.sum())
+    counts = Counter(frame.link[rows].tolist())
+    return {k: (counts.get(k, 0) / n if n else None) for k in LINKS}
+
+
+def _route_findings(routes, effects, delivery, frame, conversion, settings) -> list[Finding]:
+    known = [effects[r] for r in routes if r in effects]
+    out = _subject_findings("route", known, delivery, frame, conversion, settings)
+    for route in routes:
+        if route in effects:
+            continue
+        rows = frame.route == route
+        n = int(rows.sum())
+        d = delivery.get(("route", route))
+        breaches = degraded(d, settings)
+        verdict = "silent" if breaches else "inconclusive"
+        rest = frame.y[~rows]
+        need = responses_needed(n, float(rest.mean()) if len(rest) else 0.0, len(rest), settings)
+        out.append(_finish(Finding(
+            "route", route, verdict, n, d.sessions if d else None,
+            float(frame.y[rows].mean()) if n else None,
+            float(rest.mean()) if len(rest) else None, None, None, None, None, None,
+            _delivered(d, breaches), dict.fromkeys(IMPACT), _link_coverage(frame, rows),
+            details={"n_modelled": 0, "responses_needed": need,
+                     "min_responses": settings.min_responses,
+                     "detectable_odds_ratio": settings.detectable_odds_ratio})))
+    return out
+
+
+def _subject_findings(kind: str, effects: list[SubjectEffect], delivery, frame: Frame,
+                      conversion: ConversionModel | None, settings: Settings) -> list[Finding]:
+    q_raw = bh([e.raw.p_value for e in effects])
+    q_adj = bh([e.adjusted.p_value for e in effects])
+    # Harm: a route's delivery costs poor responses (against good delivery); a segment is
+    # served worse than the rest of the site (its delivery part against the rest's).
+    harm_of = (lambda e: e.extra_poor) if kind == "route" else (lambda e: e.delivery_part)
+    q_harm = bh([_p_of(harm_of(e)) for e in effects])
+    limit = np.log(settings.detectable_odds_ratio)
+    out = []
+    for e, qr, qa, qh in zip(effects, q_raw, q_adj, q_harm, strict=True):
+        d = delivery.get(("route", e.subject)) if kind == "route" else None
+        breaches = degraded(d, settings)
+        harm = harm_of(e).ci_low > 0 and qh is not None and qh < settings.alpha and (
+            kind != "route" or e.extra_poor.estimate >= settings.material_rate * e.n)
+        remains = e.adjusted.estimate > 0 and qa is not None and qa < settings.alpha
+        excess = e.raw.estimate > 0 and qr is not None and qr < settings.alpha
+        share = e.explained_share.estimate if e.explained_share else None
+        powered = e.raw.ci_high < limit
+        verdict = subject_verdict(e.n, harm, remains, excess, share, powered, breaches, settings)
+        rows = (frame.route == e.subject) if kind == "route" else (
+            frame.controls[e.factor] == e.subject)
+        n_rest = int((~rows).sum())
+        nps = bool(rows.any()) and bool((frame.extra["metric"][rows] == "nps").all())
+        impact = {"extra_poor_responses": span(e.extra_poor),
+                  "nps_points": span(e.extra_poor, 100.0 / e.n) if nps else None,
+                  "lost_conversions": None, "revenue_at_risk": None}
+        if conversion is not None and kind == "route":
+            lost, revenue = _route_conversions(conversion, e.subject, settings)
+            impact.update(lost_conversions=span(lost), revenue_at_risk=span(revenue))
+        details = {
+            "factor": e.factor, "fit": e.method, "n_modelled": e.n,
+            "explained_share_ci": ([e.explained_share.ci_low, e.explained_share.ci_high]
+                                   if e.explained_share else None),
+            "delivery_part_log_odds": span(e.delivery_part),
+            "p_value_adjusted": e.adjusted.p_value, "q_value_adjusted": qa,
+            "p_value_delivery": _p_of(harm_of(e)), "q_value_delivery": qh,
+            "odds_ratio_route_only": odds(e.route_only),
+            "min_responses": settings.min_responses,
+            "detectable_odds_ratio": settings.detectable_odds_ratio,
+            "responses_needed": (responses_needed(e.n, e.baseline_poor_rate, n_rest, settings)
+                                 if verdict == "inconclusive" else None),
+        }
+        out.append(_finish(Finding(
+            kind, e.subject, verdict, int(rows.sum()), d.sessions if d else None,
+            float(frame.y[rows].mean()), e.baseline_poor_rate, odds(e.raw), odds(e.adjusted),
+            share, e.raw.p_value, qr,
+            _delivered(d, breaches), impact, _link_coverage(frame, rows), details=details)))
+    return out
+
+
+def _dependency_findings(effects: list[DependencyEffect], delivery, conversion, settings,
+                         ) -> list[Finding]:
+    q = bh([e.p_value for e in effects])
+    out = []
+    for e, qv in zip(effects, q, strict=True):
+        d = delivery.get(("dependency", e.subject))
+        breaches = degraded(d, settings)
+        material = e.extra_poor.estimate >= settings.material_rate * e.n
+        harmful = material and e.extra_poor.ci_low > 0 and qv is not None and qv < settings.alpha
+        impact = {"extra_poor_responses": span(e.extra_poor), "nps_points": None,
+                  "lost_conversions": None, "revenue_at_risk": None}
+        if conversion is not None:
+            lost, revenue = _dependency_conversions(conversion, e.subject, d, settings)
+            impact.update(lost_conversions=span(lost), revenue_at_risk=span(revenue))
+        delivered = _delivered(d, breaches)
+        delivered["routes"] = list(e.routes)
+        out.append(_finish(Finding(
+            "dependency", e.subject, dependency_verdict(e.n, harmful, breaches, settings), e.n,
+            d.sessions if d else None, e.poor_rate, e.healthy_poor_rate, odds(e.raw),
+            odds(e.adjusted), None, e.p_value, qv, delivered, impact, {},
+            details={"baseline": "predicted poor rate had the dependency been healthy"})))
+    return out
+
+
+def _route_conversions(c: ConversionModel, route: str, s: Settings):
+    on = c.rows["route"] == route
+    touched = np.zeros(c.sessions, dtype=bool)
+    touched[c.rows["session"][on]] = True
+    cap = np.log(s.good_load_ms / 1000.0)
+
+    def edit(rows: dict) -> dict:
+        rows["log_load"] = np.where(on, np.minimum(rows["log_load"], cap), rows["log_load"])
+        rows["error"] = np.where(on, 0.0, rows["error"])
+        for k in list(rows):
+            if k.startswith("fail:"):
+                rows[k] = np.where(on, 0.0, rows[k])
+        return rows
+
+    return c.lost(touched, edit)
+
+
+def _dependency_conversions(c: ConversionModel, peer: str, d: Delivery | None, s: Settings):
+    if f"ms:{peer}" not in c.rows:
+        return None, None
+    called = c.rows[f"ms:{peer}"] > 0
+    touched = np.zeros(c.sessions, dtype=bool)
+    touched[c.rows["session"][called]] = True
+    own = d.ok_median_ms if d and d.ok_median_ms is not None else np.inf
+    budget = min(s.dependency_good_ms, own)
+
+    def edit(rows: dict) -> dict:
+        calls = np.maximum(rows[f"calls:{peer}"], 1.0)
+        saved = np.maximum(0.0, rows[f"ms:{peer}"] - calls * budget)
+        load = np.exp(rows["log_load"]) * 1000.0
+        rows["log_load"] = np.log(np.maximum(load - saved, 1.0) / 1000.0)
+        caused = rows[f"failed:{peer}"] > rows[f"fail:{peer}"]
+        rows["error"] = np.where(caused, 0.0, rows["error"])
+        rows[f"fail:{peer}"] = np.zeros_like(rows[f"fail:{peer}"])
+        return rows
+
+    return c.lost(touched, edit)
+
+
+def _delivered(d: Delivery | None, breaches: list[str]) -> dict:
+    if d is None:
+        return {"breaches": breaches}
+    return {"pages": d.pages, "calls": d.calls, "p50_ms": d.p50_ms, "p75_ms": d.p75_ms,
+            "p95_ms": d.p95_ms, "error_rate": d.error_rate,
+            "dependency_failure_rate": d.dependency_failure_rate, "service": d.service,
+            "related": list(d.related), "breaches": breaches}
+
+
+def _finish(f: Finding) -> Finding:
+    return Finding(**{**f.__dict__, "evidence": evidence(f)})
