@@ -78,9 +78,17 @@ def _ingest(ctx, kind, files, fmt, fields, max_reject_rate, options, extra=None)
         opts = ingest_options(cfg, db_path, _pairs(fields), merged, max_reject_rate)
         with FileProgress() as progress:
             summaries = ingest_files(con, kind, paths, opts, format=fmt, progress=progress)
+        _refresh_pages(con, cfg)
     finally:
         con.close()
     print_summaries(summaries)
+
+
+def _refresh_pages(con, cfg) -> None:
+    """Fold new loads into the page-level join model now, so analysis never re-reads spans."""
+    from parallax.exposure import JoinSettings, refresh_pages
+
+    refresh_pages(con, JoinSettings.from_mapping(cfg.extra.get("join", {})))
 
 
 @ingest_app.command("traces")
@@ -159,6 +167,7 @@ def demo(
             for kind, paths in (("traces", files.traces), ("feedback", files.feedback),
                                 ("analytics", files.analytics)):
                 summaries += ingest_files(con, kind, list(paths), opts, progress=progress)
+        _refresh_pages(con, cfg)
         print_summaries(summaries)
         _print_query(con, "overview.sql")
         _correlate(con, cfg, None, None, None)

@@ -1,13 +1,18 @@
-"""Build the join model: run ``models/exposure/NNN_*.sql`` in order with their parameters.
+"""Build the join model from ``models/exposure/``.
 
-Each file is one model (``CREATE OR REPLACE TABLE exposure_…``) whose header comment names its
-parameters; a file gets exactly the ``$parameters`` it uses. Which keys link the sources, the
-time window and what counts as a page load or an error are settings (``[join]`` in
-parallax.toml), not code.
+``pages.sql`` (exposure_pages, one row per page load) is incremental: ``refresh_pages`` folds
+in the loads it has not seen — run after every ingest, so the heavy pass over raw spans is paid
+once per load, not once per analysis — and rebuilds it whole when its SQL or settings change.
+The numbered files ``NNN_*.sql`` are small models over exposure_pages, rebuilt in order by
+``build_exposure`` for each analysis window. Each file's header names its parameters; a file
+gets exactly the ``$parameters`` it uses. Which keys link the sources, the time window and what
+counts as a page load or an error are settings (``[join]`` in parallax.toml), not code.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,9 +23,11 @@ import duckdb
 
 from parallax.errors import ConfigError
 
-__all__ = ["JoinSettings", "LinkCoverage", "build_exposure", "link_coverage"]
+__all__ = ["JoinSettings", "LinkCoverage", "PagesRefresh", "build_exposure", "link_coverage",
+           "refresh_pages"]
 
 _PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
+_NUMBERED = re.compile(r"^\d{3}_[a-z0-9_]+\.sql$")
 _KEYS = ("session_id", "user_id")
 
 
@@ -63,23 +70,65 @@ class LinkCoverage:
         return self.by_link.get(link, 0) / self.responses if self.responses else 0.0
 
 
+@dataclass(frozen=True)
+class PagesRefresh:
+    mode: str  # full | incremental | current
+    loads: int  # loads folded in by this refresh
+
+
+def refresh_pages(con: duckdb.DuckDBPyConnection, settings: JoinSettings) -> PagesRefresh:
+    """Bring exposure_pages up to date with every successful load, in one transaction."""
+    model = _read("pages.sql")
+    params = _bind(model, _params(settings))
+    fingerprint = hashlib.sha256(
+        (model + json.dumps(params, sort_keys=True)).encode()).hexdigest()
+    con.execute("BEGIN")
+    try:
+        state = con.execute("SELECT fingerprint FROM exposure_state "
+                            "WHERE model = 'exposure_pages'").fetchall()
+        if state != [(fingerprint,)] or not _exists(con, "exposure_pages"):
+            con.execute("CREATE OR REPLACE TEMP VIEW exposure_spans AS SELECT * FROM spans")
+            con.execute("CREATE OR REPLACE TEMP VIEW exposure_page_views AS "
+                        "SELECT * FROM page_views")
+            con.execute(f"CREATE OR REPLACE TABLE exposure_pages AS {model}", params)
+            con.execute("DELETE FROM exposure_loads")
+            folded = con.execute("INSERT INTO exposure_loads "
+                                 "SELECT load_id FROM loads WHERE status = 'ok'").fetchall()
+            con.execute("INSERT OR REPLACE INTO exposure_state VALUES "
+                        "('exposure_pages', ?, now())", [fingerprint])
+            out = PagesRefresh("full", folded[0][0])
+        else:
+            con.execute("CREATE OR REPLACE TEMP TABLE exposure_pending AS SELECT load_id "
+                        "FROM loads WHERE status = 'ok' "
+                        "AND load_id NOT IN (SELECT load_id FROM exposure_loads)")
+            (pending,), = con.execute("SELECT count(*) FROM exposure_pending").fetchall()
+            if pending:
+                con.execute(_read("pages_scope.sql"))
+                con.execute(f"INSERT INTO exposure_pages SELECT * FROM ({model})", params)
+                con.execute("INSERT INTO exposure_loads SELECT load_id FROM exposure_pending")
+                con.execute("UPDATE exposure_state SET refreshed_at = now() "
+                            "WHERE model = 'exposure_pages'")
+            out = PagesRefresh("incremental" if pending else "current", pending)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return out
+
+
 def build_exposure(con: duckdb.DuckDBPyConnection, settings: JoinSettings,
                    since: datetime | None = None, until: datetime | None = None) -> LinkCoverage:
-    """(Re)build every exposure table in one transaction; return the response link coverage."""
-    params = {
-        "page_spans": list(settings.page_spans), "error_status": settings.error_status,
-        "error_events": list(settings.error_events), "since": since, "until": until,
-        "bucket_minutes": settings.bucket_minutes, "window_minutes": settings.window_minutes,
-        "use_session": "session_id" in settings.direct_keys,
-        "use_user": "user_id" in settings.direct_keys,
-    }
+    """Refresh exposure_pages, then rebuild the window's models in one transaction; return the
+    response link coverage."""
+    refresh_pages(con, settings)
+    params = {**_params(settings), "since": since, "until": until}
     folder = resources.files("parallax.models").joinpath("exposure")
     con.execute("BEGIN")
     try:
         for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-            if entry.name.endswith(".sql"):
+            if _NUMBERED.match(entry.name):
                 sql = entry.read_text(encoding="utf-8")
-                con.execute(sql, {k: params[k] for k in set(_PARAM.findall(_code(sql)))})
+                con.execute(sql, _bind(sql, params))
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -91,6 +140,30 @@ def link_coverage(con: duckdb.DuckDBPyConnection) -> LinkCoverage:
     rows = con.execute("SELECT link, count(*) FROM exposure_responses GROUP BY link").fetchall()
     by_link = {link: n for link, n in rows}
     return LinkCoverage(sum(by_link.values()), by_link)
+
+
+def _params(settings: JoinSettings) -> dict:
+    return {
+        "page_spans": list(settings.page_spans), "error_status": settings.error_status,
+        "error_events": list(settings.error_events),
+        "bucket_minutes": settings.bucket_minutes, "window_minutes": settings.window_minutes,
+        "use_session": "session_id" in settings.direct_keys,
+        "use_user": "user_id" in settings.direct_keys,
+    }
+
+
+def _bind(sql: str, params: Mapping) -> dict:
+    """Exactly the parameters ``sql`` uses (DuckDB refuses unused ones)."""
+    return {k: params[k] for k in sorted(set(_PARAM.findall(_code(sql))))}
+
+
+def _read(name: str) -> str:
+    return resources.files("parallax.models").joinpath("exposure", name).read_text("utf-8")
+
+
+def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = ? "
+                            "AND NOT temporary", [table]).fetchall())
 
 
 def _code(sql: str) -> str:

@@ -5,12 +5,14 @@
 --   errors         pages with error_seen (error_known pages have a known error state)
 --   deps           per dependency: pages calling it, pages where it failed, failed pages that
 --                  still came back fine (served), and the summed calls and call time
--- Parameters: $bucket_minutes INTEGER
+-- Parameters: $bucket_minutes INTEGER, $since TIMESTAMPTZ, $until TIMESTAMPTZ (NULL = open)
 CREATE OR REPLACE TABLE exposure_route_buckets AS
 WITH p AS (
     SELECT route, page_key, load_ms, error_seen, deps,
            time_bucket(to_minutes($bucket_minutes::BIGINT), started_at) AS bucket_start
     FROM exposure_pages
+    WHERE ($since::TIMESTAMPTZ IS NULL OR started_at >= $since::TIMESTAMPTZ)
+      AND ($until::TIMESTAMPTZ IS NULL OR started_at < $until::TIMESTAMPTZ)
 ),
 per_dep AS (
     SELECT route, bucket_start, d.peer AS peer,

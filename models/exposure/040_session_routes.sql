@@ -6,12 +6,14 @@
 --   deps           per dependency: failed / failed_served (0/1 for the route visit) and the
 --                  page with the most call time: its ms and number of calls
 -- Sessions without an analytics row have no conversion outcome and are left out.
--- No parameters.
+-- Parameters: $since TIMESTAMPTZ, $until TIMESTAMPTZ (NULL = open): page loads counted
 CREATE OR REPLACE TABLE exposure_session_routes AS
 WITH p AS (
     SELECT page_key, session_id, route, load_ms, error_seen, deps
     FROM exposure_pages
     WHERE session_id IN (SELECT session_id FROM sessions)
+      AND ($since::TIMESTAMPTZ IS NULL OR started_at >= $since::TIMESTAMPTZ)
+      AND ($until::TIMESTAMPTZ IS NULL OR started_at < $until::TIMESTAMPTZ)
 ),
 per_dep AS (
     SELECT session_id, route, d.peer AS peer,

@@ -4,8 +4,13 @@
 --                    error state), dependency failure rate (pages where a dependency failed)
 --   dependency rows  calls, failure rate, call ms p50/p75/p95, median ms of successful calls
 --                    (the dependency's own normal), routes calling it
--- No parameters.
+-- Parameters: $since TIMESTAMPTZ, $until TIMESTAMPTZ (NULL = open)
 CREATE OR REPLACE TABLE exposure_delivery AS
+WITH p AS (
+    SELECT * FROM exposure_pages
+    WHERE ($since::TIMESTAMPTZ IS NULL OR started_at >= $since::TIMESTAMPTZ)
+      AND ($until::TIMESTAMPTZ IS NULL OR started_at < $until::TIMESTAMPTZ)
+)
 SELECT 'route' AS subject_kind, route AS subject,
        count(*) AS pages, count(DISTINCT session_id) AS sessions, NULL::BIGINT AS calls,
        quantile_cont(load_ms, 0.5) AS p50_ms, quantile_cont(load_ms, 0.75) AS p75_ms,
@@ -16,7 +21,7 @@ SELECT 'route' AS subject_kind, route AS subject,
        NULL::DOUBLE AS ok_median_ms,
        list_sort(list_distinct(flatten(list(list_transform(deps, lambda x: x.peer))))) AS related,
        any_value(service) AS service
-FROM exposure_pages
+FROM p
 GROUP BY route
 UNION ALL
 SELECT 'dependency', d.peer, count(DISTINCT page_key), count(DISTINCT session_id), sum(d.calls),
@@ -25,5 +30,5 @@ SELECT 'dependency', d.peer, count(DISTINCT page_key), count(DISTINCT session_id
        NULL, count(*) FILTER (WHERE d.failed) / count(*),
        quantile_cont(d.ms / d.calls, 0.5) FILTER (WHERE NOT d.failed),
        list_sort(list_distinct(list(route))), NULL
-FROM (SELECT page_key, session_id, route, unnest(deps) AS d FROM exposure_pages)
+FROM (SELECT page_key, session_id, route, unnest(deps) AS d FROM p)
 GROUP BY d.peer;

@@ -1,4 +1,8 @@
 -- exposure_pages: one row per page load — what one customer got on one page.
+-- Kind: incremental. This file is a SELECT; parallax.exposure.refresh_pages runs it over all
+-- spans (a full build) or over the sessions and traces new loads touched (pages_scope.sql), via
+-- the temp views exposure_spans and exposure_page_views. Kept current at ingest time, so
+-- `parallax correlate` never re-reads raw spans it has already folded in.
 -- A page load is a trace holding a browser page-load span ($page_spans, e.g. documentLoad) or a
 -- SERVER span; its analytics page view joins by trace_id. A server trace the browser did not
 -- propagate to joins the page load of the same session and route in flight when it started.
@@ -9,15 +13,11 @@
 --                status), or a client error event ($error_events) hit the page; NULL = unknown
 --   deps         per dependency (peer of CLIENT/PRODUCER spans): calls, ms, failed, and
 --                whether the page still came back fine (served) after the failure
--- Parameters: $page_spans VARCHAR[], $error_status INTEGER, $error_events VARCHAR[],
---             $since TIMESTAMPTZ, $until TIMESTAMPTZ (NULL = open)
-CREATE OR REPLACE TABLE exposure_pages AS
+-- Parameters: $page_spans VARCHAR[], $error_status INTEGER, $error_events VARCHAR[]
 WITH s AS NOT MATERIALIZED (
     SELECT trace_id, kind, name, started_at, duration_ms, is_error, status_code, route, peer,
            service, session_id, user_id
-    FROM spans
-    WHERE ($since::TIMESTAMPTZ IS NULL OR started_at >= $since::TIMESTAMPTZ)
-      AND ($until::TIMESTAMPTZ IS NULL OR started_at < $until::TIMESTAMPTZ)
+    FROM exposure_spans
 ),
 calls AS (
     SELECT trace_id, peer, count(*) AS calls, sum(duration_ms) AS ms, bool_or(is_error) AS failed
@@ -93,9 +93,7 @@ page_calls AS (  -- dependency calls of adopted server traces count for their pa
 ),
 views AS (
     SELECT trace_id, event_key, session_id, route, viewed_at, load_ms
-    FROM page_views
-    WHERE ($since::TIMESTAMPTZ IS NULL OR viewed_at >= $since::TIMESTAMPTZ)
-      AND ($until::TIMESTAMPTZ IS NULL OR viewed_at < $until::TIMESTAMPTZ)
+    FROM exposure_page_views
 ),
 traced_sessions AS (
     SELECT DISTINCT session_id FROM traced WHERE session_id IS NOT NULL
@@ -150,4 +148,4 @@ SELECT
 FROM joined AS j
 LEFT JOIN client_errors AS ce ON ce.page_key = coalesce(j.trace_id, j.event_key)
 LEFT JOIN dep_lists AS d ON d.trace_id = j.trace_id
-WHERE j.route IS NOT NULL;
+WHERE j.route IS NOT NULL
