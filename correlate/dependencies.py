@@ -7,8 +7,8 @@ where the dependency was healthy — its failures gone (and the error page they 
 call no slower than its budget (``dependency_good_ms``, or its own median if lower) — and the
 difference in predicted poor responses is summed. Call time is assumed to be on the page's
 critical path (calls made in sequence); parallel calls make the saving an upper bound. Odds
-ratios of a failure, raw and adjusted for route and controls, are reported beside it where the
-dependency ever failed.
+ratios of a failure, raw and adjusted for route and controls, are reported beside it where it
+failed on a directly linked page (a route-and-time failure rate is no 0/1 failure).
 """
 
 from __future__ import annotations
@@ -89,6 +89,9 @@ def dependency_effects(m: Models, delivery: dict[tuple[str, str], Delivery],
 def _failure_odds(m: Models, peer: str, rows: np.ndarray, controls: dict[str, np.ndarray],
                   settings: Settings) -> tuple[Estimate | None, Estimate | None]:
     f = m.frame
+    # Directly linked responses only: a route-and-time failure rate of 0.3 % says nothing about
+    # the odds when the page's own call failed, and extrapolating it to 1 is wild.
+    rows = rows & np.isin(f.link, ("session", "user"))
     failed = f.dep_failed[peer][rows]
     y, cluster = f.y[rows], f.cluster[rows]
     if not failed.any() or failed.min() == failed.max() or y.min() == y.max():

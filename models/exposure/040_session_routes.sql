@@ -2,6 +2,7 @@
 -- what the conversion model reads. A session's exposure is the max over its routes, so a
 -- counterfactual "this route delivered well" only has to replace one row.
 --   log_load_max   ln(seconds) of the slowest page load on the route
+--   server_ms_max  the slowest backend (SERVER span) time behind those pages
 --   error_any      any page on the route came back with an error (NULL: unknown)
 --   deps           per dependency: failed / failed_served (0/1 for the route visit) and the
 --                  page with the most call time: its ms and number of calls
@@ -9,7 +10,7 @@
 -- Parameters: $since TIMESTAMPTZ, $until TIMESTAMPTZ (NULL = open): page loads counted
 CREATE OR REPLACE TABLE exposure_session_routes AS
 WITH p AS (
-    SELECT page_key, session_id, route, load_ms, error_seen, deps
+    SELECT page_key, session_id, route, load_ms, server_ms, error_seen, deps
     FROM exposure_pages
     WHERE session_id IN (SELECT session_id FROM sessions)
       AND ($since::TIMESTAMPTZ IS NULL OR started_at >= $since::TIMESTAMPTZ)
@@ -30,10 +31,12 @@ dep_lists AS (
     FROM per_dep
     GROUP BY ALL
 )
-SELECT r.session_id, r.route, r.views, r.log_load_max, r.error_any, coalesce(d.deps, []) AS deps
+SELECT r.session_id, r.route, r.views, r.log_load_max, r.server_ms_max, r.error_any,
+       coalesce(d.deps, []) AS deps
 FROM (
     SELECT session_id, route, count(*) AS views,
            max(ln(load_ms / 1000.0)) FILTER (WHERE load_ms > 0) AS log_load_max,
+           max(server_ms) AS server_ms_max,
            bool_or(error_seen)::DOUBLE AS error_any
     FROM p
     GROUP BY ALL
