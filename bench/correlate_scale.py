@@ -22,7 +22,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -72,42 +71,26 @@ def generate(out: Path, p: Plan) -> dict:
 def _run(cmd: list[str], cwd: Path, timeout: float) -> dict:
     """Wall seconds, sampled peak RSS of the process tree, and the outcome of one command."""
     import psutil
+    from peak_rss import PeakRss  # bench/ is on sys.path: these files run as scripts
 
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
-    peak, stop = 0, threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        p = psutil.Process(proc.pid)
-        while not stop.is_set():
-            try:
-                rss = p.memory_info().rss + sum(
-                    c.memory_info().rss for c in p.children(recursive=True))
+    with PeakRss(proc.pid) as rss:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            try:  # only the tree this call started
+                for c in psutil.Process(proc.pid).children(recursive=True):
+                    c.kill()
             except psutil.Error:
-                rss = 0
-            peak = max(peak, rss)
-            time.sleep(0.05)
-
-    t = threading.Thread(target=sample, daemon=True)
-    t.start()
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        try:  # only the tree this call started
-            for c in psutil.Process(proc.pid).children(recursive=True):
-                c.kill()
-        except psutil.Error:
-            pass
-        proc.kill()
-        out, err = proc.communicate()
-        err += f"\ntimed out after {timeout:.0f} s"
-    seconds = time.perf_counter() - t0
-    stop.set()
-    t.join()
+                pass
+            proc.kill()
+            out, err = proc.communicate()
+            err += f"\ntimed out after {timeout:.0f} s"
+        seconds = time.perf_counter() - t0
     return {"ok": proc.returncode == 0, "seconds": round(seconds, 2),
-            "peak_rss_mib": round(peak / 2**20), "stdout": out, "stderr": err.strip()[-2000:]}
+            "peak_rss_mib": round(rss.mib), "stdout": out, "stderr": err.strip()[-2000:]}
 
 
 def _counts(db: Path) -> dict[str, int]:

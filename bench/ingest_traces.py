@@ -17,7 +17,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -58,36 +57,18 @@ def _child(phase: str, file: str, db: str) -> dict:
 
 
 def _measure(phase: str, file: Path, db: Path) -> dict:
-    import psutil
+    from peak_rss import PeakRss  # bench/ is on sys.path: these files run as scripts
 
     proc = subprocess.Popen(
         [sys.executable, __file__, "--child", phase, str(file), str(db)],
         stdout=subprocess.PIPE, text=True,
     )
-    peak = 0
-    stop = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        p = psutil.Process(proc.pid)
-        while not stop.is_set():
-            try:
-                rss = p.memory_info().rss + sum(
-                    c.memory_info().rss for c in p.children(recursive=True))
-            except psutil.Error:
-                rss = 0
-            peak = max(peak, rss)
-            time.sleep(0.05)
-
-    t = threading.Thread(target=sample, daemon=True)
-    t.start()
-    out, _ = proc.communicate()
-    stop.set()
-    t.join()
+    with PeakRss(proc.pid) as rss:
+        out, _ = proc.communicate()
     if proc.returncode != 0:
         raise SystemExit(f"{phase} failed with exit code {proc.returncode}")
     result = json.loads(out.strip().splitlines()[-1])
-    result["peak_rss_mib"] = peak / 2**20
+    result["peak_rss_mib"] = rss.mib
     return result
 
 

@@ -9,11 +9,18 @@ delivery-caused routes called "design" (must be 0), and how often the adjusted o
 95 % interval covers the planted design effect (routes with enough responses; the planted
 effect is relative to the site's normal, which is design effect 0 in the demo). Each world is
 built, ingested and correlated from scratch in a temporary directory.
+
+``--effect-scale F`` multiplies every planted effect on feedback (the delivery slopes, the
+device effect and the routes' design effects) by F — worlds the engine was not built on. The
+expected verdicts stay those planted at F = 1, so a weaker world can honestly score lower
+(a small effect may become "inconclusive"); "delivery→design" must stay 0 at any F.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import json
 import math
 import sys
@@ -24,7 +31,24 @@ from pathlib import Path
 TARGET_ACCURACY = 0.90
 
 
-def evaluate(seed: int, sessions: int) -> dict:
+@contextlib.contextmanager
+def effect_scale(factor: float):
+    """Scale the planted feedback effects in place (the demo modules share these objects)."""
+    from parallax.demo import spec
+
+    feedback, routes = dict(spec.FEEDBACK), dict(spec.ROUTES)
+    for key in ("log_load_s", "error_seen", "dependency_failure", "mobile"):
+        spec.FEEDBACK[key] *= factor
+    for key, route in routes.items():
+        spec.ROUTES[key] = dataclasses.replace(route, design=route.design * factor)
+    try:
+        yield
+    finally:
+        spec.FEEDBACK.update(feedback)
+        spec.ROUTES.update(routes)
+
+
+def evaluate(seed: int, sessions: int, scale: float = 1.0) -> dict:
     from parallax.config import Config
     from parallax.connectors.load import ingest_files
     from parallax.correlate import correlate
@@ -32,7 +56,7 @@ def evaluate(seed: int, sessions: int) -> dict:
     from parallax.demo import build_world
     from parallax.options import ingest_options
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, effect_scale(scale):
         files = build_world(Path(tmp) / "world", seed=seed, sessions=sessions)
         db = Path(tmp) / "p.duckdb"
         con = connect(db)
@@ -79,12 +103,14 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
     ap.add_argument("--sizes", type=int, nargs="+", default=[3000, 6000])
+    ap.add_argument("--effect-scale", type=float, default=1.0,
+                    help="multiply the planted feedback effects (robustness check)")
     ap.add_argument("--json", help="write the results as JSON to this path ('-' = stdout)")
     args = ap.parse_args(argv)
     results = []
     for size in args.sizes:
         for seed in args.seeds:
-            r = evaluate(seed, size)
+            r = evaluate(seed, size, args.effect_scale)
             results.append(r)
             wrong = ", ".join(f"{w['subject']} {w['expected']}→{w['got']}" for w in r["wrong"])
             print(f"seed {seed:3} sessions {size:6}: accuracy {r['accuracy']:.0%} "
@@ -99,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         "delivery_called_design": sum(r["delivery_called_design"] for r in results),
         "ci_coverage": (sum(r["ci_covers_design_effect"] for r in results)
                         / max(1, sum(r["ci_coverable"] for r in results))),
-        "target_accuracy": TARGET_ACCURACY,
+        "target_accuracy": TARGET_ACCURACY, "effect_scale": args.effect_scale,
     }
     print(f"\n{summary['worlds']} worlds: accuracy {summary['accuracy']:.1%} (target "
           f"{TARGET_ACCURACY:.0%}), delivery-caused routes called design: "
