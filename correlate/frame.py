@@ -109,8 +109,7 @@ def read_responses(con: duckdb.DuckDBPyConnection) -> Frame:
         error=df["error_seen"].cast(pl.Float64).fill_null(0.0).to_numpy(),
         dep_called=called, dep_failed=failed, dep_failed_served=served, dep_ms=ms,
         dep_calls=calls, link=df["link"].to_numpy().astype(object),
-        extra={"metric": _text(df["metric"]), "key": keys,
-               "submitted_at": df["submitted_at"].to_numpy()},
+        extra={"metric": _text(df["metric"]), "key": keys},
     )
 
 
