@@ -39,5 +39,11 @@ def test_wheel_installs_and_runs(tmp_path) -> None:
     env = {"PATH": "/usr/bin:/bin", "PARALLAX_KEY": "wheel-test-key-0123456789"}
     subprocess.run([str(exe), "--db", str(tmp_path / "w.duckdb"), "loads"], check=True,
                    cwd=tmp_path, env=env, capture_output=True)
+    # The whole pipeline from the installed wheel: demo files, ingest, join model, findings.
+    demo = subprocess.run([str(exe), "--db", str(tmp_path / "d.duckdb"), "demo", "--out",
+                           str(tmp_path / "demo"), "--sessions", "300"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert demo.returncode == 0, demo.stderr
+    assert "correlate run" in demo.stdout and "findings" in demo.stdout
     probe = subprocess.run([str(py), "-c", "import models"], capture_output=True, cwd=tmp_path)
     assert probe.returncode != 0  # `models` is not a top-level module of ours
