@@ -46,10 +46,17 @@ class JoinSettings:
         unknown = set(data) - set(cls.__dataclass_fields__)
         if unknown:
             raise ConfigError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
-        try:
-            out = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
-        except TypeError as exc:
-            raise ConfigError(f"{where}: {exc}") from None
+        values: dict = {}
+        for key, value in data.items():
+            if isinstance(getattr(cls, key), tuple):
+                if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+                    raise ConfigError(f"{where}: {key} must be a list of strings")
+                values[key] = tuple(value)
+            elif isinstance(value, bool) or not isinstance(value, int):
+                raise ConfigError(f"{where}: {key} must be a whole number, got {value!r}")
+            else:
+                values[key] = value
+        out = cls(**values)
         bad = set(out.direct_keys) - set(_KEYS)
         if bad:
             raise ConfigError(f"{where}: direct_keys may only name {', '.join(_KEYS)}, "

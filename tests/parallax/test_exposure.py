@@ -204,6 +204,9 @@ def test_join_settings_from_mapping() -> None:
     assert JoinSettings.from_mapping({}) == JoinSettings()
     for bad, words in (({"direct_key": ["user_id"]}, "unknown setting(s) direct_key"),
                        ({"direct_keys": ["ip_address"]}, "direct_keys may only name"),
-                       ({"window_minutes": 0}, "must be >= 1")):
+                       ({"window_minutes": 0}, "must be >= 1"),
+                       ({"window_minutes": "30"}, "window_minutes must be a whole number"),
+                       ({"page_spans": "documentLoad"}, "page_spans must be a list of strings"),
+                       ({"bucket_minutes": 60}, "must not exceed window_minutes")):
         with pytest.raises(ConfigError, match=words.replace("(", r"\(").replace(")", r"\)")):
             JoinSettings.from_mapping(bad, "[join]")
