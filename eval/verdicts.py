@@ -10,6 +10,10 @@ delivery-caused routes called "design" (must be 0), and how often the adjusted o
 effect is relative to the site's normal, which is design effect 0 in the demo). Each world is
 built, ingested and correlated from scratch in a temporary directory.
 
+``--without browser`` drops the browser's documentLoad spans (page load times then come from
+GA4's timing, or the server span); ``--without analytics`` loads no GA4 export (no sessions,
+no conversions). Same truth, fewer sources — the way many real installations look.
+
 ``--effect-scale F`` multiplies every planted effect on feedback (the delivery slopes, the
 device effect and the routes' design effects) by F — worlds the engine was not built on. The
 expected verdicts stay those planted at F = 1, so a weaker world can honestly score lower
@@ -48,7 +52,21 @@ def effect_scale(factor: float):
         spec.ROUTES.update(routes)
 
 
-def evaluate(seed: int, sessions: int, scale: float = 1.0) -> dict:
+def _drop_browser_spans(path: Path) -> None:
+    """Keep only the backend's resource spans (service.name other than the browser's)."""
+    lines = []
+    for line in path.read_text().splitlines():
+        doc = json.loads(line)
+        kept = [rs for rs in doc["resourceSpans"]
+                if not any(a["key"] == "service.name"
+                           and a["value"].get("stringValue") == "web-frontend"
+                           for a in rs["resource"]["attributes"])]
+        if kept:
+            lines.append(json.dumps({"resourceSpans": kept}))
+    path.write_text("\n".join(lines) + "\n")
+
+
+def evaluate(seed: int, sessions: int, scale: float = 1.0, without: str | None = None) -> dict:
     from parallax.config import Config
     from parallax.connectors.load import ingest_files
     from parallax.correlate import correlate
@@ -62,8 +80,12 @@ def evaluate(seed: int, sessions: int, scale: float = 1.0) -> dict:
         con = connect(db)
         try:
             opts = ingest_options(Config(), db)
+            if without == "browser":
+                for path in files.traces:
+                    _drop_browser_spans(path)
             for kind in ("traces", "feedback", "analytics"):
-                ingest_files(con, kind, list(getattr(files, kind)), opts)
+                if kind != without:
+                    ingest_files(con, kind, list(getattr(files, kind)), opts)
             t0 = time.perf_counter()
             run = correlate(con)
             seconds = time.perf_counter() - t0
@@ -105,12 +127,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", type=int, nargs="+", default=[3000, 6000])
     ap.add_argument("--effect-scale", type=float, default=1.0,
                     help="multiply the planted feedback effects (robustness check)")
+    ap.add_argument("--without", choices=("browser", "analytics"),
+                    help="leave a source out: browser documentLoad spans, or the GA4 export")
     ap.add_argument("--json", help="write the results as JSON to this path ('-' = stdout)")
     args = ap.parse_args(argv)
     results = []
     for size in args.sizes:
         for seed in args.seeds:
-            r = evaluate(seed, size, args.effect_scale)
+            r = evaluate(seed, size, args.effect_scale, args.without)
             results.append(r)
             wrong = ", ".join(f"{w['subject']} {w['expected']}→{w['got']}" for w in r["wrong"])
             print(f"seed {seed:3} sessions {size:6}: accuracy {r['accuracy']:.0%} "
@@ -126,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         "ci_coverage": (sum(r["ci_covers_design_effect"] for r in results)
                         / max(1, sum(r["ci_coverable"] for r in results))),
         "target_accuracy": TARGET_ACCURACY, "effect_scale": args.effect_scale,
+        "without": args.without,
     }
     print(f"\n{summary['worlds']} worlds: accuracy {summary['accuracy']:.1%} (target "
           f"{TARGET_ACCURACY:.0%}), delivery-caused routes called design: "

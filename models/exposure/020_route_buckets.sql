@@ -1,14 +1,21 @@
 -- exposure_route_buckets: the delivered experience of each route per time bucket — what the
 -- route-and-time link reads, so a response without a key meets a few bucket rows, never raw
 -- spans. Sums, not means, so any window of buckets aggregates exactly.
---   log_load_sum   sum of ln(load seconds) over pages with a load time (log_load_n of them)
+--   log_load_sum   sum of ln(load seconds) over pages with a load time (log_load_n of them).
+--                  A time that is only the server span's is a floor on another scale: it
+--                  counts only when no page anywhere has a browser or analytics timing.
 --   errors         pages with error_seen (error_known pages have a known error state)
 --   deps           per dependency: pages calling it, pages where it failed, failed pages that
 --                  still came back fine (served), and the summed calls and call time
 -- Parameters: $bucket_minutes INTEGER, $since TIMESTAMPTZ, $until TIMESTAMPTZ (NULL = open)
 CREATE OR REPLACE TABLE exposure_route_buckets AS
-WITH p AS (
-    SELECT route, page_key, load_ms, error_seen, deps,
+WITH timing AS (  -- does any page have a browser or analytics timing?
+    SELECT coalesce(bool_or(load_source <> 'server'), false) AS client_timed FROM exposure_pages
+),
+p AS (
+    SELECT route, page_key, error_seen, deps,
+           CASE WHEN load_source <> 'server' OR NOT (SELECT client_timed FROM timing)
+                THEN load_ms END AS load_ms,
            time_bucket(to_minutes($bucket_minutes::BIGINT), started_at) AS bucket_start
     FROM exposure_pages
     WHERE ($since::TIMESTAMPTZ IS NULL OR started_at >= $since::TIMESTAMPTZ)

@@ -53,7 +53,10 @@ direct AS (
 ),
 direct_features AS (
     SELECT d.response_key, d.link, d.page_key, 1 AS pages, p.load_ms,
-           CASE WHEN p.load_ms > 0 THEN ln(p.load_ms / 1000.0) END AS log_load_s,
+           -- as in 020: a server-only time counts only when no page has a better timing
+           CASE WHEN p.load_ms > 0 AND (p.load_source <> 'server' OR NOT (
+                    SELECT coalesce(bool_or(load_source <> 'server'), false) FROM exposure_pages))
+                THEN ln(p.load_ms / 1000.0) END AS log_load_s,
            p.error_seen::DOUBLE AS error_seen,
            list_transform(p.deps, lambda x: {
                'peer': x.peer, 'called': 1.0, 'calls': x.calls::DOUBLE,

@@ -1,7 +1,8 @@
 -- exposure_session_routes: per analytics session and route visited, the worst it got there —
 -- what the conversion model reads. A session's exposure is the max over its routes, so a
 -- counterfactual "this route delivered well" only has to replace one row.
---   log_load_max   ln(seconds) of the slowest page load on the route
+--   log_load_max   ln(seconds) of the slowest page load on the route (a server-only time
+--                  counts only when no page has a browser or analytics timing, as in 020)
 --   server_ms_max  the slowest backend (SERVER span) time behind those pages
 --   error_any      any page on the route came back with an error (NULL: unknown)
 --   deps           per dependency: failed / failed_served (0/1 for the route visit) and the
@@ -9,8 +10,13 @@
 -- Sessions without an analytics row have no conversion outcome and are left out.
 -- Parameters: $since TIMESTAMPTZ, $until TIMESTAMPTZ (NULL = open): page loads counted
 CREATE OR REPLACE TABLE exposure_session_routes AS
-WITH p AS (
-    SELECT page_key, session_id, route, load_ms, server_ms, error_seen, deps
+WITH timing AS (  -- does any page have a browser or analytics timing?
+    SELECT coalesce(bool_or(load_source <> 'server'), false) AS client_timed FROM exposure_pages
+),
+p AS (
+    SELECT page_key, session_id, route, server_ms, error_seen, deps,
+           CASE WHEN load_source <> 'server' OR NOT (SELECT client_timed FROM timing)
+                THEN load_ms END AS load_ms
     FROM exposure_pages
     WHERE session_id IN (SELECT session_id FROM sessions)
       AND ($since::TIMESTAMPTZ IS NULL OR started_at >= $since::TIMESTAMPTZ)

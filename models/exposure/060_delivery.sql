@@ -1,13 +1,19 @@
 -- exposure_delivery: what IT reads — the delivered experience per route and per dependency
 -- over the whole window, the figures the verdict thresholds are checked against.
---   route rows       pages, sessions, load p50/p75/p95, error rate (of pages with a known
+--   route rows       pages, sessions, load p50/p75/p95 (server-only times count only when
+--                    nothing better exists), error rate (of pages with a known
 --                    error state), dependency failure rate (pages where a dependency failed)
 --   dependency rows  calls, failure rate, call ms p50/p75/p95, median ms of successful calls
 --                    (the dependency's own normal), routes calling it
 -- Parameters: $since TIMESTAMPTZ, $until TIMESTAMPTZ (NULL = open)
 CREATE OR REPLACE TABLE exposure_delivery AS
-WITH p AS (
-    SELECT * FROM exposure_pages
+WITH timing AS (  -- does any page have a browser or analytics timing? (as in 020)
+    SELECT coalesce(bool_or(load_source <> 'server'), false) AS client_timed FROM exposure_pages
+),
+p AS (
+    SELECT * REPLACE (CASE WHEN load_source <> 'server' OR NOT (SELECT client_timed FROM timing)
+                           THEN load_ms END AS load_ms)
+    FROM exposure_pages
     WHERE ($since::TIMESTAMPTZ IS NULL OR started_at >= $since::TIMESTAMPTZ)
       AND ($until::TIMESTAMPTZ IS NULL OR started_at < $until::TIMESTAMPTZ)
 )
