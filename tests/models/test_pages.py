@@ -3,7 +3,10 @@ page-load span and the server's spans are in one trace and when they are not."""
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from parallax.db import connect
 from parallax.exposure import JoinSettings, build_exposure
@@ -55,3 +58,36 @@ def test_unpropagated_server_trace_joins_the_page_in_flight(tmp_path) -> None:
     assert pages[2][3] == "server" and pages[2][5] is False
     assert con.execute("SELECT user_id FROM exposure_pages WHERE trace_id = 'a'"
                        ).fetchall() == [("u1",)]
+
+
+def _response(con, session: str, at_ms: int, route: str = "/cart") -> None:
+    con.execute(
+        "INSERT INTO feedback (feedback_id, source, submitted_at, metric, score, scale_min, "
+        "scale_max, is_poor, session_id, route, load_id) "
+        "VALUES (?, 'test', ?, 'nps', 3, 0, 10, true, ?, ?, 'l1')",
+        [f"r-{session}", T0 + timedelta(milliseconds=at_ms), session, route])
+
+
+def _server_timed(con) -> tuple:
+    build_exposure(con, JoinSettings())
+    [(log_load,)] = con.execute(
+        "SELECT log_load_s FROM exposure_responses WHERE session_id = 's2'").fetchall()
+    [(p50,)] = con.execute("SELECT p50_ms FROM exposure_delivery "
+                           "WHERE subject_kind = 'route' AND subject = '/cart'").fetchall()
+    return log_load, p50
+
+
+def test_a_server_only_time_counts_only_when_nothing_better_exists(tmp_path) -> None:
+    con = connect(tmp_path / "p.duckdb")
+    _span(con, "b", "1", "server", "GET /cart", 0, 300.0, route="/cart", status=200,
+          session="s2")
+    _response(con, "s2", 60_000)
+    # Only server times anywhere: the floor is all there is, and it is used.
+    log_load, p50 = _server_timed(con)
+    assert log_load == pytest.approx(math.log(0.3)) and p50 == 300.0
+    # One page with a browser timing: server-only times are another scale, left out.
+    _span(con, "a", "1", "internal", "documentLoad", 0, 2000.0, route="/cart")
+    _span(con, "a", "2", "server", "GET /cart", 100, 800.0, route="/cart", status=200)
+    con.execute("DELETE FROM exposure_state")  # rows written by hand bypass the loads ledger
+    log_load, p50 = _server_timed(con)
+    assert log_load is None and p50 == 2000.0
