@@ -91,9 +91,11 @@ page_calls AS (  -- dependency calls of adopted server traces count for their pa
     LEFT JOIN adopted AS a ON a.server_trace = c.trace_id
     GROUP BY ALL
 ),
-views AS (
+views AS (  -- one view per trace: a tag that fired twice is still one page load
     SELECT trace_id, event_key, session_id, route, viewed_at, load_ms
     FROM exposure_page_views
+    QUALIFY trace_id IS NULL
+         OR row_number() OVER (PARTITION BY trace_id ORDER BY viewed_at, event_key) = 1
 ),
 traced_sessions AS (
     SELECT DISTINCT session_id FROM traced WHERE session_id IS NOT NULL

@@ -91,3 +91,15 @@ def test_a_server_only_time_counts_only_when_nothing_better_exists(tmp_path) -> 
     con.execute("DELETE FROM exposure_state")  # rows written by hand bypass the loads ledger
     log_load, p50 = _server_timed(con)
     assert log_load is None and p50 == 2000.0
+
+
+def test_a_page_view_tagged_twice_is_one_page_load(tmp_path) -> None:
+    con = connect(tmp_path / "p.duckdb")
+    _span(con, "a", "1", "internal", "documentLoad", 0, 2000.0, route="/cart")
+    for key, at in (("ev-1", 2), ("ev-2", 3)):  # the same trace id on two page_view events
+        con.execute(
+            "INSERT INTO page_views (event_key, session_id, seq, viewed_at, route, load_ms, "
+            "trace_id, source, load_id) VALUES (?, 's1', 1, ?, '/cart', 2000, 'a', 'ga4', 'l1')",
+            [key, T0 + timedelta(seconds=at)])
+    assert [(p[0], p[3]) for p in _pages(con)] == [("a", "browser")]
+    assert con.execute("SELECT event_key FROM exposure_pages").fetchall() == [("ev-1",)]
