@@ -1,6 +1,6 @@
 -- findings: the findings of one correlate run (the latest when $run_id is NULL), in the
 -- order a review reads them: routes, dependencies, segments; worst verdicts first.
--- Parameters: $run_id VARCHAR (NULL = latest run)
+-- Parameters: $run_id VARCHAR (default NULL: the latest run)
 SELECT f.run_id, f.subject_kind, f.subject, f.verdict, f.doc
 FROM findings AS f
 WHERE f.run_id = coalesce($run_id::VARCHAR,

@@ -1,5 +1,5 @@
 -- overview: what the database holds, per canonical table, and how well the silos meet.
--- No parameters. One row per measure: (area, measure, value).
+-- One row per measure: (area, measure, value). No parameters.
 SELECT 'spans' AS area, 'rows' AS measure, count(*)::VARCHAR AS value FROM spans
 UNION ALL SELECT 'spans', 'traces', count(DISTINCT trace_id)::VARCHAR FROM spans
 UNION ALL SELECT 'spans', 'services', count(DISTINCT service)::VARCHAR FROM spans

@@ -1,0 +1,58 @@
+"""Query results out: a terminal table, JSON, CSV or Parquet, to stdout or a file.
+
+One place for every command that returns rows (``query``, ``sql``). Parquet needs ``--out``
+(it is binary); the others go to stdout unless a file is named.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import duckdb
+import orjson
+
+from parallax.errors import ConfigError
+
+__all__ = ["FORMATS", "write_result"]
+
+FORMATS = ("table", "json", "csv", "parquet")
+
+
+def write_result(rel: duckdb.DuckDBPyRelation, fmt: str, out: Path | None) -> int:
+    """Write the relation's rows; return how many there were."""
+    if fmt not in FORMATS:
+        raise ConfigError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    if fmt == "parquet" and out is None:
+        raise ConfigError("--format parquet writes a binary file: add --out FILE.parquet")
+    try:
+        table = rel.to_arrow_table()
+    except duckdb.Error as exc:
+        raise ConfigError(f"query failed: {str(exc).strip().splitlines()[0]}") from None
+    if fmt == "table" and out is None:
+        from parallax.console import print_rows
+
+        print_rows(table.column_names, [tuple(r.values()) for r in table.to_pylist()])
+        return table.num_rows
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        pq.write_table(table, out)
+        return table.num_rows
+    if fmt in ("json", "table"):
+        data = orjson.dumps(table.to_pylist(), default=str,
+                            option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS) + b"\n"
+    else:
+        import io
+
+        import pyarrow.csv as pacsv
+
+        buf = io.BytesIO()
+        pacsv.write_csv(table, buf)
+        data = buf.getvalue()
+    if out is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        Path(out).write_bytes(data)
+    return table.num_rows

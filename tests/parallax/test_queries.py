@@ -1,0 +1,96 @@
+"""Named queries (`parallax query`) and ad-hoc read-only SQL (`parallax sql`)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pyarrow.parquet as pq
+import pytest
+
+from parallax.cli import run
+from parallax.db import connect
+from parallax.named_queries import list_queries, load_query, run_query
+
+SHIPPED = {"worst_routes", "detractor_paths", "dependency_budget", "link_coverage"}
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("queries")
+    path = tmp / "p.duckdb"
+    assert run(["--db", str(path), "demo", "--out", str(tmp / "demo"), "--sessions", "800"]) == 0
+    return path
+
+
+def test_every_query_says_what_it_answers_and_types_its_parameters() -> None:
+    queries = {q.name: q for q in list_queries()}
+    assert set(queries) >= SHIPPED
+    for q in queries.values():
+        assert len(q.description) > 20, q.name
+        for p in q.params:
+            assert f"${p.name}" in q.sql
+    assert [(p.name, p.type, p.default) for p in load_query("detractor_paths").params] == [
+        ("limit", "INTEGER", "10"), ("min_responses", "INTEGER", "3"), ("steps", "INTEGER", "4")]
+
+
+def test_shipped_queries_answer_from_the_demo(db) -> None:
+    con = connect(db)
+    try:
+        worst = run_query(con, "worst_routes", {"limit": "3"}).fetchall()
+        gaps = [r[5] for r in worst]
+        assert len(worst) == 3 and gaps == sorted(gaps, reverse=True)
+        budget = run_query(con, "dependency_budget", {"slo": "0.999"}).fetchall()
+        assert {r[0] for r in budget} >= {"inventory-db", "payments.example-psp.com"}
+        failure_pct, used = next((r[3], r[4]) for r in budget if r[0] == "inventory-db")
+        assert used == pytest.approx(failure_pct / 100 / 0.001 * 100, rel=0.01)
+        coverage = run_query(con, "link_coverage", {}).fetchall()
+        for row in coverage:
+            assert sum(row[2:]) == pytest.approx(100, abs=0.5)
+        paths = run_query(con, "detractor_paths", {"min_responses": "1", "steps": "2"}).fetchall()
+        assert paths and all(len(p[0].split(" > ")) <= 2 for p in paths)
+        assert all(p[2] <= p[1] for p in paths)
+    finally:
+        con.close()
+
+
+def test_query_command_formats(db, tmp_path, capsys) -> None:
+    assert run(["--db", str(db), "query", "--list"]) == 0
+    assert "worst_routes" in capsys.readouterr().out
+    assert run(["--db", str(db), "query", "worst_routes", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows and set(rows[0]) >= {"route", "verdict", "gap_points"}
+    assert run(["--db", str(db), "query", "link_coverage", "--format", "csv"]) == 0
+    table = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert table[0].keys() >= {"route", "responses", "session_pct"}
+    out = tmp_path / "w.parquet"
+    assert run(["--db", str(db), "query", "worst_routes", "--format", "parquet",
+                "--out", str(out)]) == 0
+    assert pq.read_table(out).num_rows == len(rows)
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["query", "no_such"], "no query named 'no_such'"),
+    (["query", "worst_routes", "--param", "limit=x"], "--param limit='x' is not a valid INTEGER"),
+    (["query", "worst_routes", "--param", "nope=1"], "unknown parameter(s) nope"),
+    (["query", "worst_routes", "--format", "parquet"], "add --out"),
+    (["sql", "DELETE FROM spans"], "read-only"),
+    (["sql", "SELECT nope FROM spans"], "nope"),
+])
+def test_bad_queries_are_one_line(db, capsys, argv, words) -> None:
+    assert run(["--db", str(db), *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and words in err
+
+
+def test_sql_is_read_only_and_answers(db, capsys) -> None:
+    assert run(["--db", str(db), "sql", "SELECT count(*) AS n FROM spans", "--format",
+                "json"]) == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert row["n"] > 0
+    run(["--db", str(db), "sql", "DELETE FROM spans"])
+    capsys.readouterr()
+    assert run(["--db", str(db), "sql", "SELECT count(*) AS n FROM spans", "--format",
+                "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == [row]  # nothing was deleted
