@@ -15,10 +15,11 @@ import duckdb
 
 from parallax.errors import DatabaseError
 
-__all__ = ["DEFAULT_DB", "connect", "migrate", "read_sql", "resolve_db_path"]
+__all__ = ["DEFAULT_DB", "connect", "migrate", "read_sql", "resolve_db_path", "sql_params"]
 
 DEFAULT_DB = "parallax.duckdb"
 _MIGRATION = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
+_SQL_PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
 
 
 def resolve_db_path(option: str | os.PathLike | None) -> Path:
@@ -29,6 +30,13 @@ def resolve_db_path(option: str | os.PathLike | None) -> Path:
 def read_sql(package: str, name: str) -> str:
     """Text of a .sql file shipped inside a parallax subpackage (``models.load``, ``queries``)."""
     return resources.files(f"parallax.{package}").joinpath(name).read_text(encoding="utf-8")
+
+
+def sql_params(sql: str) -> set[str]:
+    """The ``$parameters`` a SQL text uses, ignoring ``--`` comments (headers name them too);
+    DuckDB refuses parameters a statement does not use, so callers bind exactly these."""
+    code = "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
+    return set(_SQL_PARAM.findall(code))
 
 
 def connect(path: str | os.PathLike, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:

@@ -21,12 +21,12 @@ from importlib import resources
 
 import duckdb
 
+from parallax.db import sql_params
 from parallax.errors import ConfigError
 
 __all__ = ["JoinSettings", "LinkCoverage", "PagesRefresh", "build_exposure", "link_coverage",
            "refresh_pages"]
 
-_PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
 _NUMBERED = re.compile(r"^\d{3}_[a-z0-9_]+\.sql$")
 REFRESH_MEMORY = "1536MB"  # DuckDB's cap while exposure_pages is refreshed (it spills beyond)
 _KEYS = ("session_id", "user_id")
@@ -176,7 +176,7 @@ def _params(settings: JoinSettings) -> dict:
 
 def _bind(sql: str, params: Mapping) -> dict:
     """Exactly the parameters ``sql`` uses (DuckDB refuses unused ones)."""
-    return {k: params[k] for k in sorted(set(_PARAM.findall(_code(sql))))}
+    return {k: params[k] for k in sorted(sql_params(sql))}
 
 
 def _read(name: str) -> str:
@@ -186,8 +186,3 @@ def _read(name: str) -> str:
 def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     return bool(con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = ? "
                             "AND NOT temporary", [table]).fetchall())
-
-
-def _code(sql: str) -> str:
-    """The SQL without its comments, so parameters named in the header are not counted."""
-    return "\n".join(line.split("--", 1)[0] for line in sql.splitlines())

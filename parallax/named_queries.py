@@ -18,6 +18,7 @@ from typing import Any
 
 import duckdb
 
+from parallax.db import sql_params
 from parallax.errors import ConfigError
 
 __all__ = ["NamedQuery", "Param", "list_queries", "load_query", "run_query"]
@@ -87,7 +88,7 @@ def run_query(con: duckdb.DuckDBPyConnection, name: str,
         if text is None:
             raise ConfigError(f"query {name}: --param {p.name}=… is required ({p.type})")
         bound[p.name] = _convert(name, p, text)
-    used = set(re.findall(r"\$([a-z_][a-z0-9_]*)", _code(query.sql)))
+    used = sql_params(query.sql)
     try:
         return con.sql(query.sql.rstrip().rstrip(";"),
                        params={k: v for k, v in bound.items() if k in used})
@@ -115,7 +116,3 @@ def _convert(query: str, p: Param, text: str) -> Any:
         raise ConfigError(f"query {query}: --param {p.name}={text!r} is not a valid "
                           f"{p.type}") from None
     return value
-
-
-def _code(sql: str) -> str:
-    return "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
