@@ -64,7 +64,6 @@ class Models:
     factor: str
     a: LogitFit
     b: LogitFit
-    design_a: Design
     design_b: Design
     frame: Frame  # the rows the models were fitted on
     draws: np.ndarray  # model B parameter draws
@@ -101,7 +100,7 @@ def fit_models(frame: Frame, factor: str, values: np.ndarray,
     fit_a = fit_logit(frame.y, a.X, a.names, frame.cluster)
     fit_b = fit_logit(frame.y, b.X, b.names, frame.cluster)
     draws = fit_b.draws(settings.draws, np.random.default_rng(settings.seed))
-    return Models(factor, fit_a, fit_b, a, b, frame, draws, fit_b.predict(b.X),
+    return Models(factor, fit_a, fit_b, b, frame, draws, fit_b.predict(b.X),
                   fit_b.predict_draws(b.X, draws))
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import polars as pl
@@ -38,14 +39,17 @@ class ConversionModel:
     rows: dict[str, np.ndarray]  # per session-route row: session index, route, features
     sessions: int
     revenue_per_conversion: float
-    settings: Settings
     controls: np.ndarray  # the non-delivery part of the design (fixed under counterfactuals)
-
     fill_load: float  # sessions without any load time get the median
 
     def _design(self, rows: dict[str, np.ndarray]) -> np.ndarray:
         fails = self.names[2:len(self.names) - self.controls.shape[1]]
         return _session_design(rows, fails, self.sessions, self.controls, self.fill_load)
+
+    @cached_property
+    def _actual(self) -> np.ndarray:
+        """The design as delivered: the same for every subject's counterfactual."""
+        return self._design(self.rows)[:, list(self.fit.keep)]
 
     def lost(self, touched: np.ndarray, edit: RowEdit) -> tuple[Interval, Interval]:
         """Lost conversions and revenue over sessions ``touched`` had ``edit`` been true.
@@ -53,9 +57,8 @@ class ConversionModel:
         The interval is the delta method's (first order in the coefficients): at a few
         hundred thousand sessions, parameter draws would cost seconds per subject.
         """
-        keep = list(self.fit.keep)
-        actual = self._design(self.rows)[touched][:, keep]
-        cf = self._design(edit(dict(self.rows)))[touched][:, keep]
+        actual = self._actual[touched]
+        cf = self._design(edit(dict(self.rows)))[touched][:, list(self.fit.keep)]
         p_a, p_cf = expit(actual @ self.fit.params), expit(cf @ self.fit.params)
         point = float((p_cf - p_a).sum())
         grad = cf.T @ (p_cf * (1 - p_cf)) - actual.T @ (p_a * (1 - p_a))
@@ -101,7 +104,7 @@ def fit_conversion(sessions: Frame, routes: pl.DataFrame, settings: Settings,
     fit = fit_logit(s.y, X, names, s.cluster)
     converted = s.y > 0
     revenue = float(s.extra["revenue"][converted].mean()) if converted.any() else 0.0
-    return ConversionModel(fit, names, rows, s.n, revenue, settings, ctrl.X, fill)
+    return ConversionModel(fit, names, rows, s.n, revenue, ctrl.X, fill)
 
 
 def _reached_conversion(routes: pl.DataFrame, converted: np.ndarray) -> pl.Series:

@@ -71,10 +71,6 @@ def _pct(x: float | None) -> str:
     return "–" if x is None else f"{x:.0%}"
 
 
-def _ms(x: float | None) -> str:
-    return "–" if x is None else (f"{x / 1000:.1f} s" if x >= 1000 else f"{x:.0f} ms")
-
-
 def _num(d: dict | None, digits: int = 0) -> str:
     if not d or d.get("estimate") is None:
         return "–"
