@@ -1,0 +1,99 @@
+"""Analysis: ``correlate`` (join model, attribution, verdicts) and ``findings``."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from parallax.commands.base import app, open_db, parse_when
+from parallax.errors import ConfigError
+
+__all__ = ["run_correlate"]
+
+
+def run_correlate(con, cfg, since, until, min_responses) -> None:
+    from dataclasses import replace
+
+    from parallax.console import print_findings
+    from parallax.correlate import JoinSettings, Settings, correlate
+
+    settings = Settings.from_mapping(cfg.extra.get("correlate", {}))
+    if min_responses is not None:
+        settings = replace(settings, min_responses=min_responses)
+    join = JoinSettings.from_mapping(cfg.extra.get("join", {}))
+    run = correlate(con, settings=settings, join=join, since=since, until=until)
+    cov = run.coverage
+    typer.echo(f"\ncorrelate run {run.run_id}: {cov.responses:,} responses, {run.modelled:,} "
+               "linked to a delivered experience with a load time (" + ", ".join(
+                   f"{link} {cov.share(link):.0%}" for link in ("session", "user", "route_time",
+                                                                "none")) + ")")
+    print_findings([f.to_json() for f in run.findings if f.subject_kind != "segment"])
+
+
+@app.command("correlate")
+def correlate_cmd(
+    ctx: typer.Context,
+    since: Annotated[str | None, typer.Option("--since", help="Window start (ISO).")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Window end (ISO).")] = None,
+    min_responses: Annotated[int | None, typer.Option(
+        "--min-responses", min=1, help="Fewer responses on a subject: inconclusive.")] = None,
+) -> None:
+    """Link feedback to delivery, attribute poor feedback, store findings with verdicts."""
+    start, end = parse_when(since, "--since"), parse_when(until, "--until")
+    con, cfg, _ = open_db(ctx)
+    try:
+        run_correlate(con, cfg, start, end, min_responses)
+    finally:
+        con.close()
+
+
+@app.command("findings")
+def findings_cmd(
+    ctx: typer.Context,
+    format: Annotated[str, typer.Option("--format", help="table | json | csv")] = "table",
+    run_id: Annotated[str | None, typer.Option("--run", help="Run id (default: latest).")] = None,
+) -> None:
+    """Print the findings of the latest (or a given) correlate run."""
+    import orjson
+
+    from parallax.console import print_findings
+    from parallax.db import read_sql
+
+    if format not in ("table", "json", "csv"):
+        raise ConfigError(f"--format {format!r}: expected table, json or csv")
+    con, _, _ = open_db(ctx)
+    try:
+        rows = con.execute(read_sql("queries", "findings.sql"), {"run_id": run_id}).fetchall()
+    finally:
+        con.close()
+    if not rows:
+        raise ConfigError("no findings yet: run `parallax correlate` first"
+                          + (f" (no run {run_id!r})" if run_id else ""))
+    docs = [orjson.loads(doc) for *_, doc in rows]
+    if format == "json":
+        sys.stdout.write(orjson.dumps(docs, option=orjson.OPT_INDENT_2).decode() + "\n")
+    elif format == "csv":
+        _write_csv(docs)
+    else:
+        print_findings(docs)
+
+
+def _write_csv(docs: list[dict]) -> None:
+    """Flat columns: nested objects become dotted names (impact.extra_poor_responses.estimate)."""
+    import csv
+
+    def flat(prefix: str, v, out: dict) -> dict:
+        if isinstance(v, dict):
+            for k, x in v.items():
+                flat(f"{prefix}.{k}" if prefix else k, x, out)
+        else:
+            out[prefix] = "; ".join(map(str, v)) if isinstance(v, list) else v
+        return out
+
+    rows = [flat("", d, {}) for d in docs]
+    columns = list(dict.fromkeys(k for r in rows for k in r))
+    writer = csv.DictWriter(sys.stdout, columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)

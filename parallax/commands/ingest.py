@@ -1,0 +1,135 @@
+"""Loading files: ``ingest traces|feedback|analytics``, the load ledger, the overview, the demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from parallax.commands.base import app, open_db, pairs, print_query, refresh_pages
+
+__all__ = ["ingest_app"]
+
+ingest_app = typer.Typer(help="Load files into the database (format detected from content).",
+                         no_args_is_help=True)
+app.add_typer(ingest_app, name="ingest")
+
+
+FilesArg = Annotated[list[str], typer.Argument(help="Files, globs or folders (.gz works).")]
+FormatOpt = Annotated[str | None, typer.Option("--format", help="Skip detection: format name.")]
+FieldOpt = Annotated[list[str] | None, typer.Option(
+    "--field", help="canonical=column mapping, repeatable (e.g. score=Q3, session_id=sid).")]
+OptionOpt = Annotated[list[str] | None, typer.Option(
+    "--option", help="key=value format option, repeatable: timezone=Europe/Berlin, "
+    "survey_id=SV_…, source=NAME, scale=1-5, poor_at_most=2 (feedback); load_param=NAME "
+    "(analytics).")]
+RejectOpt = Annotated[float | None, typer.Option(
+    "--max-reject-rate", help="Fail a file when more than this share of records is bad.")]
+
+
+def _ingest(ctx, kind, files, fmt, fields, max_reject_rate, options, extra=None) -> None:
+    from parallax.connectors.load import expand_paths, ingest_files
+    from parallax.console import FileProgress, print_summaries
+    from parallax.options import ingest_options
+
+    paths = expand_paths(files)
+    con, cfg, db_path = open_db(ctx)
+    try:
+        merged = {**pairs(extra, "--option", "key=value"), **options}
+        opts = ingest_options(cfg, db_path, pairs(fields), merged, max_reject_rate)
+        with FileProgress() as progress:
+            summaries = ingest_files(con, kind, paths, opts, format=fmt, progress=progress)
+        refresh_pages(con, cfg)
+    finally:
+        con.close()
+    print_summaries(summaries)
+
+
+@ingest_app.command("traces")
+def ingest_traces(ctx: typer.Context, files: FilesArg, format: FormatOpt = None,
+                  max_reject_rate: RejectOpt = None) -> None:
+    """OTLP/JSON (document or collector JSON lines), Jaeger JSON, Zipkin v2 JSON."""
+    _ingest(ctx, "traces", files, format, None, max_reject_rate, {})
+
+
+@ingest_app.command("feedback")
+def ingest_feedback(
+    ctx: typer.Context, files: FilesArg, format: FormatOpt = None, field: FieldOpt = None,
+    metric: Annotated[str | None, typer.Option(
+        "--metric", help="nps | csat | ces | rating (default: found from the data).")] = None,
+    option: OptionOpt = None, max_reject_rate: RejectOpt = None,
+) -> None:
+    """Qualtrics response exports (CSV), generic CSV / NDJSON survey answers."""
+    _ingest(ctx, "feedback", files, format, field, max_reject_rate,
+            {"metric": metric} if metric else {}, option)
+
+
+@ingest_app.command("analytics")
+def ingest_analytics(
+    ctx: typer.Context, files: FilesArg, format: FormatOpt = None, field: FieldOpt = None,
+    session_param: Annotated[str | None, typer.Option(
+        "--session-param", help="GA4 event param carrying the shared session id.")] = None,
+    option: OptionOpt = None, max_reject_rate: RejectOpt = None,
+) -> None:
+    """GA4 BigQuery export NDJSON, generic page-view CSV / NDJSON."""
+    _ingest(ctx, "analytics", files, format, field, max_reject_rate,
+            {"session_param": session_param} if session_param else {}, option)
+
+
+@app.command("loads")
+def loads(ctx: typer.Context,
+          rejects: Annotated[bool, typer.Option("--rejects", help="Rejected records.")] = False,
+          limit: Annotated[int, typer.Option("--limit")] = 50) -> None:
+    """The load ledger (newest first), or the rejected records with their reasons."""
+    con, _, _ = open_db(ctx)
+    try:
+        print_query(con, "rejects.sql" if rejects else "loads.sql", {"limit": limit})
+    finally:
+        con.close()
+
+
+@app.command("overview")
+def overview(ctx: typer.Context) -> None:
+    """What the database holds and how well feedback, sessions and traces meet."""
+    con, _, _ = open_db(ctx)
+    try:
+        print_query(con, "overview.sql")
+    finally:
+        con.close()
+
+
+@app.command("demo")
+def demo(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", help="Where the demo files are written.")] = Path(
+        "demo-out"),
+    seed: Annotated[int, typer.Option("--seed")] = 7,
+    sessions: Annotated[int, typer.Option("--sessions", min=100)] = 3000,
+) -> None:
+    """Build the demo world as real-format files, ingest them, and show what landed."""
+    from parallax.commands.analysis import run_correlate
+    from parallax.connectors.load import ingest_files
+    from parallax.console import FileProgress, print_summaries
+    from parallax.demo import build_world
+    from parallax.options import ingest_options
+
+    files = build_world(out, seed=seed, sessions=sessions)
+    con, cfg, db_path = open_db(ctx)
+    try:
+        opts = ingest_options(cfg, db_path)
+        summaries = []
+        with FileProgress() as progress:
+            for kind, paths in (("traces", files.traces), ("feedback", files.feedback),
+                                ("analytics", files.analytics)):
+                summaries += ingest_files(con, kind, list(paths), opts, progress=progress)
+        refresh_pages(con, cfg)
+        print_summaries(summaries)
+        print_query(con, "overview.sql")
+        run_correlate(con, cfg, None, None, None)
+    finally:
+        con.close()
+    typer.echo(f"\ndatabase: {db_path.resolve()}\nfiles:    {out.resolve()} "
+               f"(planted truth: {files.truth.name})\n"
+               f"next:     parallax --db {db_path} findings --format json · "
+               f"parallax --db {db_path} overview · duckdb {db_path}")
