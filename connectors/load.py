@@ -13,7 +13,7 @@ import hashlib
 import time
 import uuid
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +29,8 @@ from parallax.connectors.routes import RouteNormalizer
 from parallax.db import read_sql
 from parallax.errors import ConfigError, FormatError, IngestError, RejectRateError
 
-__all__ = ["FileSummary", "IngestOptions", "Progress", "expand_paths", "ingest_files"]
+__all__ = ["FileSummary", "InTransaction", "IngestOptions", "Progress", "expand_paths",
+           "ingest_files"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,9 @@ class FileSummary:
     duplicates: int
     rejected: int
     seconds: float
+
+
+InTransaction = Callable[[duckdb.DuckDBPyConnection, Path], None]
 
 
 class Progress(Protocol):
@@ -91,24 +95,34 @@ def ingest_files(
     *,
     format: str | FileFormat | None = None,
     progress: Progress | None = None,
+    labels: Mapping[Path, str] | None = None,
+    in_transaction: InTransaction | None = None,
 ) -> list[FileSummary]:
-    """Load each file in its own transaction; stop at the first file that fails."""
+    """Load each file in its own transaction; stop at the first file that fails.
+
+    Pull connectors and the receiver spool what they fetch to files and load them here, so
+    every entry point shares one mapping. ``labels`` names a file in messages, ``loads`` and
+    ``rejects`` (e.g. ``qualtrics:SV_1 page 3``) instead of its temporary path;
+    ``in_transaction(con, path)`` runs inside the file's transaction just before COMMIT, so
+    state that describes the rows (a pull cursor) commits with them or not at all.
+    """
     if kind not in KINDS:
         raise ConfigError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
     fixed = get_format(kind, format) if isinstance(format, str) else format
     [(previous,)] = con.execute("SELECT current_setting('memory_limit')").fetchall()
     con.execute("SET memory_limit = ?", [opts.memory_limit])
     try:
-        return [_ingest_one(con, kind, Path(p), opts, fixed, progress) for p in paths]
+        return [_ingest_one(con, kind, Path(p), opts, fixed, progress,
+                            (labels or {}).get(Path(p)), in_transaction) for p in paths]
     finally:
         con.execute("SET memory_limit = ?", [previous])
 
 
-def _ingest_one(con, kind, path, opts, fixed, progress) -> FileSummary:
+def _ingest_one(con, kind, path, opts, fixed, progress, label, in_transaction) -> FileSummary:
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     load_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
-    label = str(path)
+    label = label or str(path)
     fmt_name = fixed.name if fixed else None
     sha = None
     try:
@@ -133,6 +147,8 @@ def _ingest_one(con, kind, path, opts, fixed, progress) -> FileSummary:
                     "(?, ?, ?, ?, ?, ?, ?, now(), 'ok', NULL, ?, ?, ?, ?)",
                     [load_id, opts.source, kind, label, sha, fmt.name, started, *counts],
                 )
+                if in_transaction is not None:
+                    in_transaction(con, path)
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")

@@ -136,3 +136,28 @@ def test_expand_paths_globs_and_folders(tmp_path):
     assert expand_paths([str(tmp_path / "d" / "*.json"), str(a)]) == [a]
     with pytest.raises(IngestError, match="no such file"):
         expand_paths([str(tmp_path / "missing*.json")])
+
+
+def test_label_and_in_transaction_hook_commit_with_the_rows(con, opts, tmp_path):
+    """What pull connectors rely on: their cursor commits with the rows, or neither does."""
+    con.execute("CREATE TABLE cursor_state (path VARCHAR)")
+    f = _write(tmp_path / "page.jsonl", ['{"id": "a"}'])
+
+    def save_cursor(c, path):
+        c.execute("INSERT INTO cursor_state VALUES (?)", [path.name])
+
+    [s] = ingest_files(con, "traces", [f], opts, format=TOY,
+                       labels={f: "vendor:page 1"}, in_transaction=save_cursor)
+    assert s.file == "vendor:page 1"
+    assert con.execute("SELECT file FROM loads").fetchall() == [("vendor:page 1",)]
+    assert _count(con, "cursor_state") == 1
+
+    g = _write(tmp_path / "page2.jsonl", ['{"id": "b"}'])
+
+    def fail(c, path):
+        c.execute("INSERT INTO cursor_state VALUES (?)", [path.name])
+        raise IngestError("cursor store failed")
+
+    with pytest.raises(IngestError):
+        ingest_files(con, "traces", [g], opts, format=TOY, in_transaction=fail)
+    assert _count(con, "cursor_state") == 1 and _count(con, "spans") == 1
