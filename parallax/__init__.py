@@ -1,6 +1,7 @@
 """Parallax: put what customers say beside what they got.
 
-The top-level folders of the repository (connectors/, models/, correlate/, queries/, demo/)
+The top-level folders of the repository (connectors/, models/, correlate/, queries/, demo/,
+report/)
 are installed as subpackages of ``parallax``. In a development checkout they sit beside this
 package, so we extend ``__path__`` to find them there; an installed wheel has them inside.
 """

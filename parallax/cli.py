@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import sys
 
-from parallax.commands import analysis, ingest, queries  # noqa: F401  (register commands)
+from parallax.commands import (  # noqa: F401  (importing registers the commands)
+    analysis,
+    ingest,
+    queries,
+    review,
+)
 from parallax.commands.base import app
 from parallax.errors import ParallaxError
 

@@ -48,7 +48,7 @@ def write_result(rel: duckdb.DuckDBPyRelation, fmt: str, out: Path | None) -> in
         import pyarrow.csv as pacsv
 
         buf = io.BytesIO()
-        pacsv.write_csv(table, buf)
+        pacsv.write_csv(_flat_for_csv(table), buf)
         data = buf.getvalue()
     if out is None:
         sys.stdout.buffer.write(data)
@@ -56,3 +56,19 @@ def write_result(rel: duckdb.DuckDBPyRelation, fmt: str, out: Path | None) -> in
     else:
         Path(out).write_bytes(data)
     return table.num_rows
+
+
+def _flat_for_csv(table):
+    """CSV has no nested values: lists become '; '-joined text, structs their JSON."""
+    import pyarrow as pa
+
+    columns = []
+    for col in table.columns:
+        if pa.types.is_list(col.type) or pa.types.is_large_list(col.type):
+            col = pa.array(["; ".join(map(str, v)) if v is not None else None
+                            for v in col.to_pylist()], pa.string())
+        elif pa.types.is_struct(col.type) or pa.types.is_map(col.type):
+            col = pa.array([None if v is None else orjson.dumps(v, default=str).decode()
+                            for v in col.to_pylist()], pa.string())
+        columns.append(col)
+    return pa.table(columns, names=table.column_names)

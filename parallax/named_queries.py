@@ -74,8 +74,9 @@ def load_query(name: str) -> NamedQuery:
 
 
 def run_query(con: duckdb.DuckDBPyConnection, name: str,
-              values: Mapping[str, str]) -> duckdb.DuckDBPyRelation:
-    """A named query as a relation, with text values converted to their declared types."""
+              values: Mapping[str, Any]) -> duckdb.DuckDBPyRelation:
+    """A named query as a relation. Text values (the command line's) are converted to their
+    declared types; library callers may pass typed values, which are bound as they are."""
     query = load_query(name)
     known = {p.name: p for p in query.params}
     unknown = sorted(set(values) - set(known))
@@ -84,7 +85,11 @@ def run_query(con: duckdb.DuckDBPyConnection, name: str,
                           f"(takes: {', '.join(known) or 'none'})")
     bound: dict[str, Any] = {}
     for p in query.params:
-        text = values.get(p.name, p.default)
+        given = values.get(p.name)
+        if given is not None and not isinstance(given, str):
+            bound[p.name] = given
+            continue
+        text = given if given is not None else p.default
         if text is None:
             raise ConfigError(f"query {name}: --param {p.name}=… is required ({p.type})")
         bound[p.name] = _convert(name, p, text)

@@ -7,14 +7,15 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BARE = re.compile(r"^\s*(?:from|import)\s+(connectors|models|correlate|queries|demo)\b", re.M)
+BARE = re.compile(
+    r"^\s*(?:from|import)\s+(connectors|models|correlate|queries|demo|report)\b", re.M)
 
 
 def test_no_bare_top_level_imports() -> None:
     offenders = [
         str(p.relative_to(ROOT))
         for folder in ("parallax", "connectors", "models", "correlate", "queries", "demo",
-                       "tests", "bench")
+                       "report", "tests", "bench", "eval")
         if (ROOT / folder).is_dir()
         for p in (ROOT / folder).rglob("*.py")
         if BARE.search(p.read_text(encoding="utf-8"))

@@ -1,0 +1,103 @@
+"""The joint review: ``review`` (one HTML page) and ``drill`` (the rows behind a number)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from parallax.commands.base import app, open_db, parse_when
+from parallax.errors import ConfigError
+
+__all__: list[str] = []
+
+
+@app.command("review")
+def review_cmd(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", help="The HTML file to write.")] = Path(
+        "report.html"),
+    since: Annotated[str | None, typer.Option("--since", help="Window start (ISO).")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Window end (ISO).")] = None,
+) -> None:
+    """Correlate the window, then write one self-contained HTML page both business and IT read."""
+    from parallax.correlate import JoinSettings, Settings, correlate
+    from parallax.report import write_review
+
+    start, end = parse_when(since, "--since"), parse_when(until, "--until")
+    con, cfg, _ = open_db(ctx)
+    try:
+        # A fresh run: the page's findings and the join model it drills into are one window.
+        run = correlate(con, settings=Settings.from_mapping(cfg.extra.get("correlate", {})),
+                        join=JoinSettings.from_mapping(cfg.extra.get("join", {})),
+                        since=start, until=end)
+        currency = str(cfg.extra.get("report", {}).get("currency", ""))
+        summary = write_review(con, out, run.run_id, currency=currency)
+    finally:
+        con.close()
+    typer.echo(f"review: {summary.path} ({summary.routes} routes, {summary.dependencies} "
+               f"dependencies, run {summary.run_id}, {summary.bytes / 1e6:.1f} MB, works offline)")
+
+
+@app.command("drill")
+def drill_cmd(
+    ctx: typer.Context,
+    kind: Annotated[str, typer.Argument(help="route | dependency | response | session")],
+    subject: Annotated[str, typer.Argument(help="Route template, dependency, response id "
+                                                "(feedback id) or session id.")],
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Rows per table.")] = 50,
+    html: Annotated[Path | None, typer.Option("--html", help="Also write the view as a "
+                                                              "self-contained page.")] = None,
+    format: Annotated[str, typer.Option("--format", help="table | json")] = "table",
+) -> None:
+    """The rows behind a finding, down to one session's timeline and spans (latest run)."""
+    from parallax.report import drill, drill_html
+
+    if format not in ("table", "json"):
+        raise ConfigError(f"--format {format!r}: expected table or json")
+    con, _, _ = open_db(ctx)
+    try:
+        d = drill(con, kind, subject, limit)
+    finally:
+        con.close()
+    if html is not None:
+        html.write_text(drill_html(d), encoding="utf-8")
+    if format == "json":
+        _print_json(d)
+    else:
+        _print_tables(d)
+    if html is not None:
+        typer.echo(f"\nhtml: {html}", err=format == "json")
+
+
+def _print_json(d) -> None:
+    import orjson
+
+    doc = {"kind": d.kind, "subject": d.subject, "finding": d.finding,
+           "tables": [{"title": t.title, "rows": list(t.rows)} for t in d.tables],
+           "sessions": [{"session": v.session, "timeline": list(v.timeline.rows),
+                         "spans": list(v.spans.rows)} for v in d.sessions]}
+    sys.stdout.write(orjson.dumps(doc, default=str, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def _print_tables(d) -> None:
+    from parallax.console import print_rows
+    from parallax.report.drill import text_waterfall
+
+    if d.finding:
+        typer.echo(f"[{d.finding['verdict']}] {d.finding['evidence']}\n")
+    for t in d.tables:
+        typer.echo(t.title)
+        print_rows(t.columns, [_cells(r.values()) for r in t.rows])
+    for v in d.sessions:
+        typer.echo(v.timeline.title)
+        print_rows(v.timeline.columns, [_cells(r.values()) for r in v.timeline.rows])
+        typer.echo(f"{v.spans.title}: {len(v.spans.rows)} spans")
+        columns, rows = text_waterfall(v.spans.rows)
+        print_rows(columns, rows)
+
+
+def _cells(values) -> list:
+    return ["; ".join(map(str, v)) if isinstance(v, list) else v for v in values]

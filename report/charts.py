@@ -1,0 +1,136 @@
+"""The review's plots: Vega-Lite specs built with altair, rendered to inline SVG by vl-convert.
+
+SVG rather than embedded JavaScript: the page stays one self-contained file that opens
+offline, prints sharply and runs no script. Each function takes query rows (lists of dicts)
+and returns SVG text, or None when there is nothing to plot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["error_timeline", "latency_histogram", "poor_by_latency", "waterfall"]
+
+_FONT = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
+_VERDICT_COLOURS = {"good": "#2e7d32", "needs improvement": "#f9a825", "poor": "#c62828"}
+
+
+def _svg(chart) -> str:
+    import vl_convert as vlc
+
+    spec = chart.configure(font=_FONT).configure_view(stroke=None).to_dict()
+    return vlc.vegalite_to_svg(spec)
+
+
+def _alt():
+    import altair as alt
+
+    return alt
+
+
+def poor_by_latency(bands: Sequence[dict[str, Any]], good_ms: float) -> str | None:
+    """Poor-feedback rate per load-time band with 95 % intervals, coloured by CWV rating."""
+    if not bands:
+        return None
+    alt = _alt()
+    rows = [{**b, "rating": _rating(b["band_order"], good_ms)} for b in bands]
+    order = [b["band"] for b in rows]
+    base = alt.Chart(alt.Data(values=rows)).encode(
+        x=alt.X("band:N", sort=order, title="load time of the page answered about",
+                axis=alt.Axis(labelAngle=0)))
+    bars = base.mark_bar(opacity=0.85).encode(
+        y=alt.Y("poor_rate:Q", title="poor answers", axis=alt.Axis(format="%"),
+                scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("rating:N", title="Core Web Vitals",
+                        scale=alt.Scale(domain=list(_VERDICT_COLOURS),
+                                        range=list(_VERDICT_COLOURS.values()))))
+    errs = base.mark_rule(strokeWidth=1.5).encode(y="ci_low:Q", y2="ci_high:Q")
+    counts = base.mark_text(dy=-8, fontSize=10).encode(
+        y="ci_high:Q", text=alt.Text("responses:Q", format=",d"))
+    return _svg((bars + errs + counts).properties(width=420, height=220))
+
+
+def _rating(band_order: int, good_ms: float) -> str:
+    # Bands: <1 s, 1–2.5 s, 2.5–4 s, 4–6 s, ≥6 s (queries/latency_bands.sql); LCP thresholds.
+    upper = {1: 1000, 2: 2500, 3: 4000, 4: 6000, 5: float("inf")}[band_order]
+    if upper <= good_ms:
+        return "good"
+    return "needs improvement" if upper <= 4000 else "poor"
+
+
+def latency_histogram(rows: Sequence[dict[str, Any]], good_ms: float) -> str | None:
+    """Share of page loads per 250 ms bin, one small panel per route, the target marked."""
+    if not rows:
+        return None
+    alt = _alt()
+    data = [{**r, "from_s": r["bin_low_ms"] / 1000, "to_s": r["bin_high_ms"] / 1000}
+            for r in rows]
+    bars = alt.Chart().mark_bar(color="#4a6fa5").encode(
+        x=alt.X("from_s:Q", title="page load, s (last bar: 8 s or more)",
+                scale=alt.Scale(domain=[0, 8.25]), axis=alt.Axis(values=[0, 2, 4, 6, 8])),
+        x2="to_s:Q",
+        y=alt.Y("share:Q", title="share of loads", axis=alt.Axis(format="%")))
+    target = alt.Chart().mark_rule(color="#c62828", strokeDash=[4, 3]).encode(
+        x=alt.datum(good_ms / 1000))
+    return _svg(alt.layer(bars, target, data=alt.Data(values=data)).properties(
+        width=200, height=80).facet(facet=alt.Facet("route:N", title=None), columns=3))
+
+
+def error_timeline(rows: Sequence[dict[str, Any]], annotations: Sequence[dict[str, Any]],
+                   max_routes: int = 5) -> str | None:
+    """Error rate over time for the routes with the most errors, annotations as rules."""
+    if not rows:
+        return None
+    alt = _alt()
+    errors: dict[str, int] = {}
+    for r in rows:
+        errors[r["route"]] = errors.get(r["route"], 0) + (r["errors"] or 0)
+    top = [k for k, v in sorted(errors.items(), key=lambda kv: -kv[1]) if v > 0][:max_routes]
+    data = [{**r, "bucket_start": r["bucket_start"].isoformat()} for r in rows
+            if r["route"] in top]
+    if not data:
+        return None
+    lines = alt.Chart(alt.Data(values=data)).mark_line(interpolate="step-after").encode(
+        x=alt.X("bucket_start:T", title=None),
+        y=alt.Y("error_rate:Q", title="page loads with an error", axis=alt.Axis(format="%")),
+        color=alt.Color("route:N", title="route"))
+    layers = [lines]
+    marks = [{"at": a["starts_at"].isoformat(), "label": f"{a['kind']}: {a['id']}"}
+             for a in annotations]
+    if marks:
+        notes = alt.Chart(alt.Data(values=marks))
+        layers += [notes.mark_rule(color="#555", strokeDash=[2, 2]).encode(x="at:T"),
+                   notes.mark_text(align="left", dx=3, dy=-4, fontSize=10, color="#333",
+                                   baseline="top").encode(x="at:T", y=alt.value(0),
+                                                          text="label:N")]
+    return _svg(alt.layer(*layers).properties(width=640, height=200))
+
+
+def waterfall(spans: Sequence[dict[str, Any]]) -> str | None:
+    """One session's spans as a waterfall: a row per span, grouped by trace (page load), a bar
+    from its offset within its trace, coloured by service; failed spans outlined in red."""
+    if not spans:
+        return None
+    alt = _alt()
+    starts: dict[str, float] = {}
+    for s in spans:
+        starts[s["trace_id"]] = min(starts.get(s["trace_id"], s["offset_ms"]), s["offset_ms"])
+    data = []
+    for i, s in enumerate(spans):
+        first = starts[s["trace_id"]]
+        data.append({
+            "label": f"{i + 1:>3} +{first / 1000:,.1f}s {s['service'] or '?'} · "
+                     f"{s['name'] or ''}"[:64],
+            "start": s["offset_ms"] - first,
+            "end": s["offset_ms"] - first + (s["duration_ms"] or 0),
+            "service": s["service"] or "?", "status": "error" if s["error"] else "ok"})
+    chart = alt.Chart(alt.Data(values=data)).mark_bar(height=8).encode(
+        y=alt.Y("label:N", sort=None, title=None, axis=alt.Axis(labelLimit=360)),
+        x=alt.X("start:Q", title="ms since the page load's trace began"),
+        x2="end:Q",
+        color=alt.Color("service:N", title="service"),
+        stroke=alt.condition(alt.datum.status == "error", alt.value("#c62828"),
+                             alt.value(None)),
+        strokeWidth=alt.value(2))
+    return _svg(chart.properties(width=480, height=12 * len(data)))

@@ -1,0 +1,118 @@
+"""Drill-down: the rows behind a number, down to one session's timeline.
+
+``drill(con, kind, subject)`` answers ``parallax drill route|dependency|response|session``
+from the named ``drill_*`` queries over the join model; the same views fill the review's
+evidence appendix. A subject that is not there is a ``NoDataError`` naming what was asked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import orjson
+
+from parallax.db import read_sql
+from parallax.errors import ConfigError, NoDataError
+from parallax.named_queries import run_query
+
+__all__ = ["KINDS", "Drill", "Rows", "SessionView", "drill", "session_view", "text_waterfall"]
+
+KINDS = ("route", "dependency", "response", "session")
+
+
+@dataclass(frozen=True)
+class Rows:
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class SessionView:
+    session: str
+    timeline: Rows  # page loads and answers in time order (queries/drill_session.sql)
+    spans: Rows  # its traces' spans (queries/drill_spans.sql), for the waterfall
+
+
+@dataclass(frozen=True)
+class Drill:
+    kind: str
+    subject: str
+    finding: dict | None  # the latest run's finding on this route / dependency, if any
+    tables: tuple[Rows, ...]
+    sessions: tuple[SessionView, ...]
+
+
+def _rows(con, title: str, name: str, **params: Any) -> Rows:
+    table = run_query(con, name, params).to_arrow_table()
+    return Rows(title, tuple(table.column_names), tuple(table.to_pylist()))
+
+
+def session_view(con: duckdb.DuckDBPyConnection, session: str,
+                 span_limit: int = 300) -> SessionView | None:
+    timeline = _rows(con, f"Session {session}: timeline", "drill_session", session=session)
+    if not timeline.rows:
+        return None
+    spans = _rows(con, "Spans (waterfall)", "drill_spans", session=session, limit=span_limit)
+    return SessionView(session, timeline, spans)
+
+
+def drill(con: duckdb.DuckDBPyConnection, kind: str, subject: str,
+          limit: int = 50) -> Drill:
+    if kind not in KINDS:
+        raise ConfigError(f"drill {kind!r}: expected one of {', '.join(KINDS)}")
+    if kind == "session":
+        view = session_view(con, subject)
+        if view is None:
+            raise NoDataError(f"no session {subject!r} in the join model (page loads or answers)")
+        return Drill(kind, subject, None, (), (view,))
+    if kind == "response":
+        found = _rows(con, f"Response {subject}", "drill_response", response=subject)
+        if not found.rows:
+            raise NoDataError(f"no response {subject!r} in the latest correlate run's window "
+                              "(give its feedback id or source:feedback id)")
+        session = found.rows[0]["session"]
+        view = session_view(con, session) if session else None
+        return Drill(kind, subject, None, (found,), (view,) if view else ())
+    finding = _finding(con, kind, subject)
+    if kind == "route":
+        table = _rows(con, f"Responses on {subject} (poor first)", "drill_route",
+                      route=subject, limit=limit)
+    else:
+        table = _rows(con, f"Page loads that called {subject} (failed first)",
+                      "drill_dependency", dependency=subject, limit=limit)
+    if finding is None and not table.rows:
+        raise NoDataError(f"no {kind} {subject!r} in the latest correlate run "
+                          f"(see `parallax findings`)")
+    return Drill(kind, subject, finding, (table,), ())
+
+
+def _finding(con, kind: str, subject: str) -> dict | None:
+    for _, k, s, _, doc in con.execute(read_sql("queries", "findings.sql"),
+                                       {"run_id": None}).fetchall():
+        if k == kind and s == subject:
+            return orjson.loads(doc)
+    return None
+
+
+def text_waterfall(spans: tuple[dict, ...] | list[dict],
+                   width: int = 32) -> tuple[list[str], list[tuple]]:
+    """Spans as terminal rows with a bar: offset and length within the span's own trace."""
+    bounds: dict[str, tuple[float, float]] = {}
+    for s in spans:
+        lo, hi = bounds.get(s["trace_id"], (s["offset_ms"], s["offset_ms"]))
+        bounds[s["trace_id"]] = (min(lo, s["offset_ms"]),
+                                 max(hi, s["offset_ms"] + (s["duration_ms"] or 0)))
+    rows = []
+    for s in spans:
+        lo, hi = bounds[s["trace_id"]]
+        scale = width / max(hi - lo, 1e-9)
+        start = int((s["offset_ms"] - lo) * scale)
+        length = max(1, round((s["duration_ms"] or 0) * scale))
+        bar = " " * start + ("!" if s["error"] else "█") * min(length, width - start)
+        rows.append((s["trace_id"][:8], f"+{lo / 1000:,.1f}s", s["service"], s["name"],
+                     s["kind"], s["peer"] or "", s["duration_ms"], s["status_code"], bar))
+    return (["trace", "page at", "service", "span", "kind", "calls", "ms", "status",
+             "waterfall (within its trace)"], rows)

@@ -1,0 +1,83 @@
+"""The joint business–IT review: one self-contained HTML page from one correlate run.
+
+It reads findings and named queries only (``report.data``), plots with altair
+(``report.charts``) and renders ``templates/review.html.j2``. Sums shown in the headline are
+sums of per-finding estimates over routes whose verdict is delivery or mixed (routes do not
+overlap); their intervals are on the cards, not summed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from parallax.report import charts
+from parallax.report.data import ReviewData, gather
+from parallax.report.render import lookup, render
+
+__all__ = ["ReviewSummary", "review_context", "write_review"]
+
+DELIVERY = ("delivery", "mixed")
+_SUMMED = ("impact.extra_poor_responses.estimate", "impact.lost_conversions.estimate",
+           "impact.revenue_at_risk.estimate")
+
+
+@dataclass(frozen=True)
+class ReviewSummary:
+    path: Path
+    run_id: str
+    routes: int
+    dependencies: int
+    bytes: int
+
+
+def write_review(con: duckdb.DuckDBPyConnection, out: Path, run_id: str | None = None,
+                 currency: str = "") -> ReviewSummary:
+    data = gather(con, run_id)
+    html = render("review.html.j2", **review_context(data, currency))
+    out = Path(out)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(out)  # never a half-written report under the real name
+    return ReviewSummary(out, data.run["run_id"], len(data.of_kind("route")),
+                         len(data.of_kind("dependency")), len(html.encode()))
+
+
+def review_context(data: ReviewData, currency: str = "") -> dict[str, Any]:
+    routes, deps = data.of_kind("route"), data.of_kind("dependency")
+    settings = data.run["parameters"]["correlate"]
+    good_ms = settings["good_load_ms"]
+    caused = [f for f in routes if f["verdict"] in DELIVERY]
+    totals = {path: sum(lookup(f, path) or 0.0 for f in caused) for path in _SUMMED}
+    return {
+        "data": data, "run": data.run, "headline": data.headline, "settings": settings,
+        "join": data.run["parameters"]["join"], "currency": currency, "weeks": data.weeks,
+        "routes": routes, "dependencies": deps, "segments": data.of_kind("segment"),
+        "caused": caused, "totals": totals, "caused_subjects": ",".join(
+            f["subject"] for f in caused),
+        "false_positives": [f for f in routes if f["verdict"] == "delivery"],
+        "silent": [f for f in routes + deps if f["verdict"] == "silent"],
+        "lead": _lead(caused, deps),
+        "charts": {
+            "bands": charts.poor_by_latency(data.bands, good_ms),
+            "histogram": charts.latency_histogram(data.histogram, good_ms),
+            "timeline": charts.error_timeline(data.timeline, data.annotations),
+        },
+        "waterfalls": {s: charts.waterfall(v.spans.rows) for s, v in data.sessions.items()},
+    }
+
+
+def _lead(caused: list[dict], deps: list[dict]) -> dict | None:
+    """The one sentence a joint review starts from: the costliest delivery-caused route and
+    the failing dependency behind it (the costliest delivery-verdict dependency it calls)."""
+    if not caused:
+        return None
+    route = max(caused, key=lambda f: lookup(f, "impact.extra_poor_responses.estimate") or 0)
+    related = set(lookup(route, "delivered.related") or ())
+    culprits = [d for d in deps if d["subject"] in related and d["verdict"] in DELIVERY]
+    dep = max(culprits, key=lambda f: lookup(f, "impact.extra_poor_responses.estimate") or 0,
+              default=None)
+    return {"route": route, "dependency": dep}

@@ -1,0 +1,35 @@
+"""A demo world, ingested and reviewed once per test session: the database, the report page
+and the findings it must agree with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+import pytest
+
+from parallax.cli import run
+from parallax.db import connect, read_sql
+
+
+@dataclass(frozen=True)
+class Reviewed:
+    db: Path
+    html: Path
+    findings: list[dict]
+    run_id: str
+
+
+@pytest.fixture(scope="session")
+def reviewed(tmp_path_factory) -> Reviewed:
+    tmp = tmp_path_factory.mktemp("review")
+    db, html = tmp / "p.duckdb", tmp / "report.html"
+    assert run(["--db", str(db), "demo", "--out", str(tmp / "demo"), "--sessions", "1500"]) == 0
+    assert run(["--db", str(db), "review", "--out", str(html)]) == 0
+    con = connect(db, read_only=True)
+    try:
+        rows = con.execute(read_sql("queries", "findings.sql"), {"run_id": None}).fetchall()
+    finally:
+        con.close()
+    return Reviewed(db, html, [orjson.loads(doc) for *_, doc in rows], rows[0][0])

@@ -1,0 +1,127 @@
+"""The review page opened in headless Chromium (Debian's, driven by Playwright): no console
+error, no request leaves the file, every figure equals the findings JSON it came from."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from parallax.report.render import lookup
+
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def page(reviewed, tmp_path_factory):
+    from playwright.sync_api import sync_playwright
+
+    errors: list[str] = []
+    requests: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        pg = browser.new_page(viewport={"width": 1200, "height": 900})
+        pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        pg.on("request", lambda r: requests.append(r.url))
+        pg.goto(reviewed.html.as_uri())
+        pg.wait_for_load_state("load")
+        shot = tmp_path_factory.mktemp("shots") / "review.png"
+        pg.screenshot(path=str(shot), full_page=True)
+        yield pg, errors, requests, shot
+        browser.close()
+
+
+def test_opens_without_console_errors_or_outside_requests(page) -> None:
+    pg, errors, requests, shot = page
+    assert errors == []
+    assert [u for u in requests if not u.startswith("file://")] == []
+    assert shot.stat().st_size > 100_000  # a full-page screenshot of a real page
+    assert pg.evaluate("document.querySelectorAll('script').length") == 0
+    assert pg.evaluate("document.querySelectorAll('figure svg').length") >= 3
+
+
+def _number(text: str) -> float:
+    """The figure as displayed: '1,414', '23.5%', '2,625 ms', '≈ 29', '-0.5'."""
+    m = re.search(r"-?[\d,]*\.?\d+", text.replace("−", "-"))
+    assert m, text
+    return float(m.group(0).replace(",", ""))
+
+
+# How far a displayed figure may be from the exact value, by format (display rounding).
+_TOLERANCE = {"int": 0.5, "num1": 0.05, "pct": 0.5, "pct1": 0.05, "ms": 0.5, "or": 0.005,
+              "money": 0.5, "num": 0.005}
+
+
+def _check(value: float, text: str, style: str) -> None:
+    shown = _number(text)
+    exact = value * 100 if style in ("pct", "pct1") else value
+    assert abs(shown - exact) <= _TOLERANCE[style] + 1e-9, (text, value, style)
+
+
+def test_every_figure_equals_the_findings_json(page, reviewed) -> None:
+    pg, *_ = page
+    figs = pg.eval_on_selector_all(
+        ".fig[data-subject]:not([data-sum])",
+        "els => els.map(e => ({...e.dataset, text: e.textContent}))")
+    docs = {(d["subject_kind"], d["subject"]): d for d in reviewed.findings}
+    assert len(figs) > 200
+    checked = 0
+    for f in figs:
+        doc = docs[(f["kind"], f["subject"])]
+        expected = lookup(doc, f["field"])
+        if expected is None:
+            assert f["value"] == "" and f["text"] == "–", f
+            continue
+        assert float(f["value"]) == pytest.approx(expected, rel=1e-12, abs=1e-12), f
+        _check(expected, f["text"], f["style"])
+        checked += 1
+    assert checked > 150
+
+
+def test_headline_sums_are_the_sums_of_the_delivery_caused_routes(page, reviewed) -> None:
+    pg, *_ = page
+    sums = pg.eval_on_selector_all(
+        ".fig[data-sum]", "els => els.map(e => ({...e.dataset, text: e.textContent}))")
+    caused = [d for d in reviewed.findings
+              if d["subject_kind"] == "route" and d["verdict"] in ("delivery", "mixed")]
+    assert caused, "the demo world plants delivery-caused routes"
+    assert len(sums) == 3
+    for s in sums:
+        assert sorted(s["subjects"].split(",")) == sorted(d["subject"] for d in caused)
+        expected = sum(lookup(d, s["field"]) or 0 for d in caused)
+        assert float(s["value"]) == pytest.approx(expected)
+        _check(expected, s["text"], s["style"])
+
+
+def test_a_card_per_route_and_dependency_with_its_verdict(page, reviewed) -> None:
+    pg, *_ = page
+    cards = pg.eval_on_selector_all(
+        "article.card", "els => els.map(e => [e.dataset.kind, e.dataset.subject, "
+                        "e.dataset.verdict])")
+    expected = [[d["subject_kind"], d["subject"], d["verdict"]] for d in reviewed.findings
+                if d["subject_kind"] in ("route", "dependency")]
+    assert sorted(cards) == sorted(expected)
+    fp = pg.eval_on_selector_all("#false-positives + p + table tbody tr td:first-child",
+                                 "els => els.map(e => e.textContent)")
+    assert fp == [d["subject"] for d in reviewed.findings
+                  if d["subject_kind"] == "route" and d["verdict"] == "delivery"]
+
+
+def test_every_internal_link_lands_and_sessions_have_waterfalls(page) -> None:
+    pg, *_ = page
+    broken = pg.evaluate("""() => [...document.querySelectorAll('a[href^="#"]')]
+        .map(a => decodeURIComponent(a.getAttribute('href').slice(1)))
+        .filter(id => !document.getElementById(id))""")
+    assert broken == []
+    sessions = pg.evaluate("document.querySelectorAll('section.session').length")
+    waterfalls = pg.evaluate("document.querySelectorAll('section.session figure svg').length")
+    assert sessions >= 3 and waterfalls == sessions
+
+
+def test_prints(page, tmp_path) -> None:
+    pg, *_ = page
+    pg.emulate_media(media="print")
+    pdf = pg.pdf(format="A4", print_background=False)
+    assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page") > 3
