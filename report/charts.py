@@ -42,7 +42,7 @@ def poor_by_latency(bands: Sequence[dict[str, Any]], good_ms: float) -> str | No
     bars = base.mark_bar(opacity=0.85).encode(
         y=alt.Y("poor_rate:Q", title="poor answers", axis=alt.Axis(format="%"),
                 scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("rating:N", title="Core Web Vitals",
+        color=alt.Color("rating:N", title="Core Web Vitals", legend=alt.Legend(labelLimit=200),
                         scale=alt.Scale(domain=list(_VERDICT_COLOURS),
                                         range=list(_VERDICT_COLOURS.values()))))
     errs = base.mark_rule(strokeWidth=1.5).encode(y="ci_low:Q", y2="ci_high:Q")
@@ -70,7 +70,8 @@ def latency_histogram(rows: Sequence[dict[str, Any]], good_ms: float) -> str | N
         x=alt.X("from_s:Q", title="page load, s (last bar: 8 s or more)",
                 scale=alt.Scale(domain=[0, 8.25]), axis=alt.Axis(values=[0, 2, 4, 6, 8])),
         x2="to_s:Q",
-        y=alt.Y("share:Q", title="share of loads", axis=alt.Axis(format="%")))
+        y=alt.Y("share:Q", title="share of loads", axis=alt.Axis(format="%")),
+        y2=alt.datum(0))
     target = alt.Chart().mark_rule(color="#c62828", strokeDash=[4, 3]).encode(
         x=alt.datum(good_ms / 1000))
     return _svg(alt.layer(bars, target, data=alt.Data(values=data)).properties(
