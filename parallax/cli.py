@@ -12,6 +12,7 @@ import sys
 from parallax.commands import (  # noqa: F401  (importing registers the commands)
     analysis,
     ingest,
+    pull,
     queries,
     review,
 )

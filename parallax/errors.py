@@ -6,7 +6,8 @@ on stderr and its ``exit_code``; anything else is a bug and keeps its traceback.
     ├── DatabaseError        cannot open or migrate the database              (exit 3)
     ├── IngestError          a file could not be loaded; nothing was stored   (exit 4)
     │   ├── FormatError      unreadable / wrong-format file (file, line or record)
-    │   └── RejectRateError  too many bad records in an otherwise good file
+    │   ├── RejectRateError  too many bad records in an otherwise good file
+    │   └── FetchError       a pull source could not be fetched (what was committed stays)
     └── NoDataError          nothing to analyse in the window (no feedback, no page loads)
                                                                               (exit 5)
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 __all__ = [
     "ConfigError",
     "DatabaseError",
+    "FetchError",
     "FormatError",
     "IngestError",
     "NoDataError",
@@ -63,3 +65,7 @@ class RejectRateError(IngestError):
 
 class NoDataError(ParallaxError):
     exit_code = 5
+
+
+class FetchError(IngestError):
+    """A source could not be fetched; what was committed before stays, with its cursor."""

@@ -1,0 +1,111 @@
+"""Formats for pulled pages whose vendor has no file export: JSON pages of survey answers or
+of visits/events, mapped onto the same row builders the file formats use.
+
+A vendor gives ``extract(page, ctx)``: its records as flat dicts (``(location, record)``
+pairs). Feedback records then go through the generic feedback rules — columns found by common
+names or ``fields``, metric from ``metric`` or the score's name, scales, the poor rule,
+pseudonymisation (``survey``); page-view records carry canonical keys (session_id,
+viewed_at, url, referrer, load_ms, user_id, device, country, converted, revenue) and go
+through ``pageview_rows.Views`` (routes, keyed event ids, sessions). Same rules, same keys,
+whether a row came from a file or an API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import UTC
+from functools import partial
+from typing import Any
+
+import orjson
+
+from parallax.connectors.base import Chunk, FileFormat, ParseContext, Reject, Source
+from parallax.connectors.files import survey
+from parallax.connectors.files.analytics_rows import Bad
+from parallax.connectors.files.pageview_rows import Views, redactor
+from parallax.errors import FormatError
+
+__all__ = ["Extract", "feedback_records", "flatten", "pageview_records", "read_page"]
+
+Extract = Callable[[Any, ParseContext], Iterable[tuple[str, dict[str, Any]]]]
+
+
+def read_page(source: Source, ctx: ParseContext) -> Any:
+    with source.open() as f:
+        data = f.read()
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise FormatError(ctx.file, f"not JSON: {exc}") from None
+
+
+def flatten(obj: Mapping[str, Any], prefix: str = "",
+            out: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Nested objects as dotted keys: {"a": {"b": 1}} → {"a.b": 1}."""
+    out = {} if out is None else out
+    for k, v in obj.items():
+        if isinstance(v, Mapping) and v:
+            flatten(v, f"{prefix}{k}.", out)
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def _never(head: bytes) -> bool:
+    return False  # pulled pages are loaded with their format named, never detected
+
+
+def _parse_feedback(extract: Extract, source: Source, ctx: ParseContext) -> Iterator[Chunk]:
+    given = survey.check_fields(ctx)
+    records = list(extract(read_page(source, ctx), ctx))
+    resolved: dict[tuple, dict[str, str]] = {}
+
+    def columns(rec: dict) -> dict[str, str]:
+        key = tuple(rec)
+        if key not in resolved:
+            cols = survey.resolve_columns(list(rec), ctx.fields, ctx.file, strict=False)
+            if given:
+                cols.pop("metric", None)
+            resolved[key] = cols
+        return resolved[key]
+
+    score_key = next((columns(r)["score"] for _, r in records if "score" in columns(r)), "")
+    metric = given or survey.metric_of_name(score_key) or "rating"
+    observed = {}
+    if not ctx.options.get("scale") and metric == "rating":
+        observed = survey.observe(((r, columns(r)) for _, r in records), metric)
+    name = (ctx.options.get("source") or "").strip() or "feedback"
+    rows = survey.FeedbackRows(ctx, survey.FileRules(name, metric,
+                                                     survey.scales(ctx.options, observed), UTC))
+    for where, rec in records:
+        cols = columns(rec)
+        raw = partial(lambda r, c: rows.redactor(c).line(orjson.dumps(r).decode()), rec, cols)
+        if "score" not in cols:
+            rows.reject(where, "no score in the record", raw)
+            continue
+        rows.add(where, rec, cols, raw)
+    yield rows.take()
+
+
+def _parse_pageviews(extract: Extract, fmt_name: str, source: Source,
+                     ctx: ParseContext) -> Iterator[Chunk]:
+    views = Views(ctx, fmt_name)
+    records, rejects = 0, []
+    for where, rec in extract(read_page(source, ctx), ctx):
+        records += 1
+        try:
+            views.add(rec)
+        except Bad as exc:
+            rejects.append(Reject(where, str(exc),
+                                  redactor(ctx, None).record(rec, orjson.dumps(rec))))
+    yield from views.take(records, rejects)
+
+
+def feedback_records(name: str, extract: Extract, description: str = "") -> FileFormat:
+    return FileFormat(name, "feedback", "feedback", _never, partial(_parse_feedback, extract),
+                      description)
+
+
+def pageview_records(name: str, extract: Extract, description: str = "") -> FileFormat:
+    return FileFormat(name, "analytics", "page_views", _never,
+                      partial(_parse_pageviews, extract, name), description)

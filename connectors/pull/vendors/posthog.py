@@ -1,0 +1,52 @@
+"""PostHog: ``$pageview`` events through the events API, paged by ``next``.
+
+    [sources.posthog]
+    type = "posthog"
+    base_url = "https://eu.posthog.com"   # default https://us.posthog.com
+    project_id = "12345"
+    token_env = "POSTHOG_API_KEY"         # personal API key (Bearer), scope query:read
+
+``/api/projects/{id}/events/?event=$pageview&after=<cursor>`` → ``{"next", "results"}``.
+Each event is a page view: ``properties.$session_id`` → session_id, ``timestamp`` →
+viewed_at, ``$current_url`` → url, ``$referrer``, ``distinct_id`` → user_id (pseudonymised),
+``$device_type``, ``$geoip_country_code``. Events come newest first, so the cursor moves only
+when a pull has read every page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from parallax.connectors.base import ParseContext
+from parallax.connectors.pull.paginators import NextLink
+from parallax.connectors.pull.records import pageview_records
+from parallax.connectors.pull.spec import Auth, CursorSpec, SourceSpec, dig
+from parallax.connectors.pull.vendors.common import Conf
+
+__all__ = ["FORMAT", "build"]
+
+
+def _extract(page: Any, ctx: ParseContext) -> Iterator[tuple[str, dict[str, Any]]]:
+    for i, ev in enumerate(dig(page, "results") or ()):
+        if not isinstance(ev, dict) or ev.get("event", "$pageview") != "$pageview":
+            continue
+        p = ev.get("properties") or {}
+        yield f"record {i + 1}", {
+            "session_id": p.get("$session_id"), "viewed_at": ev.get("timestamp"),
+            "url": p.get("$current_url"), "referrer": p.get("$referrer"),
+            "user_id": ev.get("distinct_id"), "device": p.get("$device_type"),
+            "country": p.get("$geoip_country_code"),
+        }
+
+
+FORMAT = pageview_records("posthog-events", _extract, "PostHog events API page ($pageview)")
+
+
+def build(name: str, conf: Conf) -> SourceSpec:
+    pid = conf.req("project_id")
+    return SourceSpec(
+        name, "posthog", "analytics", FORMAT, base_url=conf.base_url("https://us.posthog.com"),
+        path=f"/api/projects/{pid}/events/", params={"event": "$pageview", "limit": 100},
+        auth=Auth(conf.secret() or ""), paginator=NextLink("next"), records="results",
+        cursor=CursorSpec("timestamp", "after", "iso", ordered=False), **conf.common())
