@@ -17,7 +17,7 @@ import orjson
 from parallax.db import read_sql
 from parallax.errors import NoDataError
 from parallax.named_queries import run_query
-from parallax.report.drill import SessionView, session_view
+from parallax.report.drill import SessionView, session_views
 
 __all__ = ["ReviewData", "gather"]
 
@@ -91,8 +91,8 @@ def gather(con: duckdb.DuckDBPyConnection, run_id: str | None = None) -> ReviewD
         timeline=tuple(_rows(con, "error_timeline", bucket_minutes=_bucket(headline), **window)),
         annotations=tuple(_annotations(con, headline)),
         evidence=evidence, examples=examples,
-        sessions={s: v for s in dict.fromkeys(x for xs in examples.values() for x in xs)
-                  if (v := session_view(con, s)) is not None},
+        sessions=session_views(con, list(dict.fromkeys(x for xs in examples.values()
+                                                       for x in xs))),
     )
 
 

@@ -17,7 +17,8 @@ from parallax.db import read_sql
 from parallax.errors import ConfigError, NoDataError
 from parallax.named_queries import run_query
 
-__all__ = ["KINDS", "Drill", "Rows", "SessionView", "drill", "session_view", "text_waterfall"]
+__all__ = ["KINDS", "Drill", "Rows", "SessionView", "drill", "session_view", "session_views",
+           "text_waterfall"]
 
 KINDS = ("route", "dependency", "response", "session")
 
@@ -52,11 +53,23 @@ def _rows(con, title: str, name: str, **params: Any) -> Rows:
 
 def session_view(con: duckdb.DuckDBPyConnection, session: str,
                  span_limit: int = 300) -> SessionView | None:
-    timeline = _rows(con, f"Session {session}: timeline", "drill_session", session=session)
-    if not timeline.rows:
-        return None
-    spans = _rows(con, "Spans (waterfall)", "drill_spans", session=session, limit=span_limit)
-    return SessionView(session, timeline, spans)
+    return session_views(con, [session], span_limit).get(session)
+
+
+def session_views(con: duckdb.DuckDBPyConnection, sessions: list[str],
+                  span_limit: int = 300) -> dict[str, SessionView]:
+    """Timelines and spans of several sessions (one scan of the spans for all of them)."""
+    if not sessions:
+        return {}
+    spans = _rows(con, "Spans (waterfall)", "drill_spans", session=",".join(sessions),
+                  limit=span_limit)
+    out: dict[str, SessionView] = {}
+    for session in sessions:
+        timeline = _rows(con, f"Session {session}: timeline", "drill_session", session=session)
+        if timeline.rows:
+            mine = tuple(r for r in spans.rows if r["session"] == session)
+            out[session] = SessionView(session, timeline, Rows(spans.title, spans.columns, mine))
+    return out
 
 
 def drill(con: duckdb.DuckDBPyConnection, kind: str, subject: str,
