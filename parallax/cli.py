@@ -11,10 +11,12 @@ import sys
 
 from parallax.commands import (  # noqa: F401  (importing registers the commands)
     analysis,
+    contacts,
     ingest,
     pull,
     queries,
     review,
+    sampling,
 )
 from parallax.commands.base import app
 from parallax.errors import ParallaxError

@@ -18,6 +18,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "traces": ("otlp", "jaeger", "zipkin"),
     "feedback": ("qualtrics", "feedback_generic"),
     "analytics": ("ga4", "pageviews"),
+    "interactions": ("amazon_connect", "zendesk", "interactions_generic"),
 }
 
 

@@ -1,4 +1,5 @@
-"""Loading files: ``ingest traces|feedback|analytics``, the load ledger, the overview, the demo."""
+"""Loading files: ``ingest traces|feedback|analytics|interactions``, the load ledger, the
+overview, the demo."""
 
 from __future__ import annotations
 
@@ -75,6 +76,22 @@ def ingest_analytics(
     """GA4 BigQuery export NDJSON, generic page-view CSV / NDJSON."""
     _ingest(ctx, "analytics", files, format, field, max_reject_rate,
             {"session_param": session_param} if session_param else {}, option)
+
+
+@ingest_app.command("interactions")
+def ingest_interactions(
+    ctx: typer.Context, files: FilesArg, format: FormatOpt = None,
+    field: Annotated[list[str] | None, typer.Option(
+        "--field", help="canonical=column mapping, repeatable (e.g. interaction_id=Call ID, "
+        "user_id=crm_login; generic CSV / NDJSON).")] = None,
+    option: Annotated[list[str] | None, typer.Option(
+        "--option", help="key=value format option, repeatable: source=NAME; "
+        "customer_attribute=NAME, reason_attribute=NAME (Amazon Connect); customer_field=ID, "
+        "reason_field=ID, reason_tag_prefix=P, handle_field=ID (Zendesk).")] = None,
+    max_reject_rate: RejectOpt = None,
+) -> None:
+    """Amazon Connect contact records, Zendesk tickets, generic CSV / NDJSON contacts."""
+    _ingest(ctx, "interactions", files, format, field, max_reject_rate, {}, option)
 
 
 @app.command("loads")

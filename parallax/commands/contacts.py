@@ -1,0 +1,87 @@
+"""Contact centre: ``contacts metrics`` (process and results metrics per group).
+
+``contacts_app`` is the ``contacts`` command group; further contact-centre commands (call
+drivers, …) register on it the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from parallax.commands.base import app, open_db, parse_when
+from parallax.errors import ConfigError
+
+__all__ = ["contacts_app", "metrics_rows"]
+
+contacts_app = typer.Typer(help="Contact-centre interactions: metrics (and drivers).",
+                           no_args_is_help=True)
+app.add_typer(contacts_app, name="contacts")
+
+SinceOpt = Annotated[str | None, typer.Option("--since", help="Window start (ISO).")]
+UntilOpt = Annotated[str | None, typer.Option("--until", help="Window end (ISO, exclusive).")]
+FormatOpt = Annotated[str, typer.Option("--format", help="table | json")]
+
+# Results first, then process: the two lines of sight side by side.
+_COLUMNS = (("fcr", "FCR", "results"), ("abandonment_rate", "abandoned", "results"),
+            ("contacts_per_1000_sessions", "per 1k sessions", "results"),
+            ("aht_s", "AHT s", "process"), ("asa_s", "ASA s", "process"),
+            ("service_level", "service level", "process"))
+
+
+def _pct(value, ci) -> str:
+    if value is None:
+        return ""
+    text = f"{value:.1%}"
+    return text + (f" ({ci[0]:.0%}–{ci[1]:.0%})" if ci else "")
+
+
+def metrics_rows(metrics) -> tuple[list[str], list[list[str]]]:
+    """The table: group, contacts, results metrics, then process metrics (kind in the header)."""
+    header = ["group", "contacts", *(f"{label} ({kind})" for _, label, kind in _COLUMNS)]
+    num = lambda x, f: "" if x is None else format(x, f)  # noqa: E731
+    rows = []
+    for m in metrics:
+        rows.append([
+            "(none)" if m.group is None else m.group, f"{m.contacts:,}",
+            _pct(m.fcr, m.fcr_ci), _pct(m.abandonment_rate, m.abandonment_rate_ci),
+            num(m.to_json()["contacts_per_1000_sessions"], "g"),
+            num(m.aht_s, ".0f"), num(m.asa_s, ".0f"),
+            _pct(m.service_level, m.service_level_ci),
+        ])
+    return header, rows
+
+
+@contacts_app.command("metrics")
+def metrics_cmd(
+    ctx: typer.Context,
+    by: Annotated[str, typer.Option("--by", help="channel | queue | reason | week")] = "all",
+    fcr_days: Annotated[int, typer.Option(
+        "--fcr-days", min=1, help="A repeat contact within this many days: not resolved.")] = 7,
+    service_level_s: Annotated[float, typer.Option(
+        "--service-level-s", min=0, help="Answered within this many seconds: in service level."
+    )] = 20.0,
+    since: SinceOpt = None, until: UntilOpt = None, format: FormatOpt = "table",
+) -> None:
+    """FCR, abandonment, contacts per 1,000 sessions (results) beside AHT, ASA and service
+    level (process), with 95 % Wilson intervals on the rates."""
+    import orjson
+
+    from parallax.console import print_rows
+    from parallax.contacts import contact_metrics
+
+    if format not in ("table", "json"):
+        raise ConfigError(f"--format {format!r}: expected table or json")
+    start, end = parse_when(since, "--since"), parse_when(until, "--until")
+    con, _, _ = open_db(ctx)
+    try:
+        metrics = contact_metrics(con, by=by, fcr_days=fcr_days, service_level_s=service_level_s,
+                                  since=start, until=end)
+    finally:
+        con.close()
+    if format == "json":
+        typer.echo(orjson.dumps([m.to_json() for m in metrics],
+                                option=orjson.OPT_INDENT_2).decode())
+        return
+    print_rows(*metrics_rows(metrics))

@@ -1,0 +1,104 @@
+"""Quality evaluation: ``sample`` draws a stratified sample for evaluators; ``evaluations
+ingest`` brings their scores back and ``evaluations report`` shows them with intervals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from parallax.commands.base import app, open_db, parse_when
+from parallax.errors import ConfigError
+
+__all__ = ["evaluations_app"]
+
+evaluations_app = typer.Typer(help="Evaluators' scores on a drawn sample.", no_args_is_help=True)
+app.add_typer(evaluations_app, name="evaluations")
+
+
+@app.command("sample")
+def sample_cmd(
+    ctx: typer.Context,
+    kind: Annotated[str, typer.Argument(help="responses | interactions")],
+    out: Annotated[Path, typer.Option("--out", help="The sample CSV to write.")],
+    strata: Annotated[str | None, typer.Option(
+        "--strata", help="Comma-separated stratum columns, e.g. channel,reason.")] = None,
+    margin: Annotated[float, typer.Option("--margin", help="Margin of error per stratum.")] = 0.05,
+    confidence: Annotated[float, typer.Option("--confidence")] = 0.95,
+    seed: Annotated[int, typer.Option("--seed", help="Same data + seed: same sample.")] = 0,
+    since: Annotated[str | None, typer.Option("--since", help="Window start (ISO).")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Window end (ISO).")] = None,
+) -> None:
+    """Draw a stratified random sample sized for the margin of error; print the achieved
+    margin per stratum."""
+    from parallax.console import print_rows
+    from parallax.sampling import draw_sample, write_sample_csv
+
+    by = tuple(c.strip() for c in (strata or "").split(",") if c.strip())
+    start, end = parse_when(since, "--since"), parse_when(until, "--until")
+    con, _, _ = open_db(ctx)
+    try:
+        sample = draw_sample(con, kind, by, margin=margin, confidence=confidence, seed=seed,
+                             since=start, until=end)
+    finally:
+        con.close()
+    written = write_sample_csv(sample, out)
+    print_rows(["stratum", "population", "sample", "margin"],
+               [[s.label, f"{s.population:,}", f"{s.sample:,}",
+                 "" if s.margin is None else f"±{s.margin:.1%}"] for s in sample.strata])
+    typer.echo(f"{written:,} {kind} sampled from {len(sample.strata)} strata "
+               f"(±{margin:.0%} at {confidence:.0%}, seed {seed}) → {out}")
+
+
+def _report(con, format: str) -> None:
+    import orjson
+
+    from parallax.console import print_rows
+    from parallax.evaluations import evaluation_report
+
+    scores = evaluation_report(con)
+    if format == "json":
+        typer.echo(orjson.dumps([s.to_json() for s in scores], option=orjson.OPT_INDENT_2).decode())
+        return
+    ci = lambda c, f: "" if c is None else f" ({f(c[0])}–{f(c[1])})"  # noqa: E731
+    print_rows(["kind", "stratum", "population", "evaluated", "pass rate", "mean score"], [
+        [s.kind, s.stratum, f"{s.population:,}", f"{s.evaluated:,}",
+         "" if s.pass_rate is None else f"{s.pass_rate:.0%}" + ci(s.pass_ci, "{:.0%}".format),
+         "" if s.mean_score is None else f"{s.mean_score:.2f}" + ci(s.score_ci, "{:.2f}".format)]
+        for s in scores])
+
+
+@evaluations_app.command("ingest")
+def evaluations_ingest(
+    ctx: typer.Context, file: Annotated[Path, typer.Argument(help="The evaluated sample CSV.")],
+    format: Annotated[str, typer.Option("--format", help="table | json")] = "table",
+) -> None:
+    """Store evaluators' pass/fail and scores; report them per stratum with intervals."""
+    from parallax.connectors.privacy import Pseudonymizer, load_key
+    from parallax.evaluations import ingest_evaluations
+
+    if format not in ("table", "json"):
+        raise ConfigError(f"--format {format!r}: expected table or json")
+    con, cfg, db_path = open_db(ctx)
+    try:
+        load = ingest_evaluations(con, file, Pseudonymizer(load_key(db_path, cfg.key_file)))
+        if format == "table":
+            typer.echo(f"{load.file}: {load.stored:,} evaluations stored, "
+                       f"{load.pending:,} sampled rows not evaluated yet")
+        _report(con, format)
+    finally:
+        con.close()
+
+
+@evaluations_app.command("report")
+def evaluations_report(
+    ctx: typer.Context,
+    format: Annotated[str, typer.Option("--format", help="table | json")] = "table",
+) -> None:
+    """Stored evaluations per stratum: pass rate (Wilson) and mean score (t), 95 %."""
+    con, _, _ = open_db(ctx)
+    try:
+        _report(con, format)
+    finally:
+        con.close()

@@ -1,0 +1,90 @@
+"""Zendesk tickets from the incremental export API: a page with sideloaded metric sets and
+metric events, tickets one per line, reason from a custom field or a tag prefix, deleted
+tickets kept out, verbatims redacted."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from parallax.connectors.files import detect
+from parallax.connectors.load import ingest_files
+from parallax.errors import FormatError
+
+PAGE = Path(__file__).parents[2] / "fixtures" / "synthetic" / "zendesk_incremental_tickets.json"
+FIELDS = {"reason_field": "360012345601", "handle_field": "360012345602",
+          "customer_field": "360012345603"}
+
+
+def _load(con, opts, path, options=None):
+    [summary] = ingest_files(con, "interactions", [path],
+                             dataclasses.replace(opts, options=options or {}))
+    return summary
+
+
+def _rows(con) -> dict[str, dict]:
+    cur = con.execute("SELECT * FROM interactions")
+    names = [d[0] for d in cur.description]
+    return {r[0]: dict(zip(names, r, strict=True)) for r in cur.fetchall()}
+
+
+def test_export_page_maps_to_interactions(con, opts, pseudonymize) -> None:
+    assert detect("interactions", PAGE.read_bytes()).name == "zendesk-tickets"
+    s = _load(con, opts, PAGE, FIELDS)
+    assert (s.format, s.rows_read, s.rows_loaded, s.rejected) == ("zendesk-tickets", 4, 3, 1)
+    rows = _rows(con)
+    t = rows["35436"]
+    assert {k: t[k] for k in ("source", "channel", "queue", "reason", "resolved", "csat",
+                              "wait_s", "handle_s", "abandoned", "talk_s", "transfers")} == {
+        "source": "zendesk", "channel": "email", "queue": "360001234567",
+        "reason": "checkout_error", "resolved": True, "csat": 1.0, "wait_s": 2700.0,
+        "handle_s": 540.0, "abandoned": None, "talk_s": None, "transfers": None}
+    assert (t["started_at"], t["answered_at"], t["ended_at"]) == (
+        datetime(2026, 3, 3, 8, 0, tzinfo=UTC), datetime(2026, 3, 3, 8, 45, tzinfo=UTC),
+        datetime(2026, 3, 3, 11, 30, tzinfo=UTC))
+    assert t["user_id"] == pseudonymize("cust-2001")  # the customer field, not requester_id
+    assert t["agent_id"] == pseudonymize("7001")
+    assert t["tags"] == ["reason_checkout_error", "vip"]
+    assert "+49 170" not in t["verbatim"] and "jane.doe" not in t["verbatim"]
+    assert f"[phone:{pseudonymize('491701234567')}]" in t["verbatim"]
+    assert "Order 100234987" in t["verbatim"]  # an order number is not a phone number
+    # Reason from the tag prefix when the field is empty; open: not resolved, no reply yet.
+    assert (rows["35437"]["reason"], rows["35437"]["resolved"], rows["35437"]["wait_s"]) == \
+        ("delivery_late", False, None)
+    # First reply from the metric events; a follow-up names the ticket it follows.
+    follow = rows["35438"]
+    assert (follow["channel"], follow["wait_s"], follow["previous_interaction_id"],
+            follow["csat"]) == ("chat", 120.0, "35436", 0.0)
+    [(location, reason, raw)] = con.execute("SELECT location, reason, raw FROM rejects").fetchall()
+    assert (location, reason) == ("document ticket 4", "deleted ticket")
+    assert "9876543" not in raw and "20978394" not in raw
+
+
+def test_one_ticket_per_line_and_defaults(con, opts, tmp_path, pseudonymize) -> None:
+    page = json.loads(PAGE.read_text())
+    f = tmp_path / "tickets.ndjson"
+    f.write_text("\n".join(json.dumps(t) for t in page["tickets"][:2]) + "\n")
+    assert detect("interactions", f.read_bytes()).name == "zendesk-tickets"
+    s = _load(con, opts, f)
+    assert (s.rows_loaded, s.rejected) == (2, 0)
+    rows = _rows(con)
+    # No custom field options: requester_id is the customer, the reason tag prefix is used.
+    assert rows["35436"]["user_id"] == pseudonymize("20978392")
+    assert rows["35436"]["reason"] == "checkout_error"
+    assert rows["35436"]["handle_s"] is None and rows["35436"]["wait_s"] is None
+    assert _load(con, opts, f).rows_loaded == 0  # re-load: nothing new
+
+
+def test_not_ticket_json_is_one_clear_error(con, opts, tmp_path) -> None:
+    f = tmp_path / "page.json"
+    f.write_text('{"tickets": [{"subject": "no id"}], "end_of_stream": true}')
+    with pytest.raises(FormatError, match=r"page.json: no Zendesk ticket"):
+        _load(con, opts, f)
+    f.write_text('{"tickets": [\n  {"id": 1,\n')
+    with pytest.raises(FormatError, match=r"page.json: not Zendesk ticket JSON"):
+        _load(con, opts, f)
+    assert con.execute("SELECT count(*) FROM interactions").fetchall() == [(0,)]
