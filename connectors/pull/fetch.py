@@ -80,6 +80,7 @@ def _first(spec: SourceSpec, lo: datetime, hi: datetime) -> Request:
     if spec.cursor and spec.cursor.param:
         params[spec.cursor.param] = format_time(lo, spec.cursor.unit)
     if (w := spec.window) is not None:
+        lo = lo - timedelta(seconds=w.overlap)  # re-read: natural keys drop the repeats
         if w.start_param:
             params[w.start_param] = format_time(lo, w.unit)
         if w.end_param:

@@ -68,6 +68,9 @@ class WindowSpec:
     lookback_param: str | None = None
     limit_param: str | None = None
     limit: int = 1000  # a window that returns this many records is split in half
+    # Asked this much further back than the window starts: Zipkin returns only traces whose
+    # spans all lie inside [endTs - lookback, endTs], so one crossing a window edge needs it.
+    overlap: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,11 @@
     window_minutes = 60               # one request per window, oldest first
     limit = 1000                      # a window returning this many traces is halved
 
-Pages are the query API's ``{"data": [traces…]}`` documents, loaded by the ``jaeger`` file
-format; the cursor is the end of the last complete window. No token is needed unless the
-query service sits behind a proxy that wants one (``token_env``: Bearer).
+Pages are the query API's ``{"data": [traces…], "total", "limit", "offset", "errors"}``
+documents, loaded by the ``jaeger`` file format; the cursor is the end of the last complete
+window. This is the HTTP JSON API the Jaeger UI uses, which Jaeger documents as internal
+(jaegertracing.io/docs/latest/apis); parameters as its query parser reads them. No token is
+needed unless the query service sits behind a proxy that wants one (``token_env``: Bearer).
 """
 
 from __future__ import annotations

@@ -12,9 +12,13 @@ with ``filter_limit``/``filter_offset``. Every action of type ``action`` is a pa
 session_id = ``idVisit``, viewed_at = the action's ``timestamp`` (Unix seconds), url,
 ``pageLoadTimeMilliseconds`` → load_ms; the visit gives ``userId`` (pseudonymised),
 ``deviceType``, ``countryCode``, ``goalConversions`` > 0 → converted and
-``totalEcommerceRevenue`` → revenue. Matomo lists the newest visits first, so the cursor
-(``lastActionTimestamp``) moves only after the last page; a visit read while still going on is
-read again later with its new actions, and the old ones dedupe.
+``totalEcommerceRevenue`` → revenue; actions of other types (``event``, ``goal``,
+``download``, ``outlink``, ``search``…) are not page views. Matomo applies
+``filter_limit``/``filter_offset`` in SQL, newest ``visit_last_action_time`` first
+(plugins/Live/API.php, Model.php), so the cursor (``lastActionTimestamp``) moves only after the
+last page; ``minTimestamp`` keeps visits whose last action is after it. A visit read while still
+going on is read again later with its new actions, and the old ones dedupe. Errors come as
+``{"result": "error", "message": …}`` with HTTP 200.
 """
 
 from __future__ import annotations

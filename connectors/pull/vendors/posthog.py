@@ -6,11 +6,14 @@
     project_id = "12345"
     token_env = "POSTHOG_API_KEY"         # personal API key (Bearer), scope query:read
 
-``/api/projects/{id}/events/?event=$pageview&after=<cursor>`` → ``{"next", "results"}``.
-Each event is a page view: ``properties.$session_id`` → session_id, ``timestamp`` →
-viewed_at, ``$current_url`` → url, ``$referrer``, ``distinct_id`` → user_id (pseudonymised),
-``$device_type``, ``$geoip_country_code``. Events come newest first, so the cursor moves only
-when a pull has read every page.
+``/api/projects/{id}/events/?event=$pageview&after=<cursor>&limit=100`` → ``{"next",
+"results": [{id, distinct_id, properties, event, timestamp, person, elements,
+elements_chain}]}`` (posthog.com/docs/api/events; the endpoint is documented as deprecated).
+``next`` repeats the request's parameters with ``before=<last timestamp>``. Each event is a page
+view: ``properties.$session_id`` → session_id, ``timestamp`` → viewed_at, ``$current_url`` →
+url, ``$referrer``, ``distinct_id`` → user_id (pseudonymised), ``$device_type``,
+``$geoip_country_code``. Events come newest first, so the cursor moves only when a pull has
+read every page.
 """
 
 from __future__ import annotations

@@ -9,7 +9,9 @@
 Incremental by time: each pull exports the responses recorded since the cursor (``startDate``)
 up to now (``endDate``); the CSV inside the zip is read by the same ``qualtrics-csv`` mapping
 as a file export (``fields``/``options`` as for ``ingest feedback``), and the cursor moves to
-the export's end with its rows. A failed export job stores nothing and leaves the cursor.
+the export's end with its rows. The job is polled until ``result.status`` is ``complete``
+(``percentComplete`` is only a convenience; ``fileId`` is null before); ``failed`` stores nothing
+and leaves the cursor. Responses still in progress are not exported (Qualtrics' default).
 """
 
 from __future__ import annotations

@@ -8,10 +8,15 @@
     verbatim_question = "987655"       # optional: the open-text question
 
 ``/v3/surveys/{id}/responses/bulk?simple=true`` sorted by ``date_modified`` ascending from the
-cursor (``start_modified_at``), 100 per page; the rate-limit headers
-(``X-Ratelimit-App-Global-Minute-Remaining`` / ``-Reset``) are respected. Without
+cursor (``start_modified_at``, ``YYYY-MM-DDTHH:MM:SS``, implicitly UTC), 100 per page (the
+documented maximum); the rate-limit headers (``X-Ratelimit-App-Global-Minute-Remaining`` /
+``-Reset``, seconds) are respected. ``simple=true`` adds each question's ``heading``,
+``family`` and ``subtype`` and each answer's ``simple_text`` (the choice's label; for an
+"Other" answer ``"Other | <typed text>"``, the typed text staying in ``text``). Without
 ``score_question`` the score is the question whose heading mentions "recommend" (metric nps),
-else the first numeric answer. Custom variables (``session_id``…) become embedded fields.
+else the first numeric answer; the verbatim is the first ``open_ended`` question, its typed
+``text``. Partial responses (``response_status`` = ``partial``) are loaded with their status.
+Custom variables (``session_id``…) become embedded fields.
 """
 
 from __future__ import annotations
@@ -28,11 +33,17 @@ from parallax.connectors.pull.vendors.common import Conf
 __all__ = ["FORMAT", "build"]
 
 
-def _answer(question: dict) -> str | None:
-    texts = [a.get("simple_text") or a.get("text") for a in question.get("answers") or ()
-             if isinstance(a, dict)]
-    texts = [str(t) for t in texts if t not in (None, "")]
+def _answer(question: dict, typed: bool = False) -> str | None:
+    """The answers' labels (``simple_text``), or what the respondent typed (``text``)."""
+    order = ("text", "simple_text") if typed else ("simple_text", "text")
+    texts = [next((a[k] for k in order if a.get(k) not in (None, "")), None)
+             for a in question.get("answers") or () if isinstance(a, dict)]
+    texts = [str(t) for t in texts if t is not None]
     return ", ".join(texts) if texts else None
+
+
+def _typed(question: dict) -> bool:
+    return any(isinstance(a, dict) and "text" in a for a in question.get("answers") or ())
 
 
 def _numeric(text: str | None) -> bool:
@@ -55,11 +66,13 @@ def _extract(page: Any, ctx: ParseContext) -> Iterator[tuple[str, dict[str, Any]
         score = score or next((q for q in questions if _numeric(_answer(q))), None)
         if score is not None:
             rec["score"] = _answer(score)
+        # The open-ended question first: a choice question's "Other" box also carries text.
+        others = [q for q in questions if q is not score]
         text = next((q for q in questions if str(q.get("id")) == want_text), None) or next(
-            (q for q in questions if q is not score
-             and any("text" in a for a in q.get("answers") or ())), None)
+            (q for q in others if q.get("family") == "open_ended" and _typed(q)), None) or next(
+            (q for q in others if _typed(q)), None)
         if text is not None:
-            rec["verbatim"] = _answer(text)
+            rec["verbatim"] = _answer(text, typed=True)
         for key in ("collector_id", "response_status", "ip_address", "language"):
             if resp.get(key) not in (None, ""):
                 rec[key] = resp[key]
