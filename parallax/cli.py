@@ -17,6 +17,7 @@ from parallax.commands import (  # noqa: F401  (importing registers the commands
     queries,
     review,
     sampling,
+    serve,
 )
 from parallax.commands.base import app
 from parallax.errors import ParallaxError

@@ -6,8 +6,10 @@ its own transaction and recorded in ``schema_migrations``; a database never goes
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import time
 from importlib import resources
 from pathlib import Path
 
@@ -15,9 +17,12 @@ import duckdb
 
 from parallax.errors import DatabaseError
 
-__all__ = ["DEFAULT_DB", "connect", "migrate", "read_sql", "resolve_db_path", "sql_params"]
+__all__ = ["DEFAULT_DB", "connect", "is_locked", "lock_wait", "migrate", "read_sql",
+           "resolve_db_path", "sql_params", "waiting_marker"]
 
 DEFAULT_DB = "parallax.duckdb"
+LOCKED = "Conflicting lock is held"  # DuckDB's message when another process has the file
+DEFAULT_LOCK_WAIT = 60.0  # seconds a command waits for another process's lock
 _MIGRATION = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 _SQL_PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
 
@@ -39,14 +44,56 @@ def sql_params(sql: str) -> set[str]:
     return set(_SQL_PARAM.findall(code))
 
 
-def connect(path: str | os.PathLike, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    path = Path(path)
+def lock_wait() -> float:
+    """Seconds to wait for a database another process holds: ``$PARALLAX_DB_WAIT``, else 60."""
     try:
-        if not read_only:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(path), read_only=read_only)
-    except (duckdb.Error, OSError) as exc:
-        raise DatabaseError(f"{path}: cannot open database: {_first_line(exc)}") from None
+        return max(0.0, float(os.environ.get("PARALLAX_DB_WAIT", DEFAULT_LOCK_WAIT)))
+    except ValueError:
+        return DEFAULT_LOCK_WAIT
+
+
+def is_locked(exc: BaseException) -> bool:
+    """True if opening failed because another process holds the database file."""
+    return LOCKED in str(exc)
+
+
+def waiting_marker(path: str | os.PathLike) -> Path:
+    """``<db>.waiting``: touched while a command waits for the lock, so that the receiver's
+    hand-off (which opens with ``wait=0``) lets it in first."""
+    path = Path(path)
+    return path.with_name(path.name + ".waiting")
+
+
+def _announce_wait(path: Path) -> None:
+    # In a read-only folder the command still gets in, between hand-offs.
+    with contextlib.suppress(OSError):
+        waiting_marker(path).touch()
+
+
+def connect(path: str | os.PathLike, *, read_only: bool = False,
+            wait: float | None = None) -> duckdb.DuckDBPyConnection:
+    """Open (and migrate) a database. DuckDB lets one process at a time write a file, and the
+    receiver (``parallax serve``) opens it every few seconds for a hand-off, so a file held by
+    another process is retried for ``wait`` seconds (default ``lock_wait()``) before failing."""
+    path = Path(path)
+    deadline = time.monotonic() + (lock_wait() if wait is None else wait)
+    pause, waited = 0.02, False
+    while True:
+        try:
+            if not read_only:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except (duckdb.Error, OSError) as exc:
+            if is_locked(exc) and time.monotonic() < deadline:
+                _announce_wait(path)
+                waited = True
+                time.sleep(pause)
+                pause = min(pause * 2, 0.1)
+                continue
+            raise DatabaseError(f"{path}: cannot open database: {_first_line(exc)}") from None
+    if waited:
+        waiting_marker(path).unlink(missing_ok=True)
     con.execute("SET TimeZone = 'UTC'")
     if not read_only:
         migrate(con, path)

@@ -1,0 +1,167 @@
+"""The receiver's HTTP routes (Starlette): ``POST /v1/traces``, ``POST /v1/feedback``,
+``GET /healthz``.
+
+Order of checks for a POST: bearer token (401), Content-Type (415), body size as sent and
+after gzip (413), decoding (400), room in the write queue (429, or 503 while the spool is
+backed up or the receiver is shutting down, both with ``Retry-After``); then the request
+waits until its batch is durable and is answered 200 — with partial success when spans were
+invalid. CORS answers preflights for ``allowed_origins`` only.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+import zlib
+from collections.abc import Callable
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from parallax.connectors.receive.feedback import parse_feedback
+from parallax.connectors.receive.otlp import decode_traces
+from parallax.connectors.receive.protocol import (
+    JSON,
+    ReceiveError,
+    encoding_of,
+    error_body,
+    export_body,
+)
+from parallax.connectors.receive.settings import ServeSettings
+from parallax.connectors.receive.writer import Stats, Writer
+
+__all__ = ["build_app"]
+
+
+def build_app(settings: ServeSettings, writer: Callable[[], Writer], stats: Stats,
+              lifespan=None) -> Starlette:
+    """The ASGI app; ``writer()`` gives the running writer (created inside the lifespan)."""
+
+    async def traces(request: Request) -> Response:
+        encoding = encoding_of(request.headers.get("content-type"))
+        try:
+            _authorise(request, settings.token)
+            if encoding is None:
+                raise ReceiveError(415, "Content-Type must be application/x-protobuf or "
+                                        "application/json")
+            body = await _body(request, settings.max_body_bytes)
+            decoded = decode_traces(body, encoding)
+            if decoded.line is not None:
+                await _queue(writer(), settings, stats, "traces", decoded.line,
+                             decoded.accepted)
+        except ReceiveError as exc:
+            return _error(exc, encoding)
+        stats.spans_accepted += decoded.accepted
+        stats.spans_rejected += decoded.rejected
+        content, media = export_body(decoded.rejected, decoded.message, encoding)
+        return Response(content, 200, media_type=media)
+
+    async def feedback(request: Request) -> Response:
+        try:
+            _authorise(request, settings.token)
+            if encoding_of(request.headers.get("content-type")) != JSON:
+                raise ReceiveError(415, "Content-Type must be application/json")
+            body = await _body(request, settings.max_body_bytes)
+            try:
+                answer = parse_feedback(body, settings.rating_scale)
+            except ReceiveError:
+                stats.feedback_rejected += 1
+                raise
+            await _queue(writer(), settings, stats, answer.stream, answer.line, 1)
+        except ReceiveError as exc:
+            return _error(exc, JSON)
+        stats.feedback_accepted += 1
+        return JSONResponse({"feedback_id": answer.feedback_id})
+
+    async def healthz(request: Request) -> Response:
+        w = writer()
+        return JSONResponse({
+            "status": "ok",
+            "queue_spans": w.queued_spans,
+            "spans_accepted": stats.spans_accepted,
+            "spans_rejected": stats.spans_rejected,
+            "spans_stored": stats.spans_handed_off,
+            "feedback_accepted": stats.feedback_accepted,
+            "feedback_stored": stats.feedback_handed_off,
+            "throttled": stats.throttled,
+            "spool_bytes": stats.spool_bytes,
+            "last_handoff_s_ago": None if stats.last_handoff is None else round(
+                time.time() - stats.last_handoff, 1),
+            "last_error": stats.last_error,
+        })
+
+    middleware = []
+    if settings.allowed_origins:
+        middleware.append(Middleware(
+            CORSMiddleware, allow_origins=list(settings.allowed_origins),
+            allow_methods=["POST", "GET", "OPTIONS"],
+            allow_headers=["Content-Type", "Content-Encoding", "Authorization"],
+            allow_credentials="*" not in settings.allowed_origins, max_age=600))
+    routes = [Route("/v1/traces", traces, methods=["POST"]),
+              Route("/v1/feedback", feedback, methods=["POST"]),
+              Route("/healthz", healthz, methods=["GET"])]
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+
+
+def _authorise(request: Request, token: str | None) -> None:
+    if token is None:
+        return
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(),
+                                                             token.encode()):
+        raise ReceiveError(401, "missing or wrong bearer token")
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    """The body, gunzipped if ``Content-Encoding: gzip``; 413 beyond ``limit`` either way."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise ReceiveError(413, f"body of {declared} bytes is above the limit of {limit}")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ReceiveError(413, f"body is above the limit of {limit} bytes")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    coding = request.headers.get("content-encoding", "").strip().lower()
+    if coding in ("", "identity"):
+        return body
+    if coding != "gzip":
+        raise ReceiveError(415, f"Content-Encoding {coding!r}: only gzip is supported")
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = inflate.decompress(body, limit + 1)
+    except zlib.error:
+        raise ReceiveError(400, "body is not valid gzip") from None
+    if len(out) > limit:
+        raise ReceiveError(413, f"body is above the limit of {limit} bytes once decompressed")
+    if not inflate.eof:
+        raise ReceiveError(400, "body is not valid gzip (truncated)")
+    return out
+
+
+async def _queue(writer: Writer, settings: ServeSettings, stats: Stats, stream: str,
+                 line: bytes, spans: int) -> None:
+    refused = writer.refusal(spans)
+    if refused is not None:
+        stats.throttled += 1
+        why = "write queue is full" if refused == 429 else "receiver is backed up or stopping"
+        raise ReceiveError(refused, f"{why}; retry later", settings.retry_after)
+    try:
+        await writer.submit(stream, line, spans)
+    except OSError as exc:
+        raise ReceiveError(503, f"spool write failed: {exc.strerror or exc}",
+                           settings.retry_after) from None
+
+
+def _error(exc: ReceiveError, encoding: str | None) -> Response:
+    content, media = error_body(exc.status, str(exc), encoding)
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
+    if exc.status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    return Response(content, exc.status, headers=headers, media_type=media)

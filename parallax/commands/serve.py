@@ -1,0 +1,51 @@
+"""``parallax serve``: the OTLP/HTTP receiver and in-page feedback endpoint (docs/serve.md)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Annotated
+
+import typer
+
+from parallax.commands.base import app
+
+__all__ = ["serve"]
+
+
+@app.command("serve")
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(
+        "--host", help="Address to listen on (default 127.0.0.1: this machine only).")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port (default 4318).")] = None,
+    token: Annotated[str | None, typer.Option(
+        "--token", help="Require 'Authorization: Bearer TOKEN' (env PARALLAX_TOKEN).",
+        show_default=False)] = None,
+) -> None:
+    """Receive OTLP/HTTP traces (POST /v1/traces) and survey answers (POST /v1/feedback)."""
+    from parallax.config import load_config
+    from parallax.connectors.receive import Receiver, ServeSettings, serve_forever
+    from parallax.db import connect, resolve_db_path
+    from parallax.options import ingest_options
+
+    cfg = load_config(ctx.obj.config)
+    db_path = resolve_db_path(ctx.obj.db)
+    settings = ServeSettings.from_config(db_path, cfg.extra.get("serve", {}), host=host,
+                                         port=port, token=token)
+    connect(db_path).close()  # create / migrate now: a bad database fails before listening
+    opts = ingest_options(cfg, db_path)
+    _log_to_stderr()
+    receiver = Receiver(settings, opts, cfg.extra.get("join", {}))
+    serve_forever(receiver, settings.host, settings.port)
+
+
+def _log_to_stderr() -> None:
+    log = logging.getLogger("parallax.serve")
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s parallax serve: %(message)s",
+                                               "%Y-%m-%dT%H:%M:%S"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False

@@ -1,0 +1,57 @@
+"""POST /v1/feedback: validated answers land in ``feedback`` through the generic mapping."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from parallax.connectors.receive.feedback import parse_feedback
+from parallax.connectors.receive.protocol import ReceiveError
+from tests.connectors.receive.conftest import query
+
+
+def test_answers_are_stored_and_bad_ones_refused(serve, db_path):
+    with serve() as (url, receiver):
+        a = httpx.post(f"{url}/v1/feedback", json={
+            "score": 3, "metric": "nps", "verbatim": "slow checkout, mail me at a@b.example",
+            "session_id": "s1", "user_id": "u-42",
+            "page_url": "https://shop.example/checkout?token=x", "submitted_at":
+            "2026-11-25T10:00:00+01:00"})
+        b = httpx.post(f"{url}/v1/feedback", json={"score": 4, "feedback_id": "w-1"})
+        assert a.status_code == b.status_code == 200
+        assert b.json() == {"feedback_id": "w-1"}
+        bad = httpx.post(f"{url}/v1/feedback", json={"score": 99})
+        assert bad.status_code == 400
+        assert "outside the rating scale 1-5" in bad.json()["message"]
+        wrong_type = httpx.post(f"{url}/v1/feedback", content=b"score=3",
+                                headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert wrong_type.status_code == 415
+        assert (receiver.stats.feedback_accepted, receiver.stats.feedback_rejected) == (2, 1)
+    rows = query(db_path, "SELECT feedback_id, source, metric, score, is_poor, scale_max, "
+                 "session_id, user_id, route, page_url, channel, verbatim, submitted_at "
+                 "FROM feedback ORDER BY metric")
+    nps, rating = rows
+    assert nps[0] == a.json()["feedback_id"] and nps[1] == "feedback:receiver"
+    assert nps[2:7] == ("nps", 3.0, True, 10.0, "s1")
+    assert nps[7] and nps[7] != "u-42"
+    assert (nps[8], nps[9], nps[10]) == ("/checkout", "https://shop.example/checkout", "web")
+    assert "a@b.example" not in nps[11]
+    assert nps[12].isoformat().startswith("2026-11-25T09:00:00")
+    assert rating[:6] == ("w-1", "feedback:receiver", "rating", 4.0, False, 5.0)
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    (b"nope", "not JSON"),
+    (b"[1]", "one JSON object"),
+    (b'{"score": 11, "metric": "nps"}', "outside the nps scale 0-10"),
+    (b'{"score": "7"}', "expected a number"),
+    (b'{"score": 2, "metric": "stars"}', "metric 'stars'"),
+    (b'{"score": 2, "sesion_id": "x"}', "unknown field 'sesion_id'"),
+    (b'{"score": 2, "submitted_at": "yesterday"}', "submitted_at 'yesterday'"),
+    (b'{"score": 2, "session_id": 5}', "session_id: expected a string"),
+])
+def test_bad_answers_get_one_clear_message(body, message):
+    with pytest.raises(ReceiveError, match=message) as info:
+        parse_feedback(body, (1.0, 5.0))
+    assert info.value.status == 400
+
