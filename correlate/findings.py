@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the statistics modules are heavy to import; findings are read without them
+    from parallax.annotations import Annotation
     from parallax.correlate.attribution import Interval
     from parallax.correlate.logit import Estimate
 
-__all__ = ["VERDICTS", "Finding", "evidence", "odds", "span"]
+__all__ = ["VERDICTS", "Finding", "attach_annotations", "evidence", "odds", "span"]
 
 VERDICTS = ("delivery", "design", "mixed", "silent", "inconclusive", "ok")
 
@@ -34,9 +37,38 @@ class Finding:
     link_coverage: dict
     evidence: str = ""
     details: dict = field(default_factory=dict)  # explained_share_ci, adjusted p/q, needs…
+    annotations: list = field(default_factory=list)  # overlapping incidents, deploys, changes
 
     def to_json(self) -> dict[str, Any]:
         return _clean(asdict(self))
+
+
+def attach_annotations(findings: Iterable[Finding], annotations: Iterable[Annotation],
+                       since: datetime | None, until: datetime | None) -> list[Finding]:
+    """Each finding with the annotations that touch its subject within the run window.
+
+    Route: annotations on the route, on a dependency it calls, or on its service without a
+    route. Dependency: annotations on it. Segment: site-wide ones only (no route, service or
+    dependency). Site-wide annotations go with every finding.
+    """
+    window = [a for a in annotations if a.overlaps(since, until)]
+    out = []
+    for f in findings:
+        hits = [a.to_json() for a in window if _touches(a, f)]
+        out.append(replace(f, annotations=hits) if hits else f)
+    return out
+
+
+def _touches(a: Annotation, f: Finding) -> bool:
+    if a.route is None and a.service is None and a.dependency is None:
+        return True
+    if f.subject_kind == "route":
+        if a.route is not None:
+            return a.route == f.subject
+        if a.dependency is not None:
+            return a.dependency in (f.delivered.get("related") or ())
+        return a.service == f.delivered.get("service")
+    return f.subject_kind == "dependency" and a.dependency == f.subject
 
 
 def odds(e: Estimate | None) -> dict | None:

@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 import duckdb
 import orjson
 
-from parallax.correlate.findings import Finding
+from parallax.annotations import list_annotations
+from parallax.correlate.findings import Finding, attach_annotations
 from parallax.correlate.frame import read_delivery
 from parallax.correlate.settings import Settings
 from parallax.errors import NoDataError
@@ -52,6 +53,7 @@ def correlate(con: duckdb.DuckDBPyConnection, *, settings: Settings | None = Non
             raise NoDataError(f"nothing to correlate{window}: no feedback and no page loads "
                               "(load some with `parallax ingest`)")
         findings, modelled = stats.result().conclude(con, delivery, settings)
+    findings = attach_annotations(findings, list_annotations(con), since, until)
     run = Run(f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}", datetime.now(UTC),
               since, until, coverage, modelled, tuple(findings),
               {"join": join.__dict__, "correlate": settings.as_dict()})

@@ -5,6 +5,7 @@ Layout under ``out_dir``::
     traces/spans.jsonl                 OTLP/JSON lines (Collector file exporter)
     feedback/qualtrics_export.csv      Qualtrics response export, 3 header rows
     analytics/ga4_events.ndjson        GA4 BigQuery export rows (bq extract NDJSON)
+    annotations/incidents.csv          the incident tracker's export (incidents, design change)
     truth.json                         planted effects, true coefficients, measured figures
 
 Two knobs exist for scale runs (``bench/correlate_scale.py``); at their defaults the files are
@@ -23,6 +24,7 @@ import orjson
 from parallax.demo.ga4 import write_ga4
 from parallax.demo.survey import previews, respond
 from parallax.demo.truth import truth
+from parallax.demo.workflows import workflows_truth, write_tracker
 from parallax.demo.world import START_US, simulate
 from parallax.demo.writers import write_otlp, write_qualtrics
 from parallax.errors import ConfigError
@@ -36,6 +38,7 @@ class DemoFiles:
     feedback: tuple[Path, ...]
     analytics: tuple[Path, ...]
     truth: Path
+    annotations: tuple[Path, ...] = ()
 
 
 def build_world(out_dir: Path, *, seed: int = 7, sessions: int = 3000,
@@ -52,8 +55,10 @@ def build_world(out_dir: Path, *, seed: int = 7, sessions: int = 3000,
         feedback=(out_dir / "feedback" / "qualtrics_export.csv",),
         analytics=(out_dir / "analytics" / "ga4_events.ndjson",),
         truth=out_dir / "truth.json",
+        annotations=(out_dir / "annotations" / "incidents.csv",),
     )
-    for path in (*files.traces, *files.feedback, *files.analytics, files.truth):
+    for path in (*files.traces, *files.feedback, *files.analytics, files.truth,
+                 *files.annotations):
         path.parent.mkdir(parents=True, exist_ok=True)
 
     world = simulate(seed, sessions)
@@ -62,10 +67,13 @@ def build_world(out_dir: Path, *, seed: int = 7, sessions: int = 3000,
     write_otlp(files.traces[0], world, extra_spans)
     write_qualtrics(files.feedback[0], [*tests, *responses])
     write_ga4(files.analytics[0], world)
+    write_tracker(files.annotations[0])
     names = {kind: [p.relative_to(out_dir).as_posix() for p in paths] for kind, paths in
              (("traces", files.traces), ("feedback", files.feedback),
               ("analytics", files.analytics))}
     doc = truth(seed, world, responses, len(tests), names)
+    doc["files"]["annotations"] = [p.relative_to(out_dir).as_posix() for p in files.annotations]
+    doc["workflows"] = workflows_truth(world, responses)
     if extra_spans:  # keys only appear when a knob is used: default truth.json is unchanged
         doc["counts"]["spans"] += extra_spans * doc["counts"]["page_views"]
         doc["counts"]["extra_spans_per_page_view"] = extra_spans

@@ -14,7 +14,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from parallax.demo.spec import DEPENDENCIES, DEVICES, INCIDENTS, SITE, Incident, Route
+from parallax.demo.spec import DEPENDENCIES, DEVICES, INCIDENTS, SITE, SLOWDOWNS, Incident, Route
 
 __all__ = ["PageView", "SpanRec", "Visitor", "logn", "page_view"]
 
@@ -77,7 +77,7 @@ class Visitor:
 
 
 def page_view(rng, seq: int, route: Route, v: Visitor, t_us: int, referrer: str,
-               to_cart: bool) -> PageView:
+              to_cart: bool, incidents: tuple[Incident, ...] = INCIDENTS) -> PageView:
     dev = DEVICES[v.device]
     product = str(rng.randrange(10000, 100000)) if route.template == "/product/{id}" else None
     path = f"/product/{product}" if product else route.template
@@ -85,7 +85,7 @@ def page_view(rng, seq: int, route: Route, v: Visitor, t_us: int, referrer: str,
     trace, load_id, fetch_id, server_id = (_hex(rng, 128), _hex(rng, 64), _hex(rng, 64),
                                            _hex(rng, 64))
     rtt = logn(rng, dev["rtt_ms"], 0.3)
-    own = logn(rng, route.server_ms, 0.35)
+    own = logn(rng, route.server_ms, 0.35) * _slowdown(route.template, t_us)
     t0 = t_us * 1000
     server_start = t0 + _ns(2 + rtt / 2)
     cursor = own * 0.4  # ms into the server span where the first dependency call starts
@@ -94,7 +94,7 @@ def page_view(rng, seq: int, route: Route, v: Visitor, t_us: int, referrer: str,
         if rng.random() >= p:
             continue
         dep = DEPENDENCIES[name]
-        inc = _incident(name, t_us)
+        inc = _incident(name, t_us, incidents)
         fail = rng.random() < (inc.fail_rate if inc else dep.fail_rate)
         # A failure either times out or (HTTP only) comes back fast as a 502.
         timeout = fail and (dep.system != "http" or rng.random() < dep.timeout_share)
@@ -176,12 +176,19 @@ def _query(rng, template: str) -> str:
     return ""
 
 
-def _incident(dependency: str, t_us: int) -> Incident | None:
-    for inc in INCIDENTS:
+def _incident(dependency: str, t_us: int, incidents: tuple[Incident, ...]) -> Incident | None:
+    for inc in incidents:
         if inc.dependency == dependency and inc.starts.timestamp() * 1e6 <= t_us < \
                 inc.ends.timestamp() * 1e6:
             return inc
     return None
+
+
+def _slowdown(route: str, t_us: int) -> float:
+    for s in SLOWDOWNS:
+        if s.route == route and s.starts.timestamp() * 1e6 <= t_us < s.ends.timestamp() * 1e6:
+            return s.factor
+    return 1.0
 
 
 def logn(rng: random.Random, median: float, sigma: float) -> float:

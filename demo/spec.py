@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 __all__ = [
-    "CONVERSION", "DAYS", "DEPENDENCIES", "DEVICES", "ENTRY", "FEEDBACK", "INCIDENTS", "ROUTES",
-    "SITE", "START", "SURVEY", "TRANSITIONS", "Dependency", "Incident", "Route",
+    "CONVERSION", "DAYS", "DEPENDENCIES", "DESIGN_CHANGES", "DEVICES", "ENTRY", "FEEDBACK",
+    "INCIDENTS", "ROUTES", "SITE", "SLOWDOWNS", "START", "SURVEY", "TRANSITIONS", "DesignChange",
+    "Dependency", "Incident", "Route", "Slowdown",
 ]
 
 START = datetime(2026, 10, 5, tzinfo=UTC)
@@ -56,6 +57,31 @@ class Incident:
     latency_factor: float
     fail_rate: float
     description: str
+
+
+@dataclass(frozen=True)
+class Slowdown:
+    """A route's own server time (dependencies excluded) multiplied by ``factor``."""
+
+    id: str
+    route: str
+    starts: datetime
+    ends: datetime
+    factor: float
+    description: str
+
+
+@dataclass(frozen=True)
+class DesignChange:
+    """A release that changed a page's design. ``effect`` is its true logit shift of poor
+    feedback from ``at`` on (the demo plants 0: whatever changes after it is delivery)."""
+
+    id: str
+    route: str
+    at: datetime
+    effect: float
+    description: str
+    concurrent: tuple[str, ...]  # what slows the route's backend in the same week
 
 
 ROUTES: dict[str, Route] = {r.template: r for r in (
@@ -108,6 +134,27 @@ INCIDENTS: tuple[Incident, ...] = (
     Incident("maps-degraded", "maps.example-geo.com", datetime(2026, 10, 10, 12, tzinfo=UTC),
              datetime(2026, 10, 12, tzinfo=UTC), 2.0, 0.45,
              "maps API failing 45% of calls (300 ms timeout); cached fallback shown"),
+    # A few hours of a dependency failing outright, in the evening peak: what `parallax
+    # incident` must cost out (the pre-period before it is clean for the routes it touches).
+    Incident("inventory-db-crash", "inventory-db", datetime(2026, 10, 8, 17, tzinfo=UTC),
+             datetime(2026, 10, 8, 22, tzinfo=UTC), 1.0, 0.9,
+             "inventory database primary crashed: 90% of queries fail for 5 hours, product "
+             "and cart pages return 503"),
+)
+
+# The checkout backend is slow from the night of the redesign's release to the end of the week.
+SLOWDOWNS: tuple[Slowdown, ...] = (
+    Slowdown("checkout-backend-slow", "/checkout", datetime(2026, 10, 7, tzinfo=UTC),
+             datetime(2026, 10, 12, tzinfo=UTC), 12.0,
+             "shop-api checkout handler 12x slower (a fraud-check rule scanning every order)"),
+)
+
+# A checkout redesign released the night the checkout backend slows down, a few hours before
+# the payment provider's outage: the design itself changes nothing, the backend's slowness that
+# week does — what `parallax design-check` must not blame on the design.
+DESIGN_CHANGES: tuple[DesignChange, ...] = (
+    DesignChange("checkout-redesign", "/checkout", datetime(2026, 10, 7, tzinfo=UTC), 0.0,
+                 "new one-page checkout layout", ("checkout-backend-slow", "psp-outage")),
 )
 
 # Device mix and the confounder: mobile is slower (render, network) AND more negative.

@@ -13,9 +13,19 @@ import uuid
 from dataclasses import dataclass
 
 from parallax.demo.delivery import PageView, Visitor, logn, page_view
-from parallax.demo.spec import CONVERSION, DAYS, DEVICES, ENTRY, ROUTES, START, TRANSITIONS
+from parallax.demo.spec import (
+    CONVERSION,
+    DAYS,
+    DEVICES,
+    ENTRY,
+    INCIDENTS,
+    ROUTES,
+    START,
+    TRANSITIONS,
+    Incident,
+)
 
-__all__ = ["PageView", "Purchase", "Session", "Visitor", "simulate"]
+__all__ = ["PageView", "Purchase", "Session", "Visitor", "counterfactual", "simulate"]
 
 START_US = int(START.timestamp()) * 1_000_000
 WINDOW_US = DAYS * 86_400 * 1_000_000
@@ -53,6 +63,7 @@ class Session:
     purchase: Purchase | None
     ga4: bool  # analytics consent given: the session appears in the GA4 export
     rng_state: int  # seed of the session's own stream, continued by the survey
+    stream: int = 0  # seed the session was drawn from (replayed for counterfactuals)
 
 
 def simulate(seed: int, sessions: int) -> list[Session]:
@@ -62,9 +73,17 @@ def simulate(seed: int, sessions: int) -> list[Session]:
     seen: dict[str, list[int]] = {}  # user → [pseudo id seed, sessions so far, first visit s]
     out = []
     for start in starts:
-        rng = random.Random(master.getrandbits(64))
-        out.append(_session(rng, start, users, seen))
+        stream = master.getrandbits(64)
+        out.append(_session(random.Random(stream), start, users, seen, stream=stream))
     return out
+
+
+def counterfactual(session: Session, sessions: int, incidents: tuple[Incident, ...]) -> Session:
+    """The same visitor's session replayed with only ``incidents`` happening: identical until
+    the first draw an incident changes, a fresh draw of the same world after it."""
+    users = [f"cust-{100000 + i}" for i in range(max(20, sessions // 3))]
+    return _session(random.Random(session.stream), session.start_us, users, {},
+                    incidents=incidents, stream=session.stream)
 
 
 def _start_us(rng: random.Random) -> int:
@@ -74,7 +93,8 @@ def _start_us(rng: random.Random) -> int:
     return START_US + offset % WINDOW_US
 
 
-def _session(rng: random.Random, start: int, users: list[str], seen: dict) -> Session:
+def _session(rng: random.Random, start: int, users: list[str], seen: dict, *,
+             incidents: tuple[Incident, ...] = INCIDENTS, stream: int = 0) -> Session:
     device = "mobile" if rng.random() < DEVICES["mobile"]["share"] else "desktop"
     os_name, os_version, browser, agent = rng.choice(_AGENTS[device])
     country, city = _pick(rng, {(c, t): w for c, t, w in _PLACES})
@@ -103,7 +123,7 @@ def _session(rng: random.Random, start: int, users: list[str], seen: dict) -> Se
         if route == "/account/orders" and user is None:
             route = "/"  # the orders page needs a login
         nxt = _pick(rng, TRANSITIONS[route]) if seq < n_pages else None
-        pv = page_view(rng, seq, ROUTES[route], visitor, t, referrer, nxt == "/cart")
+        pv = page_view(rng, seq, ROUTES[route], visitor, t, referrer, nxt == "/cart", incidents)
         pages.append(pv)
         if pv.add_to_cart and pv.product_id:
             cart.append(pv.product_id)
@@ -112,7 +132,7 @@ def _session(rng: random.Random, start: int, users: list[str], seen: dict) -> Se
         t = pv.start_us + int(pv.load_ms * 1000) + int(logn(rng, 25_000, 0.8) * 1000)
         referrer, route = pv.url, nxt
     return Session(visitor, start, tuple(pages), purchase, rng.random() >= 0.04,
-                   rng.getrandbits(64))
+                   rng.getrandbits(64), stream)
 
 
 def _purchase(rng, pv: PageView, pages: list[PageView], cart: list[str]) -> Purchase | None:

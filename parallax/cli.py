@@ -18,6 +18,7 @@ from parallax.commands import (  # noqa: F401  (importing registers the commands
     review,
     sampling,
     serve,
+    workflows,
 )
 from parallax.commands.base import app
 from parallax.errors import ParallaxError

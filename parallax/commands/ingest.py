@@ -125,6 +125,7 @@ def demo(
     sessions: Annotated[int, typer.Option("--sessions", min=100)] = 3000,
 ) -> None:
     """Build the demo world as real-format files, ingest them, and show what landed."""
+    from parallax.annotations import import_csv
     from parallax.commands.analysis import run_correlate
     from parallax.connectors.load import ingest_files
     from parallax.console import FileProgress, print_summaries
@@ -142,6 +143,10 @@ def demo(
                 summaries += ingest_files(con, kind, list(paths), opts, progress=progress)
         refresh_pages(con, cfg)
         print_summaries(summaries)
+        for path in files.annotations:  # the incident tracker's export
+            imported = import_csv(con, path)
+            typer.echo(f"{path.name}: {imported.added} annotations added, "
+                       f"{imported.updated} updated, {imported.unchanged} unchanged")
         print_query(con, "overview.sql")
         run_correlate(con, cfg, None, None, None)
     finally:
@@ -149,4 +154,7 @@ def demo(
     typer.echo(f"\ndatabase: {db_path.resolve()}\nfiles:    {out.resolve()} "
                f"(planted truth: {files.truth.name})\n"
                f"next:     parallax --db {db_path} findings --format json · "
-               f"parallax --db {db_path} overview · duckdb {db_path}")
+               f"parallax --db {db_path} overview · duckdb {db_path}\n"
+               f"try:      parallax --db {db_path} incident inventory-db-crash · "
+               f"parallax --db {db_path} design-check --route /checkout "
+               "--changed-at 2026-10-07")

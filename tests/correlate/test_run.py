@@ -13,7 +13,8 @@ from parallax.exposure import JoinSettings
 
 CONTRACT = {"subject_kind", "subject", "verdict", "n_responses", "n_sessions", "poor_rate",
             "baseline_poor_rate", "odds_ratio_raw", "odds_ratio_adjusted", "explained_share",
-            "p_value", "q_value", "delivered", "impact", "link_coverage", "evidence", "details"}
+            "p_value", "q_value", "delivered", "impact", "link_coverage", "evidence", "details",
+            "annotations"}
 IMPACT = {"extra_poor_responses", "nps_points", "lost_conversions", "revenue_at_risk"}
 LINKS = {"session", "user", "route_time", "none"}
 

@@ -9,6 +9,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 
 import orjson
+import pytest
 
 from parallax.connectors.load import ingest_files
 from parallax.connectors.routes import normalize_route
@@ -28,7 +29,7 @@ def _window(truth: dict, incident: str) -> tuple[int, int]:
 def test_delivery_routes_really_are_worse_in_the_spans(world, spans):
     truth = world[1]
     psp_start, psp_end = _window(truth, "psp-outage")
-    inv_start, inv_end = _window(truth, "inventory-db-errors")
+    inv = [_window(truth, i) for i in ("inventory-db-errors", "inventory-db-crash")]
     checkout = defaultdict(list)
     psp_fail = defaultdict(list)
     product_5xx = defaultdict(list)
@@ -40,7 +41,8 @@ def test_delivery_routes_really_are_worse_in_the_spans(world, spans):
         elif a.get("peer.service") == "payments.example-psp.com":
             psp_fail[psp_start <= t < psp_end].append(bool(s["status"]))
         elif s["kind"] == 2 and a["http.route"] == "/product/{id}":
-            product_5xx[inv_start <= t < inv_end].append(a["http.response.status_code"] == "503")
+            inside = any(lo <= t < hi for lo, hi in inv)
+            product_5xx[inside].append(a["http.response.status_code"] == "503")
     p95 = {k: statistics.quantiles(v, n=20)[-1] for k, v in checkout.items()}
     assert p95[True] > 3 * p95[False]
     assert statistics.mean(psp_fail[True]) > 0.25 > 0.03 > statistics.mean(psp_fail[False])
@@ -118,7 +120,7 @@ def test_truth_states_every_expected_verdict(world):
     assert truth["models"]["survey"]["respond_if_poor"] > \
         truth["models"]["survey"]["respond_if_not_poor"]
     assert [i["id"] for i in truth["incidents"]] == [
-        "psp-outage", "inventory-db-errors", "maps-degraded"]
+        "psp-outage", "inventory-db-errors", "maps-degraded", "inventory-db-crash"]
     assert truth["window"] == {"start": "2026-10-05T00:00:00Z", "end": "2026-10-12T00:00:00Z"}
     assert datetime(2026, 10, 5, tzinfo=UTC).timestamp() * 1e9 <= _window(truth, "psp-outage")[0]
 
@@ -166,3 +168,52 @@ def test_the_smallest_demo_loads_within_the_reject_limit(tmp_path, con, opts):
     assert truth["counts"]["survey_previews"] == 0
     got = con.execute("SELECT count(*) FROM feedback").fetchone()[0]
     assert got == truth["counts"]["responses"] > 0
+
+
+def test_the_workflows_truth_and_the_tracker_export(world, con):
+    """The short crash costs poor answers that would not have come without it; the redesign's
+    planted effect is 0 while its route's feedback worsens; the tracker export loads."""
+    from parallax.annotations import import_csv, list_annotations
+
+    files, truth = world
+    inc, change = truth["workflows"]["incident"], truth["workflows"]["design_change"]
+    assert inc["routes"] == ["/cart", "/product/{id}"] and inc["responses"] >= 8
+    assert inc["poor_responses"] > inc["expected_poor_responses_without"] + 2
+    assert inc["extra_poor_responses"] == pytest.approx(
+        inc["poor_responses"] - inc["expected_poor_responses_without"], abs=1e-3)
+    assert 0 < inc["expected_extra_poor_responses"] < inc["responses"]
+    assert inc["lost_conversions"] > 0
+    assert change["true_effect_log_odds"] == 0.0
+    assert change["mean_true_p_poor_after"] > change["mean_true_p_poor_before"] + 0.1
+    assert files.annotations[0].name == "incidents.csv"
+    result = import_csv(con, files.annotations[0])
+    assert (result.rows, result.added) == (6, 6)
+    notes = {a.id: a for a in list_annotations(con)}
+    assert notes["checkout-redesign"].kind == "design-change"
+    assert notes["checkout-redesign"].route == "/checkout"
+    assert notes["inventory-db-crash"].dependency == "inventory-db"
+    assert import_csv(con, files.annotations[0]).unchanged == 6
+
+
+def test_a_replayed_session_only_changes_where_the_incident_was():
+    from parallax.demo.spec import INCIDENTS
+    from parallax.demo.world import counterfactual
+
+    crash = next(i for i in INCIDENTS if i.id == "inventory-db-crash")
+    others = tuple(i for i in INCIDENTS if i is not crash)
+    lo, hi = (int(t.timestamp()) * 1_000_000 for t in (crash.starts, crash.ends))
+    sessions = simulate(7, 600)
+    same = changed = 0
+    for s in sessions:
+        replay = counterfactual(s, 600, others)
+        hit = any(lo <= p.start_us < hi and "inventory-db" in p.failed_deps for p in s.pages)
+        if not hit:
+            assert replay.pages == s.pages and replay.purchase == s.purchase
+            same += 1
+        else:
+            assert (replay.visitor.session_id, replay.visitor.device) == (
+                s.visitor.session_id, s.visitor.device)
+            assert replay.pages[0].start_us == s.pages[0].start_us
+            assert replay.pages != s.pages
+            changed += 1
+    assert same > 500 and changed > 0

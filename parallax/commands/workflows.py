@@ -1,0 +1,272 @@
+"""SRE and marketing workflows: ``annotate`` (incidents, deploys, design changes),
+``incident`` (what an incident cost in customers) and ``design-check`` (did a change help)."""
+
+from __future__ import annotations
+
+import re
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from parallax.commands.base import app, open_db, pairs, parse_when
+from parallax.errors import ConfigError
+
+__all__ = ["annotate_app"]
+
+annotate_app = typer.Typer(help="Incidents, deploys and design changes beside the data.",
+                           no_args_is_help=True)
+app.add_typer(annotate_app, name="annotate")
+
+FormatOpt = Annotated[str, typer.Option("--format", help="table | json")]
+_DURATION = re.compile(r"^(\d+)\s*([dhm])$")
+
+
+def _format(value: str) -> str:
+    if value not in ("table", "json"):
+        raise ConfigError(f"--format {value!r}: expected table or json")
+    return value
+
+
+def _json(doc) -> None:
+    import orjson
+
+    sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def _duration(value: str, flag: str) -> timedelta:
+    m = _DURATION.match(value.strip().lower())
+    if not m or int(m.group(1)) == 0:
+        raise ConfigError(f"{flag} {value!r}: expected a duration such as 14d, 36h or 90m")
+    n, unit = int(m.group(1)), m.group(2)
+    return timedelta(days=n) if unit == "d" else timedelta(hours=n) if unit == "h" else (
+        timedelta(minutes=n))
+
+
+@annotate_app.command("add")
+def annotate_add(
+    ctx: typer.Context,
+    kind: Annotated[str, typer.Option("--kind", help="incident | deploy | design-change")],
+    start: Annotated[str, typer.Option("--start", help="When it began (ISO, UTC if no offset).")],
+    end: Annotated[str | None, typer.Option("--end", help="When it ended (none: a point).")] = None,
+    route: Annotated[str | None, typer.Option("--route", help="Route it touched.")] = None,
+    service: Annotated[str | None, typer.Option("--service", help="Service it touched.")] = None,
+    dependency: Annotated[str | None, typer.Option(
+        "--dependency", help="Dependency (span peer) it touched.")] = None,
+    description: Annotated[str | None, typer.Option("--description")] = None,
+    id: Annotated[str | None, typer.Option("--id", help="Default: derived from the rest.")] = None,
+) -> None:
+    """Record an incident, a deploy or a design change."""
+    from parallax.annotations import add, make, parse_time
+    from parallax.connectors.routes import RouteNormalizer
+
+    con, cfg, _ = open_db(ctx)
+    try:
+        a = make(kind=kind, starts_at=parse_time(start, "--start"),
+                 ends_at=parse_time(end, "--end") if end else None, service=service,
+                 route=route, dependency=dependency, description=description, id=id,
+                 source="cli", where="annotate add", routes=RouteNormalizer(cfg.route_rules))
+        stored = add(con, a)
+    finally:
+        con.close()
+    typer.echo(f"{'stored' if stored else 'already there'}: {a.id}")
+
+
+@annotate_app.command("list")
+def annotate_list(ctx: typer.Context, format: FormatOpt = "table",
+                  kind: Annotated[str | None, typer.Option("--kind")] = None) -> None:
+    """The annotations, oldest first."""
+    from parallax.annotations import list_annotations
+
+    format = _format(format)
+    con, _, _ = open_db(ctx)
+    try:
+        rows = list_annotations(con, kind=kind)
+    finally:
+        con.close()
+    if format == "json":
+        _json([a.to_json() for a in rows])
+        return
+    from parallax.console import print_rows
+
+    print_rows(["id", "kind", "starts", "ends", "service", "route", "dependency",
+                "description"],
+               [(a.id, a.kind, f"{a.starts_at:%Y-%m-%d %H:%M}",
+                 f"{a.ends_at:%Y-%m-%d %H:%M}" if a.ends_at else "", a.service, a.route,
+                 a.dependency, a.description) for a in rows])
+
+
+@annotate_app.command("import")
+def annotate_import(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="An incident tracker's CSV export.")],
+    map_: Annotated[list[str] | None, typer.Option(
+        "--map", help="field=COLUMN, repeatable: id, kind, starts_at, ends_at, service, route, "
+        "dependency, description (common header names are found without it).")] = None,
+    kind: Annotated[str, typer.Option("--kind", help="Kind of rows without one.")] = "incident",
+) -> None:
+    """Import annotations from CSV: all rows or none; re-importing changes nothing."""
+    from parallax.annotations import import_csv
+    from parallax.connectors.routes import RouteNormalizer
+
+    con, cfg, _ = open_db(ctx)
+    try:
+        r = import_csv(con, file, pairs(map_, "--map", "field=COLUMN"), default_kind=kind,
+                       routes=RouteNormalizer(cfg.route_rules))
+    finally:
+        con.close()
+    typer.echo(f"{file}: {r.rows} rows — {r.added} added, {r.updated} updated, "
+               f"{r.unchanged} unchanged")
+
+
+@app.command("incident")
+def incident_cmd(
+    ctx: typer.Context,
+    id: Annotated[str | None, typer.Argument(help="An annotation id (its scope and times).")]
+    = None,
+    service: Annotated[str | None, typer.Option("--service")] = None,
+    dependency: Annotated[str | None, typer.Option("--dependency")] = None,
+    route: Annotated[str | None, typer.Option("--route")] = None,
+    start: Annotated[str | None, typer.Option("--start", help="Incident start (ISO).")] = None,
+    end: Annotated[str | None, typer.Option("--end", help="Incident end (ISO).")] = None,
+    baseline: Annotated[str, typer.Option(
+        "--baseline", help="Pre-period length before the start.")] = "7d",
+    format: FormatOpt = "table",
+) -> None:
+    """What an incident cost in customers: extra poor answers, NPS, conversions, revenue."""
+    from parallax.correlate.incident import incident_impact
+    from parallax.exposure import JoinSettings
+
+    format = _format(format)
+    span = _duration(baseline, "--baseline")
+    starts, ends = parse_when(start, "--start"), parse_when(end, "--end")
+    con, cfg, _ = open_db(ctx)
+    try:
+        r = incident_impact(con, id=id, service=service, dependency=dependency, route=route,
+                            starts=starts, ends=ends, baseline=span,
+                            join=JoinSettings.from_mapping(cfg.extra.get("join", {})))
+    finally:
+        con.close()
+    doc = r.to_json()
+    if format == "json":
+        _json(doc)
+        return
+    _print_incident(doc)
+
+
+def _ci(d: dict | None, digits: int = 1, scale: float = 1.0) -> str:
+    if not d or d.get("estimate") is None:
+        return "–"
+    return (f"{d['estimate'] * scale:.{digits}f} ({d['ci_low'] * scale:.{digits}f} to "
+            f"{d['ci_high'] * scale:.{digits}f})")
+
+
+def _print_incident(doc: dict) -> None:
+    from parallax.console import print_rows
+
+    what = doc["dependency"] or doc["route"] or doc["service"]
+    typer.echo(f"\nincident {doc['id'] or what}: {doc['starts']} → {doc['ends']} "
+               f"(routes {', '.join(doc['routes'])}; pre-period from {doc['baseline_from']}, "
+               f"{doc['bin_minutes']}-minute bins)")
+    typer.echo(f"verdict: {doc['verdict']} — {doc['reason']}")
+    poor, conv = doc["poor_responses"], doc["conversions"]
+    rows = [("answers during", doc["responses"], ""),
+            ("poor rate during / before",
+             f"{_pct(doc['poor_rate'])} / {_pct(doc['poor_rate_before'])}", "")]
+    if poor:
+        rows += [("poor answers observed / expected", f"{poor['observed']:.0f} / "
+                  f"{poor['expected']:.1f}", poor["model"]),
+                 ("extra poor answers", _ci(poor["extra"]), "95 % interval"),
+                 ("NPS points lost", _ci(doc["nps_points"]), "")]
+    if conv:
+        rows += [("lost conversions", _ci(conv["lost"]), conv["model"]),
+                 ("revenue at risk", _ci(conv["revenue"], 0), "")]
+    print_rows(["", "value", "note"], rows)
+    print_rows(["delivered", "subject", "pages before/during", "error rate", "failure rate",
+                "p95 ms", "degraded"],
+               [(d["kind"], d["subject"], f"{_g(d['before'], 'pages')} / "
+                 f"{_g(d['during'], 'pages')}",
+                 f"{_pct(_g(d['before'], 'error_rate'))} → {_pct(_g(d['during'], 'error_rate'))}",
+                 f"{_pct(_g(d['before'], 'failure_rate'))} → "
+                 f"{_pct(_g(d['during'], 'failure_rate'))}",
+                 f"{_num(_g(d['before'], 'p95_ms'))} → {_num(_g(d['during'], 'p95_ms'))}",
+                 "yes" if d["degraded"] else "") for d in doc["delivery"]])
+    if doc["segments"]:
+        print_rows(["segment", "level", "answers", "poor rate during / before", "excess poor"],
+                   [(s["factor"], s["level"], s["responses"],
+                     f"{_pct(s['poor_rate'])} / {_pct(s['poor_rate_before'])}",
+                     _num(s["excess_poor"], 1)) for s in doc["segments"][:8]])
+
+
+def _g(d: dict | None, key: str):
+    return None if d is None else d.get(key)
+
+
+def _pct(x) -> str:
+    return "–" if x is None else f"{x:.1%}"
+
+
+def _num(x, digits: int = 0) -> str:
+    return "–" if x is None else f"{x:,.{digits}f}"
+
+
+@app.command("design-check")
+def design_check_cmd(
+    ctx: typer.Context,
+    route: Annotated[str, typer.Option("--route", help="The route whose design changed.")],
+    changed_at: Annotated[str, typer.Option("--changed-at", help="When it changed (ISO).")],
+    control_routes: Annotated[list[str] | None, typer.Option(
+        "--control-routes", help="Control routes (repeatable or comma-separated; default: "
+        "every other route with responses).")] = None,
+    window: Annotated[str, typer.Option(
+        "--window", help="How far before and after the change to look.")] = "14d",
+    format: FormatOpt = "table",
+) -> None:
+    """Did a design change help or hurt, once delivery that week is accounted for?"""
+    from dataclasses import replace
+
+    from parallax.connectors.routes import RouteNormalizer
+    from parallax.correlate import JoinSettings, Settings
+    from parallax.correlate.design_check import design_check
+
+    format = _format(format)
+    at = parse_when(changed_at, "--changed-at")
+    span = _duration(window, "--window")
+    con, cfg, _ = open_db(ctx)
+    norm = RouteNormalizer(cfg.route_rules)
+    controls = None
+    if control_routes:
+        controls = [norm(c.strip()) for v in control_routes for c in v.split(",") if c.strip()]
+    try:
+        settings = Settings.from_mapping(cfg.extra.get("correlate", {}))
+        r = design_check(con, norm(route) or route, at, controls=controls, window=span,
+                         settings=replace(settings, draws=max(settings.draws, 100)),
+                         join=JoinSettings.from_mapping(cfg.extra.get("join", {})))
+    finally:
+        con.close()
+    doc = r.to_json()
+    if format == "json":
+        _json(doc)
+        return
+    from parallax.console import print_rows
+
+    typer.echo(f"\ndesign check {doc['route']} changed {doc['changed_at']} "
+               f"({doc['since']} → {doc['until']}; controls {', '.join(doc['controls'])})")
+    typer.echo(f"verdict: {doc['verdict']}")
+    n, rate = doc["n"], doc["poor_rate"]
+    print_rows(["responses (poor rate)", "before", "after"], [
+        ("changed route", f"{n['changed_before']} ({_pct(rate['changed_before'])})",
+         f"{n['changed_after']} ({_pct(rate['changed_after'])})"),
+        ("control routes", f"{n['controls_before']} ({_pct(rate['controls_before'])})",
+         f"{n['controls_after']} ({_pct(rate['controls_after'])})")])
+    if doc["adjusted"]:
+        print_rows(["estimate", "odds ratio", "poor rate points", "p"], [
+            (name, _ci(doc[key]["odds_ratio"], 2), _ci(doc[key]["points"], 1, 100.0),
+             _num(doc[key]["p_value"], 3))
+            for name, key in (("naive before/after", "naive"), ("difference in differences",
+                                                                "did"),
+                              ("adjusted for delivery", "adjusted"),
+                              ("placebo (before period)", "placebo")) if doc[key]])
+    typer.echo(doc["evidence"])
