@@ -125,3 +125,22 @@ def test_prints(page, tmp_path) -> None:
     pg.emulate_media(media="print")
     pdf = pg.pdf(format="A4", print_background=False)
     assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page") > 3
+
+
+def test_annotated_incidents_and_changes_are_listed_and_drawn(page, reviewed) -> None:
+    from parallax.db import connect
+
+    pg, *_ = page
+    con = connect(reviewed.db, read_only=True)
+    try:
+        ids = [i for (i,) in con.execute("SELECT id FROM annotations ORDER BY starts_at, id")
+               .fetchall()]
+    finally:
+        con.close()
+    assert ids, "the demo world's incident tracker export is imported"
+    listed = pg.eval_on_selector_all("#annotations + table tbody tr td:first-child",
+                                     "els => els.map(e => e.textContent)")
+    assert listed == ids
+    timeline = pg.evaluate("[...document.querySelectorAll('figure svg')].map(s => "
+                           "s.textContent).join(' ')")
+    assert all(f": {i}" in timeline for i in ids)  # the error-rate plot marks each one
