@@ -6,6 +6,7 @@ Layout under ``out_dir``::
     feedback/qualtrics_export.csv      Qualtrics response export, 3 header rows
     analytics/ga4_events.ndjson        GA4 BigQuery export rows (bq extract NDJSON)
     annotations/incidents.csv          the incident tracker's export (incidents, design change)
+    contact-centre/ctr.jsonl           Amazon Connect contact records (CTR JSON lines)
     truth.json                         planted effects, true coefficients, measured figures
 
 Two knobs exist for scale runs (``bench/correlate_scale.py``); at their defaults the files are
@@ -21,6 +22,8 @@ from pathlib import Path
 
 import orjson
 
+from parallax.demo.contact_truth import contact_truth
+from parallax.demo.contacts import simulate_contacts, write_ctr
 from parallax.demo.ga4 import write_ga4
 from parallax.demo.survey import previews, respond
 from parallax.demo.truth import truth
@@ -39,6 +42,7 @@ class DemoFiles:
     analytics: tuple[Path, ...]
     truth: Path
     annotations: tuple[Path, ...] = ()
+    interactions: tuple[Path, ...] = ()
 
 
 def build_world(out_dir: Path, *, seed: int = 7, sessions: int = 3000,
@@ -56,9 +60,10 @@ def build_world(out_dir: Path, *, seed: int = 7, sessions: int = 3000,
         analytics=(out_dir / "analytics" / "ga4_events.ndjson",),
         truth=out_dir / "truth.json",
         annotations=(out_dir / "annotations" / "incidents.csv",),
+        interactions=(out_dir / "contact-centre" / "ctr.jsonl",),
     )
     for path in (*files.traces, *files.feedback, *files.analytics, files.truth,
-                 *files.annotations):
+                 *files.annotations, *files.interactions):
         path.parent.mkdir(parents=True, exist_ok=True)
 
     world = simulate(seed, sessions)
@@ -68,12 +73,17 @@ def build_world(out_dir: Path, *, seed: int = 7, sessions: int = 3000,
     write_qualtrics(files.feedback[0], [*tests, *responses])
     write_ga4(files.analytics[0], world)
     write_tracker(files.annotations[0])
+    calls = simulate_contacts(seed, world)  # a stream of its own: the files above are unchanged
+    write_ctr(files.interactions[0], calls)
     names = {kind: [p.relative_to(out_dir).as_posix() for p in paths] for kind, paths in
              (("traces", files.traces), ("feedback", files.feedback),
               ("analytics", files.analytics))}
     doc = truth(seed, world, responses, len(tests), names)
     doc["files"]["annotations"] = [p.relative_to(out_dir).as_posix() for p in files.annotations]
     doc["workflows"] = workflows_truth(world, responses)
+    doc["files"]["interactions"] = [p.relative_to(out_dir).as_posix()
+                                    for p in files.interactions]
+    doc["contact_centre"] = contact_truth(world, calls)
     if extra_spans:  # keys only appear when a knob is used: default truth.json is unchanged
         doc["counts"]["spans"] += extra_spans * doc["counts"]["page_views"]
         doc["counts"]["extra_spans_per_page_view"] = extra_spans

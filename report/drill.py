@@ -1,8 +1,10 @@
 """Drill-down: the rows behind a number, down to one session's timeline.
 
-``drill(con, kind, subject)`` answers ``parallax drill route|dependency|response|session``
-from the named ``drill_*`` queries over the join model; the same views fill the review's
-evidence appendix. A subject that is not there is a ``NoDataError`` naming what was asked.
+``drill(con, kind, subject)`` answers ``parallax drill
+route|dependency|response|session|interaction`` from the named ``drill_*`` queries over the
+join model; the same views fill the review's evidence appendix. An interaction shows the
+contact, the same customer's page loads in the day before it and those sessions' timelines.
+A subject that is not there is a ``NoDataError`` naming what was asked.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from parallax.named_queries import run_query
 __all__ = ["KINDS", "Drill", "Rows", "SessionView", "drill", "session_view", "session_views",
            "text_waterfall"]
 
-KINDS = ("route", "dependency", "response", "session")
+KINDS = ("route", "dependency", "response", "session", "interaction")
+INTERACTION_SESSIONS = 3  # the most recent sessions before a contact shown in full
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,8 @@ def drill(con: duckdb.DuckDBPyConnection, kind: str, subject: str,
         if view is None:
             raise NoDataError(f"no session {subject!r} in the join model (page loads or answers)")
         return Drill(kind, subject, None, (), (view,))
+    if kind == "interaction":
+        return _interaction(con, subject, limit)
     if kind == "response":
         found = _rows(con, f"Response {subject}", "drill_response", response=subject)
         if not found.rows:
@@ -100,6 +105,20 @@ def drill(con: duckdb.DuckDBPyConnection, kind: str, subject: str,
         raise NoDataError(f"no {kind} {subject!r} in the latest correlate run "
                           f"(see `parallax findings`)")
     return Drill(kind, subject, finding, (table,), ())
+
+
+def _interaction(con: duckdb.DuckDBPyConnection, subject: str, limit: int) -> Drill:
+    found = _rows(con, f"Interaction {subject} (with its transfer legs)", "drill_interaction",
+                  interaction=subject)
+    if not found.rows:
+        raise NoDataError(f"no interaction {subject!r} (give its interaction id or "
+                          "source:interaction id)")
+    pages = _rows(con, "The customer's page loads in the 24 h before it (newest first)",
+                  "drill_interaction_pages", interaction=subject, limit=limit)
+    recent = list(dict.fromkeys(r["session"] for r in pages.rows if r["session"]))
+    views = session_views(con, recent[:INTERACTION_SESSIONS])
+    return Drill("interaction", subject, None, (found, pages),
+                 tuple(views[s] for s in recent[:INTERACTION_SESSIONS] if s in views))
 
 
 def _finding(con, kind: str, subject: str) -> dict | None:

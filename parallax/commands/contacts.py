@@ -1,4 +1,5 @@
-"""Contact centre: ``contacts metrics`` (process and results metrics per group).
+"""Contact centre: ``contacts metrics`` (process and results metrics per group) and
+``contacts drivers`` (contacts that followed a failed or slow page).
 
 ``contacts_app`` is the ``contacts`` command group; further contact-centre commands (call
 drivers, …) register on it the same way.
@@ -13,7 +14,7 @@ import typer
 from parallax.commands.base import app, open_db, parse_when
 from parallax.errors import ConfigError
 
-__all__ = ["contacts_app", "metrics_rows"]
+__all__ = ["contacts_app", "drivers_rows", "metrics_rows"]
 
 contacts_app = typer.Typer(help="Contact-centre interactions: metrics (and drivers).",
                            no_args_is_help=True)
@@ -85,3 +86,69 @@ def metrics_cmd(
                                 option=orjson.OPT_INDENT_2).decode())
         return
     print_rows(*metrics_rows(metrics))
+
+
+def _seconds(text: str) -> float:
+    """24h, 90m, 3600s, 2d or a bare number of seconds."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
+    t = text.strip().lower()
+    try:
+        return float(t[:-1]) * units[t[-1]] if t and t[-1] in units else float(t)
+    except ValueError:
+        raise ConfigError(f"--window {text!r}: expected e.g. 24h, 90m, 2d or seconds") from None
+
+
+def drivers_rows(drivers) -> tuple[list[str], list[list[str]]]:
+    """The table: one row per reason × route × dependency, ranked by avoidable contacts."""
+    header = ["reason", "route", "dependency", "contacts", "after failure",
+              "excess (95% CI)", "failed / clean sessions", "avoidable", "cost"]
+    rows = []
+    for d in drivers:
+        j = d.to_json()
+        ex = j["excess_share"]
+        excess = ("" if ex["estimate"] is None else
+                  f"{ex['estimate']:+.1%} ({ex['ci_low']:+.1%} … {ex['ci_high']:+.1%})")
+        rows.append([d.reason, d.route, d.dependency or "—", f"{d.contacts:,}",
+                     "" if j["share_after_failure"] is None else f"{j['share_after_failure']:.0%}",
+                     excess, f"{d.exposed_sessions:,} / {d.clean_sessions:,}",
+                     "" if d.avoidable_contacts is None else f"{d.avoidable_contacts:.1f}",
+                     "" if d.cost is None else f"{d.cost:,.2f}"])
+    return header, rows
+
+
+@contacts_app.command("drivers")
+def drivers_cmd(
+    ctx: typer.Context,
+    window: Annotated[str, typer.Option(
+        "--window", help="How long before a contact a page load counts (24h, 90m, 2d).")] = "24h",
+    cost_per_minute: Annotated[float | None, typer.Option(
+        "--cost-per-minute", help="Handle-minute cost (default: [contacts] cost_per_minute in "
+        "parallax.toml, else 1.0).")] = None,
+    format: FormatOpt = "table",
+) -> None:
+    """Contacts that followed a failed or slow page of the same customer, per reason, route and
+    dependency: share after failure, excess over clean sessions (risk difference, Newcombe 95 %
+    interval), avoidable contacts and their handle-time cost. Observational: see
+    docs/contacts.md."""
+    import orjson
+
+    from parallax.console import print_rows
+    from parallax.correlate.settings import Settings
+    from parallax.drivers import call_drivers
+    from parallax.drivers import cost_per_minute as cost_rate
+
+    if format not in ("table", "json"):
+        raise ConfigError(f"--format {format!r}: expected table or json")
+    window_s = _seconds(window)
+    con, cfg, _ = open_db(ctx)
+    try:
+        good = Settings.from_mapping(cfg.extra.get("correlate") or {}).good_load_ms
+        found = call_drivers(con, window_s=window_s, good_load_ms=good,
+                             cost_per_min=cost_rate(cfg, cost_per_minute))
+    finally:
+        con.close()
+    if format == "json":
+        typer.echo(orjson.dumps([d.to_json() for d in found],
+                                option=orjson.OPT_INDENT_2).decode())
+        return
+    print_rows(*drivers_rows(found))

@@ -139,7 +139,8 @@ def demo(
         summaries = []
         with FileProgress() as progress:
             for kind, paths in (("traces", files.traces), ("feedback", files.feedback),
-                                ("analytics", files.analytics)):
+                                ("analytics", files.analytics),
+                                ("interactions", files.interactions)):
                 summaries += ingest_files(con, kind, list(paths), opts, progress=progress)
         refresh_pages(con, cfg)
         print_summaries(summaries)
@@ -157,4 +158,4 @@ def demo(
                f"parallax --db {db_path} overview · duckdb {db_path}\n"
                f"try:      parallax --db {db_path} incident inventory-db-crash · "
                f"parallax --db {db_path} design-check --route /checkout "
-               "--changed-at 2026-10-07")
+               f"--changed-at 2026-10-07 · parallax --db {db_path} contacts drivers")

@@ -44,9 +44,11 @@ def review_cmd(
 @app.command("drill")
 def drill_cmd(
     ctx: typer.Context,
-    kind: Annotated[str, typer.Argument(help="route | dependency | response | session")],
+    kind: Annotated[str, typer.Argument(
+        help="route | dependency | response | session | interaction")],
     subject: Annotated[str, typer.Argument(help="Route template, dependency, response id "
-                                                "(feedback id) or session id.")],
+                                                "(feedback id), session id or interaction "
+                                                "id.")],
     limit: Annotated[int, typer.Option("--limit", min=1, help="Rows per table.")] = 50,
     html: Annotated[Path | None, typer.Option("--html", help="Also write the view as a "
                                                               "self-contained page.")] = None,

@@ -82,7 +82,8 @@ def test_demo_builds_loads_and_reruns_idempotently(tmp_path, capsys) -> None:
     assert run(args) == 0
     out = capsys.readouterr().out
     assert "otlp-jsonl" in out and "qualtrics-csv" in out and "ga4-ndjson" in out
+    assert "amazon-connect-ctr" in out  # the contact centre
     assert "0 duplicates skipped" in out and "database:" in out
     assert (tmp_path / "d" / "truth.json").exists()
     assert run(args) == 0
-    assert "\n0 rows loaded from 3 file(s)" in capsys.readouterr().out
+    assert "\n0 rows loaded from 4 file(s)" in capsys.readouterr().out
