@@ -17,7 +17,13 @@ from parallax.correlate.conversion import ConversionModel, fit_conversion
 from parallax.correlate.dependencies import DependencyEffect, dependency_effects
 from parallax.correlate.design import OTHER
 from parallax.correlate.findings import Finding, evidence, odds, span
-from parallax.correlate.frame import Delivery, Frame, read_responses, read_sessions
+from parallax.correlate.frame import (
+    SEGMENT_FACTORS,
+    Delivery,
+    Frame,
+    read_responses,
+    read_sessions,
+)
 from parallax.correlate.settings import Settings
 from parallax.correlate.verdicts import (
     bh,
@@ -27,7 +33,7 @@ from parallax.correlate.verdicts import (
     subject_verdict,
 )
 
-__all__ = ["conclude"]
+__all__ = ["conclude", "segment_findings"]
 
 LINKS = ("session", "user", "route_time", "none")
 IMPACT = ("extra_poor_responses", "nps_points", "lost_conversions", "revenue_at_risk")
@@ -48,19 +54,35 @@ def conclude(con: duckdb.DuckDBPyConnection, delivery: dict[tuple[str, str], Del
         models = fit_models(fm, "route", fm.route, fm.controls, settings)
         route_effects = {e.subject: e for e in subject_effects(models, settings)}
         dep_effects = dependency_effects(models, delivery, fm.controls, settings)
-        for name, values in fm.controls.items():
-            if sum(c >= settings.min_level for c in Counter(values.tolist()).values()) >= 2:
-                others = {"route": fm.route, **{k: v for k, v in fm.controls.items()
-                                                 if k != name}}
-                seg = fit_models(fm, name, values, others, settings)
-                effects = [e for e in subject_effects(seg, settings, relative=True)
-                           if e.subject not in ("(unknown)", OTHER)]
-                findings += _subject_findings("segment", effects, {}, frame, None, settings)
+        findings += segment_findings(fm, frame, settings)
     routes = sorted({s for k, s in delivery if k == "route"} | set(frame.route.tolist())
                     - {"(unknown)"})
     findings += _route_findings(routes, route_effects, delivery, frame, conversion, settings)
     findings += _dependency_findings(dep_effects, delivery, conversion, settings)
     return findings, fm.n
+
+
+def segment_findings(fm: Frame, frame: Frame, settings: Settings) -> list[Finding]:
+    """Findings for the levels of every segment factor (device, country, customer segment,
+    survey channel) with at least two levels of ``min_level`` modelled responses.
+
+    Each factor is refitted in the route's place, with the route and the other factors as
+    controls, and is its own false-discovery family. ``fm`` holds the modelled responses,
+    ``frame`` all of them (counts and link coverage).
+    """
+    out: list[Finding] = []
+    for name in SEGMENT_FACTORS:
+        values = fm.controls.get(name)
+        if values is None:
+            continue
+        if sum(c >= settings.min_level for c in Counter(values.tolist()).values()) < 2:
+            continue
+        others = {"route": fm.route, **{k: v for k, v in fm.controls.items() if k != name}}
+        seg = fit_models(fm, name, values, others, settings)
+        effects = [e for e in subject_effects(seg, settings, relative=True)
+                   if e.subject not in ("(unknown)", OTHER)]
+        out += _subject_findings("segment", effects, {}, frame, None, settings)
+    return out
 
 
 def _p_of(i) -> float:

@@ -14,7 +14,15 @@ import duckdb
 import numpy as np
 import polars as pl
 
-__all__ = ["Delivery", "Frame", "read_delivery", "read_responses", "read_sessions"]
+__all__ = ["SEGMENT_FACTORS", "Delivery", "Frame", "read_delivery", "read_responses",
+           "read_sessions"]
+
+# Who answered: each is a control of every response model and a segment factor of its own.
+# device, country and segment (customer type: new / returning / loyalty tier) come from the
+# response or its session; channel is the survey's channel (web, email, app, …). Sessions have
+# no survey channel, so the conversion model controls for the first three only.
+SEGMENT_FACTORS = ("device", "country", "segment", "channel")
+_SESSION_CONTROLS = ("device", "country", "segment")
 
 
 @dataclass(frozen=True)
@@ -24,7 +32,7 @@ class Frame:
     y: np.ndarray  # 0/1 outcome: poor feedback, or converted
     cluster: np.ndarray  # the user (else session, else response) for robust standard errors
     route: np.ndarray  # subject label per row (the response's route); "" for sessions
-    controls: dict[str, np.ndarray]  # device, country, segment: strings, "(unknown)" if missing
+    controls: dict[str, np.ndarray]  # SEGMENT_FACTORS: strings, "(unknown)" if missing
     log_load: np.ndarray  # NaN where no load time is known
     error: np.ndarray  # 0/1, or a rate for route-and-time links
     dep_called: dict[str, np.ndarray]  # per dependency: called (0/1 or rate)
@@ -104,7 +112,7 @@ def read_responses(con: duckdb.DuckDBPyConnection) -> Frame:
         y=df["is_poor"].cast(pl.Float64).to_numpy(),
         cluster=df["cluster_key"].to_numpy().astype(object),
         route=_text(df["route"]),
-        controls={c: _text(df[c]) for c in ("device", "country", "segment")},
+        controls={c: _text(df[c]) for c in SEGMENT_FACTORS},
         log_load=df["log_load_s"].cast(pl.Float64).fill_null(np.nan).to_numpy(),
         error=df["error_seen"].cast(pl.Float64).fill_null(0.0).to_numpy(),
         dep_called=called, dep_failed=failed, dep_failed_served=served, dep_ms=ms,
@@ -123,7 +131,7 @@ def read_sessions(con: duckdb.DuckDBPyConnection) -> tuple[Frame, pl.DataFrame]:
         y=df["converted"].cast(pl.Float64).to_numpy(),
         cluster=df["cluster_key"].to_numpy().astype(object),
         route=np.full(n, "", dtype=object),
-        controls={c: _text(df[c]) for c in ("device", "country", "segment")},
+        controls={c: _text(df[c]) for c in _SESSION_CONTROLS},
         log_load=empty, error=empty, dep_called={}, dep_failed={}, dep_failed_served={},
         dep_ms={}, dep_calls={}, link=np.full(n, "", dtype=object),
         extra={"key": df["session_id"].to_numpy().astype(object),

@@ -13,6 +13,7 @@ from parallax.commands import (  # noqa: F401  (importing registers the commands
     analysis,
     contacts,
     ingest,
+    insights,
     pull,
     queries,
     review,

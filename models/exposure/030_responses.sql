@@ -7,6 +7,7 @@
 --   route_time  no key link: the route's pages in the $window_minutes before submission,
 --               aggregated from exposure_route_buckets (rates and means, never raw spans)
 --   none        nothing delivered is known before it
+-- channel is the survey's channel (web, email, app, …), a segment factor like device.
 -- Direct links give 0/1 features; route_time gives the window's rates (the probability the
 -- response's page had each property). deps: per dependency, called / failed / failed_served
 -- (failed but the page still came back fine) as 0/1 or rates; calls and ms: per calling page.
@@ -20,7 +21,7 @@ WITH f AS (
            coalesce(fb.user_id, ses.user_id) AS user_id,
            coalesce(fb.device, ses.device) AS device,
            coalesce(fb.country, ses.country) AS country,
-           coalesce(fb.segment, ses.segment) AS segment
+           coalesce(fb.segment, ses.segment) AS segment, fb.channel
     FROM feedback AS fb
     LEFT JOIN sessions AS ses ON ses.session_id = fb.session_id
     WHERE fb.is_poor IS NOT NULL AND fb.submitted_at IS NOT NULL
@@ -111,6 +112,7 @@ SELECT f.response_key, f.feedback_id, f.source, f.submitted_at, f.metric, f.scor
        f.scale_max, f.is_poor, f.route, f.session_id, f.user_id, f.device, f.country, f.segment,
        coalesce(f.user_id, f.session_id, f.response_key) AS cluster_key,
        coalesce(x.link, 'none') AS link, x.page_key, coalesce(x.pages, 0) AS pages,
-       x.load_ms, x.log_load_s, x.error_seen, coalesce(x.deps, []) AS deps
+       x.load_ms, x.log_load_s, x.error_seen, coalesce(x.deps, []) AS deps,
+       f.channel
 FROM f
 LEFT JOIN features AS x USING (response_key);
