@@ -9,13 +9,15 @@ answers against the truth — poor answers received minus those expected had it 
 (the same sessions replayed without it; ``demo/workflows.py``). Target: within ±25 %.
 Design change (``checkout-redesign``, true effect 0, the payment provider's outage the same
 week): target "no detectable effect" with an adjusted interval covering 0 while the naive
-before/after interval does not.
+before/after interval does not — for poor feedback and for conversion (the demo's purchase
+model has no design term, ``demo/world.py``: the planted conversion effect is 0 as well).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import tempfile
 import time
@@ -91,7 +93,28 @@ def score(truth: dict, inc: dict, dc: dict, seed: int, sessions: int, inc_s: flo
                    "target_met": dc["verdict"] == "no detectable effect"
                    and bool(adj_or and covers(adj_or, 1.0))
                    and bool(naive_or and not covers(naive_or, 1.0))},
+        "conversion": _conversion(truth["design_change"], dc.get("conversion"), covers),
     }
+
+
+def _conversion(change: dict, c: dict | None, covers) -> dict:
+    """The design check on conversion against its planted effect (0 unless truth says)."""
+    true = change.get("true_conversion_effect_log_odds", 0.0)
+    if not c:
+        return {"verdict": None, "truth_log_odds": true, "target_met": False}
+    adj, naive = (c["adjusted"] or {}).get("odds_ratio"), (c["naive"] or {}).get("odds_ratio")
+    want = "no detectable effect" if true == 0 else ("helped" if true > 0 else "hurt")
+    return {"verdict": c["verdict"], "comparison": c["comparison"], "truth_log_odds": true,
+            "sessions": c["n"]["changed_before"] + c["n"]["changed_after"],
+            "adjusted_or": adj, "naive_or": naive,
+            "adjusted_points": (c["adjusted"] or {}).get("points"),
+            "naive_points": (c["naive"] or {}).get("points"),
+            "adjusted_covers_truth": covers(adj, math.exp(true)) if adj else None,
+            "naive_excludes_zero": (not covers(naive, 1.0)) if naive else None,
+            "explained_share": c["explained_share"],
+            "detectable_or": (c["detectable"] or {}).get("odds_ratio"),
+            "placebo": c["parallel_trends"],
+            "target_met": c["verdict"] == want and bool(adj and covers(adj, math.exp(true)))}
 
 
 def _or(o: dict | None) -> str:
@@ -109,14 +132,17 @@ def main(argv: list[str] | None = None) -> int:
         for seed in args.seeds:
             r = evaluate(seed, size)
             results.append(r)
-            i, d = r["incident"], r["design"]
+            i, d, c = r["incident"], r["design"], r["conversion"]
             est = "–" if i["estimate"] is None else (
                 f"{i['estimate']:.1f} ({i['ci'][0]:.1f} to {i['ci'][1]:.1f}), error "
                 f"{i['relative_error']:+.0%}")
             print(f"seed {seed:3} sessions {size:6}: incident truth {i['truth']:.1f}, estimate "
                   f"{est} [{i['verdict']}]; design {d['verdict']}, adjusted OR "
                   f"{_or(d['adjusted_or'])}, naive OR {_or(d['naive_or'])}, delivery explains "
-                  f"{d['explained_share'] or 0:.0%}", flush=True)
+                  f"{d['explained_share'] or 0:.0%}; conversion {c['verdict']} "
+                  f"({c.get('comparison')}), adjusted OR {_or(c.get('adjusted_or'))}, naive OR "
+                  f"{_or(c.get('naive_or'))}, delivery explains "
+                  f"{c.get('explained_share') or 0:.0%}, placebo {c.get('placebo')}", flush=True)
     n = len(results)
     summary = {
         "worlds": n,
@@ -130,6 +156,13 @@ def main(argv: list[str] | None = None) -> int:
                                 for r in results),
         "design_naive_excludes_zero": sum(bool(r["design"]["naive_excludes_zero"])
                                           for r in results),
+        "conversion_target_met": sum(r["conversion"]["target_met"] for r in results),
+        "conversion_no_effect": sum(r["conversion"]["verdict"] == "no detectable effect"
+                                    for r in results),
+        "conversion_naive_excludes_zero": sum(bool(r["conversion"].get("naive_excludes_zero"))
+                                              for r in results),
+        "conversion_placebo_doubtful": sum(str(r["conversion"].get("placebo")).startswith(
+            "doubtful") for r in results),
     }
     print(f"\n{n} worlds: incident extra poor answers within ±25 % of truth in "
           f"{summary['incident_within_25pct']}/{n} (mean |error| "
@@ -137,11 +170,16 @@ def main(argv: list[str] | None = None) -> int:
           f"{summary['incident_ci_covers_truth']}/{n}); design change: 'no detectable effect' "
           f"{summary['design_no_effect']}/{n}, naive interval excludes 0 "
           f"{summary['design_naive_excludes_zero']}/{n}, both targets "
-          f"{summary['design_target_met']}/{n}")
+          f"{summary['design_target_met']}/{n}; conversion: 'no detectable effect' "
+          f"{summary['conversion_no_effect']}/{n}, naive interval excludes 0 "
+          f"{summary['conversion_naive_excludes_zero']}/{n}, target "
+          f"{summary['conversion_target_met']}/{n}, placebo doubtful "
+          f"{summary['conversion_placebo_doubtful']}/{n}")
     if args.json:
         doc = json.dumps({"summary": summary, "worlds": results}, indent=2)
         (sys.stdout.write(doc + "\n") if args.json == "-" else Path(args.json).write_text(doc))
-    ok = summary["incident_within_25pct"] == n and summary["design_target_met"] == n
+    ok = (summary["incident_within_25pct"] == n and summary["design_target_met"] == n
+          and summary["conversion_target_met"] == n)
     return 0 if ok else 1
 
 

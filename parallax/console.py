@@ -12,7 +12,8 @@ from rich.table import Table
 
 from parallax.connectors.load import FileSummary
 
-__all__ = ["FileProgress", "print_findings", "print_rows", "print_summaries"]
+__all__ = ["FileProgress", "annotation_lines", "print_findings", "print_rows",
+           "print_summaries"]
 
 # Piped output keeps whole values rather than wrapping them to 80 columns.
 _out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 220)
@@ -99,10 +100,24 @@ def print_findings(docs: Sequence[dict], *, evidence: bool = True) -> None:
                  else d.get("dependency_failure_rate")),
             _fmt_ci(imp.get("extra_poor_responses"), 1), _fmt_ci(imp.get("lost_conversions"), 1))
     _out.print(table)
+    for i, line in enumerate(annotation_lines(docs)):  # ids to look up in `annotate list`
+        _out.print(("annotations: " if i == 0 else "             ") + line, markup=False)
     if evidence:
         for f in docs:
             if f["subject_kind"] != "segment" and f["verdict"] != "ok":
                 _out.print(f"• [{f['verdict']}] {f['evidence']}", markup=False)
+
+
+def annotation_lines(docs: Sequence[dict]) -> list[str]:
+    """Per annotated finding: "subject: id (kind), …" — the ids to look up with
+    `parallax annotate list`; findings without annotations are left out."""
+    out = []
+    for f in docs:
+        notes = f.get("annotations") or []
+        if notes:
+            out.append(f"{f['subject']}: " + ", ".join(
+                f"{a.get('id')} ({a.get('kind')})" for a in notes))
+    return out
 
 
 def _pct(x: float | None) -> str:

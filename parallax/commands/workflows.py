@@ -269,4 +269,31 @@ def design_check_cmd(
                                                                 "did"),
                               ("adjusted for delivery", "adjusted"),
                               ("placebo (before period)", "placebo")) if doc[key]])
+    if doc.get("conversion"):
+        _print_conversion(doc["conversion"])
     typer.echo(doc["evidence"])
+
+
+def _print_conversion(c: dict) -> None:
+    """The conversion half of design-check: sessions, estimates, the verdict."""
+    from parallax.console import print_rows
+
+    typer.echo(f"conversion verdict: {c['verdict']} ({c['comparison']}; {c['unit']})")
+    n, rate = c["n"], c["conversion_rate"]
+    rows = [("changed route", f"{n['changed_before']} ({_pct(rate['changed_before'])})",
+             f"{n['changed_after']} ({_pct(rate['changed_after'])})")]
+    if c["comparison"] != "before/after":
+        rows.append(("control sessions",
+                     f"{n['controls_before']} ({_pct(rate['controls_before'])})",
+                     f"{n['controls_after']} ({_pct(rate['controls_after'])})"))
+    print_rows(["sessions (conversion rate)", "before", "after"], rows)
+    if c["adjusted"]:
+        print_rows(["conversion estimate", "odds ratio", "conversion points", "p"], [
+            (name, _ci(c[key]["odds_ratio"], 2), _ci(c[key]["points"], 1, 100.0),
+             _num(c[key]["p_value"], 3))
+            for name, key in (("naive before/after", "naive"),
+                              ("difference in differences", "did"),
+                              ("adjusted for delivery", "adjusted"),
+                              ("placebo (before period)", "placebo")) if c[key]])
+    if c["note"]:
+        typer.echo(f"note: {c['note']}")

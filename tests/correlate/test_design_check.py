@@ -1,5 +1,6 @@
 """`parallax design-check`: a difference in differences that a concurrent slowdown does not
-fool (synthetic, known zero effect), that finds a real effect, and the demo's checkout."""
+fool (synthetic, known zero effect), that finds a real effect, and the demo's checkout — on
+poor feedback and on conversion."""
 
 from __future__ import annotations
 
@@ -72,3 +73,27 @@ def test_the_demo_checkout_redesign(demo_run) -> None:
     assert "No detectable effect" in r.evidence and r.placebo is not None
     doc = r.to_json()
     assert doc["verdict"] == r.verdict and doc["naive"]["odds_ratio"]["estimate"] > 1
+
+
+def test_the_demo_checkout_redesign_on_conversion(demo_run) -> None:
+    """No conversion effect is planted (the purchase model has no design term); the slowdown
+    and the payment outage halve conversion, which a before/after blames on the design."""
+    try:
+        r = design_check(demo_run.con, "/checkout", datetime(2026, 10, 7, tzinfo=UTC),
+                         settings=S)
+    finally:
+        build_exposure(demo_run.con, JoinSettings())
+    c = r.conversion
+    assert c is not None and c.verdict == "no detectable effect"
+    # every conversion passes through /checkout: no unexposed sessions, a before/after
+    assert c.comparison == "before/after" and c.did is None and "/checkout" in c.note
+    assert c.n["controls_before"] == c.n["controls_after"] == 0
+    assert c.naive.log_odds.ci_high < 0 and c.naive.points[2] < -0.1
+    assert c.adjusted.log_odds.ci_low < 0 < c.adjusted.log_odds.ci_high
+    assert c.parts["delivery"] < 0 and c.parts["site_wide"] is None
+    assert 0.5 < c.explained_share <= 1 and c.detectable["odds_ratio"] < 1
+    assert c.conversion_rate["changed_before"] > c.conversion_rate["changed_after"]
+    doc = r.to_json()["conversion"]
+    assert doc["verdict"] == c.verdict and doc["did"] is None
+    assert doc["naive"]["odds_ratio"]["ci_high"] < 1 < doc["adjusted"]["odds_ratio"]["ci_high"]
+    assert "Conversion of" in r.evidence and r.evidence.startswith("No detectable effect")
