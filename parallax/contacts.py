@@ -26,7 +26,7 @@ from parallax.db import read_sql, sql_params
 from parallax.errors import ConfigError, NoDataError
 from parallax.sampling import wilson
 
-__all__ = ["GROUPINGS", "METRIC_KINDS", "GroupMetrics", "contact_metrics"]
+__all__ = ["GROUPINGS", "METRIC_KINDS", "GroupMetrics", "contact_metrics", "contact_outcomes"]
 
 GROUPINGS = ("all", "channel", "queue", "reason", "week")
 METRIC_KINDS: dict[str, str] = {
@@ -75,6 +75,11 @@ def _round(x: float | None, digits: int = 4) -> float | None:
     return None if x is None else round(float(x), digits)
 
 
+def contact_outcomes(con: duckdb.DuckDBPyConnection, fcr_days: int) -> None:
+    """(Re)build the temp table ``contact_outcomes``: the one FCR definition every report reads."""
+    con.execute(read_sql("models", "contacts/outcomes.sql"), {"fcr_days": fcr_days})
+
+
 def contact_metrics(
     con: duckdb.DuckDBPyConnection, *, by: str = "all", fcr_days: int = 7,
     service_level_s: float = 20.0, since: datetime | None = None,
@@ -88,8 +93,9 @@ def contact_metrics(
         raise ConfigError(f"--fcr-days must be at least 1, got {fcr_days}")
     if service_level_s < 0:
         raise ConfigError(f"--service-level-s must not be negative, got {service_level_s}")
+    contact_outcomes(con, fcr_days)
     sql = read_sql("models", "contacts/metrics.sql")
-    params = {"by": by, "fcr_days": fcr_days, "service_level_s": float(service_level_s),
+    params = {"by": by, "service_level_s": float(service_level_s),
               "since": since, "until": until}
     rows = con.execute(sql, {k: v for k, v in params.items() if k in sql_params(sql)}).fetchall()
     if not rows:

@@ -29,6 +29,7 @@ from typing import Any
 
 import duckdb
 
+from parallax.contacts import contact_outcomes
 from parallax.db import read_sql
 from parallax.errors import ConfigError, NoDataError
 from parallax.exposure import JoinSettings, build_exposure
@@ -174,9 +175,10 @@ def quality_score(con: duckdb.DuckDBPyConnection, *, by: str = "route",
         raise ConfigError(f"--by {by!r}: expected one of {', '.join(GROUPINGS)}")
     s = settings or ScoreSettings()
     build_exposure(con, join or JoinSettings(), since, until)
+    contact_outcomes(con, s.fcr_days)
     cur = con.execute(read_sql("models", "insights/score.sql"), {
         "by": by, "good_load_ms": float(s.good_load_ms), "contact_days": s.contact_days,
-        "fcr_days": s.fcr_days, "since": since, "until": until})
+        "since": since, "until": until})
     names = [d[0] for d in cur.description]
     rows = [dict(zip(names, v, strict=True)) for v in cur.fetchall()]
     if not rows:

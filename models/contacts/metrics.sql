@@ -1,19 +1,11 @@
 -- contacts/metrics: contact-centre metrics per group, as counts (rates and intervals are
 -- computed by parallax.contacts). One row per group of $by: all | channel | queue | reason |
 -- week (ISO week of started_at, e.g. 2026-W10).
--- Parameters: $by VARCHAR, $fcr_days INTEGER, $service_level_s DOUBLE,
+-- Reads contact_outcomes (contacts/outcomes.sql, run first for the FCR window).
+-- Parameters: $by VARCHAR, $service_level_s DOUBLE,
 --             $since TIMESTAMPTZ (default NULL), $until TIMESTAMPTZ (default NULL)
 -- Definitions (docs/contacts.md):
--- * a transfer leg (initiation transfer / queue_transfer) continues a contact: it is not
---   counted as a contact of its own, nor as a first or repeat contact; its handle and wait
---   times count, and its resolved flag speaks for the contact it continues.
--- * contacts = records that are not transfer legs.
--- * FCR: first contacts are answered, customer-initiated contacts of a known customer with
---   no answered contact by the same customer about the same reason in the $fcr_days before;
---   one counts as resolved when no customer-initiated contact (answered or not) about the
---   same reason follows within $fcr_days and the source does not say it was unresolved.
---   A source's own first-contact flag (resolved_first_contact) decides where it is given.
---   Repeats are looked for in all stored contacts, also outside the window.
+-- * contacts = records that are not transfer legs; FCR as contacts/outcomes.sql defines it.
 -- * AHT = mean handle_s of answered contacts; ASA = mean wait_s of answered inbound ones.
 -- * abandonment = abandoned / contacts whose queue outcome is known (abandoned not null).
 -- * service level = answered within $service_level_s / (abandoned + answered with a wait).
@@ -29,52 +21,19 @@ period AS (
            coalesce($until, date_trunc('day', max(started_at)) + INTERVAL 1 DAY) AS p_end
     FROM scope
 ),
-kinds AS (
-    SELECT source, interaction_id, user_id, reason, started_at,
-           coalesce(initiation IN ('transfer', 'queue_transfer'), false) AS is_leg,
-           coalesce(initiation NOT IN ('outbound', 'callback', 'transfer', 'queue_transfer'),
-                    true) AS customer_initiated,
-           NOT coalesce(abandoned, false) AS answered
-    FROM interactions
-),
-legs AS (
-    SELECT i.source, i.previous_interaction_id AS interaction_id,
-           bool_and(i.resolved) FILTER (WHERE i.resolved IS NOT NULL) AS leg_resolved
-    FROM interactions AS i
-    WHERE i.initiation IN ('transfer', 'queue_transfer') AND i.previous_interaction_id IS NOT NULL
-    GROUP BY ALL
-),
 contacts AS (
-    SELECT s.*, k.is_leg, k.customer_initiated, k.answered,
+    SELECT s.*, o.is_leg, o.customer_initiated, o.answered, o.first_contact, o.fcr_resolved,
            CASE $by WHEN 'channel' THEN s.channel WHEN 'queue' THEN s.queue
                     WHEN 'reason' THEN s.reason WHEN 'week' THEN strftime(s.started_at, '%G-W%V')
-                    ELSE 'all' END AS grp,
-           NOT k.is_leg AND k.customer_initiated AND k.answered AND s.user_id IS NOT NULL
-               AND NOT EXISTS (
-                   SELECT 1 FROM kinds AS p
-                   WHERE p.user_id = s.user_id AND p.reason IS NOT DISTINCT FROM s.reason
-                     AND NOT p.is_leg AND p.customer_initiated AND p.answered
-                     AND p.started_at < s.started_at
-                     AND p.started_at >= s.started_at - to_days($fcr_days)
-               ) AS first_contact,
-           NOT EXISTS (
-               SELECT 1 FROM kinds AS r
-               WHERE r.user_id = s.user_id AND r.reason IS NOT DISTINCT FROM s.reason
-                 AND NOT r.is_leg AND r.customer_initiated
-                 AND r.started_at > s.started_at
-                 AND r.started_at <= s.started_at + to_days($fcr_days)
-           ) AS no_repeat,
-           coalesce(s.resolved, l.leg_resolved) AS resolved_any
+                    ELSE 'all' END AS grp
     FROM scope AS s
-    JOIN kinds AS k USING (source, interaction_id)
-    LEFT JOIN legs AS l USING (source, interaction_id)
+    JOIN contact_outcomes AS o USING (source, interaction_id)  -- contacts/outcomes.sql
 ),
 grouped AS (
     SELECT grp,
            count(*) FILTER (WHERE NOT is_leg) AS contacts,
            count(*) FILTER (WHERE first_contact) AS fcr_first,
-           count(*) FILTER (WHERE first_contact AND coalesce(
-               resolved_first_contact, no_repeat AND resolved_any IS NOT false)) AS fcr_resolved,
+           count(*) FILTER (WHERE fcr_resolved) AS fcr_resolved,
            avg(handle_s) FILTER (WHERE answered) AS aht_s,
            avg(wait_s) FILTER (WHERE answered AND coalesce(initiation, '') <> 'outbound')
                AS asa_s,

@@ -12,11 +12,9 @@
 -- frustrated), as queries/apdex.sql.
 -- Effort: a session is followed by a contact when the same customer (user_id) started a
 -- customer contact (not a transfer leg, not outbound) within $contact_days after the
--- session's last page load. FCR over those contacts as in models/contacts/metrics.sql (first
--- contact: no answered contact about the same reason in the $fcr_days before; resolved: no
--- repeat within $fcr_days and the source does not say unresolved; the source's own
--- first-contact flag decides where given).
--- Parameters: $by VARCHAR, $good_load_ms DOUBLE, $contact_days INTEGER, $fcr_days INTEGER,
+-- session's last page load. FCR over those contacts: contact_outcomes, as
+-- models/contacts/outcomes.sql defines it (run first).
+-- Parameters: $by VARCHAR, $good_load_ms DOUBLE, $contact_days INTEGER,
 --             $since TIMESTAMPTZ, $until TIMESTAMPTZ (NULL = open)
 WITH told AS (  -- a segment only the survey carries still names its session's customer
     SELECT session_id, min(segment) AS segment
@@ -55,38 +53,13 @@ sessions_of AS (
     WHERE session_id IS NOT NULL
     GROUP BY ALL
 ),
-kinds AS (
-    SELECT source, interaction_id, user_id, reason, started_at, resolved,
-           resolved_first_contact,
-           coalesce(initiation IN ('transfer', 'queue_transfer'), false) AS is_leg,
-           coalesce(initiation NOT IN ('outbound', 'callback', 'transfer', 'queue_transfer'),
-                    true) AS customer_initiated,
-           NOT coalesce(abandoned, false) AS answered
-    FROM interactions
-),
-contacts AS (
-    SELECT k.*,
-           k.customer_initiated AND k.answered AND k.user_id IS NOT NULL AND NOT EXISTS (
-               SELECT 1 FROM kinds AS p
-               WHERE p.user_id = k.user_id AND p.reason IS NOT DISTINCT FROM k.reason
-                 AND NOT p.is_leg AND p.customer_initiated AND p.answered
-                 AND p.started_at < k.started_at
-                 AND p.started_at >= k.started_at - to_days($fcr_days::BIGINT)
-           ) AS first_contact,
-           NOT EXISTS (
-               SELECT 1 FROM kinds AS r
-               WHERE r.user_id = k.user_id AND r.reason IS NOT DISTINCT FROM k.reason
-                 AND NOT r.is_leg AND r.customer_initiated
-                 AND r.started_at > k.started_at
-                 AND r.started_at <= k.started_at + to_days($fcr_days::BIGINT)
-           ) AS no_repeat
-    FROM kinds AS k
-    WHERE NOT k.is_leg AND k.customer_initiated AND k.user_id IS NOT NULL
+contacts AS (  -- FCR outcomes as contacts/outcomes.sql defines them (run first)
+    SELECT * FROM contact_outcomes
+    WHERE NOT is_leg AND customer_initiated AND user_id IS NOT NULL
 ),
 followed AS (
     SELECT s.grp, s.session_id, c.source, c.interaction_id, c.first_contact,
-           c.first_contact AND coalesce(c.resolved_first_contact,
-                                        c.no_repeat AND c.resolved IS NOT false) AS resolved
+           c.fcr_resolved AS resolved
     FROM sessions_of AS s
     JOIN contacts AS c
       ON c.user_id = s.user_id AND c.started_at >= s.last_at
