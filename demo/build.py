@@ -80,7 +80,7 @@ def build_world(out_dir: Path, *, seed: int = 7, sessions: int = 3000,
               ("analytics", files.analytics))}
     doc = truth(seed, world, responses, len(tests), names)
     doc["files"]["annotations"] = [p.relative_to(out_dir).as_posix() for p in files.annotations]
-    doc["workflows"] = workflows_truth(world, responses)
+    doc["workflows"] = workflows_truth(world, responses, survey_share)
     doc["files"]["interactions"] = [p.relative_to(out_dir).as_posix()
                                     for p in files.interactions]
     doc["contact_centre"] = contact_truth(world, calls)

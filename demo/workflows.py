@@ -42,11 +42,13 @@ def _us(dt) -> int:
     return int(dt.timestamp()) * 1_000_000
 
 
-def _expected_poor(s: Session, routes: set[str], lo: int, hi: int) -> float:
+def _expected_poor(s: Session, routes: set[str], lo: int, hi: int,
+                   survey_share: float = 1.0) -> float:
     """Expected poor answers from pages on ``routes`` viewed in [lo, hi)."""
     weights = [ROUTES[p.route].survey_weight for p in s.pages]
     total = sum(weights)
-    return sum(SURVEY["show_probability"] * w / total * p_poor(p, s.visitor.device)
+    shown = SURVEY["show_probability"] * survey_share
+    return sum(shown * w / total * p_poor(p, s.visitor.device)
                * SURVEY["respond_if_poor"]
                for p, w in zip(s.pages, weights, strict=True)
                if p.route in routes and lo <= p.start_us < hi)
@@ -65,7 +67,7 @@ def _p_purchase(s: Session) -> float:
 
 
 def incident_truth(inc: Incident, sessions: Sequence[Session],
-                   responses: Sequence[Response]) -> dict:
+                   responses: Sequence[Response], survey_share: float = 1.0) -> dict:
     lo, hi = _us(inc.starts), _us(inc.ends)
     routes = {t for t, r in ROUTES.items() if any(d == inc.dependency for d, _ in r.deps)}
     others = tuple(i for i in INCIDENTS if i.id != inc.id)
@@ -73,8 +75,8 @@ def incident_truth(inc: Incident, sessions: Sequence[Session],
     replay = [counterfactual(s, len(sessions), others) for s in near]
     in_window = [r for r in responses if r.route in routes and lo <= r.ended_us < hi]
     poor = sum(r.poor for r in in_window)
-    exp1 = sum(_expected_poor(s, routes, lo, hi) for s in near)
-    exp0 = sum(_expected_poor(s, routes, lo, hi) for s in replay)
+    exp1 = sum(_expected_poor(s, routes, lo, hi, survey_share) for s in near)
+    exp0 = sum(_expected_poor(s, routes, lo, hi, survey_share) for s in replay)
     touched = [i for i, s in enumerate(near) if s.ga4 and any(
         p.route in routes and lo <= p.start_us < hi for p in s.pages)]
     bought = sum(near[i].purchase is not None for i in touched)
@@ -121,9 +123,10 @@ def design_truth(change: DesignChange, responses: Sequence[Response]) -> dict:
     }
 
 
-def workflows_truth(sessions: Sequence[Session], responses: Sequence[Response]) -> dict:
+def workflows_truth(sessions: Sequence[Session], responses: Sequence[Response],
+                    survey_share: float = 1.0) -> dict:
     crash = next(i for i in INCIDENTS if i.id == "inventory-db-crash")
-    return {"incident": incident_truth(crash, sessions, responses),
+    return {"incident": incident_truth(crash, sessions, responses, survey_share),
             "design_change": design_truth(DESIGN_CHANGES[0], responses)}
 
 
