@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from parallax.commands.base import app, open_db, parse_when
+from parallax.commands.base import analysis_settings, app, check_format, open_db, parse_when
 from parallax.errors import ConfigError
 
 __all__ = ["run_correlate"]
@@ -17,12 +17,11 @@ def run_correlate(con, cfg, since, until, min_responses) -> None:
     from dataclasses import replace
 
     from parallax.console import print_findings
-    from parallax.correlate import JoinSettings, Settings, correlate
+    from parallax.correlate import correlate
 
-    settings = Settings.from_mapping(cfg.extra.get("correlate", {}))
+    settings, join = analysis_settings(cfg)
     if min_responses is not None:
         settings = replace(settings, min_responses=min_responses)
-    join = JoinSettings.from_mapping(cfg.extra.get("join", {}))
     run = correlate(con, settings=settings, join=join, since=since, until=until)
     cov = run.coverage
     typer.echo(f"\ncorrelate run {run.run_id}: {cov.responses:,} responses, {run.modelled:,} "
@@ -61,8 +60,7 @@ def findings_cmd(
     from parallax.console import print_findings
     from parallax.db import read_sql
 
-    if format not in ("table", "json", "csv"):
-        raise ConfigError(f"--format {format!r}: expected table, json or csv")
+    check_format(format, ("table", "json", "csv"))
     con, _, _ = open_db(ctx)
     try:
         rows = con.execute(read_sql("queries", "findings.sql"), {"run_id": run_id}).fetchall()

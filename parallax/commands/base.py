@@ -13,7 +13,8 @@ import typer
 
 from parallax.errors import ConfigError
 
-__all__ = ["app", "open_db", "pairs", "parse_when", "print_query", "refresh_pages"]
+__all__ = ["analysis_settings", "app", "check_format", "open_db", "pairs", "parse_when",
+           "print_query", "refresh_pages"]
 
 app = typer.Typer(
     help="Parallax: put what customers say beside what they got.",
@@ -53,9 +54,9 @@ def open_db(ctx: typer.Context):
 
 def refresh_pages(con, cfg) -> None:
     """Fold new loads into the page-level join model now, so analysis never re-reads spans."""
-    from parallax.exposure import JoinSettings, refresh_pages
+    from parallax.exposure import refresh_pages
 
-    refresh_pages(con, JoinSettings.from_mapping(cfg.extra.get("join", {})))
+    refresh_pages(con, analysis_settings(cfg)[1])
 
 
 def parse_when(value: str | None, flag: str):
@@ -89,3 +90,19 @@ def pairs(values: list[str] | None, flag: str = "--field",
             raise ConfigError(f"{flag} {v!r}: expected {shape}")
         out[key.strip()] = col.strip()
     return out
+
+
+def analysis_settings(cfg):
+    """``[correlate]`` and ``[join]`` of parallax.toml as (Settings, JoinSettings), checked."""
+    from parallax.correlate.settings import Settings
+    from parallax.exposure import JoinSettings
+
+    return (Settings.from_mapping(cfg.extra.get("correlate") or {}),
+            JoinSettings.from_mapping(cfg.extra.get("join") or {}))
+
+
+def check_format(value: str, allowed: tuple[str, ...] = ("table", "json")) -> str:
+    if value not in allowed:
+        raise ConfigError(f"--format {value!r}: expected {', '.join(allowed[:-1])} or "
+                          f"{allowed[-1]}")
+    return value

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from parallax.commands.base import app, open_db, parse_when
+from parallax.commands.base import analysis_settings, app, check_format, open_db, parse_when
 from parallax.errors import ConfigError
 
 __all__ = ["contacts_app", "drivers_rows", "metrics_rows"]
@@ -72,8 +72,7 @@ def metrics_cmd(
     from parallax.console import print_rows
     from parallax.contacts import contact_metrics
 
-    if format not in ("table", "json"):
-        raise ConfigError(f"--format {format!r}: expected table or json")
+    check_format(format)
     start, end = parse_when(since, "--since"), parse_when(until, "--until")
     con, _, _ = open_db(ctx)
     try:
@@ -133,16 +132,14 @@ def drivers_cmd(
     import orjson
 
     from parallax.console import print_rows
-    from parallax.correlate.settings import Settings
     from parallax.drivers import call_drivers
     from parallax.drivers import cost_per_minute as cost_rate
 
-    if format not in ("table", "json"):
-        raise ConfigError(f"--format {format!r}: expected table or json")
+    check_format(format)
     window_s = _seconds(window)
     con, cfg, _ = open_db(ctx)
     try:
-        good = Settings.from_mapping(cfg.extra.get("correlate") or {}).good_load_ms
+        good = analysis_settings(cfg)[0].good_load_ms
         found = call_drivers(con, window_s=window_s, good_load_ms=good,
                              cost_per_min=cost_rate(cfg, cost_per_minute))
     finally:

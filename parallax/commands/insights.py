@@ -8,27 +8,13 @@ from typing import Annotated
 
 import typer
 
-from parallax.commands.base import app, open_db, parse_when
-from parallax.errors import ConfigError
+from parallax.commands.base import analysis_settings, app, check_format, open_db, parse_when
 
 __all__ = ["score_cmd", "score_rows", "verbatims_cmd", "verbatims_lines"]
 
 SinceOpt = Annotated[str | None, typer.Option("--since", help="Window start (ISO).")]
 UntilOpt = Annotated[str | None, typer.Option("--until", help="Window end (ISO, exclusive).")]
 FormatOpt = Annotated[str, typer.Option("--format", help="table | json")]
-
-
-def _format(value: str) -> None:
-    if value not in ("table", "json"):
-        raise ConfigError(f"--format {value!r}: expected table or json")
-
-
-def _settings(cfg):
-    from parallax.correlate.settings import Settings
-    from parallax.exposure import JoinSettings
-
-    return (Settings.from_mapping(cfg.extra.get("correlate", {})),
-            JoinSettings.from_mapping(cfg.extra.get("join", {})))
 
 
 def verbatims_lines(reports) -> list[str]:
@@ -66,11 +52,11 @@ def verbatims_cmd(
 
     from parallax.verbatims import verbatim_report
 
-    _format(format)
+    check_format(format)
     start, end = parse_when(since, "--since"), parse_when(until, "--until")
     con, cfg, _ = open_db(ctx)
     try:
-        settings, join = _settings(cfg)
+        settings, join = analysis_settings(cfg)
         reports = verbatim_report(con, route=route, good_load_ms=settings.good_load_ms,
                                   join=join, since=start, until=end, limit=limit)
     finally:
@@ -116,11 +102,11 @@ def score_cmd(
     from parallax.console import print_rows
     from parallax.score import ScoreSettings, load_weights, quality_score
 
-    _format(format)
+    check_format(format)
     start, end = parse_when(since, "--since"), parse_when(until, "--until")
     con, cfg, _ = open_db(ctx)
     try:
-        settings, join = _settings(cfg)
+        settings, join = analysis_settings(cfg)
         section = {"good_load_ms": settings.good_load_ms, **cfg.extra.get("score", {})}
         s = ScoreSettings.from_mapping(section)
         if weights is not None:

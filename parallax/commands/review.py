@@ -8,8 +8,7 @@ from typing import Annotated
 
 import typer
 
-from parallax.commands.base import app, open_db, parse_when
-from parallax.errors import ConfigError
+from parallax.commands.base import analysis_settings, app, check_format, open_db, parse_when
 
 __all__: list[str] = []
 
@@ -23,16 +22,15 @@ def review_cmd(
     until: Annotated[str | None, typer.Option("--until", help="Window end (ISO).")] = None,
 ) -> None:
     """Correlate the window, then write one self-contained HTML page both business and IT read."""
-    from parallax.correlate import JoinSettings, Settings, correlate
+    from parallax.correlate import correlate
     from parallax.report import write_review
 
     start, end = parse_when(since, "--since"), parse_when(until, "--until")
     con, cfg, _ = open_db(ctx)
     try:
         # A fresh run: the page's findings and the join model it drills into are one window.
-        run = correlate(con, settings=Settings.from_mapping(cfg.extra.get("correlate", {})),
-                        join=JoinSettings.from_mapping(cfg.extra.get("join", {})),
-                        since=start, until=end)
+        settings, join = analysis_settings(cfg)
+        run = correlate(con, settings=settings, join=join, since=start, until=end)
         currency = str(cfg.extra.get("report", {}).get("currency", ""))
         summary = write_review(con, out, run.run_id, currency=currency)
     finally:
@@ -57,8 +55,7 @@ def drill_cmd(
     """The rows behind a finding, down to one session's timeline and spans (latest run)."""
     from parallax.report import drill, drill_html
 
-    if format not in ("table", "json"):
-        raise ConfigError(f"--format {format!r}: expected table or json")
+    check_format(format)
     con, _, _ = open_db(ctx)
     try:
         d = drill(con, kind, subject, limit)

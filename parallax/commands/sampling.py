@@ -8,8 +8,7 @@ from typing import Annotated
 
 import typer
 
-from parallax.commands.base import app, open_db, parse_when
-from parallax.errors import ConfigError
+from parallax.commands.base import app, check_format, open_db, parse_when
 
 __all__ = ["evaluations_app"]
 
@@ -78,8 +77,7 @@ def evaluations_ingest(
     from parallax.connectors.privacy import Pseudonymizer, load_key
     from parallax.evaluations import ingest_evaluations
 
-    if format not in ("table", "json"):
-        raise ConfigError(f"--format {format!r}: expected table or json")
+    check_format(format)
     con, cfg, db_path = open_db(ctx)
     try:
         load = ingest_evaluations(con, file, Pseudonymizer(load_key(db_path, cfg.key_file)))

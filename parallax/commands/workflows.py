@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from parallax.commands.base import app, open_db, pairs, parse_when
+from parallax.commands.base import analysis_settings, app, check_format, open_db, pairs, parse_when
 from parallax.errors import ConfigError
 
 __all__ = ["annotate_app"]
@@ -22,12 +22,6 @@ app.add_typer(annotate_app, name="annotate")
 
 FormatOpt = Annotated[str, typer.Option("--format", help="table | json")]
 _DURATION = re.compile(r"^(\d+)\s*([dhm])$")
-
-
-def _format(value: str) -> str:
-    if value not in ("table", "json"):
-        raise ConfigError(f"--format {value!r}: expected table or json")
-    return value
 
 
 def _json(doc) -> None:
@@ -80,7 +74,7 @@ def annotate_list(ctx: typer.Context, format: FormatOpt = "table",
     """The annotations, oldest first."""
     from parallax.annotations import list_annotations
 
-    format = _format(format)
+    format = check_format(format)
     con, _, _ = open_db(ctx)
     try:
         rows = list_annotations(con, kind=kind)
@@ -137,16 +131,15 @@ def incident_cmd(
 ) -> None:
     """What an incident cost in customers: extra poor answers, NPS, conversions, revenue."""
     from parallax.correlate.incident import incident_impact
-    from parallax.exposure import JoinSettings
 
-    format = _format(format)
+    format = check_format(format)
     span = _duration(baseline, "--baseline")
     starts, ends = parse_when(start, "--start"), parse_when(end, "--end")
     con, cfg, _ = open_db(ctx)
     try:
         r = incident_impact(con, id=id, service=service, dependency=dependency, route=route,
                             starts=starts, ends=ends, baseline=span,
-                            join=JoinSettings.from_mapping(cfg.extra.get("join", {})))
+                            join=analysis_settings(cfg)[1])
     finally:
         con.close()
     doc = r.to_json()
@@ -228,10 +221,9 @@ def design_check_cmd(
     from dataclasses import replace
 
     from parallax.connectors.routes import RouteNormalizer
-    from parallax.correlate import JoinSettings, Settings
     from parallax.correlate.design_check import design_check
 
-    format = _format(format)
+    format = check_format(format)
     at = parse_when(changed_at, "--changed-at")
     span = _duration(window, "--window")
     con, cfg, _ = open_db(ctx)
@@ -240,10 +232,9 @@ def design_check_cmd(
     if control_routes:
         controls = [norm(c.strip()) for v in control_routes for c in v.split(",") if c.strip()]
     try:
-        settings = Settings.from_mapping(cfg.extra.get("correlate", {}))
+        settings, join = analysis_settings(cfg)
         r = design_check(con, norm(route) or route, at, controls=controls, window=span,
-                         settings=replace(settings, draws=max(settings.draws, 100)),
-                         join=JoinSettings.from_mapping(cfg.extra.get("join", {})))
+                         settings=replace(settings, draws=max(settings.draws, 100)), join=join)
     finally:
         con.close()
     doc = r.to_json()
