@@ -45,5 +45,15 @@ def test_wheel_installs_and_runs(tmp_path) -> None:
                           cwd=tmp_path, env=env, capture_output=True, text=True)
     assert demo.returncode == 0, demo.stderr
     assert "correlate run" in demo.stdout and "findings" in demo.stdout
+    # The page templates, plots and lexicons travel in the wheel too.
+    review = subprocess.run([str(exe), "--db", str(tmp_path / "d.duckdb"), "review", "--out",
+                             str(tmp_path / "r.html")], cwd=tmp_path, env=env,
+                            capture_output=True, text=True)
+    assert review.returncode == 0, review.stderr
+    assert "<svg" in (tmp_path / "r.html").read_text()
+    words = subprocess.run([str(exe), "--db", str(tmp_path / "d.duckdb"), "verbatims",
+                            "--format", "json"], cwd=tmp_path, env=env, capture_output=True,
+                           text=True)
+    assert words.returncode == 0 and '"topics"' in words.stdout, words.stderr
     probe = subprocess.run([str(py), "-c", "import models"], capture_output=True, cwd=tmp_path)
     assert probe.returncode != 0  # `models` is not a top-level module of ours
