@@ -1,13 +1,14 @@
-"""An OTLP/HTTP trace export → one OTLP/JSON document of its valid spans.
+"""An OTLP/HTTP trace export → one OTLP/JSON document of its spans.
 
 Both encodings are decoded with the official ``opentelemetry.proto`` classes: protobuf with
 ``ExportTraceServiceRequest.FromString``, JSON with ``json_format.ParseDict`` after the
 OTLP/JSON deviations from the proto3 JSON mapping are undone (trace and span ids are hex, not
 base64; unknown fields are ignored). Spans the file mapping would reject (bad ids, missing or
-inverted times: the checks of ``connectors/files/otlp.py``) are dropped and counted for the
-partial-success answer, so a spooled batch never fails its load. The rest is written back as
-OTLP/JSON (ids hex, enums as integers) — the line the file mapping reads, so received spans and
-loaded files share one mapping.
+inverted times: the checks of ``connectors/files/otlp.py``) are counted and named for the
+partial-success answer, and stay in the document: the hand-off loads batches with no reject-rate
+limit, so the mapping keeps them in ``rejects`` with its reason, never dropped silently. The
+document is written back as OTLP/JSON (ids hex, enums as integers) — the line the file mapping
+reads, so received spans and loaded files share one mapping.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ _SHOWN = 3  # rejected spans named in the answer's message
 
 @dataclass(frozen=True)
 class Decoded:
-    line: bytes | None  # OTLP/JSON ExportTraceServiceRequest of the valid spans; None if none
+    line: bytes | None  # OTLP/JSON ExportTraceServiceRequest (rejected spans kept); None: empty
     accepted: int
     rejected: int
     message: str  # why spans were rejected ('' when none were)
@@ -53,14 +54,15 @@ def decode_traces(body: bytes, encoding: str) -> Decoded:
             raise ReceiveError(400, "body is not a protobuf ExportTraceServiceRequest")
     else:
         req = _parse_json(body, bad)
-    reasons = _drop_invalid(req, bad)
-    accepted = sum(len(ss.spans) for rs in req.resource_spans for ss in rs.scope_spans)
+    reasons = _check_spans(req, bad)
+    accepted = sum(len(ss.spans) for rs in req.resource_spans
+                   for ss in rs.scope_spans) - len(reasons)
     message = ""
     if reasons:
         more = f" (and {len(reasons) - _SHOWN} more)" if len(reasons) > _SHOWN else ""
         message = f"{len(reasons)} span(s) rejected: " + "; ".join(reasons[:_SHOWN]) + more
-    if not accepted:
-        return Decoded(None, 0, len(reasons), message)
+    if not accepted and not reasons:
+        return Decoded(None, 0, 0, message)
     doc = json_format.MessageToDict(req, use_integers_for_enums=True)
     for span in _spans(doc):
         for key in _IDS:
@@ -126,20 +128,16 @@ def _spans(doc: dict) -> Iterator[dict]:
             yield from ss.get("spans") or ()
 
 
-def _drop_invalid(req: ExportTraceServiceRequest,
-                  bad: dict[tuple[int, int, int], str]) -> list[str]:
-    """Remove the spans the mapping would reject; return one reason per removed span."""
+def _check_spans(req: ExportTraceServiceRequest,
+                 bad: dict[tuple[int, int, int], str]) -> list[str]:
+    """One reason per span the mapping will reject (the spans stay, for ``rejects``)."""
     reasons: list[str] = []
     for i, rs in enumerate(req.resource_spans):
         for j, ss in enumerate(rs.scope_spans):
-            drop = []
             for k, span in enumerate(ss.spans):
                 why = bad.get((i, j, k)) or _invalid(span)
                 if why:
-                    drop.append(k)
                     reasons.append(f"resourceSpans[{i}].scopeSpans[{j}].spans[{k}]: {why}")
-            for k in reversed(drop):
-                del ss.spans[k]
     return reasons
 
 

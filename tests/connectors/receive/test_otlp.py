@@ -55,10 +55,16 @@ def test_rejects_exactly_what_the_file_mapping_rejects(tmp_path, con, opts):
     as_file.write_bytes(orjson.dumps(_doc(SPANS)))
     [summary] = ingest_files(con, "traces", [as_file], replace(opts, max_reject_rate=1.0))
     assert (summary.rows_loaded, summary.rejected) == (4, 7)
+    # The spooled line keeps the rejected spans: the hand-off (no reject-rate limit) stores
+    # them in `rejects` with the mapping's reason instead of dropping them.
     spooled = tmp_path / "batch.jsonl"
     spooled.write_bytes(decoded.line + b"\n")
-    [again] = ingest_files(con, "traces", [spooled], opts, format="otlp-jsonl")
-    assert (again.rows_read, again.rejected, again.duplicates) == (4, 0, 4)
+    [again] = ingest_files(con, "traces", [spooled], replace(opts, max_reject_rate=1.0),
+                           format="otlp-jsonl")
+    assert (again.rows_read, again.rejected, again.duplicates) == (11, 7, 4)
+    reasons = con.execute("SELECT reason FROM rejects WHERE load_id = ?",
+                          [again.load_id]).fetchall()
+    assert len(reasons) == 7 and any("invalid traceId" in r for (r,) in reasons)
 
 
 def test_protobuf_and_json_decode_to_the_same_line():

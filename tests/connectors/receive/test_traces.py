@@ -87,6 +87,10 @@ def test_json_gzip_and_partial_success(serve, db_path):
     assert "spans[1]: invalid spanId" in partial["errorMessage"]
     rows = query(db_path, "SELECT trace_id, span_id, duration_ms, session_id FROM spans")
     assert rows == [("5b8efff798038103d269b633813fc60c", "eee19b7ec3c1b174", 250.0, "s9")]
+    # the two refused spans are kept with the reason, not dropped
+    rejects = query(db_path, "SELECT r.reason FROM rejects r JOIN loads l USING (load_id) "
+                             "WHERE l.source = 'receiver' ORDER BY r.reason")
+    assert len(rejects) == 2 and all("spanId" in reason for (reason,) in rejects)
 
 
 def test_protobuf_reply_and_errors(serve):
