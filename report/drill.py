@@ -76,7 +76,7 @@ def session_views(con: duckdb.DuckDBPyConnection, sessions: list[str],
 
 
 def drill(con: duckdb.DuckDBPyConnection, kind: str, subject: str,
-          limit: int = 50) -> Drill:
+          limit: int = 50, good_load_ms: float = 2500.0) -> Drill:
     if kind not in KINDS:
         raise ConfigError(f"drill {kind!r}: expected one of {', '.join(KINDS)}")
     if kind == "session":
@@ -85,7 +85,7 @@ def drill(con: duckdb.DuckDBPyConnection, kind: str, subject: str,
             raise NoDataError(f"no session {subject!r} in the join model (page loads or answers)")
         return Drill(kind, subject, None, (), (view,))
     if kind == "interaction":
-        return _interaction(con, subject, limit)
+        return _interaction(con, subject, limit, good_load_ms)
     if kind == "response":
         found = _rows(con, f"Response {subject}", "drill_response", response=subject)
         if not found.rows:
@@ -107,14 +107,16 @@ def drill(con: duckdb.DuckDBPyConnection, kind: str, subject: str,
     return Drill(kind, subject, finding, (table,), ())
 
 
-def _interaction(con: duckdb.DuckDBPyConnection, subject: str, limit: int) -> Drill:
+def _interaction(con: duckdb.DuckDBPyConnection, subject: str, limit: int,
+                 good_load_ms: float) -> Drill:
     found = _rows(con, f"Interaction {subject} (with its transfer legs)", "drill_interaction",
                   interaction=subject)
     if not found.rows:
         raise NoDataError(f"no interaction {subject!r} (give its interaction id or "
                           "source:interaction id)")
     pages = _rows(con, "The customer's page loads in the 24 h before it (newest first)",
-                  "drill_interaction_pages", interaction=subject, limit=limit)
+                  "drill_interaction_pages", interaction=subject, limit=limit,
+                  good_ms=float(good_load_ms))
     recent = list(dict.fromkeys(r["session"] for r in pages.rows if r["session"]))
     views = session_views(con, recent[:INTERACTION_SESSIONS])
     return Drill("interaction", subject, None, (found, pages),

@@ -56,9 +56,9 @@ def drill_cmd(
     from parallax.report import drill, drill_html
 
     check_format(format)
-    con, _, _ = open_db(ctx)
+    con, cfg, _ = open_db(ctx)
     try:
-        d = drill(con, kind, subject, limit)
+        d = drill(con, kind, subject, limit, analysis_settings(cfg)[0].good_load_ms)
     finally:
         con.close()
     if html is not None:
