@@ -27,7 +27,7 @@ from parallax.correlate.frame import Frame
 from parallax.correlate.logit import LogitFit, fit_logit
 from parallax.correlate.settings import Settings
 
-__all__ = ["ConversionModel", "fit_conversion"]
+__all__ = ["ConversionModel", "dependency_columns", "fit_conversion", "reached_conversion"]
 
 RowEdit = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
 
@@ -72,7 +72,7 @@ def fit_conversion(sessions: Frame, routes: pl.DataFrame, settings: Settings,
                    ) -> ConversionModel | None:
     """None when there is nothing to model (no sessions with pages, or no conversions)."""
     keys = sessions.extra["key"]
-    eligible = set(_reached_conversion(routes, keys[sessions.y > 0]).to_list())
+    eligible = set(reached_conversion(routes, keys[sessions.y > 0]).to_list())
     s = sessions.take(np.fromiter((k in eligible for k in keys.tolist()), bool, len(keys))
                       & (sessions.extra["pages"] > 0))
     if s.n < 50 or s.y.min() == s.y.max():
@@ -89,7 +89,7 @@ def fit_conversion(sessions: Frame, routes: pl.DataFrame, settings: Settings,
         "error": routes["error_any"].fill_null(0.0).to_numpy(),
     }
     rows["log_load"] = np.where(np.isnan(rows["log_load"]), -np.inf, rows["log_load"])
-    peers = _dep_columns(routes, rows)
+    peers = dependency_columns(routes, rows)
     visited = {f"visited={r}": np.zeros(s.n) for r in sorted(set(rows["route"].tolist()))}
     for name, col in visited.items():
         col[rows["session"][rows["route"] == name.split("=", 1)[1]]] = 1.0
@@ -107,7 +107,7 @@ def fit_conversion(sessions: Frame, routes: pl.DataFrame, settings: Settings,
     return ConversionModel(fit, names, rows, s.n, revenue, ctrl.X, fill)
 
 
-def _reached_conversion(routes: pl.DataFrame, converted: np.ndarray) -> pl.Series:
+def reached_conversion(routes: pl.DataFrame, converted: np.ndarray) -> pl.Series:
     """Sessions that reached the step where conversion happens.
 
     The routes every converting session visited are the funnel's necessary steps; a session
@@ -144,7 +144,7 @@ def _session_design(rows: dict[str, np.ndarray], fails, n: int, controls: np.nda
     return np.column_stack([*cols, controls])
 
 
-def _dep_columns(routes: pl.DataFrame, rows: dict[str, np.ndarray]) -> list[str]:
+def dependency_columns(routes: pl.DataFrame, rows: dict[str, np.ndarray]) -> list[str]:
     """Per dependency: fail (served), failed and ms columns aligned with the route rows."""
     long = (routes.with_row_index("row").select("row", "deps").explode("deps")
             .drop_nulls("deps").unnest("deps"))

@@ -1,7 +1,7 @@
 """The design check on conversion: did the change cost (or win) conversions, at equal delivery?
 
 Unit: an analytics session of the window that reached the conversion step — the routes every
-converting session visited (``conversion._reached_conversion``, as in ``correlate``'s
+converting session visited (``conversion.reached_conversion``, as in ``correlate``'s
 conversion model). A session that never got there could not convert; comparing it with one
 that did reads the funnel as an effect (and separates the model). Outcome: converted.
 
@@ -29,7 +29,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from parallax.correlate.conversion import _dep_columns, _reached_conversion
+from parallax.correlate.conversion import dependency_columns, reached_conversion
 from parallax.correlate.did import Columns, Effect, detectable, estimate, placebo, rnd, trends_text
 from parallax.correlate.frame import read_sessions
 from parallax.correlate.settings import Settings
@@ -81,7 +81,7 @@ def conversion_check(con: duckdb.DuckDBPyConnection, route: str, changed_at: dat
         return None
     keys = sessions.extra["key"]
     step = _step(routes, keys[sessions.y > 0])
-    reached = set(_reached_conversion(routes, keys[sessions.y > 0]).to_list())
+    reached = set(reached_conversion(routes, keys[sessions.y > 0]).to_list())
     visits = routes.group_by("session_id").agg(pl.col("route"))
     seen = dict(zip(visits["session_id"].to_list(), visits["route"].to_list(), strict=True))
     treated = np.array([route in seen.get(k, ()) for k in keys.tolist()], dtype=float)
@@ -164,7 +164,7 @@ def _delivery(keys: np.ndarray, routes: pl.DataFrame, route: str) -> Columns:
         "error": _top(rt["error_any"].cast(pl.Float64).fill_null(0.0).to_numpy(), at,
                       np.ones(len(at), bool), len(keys), fill=0.0)}
     rows: dict[str, np.ndarray] = {}
-    for peer in _dep_columns(rt, rows):
+    for peer in dependency_columns(rt, rows):
         v = _top(rows[f"fail:{peer}"], at, np.ones(len(at), bool), len(keys), fill=0.0)
         if v.any():
             cols[f"fail:{peer}"] = v

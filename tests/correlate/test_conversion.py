@@ -7,7 +7,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from parallax.correlate.conversion import _reached_conversion, fit_conversion
+from parallax.correlate.conversion import fit_conversion, reached_conversion
 from parallax.correlate.frame import Frame
 from parallax.correlate.settings import Settings
 
@@ -18,10 +18,10 @@ def test_only_sessions_that_reached_every_buyers_step_are_compared() -> None:
         "route": ["/", "/cart", "/checkout", "/search", "/cart", "/checkout", "/", "/cart", "/"],
     })
     # a and b bought; both visited /cart and /checkout (not / or /search).
-    eligible = _reached_conversion(routes, np.array(["a", "b"], dtype=object))
+    eligible = reached_conversion(routes, np.array(["a", "b"], dtype=object))
     assert sorted(eligible.to_list()) == ["a", "b"]
     # Nobody bought: no step is known, every session counts.
-    assert sorted(_reached_conversion(routes, np.array([], dtype=object)).to_list()) == list("abcd")
+    assert sorted(reached_conversion(routes, np.array([], dtype=object)).to_list()) == list("abcd")
 
 
 def _p(load_s):
