@@ -71,18 +71,8 @@ def _sniff_ndjson(head: bytes) -> bool:
         rec = orjson.loads(line)
     except orjson.JSONDecodeError:
         return False
-    return isinstance(rec, dict) and any(survey.norm(k) in _ID_OR_SCORE for k in _flatten(rec))
-
-
-def _flatten(obj: dict, prefix: str = "", out: dict | None = None) -> dict[str, Any]:
-    out = {} if out is None else out
-    for k, v in obj.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict) and v:
-            _flatten(v, f"{key}.", out)
-        else:
-            out[key] = v
-    return out
+    return isinstance(rec, dict) and any(survey.norm(k) in _ID_OR_SCORE
+                                         for k in survey.flatten(rec))
 
 
 def _rules(ctx: ParseContext, metric: str, observed: dict) -> survey.FileRules:
@@ -172,7 +162,7 @@ def _json_lines(source: Source, ctx: ParseContext) -> Iterator[tuple[int, Any, s
             if not isinstance(rec, dict):
                 yield n, f"not a JSON object: {type(rec).__name__}", text
                 continue
-            yield n, _flatten(rec), text
+            yield n, survey.flatten(rec), text
 
 
 def _scrubbed(rows: survey.FeedbackRows, cols: Mapping[str, str], line: str) -> str:
@@ -182,16 +172,7 @@ def _scrubbed(rows: survey.FeedbackRows, cols: Mapping[str, str], line: str) -> 
 
 def _parse_ndjson(source: Source, ctx: ParseContext) -> Iterator[Chunk]:
     given = survey.check_fields(ctx)
-    resolved: dict[tuple, dict] = {}
-
-    def columns(rec: dict) -> dict:
-        key = tuple(rec)
-        if key not in resolved:
-            cols = survey.resolve_columns(list(rec), ctx.fields, ctx.file, strict=False)
-            if given:
-                cols.pop("metric", None)
-            resolved[key] = cols
-        return resolved[key]
+    columns = survey.column_resolver(ctx, given)
 
     first = next(((n, r) for n, r, _ in _json_lines(source, ctx)), None)
     if first is None:

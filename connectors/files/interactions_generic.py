@@ -31,7 +31,7 @@ from parallax.connectors.files.interaction_rows import (
     source_name,
 )
 from parallax.connectors.files.redact import Redactor
-from parallax.connectors.files.survey import norm
+from parallax.connectors.files.survey import flatten, norm
 from parallax.errors import ConfigError, FormatError
 
 __all__ = ["COMMON_NAMES", "FORMATS", "resolve_columns"]
@@ -105,16 +105,6 @@ def resolve_columns(names: Sequence[str], fields: Mapping[str, str], file: str,
     return cols
 
 
-def _flatten(obj: dict, prefix: str = "", out: dict | None = None) -> dict[str, Any]:
-    out = {} if out is None else out
-    for k, v in obj.items():
-        if isinstance(v, dict) and v:
-            _flatten(v, f"{prefix}{k}.", out)
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
-
-
 def _delimiter(line: str) -> str:
     return max((",", ";", "\t"), key=line.count)
 
@@ -133,7 +123,7 @@ def _sniff_ndjson(head: bytes) -> bool:
         rec = orjson.loads(line)
     except orjson.JSONDecodeError:
         return False
-    return isinstance(rec, dict) and any(norm(k) in _SNIFF for k in _flatten(rec))
+    return isinstance(rec, dict) and any(norm(k) in _SNIFF for k in flatten(rec))
 
 
 def _add(rows: InteractionRows, where: str, rec: Mapping[str, Any], cols: Mapping[str, str],
@@ -192,7 +182,7 @@ def _parse_ndjson(source: Source, ctx: ParseContext) -> Iterator[Chunk]:
                 why = rec if isinstance(rec, str) else f"not a JSON object: {type(rec).__name__}"
                 rows.reject(f"line {n}", why, Redactor.of(ctx.pseudonymize).record(None, line))
                 continue
-            flat = _flatten(rec)
+            flat = flatten(rec)
             key = tuple(flat)
             if key not in resolved:
                 resolved[key] = resolve_columns(list(flat), ctx.fields, ctx.file, strict=False)

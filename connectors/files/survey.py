@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,8 +42,8 @@ from parallax.errors import ConfigError, FormatError
 
 __all__ = [
     "CHUNK_ROWS", "COMMON_NAMES", "FEEDBACK_SCHEMA", "FIELDS", "FeedbackRows", "FileRules",
-    "Scale", "check_fields", "metric_of_name", "norm", "observe", "parse_score", "parse_time",
-    "resolve_columns", "scales", "undecodable",
+    "Scale", "check_fields", "column_resolver", "flatten", "metric_of_name", "norm", "observe",
+    "parse_score", "parse_time", "resolve_columns", "scales", "undecodable",
 ]
 
 METRICS = ("nps", "csat", "ces", "rating")
@@ -81,6 +81,18 @@ _SCALE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(?:-|–|\.\.|to)\s*(-?\d+(?:\.\d+
 
 def norm(name: str) -> str:
     return _NORM.sub("", name).lower()
+
+
+def flatten(obj: Mapping[str, Any], prefix: str = "",
+            out: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Nested JSON objects as dotted column names: {"a": {"b": 1}} → {"a.b": 1}."""
+    out = {} if out is None else out
+    for k, v in obj.items():
+        if isinstance(v, Mapping) and v:
+            flatten(v, f"{prefix}{k}.", out)
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
 
 
 @dataclass(frozen=True)
@@ -157,6 +169,23 @@ def check_fields(ctx: ParseContext) -> str | None:
     if metric and metric not in METRICS:
         raise ConfigError(f"--metric {metric}: expected one of {', '.join(METRICS)}")
     return metric
+
+
+def column_resolver(ctx: ParseContext, given: str | None) -> Callable[[dict], dict[str, str]]:
+    """Canonical columns of a JSON record, resolved once per record shape (its keys); a
+    ``--metric`` given on the command line wins over a metric column."""
+    resolved: dict[tuple, dict[str, str]] = {}
+
+    def columns(rec: dict) -> dict[str, str]:
+        key = tuple(rec)
+        if key not in resolved:
+            cols = resolve_columns(list(rec), ctx.fields, ctx.file, strict=False)
+            if given:
+                cols.pop("metric", None)
+            resolved[key] = cols
+        return resolved[key]
+
+    return columns
 
 
 def resolve_columns(columns: Sequence[str], fields: Mapping[str, str], file: str, *,

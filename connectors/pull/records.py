@@ -12,7 +12,7 @@ whether a row came from a file or an API.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC
 from functools import partial
 from typing import Any
@@ -25,7 +25,7 @@ from parallax.connectors.files.analytics_rows import Bad
 from parallax.connectors.files.pageview_rows import Views, redactor
 from parallax.errors import FormatError
 
-__all__ = ["Extract", "feedback_records", "flatten", "pageview_records", "read_page"]
+__all__ = ["Extract", "feedback_records", "pageview_records", "read_page"]
 
 Extract = Callable[[Any, ParseContext], Iterable[tuple[str, dict[str, Any]]]]
 
@@ -39,18 +39,6 @@ def read_page(source: Source, ctx: ParseContext) -> Any:
         raise FormatError(ctx.file, f"not JSON: {exc}") from None
 
 
-def flatten(obj: Mapping[str, Any], prefix: str = "",
-            out: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Nested objects as dotted keys: {"a": {"b": 1}} → {"a.b": 1}."""
-    out = {} if out is None else out
-    for k, v in obj.items():
-        if isinstance(v, Mapping) and v:
-            flatten(v, f"{prefix}{k}.", out)
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
-
-
 def _never(head: bytes) -> bool:
     return False  # pulled pages are loaded with their format named, never detected
 
@@ -58,16 +46,7 @@ def _never(head: bytes) -> bool:
 def _parse_feedback(extract: Extract, source: Source, ctx: ParseContext) -> Iterator[Chunk]:
     given = survey.check_fields(ctx)
     records = list(extract(read_page(source, ctx), ctx))
-    resolved: dict[tuple, dict[str, str]] = {}
-
-    def columns(rec: dict) -> dict[str, str]:
-        key = tuple(rec)
-        if key not in resolved:
-            cols = survey.resolve_columns(list(rec), ctx.fields, ctx.file, strict=False)
-            if given:
-                cols.pop("metric", None)
-            resolved[key] = cols
-        return resolved[key]
+    columns = survey.column_resolver(ctx, given)
 
     score_key = next((columns(r)["score"] for _, r in records if "score" in columns(r)), "")
     metric = given or survey.metric_of_name(score_key) or "rating"

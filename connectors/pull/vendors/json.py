@@ -29,7 +29,8 @@ from typing import Any
 
 from parallax.connectors.base import ParseContext
 from parallax.connectors.files.pageview_rows import resolve
-from parallax.connectors.pull.records import feedback_records, flatten, pageview_records
+from parallax.connectors.files.survey import flatten
+from parallax.connectors.pull.records import feedback_records, pageview_records
 from parallax.connectors.pull.spec import Auth, CursorSpec, SourceSpec, dig
 from parallax.connectors.pull.vendors.common import Conf, paginator
 from parallax.errors import ConfigError

@@ -25,8 +25,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from parallax.connectors.base import ParseContext
+from parallax.connectors.files.survey import flatten
 from parallax.connectors.pull.paginators import NextLink
-from parallax.connectors.pull.records import feedback_records, flatten
+from parallax.connectors.pull.records import feedback_records
 from parallax.connectors.pull.spec import Auth, CursorSpec, RateLimit, SourceSpec, dig
 from parallax.connectors.pull.vendors.common import Conf
 
