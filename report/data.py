@@ -8,7 +8,6 @@ the join model that run built. Everything is read once here into a frozen ``Revi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import duckdb
@@ -122,8 +121,5 @@ def _bucket(headline: dict) -> int:
 
 
 def _annotations(con, headline: dict) -> list[dict]:
-    first: datetime | None = headline.get("first_session")
-    last: datetime | None = headline.get("last_session")
-    cur = con.execute(read_sql("queries", "review_annotations.sql"),
-                      {"since": first, "until": last})
-    return [dict(zip([d[0] for d in cur.description], r, strict=True)) for r in cur.fetchall()]
+    return _rows(con, "review_annotations", since=headline.get("first_session"),
+                 until=headline.get("last_session"))
