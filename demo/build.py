@@ -25,10 +25,11 @@ import orjson
 from parallax.demo.contact_truth import contact_truth
 from parallax.demo.contacts import simulate_contacts, write_ctr
 from parallax.demo.ga4 import write_ga4
+from parallax.demo.spec import DEMO, WorldSpec
 from parallax.demo.survey import previews, respond
 from parallax.demo.truth import truth
 from parallax.demo.workflows import workflows_truth, write_tracker
-from parallax.demo.world import START_US, simulate
+from parallax.demo.world import simulate, start_us
 from parallax.demo.writers import write_otlp, write_qualtrics
 from parallax.errors import ConfigError
 
@@ -46,7 +47,10 @@ class DemoFiles:
 
 
 def build_world(out_dir: Path, *, seed: int = 7, sessions: int = 3000,
-                survey_share: float = 1.0, extra_spans: int = 0) -> DemoFiles:
+                survey_share: float = 1.0, extra_spans: int = 0,
+                spec: WorldSpec = DEMO) -> DemoFiles:
+    """``spec`` is the shop (the demo's by default; ``family.draw_spec`` draws others). A
+    shop without an analytics export or a contact centre writes no such files."""
     if sessions < 1:
         raise ConfigError(f"--sessions must be at least 1, got {sessions}")
     if not (math.isfinite(survey_share) and 0.0 <= survey_share <= 1.0):
@@ -57,33 +61,36 @@ def build_world(out_dir: Path, *, seed: int = 7, sessions: int = 3000,
     files = DemoFiles(
         traces=(out_dir / "traces" / "spans.jsonl",),
         feedback=(out_dir / "feedback" / "qualtrics_export.csv",),
-        analytics=(out_dir / "analytics" / "ga4_events.ndjson",),
+        analytics=(out_dir / "analytics" / "ga4_events.ndjson",) if spec.analytics else (),
         truth=out_dir / "truth.json",
         annotations=(out_dir / "annotations" / "incidents.csv",),
-        interactions=(out_dir / "contact-centre" / "ctr.jsonl",),
+        interactions=((out_dir / "contact-centre" / "ctr.jsonl",) if spec.contact_centre
+                      else ()),
     )
     for path in (*files.traces, *files.feedback, *files.analytics, files.truth,
                  *files.annotations, *files.interactions):
         path.parent.mkdir(parents=True, exist_ok=True)
 
-    world = simulate(seed, sessions)
-    responses = [r for s in world if (r := respond(s, survey_share)) is not None]
-    tests = previews(seed, START_US, len(responses))
-    write_otlp(files.traces[0], world, extra_spans)
-    write_qualtrics(files.feedback[0], [*tests, *responses])
-    write_ga4(files.analytics[0], world)
-    write_tracker(files.annotations[0])
-    calls = simulate_contacts(seed, world)  # a stream of its own: the files above are unchanged
-    write_ctr(files.interactions[0], calls)
+    world = simulate(seed, sessions, spec)
+    responses = [r for s in world if (r := respond(s, survey_share, spec)) is not None]
+    tests = previews(seed, start_us(spec), len(responses), spec)
+    write_otlp(files.traces[0], world, extra_spans, spec)
+    write_qualtrics(files.feedback[0], [*tests, *responses], spec)
+    if files.analytics:
+        write_ga4(files.analytics[0], world, spec)
+    write_tracker(files.annotations[0], spec)
     names = {kind: [p.relative_to(out_dir).as_posix() for p in paths] for kind, paths in
              (("traces", files.traces), ("feedback", files.feedback),
               ("analytics", files.analytics))}
-    doc = truth(seed, world, responses, len(tests), names)
+    doc = truth(seed, world, responses, len(tests), names, spec)
     doc["files"]["annotations"] = [p.relative_to(out_dir).as_posix() for p in files.annotations]
-    doc["workflows"] = workflows_truth(world, responses, survey_share)
-    doc["files"]["interactions"] = [p.relative_to(out_dir).as_posix()
-                                    for p in files.interactions]
-    doc["contact_centre"] = contact_truth(world, calls)
+    doc["workflows"] = workflows_truth(world, responses, survey_share, spec)
+    if files.interactions:  # a stream of its own: the files above are unchanged
+        calls = simulate_contacts(seed, world)
+        write_ctr(files.interactions[0], calls)
+        doc["files"]["interactions"] = [p.relative_to(out_dir).as_posix()
+                                        for p in files.interactions]
+        doc["contact_centre"] = contact_truth(world, calls)
     if extra_spans:  # keys only appear when a knob is used: default truth.json is unchanged
         doc["counts"]["spans"] += extra_spans * doc["counts"]["page_views"]
         doc["counts"]["extra_spans_per_page_view"] = extra_spans

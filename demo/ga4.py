@@ -16,38 +16,33 @@ from typing import Any
 
 import orjson
 
+from parallax.demo.spec import DEMO, WorldSpec
 from parallax.demo.world import PageView, Session
-from parallax.demo.writers import BERLIN
 
 __all__ = ["write_ga4"]
 
 STREAM_ID = "4178906623"
 EUR_TO_USD = 1.08
-_TITLES = {"/": "Shop – Home", "/search": "Search results", "/product/{id}": "Product",
-           "/cart": "Your cart", "/checkout": "Checkout", "/account/orders": "My orders",
-           "/help/contact": "Contact us", "/store-locator": "Find a store"}
 _BRANDS = {"iOS": ("Apple", "iPhone"), "Android": ("Google", "Pixel 8"),
            "Windows": ("Microsoft", "Chrome"), "Macintosh": ("Apple", "Safari")}
-_REGIONS = {"Berlin": "Berlin", "Hamburg": "Hamburg", "Munich": "Bavaria", "Vienna": "Vienna",
-            "Zurich": "Zurich", "Amsterdam": "North Holland"}
 
 
-def write_ga4(path: Path, sessions: Iterable[Session]) -> None:
+def write_ga4(path: Path, sessions: Iterable[Session], spec: WorldSpec = DEMO) -> None:
     with open(path, "wb") as f:
         for session in sessions:
             if session.ga4:  # consent denied: GA4 never saw the session
-                for row in _events(session):
+                for row in _events(session, spec):
                     f.write(orjson.dumps(row) + b"\n")
 
 
-def _events(s: Session) -> list[dict]:
+def _events(s: Session, spec: WorldSpec) -> list[dict]:
     v = s.visitor
     common = [("ga_session_id", s.start_us // 1_000_000), ("ga_session_number", v.session_number),
               ("session_id", v.session_id)]
     rows: list[dict] = []
     for bundle, pv in enumerate(s.pages, 1):
         at = pv.start_us + int(pv.load_ms * 1000)  # the tag fires when the page has loaded
-        page = [("page_location", pv.url), ("page_title", _TITLES[pv.route])]
+        page = [("page_location", pv.url), ("page_title", spec.routes[pv.route].title)]
         batch: list[tuple[int, str, list, dict]] = []
         if pv.seq == 1:
             if v.session_number == 1 and v.first_visit_s == s.start_us // 1_000_000:
@@ -65,7 +60,7 @@ def _events(s: Session) -> list[dict]:
         if s.purchase and s.purchase.seq == pv.seq:
             batch.append(_purchase(s, page + common))
         for index, (ts, name, params, extra) in enumerate(batch):
-            rows.append(_row(s, pv, ts, name, params, extra, bundle, index))
+            rows.append(_row(s, spec, pv, ts, name, params, extra, bundle, index))
     return rows
 
 
@@ -89,12 +84,13 @@ def _item(product_id: str, price: float) -> dict:
             "quantity": "1", "item_revenue": price}
 
 
-def _row(s: Session, pv: PageView, ts: int, name: str, params: list, extra: dict,
-         bundle: int, index: int) -> dict:
+def _row(s: Session, spec: WorldSpec, pv: PageView, ts: int, name: str, params: list,
+         extra: dict, bundle: int, index: int) -> dict:
     v = s.visitor
     brand, model = _BRANDS[v.os]
+    place = next(p for p in spec.places if p.city == v.city)
     row: dict[str, Any] = {
-        "event_date": datetime.fromtimestamp(ts // 1_000_000, BERLIN).strftime("%Y%m%d"),
+        "event_date": datetime.fromtimestamp(ts // 1_000_000, spec.zone).strftime("%Y%m%d"),
         "event_timestamp": str(ts),
         "event_name": name,
         "event_params": [_param(k, val) for k, val in params],
@@ -113,12 +109,13 @@ def _row(s: Session, pv: PageView, ts: int, name: str, params: list, extra: dict
         "user_first_touch_timestamp": str(v.first_visit_s * 1_000_000),
         "device": {"category": v.device, "mobile_brand_name": brand, "mobile_model_name": model,
                    "operating_system": v.os, "operating_system_version": v.os_version,
-                   "language": "de-de", "is_limited_ad_tracking": "No",
-                   "time_zone_offset_seconds": "7200",
+                   "language": spec.language, "is_limited_ad_tracking": "No",
+                   "time_zone_offset_seconds": str(spec.utc_offset_s),
                    "web_info": {"browser": v.browser, "browser_version": "141.0",
-                                "hostname": "shop.example.com"}},
-        "geo": {"city": v.city, "country": v.country, "continent": "Europe",
-                "region": _REGIONS[v.city], "sub_continent": "Western Europe"},
+                                "hostname": spec.host}},
+        "geo": {"city": v.city, "country": v.country,
+                "continent": spec.notes.get("continent", "Europe"), "region": place.region,
+                "sub_continent": spec.notes.get("sub_continent", "Western Europe")},
         "traffic_source": {"name": "(direct)", "medium": "(none)", "source": "(direct)"},
         "stream_id": STREAM_ID,
         "platform": "WEB",

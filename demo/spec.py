@@ -1,24 +1,28 @@
-"""The planted truth of the demo world: routes, dependencies, incidents and the true models.
+"""The planted truth of a simulated shop: routes, dependencies, incidents and the true models.
 
-The simulation (``world.py``) draws only from the values here and ``truth.json`` is written
-from them, so what the attribution engine should find is stated once. Times are simulated:
-a fixed week from ``START``, never the wall clock.
+A world is one ``WorldSpec``: the simulation (``world.py``, ``delivery.py``, ``survey.py``)
+draws only from it and ``truth.json`` is written from it, so what the attribution engine
+should find is stated once. ``DEMO`` is the demo world; ``family.py`` draws other shops from a
+seed (other routes, names, frameworks, time zones, effects). Times are simulated: a fixed
+window from ``start``, never the wall clock.
+
+The module-level names (``ROUTES``, ``DEPENDENCIES``, …) are the demo world's, kept for the
+tests and tools that read them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 __all__ = [
-    "CONVERSION", "DAYS", "DEPENDENCIES", "DESIGN_CHANGES", "DEVICES", "ENTRY", "FEEDBACK",
-    "INCIDENTS", "ROUTES", "SITE", "SLOWDOWNS", "START", "SURVEY", "TRANSITIONS", "DesignChange",
-    "Dependency", "Incident", "Route", "Slowdown",
+    "CONVERSION", "DAYS", "DEMO", "DEPENDENCIES", "DESIGN_CHANGES", "DEVICES", "ENTRY",
+    "FEEDBACK", "INCIDENTS", "ROUTES", "SITE", "SLOWDOWNS", "START", "SURVEY", "TRANSITIONS",
+    "DesignChange", "Dependency", "Incident", "Place", "Route", "Slowdown", "WorldSpec",
 ]
-
-START = datetime(2026, 10, 5, tzinfo=UTC)
-DAYS = 7
-SITE = "https://shop.example.com"
 
 
 @dataclass(frozen=True)
@@ -31,11 +35,24 @@ class Route:
     survey_weight: float  # how often the in-page survey picks this page
     verdict: str  # expected verdict at the default size
     why: str
+    # What the page is for: home | search | listing | product | cart | checkout | account |
+    # help | content | locator | page. Behaviour hangs on the role, never on the name.
+    role: str = "page"
+    http_route: str = ""  # the template as the backend's framework spells it ("" = template)
+    # One value pool per placeholder of the template, in order: ("int", lo, hi),
+    # ("pick", choice, …), ("alnum", length) or ("uuid",).
+    values: tuple[tuple[Any, ...], ...] = ()
+    load_slope: float = 1.0  # multiplies the feedback model's load slope on this route
+    title: str = ""
+
+    @property
+    def route_attr(self) -> str:
+        return self.http_route or self.template
 
 
 @dataclass(frozen=True)
 class Dependency:
-    name: str
+    name: str  # as the spans name it: peer.service, else server.address
     system: str  # "http" or a db.system value
     host: str  # server.address
     path: str  # url path (http) or table (db)
@@ -46,6 +63,12 @@ class Dependency:
     on_failure: str  # error_page: 503 to the customer | failure_page: shown | fallback: hidden
     verdict: str
     why: str
+    # Who calls it: "server" (in the page's trace), "browser" (a beacon sent after the page
+    # loaded, in a trace of its own with the session id) or "worker" (an async job after a
+    # purchase, in a trace of its own with the customer's id when logged in).
+    caller: str = "server"
+    call_p: float = 1.0  # browser/worker: probability a page (purchase) makes the call
+    peer_service: bool = True  # the span carries peer.service (else only server.address)
 
 
 @dataclass(frozen=True)
@@ -84,26 +107,101 @@ class DesignChange:
     concurrent: tuple[str, ...]  # what slows the route's backend in the same week
 
 
+@dataclass(frozen=True)
+class Place:
+    country: str
+    city: str
+    region: str
+    weight: float
+    lat: float
+    lon: float
+
+
+@dataclass(frozen=True)
+class WorldSpec:
+    name: str
+    start: datetime
+    days: int
+    site: str  # scheme and host of the shop
+    tz: str  # the shop's time zone: traffic hours, survey export dates, GA4 event dates
+    routes: Mapping[str, Route]
+    dependencies: Mapping[str, Dependency]
+    incidents: tuple[Incident, ...]
+    slowdowns: tuple[Slowdown, ...]
+    design_changes: tuple[DesignChange, ...]
+    devices: Mapping[str, Mapping[str, float]]
+    feedback: Mapping[str, float]
+    survey: Mapping[str, Any]
+    conversion: Mapping[str, float]
+    entry: Mapping[str, float]
+    transitions: Mapping[str, Mapping[str, float]]
+    places: tuple[Place, ...]
+    services: Mapping[str, Mapping[str, str]]  # resource attributes per service
+    hours: tuple[float, ...]  # local hour-of-day traffic weights
+    browser_service: str = "web-frontend"
+    semconv: str = "new"  # span attributes: "new" (url.path, …) or "old" (http.target, …)
+    language: str = "de-de"  # browser language GA4 reports
+    survey_language: str = "DE"  # most respondents' survey language (the rest answer in EN)
+    login_share: float = 0.5  # sessions of a logged-in customer
+    ga4_missing: float = 0.04  # sessions without analytics consent
+    browser_spans: bool = True  # the browser's documentLoad spans are exported
+    analytics: bool = True  # a GA4 export exists
+    cost_incident: str | None = None  # the incident the workflows truth costs out
+    contact_centre: bool = False
+    notes: Mapping[str, Any] = field(default_factory=dict)  # what a family draw chose
+
+    @property
+    def host(self) -> str:
+        return self.site.split("://", 1)[1]
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.tz)
+
+    @property
+    def end(self) -> datetime:
+        return self.start + timedelta(days=self.days)
+
+    @property
+    def utc_offset_s(self) -> int:
+        offset = self.start.astimezone(self.zone).utcoffset()
+        return int(offset.total_seconds()) if offset is not None else 0
+
+    def route_of(self, role: str) -> str | None:
+        """The first route with this role (the shop's checkout, home, …)."""
+        return next((t for t, r in self.routes.items() if r.role == role), None)
+
+
+START = datetime(2026, 10, 5, tzinfo=UTC)
+DAYS = 7
+SITE = "https://shop.example.com"
+
+
 ROUTES: dict[str, Route] = {r.template: r for r in (
     Route("/", "shop-api", 80, (("search-backend", 0.5),), 0.0, 1.0, "healthy",
-          "normal delivery, no design effect"),
+          "normal delivery, no design effect", role="home", title="Shop – Home"),
     Route("/search", "shop-api", 60, (("search-backend", 1.0),), 0.0, 1.0, "healthy",
-          "normal delivery, no design effect"),
+          "normal delivery, no design effect", role="search", title="Search results"),
     Route("/product/{id}", "shop-api", 70, (("inventory-db", 1.0),), 0.0, 1.0, "delivery",
           "inventory-db failures become 503 pages (incident inventory-db-errors); "
-          "no design effect"),
+          "no design effect", role="product", values=(("int", 10000, 100000),),
+          title="Product"),
     Route("/cart", "shop-api", 60, (("inventory-db", 1.0), ("pricing-service", 1.0)), 0.7, 1.5,
-          "mixed", "pricing-service is slow all week AND the cart has a design problem"),
+          "mixed", "pricing-service is slow all week AND the cart has a design problem",
+          role="cart", title="Your cart"),
     Route("/checkout", "shop-api", 120, (("payments.example-psp.com", 1.0),), 0.0, 5.0,
           "delivery", "payment provider slow and timing out (incident psp-outage); "
-          "no design effect"),
+          "no design effect", role="checkout", title="Checkout"),
     Route("/account/orders", "account-api", 90, (("orders-db", 1.0),), 1.4, 4.0, "design",
-          "normal delivery, customers are more negative here: genuine design problem"),
+          "normal delivery, customers are more negative here: genuine design problem",
+          role="account", title="My orders"),
     Route("/help/contact", "account-api", 50, (), 0.9, 2.0, "inconclusive",
-          "a design effect is planted but the page gets too few responses to tell"),
+          "a design effect is planted but the page gets too few responses to tell",
+          role="help", title="Contact us"),
     Route("/store-locator", "shop-api", 70, (("maps.example-geo.com", 1.0),), 0.0, 1.0,
           "silent", "maps API fails for days (incident maps-degraded) but a cached fallback "
-          "hides it: delivery degraded in the traces, feedback at baseline"),
+          "hides it: delivery degraded in the traces, feedback at baseline", role="locator",
+          title="Find a store"),
 )}
 
 DEPENDENCIES: dict[str, Dependency] = {d.name: d for d in (
@@ -207,3 +305,32 @@ TRANSITIONS: dict[str, dict[str, float]] = {
     "/help/contact": {"/": .7, "/account/orders": .3},
     "/store-locator": {"/": .5, "/product/{id}": .3, "/store-locator": .2},
 }
+
+# Berlin-local hour weights (shop traffic peaks in the evening).
+HOURS = (1, .6, .4, .3, .3, .5, 1, 2, 3, 3.5, 4, 4, 4.5, 4.5, 4, 4, 4, 4.5, 5, 5.5, 5.5, 4.5, 3,
+         2)
+PLACES = (Place("Germany", "Berlin", "Berlin", 0.55, 52.52, 13.405),
+          Place("Germany", "Hamburg", "Hamburg", 0.18, 53.551, 9.994),
+          Place("Germany", "Munich", "Bavaria", 0.12, 48.137, 11.575),
+          Place("Austria", "Vienna", "Vienna", 0.07, 48.208, 16.374),
+          Place("Switzerland", "Zurich", "Zurich", 0.05, 47.377, 8.542),
+          Place("Netherlands", "Amsterdam", "North Holland", 0.03, 52.368, 4.904))
+_SDK = {"telemetry.sdk.name": "opentelemetry", "telemetry.sdk.version": "1.37.0"}
+SERVICES = {
+    "web-frontend": {"service.name": "web-frontend", "telemetry.sdk.language": "webjs",
+                     "telemetry.sdk.name": "opentelemetry", "telemetry.sdk.version": "1.26.0"},
+    "shop-api": {"service.name": "shop-api", "service.version": "2026.10.1",
+                 "deployment.environment.name": "production", "telemetry.sdk.language": "python",
+                 **_SDK},
+    "account-api": {"service.name": "account-api", "service.version": "2026.9.4",
+                    "deployment.environment.name": "production",
+                    "telemetry.sdk.language": "python", **_SDK},
+}
+
+DEMO = WorldSpec(
+    name="demo", start=START, days=DAYS, site=SITE, tz="Europe/Berlin", routes=ROUTES,
+    dependencies=DEPENDENCIES, incidents=INCIDENTS, slowdowns=SLOWDOWNS,
+    design_changes=DESIGN_CHANGES, devices=DEVICES, feedback=FEEDBACK, survey=SURVEY,
+    conversion=CONVERSION, entry=ENTRY, transitions=TRANSITIONS, places=PLACES,
+    services=SERVICES, hours=HOURS, cost_incident="inventory-db-crash", contact_centre=True,
+)

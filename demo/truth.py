@@ -14,32 +14,32 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import timedelta
 
-from parallax.demo.spec import (
-    CONVERSION,
-    DAYS,
-    DEPENDENCIES,
-    DEVICES,
-    FEEDBACK,
-    INCIDENTS,
-    ROUTES,
-    SITE,
-    START,
-    SURVEY,
-)
+from parallax.demo.spec import DEMO, WorldSpec
 from parallax.demo.survey import Response
 from parallax.demo.world import Session
 
-__all__ = ["truth"]
+__all__ = ["design_at_good_delivery", "truth"]
+
+GOOD_LOAD_S = 2.5  # "good delivery" (Core Web Vitals' LCP target) the design effect is read at
+
+
+def design_at_good_delivery(spec: WorldSpec, template: str) -> float:
+    """The route's log-odds of poor feedback against a route with the site's normal design and
+    slope, both at good delivery (2.5 s, no errors): the design effect an engine can measure.
+    Equal to the planted ``design`` when the route's load slope is the site's."""
+    r = spec.routes[template]
+    return r.design + spec.feedback["log_load_s"] * (r.load_slope - 1.0) * math.log(GOOD_LOAD_S)
 
 
 def truth(seed: int, sessions: Sequence[Session], responses: Sequence[Response],
-          previews: int, files: dict[str, list[str]]) -> dict:
+          previews: int, files: dict[str, list[str]], spec: WorldSpec = DEMO) -> dict:
     return {
-        "generator": "parallax.demo",
+        "generator": "parallax.demo" if spec.name == "demo" else f"parallax.demo.{spec.name}",
         "seed": seed,
         "sessions": len(sessions),
-        "window": {"start": _iso(START), "end": _iso(START + timedelta(days=DAYS))},
-        "site": SITE,
+        "window": {"start": _iso(spec.start), "end": _iso(spec.start + timedelta(days=spec.days))},
+        "site": spec.site,
+        "time_zone": spec.tz,
         "files": files,
         "keys": {
             "session": "span attribute session.id = GA4 event param session_id = Qualtrics "
@@ -51,10 +51,15 @@ def truth(seed: int, sessions: Sequence[Session], responses: Sequence[Response],
         },
         "expected": {
             "routes": {t: {"verdict": r.verdict, "why": r.why, "service": r.service,
-                           "dependencies": [d for d, _ in r.deps], "design_effect": r.design}
-                       for t, r in ROUTES.items()},
-            "dependencies": {n: {"verdict": d.verdict, "why": d.why, "on_failure": d.on_failure}
-                             for n, d in DEPENDENCIES.items()},
+                           "dependencies": [d for d, _ in r.deps], "design_effect": r.design,
+                           "design_effect_at_good_delivery": round(
+                               design_at_good_delivery(spec, t), 6),
+                           "load_slope": r.load_slope, "role": r.role,
+                           "http_route": r.route_attr}
+                       for t, r in spec.routes.items()},
+            "dependencies": {n: {"verdict": d.verdict, "why": d.why, "on_failure": d.on_failure,
+                                 "caller": d.caller}
+                             for n, d in spec.dependencies.items()},
             "verdict_names": "delivery | design | mixed | silent | inconclusive; healthy = no "
                              "finding",
         },
@@ -70,22 +75,25 @@ def truth(seed: int, sessions: Sequence[Session], responses: Sequence[Response],
                     "mobile": "device category mobile",
                     "design_effect": "per route, see expected.routes",
                 },
-                "coefficients": FEEDBACK,
+                "coefficients": dict(spec.feedback),
             },
             # Outcome-dependent answering shifts the intercept among respondents by
             # ln(P(answer | poor) / P(answer | not poor)); the slopes stay as planted.
-            "survey": {**SURVEY, "respondent_intercept_shift": round(math.log(
-                SURVEY["respond_if_poor"] / SURVEY["respond_if_not_poor"]), 4),
-                "page_weights": {t: r.survey_weight for t, r in ROUTES.items()}},
-            "confounder": {"device": DEVICES, "note": "mobile renders slower and answers more "
-                           "negatively at equal delivery; mobile visits /store-locator twice as "
-                           "often on entry"},
-            "conversion": {**CONVERSION, "unit": "a /checkout page view whose charge succeeded"},
+            "survey": {**spec.survey, "respondent_intercept_shift": round(math.log(
+                spec.survey["respond_if_poor"] / spec.survey["respond_if_not_poor"]), 4),
+                "page_weights": {t: r.survey_weight for t, r in spec.routes.items()}},
+            "confounder": {"device": {k: dict(v) for k, v in spec.devices.items()},
+                           "note": "mobile renders slower and answers more negatively at equal "
+                           "delivery; mobile visits the store locator twice as often on entry"},
+            "conversion": {**spec.conversion,
+                           "unit": "a checkout page view whose charge succeeded"},
         },
         "incidents": [{**{k: v for k, v in asdict(i).items() if k not in ("starts", "ends")},
-                       "starts": _iso(i.starts), "ends": _iso(i.ends)} for i in INCIDENTS],
+                       "starts": _iso(i.starts), "ends": _iso(i.ends)} for i in spec.incidents],
         "counts": _counts(sessions, responses, previews),
-        "measured": {"routes": _routes(sessions, responses), "dependencies": _deps(sessions)},
+        "measured": {"routes": _routes(sessions, responses, spec),
+                     "dependencies": _deps(sessions, spec)},
+        **({"world": dict(spec.notes)} if spec.notes else {}),
     }
 
 
@@ -94,7 +102,7 @@ def _counts(sessions: Sequence[Session], responses: Sequence[Response], previews
     buys = [s.purchase for s in sessions if s.purchase]
     return {
         "sessions": len(sessions), "page_views": len(pages),
-        "spans": sum(len(pv.spans) for pv in pages),
+        "spans": sum(len(pv.spans) for pv in pages) + sum(len(s.side) for s in sessions),
         "ga4_sessions": sum(s.ga4 for s in sessions),
         "sessions_without_analytics_consent": sum(not s.ga4 for s in sessions),
         "responses": len(responses), "survey_previews": previews,
@@ -104,7 +112,7 @@ def _counts(sessions: Sequence[Session], responses: Sequence[Response], previews
     }
 
 
-def _routes(sessions: Sequence[Session], responses: Sequence[Response]) -> dict:
+def _routes(sessions: Sequence[Session], responses: Sequence[Response], spec: WorldSpec) -> dict:
     by_route: dict[str, list] = defaultdict(list)
     for s in sessions:
         for pv in s.pages:
@@ -113,7 +121,7 @@ def _routes(sessions: Sequence[Session], responses: Sequence[Response]) -> dict:
     for r in responses:
         answers[r.route].append(r)
     out = {}
-    for template in ROUTES:
+    for template in spec.routes:
         pvs, rs = by_route.get(template, []), answers.get(template, [])
         loads = sorted(pv.load_ms for pv in pvs)
         out[template] = {
@@ -130,17 +138,17 @@ def _routes(sessions: Sequence[Session], responses: Sequence[Response]) -> dict:
     return out
 
 
-def _deps(sessions: Sequence[Session]) -> dict:
+def _deps(sessions: Sequence[Session], spec: WorldSpec) -> dict:
     calls: dict[str, list[tuple[float, bool]]] = defaultdict(list)
     for s in sessions:
-        for pv in s.pages:
-            for span in pv.spans:
-                if span.kind == 3:
-                    peer = dict(span.attrs)["peer.service"]
-                    ms = (span.end_ns - span.start_ns) / 1e6
-                    calls[peer].append((ms, span.error is not None))
+        for span in (*(x for pv in s.pages for x in pv.spans), *s.side):
+            if span.kind == 3:
+                attrs = dict(span.attrs)
+                peer = attrs.get("peer.service") or attrs["server.address"]
+                ms = (span.end_ns - span.start_ns) / 1e6
+                calls[peer].append((ms, span.error is not None))
     out = {}
-    for name in DEPENDENCIES:
+    for name in spec.dependencies:
         c = calls.get(name, [])
         durations = sorted(d for d, _ in c)
         out[name] = {"calls": len(c), "failure_rate": _rate(sum(f for _, f in c), len(c)),

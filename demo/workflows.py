@@ -20,16 +20,7 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-from parallax.demo.spec import (
-    CONVERSION,
-    DESIGN_CHANGES,
-    INCIDENTS,
-    ROUTES,
-    SLOWDOWNS,
-    SURVEY,
-    DesignChange,
-    Incident,
-)
+from parallax.demo.spec import DEMO, DesignChange, Incident, WorldSpec
 from parallax.demo.survey import Response, p_poor
 from parallax.demo.world import Session, counterfactual
 
@@ -42,24 +33,24 @@ def _us(dt) -> int:
     return int(dt.timestamp()) * 1_000_000
 
 
-def _expected_poor(s: Session, routes: set[str], lo: int, hi: int,
+def _expected_poor(s: Session, routes: set[str], lo: int, hi: int, spec: WorldSpec,
                    survey_share: float = 1.0) -> float:
     """Expected poor answers from pages on ``routes`` viewed in [lo, hi)."""
-    weights = [ROUTES[p.route].survey_weight for p in s.pages]
+    weights = [spec.routes[p.route].survey_weight for p in s.pages]
     total = sum(weights)
-    shown = SURVEY["show_probability"] * survey_share
-    return sum(shown * w / total * p_poor(p, s.visitor.device)
-               * SURVEY["respond_if_poor"]
+    shown = spec.survey["show_probability"] * survey_share
+    return sum(shown * w / total * p_poor(p, s.visitor.device, spec)
+               * spec.survey["respond_if_poor"]
                for p, w in zip(s.pages, weights, strict=True)
                if p.route in routes and lo <= p.start_us < hi)
 
 
-def _p_purchase(s: Session) -> float:
+def _p_purchase(s: Session, spec: WorldSpec) -> float:
     """P(the session buys): every checkout view whose charge went through gets one chance."""
-    c, miss, errors = CONVERSION, 1.0, False
+    c, miss, errors = spec.conversion, 1.0, False
     for p in s.pages:
         errors |= p.error_seen
-        if p.route == "/checkout" and not p.visible_failure:
+        if spec.routes[p.route].role == "checkout" and not p.visible_failure:
             logit = (c["intercept"] + c["log_load_s"] * math.log(p.load_ms / 1000)
                      + c["error_seen_in_session"] * errors)
             miss *= 1.0 - 1.0 / (1.0 + math.exp(-logit))
@@ -67,20 +58,21 @@ def _p_purchase(s: Session) -> float:
 
 
 def incident_truth(inc: Incident, sessions: Sequence[Session],
-                   responses: Sequence[Response], survey_share: float = 1.0) -> dict:
+                   responses: Sequence[Response], survey_share: float = 1.0,
+                   spec: WorldSpec = DEMO) -> dict:
     lo, hi = _us(inc.starts), _us(inc.ends)
-    routes = {t for t, r in ROUTES.items() if any(d == inc.dependency for d, _ in r.deps)}
-    others = tuple(i for i in INCIDENTS if i.id != inc.id)
+    routes = {t for t, r in spec.routes.items() if any(d == inc.dependency for d, _ in r.deps)}
+    others = tuple(i for i in spec.incidents if i.id != inc.id)
     near = [s for s in sessions if lo - MARGIN_US <= s.start_us < hi]
-    replay = [counterfactual(s, len(sessions), others) for s in near]
+    replay = [counterfactual(s, len(sessions), others, spec) for s in near]
     in_window = [r for r in responses if r.route in routes and lo <= r.ended_us < hi]
     poor = sum(r.poor for r in in_window)
-    exp1 = sum(_expected_poor(s, routes, lo, hi, survey_share) for s in near)
-    exp0 = sum(_expected_poor(s, routes, lo, hi, survey_share) for s in replay)
+    exp1 = sum(_expected_poor(s, routes, lo, hi, spec, survey_share) for s in near)
+    exp0 = sum(_expected_poor(s, routes, lo, hi, spec, survey_share) for s in replay)
     touched = [i for i, s in enumerate(near) if s.ga4 and any(
         p.route in routes and lo <= p.start_us < hi for p in s.pages)]
     bought = sum(near[i].purchase is not None for i in touched)
-    conv0 = sum(_p_purchase(replay[i]) for i in touched)
+    conv0 = sum(_p_purchase(replay[i], spec) for i in touched)
     revenue = [s.purchase.revenue for s in sessions if s.purchase]
     mean_revenue = sum(revenue) / len(revenue) if revenue else 0.0
     return {
@@ -124,26 +116,31 @@ def design_truth(change: DesignChange, responses: Sequence[Response]) -> dict:
 
 
 def workflows_truth(sessions: Sequence[Session], responses: Sequence[Response],
-                    survey_share: float = 1.0) -> dict:
-    crash = next(i for i in INCIDENTS if i.id == "inventory-db-crash")
-    return {"incident": incident_truth(crash, sessions, responses, survey_share),
-            "design_change": design_truth(DESIGN_CHANGES[0], responses)}
+                    survey_share: float = 1.0, spec: WorldSpec = DEMO) -> dict:
+    out = {}
+    crash = next((i for i in spec.incidents if i.id == spec.cost_incident), None)
+    if crash is not None:
+        out["incident"] = incident_truth(crash, sessions, responses, survey_share, spec)
+    if spec.design_changes:
+        out["design_change"] = design_truth(spec.design_changes[0], responses)
+    return out
 
 
 TRACKER_COLUMNS = ("Incident ID", "Type", "Title", "Service", "Component", "Page",
                    "Started At (UTC)", "Resolved At (UTC)", "Severity", "Status")
 
 
-def write_tracker(path: Path) -> None:
+def write_tracker(path: Path, spec: WorldSpec = DEMO) -> None:
     """The incidents and the design change as an incident tracker exports them."""
-    rows = [(i.id, "Incident", i.description, "shop-api", i.dependency, "",
+    svc = next(iter(r.service for r in spec.routes.values()))
+    rows = [(i.id, "Incident", i.description, svc, i.dependency, "",
              i.starts.strftime("%Y-%m-%d %H:%M"), i.ends.strftime("%Y-%m-%d %H:%M"),
-             "SEV1" if i.fail_rate >= 0.5 else "SEV2", "Resolved") for i in INCIDENTS]
-    rows += [(s.id, "Incident", s.description, "shop-api", "", s.route,
+             "SEV1" if i.fail_rate >= 0.5 else "SEV2", "Resolved") for i in spec.incidents]
+    rows += [(s.id, "Incident", s.description, spec.routes[s.route].service, "", s.route,
               s.starts.strftime("%Y-%m-%d %H:%M"), s.ends.strftime("%Y-%m-%d %H:%M"), "SEV3",
-              "Resolved") for s in SLOWDOWNS]
-    rows += [(c.id, "Design change", c.description, "shop-api", "", c.route,
-              c.at.strftime("%Y-%m-%d %H:%M"), "", "", "Released") for c in DESIGN_CHANGES]
+              "Resolved") for s in spec.slowdowns]
+    rows += [(c.id, "Design change", c.description, spec.routes[c.route].service, "", c.route,
+              c.at.strftime("%Y-%m-%d %H:%M"), "", "", "Released") for c in spec.design_changes]
     with open(path, "w", encoding="utf-8", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(TRACKER_COLUMNS)

@@ -12,25 +12,12 @@ import random
 import uuid
 from dataclasses import dataclass
 
-from parallax.demo.delivery import PageView, Visitor, logn, page_view
-from parallax.demo.spec import (
-    CONVERSION,
-    DAYS,
-    DEVICES,
-    ENTRY,
-    INCIDENTS,
-    ROUTES,
-    START,
-    TRANSITIONS,
-    Incident,
-)
+from parallax.demo.delivery import PageView, SpanRec, Visitor, logn, page_view, side_calls
+from parallax.demo.spec import DEMO, Incident, WorldSpec
 
 __all__ = ["PageView", "Purchase", "Session", "Visitor", "counterfactual", "simulate"]
 
-START_US = int(START.timestamp()) * 1_000_000
-WINDOW_US = DAYS * 86_400 * 1_000_000
-# Berlin-local hour weights (shop traffic peaks in the evening); the window is CEST (UTC+2).
-_HOURS = (1, .6, .4, .3, .3, .5, 1, 2, 3, 3.5, 4, 4, 4.5, 4.5, 4, 4, 4, 4.5, 5, 5.5, 5.5, 4.5, 3, 2)
+START_US = int(DEMO.start.timestamp()) * 1_000_000  # the demo's; worlds use start_us(spec)
 _AGENTS = {
     "mobile": (("iOS", "18.6", "Safari", "Mozilla/5.0 (iPhone; CPU iPhone OS 18_6 like Mac OS X) "
                 "AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.6 Mobile/15E148 Safari/604.1"),
@@ -41,9 +28,6 @@ _AGENTS = {
                 ("Macintosh", "Macintosh 14.6", "Safari", "Mozilla/5.0 (Macintosh; Intel Mac OS X "
                  "14_6) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.6 Safari/605.1.15")),
 }
-_PLACES = (("Germany", "Berlin", 0.55), ("Germany", "Hamburg", 0.18), ("Germany", "Munich", 0.12),
-           ("Austria", "Vienna", 0.07), ("Switzerland", "Zurich", 0.05),
-           ("Netherlands", "Amsterdam", 0.03))
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,41 +48,49 @@ class Session:
     ga4: bool  # analytics consent given: the session appears in the GA4 export
     rng_state: int  # seed of the session's own stream, continued by the survey
     stream: int = 0  # seed the session was drawn from (replayed for counterfactuals)
+    side: tuple[SpanRec, ...] = ()  # beacons and async jobs: traces of their own
 
 
-def simulate(seed: int, sessions: int) -> list[Session]:
+def start_us(spec: WorldSpec) -> int:
+    return int(spec.start.timestamp()) * 1_000_000
+
+
+def simulate(seed: int, sessions: int, spec: WorldSpec = DEMO) -> list[Session]:
     master = random.Random(seed)
-    starts = sorted(_start_us(master) for _ in range(sessions))
+    starts = sorted(_start_us(master, spec) for _ in range(sessions))
     users = [f"cust-{100000 + i}" for i in range(max(20, sessions // 3))]
     seen: dict[str, list[int]] = {}  # user → [pseudo id seed, sessions so far, first visit s]
     out = []
     for start in starts:
         stream = master.getrandbits(64)
-        out.append(_session(random.Random(stream), start, users, seen, stream=stream))
+        out.append(_session(random.Random(stream), start, users, seen, spec, stream=stream))
     return out
 
 
-def counterfactual(session: Session, sessions: int, incidents: tuple[Incident, ...]) -> Session:
+def counterfactual(session: Session, sessions: int, incidents: tuple[Incident, ...],
+                   spec: WorldSpec = DEMO) -> Session:
     """The same visitor's session replayed with only ``incidents`` happening: identical until
     the first draw an incident changes, a fresh draw of the same world after it."""
     users = [f"cust-{100000 + i}" for i in range(max(20, sessions // 3))]
-    return _session(random.Random(session.stream), session.start_us, users, {},
+    return _session(random.Random(session.stream), session.start_us, users, {}, spec,
                     incidents=incidents, stream=session.stream)
 
 
-def _start_us(rng: random.Random) -> int:
-    day = rng.randrange(DAYS)
-    hour = rng.choices(range(24), weights=_HOURS)[0] - 2  # local → UTC
+def _start_us(rng: random.Random, spec: WorldSpec) -> int:
+    day = rng.randrange(spec.days)
+    hour = rng.choices(range(24), weights=spec.hours)[0] - spec.utc_offset_s // 3600
     offset = (day * 86_400 + hour * 3600) * 1_000_000 + rng.randrange(3600 * 1_000_000)
-    return START_US + offset % WINDOW_US
+    return start_us(spec) + offset % (spec.days * 86_400 * 1_000_000)
 
 
-def _session(rng: random.Random, start: int, users: list[str], seen: dict, *,
-             incidents: tuple[Incident, ...] = INCIDENTS, stream: int = 0) -> Session:
-    device = "mobile" if rng.random() < DEVICES["mobile"]["share"] else "desktop"
+def _session(rng: random.Random, start: int, users: list[str], seen: dict, spec: WorldSpec, *,
+             incidents: tuple[Incident, ...] | None = None, stream: int = 0) -> Session:
+    incidents = spec.incidents if incidents is None else incidents
+    device = "mobile" if rng.random() < spec.devices["mobile"]["share"] else "desktop"
     os_name, os_version, browser, agent = rng.choice(_AGENTS[device])
-    country, city = _pick(rng, {(c, t): w for c, t, w in _PLACES})
-    user = rng.choice(users) if rng.random() < 0.5 else None
+    place = _pick(rng, {p: p.weight for p in spec.places})
+    country, city = place.country, place.city
+    user = rng.choice(users) if rng.random() < spec.login_share else None
     if user is not None:
         state = seen.setdefault(user, [rng.getrandbits(31), 0, start // 1_000_000])
         state[1] += 1
@@ -109,10 +101,11 @@ def _session(rng: random.Random, start: int, users: list[str], seen: dict, *,
     visitor = Visitor(str(uuid.UUID(int=rng.getrandbits(128), version=4)), user,
                       f"{pseudo_seed}.{first}", first, number, device, os_name, os_version,
                       browser, agent, country, city)
-    entry = dict(ENTRY)
-    if device == "mobile":
-        entry["/store-locator"] *= 2  # mobile visitors look for stores: device meets route
+    entry = dict(spec.entry)
+    if device == "mobile":  # mobile visitors look for stores: device meets route
+        entry.update({t: w * 2 for t, w in entry.items() if spec.routes[t].role == "locator"})
     route = _pick(rng, entry)
+    home = spec.route_of("home") or next(iter(spec.entry))
     n_pages = 1 + _poisson(rng, 3.8)
     pages: list[PageView] = []
     cart: list[str] = []
@@ -120,23 +113,30 @@ def _session(rng: random.Random, start: int, users: list[str], seen: dict, *,
     t, referrer = start, _pick(rng, {"https://www.google.com/": .5, "": .3,
                                      "https://newsletter.example.com/": .2})
     for seq in range(1, n_pages + 1):
-        if route == "/account/orders" and user is None:
-            route = "/"  # the orders page needs a login
-        nxt = _pick(rng, TRANSITIONS[route]) if seq < n_pages else None
-        pv = page_view(rng, seq, ROUTES[route], visitor, t, referrer, nxt == "/cart", incidents)
+        if spec.routes[route].role == "account" and user is None:
+            route = home  # the account pages need a login
+        nxt = _pick(rng, spec.transitions[route]) if seq < n_pages else None
+        to_cart = nxt is not None and spec.routes[nxt].role == "cart"
+        pv = page_view(rng, spec, seq, spec.routes[route], visitor, t, referrer, to_cart,
+                       incidents)
         pages.append(pv)
         if pv.add_to_cart and pv.product_id:
             cart.append(pv.product_id)
-        if route == "/checkout" and purchase is None and not pv.visible_failure:
-            purchase = _purchase(rng, pv, pages, cart)
+        if (spec.routes[route].role == "checkout" and purchase is None
+                and not pv.visible_failure):
+            purchase = _purchase(rng, spec, pv, pages, cart)
         t = pv.start_us + int(pv.load_ms * 1000) + int(logn(rng, 25_000, 0.8) * 1000)
         referrer, route = pv.url, nxt
-    return Session(visitor, start, tuple(pages), purchase, rng.random() >= 0.04,
-                   rng.getrandbits(64), stream)
+    ga4, state = rng.random() >= spec.ga4_missing, rng.getrandbits(64)
+    # Beacons and async jobs draw from a stream of their own: a world without them (the
+    # demo) draws exactly what it drew before they existed.
+    side = side_calls(random.Random(state ^ 0x5EED), spec, visitor, pages, purchase, incidents)
+    return Session(visitor, start, tuple(pages), purchase, ga4, state, stream, side)
 
 
-def _purchase(rng, pv: PageView, pages: list[PageView], cart: list[str]) -> Purchase | None:
-    c = CONVERSION
+def _purchase(rng, spec: WorldSpec, pv: PageView, pages: list[PageView],
+              cart: list[str]) -> Purchase | None:
+    c = spec.conversion
     logit = (c["intercept"] + c["log_load_s"] * math.log(pv.load_ms / 1000)
              + c["error_seen_in_session"] * any(p.error_seen for p in pages))
     if rng.random() >= _sigmoid(logit):

@@ -6,8 +6,8 @@
   ``extra_spans`` adds that many INTERNAL app spans per page view (``internal_spans``), made
   at write time from the server span alone so scale runs never hold them in memory.
 - ``write_qualtrics``: a Qualtrics response export CSV with its three header rows (column
-  ids, question texts, ``{"ImportId":…}`` JSON), dates in the Europe/Berlin time zone the
-  ImportId row names.
+  ids, question texts, ``{"ImportId":…}`` JSON), dates in the shop's time zone the ImportId
+  row names.
 
 GA4's BigQuery export is in ``ga4.py``.
 """
@@ -25,47 +25,41 @@ from zoneinfo import ZoneInfo
 import orjson
 
 from parallax.demo.delivery import SpanRec
+from parallax.demo.spec import DEMO, WorldSpec
 from parallax.demo.survey import Response
 from parallax.demo.world import PageView, Session
 
-__all__ = ["BERLIN", "internal_spans", "write_otlp", "write_qualtrics"]
+__all__ = ["internal_spans", "local_time", "write_otlp", "write_qualtrics"]
 
-BERLIN = ZoneInfo("Europe/Berlin")
 SPANS_PER_LINE = 50
-
-_RESOURCES = {
-    "web-frontend": {"service.name": "web-frontend", "telemetry.sdk.language": "webjs",
-                     "telemetry.sdk.name": "opentelemetry", "telemetry.sdk.version": "1.26.0"},
-    "shop-api": {"service.name": "shop-api", "service.version": "2026.10.1",
-                 "deployment.environment.name": "production", "telemetry.sdk.language": "python",
-                 "telemetry.sdk.name": "opentelemetry", "telemetry.sdk.version": "1.37.0"},
-    "account-api": {"service.name": "account-api", "service.version": "2026.9.4",
-                    "deployment.environment.name": "production",
-                    "telemetry.sdk.language": "python", "telemetry.sdk.name": "opentelemetry",
-                    "telemetry.sdk.version": "1.37.0"},
-}
+_WORKER = {"service.name": "order-worker", "telemetry.sdk.language": "python",
+           "telemetry.sdk.name": "opentelemetry", "telemetry.sdk.version": "1.37.0"}
 _SCOPE_VERSIONS = {"@opentelemetry/instrumentation-document-load": "0.48.0",
                    "shop_api": "2026.10.1", "account_api": "2026.9.4"}
 
 
-def write_otlp(path: Path, sessions: Iterable[Session], extra_spans: int = 0) -> None:
+def write_otlp(path: Path, sessions: Iterable[Session], extra_spans: int = 0,
+               spec: WorldSpec = DEMO) -> None:
     """One line per ~50 spans of one resource, as a batching collector writes them; a resource
     with at least half a batch waiting rides along in the same line (several resourceSpans)."""
-    buffers: dict[str, list[SpanRec]] = {name: [] for name in _RESOURCES}
+    resources = {**spec.services, "order-worker": _WORKER}
+    buffers: dict[str, list[SpanRec]] = {name: [] for name in resources}
     with open(path, "wb") as f:
         for session in sessions:
-            for pv in session.pages:
-                spans = pv.spans
-                if extra_spans:
-                    spans = (*spans, *internal_spans(pv, extra_spans))
+            for spans in (*(_page_spans(pv, extra_spans) for pv in session.pages),
+                          session.side):
                 for span in spans:
                     buf = buffers[span.service]
                     buf.append(span)
                     if len(buf) >= SPANS_PER_LINE:
                         riders = [s for s, b in buffers.items()
                                   if s != span.service and len(b) >= SPANS_PER_LINE // 2]
-                        _line(f, buffers, [span.service, *riders])
-        _line(f, buffers, [s for s, b in buffers.items() if b])
+                        _line(f, buffers, [span.service, *riders], resources)
+        _line(f, buffers, [s for s, b in buffers.items() if b], resources)
+
+
+def _page_spans(pv: PageView, extra_spans: int) -> tuple[SpanRec, ...]:
+    return (*pv.spans, *internal_spans(pv, extra_spans)) if extra_spans else pv.spans
 
 
 # The app's own INTERNAL spans: (name, function, extra attributes). The first half of a page
@@ -74,9 +68,6 @@ def write_otlp(path: Path, sessions: Iterable[Session], extra_spans: int = 0) ->
 _BEFORE = (("request_context", "middleware.request_context"), ("verify_session", "auth.verify"),
            ("cache.get", "cache.get"))
 _AFTER = (("render", "views.render"), ("serialize", "views.serialize"), ("cache.set", "cache.set"))
-_TEMPLATES = {"/": "home.html", "/search": "search.html", "/product/{id}": "product.html",
-              "/cart": "cart.html", "/checkout": "checkout.html", "/account/orders": "orders.html",
-              "/help/contact": "contact.html", "/store-locator": "stores.html"}
 
 
 def internal_spans(pv: PageView, n: int) -> tuple[SpanRec, ...]:
@@ -103,7 +94,7 @@ def internal_spans(pv: PageView, n: int) -> tuple[SpanRec, ...]:
         if name.startswith("cache."):
             attrs += [("app.cache.key", f"{pv.route}:{j}"), ("app.cache.hit", rng.random() < .8)]
         elif name == "render":
-            attrs.append(("app.template", _TEMPLATES.get(pv.route, "page.html")))
+            attrs.append(("app.template", _template(pv.route)))
         elif name == "serialize":
             attrs.append(("app.response.bytes", rng.randrange(2_000, 120_000)))
         elif name == "verify_session":
@@ -118,7 +109,14 @@ def internal_spans(pv: PageView, n: int) -> tuple[SpanRec, ...]:
     return tuple(out)
 
 
-def _line(f, buffers: dict[str, list[SpanRec]], services: list[str]) -> None:
+def _template(route: str) -> str:
+    """The page template a route renders: its last literal segment (``/`` → home)."""
+    literal = [s for s in route.split("/") if s and "{" not in s]
+    return f"{literal[-1] if literal else 'home'}.html"
+
+
+def _line(f, buffers: dict[str, list[SpanRec]], services: list[str],
+          resources: dict[str, dict]) -> None:
     if not services:
         return
     resource_spans = []
@@ -127,7 +125,7 @@ def _line(f, buffers: dict[str, list[SpanRec]], services: list[str]) -> None:
         for span in buffers[service]:
             scopes.setdefault(span.scope, []).append(_span(span))
         resource_spans.append({
-            "resource": {"attributes": [_kv(k, v) for k, v in _RESOURCES[service].items()]},
+            "resource": {"attributes": [_kv(k, v) for k, v in resources[service].items()]},
             "scopeSpans": [{"scope": _scope(name), "spans": spans}
                            for name, spans in scopes.items()],
         })
@@ -162,7 +160,8 @@ def _kv(key: str, value: Any) -> dict:
 
 
 # Qualtrics: (column id, question text, ImportId JSON). Embedded data carries its own name.
-_TZ = {"timeZone": "Europe/Berlin"}
+# "{tz}" stands for the survey's time zone.
+_TZ = {"timeZone": "{tz}"}
 QUALTRICS_COLUMNS: tuple[tuple[str, str, dict], ...] = (
     ("StartDate", "Start Date", {"ImportId": "startDate", **_TZ}),
     ("EndDate", "End Date", {"ImportId": "endDate", **_TZ}),
@@ -192,23 +191,26 @@ QUALTRICS_COLUMNS: tuple[tuple[str, str, dict], ...] = (
 )
 
 
-def write_qualtrics(path: Path, responses: Sequence[Response]) -> None:
+def write_qualtrics(path: Path, responses: Sequence[Response], spec: WorldSpec = DEMO) -> None:
     """Rows in the order Qualtrics exports them: by recorded date."""
+    zone = spec.zone
     with open(path, "w", encoding="utf-8", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow([c[0] for c in QUALTRICS_COLUMNS])
         w.writerow([c[1] for c in QUALTRICS_COLUMNS])
-        w.writerow([orjson.dumps(c[2]).decode() for c in QUALTRICS_COLUMNS])
+        w.writerow([orjson.dumps({k: spec.tz if v == "{tz}" else v for k, v in c[2].items()})
+                    .decode() for c in QUALTRICS_COLUMNS])
         for r in sorted(responses, key=lambda r: (r.ended_us, r.response_id)):
-            w.writerow(_qualtrics_row(r))
+            w.writerow(_qualtrics_row(r, zone))
 
 
-def _qualtrics_row(r: Response) -> list[str]:
+def _qualtrics_row(r: Response, zone: ZoneInfo) -> list[str]:
     group = 1 if r.score <= 6 else 2 if r.score <= 8 else 3  # detractor / passive / promoter
     return [
-        berlin(r.shown_us), berlin(r.ended_us), r.status, r.ip,
+        local_time(r.shown_us, zone), local_time(r.ended_us, zone), r.status, r.ip,
         "100" if r.finished else "50", str((r.ended_us - r.shown_us) // 1_000_000),
-        "True" if r.finished else "False", berlin(r.ended_us), r.response_id, "", "", "", "",
+        "True" if r.finished else "False", local_time(r.ended_us, zone), r.response_id, "", "",
+        "", "",
         f"{r.lat:.4f}" if r.ip else "", f"{r.lon:.4f}" if r.ip else "",
         "anonymous" if r.status == "IP Address" else "preview", r.language,
         str(group), str(r.score), r.verbatim,
@@ -216,6 +218,6 @@ def _qualtrics_row(r: Response) -> list[str]:
     ]
 
 
-def berlin(us: int) -> str:
+def local_time(us: int, zone: ZoneInfo) -> str:
     """Microseconds since the epoch as Qualtrics writes a date in the survey's time zone."""
-    return datetime.fromtimestamp(us // 1_000_000, BERLIN).strftime("%Y-%m-%d %H:%M:%S")
+    return datetime.fromtimestamp(us // 1_000_000, zone).strftime("%Y-%m-%d %H:%M:%S")
