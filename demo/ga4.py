@@ -14,6 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import zlib
+
 import orjson
 
 from parallax.demo.spec import DEMO, WorldSpec
@@ -53,7 +55,7 @@ def _events(s: Session, spec: WorldSpec) -> list[dict]:
             ("trace_id", pv.trace_id)] + ([("entrances", 1)] if pv.seq == 1 else [])
         batch.append((at, "page_view", view, {}))
         if pv.add_to_cart and pv.product_id:
-            price = round(20 + int(pv.product_id) % 80 + 0.99, 2)
+            price = round(20 + _number(pv.product_id) % 80 + 0.99, 2)
             batch.append((at + 5_000_000, "add_to_cart",
                           page + common + [("currency", "EUR"), ("value", price)],
                           {"items": [_item(pv.product_id, price)]}))
@@ -77,6 +79,11 @@ def _purchase(s: Session, params: list) -> tuple[int, str, list, dict]:
                            "purchase_revenue": p.revenue, "unique_items": str(len(set(p.items))),
                            "transaction_id": p.transaction_id},
              "items": [_item(i, price) for i in p.items]})
+
+
+def _number(product_id: str) -> int:
+    """A stable number for a product id (ids are not always digits: SKUs, slugs)."""
+    return int(product_id) if product_id.isdigit() else zlib.crc32(product_id.encode())
 
 
 def _item(product_id: str, price: float) -> dict:
