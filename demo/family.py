@@ -84,7 +84,8 @@ _STYLES = {
 # (time zone, continent, sub-continent, browser language, survey language, places)
 _REGIONS = (
     ("Europe/Berlin", "Europe", "Western Europe", "de-de", "DE",
-     (("Germany", "Berlin", "Berlin", 52.52, 13.405), ("Germany", "Cologne", "North Rhine-Westphalia", 50.937, 6.96),
+     (("Germany", "Berlin", "Berlin", 52.52, 13.405),
+      ("Germany", "Cologne", "North Rhine-Westphalia", 50.937, 6.96),
       ("Austria", "Graz", "Styria", 47.07, 15.439))),
     ("America/New_York", "Americas", "Northern America", "en-us", "EN",
      (("United States", "New York", "New York", 40.713, -74.006),

@@ -9,12 +9,11 @@ embedded data also carry — and each ``page_view`` its ``page_load_ms`` and ``t
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-
-import zlib
 
 import orjson
 

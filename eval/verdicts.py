@@ -211,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"({r['right']}/{r['subjects']}), delivery→design {r['delivery_called_design']}"
                   f", CI covers design effect {r['ci_covers_design_effect']}/{r['ci_coverable']}"
                   + (f", responses on a template {tpl:.0%}" if tpl is not None else "")
-                  + f", correlate {r['correlate_s']:.1f} s" + (f"; wrong: {wrong}" if wrong else ""),
+                  + f", correlate {r['correlate_s']:.1f} s"
+                  + (f"; wrong: {wrong}" if wrong else ""),
                   flush=True)
     summary = {**summarise(results), "family": args.family, "held_out": args.held_out,
                "seeds": chosen, "effect_scale": args.effect_scale, "without": args.without}
