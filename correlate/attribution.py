@@ -4,14 +4,20 @@ its excess poor-feedback rate the delivered experience explains.
 Two joint logistic models over the linked responses, clustered by user:
   A: poor ~ subject + controls                       (route effects alone)
   B: poor ~ subject + controls + log_load + error + fail:<dependency>   (after delivery)
-Model B splits a subject's excess on the log-odds scale in two. The design part is its level
-minus the reference level (routes: the site's normal, the response-weighted median route;
-segments: the other segments' weighted mean). The delivery part is what its delivery adds
-(routes: the mean log-odds above good delivery — load capped at the good threshold, no
-errors, no failures; segments: above what the rest of the site was served). The explained
-share is delivery / (delivery + max(design, 0)); intervals come from parameter draws (plus,
-for a segment's delivery gap, the sampling noise of the two group means). Extra poor
-responses: model B's predictions with actual minus good delivery, over the subject's responses.
+For routes, model B gives each route its own load slope, partially pooled: the common slope
+plus a per-route deviation with a Gaussian prior whose variance is estimated from the routes'
+separate slopes (DerSimonian–Laird) — a route's delivery counts against it only as far as its
+own customers' answers follow its own load times, while a route with little spread of load
+times borrows the site's slope. Model B splits a subject's excess on the log-odds scale in two.
+The design part is its level at good delivery minus the reference level (routes: the site's
+normal, the unweighted median level of the routes with enough responses, which troubled routes
+that attract many answers cannot pull towards themselves; segments: the other segments'
+weighted mean). The delivery part is what its delivery adds (routes: the mean log-odds above
+good delivery — load capped at the good threshold, no errors, no failures; segments: above
+what the rest of the site was served). The explained share is delivery / (delivery +
+max(design, 0)); intervals come from parameter draws (plus, for a segment's delivery gap, the
+sampling noise of the two group means). Extra poor responses: model B's predictions with
+actual minus good delivery, over the subject's responses.
 """
 
 from __future__ import annotations
@@ -24,12 +30,13 @@ import numpy as np
 from scipy import stats
 from scipy.special import expit
 
-from parallax.correlate.design import Design, build_design
+from parallax.correlate.design import OTHER, Design, build_design
 from parallax.correlate.frame import Frame
 from parallax.correlate.logit import Estimate, LogitFit, fit_logit
 from parallax.correlate.settings import Settings
 
 UNKNOWN = "(unknown)"  # frame.py's label for a missing control value
+MIN_SLOPE_VARIANCE = 1e-3  # the prior variance of a route's slope deviation is at least this
 
 __all__ = ["Interval", "Models", "SubjectEffect", "delivery_columns", "fit_models",
            "good_delivery", "subject_effects"]
@@ -49,7 +56,9 @@ class SubjectEffect:
     n: int
     n_poor: int
     poor_rate: float
-    baseline_poor_rate: float  # predicted at the site's normal: good delivery, median level
+    # routes: predicted on the site's normal route as delivered (model A at the median level);
+    # segments: the rest of the site's observed poor rate
+    baseline_poor_rate: float
     raw: Estimate  # log-odds above the site's normal, as customers report it
     adjusted: Estimate  # what remains once delivery is accounted for (level vs normal)
     route_only: Estimate | None  # model A: level vs median level, controls only
@@ -69,6 +78,8 @@ class Models:
     draws: np.ndarray  # model B parameter draws
     p: np.ndarray  # model B predictions, actual delivery
     p_draws: np.ndarray  # (draws, n)
+    design_a: Design
+    a_draws: np.ndarray  # model A parameter draws
 
 
 def delivery_columns(frame: Frame) -> dict[str, np.ndarray]:
@@ -93,24 +104,66 @@ def good_delivery(design: Design, frame: Frame, settings: Settings,
 
 
 def fit_models(frame: Frame, factor: str, values: np.ndarray,
-               controls: Mapping[str, np.ndarray], settings: Settings) -> Models:
+               controls: Mapping[str, np.ndarray], settings: Settings, *,
+               slopes: bool = False) -> Models:
+    """Models A and B; ``slopes``: B with partially pooled per-level load slopes (routes)."""
     a = build_design(factor, values, controls, delivery=None, min_level=settings.min_level)
-    b = build_design(factor, values, controls, delivery=delivery_columns(frame),
-                     min_level=settings.min_level)
     fit_a = fit_logit(frame.y, a.X, a.names, frame.cluster)
-    fit_b = fit_logit(frame.y, b.X, b.names, frame.cluster)
-    draws = fit_b.draws(settings.draws, np.random.default_rng(settings.seed))
+    b, fit_b = None, None
+    if slopes:
+        b = build_design(factor, values, controls, delivery=delivery_columns(frame),
+                         min_level=settings.min_level,
+                         slopes_at=float(np.log(settings.good_load_ms / 1000.0)))
+        fit_b = _pooled_slopes(frame, b)
+    if b is None or fit_b is None:
+        b = build_design(factor, values, controls, delivery=delivery_columns(frame),
+                         min_level=settings.min_level)
+        fit_b = fit_logit(frame.y, b.X, b.names, frame.cluster)
+    rng = np.random.default_rng(settings.seed)
+    draws = fit_b.draws(settings.draws, rng)
     return Models(factor, fit_a, fit_b, b, frame, draws, fit_b.predict(b.X),
-                  fit_b.predict_draws(b.X, draws))
+                  fit_b.predict_draws(b.X, draws), a, fit_a.draws(settings.draws, rng))
+
+
+def _pooled_slopes(frame: Frame, b: Design) -> LogitFit | None:
+    """Model B with per-level slope deviations under a N(0, tau^2) prior, tau^2 estimated by
+    DerSimonian–Laird from a fit where every level has a slope of its own; None when there are
+    too few levels to tell or a fit fails (the caller then uses one common slope)."""
+    slope = b.slope_columns
+    if len(slope) < 3:
+        return None
+    own = [i for i, n in enumerate(b.names) if n != "log_load"]
+    try:
+        sep = fit_logit(frame.y, b.X[:, own], [b.names[i] for i in own], frame.cluster)
+    except ValueError:
+        return None
+    est = [(sep.params[j], sep.cov[j, j]) for n in b.names if n.startswith("slope:")
+           and (j := sep.index(n)) is not None and sep.cov[j, j] > 0]
+    if len(est) < 3:
+        return None
+    s_r, v_r = np.array([e for e, _ in est]), np.array([v for _, v in est])
+    w = 1.0 / v_r
+    q = float(np.sum(w * (s_r - np.sum(w * s_r) / w.sum()) ** 2))
+    tau2 = max(0.0, (q - (len(est) - 1)) / (w.sum() - np.sum(w**2) / w.sum()))
+    ridge = np.zeros(len(b.names))
+    ridge[slope] = 1.0 / max(tau2, MIN_SLOPE_VARIANCE)
+    try:
+        return fit_logit(frame.y, b.X, b.names, frame.cluster, ridge=ridge)
+    except ValueError:
+        return None
 
 
 def subject_effects(m: Models, settings: Settings, *, relative: bool = False,
-                    ) -> list[SubjectEffect]:
+                    healthy: set[str] | None = None) -> list[SubjectEffect]:
     """Per level of the subject factor: design part, delivery part, share, extra poor.
 
-    Routes (``relative=False``) are measured against the site's normal: the response-weighted
-    median level (a minority of troubled routes cannot drag it towards themselves) with good
-    delivery. Segments (``relative=True``) are measured against the rest of the site: the other
+    Routes (``relative=False``) are measured against the site's normal. The design part: the
+    unweighted median level at good delivery of the routes with at least ``min_responses``
+    responses (neither a minority of troubled routes nor the routes that attract many answers
+    can move it). The raw excess, as customers report it (model A): the median level of the
+    ``healthy`` routes among those (delivery within thresholds), when there are two or more —
+    a route is not unhappy merely for being less troubled than other troubled routes.
+    Segments (``relative=True``) are measured against the rest of the site: the other
     levels' weighted mean, and the delivery the rest actually got — a segment is "delivery"
     when it is served worse than the others, not merely when the whole site is slow.
     """
@@ -124,9 +177,10 @@ def subject_effects(m: Models, settings: Settings, *, relative: bool = False,
     eta = b.X[:, keep] @ m.b.params
     eta_draws = m.draws @ b.X[:, keep].T
     deliv = [i for i, name in enumerate(m.b.names) if name in ("log_load", "error")
-             or name.startswith("fail:")]
+             or name.startswith(("fail:", "slope:"))]
     served = b.X[:, keep][:, deliv] @ m.b.params[deliv]
     served_draws = m.draws[:, deliv] @ b.X[:, keep][:, deliv].T
+    at_good, at_good_draws = _levels(m, levels, cols, settings)
     out = []
     for i, (level, col, a_col) in enumerate(zip(levels, cols, a_cols, strict=True)):
         rows = b.subject == level
@@ -141,7 +195,8 @@ def subject_effects(m: Models, settings: Settings, *, relative: bool = False,
             others &= b.subject != UNKNOWN
             if not others.any():
                 continue
-        ref, ref_draws = _reference(m.b.params[cols], m.draws[:, cols], w, relative)
+        ref, ref_draws = _reference(at_good, at_good_draws, w, relative,
+                                    _normal_levels(levels, weights, settings))
         good = good_delivery(b, frame, settings, rows)
         eta_good = good[:, keep] @ m.b.params
         if relative:  # delivery worse than the rest of the site got
@@ -157,8 +212,8 @@ def subject_effects(m: Models, settings: Settings, *, relative: bool = False,
             part = float((eta - eta_good)[rows].mean())
             part_draws = (eta_draws[:, rows] - m.draws @ good[rows][:, keep].T).mean(axis=1)
             normal = float(expit(eta_good[rows] - m.b.params[col] + ref).mean())
-        design = float(m.b.params[col] - ref)
-        design_draws = m.draws[:, col] - ref_draws
+        design = float(at_good[i] - ref)
+        design_draws = at_good_draws[:, i] - ref_draws
         raw = _estimate(part + design, part_draws + design_draws)
         share = None
         if part + max(design, 0.0) > 0 and raw.estimate > 0:
@@ -170,9 +225,20 @@ def subject_effects(m: Models, settings: Settings, *, relative: bool = False,
                              float(hi))
         route_only = None
         if a_col is not None and None not in a_cols:
-            a_ref, _ = _reference(m.a.params[a_cols], m.a.params[a_cols][None, :], w, relative)
-            route_only = Estimate.from_normal(float(m.a.params[a_col] - a_ref),
-                                              float(np.sqrt(m.a.cov[a_col, a_col])))
+            # As delivered, the site's normal is its routes with healthy delivery (when there
+            # are enough of them): troubled routes must not set the bar they are judged by.
+            normal_a = _normal_levels(levels, weights, settings)
+            if healthy is not None:
+                ok = normal_a & np.array([lv in healthy for lv in levels])
+                normal_a = ok if ok.sum() >= 2 else normal_a
+            a_ref, a_ref_draws = _reference(m.a.params[a_cols], m.a_draws[:, a_cols], w,
+                                            relative, normal_a)
+            route_only = _estimate(float(m.a.params[a_col] - a_ref),
+                                   m.a_draws[:, a_col] - a_ref_draws)
+            if not relative:  # a route's customers against the site's normal route as delivered
+                eta_a = m.design_a.X[:, list(m.a.keep)] @ m.a.params
+                raw = route_only
+                normal = float(expit(eta_a[rows] - m.a.params[a_col] + a_ref).mean())
         out.append(SubjectEffect(
             m.factor, level, n, int(frame.y[rows].sum()), float(frame.y[rows].mean()),
             normal, raw, _estimate(design, design_draws), route_only,
@@ -180,21 +246,42 @@ def subject_effects(m: Models, settings: Settings, *, relative: bool = False,
     return out
 
 
+def _levels(m: Models, levels: list[str], cols: list[int], settings: Settings,
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Each level's log-odds at good delivery (the subject dummies), point and draws. With
+    per-level slopes a level is read where its own data are — at its mean good-delivery load —
+    and carried to the common reference through the common slope: a route whose pages all load
+    in about a second is not judged by extrapolating its own slope to 2.5 s."""
+    point, draws = m.b.params[cols].copy(), m.draws[:, cols].copy()
+    b = m.design_b
+    if b.slopes_at is None:
+        return point, draws
+    good = np.minimum(m.frame.log_load, np.log(settings.good_load_ms / 1000.0)) - b.slopes_at
+    for i, lv in enumerate(levels):
+        j = m.b.index(f"slope:{m.factor}={lv}")
+        if j is not None:
+            at = float(good[b.subject == lv].mean())
+            point[i] += m.b.params[j] * at
+            draws[:, i] += m.draws[:, j] * at
+    return point, draws
+
+
+def _normal_levels(levels: list[str], counts: np.ndarray, settings: Settings) -> np.ndarray:
+    """Which levels make the site's normal: those with ``min_responses`` responses (all known
+    levels when fewer than three have that many). Never the pooled rare ones."""
+    known = np.array([lv not in (OTHER, UNKNOWN) for lv in levels])
+    enough = known & (counts >= settings.min_responses)
+    return enough if enough.sum() >= 3 else (known if known.any() else np.ones_like(known))
+
+
 def _reference(point: np.ndarray, draws: np.ndarray, weights: np.ndarray, mean: bool,
-               ) -> tuple[float, np.ndarray]:
-    """The reference level: weighted mean (others) or weighted median (all), per draw."""
+               normal: np.ndarray) -> tuple[float, np.ndarray]:
+    """The reference level, per draw: the others' weighted mean (segments), or the unweighted
+    median of the ``normal`` levels (routes)."""
     if mean:
         w = weights / weights.sum()
         return float(point @ w), draws @ w
-    return float(_weighted_median(point[None, :], weights)[0]), _weighted_median(draws, weights)
-
-
-def _weighted_median(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Row-wise weighted median of ``values`` (draws × levels)."""
-    order = np.argsort(values, axis=1)
-    cum = np.cumsum(weights[order], axis=1)
-    pick = (cum >= cum[:, -1:] / 2).argmax(axis=1)
-    return np.take_along_axis(values, order, axis=1)[np.arange(len(values)), pick]
+    return float(np.median(point[normal])), np.median(draws[:, normal], axis=1)
 
 
 def _estimate(point: float, draws: np.ndarray) -> Estimate:

@@ -31,6 +31,7 @@ from parallax.correlate.verdicts import (
     dependency_verdict,
     responses_needed,
     subject_verdict,
+    unhappier,
 )
 
 __all__ = ["conclude", "segment_findings"]
@@ -51,14 +52,19 @@ def conclude(con: duckdb.DuckDBPyConnection, delivery: dict[tuple[str, str], Del
     route_effects: dict[str, SubjectEffect] = {}
     dep_effects: list[DependencyEffect] = []
     if fm.n >= 2 * settings.min_level and 0 < fm.y.sum() < fm.n:
-        models = fit_models(fm, "route", fm.route, fm.controls, settings)
-        route_effects = {e.subject: e for e in subject_effects(models, settings)}
+        models = fit_models(fm, "route", fm.route, fm.controls, settings, slopes=True)
+        healthy = {s for (k, s), d in delivery.items()
+                   if k == "route" and not degraded(d, settings)}
+        route_effects = {e.subject: e
+                         for e in subject_effects(models, settings, healthy=healthy)}
         dep_effects = dependency_effects(models, delivery, fm.controls, settings)
         findings += segment_findings(fm, frame, settings)
     routes = sorted({s for k, s in delivery if k == "route"} | set(frame.route.tolist())
                     - {"(unknown)"})
     findings += _route_findings(routes, route_effects, delivery, frame, conversion, settings)
     findings += _dependency_findings(dep_effects, delivery, conversion, settings)
+    findings += _unmodelled_dependencies({e.subject for e in dep_effects}, delivery, frame,
+                                         settings)
     return findings, fm.n
 
 
@@ -123,24 +129,30 @@ def _route_findings(routes, effects, delivery, frame, conversion, settings) -> l
 
 def _subject_findings(kind: str, effects: list[SubjectEffect], delivery, frame: Frame,
                       conversion: ConversionModel | None, settings: Settings) -> list[Finding]:
+    """Each part is judged on its own interval, within its family (BH across the subjects):
+    the excess customers report (raw), the design part (adjusted: what remains at good
+    delivery) and the delivery part (routes: what the route's own delivery adds, at the
+    route's own slope; segments: how much worse they are served than the rest)."""
     q_raw = bh([e.raw.p_value for e in effects])
     q_adj = bh([e.adjusted.p_value for e in effects])
-    # Harm: a route's delivery costs poor responses (against good delivery); a segment is
-    # served worse than the rest of the site (its delivery part against the rest's).
-    harm_of = (lambda e: e.extra_poor) if kind == "route" else (lambda e: e.delivery_part)
-    q_harm = bh([_p_of(harm_of(e)) for e in effects])
+    q_harm = bh([_p_of(e.delivery_part) for e in effects])
     limit = np.log(settings.detectable_odds_ratio)
     out = []
     for e, qr, qa, qh in zip(effects, q_raw, q_adj, q_harm, strict=True):
         d = delivery.get(("route", e.subject)) if kind == "route" else None
         breaches = degraded(d, settings)
-        harm = harm_of(e).ci_low > 0 and qh is not None and qh < settings.alpha and (
-            kind != "route" or e.extra_poor.estimate >= settings.material_rate * e.n)
-        remains = e.adjusted.estimate > 0 and qa is not None and qa < settings.alpha
-        excess = e.raw.estimate > 0 and qr is not None and qr < settings.alpha
+        harm = (e.delivery_part.ci_low > 0 and qh is not None and qh < settings.alpha
+                and (kind != "route" or e.extra_poor.estimate >= settings.material_rate * e.n))
+        # A part counts when its own interval is above zero and it survives the false discovery
+        # rate. The excess customers report is a check of direction, not a discovery of its
+        # own: the route's customers are unhappier than the site's normal (one-sided, at
+        # alpha) and the poor rate is above the normal it is cited against (the evidence
+        # sentence says "unhappier" only then). Harm without it is no delivery verdict.
+        remains = e.adjusted.ci_low > 0 and qa is not None and qa < settings.alpha
+        excess = unhappier(e.raw, e.poor_rate, e.baseline_poor_rate, settings)
         share = e.explained_share.estimate if e.explained_share else None
         powered = e.raw.ci_high < limit
-        verdict = subject_verdict(e.n, harm, remains, excess, share, powered, breaches, settings)
+        verdict = subject_verdict(e.n, excess, remains, harm, powered, breaches, settings)
         rows = (frame.route == e.subject) if kind == "route" else (
             frame.controls[e.factor] == e.subject)
         n_rest = int((~rows).sum())
@@ -157,7 +169,7 @@ def _subject_findings(kind: str, effects: list[SubjectEffect], delivery, frame: 
                                    if e.explained_share else None),
             "delivery_part_log_odds": span(e.delivery_part),
             "p_value_adjusted": e.adjusted.p_value, "q_value_adjusted": qa,
-            "p_value_delivery": _p_of(harm_of(e)), "q_value_delivery": qh,
+            "p_value_delivery": _p_of(e.delivery_part), "q_value_delivery": qh,
             "odds_ratio_route_only": odds(e.route_only),
             "min_responses": settings.min_responses,
             "detectable_odds_ratio": settings.detectable_odds_ratio,
@@ -193,6 +205,25 @@ def _dependency_findings(effects: list[DependencyEffect], delivery, conversion, 
             d.sessions if d else None, e.poor_rate, e.healthy_poor_rate, odds(e.raw),
             odds(e.adjusted), None, e.p_value, qv, delivered, impact, {},
             details={"baseline": "predicted poor rate had the dependency been healthy"})))
+    return out
+
+
+def _unmodelled_dependencies(modelled: set[str], delivery, frame: Frame, settings: Settings,
+                             ) -> list[Finding]:
+    """Every dependency the traces show is a subject, even when no modelled response met it
+    (an async job with no customer link, a beacon on pages nobody answered from): its verdict
+    rests on its delivered figures alone — silent when degraded, else ok."""
+    out = []
+    for (kind, peer), d in sorted(delivery.items()):
+        if kind != "dependency" or peer in modelled:
+            continue
+        breaches = degraded(d, settings)
+        delivered = {**_delivered(d, breaches), "routes": list(d.related)}
+        out.append(_finish(Finding(
+            "dependency", peer, dependency_verdict(0, False, breaches, settings), 0,
+            d.sessions, None, None, None, None, None, None, None, delivered,
+            dict.fromkeys(IMPACT), {},
+            details={"baseline": "no modelled response met it: judged on delivery alone"})))
     return out
 
 

@@ -3,6 +3,10 @@
 Subject levels with fewer than ``min_level`` rows are pooled as ``(other)``; control levels
 that rare join the control's most common level (its reference). Delivery columns are
 ``log_load``, ``error`` and one ``fail:<dependency>`` per dependency with any served failure.
+With ``slopes_at`` (a log-load), each subject level also gets its own deviation from the
+common load slope, ``slope:<factor>=<level>`` = (level's row) × (log_load − slopes_at): the
+subject dummies then stay each level's log-odds at that load, and a counterfactual that
+replaces ``log_load`` moves these columns with it.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ class Design:
     factor: str  # the subject factor's name (route, device, …)
     levels: tuple[str, ...]  # subject levels, in the order of their columns
     subject: np.ndarray  # each row's (pooled) level
+    slopes_at: float | None = None  # per-level slope deviations centred here (None: none)
 
     def column(self, name: str) -> int:
         return self.names.index(name)
@@ -32,12 +37,21 @@ class Design:
     def has(self, name: str) -> bool:
         return name in self.names
 
+    @property
+    def slope_columns(self) -> list[int]:
+        return [i for i, n in enumerate(self.names) if n.startswith("slope:")]
+
     def replace(self, columns: Mapping[str, np.ndarray]) -> np.ndarray:
         """A copy of X with some columns replaced — a counterfactual's design."""
         X = self.X.copy()
         for name, values in columns.items():
             if name in self.names:
                 X[:, self.names.index(name)] = values
+        if "log_load" in columns and self.slopes_at is not None:
+            load = np.asarray(columns["log_load"], dtype=float) - self.slopes_at
+            for i in self.slope_columns:
+                level = self.names[i].split("=", 1)[1]
+                X[:, i] = np.where(self.subject == level, load, 0.0)
         return X
 
 
@@ -48,7 +62,8 @@ def pooled(values: np.ndarray, min_count: int) -> np.ndarray:
 
 
 def build_design(factor: str, values: np.ndarray, controls: Mapping[str, np.ndarray], *,
-                 delivery: Mapping[str, np.ndarray] | None, min_level: int) -> Design:
+                 delivery: Mapping[str, np.ndarray] | None, min_level: int,
+                 slopes_at: float | None = None) -> Design:
     subject = pooled(values, min_level)
     levels = tuple(sorted(set(subject.tolist()), key=lambda v: (v == OTHER, v)))
     cols = [(subject == lv).astype(float) for lv in levels]
@@ -62,5 +77,11 @@ def build_design(factor: str, values: np.ndarray, controls: Mapping[str, np.ndar
     for dname, dvals in (delivery or {}).items():
         cols.append(np.asarray(dvals, dtype=float))
         names.append(dname)
+    if slopes_at is not None and delivery and "log_load" in delivery:
+        load = np.asarray(delivery["log_load"], dtype=float) - slopes_at
+        for lv in levels:
+            cols.append(np.where(subject == lv, load, 0.0))
+            names.append(f"slope:{factor}={lv}")
     X = np.column_stack(cols) if cols else np.zeros((len(values), 0))
-    return Design(X, tuple(names), factor, levels, subject)
+    return Design(X, tuple(names), factor, levels, subject,
+                  slopes_at if slopes_at is not None and delivery else None)

@@ -109,15 +109,23 @@ def _num(d: dict | None, digits: int = 0) -> str:
     return f"{d['estimate']:.{digits}f} ({d['ci_low']:.{digits}f} to {d['ci_high']:.{digits}f})"
 
 
+def _above(d: dict | None, level: float) -> bool:
+    """The whole interval lies above ``level``."""
+    return bool(d) and d.get("ci_low") is not None and d["ci_low"] > level
+
+
 def evidence(f: Finding) -> str:
-    """One plain sentence (or two) a marketer and an SRE both understand."""
+    """One plain sentence (or two) a marketer and an SRE both understand.
+
+    Every comparative word is chosen by the numbers it cites, never by the verdict alone:
+    "unhappier" only when the cited poor rate is above the cited normal, "remains" only with
+    an adjusted odds ratio whose interval is above 1, "costs" only with an interval of extra
+    poor responses above 0 (tests/correlate/test_evidence.py checks each claim)."""
     d, imp, det = f.delivered, f.impact, f.details
     where = f"on {f.subject}" if f.subject_kind == "route" else (
         f"among {f.subject}" if f.subject_kind == "segment" else f"behind {f.subject}")
     normal = "among other customers" if f.subject_kind == "segment" else (
-        "expected at the site's normal")
-    rates = (f"{_pct(f.poor_rate)} of {f.n_responses} responses were poor "
-             f"vs {_pct(f.baseline_poor_rate)} {normal}")
+        "expected on the site's normal route")
     breaches = "; ".join(d.get("breaches") or []) or "delivery within thresholds"
     if f.subject_kind == "dependency":
         return _dependency_evidence(f, breaches)
@@ -126,57 +134,72 @@ def evidence(f: Finding) -> str:
             return (f"Delivery {where} is degraded ({breaches}) and no customer feedback is "
                     f"about it yet: an IT issue to fix before it shows in feedback.")
         return f"No feedback {where} yet ({breaches})."
-    if f.verdict == "inconclusive" and f.n_responses < det.get("min_responses", 0):
+    if f.verdict in ("inconclusive", "silent") and f.n_responses < det.get("min_responses", 0):
         need = det.get("responses_needed")
         more = (f"about {max(need - f.n_responses, 0)} more responses are needed to detect "
                 f"odds of poor feedback {det.get('detectable_odds_ratio', 2):g}x higher"
                 if need else "far more responses are needed to tell")
-        return f"Too little feedback {where}: {f.n_responses} responses; {more}."
+        lead = (f"Delivery {where} is degraded ({breaches}), but too little feedback to tell "
+                if f.verdict == "silent" else f"Too little feedback {where}: ")
+        return f"{lead}{f.n_responses} responses; {more}."
+    higher = (f.poor_rate is not None and f.baseline_poor_rate is not None
+              and f.poor_rate > f.baseline_poor_rate)
+    rates = (f"{_pct(f.poor_rate)} of {f.n_responses} responses were poor "
+             f"vs {_pct(f.baseline_poor_rate)} {normal}")
+    mood = (f"Customers {where} are unhappier ({rates})" if higher
+            else f"Customers {where} are no unhappier ({rates})")
     share = f.explained_share
+    adjusted = f.odds_ratio_adjusted
+    remains = _above(adjusted, 1.0)
+    harm = _above(det.get("delivery_part_log_odds"), 0.0)
     if f.subject_kind == "segment" and f.verdict in ("delivery", "design", "mixed"):
-        part = {"delivery": "because they are served worse",
-                "design": "at equal delivery: not a delivery problem",
-                "mixed": "partly because they are served worse"}[f.verdict]
-        return (f"Customers {where} are unhappier ({rates}) {part}: delivery explains "
-                f"{_pct(share)} of the gap (adjusted odds ratio "
-                f"{_num(f.odds_ratio_adjusted, 2)} at equal delivery).")
-    if f.verdict == "delivery":
-        return (f"Customers {where} are unhappier ({rates}), and delivery explains "
-                f"{_pct(share)} of that excess ({breaches}). Fix delivery, not the design: "
-                f"≈ {_num(imp.get('extra_poor_responses'))} poor responses and "
+        part = ("at equal delivery: not a delivery problem" if f.verdict == "design" and remains
+                else "partly because they are served worse" if f.verdict == "mixed"
+                else "because they are served worse")
+        return (f"{mood} {part}: delivery explains {_pct(share)} of the gap (adjusted odds ratio "
+                f"{_num(adjusted, 2)} at equal delivery).")
+    if f.verdict == "delivery" and higher and harm:
+        return (f"{mood}, and its own delivery explains {_pct(share)} of that excess "
+                f"({breaches}). Fix delivery, not the design: ≈ "
+                f"{_num(imp.get('extra_poor_responses'))} poor responses and "
                 f"{_num(imp.get('lost_conversions'), 1)} lost conversions.")
-    if f.verdict == "design":
-        return (f"Customers {where} are unhappier ({rates}) and the excess remains once delivery "
-                f"is accounted for (adjusted odds ratio {_num(f.odds_ratio_adjusted, 2)}; "
+    if f.verdict in ("design", "mixed") and remains:
+        tail = (f"delivery explains {_pct(share)} of the excess ({breaches}) and the rest "
+                f"remains at good delivery (adjusted odds ratio {_num(adjusted, 2)}): fix "
+                f"delivery and review the design." if f.verdict == "mixed" and harm else
+                f"the excess remains at good delivery (adjusted odds ratio {_num(adjusted, 2)}; "
                 f"{breaches}): a design or content problem, not a delivery one.")
-    if f.verdict == "mixed":
-        return (f"Customers {where} are unhappier ({rates}); delivery explains {_pct(share)} of "
-                f"the excess ({breaches}) and the rest remains (adjusted odds ratio "
-                f"{_num(f.odds_ratio_adjusted, 2)}): fix delivery and review the design.")
+        return f"{mood}; {tail}" if higher else (
+            f"{mood} as delivered, but at equal delivery they would be: {tail}")
+    raw = f"raw odds ratio {_num(f.odds_ratio_raw, 2)}"
     if f.verdict == "silent":
-        return (f"Delivery {where} is degraded ({breaches}) but customers are not (yet) "
-                f"unhappier ({rates}): an IT issue to fix before it shows in feedback.")
+        return (f"Delivery {where} is degraded ({breaches}) but customers are not measurably "
+                f"unhappier ({rates}; {raw}): an IT issue to fix before it shows in feedback.")
     if f.verdict == "ok":
         tail = "" if f.subject_kind == "segment" else f" and {breaches}"
-        return f"No excess poor feedback {where} ({rates}){tail}."
+        return f"No measurable excess of poor feedback {where} ({rates}; {raw}){tail}."
     return (f"Inconclusive {where}: {rates}; the data cannot yet separate delivery from design "
             f"(raw odds ratio {_num(f.odds_ratio_raw, 2)}).")
 
 
 def _dependency_evidence(f: Finding, breaches: str) -> str:
     imp, d = f.impact, f.delivered
-    routes = ", ".join(d.get("routes") or []) or "no route"
-    if f.verdict == "inconclusive":
-        return (f"Too few responses ({f.n_responses}) came from pages calling {f.subject} "
-                f"({routes}) to judge its effect on feedback.")
-    head = f"{f.subject} (called by {routes}; {breaches})"
-    if f.verdict == "delivery":
-        return (f"{head} costs ≈ {_num(imp.get('extra_poor_responses'))} poor responses "
-                f"({_pct(f.poor_rate)} poor among its {f.n_responses} responses, "
-                f"{_pct(f.baseline_poor_rate)} had it been healthy) and "
+    routes = ", ".join(d.get("routes") or []) or "no page load"
+    extra = imp.get("extra_poor_responses")
+    head = f"{f.subject} (called on {routes}; {breaches})"
+    if f.n_responses == 0:
+        state = ("is degraded and no customer feedback links to it: an IT issue to fix"
+                 if f.verdict == "silent" else "is healthy; no customer feedback links to it")
+        return f"{head} {state}."
+    if f.verdict == "delivery" and _above(extra, 0.0):
+        compare = (f" ({_pct(f.poor_rate)} poor among its {f.n_responses} responses, "
+                   f"{_pct(f.baseline_poor_rate)} had it been healthy)"
+                   if (f.poor_rate or 0) > (f.baseline_poor_rate or 0) else "")
+        return (f"{head} costs ≈ {_num(extra)} poor responses{compare} and "
                 f"{_num(imp.get('lost_conversions'), 1)} lost conversions.")
     if f.verdict == "silent":
-        return (f"{head} is degraded but no effect on feedback is detectable "
-                f"(≈ {_num(imp.get('extra_poor_responses'), 1)} poor responses): "
-                f"customers do not see it (yet).")
-    return f"{head}: no material effect on feedback ({_num(imp.get('extra_poor_responses'), 1)})."
+        return (f"{head} is degraded but no material effect on feedback is measured "
+                f"(≈ {_num(extra, 1)} poor responses among its {f.n_responses}): customers do "
+                f"not see it (yet).")
+    return (f"{head}: no material effect on feedback ({_num(extra, 1)} poor responses among its "
+            f"{f.n_responses}).")

@@ -1,6 +1,8 @@
 """Logistic-regression core for attribution: statsmodels MLE with cluster-robust (CR1) standard
 errors, a linear-programming separation check before fitting, and a Firth-penalised fallback
-(numpy, so no extra dependency) when the MLE does not exist.
+(numpy, so no extra dependency) when the MLE does not exist. ``ridge`` gives some columns a
+Gaussian prior (partial pooling, e.g. per-route deviations from a common slope): a penalised
+Newton fit whose covariance is at least the posterior's (X'WX + P)^-1 in every direction.
 
 Columns that are all zero or in the span of earlier columns are dropped first; callers keep
 passing matrices in their ORIGINAL layout to ``predict``/``predict_draws``.
@@ -241,6 +243,46 @@ def _fit_firth(
     return beta, _cluster_cov(bread, scores, codes, n_clusters), bread, converged
 
 
+def _fit_ridge(y: np.ndarray, X: np.ndarray, codes: np.ndarray, n_clusters: int,
+               penalty: np.ndarray, maxiter: int) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Newton with step halving on l(beta) - beta'P beta / 2, P = diag(penalty). The MLE of
+    the unpenalised columns must exist: a fit whose linear predictor runs away (separation in
+    them) raises ValueError, and the caller falls back to a model without the penalised ones."""
+    k = X.shape[1]
+    beta = np.zeros(k)
+
+    def objective(b: np.ndarray) -> float:
+        eta = X @ b
+        return float(np.sum(y * eta - np.logaddexp(0.0, eta)) - 0.5 * b @ (penalty * b))
+
+    value, converged = objective(beta), False
+    for _ in range(maxiter):
+        p = special.expit(X @ beta)
+        grad = X.T @ (y - p) - penalty * beta
+        info = (X * (p * (1.0 - p))[:, None]).T @ X + np.diag(penalty)
+        try:  # numpy's solve: a near-singular information matrix is no warning, only noise
+            step = np.linalg.solve(info, grad)
+        except np.linalg.LinAlgError:
+            raise ValueError("penalised fit: information matrix is singular") from None
+        if np.abs(step).max() < 1e-8 * (1.0 + np.abs(beta).max()):
+            converged = True
+            break
+        for _ in range(40):
+            new = objective(beta + step)
+            if new >= value - 1e-12 * (1.0 + abs(value)):
+                break
+            step = step / 2.0
+        beta, value = beta + step, new
+    if not np.all(np.isfinite(beta)) or np.abs(X @ beta).max() > 2 * MAX_ETA:
+        raise ValueError("penalised fit diverged (separation in the unpenalised columns)")
+    p = special.expit(X @ beta)
+    info = (X * (p * (1.0 - p))[:, None]).T @ X + np.diag(penalty)
+    model = np.linalg.pinv(info, hermitian=True)
+    model = (model + model.T) / 2.0
+    robust = _cluster_cov(model, X * (y - p)[:, None], codes, n_clusters)
+    return beta, _envelope(robust, model), converged
+
+
 def _envelope(robust: np.ndarray, model: np.ndarray) -> np.ndarray:
     """The smallest-in-each-direction matrix above both: under separation every score in the
     separated region is ~0, so the sandwich claims near-zero variance there."""
@@ -274,9 +316,12 @@ def fit_logit(
     *,
     firth: bool | None = None,
     maxiter: int = 100,
+    ridge: np.ndarray | None = None,
 ) -> LogitFit:
     """Fit P(y=1) = expit(X beta). ``firth``: None picks Firth only under separation, True
-    forces it, False forces the MLE. Raises ValueError when the data cannot support a fit."""
+    forces it, False forces the MLE. ``ridge``: per-column prior precision (0 = none); any
+    positive entry fits the penalised model instead (method "ridge"). Raises ValueError when
+    the data cannot support a fit."""
     y = np.asarray(y, dtype=float).ravel()
     X = np.asarray(X, dtype=float)
     names = tuple(str(s) for s in names)
@@ -294,6 +339,16 @@ def fit_logit(
         raise ValueError(f"too little data: {n} rows for {k} independent columns")
     codes, n_clusters = _cluster_codes(groups, n)
     Xk = X[:, keep]
+    if ridge is not None and np.any(np.asarray(ridge)[keep] > 0):
+        params, cov, converged = _fit_ridge(y, Xk, codes, n_clusters,
+                                            np.asarray(ridge, dtype=float)[keep], maxiter)
+        params.setflags(write=False)
+        cov.setflags(write=False)
+        return LogitFit(names=tuple(names[j] for j in keep), params=params, cov=cov,
+                        method="ridge", separation=False,
+                        dropped=tuple(name for j, name in enumerate(names) if j not in keep),
+                        n=n, n_clusters=n_clusters, converged=converged, columns=names,
+                        keep=tuple(keep), notes=tuple(notes))
 
     separation = _separated(y, Xk)
     if separation:

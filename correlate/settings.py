@@ -28,9 +28,8 @@ class Settings:
     error_rate: float = 0.01  # share of page loads answered with an error
     dependency_failure_rate: float = 0.02  # share of page loads / calls with a failed call
     dependency_p75_ms: float = 300.0  # a dependency slower than this at p75 is degraded
-    # The verdict rule on the explained share (delivery part of the excess):
-    mixed_share: float = 0.25  # excess remains but at least this much explained → mixed
-    material_rate: float = 0.02  # a dependency must move its callers' poor rate this much
+    # Delivery harm must be material, not merely significant on many responses:
+    material_rate: float = 0.02  # extra poor responses per response of the route / callers
     # Power: what an inconclusive subject would need to show
     detectable_odds_ratio: float = 2.0
     power: float = 0.8

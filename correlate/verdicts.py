@@ -27,9 +27,11 @@ from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import proportion_effectsize
 
 from parallax.correlate.frame import Delivery
+from parallax.correlate.logit import Estimate
 from parallax.correlate.settings import Settings
 
-__all__ = ["bh", "degraded", "dependency_verdict", "responses_needed", "subject_verdict"]
+__all__ = ["bh", "degraded", "dependency_verdict", "responses_needed", "subject_verdict",
+           "unhappier"]
 
 
 def bh(p_values: list[float | None]) -> list[float | None]:
@@ -85,24 +87,26 @@ def responses_needed(n: int, poor_rate_rest: float, n_rest: int, s: Settings) ->
     return best
 
 
-def subject_verdict(n: int, harm: bool, remains: bool, excess: bool, share: float | None,
-                    powered: bool, breaches: list[str], s: Settings) -> str:
+def unhappier(raw: Estimate, poor_rate: float, normal_rate: float, s: Settings) -> bool:
+    """Are a subject's customers unhappier than the site's normal? The raw excess is above 0
+    (one-sided test at alpha) and the poor rate above the normal rate it is cited against."""
+    return (raw.estimate > 0 and raw.p_value / 2 < s.alpha and poor_rate > normal_rate)
+
+
+def subject_verdict(n: int, excess: bool, remains: bool, harm: bool, powered: bool,
+                    breaches: list[str], s: Settings) -> str:
     if n < s.min_responses:
         return "silent" if breaches else "inconclusive"
     if remains:
-        return "mixed" if harm and (share or 0.0) >= s.mixed_share else "design"
-    if harm:
-        return "delivery"
+        return "mixed" if harm else "design"
     if excess:
-        return "inconclusive"
+        return "delivery" if harm else "inconclusive"
     if breaches:
         return "silent"
     return "ok" if powered else "inconclusive"
 
 
 def dependency_verdict(n: int, harmful: bool, breaches: list[str], s: Settings) -> str:
-    if n < s.min_responses:
-        return "inconclusive"
-    if harmful:
+    if harmful and n >= s.min_responses:
         return "delivery"
     return "silent" if breaches else "ok"

@@ -342,9 +342,10 @@ def _plant(rng: random.Random, routes: dict[str, Route], start: datetime, slope:
                 calls.append((dep.name, 1.0))
                 why = (f"{dep.name} fails on {dep.fail_rate:.0%} of calls but a fallback hides "
                        "it: degraded in the traces, feedback at the site's normal")
-            else:  # slow, and its customers do not mind: slope 0, level at good delivery
+            else:  # slow, and its customers do not mind: slope 0, at most as unhappy as on
+                # a healthy page as the site delivers it (about 1.3 s)
                 load_slope, server_ms = 0.0, rng.uniform(2600, 4200)
-                design = slope * math.log(2.5) * rng.uniform(0.0, 1.0)
+                design = slope * math.log(1.3) * rng.uniform(-1.0, 1.0)
                 why = ("the page is slow (own backend) but its customers' answers do not "
                        "follow load time: degraded, customers not unhappier than normal")
         if cls == "inconclusive":

@@ -1,6 +1,7 @@
 """Build the join model from ``models/exposure/``.
 
-``pages.sql`` (exposure_pages, one row per page load) is incremental: ``refresh_pages`` folds
+``pages.sql`` (exposure_pages, one row per page load) and ``side_calls.sql``
+(exposure_side_calls, dependency calls outside page loads) are incremental: ``refresh_pages`` folds
 in the loads it has not seen — run after every ingest, so the heavy pass over raw spans is paid
 once per load, not once per analysis — and rebuilds it whole when its SQL or settings change.
 The numbered files ``NNN_*.sql`` are small models over exposure_pages, rebuilt in order by
@@ -100,10 +101,10 @@ def refresh_pages(con: duckdb.DuckDBPyConnection, settings: JoinSettings) -> Pag
 
 
 def _refresh(con: duckdb.DuckDBPyConnection, settings: JoinSettings) -> PagesRefresh:
-    model = _read("pages.sql")
-    params = _bind(model, _params(settings))
+    model, side = _read("pages.sql"), _read("side_calls.sql")
+    params, side_params = _bind(model, _params(settings)), _bind(side, _params(settings))
     fingerprint = hashlib.sha256(
-        (model + json.dumps(params, sort_keys=True)).encode()).hexdigest()
+        (model + side + json.dumps(params, sort_keys=True)).encode()).hexdigest()
     con.execute("BEGIN")
     try:
         state = con.execute("SELECT fingerprint FROM exposure_state "
@@ -113,6 +114,7 @@ def _refresh(con: duckdb.DuckDBPyConnection, settings: JoinSettings) -> PagesRef
             con.execute("CREATE OR REPLACE TEMP VIEW exposure_page_views AS "
                         "SELECT * FROM page_views")
             con.execute(f"CREATE OR REPLACE TABLE exposure_pages AS {model}", params)
+            con.execute(f"CREATE OR REPLACE TABLE exposure_side_calls AS {side}", side_params)
             con.execute("DELETE FROM exposure_loads")
             folded = con.execute("INSERT INTO exposure_loads "
                                  "SELECT load_id FROM loads WHERE status = 'ok'").fetchall()
@@ -127,6 +129,8 @@ def _refresh(con: duckdb.DuckDBPyConnection, settings: JoinSettings) -> PagesRef
             if pending:
                 con.execute(_read("pages_scope.sql"))
                 con.execute(f"INSERT INTO exposure_pages SELECT * FROM ({model})", params)
+                con.execute(f"INSERT INTO exposure_side_calls SELECT * FROM ({side})",
+                            side_params)
                 con.execute("INSERT INTO exposure_loads SELECT load_id FROM exposure_pending")
                 con.execute("UPDATE exposure_state SET refreshed_at = now() "
                             "WHERE model = 'exposure_pages'")

@@ -6,25 +6,31 @@
 --                  counts only when no page anywhere has a browser or analytics timing.
 --   errors         pages with error_seen (error_known pages have a known error state)
 --   deps           per dependency: pages calling it, pages where it failed, failed pages that
---                  still came back fine (served), and the summed calls and call time
+--                  still came back fine (served), and the summed calls and call time; calls
+--                  made outside the page load (exposure_side_deps) count for the page they
+--                  followed, always served (a failed beacon makes no error page)
 -- Parameters: $bucket_minutes INTEGER, $since TIMESTAMPTZ, $until TIMESTAMPTZ (NULL = open)
 CREATE OR REPLACE TABLE exposure_route_buckets AS
 WITH timing AS (  -- does any page have a browser or analytics timing?
     SELECT coalesce(bool_or(load_source <> 'server'), false) AS client_timed FROM exposure_pages
 ),
 p AS (
-    SELECT route, page_key, error_seen, deps,
+    SELECT route, page_key, error_seen,
+           list_concat(list_transform(p.deps, lambda x: struct_insert(x, side := false)),
+                       coalesce(sd.deps, [])) AS deps,
            CASE WHEN load_source <> 'server' OR NOT (SELECT client_timed FROM timing)
                 THEN load_ms END AS load_ms,
            time_bucket(to_minutes($bucket_minutes::BIGINT), started_at) AS bucket_start
-    FROM exposure_pages
+    FROM exposure_pages AS p
+    LEFT JOIN exposure_side_deps AS sd USING (page_key)
     WHERE ($since::TIMESTAMPTZ IS NULL OR started_at >= $since::TIMESTAMPTZ)
       AND ($until::TIMESTAMPTZ IS NULL OR started_at < $until::TIMESTAMPTZ)
 ),
 per_dep AS (
     SELECT route, bucket_start, d.peer AS peer,
            count(*) AS pages, count(*) FILTER (WHERE d.failed) AS failed,
-           count(*) FILTER (WHERE d.failed AND NOT coalesce(error_seen, false)) AS failed_served,
+           count(*) FILTER (WHERE d.failed AND (d.side OR NOT coalesce(error_seen, false)))
+               AS failed_served,
            sum(d.calls) AS calls, sum(d.ms) AS ms
     FROM (SELECT route, bucket_start, error_seen, unnest(deps) AS d FROM p)
     GROUP BY ALL

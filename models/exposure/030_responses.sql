@@ -11,6 +11,8 @@
 -- Direct links give 0/1 features; route_time gives the window's rates (the probability the
 -- response's page had each property). deps: per dependency, called / failed / failed_served
 -- (failed but the page still came back fine) as 0/1 or rates; calls and ms: per calling page.
+-- Calls made outside the page load (a beacon after it, exposure_side_deps) count as the page's,
+-- always served and with no time on the page's load.
 -- Parameters: $use_session BOOLEAN, $use_user BOOLEAN, $window_minutes INTEGER,
 --             $since TIMESTAMPTZ, $until TIMESTAMPTZ (NULL = open)
 CREATE OR REPLACE TABLE exposure_responses AS
@@ -59,13 +61,17 @@ direct_features AS (
                     SELECT coalesce(bool_or(load_source <> 'server'), false) FROM exposure_pages))
                 THEN ln(p.load_ms / 1000.0) END AS log_load_s,
            p.error_seen::DOUBLE AS error_seen,
-           list_transform(p.deps, lambda x: {
+           list_transform(list_concat(list_transform(p.deps,
+                                                     lambda x: struct_insert(x, side := false)),
+                                      coalesce(sd.deps, [])), lambda x: {
                'peer': x.peer, 'called': 1.0, 'calls': x.calls::DOUBLE,
                'failed': x.failed::DOUBLE,
-               'failed_served': (x.failed AND NOT coalesce(p.error_seen, false))::DOUBLE,
+               'failed_served': (x.failed AND (x.side OR NOT coalesce(p.error_seen, false)))
+                   ::DOUBLE,
                'ms': x.ms}) AS deps
     FROM direct AS d
     JOIN exposure_pages AS p USING (page_key)
+    LEFT JOIN exposure_side_deps AS sd USING (page_key)
 ),
 windowed AS (
     SELECT f.response_key, b.*

@@ -13,11 +13,14 @@ CREATE OR REPLACE TABLE exposure_session_routes AS
 WITH timing AS (  -- does any page have a browser or analytics timing?
     SELECT coalesce(bool_or(load_source <> 'server'), false) AS client_timed FROM exposure_pages
 ),
-p AS (
-    SELECT page_key, session_id, route, server_ms, error_seen, deps,
+p AS (  -- calls made outside the page load (exposure_side_deps) count as the page's
+    SELECT page_key, session_id, route, server_ms, error_seen,
+           list_concat(list_transform(p.deps, lambda x: struct_insert(x, side := false)),
+                       coalesce(sd.deps, [])) AS deps,
            CASE WHEN load_source <> 'server' OR NOT (SELECT client_timed FROM timing)
                 THEN load_ms END AS load_ms
-    FROM exposure_pages
+    FROM exposure_pages AS p
+    LEFT JOIN exposure_side_deps AS sd USING (page_key)
     WHERE session_id IN (SELECT session_id FROM sessions)
       AND ($since::TIMESTAMPTZ IS NULL OR started_at >= $since::TIMESTAMPTZ)
       AND ($until::TIMESTAMPTZ IS NULL OR started_at < $until::TIMESTAMPTZ)
@@ -25,7 +28,8 @@ p AS (
 per_dep AS (
     SELECT session_id, route, d.peer AS peer,
            max(d.failed::INT)::DOUBLE AS failed,
-           max((d.failed AND NOT coalesce(error_seen, false))::INT)::DOUBLE AS failed_served,
+           max((d.failed AND (d.side OR NOT coalesce(error_seen, false)))::INT)::DOUBLE
+               AS failed_served,
            max(d.ms) AS ms, arg_max(d.calls, d.ms)::DOUBLE AS calls
     FROM (SELECT session_id, route, error_seen, unnest(deps) AS d FROM p)
     GROUP BY ALL

@@ -4,7 +4,10 @@
 --                    nothing better exists), error rate (of pages with a known
 --                    error state), dependency failure rate (pages where a dependency failed)
 --   dependency rows  calls, failure rate, call ms p50/p75/p95, median ms of successful calls
---                    (the dependency's own normal), routes calling it
+--                    (the dependency's own normal), routes calling it — every peer of a
+--                    CLIENT/PRODUCER span: calls outside page loads (exposure_side_links:
+--                    beacons, async jobs) count too, with the route of the page they followed
+--                    if any. A route's own figures count only the calls of its page loads.
 -- Parameters: $since TIMESTAMPTZ, $until TIMESTAMPTZ (NULL = open)
 CREATE OR REPLACE TABLE exposure_delivery AS
 WITH timing AS (  -- does any page have a browser or analytics timing? (as in 020)
@@ -30,11 +33,18 @@ SELECT 'route' AS subject_kind, route AS subject,
 FROM p
 GROUP BY route
 UNION ALL
-SELECT 'dependency', d.peer, count(DISTINCT page_key), count(DISTINCT session_id), sum(d.calls),
-       quantile_cont(d.ms / d.calls, 0.5), quantile_cont(d.ms / d.calls, 0.75),
-       quantile_cont(d.ms / d.calls, 0.95),
-       NULL, count(*) FILTER (WHERE d.failed) / count(*),
-       quantile_cont(d.ms / d.calls, 0.5) FILTER (WHERE NOT d.failed),
+SELECT 'dependency', peer, count(DISTINCT page_key), count(DISTINCT session_id), sum(calls),
+       quantile_cont(ms / calls, 0.5), quantile_cont(ms / calls, 0.75),
+       quantile_cont(ms / calls, 0.95),
+       NULL, count(*) FILTER (WHERE failed) / count(*),
+       quantile_cont(ms / calls, 0.5) FILTER (WHERE NOT failed),
        list_sort(list_distinct(list(route))), NULL
-FROM (SELECT page_key, session_id, route, unnest(deps) AS d FROM p)
-GROUP BY d.peer;
+FROM (SELECT page_key, session_id, route, d.peer AS peer, d.calls AS calls, d.ms AS ms,
+             d.failed AS failed
+      FROM (SELECT page_key, session_id, route, unnest(deps) AS d FROM p)
+      UNION ALL  -- one "page" per trace: a beacon is one call of its own
+      SELECT l.trace_id, coalesce(l.session_id, pg.session_id), pg.route, l.peer, l.calls, l.ms,
+             l.failed
+      FROM exposure_side_links AS l
+      LEFT JOIN exposure_pages AS pg USING (page_key))
+GROUP BY peer;

@@ -1,5 +1,6 @@
--- pages_scope: which page loads an incremental refresh of exposure_pages recomputes, and the
--- temp views pages.sql then reads. Scope: every session and trace one of the pending loads
+-- pages_scope: which page loads (and calls outside page loads) an incremental refresh of
+-- exposure_pages (exposure_side_calls) recomputes, and the temp views pages.sql and
+-- side_calls.sql then read. Scope: every session and trace one of the pending loads
 -- (temp table exposure_pending) touched — a session through its spans, page views, events or
 -- session row; a trace through its spans — and every trace of a touched session (a server
 -- trace may be adopted by a browser trace that arrives in a later load).
@@ -38,3 +39,6 @@ WHERE session_id IN (SELECT session_id FROM exposure_scope_sessions)
 DELETE FROM exposure_pages
 WHERE trace_id IN (SELECT trace_id FROM exposure_scope_traces)
    OR session_id IN (SELECT session_id FROM exposure_scope_sessions);
+
+DELETE FROM exposure_side_calls
+WHERE trace_id IN (SELECT trace_id FROM exposure_scope_traces);

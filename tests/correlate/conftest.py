@@ -1,5 +1,6 @@
 """The demo world (seed 7, 3000 sessions) ingested once per test session into a temporary
-DuckDB file, with one correlate run over it and the planted truth."""
+DuckDB file, with one correlate run over it and the planted truth; and one shop of the world
+family (``family_run``) the same way."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from parallax.connectors.load import ingest_files
 from parallax.correlate import Run, correlate
 from parallax.db import connect
 from parallax.demo import build_world
+from parallax.demo.family import draw_spec
 from parallax.options import ingest_options
 
 
@@ -27,17 +29,29 @@ class DemoRun:
     truth: dict
 
 
-@pytest.fixture(scope="session")
-def demo_run(tmp_path_factory) -> Iterator[DemoRun]:
-    root = tmp_path_factory.mktemp("correlate-demo")
-    files = build_world(root / "files", seed=7, sessions=3000)
-    db_path = root / "demo.duckdb"
+def _run(root: Path, **world) -> Iterator[DemoRun]:
+    files = build_world(root / "files", **world)
+    db_path = root / "world.duckdb"
     con = connect(db_path)
     opts = ingest_options(Config(), db_path)
     for kind, paths in (("traces", files.traces), ("feedback", files.feedback),
                         ("analytics", files.analytics)):
-        ingest_files(con, kind, list(paths), opts)
+        if paths:
+            ingest_files(con, kind, list(paths), opts)
     try:
         yield DemoRun(con, db_path, correlate(con), orjson.loads(files.truth.read_bytes()))
     finally:
         con.close()
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory) -> Iterator[DemoRun]:
+    yield from _run(tmp_path_factory.mktemp("correlate-demo"), seed=7, sessions=3000)
+
+
+@pytest.fixture(scope="session")
+def family_run(tmp_path_factory) -> Iterator[DemoRun]:
+    """Shop 13 of the family (a training seed): a beacon and an async job in traces of their
+    own, slug routes."""
+    yield from _run(tmp_path_factory.mktemp("correlate-family"), seed=13, sessions=3000,
+                    spec=draw_spec(13))

@@ -19,30 +19,33 @@ from parallax.correlate.verdicts import (
 )
 from parallax.errors import ConfigError
 
-S = Settings()  # min_responses 30, mixed_share 0.25
+S = Settings()  # min_responses 30
 
 
 def verdict(n: int = 30, *, harm: bool = False, remains: bool = False, excess: bool = False,
-            share: float | None = None, powered: bool = True, breaches: tuple[str, ...] = (),
-            s: Settings = S) -> str:
-    return subject_verdict(n=n, harm=harm, remains=remains, excess=excess, share=share,
-                           powered=powered, breaches=list(breaches), s=s)
+            powered: bool = True, breaches: tuple[str, ...] = (), s: Settings = S) -> str:
+    return subject_verdict(n=n, excess=excess, remains=remains, harm=harm, powered=powered,
+                           breaches=list(breaches), s=s)
 
 
 @pytest.mark.parametrize(("kw", "expected"), [
     # too few responses: silent when delivery breaches a threshold, else inconclusive
-    ({"n": 29, "harm": True, "remains": True, "excess": True, "share": 0.9}, "inconclusive"),
+    ({"n": 29, "harm": True, "remains": True, "excess": True}, "inconclusive"),
     ({"n": 29, "harm": True, "breaches": ("p75",)}, "silent"),
     ({"n": 29}, "inconclusive"),
-    # design remains: mixed only when delivery also harms and explains ≥ mixed_share
-    ({"remains": True, "harm": True, "share": 0.25}, "mixed"),
-    ({"remains": True, "harm": True, "share": 0.24}, "design"),
-    ({"remains": True, "harm": True, "share": None}, "design"),
-    ({"remains": True, "share": 0.9, "breaches": ("p75",)}, "design"),
-    # delivery harms and nothing remains: delivery, whatever the share (it is reported)
-    ({"harm": True, "share": 0.9, "powered": False}, "delivery"),
-    ({"harm": True, "share": 0.1, "excess": True, "breaches": ("p75",)}, "delivery"),
-    ({"harm": True}, "delivery"),
+    # design remains: mixed when the route's own delivery harms too (both intervals), whatever
+    # share each part has
+    ({"remains": True, "harm": True, "excess": True}, "mixed"),
+    ({"remains": True, "harm": True}, "mixed"),
+    ({"remains": True, "excess": True, "breaches": ("p75",)}, "design"),
+    ({"remains": True}, "design"),
+    # customers are unhappier and their route's own delivery explains it
+    ({"excess": True, "harm": True, "breaches": ("p75",)}, "delivery"),
+    ({"excess": True, "harm": True, "powered": False}, "delivery"),
+    # modelled harm without an excess of the route's own is no delivery verdict: silent
+    # when delivery breaches a threshold (customers are not unhappier)
+    ({"harm": True, "breaches": ("p75",)}, "silent"),
+    ({"harm": True}, "ok"),
     # a significant excess neither part explains
     ({"excess": True}, "inconclusive"),
     ({"excess": True, "breaches": ("p75",)}, "inconclusive"),
@@ -57,7 +60,10 @@ def test_subject_verdict_truth_table(kw, expected) -> None:
 
 
 @pytest.mark.parametrize(("args", "verdict"), [
-    ((29, True, ["x"]), "inconclusive"),
+    ((29, True, ["x"]), "silent"),  # harm needs min_responses; degraded: silent
+    ((29, True, []), "ok"),
+    ((0, False, ["x"]), "silent"),  # no customer link at all: judged on delivery alone
+    ((0, False, []), "ok"),
     ((30, True, []), "delivery"),
     ((30, True, ["x"]), "delivery"),
     ((30, False, ["x"]), "silent"),
@@ -70,7 +76,8 @@ def test_dependency_verdict_truth_table(args, verdict) -> None:
 def test_min_responses_is_a_setting() -> None:
     assert verdict(10, s=Settings(min_responses=10)) == "ok"
     assert verdict(10, s=Settings(min_responses=11)) == "inconclusive"
-    assert dependency_verdict(10, True, [], Settings(min_responses=11)) == "inconclusive"
+    assert dependency_verdict(10, True, [], Settings(min_responses=11)) == "ok"
+    assert dependency_verdict(10, True, [], Settings(min_responses=10)) == "delivery"
 
 
 def test_bh_matches_statsmodels_and_passes_untested_through() -> None:

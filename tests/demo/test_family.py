@@ -47,8 +47,8 @@ def test_planted_truth_is_consistent() -> None:
                 assert r.design == 0.0, (seed, t)
             if r.verdict in ("design", "mixed"):
                 assert r.design >= 0.7, (seed, t)
-            if r.verdict == "silent" and r.load_slope == 0.0:  # tolerant: at most normal
-                assert design_at_good_delivery(spec, t) <= 1e-9, (seed, t)
+            if r.verdict == "silent" and r.load_slope == 0.0:  # tolerant: below normal at
+                assert design_at_good_delivery(spec, t) < 0, (seed, t)  # good delivery
             for dep, _ in r.deps:  # a healthy route calls no degraded dependency
                 if r.verdict in ("ok", "design", "inconclusive"):
                     assert spec.dependencies[dep].verdict == "ok", (seed, t, dep)

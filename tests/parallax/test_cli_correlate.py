@@ -97,7 +97,8 @@ def test_correlate_min_responses_reaches_the_settings(ingested, tmp_path, capsys
     shutil.copy(ingested, db)
     assert run(["--db", str(db), "correlate", "--min-responses", "100000"]) == 0
     _, docs = _stored(db)
-    assert {d["verdict"] for d in docs if d["subject_kind"] == "dependency"} == {"inconclusive"}
+    # no dependency can be shown to cost feedback: each is judged on its delivery alone
+    assert {d["verdict"] for d in docs if d["subject_kind"] == "dependency"} <= {"silent", "ok"}
     assert all(d["details"]["min_responses"] == 100000 for d in docs
                if d["subject_kind"] == "route")
 
