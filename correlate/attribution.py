@@ -36,7 +36,10 @@ from parallax.correlate.logit import Estimate, LogitFit, fit_logit
 from parallax.correlate.settings import Settings
 
 UNKNOWN = "(unknown)"  # frame.py's label for a missing control value
-MIN_SLOPE_VARIANCE = 1e-3  # the prior variance of a route's slope deviation is at least this
+# The prior sd of a route's slope deviation is at least this (log-odds per ln second): a few
+# routes do not show how much routes differ, and a route whose pages are all slow is read at
+# good delivery only through some slope — its design part must carry that uncertainty.
+MIN_SLOPE_SD = 0.2
 
 __all__ = ["Interval", "Models", "SubjectEffect", "delivery_columns", "fit_models",
            "good_delivery", "subject_effects"]
@@ -113,7 +116,8 @@ def fit_models(frame: Frame, factor: str, values: np.ndarray,
     if slopes:
         b = build_design(factor, values, controls, delivery=delivery_columns(frame),
                          min_level=settings.min_level,
-                         slopes_at=float(np.log(settings.good_load_ms / 1000.0)))
+                         slopes_at=float(np.log(settings.good_load_ms / 1000.0)),
+                         slope_rows=np.isin(frame.link, ("session", "user")))
         fit_b = _pooled_slopes(frame, b)
     if b is None or fit_b is None:
         b = build_design(factor, values, controls, delivery=delivery_columns(frame),
@@ -146,7 +150,7 @@ def _pooled_slopes(frame: Frame, b: Design) -> LogitFit | None:
     q = float(np.sum(w * (s_r - np.sum(w * s_r) / w.sum()) ** 2))
     tau2 = max(0.0, (q - (len(est) - 1)) / (w.sum() - np.sum(w**2) / w.sum()))
     ridge = np.zeros(len(b.names))
-    ridge[slope] = 1.0 / max(tau2, MIN_SLOPE_VARIANCE)
+    ridge[slope] = 1.0 / max(tau2, MIN_SLOPE_SD**2)
     try:
         return fit_logit(frame.y, b.X, b.names, frame.cluster, ridge=ridge)
     except ValueError:
@@ -181,8 +185,9 @@ def subject_effects(m: Models, settings: Settings, *, relative: bool = False,
     served = b.X[:, keep][:, deliv] @ m.b.params[deliv]
     served_draws = m.draws[:, deliv] @ b.X[:, keep][:, deliv].T
     at_good, at_good_draws = _levels(m, levels, cols, settings)
+    typical = _typical_load(m, healthy, settings)
     out = []
-    for i, (level, col, a_col) in enumerate(zip(levels, cols, a_cols, strict=True)):
+    for i, (level, a_col) in enumerate(zip(levels, a_cols, strict=True)):
         rows = b.subject == level
         n = int(rows.sum())
         if n == 0 or n == frame.n:
@@ -211,10 +216,12 @@ def subject_effects(m: Models, settings: Settings, *, relative: bool = False,
         else:  # delivery worse than good delivery
             part = float((eta - eta_good)[rows].mean())
             part_draws = (eta_draws[:, rows] - m.draws @ good[rows][:, keep].T).mean(axis=1)
-            normal = float(expit(eta_good[rows] - m.b.params[col] + ref).mean())
         design = float(at_good[i] - ref)
         design_draws = at_good_draws[:, i] - ref_draws
         raw = _estimate(part + design, part_draws + design_draws)
+        if not relative:  # as customers report it: against the site's typical delivery
+            raw, normal = _against_typical(m, rows, part + design, part_draws + design_draws,
+                                           typical, settings)
         share = None
         if part + max(design, 0.0) > 0 and raw.estimate > 0:
             total = part_draws + np.maximum(design_draws, 0.0)
@@ -225,25 +232,43 @@ def subject_effects(m: Models, settings: Settings, *, relative: bool = False,
                              float(hi))
         route_only = None
         if a_col is not None and None not in a_cols:
-            # As delivered, the site's normal is its routes with healthy delivery (when there
-            # are enough of them): troubled routes must not set the bar they are judged by.
-            normal_a = _normal_levels(levels, weights, settings)
-            if healthy is not None:
-                ok = normal_a & np.array([lv in healthy for lv in levels])
-                normal_a = ok if ok.sum() >= 2 else normal_a
             a_ref, a_ref_draws = _reference(m.a.params[a_cols], m.a_draws[:, a_cols], w,
-                                            relative, normal_a)
+                                            relative, _normal_levels(levels, weights, settings))
             route_only = _estimate(float(m.a.params[a_col] - a_ref),
                                    m.a_draws[:, a_col] - a_ref_draws)
-            if not relative:  # a route's customers against the site's normal route as delivered
-                eta_a = m.design_a.X[:, list(m.a.keep)] @ m.a.params
-                raw = route_only
-                normal = float(expit(eta_a[rows] - m.a.params[a_col] + a_ref).mean())
         out.append(SubjectEffect(
             m.factor, level, n, int(frame.y[rows].sum()), float(frame.y[rows].mean()),
             normal, raw, _estimate(design, design_draws), route_only,
             _interval(part, part_draws), share, _extra(m, good, rows), m.b.method))
     return out
+
+
+def _good_load(m: Models, settings: Settings) -> np.ndarray:
+    return np.minimum(m.frame.log_load, np.log(settings.good_load_ms / 1000.0))
+
+
+def _typical_load(m: Models, healthy: set[str] | None, settings: Settings) -> float:
+    """The site's typical delivery: the mean good-delivery log load of the responses on routes
+    with healthy delivery (all responses when no route is healthy)."""
+    good = _good_load(m, settings)
+    on = np.isin(m.design_b.subject, list(healthy or ()))
+    return float(good[on].mean() if on.any() else good.mean())
+
+
+def _against_typical(m: Models, rows: np.ndarray, point: float, draws: np.ndarray,
+                     typical: float, settings: Settings) -> tuple[Estimate, float]:
+    """A route's excess as customers report it — its customers as delivered against the site's
+    normal route at the site's typical delivery — and that normal's poor rate. The parts add up
+    to it: design part + delivery part + (its good-delivery load − the typical load) through the
+    common slope, the share of its slowness still within "good" (``point``/``draws`` hold the
+    first two)."""
+    j = m.b.index("log_load")
+    gap = float(_good_load(m, settings)[rows].mean() - typical) if j is not None else 0.0
+    slope = m.b.params[j] if j is not None else 0.0
+    raw = _estimate(point + slope * gap, draws + (m.draws[:, j] * gap if j is not None else 0.0))
+    # the same customers, each shifted by the route's excess: their poor rate on the normal route
+    eta = m.design_b.X[:, list(m.b.keep)] @ m.b.params
+    return raw, float(expit(eta[rows] - raw.estimate).mean())
 
 
 def _levels(m: Models, levels: list[str], cols: list[int], settings: Settings,
@@ -256,11 +281,11 @@ def _levels(m: Models, levels: list[str], cols: list[int], settings: Settings,
     b = m.design_b
     if b.slopes_at is None:
         return point, draws
-    good = np.minimum(m.frame.log_load, np.log(settings.good_load_ms / 1000.0)) - b.slopes_at
+    good = good_delivery(b, m.frame, settings)
     for i, lv in enumerate(levels):
         j = m.b.index(f"slope:{m.factor}={lv}")
         if j is not None:
-            at = float(good[b.subject == lv].mean())
+            at = float(good[b.subject == lv, b.column(f"slope:{m.factor}={lv}")].mean())
             point[i] += m.b.params[j] * at
             draws[:, i] += m.draws[:, j] * at
     return point, draws
@@ -276,12 +301,36 @@ def _normal_levels(levels: list[str], counts: np.ndarray, settings: Settings) ->
 
 def _reference(point: np.ndarray, draws: np.ndarray, weights: np.ndarray, mean: bool,
                normal: np.ndarray) -> tuple[float, np.ndarray]:
-    """The reference level, per draw: the others' weighted mean (segments), or the unweighted
-    median of the ``normal`` levels (routes)."""
+    """The reference level, per draw: the others' weighted mean (segments), or the site's
+    normal route level (routes: ``_consistent_mean``)."""
     if mean:
         w = weights / weights.sum()
         return float(point @ w), draws @ w
-    return float(np.median(point[normal])), np.median(draws[:, normal], axis=1)
+    keep = _consistent(point, draws, np.flatnonzero(normal))
+    return float(point[keep].mean()), draws[:, keep].mean(axis=1)
+
+
+def _consistent(point: np.ndarray, draws: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """The routes whose level is consistent with the site's normal: start from the unweighted
+    median of the levels and keep, in a few rounds, the routes within two standard errors of
+    the mean of those kept. Routes with a design problem (or much happier customers) drop out
+    however many answers they attract, so they move the normal neither by their number of
+    responses nor by their share of routes; with fewer than two consistent routes, the middle
+    ones (the median) stand in."""
+    centre = float(np.median(point[idx]))
+    ref_draws = np.median(draws[:, idx], axis=1)
+    keep = idx
+    for _ in range(5):
+        sd = (draws[:, idx] - ref_draws[:, None]).std(axis=0)
+        inside = idx[np.abs(point[idx] - centre) <= 2.0 * np.maximum(sd, 1e-9)]
+        if len(inside) < 2:
+            middle = np.argsort(point[idx])[(len(idx) - 1) // 2:len(idx) // 2 + 1]
+            return idx[middle]
+        if np.array_equal(inside, keep):
+            break
+        keep, centre = inside, float(point[inside].mean())
+        ref_draws = draws[:, inside].mean(axis=1)
+    return keep
 
 
 def _estimate(point: float, draws: np.ndarray) -> Estimate:

@@ -4,9 +4,10 @@ Subject levels with fewer than ``min_level`` rows are pooled as ``(other)``; con
 that rare join the control's most common level (its reference). Delivery columns are
 ``log_load``, ``error`` and one ``fail:<dependency>`` per dependency with any served failure.
 With ``slopes_at`` (a log-load), each subject level also gets its own deviation from the
-common load slope, ``slope:<factor>=<level>`` = (level's row) × (log_load − slopes_at): the
-subject dummies then stay each level's log-odds at that load, and a counterfactual that
-replaces ``log_load`` moves these columns with it.
+common load slope, ``slope:<factor>=<level>`` = (level's row) × (log_load − slopes_at), on the
+``slope_rows`` only (rows whose load is the customer's own: a route-and-time link's window
+mean says little about one customer's page and would flatten a route's slope); a
+counterfactual that replaces ``log_load`` moves these columns with it.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class Design:
     levels: tuple[str, ...]  # subject levels, in the order of their columns
     subject: np.ndarray  # each row's (pooled) level
     slopes_at: float | None = None  # per-level slope deviations centred here (None: none)
+    slope_rows: np.ndarray | None = None  # rows the slope deviations apply to
 
     def column(self, name: str) -> int:
         return self.names.index(name)
@@ -51,7 +53,7 @@ class Design:
             load = np.asarray(columns["log_load"], dtype=float) - self.slopes_at
             for i in self.slope_columns:
                 level = self.names[i].split("=", 1)[1]
-                X[:, i] = np.where(self.subject == level, load, 0.0)
+                X[:, i] = np.where((self.subject == level) & self.slope_rows, load, 0.0)
         return X
 
 
@@ -63,7 +65,8 @@ def pooled(values: np.ndarray, min_count: int) -> np.ndarray:
 
 def build_design(factor: str, values: np.ndarray, controls: Mapping[str, np.ndarray], *,
                  delivery: Mapping[str, np.ndarray] | None, min_level: int,
-                 slopes_at: float | None = None) -> Design:
+                 slopes_at: float | None = None, slope_rows: np.ndarray | None = None,
+                 ) -> Design:
     subject = pooled(values, min_level)
     levels = tuple(sorted(set(subject.tolist()), key=lambda v: (v == OTHER, v)))
     cols = [(subject == lv).astype(float) for lv in levels]
@@ -77,11 +80,13 @@ def build_design(factor: str, values: np.ndarray, controls: Mapping[str, np.ndar
     for dname, dvals in (delivery or {}).items():
         cols.append(np.asarray(dvals, dtype=float))
         names.append(dname)
-    if slopes_at is not None and delivery and "log_load" in delivery:
+    rows = np.ones(len(values), dtype=bool) if slope_rows is None else slope_rows
+    with_slopes = slopes_at is not None and bool(delivery) and "log_load" in delivery
+    if with_slopes:
         load = np.asarray(delivery["log_load"], dtype=float) - slopes_at
         for lv in levels:
-            cols.append(np.where(subject == lv, load, 0.0))
+            cols.append(np.where((subject == lv) & rows, load, 0.0))
             names.append(f"slope:{factor}={lv}")
     X = np.column_stack(cols) if cols else np.zeros((len(values), 0))
     return Design(X, tuple(names), factor, levels, subject,
-                  slopes_at if slopes_at is not None and delivery else None)
+                  slopes_at if with_slopes else None, rows if with_slopes else None)

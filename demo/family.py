@@ -360,8 +360,24 @@ def _plant(rng: random.Random, routes: dict[str, Route], start: datetime, slope:
                          verdict=cls, why=why, load_slope=load_slope, server_ms=server_ms)
     for dep in _side(rng, names):
         deps[dep.name] = dep
+    incidents += _outage(rng, deps, incidents, start)
     notes = {"classes": {t: classes.get(t, "ok") for t in ts}}
     return out, deps, tuple(incidents), notes
+
+
+def _outage(rng: random.Random, deps: dict[str, Dependency], incidents: list[Incident],
+            start: datetime) -> list[Incident]:
+    """A few hours of one troubled dependency failing outright — what `parallax incident` must
+    cost out — on one that has no incident window of its own (its pre-period stays clean)."""
+    busy = {i.dependency for i in incidents}
+    pool = [d for d in deps.values() if d.verdict == "delivery" and d.name not in busy]
+    if not pool:
+        return []
+    dep = rng.choice(pool)
+    at = start + timedelta(days=rng.randint(2, 4), hours=rng.randint(8, 19))
+    hours = rng.randint(2, 6)
+    return [Incident(f"{dep.name}-outage", dep.name, at, at + timedelta(hours=hours), 1.0,
+                     rng.uniform(0.85, 0.95), f"{dep.name} down for {hours} hours")]
 
 
 class _Names:
@@ -430,12 +446,6 @@ def _harm(rng: random.Random, names: _Names, r: Route, start: datetime,
     incidents = []
     if chronic:
         why = f"{name} fails on {base:.0%} of calls and the page answers 503"
-        # A few hours of it failing outright: what `parallax incident` must cost out.
-        at = start + timedelta(days=rng.randint(2, 4), hours=rng.randint(8, 19))
-        hours = rng.randint(2, 6)
-        incidents.append(Incident(f"{name}-outage", name, at, at + timedelta(hours=hours), 1.0,
-                                  rng.uniform(0.85, 0.95),
-                                  f"{name} down for {hours} hours: pages return 503"))
     else:
         at = start + timedelta(days=rng.randint(0, 3), hours=rng.randint(0, 23))
         days = rng.uniform(1.5, 3.0)
