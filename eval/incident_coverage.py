@@ -12,9 +12,11 @@ floor: the width the observed count's chance alone gives (the counterfactual kno
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 
 TARGET_COVERAGE = 0.90
+BANDS = ((0, 4), (5, 9), (10, 19), (20, 49), (50, None))
 
 
 def incident_score(truth: dict, inc: dict) -> dict:
@@ -48,10 +50,15 @@ def _one(d: dict, planted: float, realised: float, counts) -> dict:
 
 
 def coverage_summary(results: list[dict]) -> dict:
-    """Coverage and mean width per (sessions, survey share) cell and over all worlds."""
+    """Coverage and mean width per (sessions, survey share) cell, per band of answers in the
+    window, and over all worlds."""
     cells: dict[str, list[dict]] = defaultdict(list)
     for r in results:
         cells[f"{r['sessions']} sessions, survey share {r['survey_share']:g}"].append(r)
+    for lo, hi in BANDS:  # thin windows wherever they come from
+        band = [r for r in results if lo <= r["incident"]["responses"] <= (hi or math.inf)]
+        if band:
+            cells[f"{lo}{'+' if hi is None else f'-{hi}'} answers in the window"] = band
     out = {name: _cell(rs) for name, rs in cells.items()}
     out["all"] = _cell(results)
     return out
