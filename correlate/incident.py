@@ -10,8 +10,8 @@ effect that carries both the counterfactual's uncertainty and the chance in the 
 Per page load, not per answer: unhappy customers answer more often, so during an incident
 there are more answers, and a rate per answer would count those extra answers as if they had
 been expected. Conversion likewise, per session touching the routes — every such session, the
-ones that left on an error page before reaching the checkout included. Pre-period bins inside
-other incidents touching the same routes or dependencies are left out too.
+ones that left on an error page before reaching the checkout included. The model learns only
+from pre-period bins that ran under the same other incidents as the window (``left_out``).
 """
 
 from __future__ import annotations
