@@ -3,55 +3,47 @@
 The affected routes are those with page loads in the window that called the dependency, were
 served by the service, or are the route. Per time bin (hourly; 15 minutes for windows under
 three hours), poor answers per page load on those routes follow a structural time-series
-model — a local level (random walk) with, where they help, the other routes' poor answers per
-page load as a regressor — fitted on the pre-period, the window left out as missing
-(``UnobservedComponents``). The measurement noise of a bin is scaled by its page loads, as a
-rate's should be. The window's expected poor answers are the bins' predicted rates times their
-page loads; extra poor answers = observed − expected. Per page load, not per answer: unhappy
-customers answer more often, so during an incident there are more answers, and a rate per
-answer would count those extra answers as if they had been expected. Conversion likewise, per
-analytics session touching the routes. Pre-period bins inside other incidents touching the
-same routes or dependencies are left out too.
+model (``correlate/counterfactual.py``) fitted on the pre-period, the window left out as
+missing. The window's expected poor answers are the bins' predicted rates times their page
+loads; extra poor answers = observed − expected, with an interval for the incident's expected
+effect that carries both the counterfactual's uncertainty and the chance in the observed count.
+Per page load, not per answer: unhappy customers answer more often, so during an incident
+there are more answers, and a rate per answer would count those extra answers as if they had
+been expected. Conversion likewise, per session touching the routes — every such session, the
+ones that left on an error page before reaching the checkout included. The model learns only
+from pre-period bins that ran under the same other incidents as the window (``left_out``).
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import duckdb
 import numpy as np
-from statsmodels.tsa.statespace.structural import UnobservedComponents
 
-from parallax.annotations import Annotation, list_annotations
+from parallax.annotations import list_annotations
+from parallax.correlate.counterfactual import (
+    Counterfactual,
+    Scope,
+    counterfactual,
+    left_out,
+    rate,
+)
 from parallax.db import read_sql
 from parallax.errors import ConfigError, NoDataError
 from parallax.exposure import JoinSettings, refresh_pages
 
 __all__ = ["Counterfactual", "IncidentImpact", "counterfactual", "incident_impact"]
 
-Z = 1.959964
 MIN_PRE_BINS = 24  # bins with page loads in the pre-period
 MIN_PRE_RESPONSES = 30  # answers on the affected routes in the pre-period
 MIN_WINDOW_RESPONSES = 5  # answers in the window
-
-
-@dataclass(frozen=True)
-class Counterfactual:
-    """Observed vs expected count in the window; ``extra`` = observed − expected."""
-
-    observed: float
-    expected: float
-    extra: tuple[float, float, float]  # estimate, ci_low, ci_high
-    model: str  # "local level" or "local level + other routes"
-
-    def to_json(self, scale: float = 1.0) -> dict:
-        e, lo, hi = (x * scale for x in self.extra)
-        return {"observed": self.observed, "expected": _r(self.expected),
-                "extra": {"estimate": _r(e), "ci_low": _r(lo), "ci_high": _r(hi)},
-                "model": self.model}
+THIN_WINDOW_RESPONSES = 20  # fewer: the interval is mostly the chance in who answered
+MIN_PRE_SESSIONS = 50  # sessions on the affected routes before the incident, for conversions
+THIN_CONVERSIONS = 5  # fewer expected in the window: lost conversions are rough
+PATH_SHARE = 0.9  # a route this share of converting sessions visited is on the way to it
 
 
 @dataclass(frozen=True)
@@ -72,19 +64,21 @@ class IncidentImpact:
     poor_rate_before: float | None
     poor: Counterfactual | None
     nps_points: tuple[float, float, float] | None
-    conversions: Counterfactual | None  # extra = lost conversions (expected − observed)
+    conversions: Counterfactual | None  # extra = −lost conversions; given even if too thin
     revenue_per_conversion: float | None
     pre_bins: int
     masked_bins: int
     delivery: list[dict] = field(default_factory=list)
     segments: list[dict] = field(default_factory=list)
+    notes: tuple[str, ...] = ()  # how far to trust the figures: thin windows, missing data
 
     def to_json(self) -> dict:
         lost = None
         if self.conversions is not None:
             c = self.conversions
-            lost = {"observed": c.observed, "expected": _r(c.expected), "model": c.model,
-                    "lost": _span(c.extra, -1.0),
+            lost = {"sessions": c.exposure, "observed": c.observed,
+                    "expected": _r(c.expected), "expected_sd": _r(c.expected_sd),
+                    "model": c.model, "lost": _span(c.extra, -1.0),
                     "revenue": (_span(c.extra, -(self.revenue_per_conversion or 0.0))
                                 if self.revenue_per_conversion else None)}
         return {
@@ -97,7 +91,7 @@ class IncidentImpact:
             "poor_responses": self.poor.to_json() if self.poor else None,
             "nps_points": _span(self.nps_points) if self.nps_points else None,
             "conversions": lost, "pre_bins": self.pre_bins, "masked_bins": self.masked_bins,
-            "delivery": self.delivery, "segments": self.segments,
+            "delivery": self.delivery, "segments": self.segments, "notes": list(self.notes),
         }
 
 
@@ -136,8 +130,9 @@ def incident_impact(con: duckdb.DuckDBPyConnection, *, id: str | None = None,
     series = _series(con, routes, starts, bin_min, base_from, ends)
     k = series["bin"]
     window = k >= 0
-    masked = _masked(k, starts, bin_min, notes, id, routes, dependency, service,
-                     {d["subject"] for d in delivery if d["kind"] == "dependency"})
+    called = {d["subject"] for d in delivery if d["kind"] == "dependency"}
+    scope = Scope(frozenset(routes), frozenset((called | {dependency}) - {None}), service)
+    masked, ongoing = left_out(k, starts, bin_min, ends, notes, id, scope)
     pre = ~window & ~masked & (series["pages"] > 0)
     responses = int(series["responses"][window].sum())
     poor_obs = int(series["poor"][window].sum())
@@ -145,20 +140,69 @@ def incident_impact(con: duckdb.DuckDBPyConnection, *, id: str | None = None,
     before_rate = float(series["poor"][pre].sum() / pre_resp) if pre_resp else None
     thin = _thin(int(pre.sum()), int(pre_resp), responses)
     poor = conv = nps = revenue = None
+    said = [f"baseline from the pre-period bins under {', '.join(ongoing)} (ongoing through "
+            "the window)"] if ongoing else []
     if not thin:
-        covariate = _ratio(series["poor_other"], series["pages_other"])
+        covariate = rate(series["poor_other"], series["pages_other"])
         poor = counterfactual(series["poor"], series["pages"], pre, window, covariate)
         if responses and series["nps"][window].sum() == responses:
-            nps = tuple(100.0 * x / responses for x in poor.extra)
-        if series["sessions"][pre].sum() >= 50 and series["conversions"][pre].sum() > 0:
-            conv = counterfactual(series["conversions"], series["sessions"], pre, window, None)
-            revenue = float(series["revenue"][pre].sum() / series["conversions"][pre].sum())
+            # at most one extra poor answer per answer: the interval may reach past, NPS not
+            nps = tuple(min(max(100.0 * x / responses, -100.0), 100.0) for x in poor.extra)
+        if responses < THIN_WINDOW_RESPONSES:
+            said.append(f"thin: {responses} answers during the incident: the interval is "
+                        "wide, mostly from which customers happened to answer")
+    # conversions need no answers: measured even when the survey is too thin
+    conv, revenue = _conversions(con, series, period, bin_min, notes, id, scope, said)
     return IncidentImpact(
         id, route, service, dependency, starts, ends, base_from, bin_min,
         "too thin" if thin else "measured", thin or _reason(poor), tuple(routes), responses,
         poor_obs / responses if responses else None, before_rate, poor, nps, conv, revenue,
         int(pre.sum()), int((masked & ~window).sum()), delivery,
-        _segments(con, period) if responses else [])
+        _segments(con, period) if responses else [], tuple(said))
+
+
+def _conversions(con, series, period, bin_min, notes, own, scope: Scope, said: list[str]):
+    """Lost conversions per session touching the routes. Sessions come from the page loads,
+    conversions from the analytics export — a session that left on an (often untagged) error
+    page still counts as one that did not convert — so bins the export does not cover are
+    left out: there every session would look lost. Other incidents matter anywhere on the way
+    to the conversion (a payment outage changes whether crash-hit sessions buy)."""
+    starts, ends = period["starts"], period["ends"]
+    first, last = con.execute("SELECT min(started_at), max(started_at) FROM sessions"
+                              ).fetchall()[0]
+    if first is None:
+        return None, None
+    if last < ends:
+        said.append(f"conversions not measured: the analytics data end at {_iso(last)}, "
+                    "before the incident's end")
+        return None, None
+    path = con.execute(_sql("incident_path.sql"), {
+        "routes": period["routes"], "from": period["from"], "starts": starts,
+        "share": PATH_SHARE}).fetchall()
+    scope = Scope(scope.routes | {s for kind, s in path if kind == "route"},
+                  scope.dependencies | {s for kind, s in path if kind == "dependency"},
+                  scope.service)
+    k = series["bin"]
+    masked, ongoing = left_out(k, starts, bin_min, ends, notes, own, scope)
+    covered = math.ceil((first - starts).total_seconds() / (bin_min * 60))
+    # bins wholly after the export's first session, with sessions, under the window's world
+    pre = (k < 0) & ~masked & (k >= covered) & (series["sessions"] > 0)
+    if (pre.sum() < MIN_PRE_BINS or series["sessions"][pre].sum() < MIN_PRE_SESSIONS
+            or series["conversions"][pre].sum() == 0):
+        said.append(f"conversions not measured: {int(pre.sum())} comparable pre-period bins, "
+                    f"{series['sessions'][pre].sum():.0f} sessions, "
+                    f"{series['conversions'][pre].sum():.0f} conversions in them")
+        return None, None
+    if ongoing:
+        said.append(f"conversions: baseline from the {int(pre.sum())} pre-period bins under "
+                    f"{', '.join(ongoing)} (ongoing through the window, on the way to "
+                    "the conversion)")
+    conv = counterfactual(series["conversions"], series["sessions"], pre, k >= 0, None)
+    revenue = float(series["revenue"][pre].sum() / series["conversions"][pre].sum())
+    if conv.expected < THIN_CONVERSIONS:
+        said.append(f"thin: {conv.expected:.1f} conversions expected during the incident "
+                    "without it: lost conversions are rough")
+    return conv, revenue
 
 
 def _sql(name: str) -> str:
@@ -179,28 +223,6 @@ def _series(con, routes, origin, bin_min, base_from, ends) -> dict[str, np.ndarr
     for row in rows:
         for n, v in zip(names[1:], row[1:], strict=True):
             out[n][row[0] - lo] = float(v or 0.0)
-    return out
-
-
-def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
-
-
-def _masked(k, origin, bin_min, notes: list[Annotation], own: str | None, routes, dependency,
-            service, called: set[str]) -> np.ndarray:
-    """Pre-period bins inside another incident that touched the same routes or dependencies."""
-    out = np.zeros(len(k), dtype=bool)
-    for a in notes:
-        if a.kind != "incident" or a.id == own or a.ends_at is None:
-            continue
-        if not (a.route in routes or (a.dependency and (a.dependency == dependency
-                                                        or a.dependency in called))
-                or (a.service and a.service == service and not a.dependency and not a.route)):
-            continue
-        start = (a.starts_at - origin).total_seconds() / (bin_min * 60)
-        end = (a.ends_at - origin).total_seconds() / (bin_min * 60)
-        out |= (k + 1 > start) & (k < end)
     return out
 
 
@@ -226,63 +248,6 @@ def _reason(poor: Counterfactual | None) -> str:
     if hi < 0:
         return f"≈ {-e:.1f} ({-hi:.1f} to {-lo:.1f}) poor answers fewer than expected"
     return "no detectable change in poor answers"
-
-
-class _Weighted(UnobservedComponents):
-    """Local level whose measurement variance is σ² / weight per bin (a rate's noise)."""
-
-    def __init__(self, endog, weights, **kwargs) -> None:
-        super().__init__(endog, **kwargs)
-        self._weights = np.asarray(weights, dtype=float)
-
-    def update(self, params, **kwargs):
-        params = super().update(params, **kwargs)
-        s2 = float(np.ravel(self.ssm["obs_cov"])[0])
-        self.ssm["obs_cov"] = (s2 / self._weights)[None, None, :]
-        return params
-
-
-def _fit(y, weights, exog, level: str):
-    model = _Weighted(y, weights, level=level, exog=exog, mle_regression=False)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return model.fit(disp=0, maxiter=200)
-
-
-LEVELS = {"dconstant": "constant level", "llevel": "local level"}
-
-
-def counterfactual(counts: np.ndarray, exposure: np.ndarray, pre: np.ndarray,
-                   window: np.ndarray, covariate: np.ndarray | None) -> Counterfactual:
-    """Observed vs expected ``counts`` over the ``window`` bins, the rate per unit of
-    ``exposure`` modelled on the ``pre`` bins (the rest are left out as missing)."""
-    y = np.where(pre, _ratio(counts, exposure), np.nan)
-    weights = np.where(exposure > 0, exposure / max(exposure[pre].mean(), 1e-9), 1.0)
-    # A random-walk level must clearly earn its extra parameter (AIC lower by 4): without a
-    # real drift it chases the last hours' noise, where a constant level uses the whole
-    # pre-period. Measured on demo worlds, a margin of 2 let one chance-high day set the level.
-    fits = {lv: _fit(y, weights, None, lv) for lv in LEVELS}
-    level = "llevel" if fits["llevel"].aic < fits["dconstant"].aic - 4.0 else "dconstant"
-    best, label = fits[level], LEVELS[level]
-    if covariate is not None and np.isfinite(covariate[window]).all():
-        x = np.where(np.isfinite(covariate), covariate, np.nanmean(covariate))
-        if np.nanstd(x[pre]) > 0:
-            with_x = _fit(y, weights, x[:, None], level)
-            if with_x.aic < best.aic - 2.0:  # the other routes must earn their place
-                best, label = with_x, f"{LEVELS[level]} + other routes"
-    Zt = best.model.ssm["design"]
-    state, cov = best.smoothed_state, best.smoothed_state_cov
-    idx = np.flatnonzero(window)
-    mean, sd = np.zeros(len(idx)), np.zeros(len(idx))
-    for j, t in enumerate(idx):
-        z = Zt[0, :, t] if Zt.ndim == 3 else Zt[0]
-        mean[j] = z @ state[:, t]
-        sd[j] = math.sqrt(max(z @ cov[:, :, t] @ z, 0.0))
-    expected = float((exposure[idx] * mean).sum())
-    half = Z * float((exposure[idx] * sd).sum())  # bins fully correlated: conservative
-    observed = float(counts[idx].sum())
-    extra = observed - expected
-    return Counterfactual(observed, expected, (extra, extra - half, extra + half), label)
 
 
 def _delivery(con, period) -> list[dict]:

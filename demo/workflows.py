@@ -1,14 +1,17 @@
 """The planted truth of the SRE and marketing workflows, and the incident tracker's export.
 
-- ``incident_truth``: what the short ``inventory-db-crash`` cost. The target is the realised
-  effect on the treated, as a counterfactual method estimates it: poor responses actually
-  received on the routes calling the dependency during the window, minus the poor responses
-  *expected* there had it not happened. The expectation replays every session that was on the
-  site in the window without that incident (``world.counterfactual``) and sums, page by page,
-  P(shown the survey there) × P(poor) × P(answers | poor) — so the number carries no noise of
-  its own beyond the replayed load times. Lost conversions likewise: conversions expected
-  without the incident minus those that happened, over the analytics (consenting) sessions
-  that touched those routes in the window.
+- ``incident_truth``: what the short ``inventory-db-crash`` cost on the routes calling the
+  dependency during the window. The planted effect (``expected_extra_poor_responses``, what an
+  interval must cover) is the poor answers *expected* with the incident minus those expected
+  without it: every session on the site in the window is replayed without that incident
+  (``world.counterfactual``) and, page by page, P(shown the survey there) × P(poor) ×
+  P(answers | poor) is summed for both — no noise of its own beyond the replayed load times,
+  and none of the chance in who answered. ``extra_poor_responses`` is the realised version:
+  poor answers actually received minus those expected without. Lost conversions likewise, over
+  the analytics (consenting) sessions that touched those routes in the window — every such
+  session, whether or not it went on to reach the checkout: conversions expected without the
+  incident minus those expected with it (``expected_lost_conversions``, the planted effect),
+  or minus those that happened (``lost_conversions``).
 - ``design_truth``: the checkout redesign's true effect (0) and what a naive before/after sees.
 - ``write_tracker``: every incident and the design change as an incident-tracker CSV export.
 """
@@ -73,6 +76,7 @@ def incident_truth(inc: Incident, sessions: Sequence[Session],
         p.route in routes and lo <= p.start_us < hi for p in s.pages)]
     bought = sum(near[i].purchase is not None for i in touched)
     conv0 = sum(_p_purchase(replay[i], spec) for i in touched)
+    conv1 = sum(_p_purchase(near[i], spec) for i in touched)
     revenue = [s.purchase.revenue for s in sessions if s.purchase]
     mean_revenue = sum(revenue) / len(revenue) if revenue else 0.0
     return {
@@ -86,11 +90,15 @@ def incident_truth(inc: Incident, sessions: Sequence[Session],
         "sessions": len(touched), "conversions": bought,
         "expected_conversions_without": round(conv0, 3),
         "lost_conversions": round(conv0 - bought, 3),
+        "expected_conversions_with": round(conv1, 3),
+        "expected_lost_conversions": round(conv0 - conv1, 3),
         "lost_revenue_eur": round((conv0 - bought) * mean_revenue, 2),
-        "definition": "extra_poor_responses = poor answers received on the routes calling the "
-                      "dependency during the window minus those expected there without the "
-                      "incident (the same sessions replayed); lost_conversions alike, over "
-                      "analytics sessions touching those routes in the window",
+        "definition": "expected_extra_poor_responses (the planted effect) = poor answers "
+                      "expected on the routes calling the dependency during the window with "
+                      "the incident minus without it (the same sessions replayed); "
+                      "extra_poor_responses = those received minus expected without; lost "
+                      "conversions alike, over analytics sessions touching those routes in "
+                      "the window, reached the checkout or not",
     }
 
 

@@ -3,9 +3,13 @@
 --   pages / pages_other          page loads on the affected routes / on every other route
 --   responses, poor (and _other) survey answers (with a score) submitted on those routes
 --   nps                          how many of those answers are NPS answers
---   sessions, conversions        analytics sessions whose first page on the affected routes
---                                (in [$from, $to)) falls in the bin, how many converted and
---                                their revenue
+--   sessions, conversions        sessions with a page load on the affected routes (in
+--                                [$from, $to)), in the bin of their first such page in the
+--                                window (bins >= 0) if they have one, else of their first;
+--                                how many converted (analytics) and their revenue. Every
+--                                session counts, the ones the analytics export lacks too (it
+--                                may miss a session that left on an untagged error page):
+--                                a session that could not reach the checkout did not convert
 -- Parameters: $routes VARCHAR[], $origin TIMESTAMPTZ, $bin_minutes INTEGER,
 --             $from TIMESTAMPTZ, $to TIMESTAMPTZ
 WITH p AS (
@@ -24,11 +28,12 @@ f AS (
       AND submitted_at >= $from::TIMESTAMPTZ AND submitted_at < $to::TIMESTAMPTZ
 ),
 s AS (
-    SELECT arg_min(p.bin, p.started_at) AS bin, any_value(ses.converted) AS converted,
+    SELECT coalesce(min(p.bin) FILTER (WHERE p.bin >= 0), min(p.bin)) AS bin,
+           coalesce(any_value(ses.converted), false) AS converted,
            any_value(ses.revenue) AS revenue
-    FROM p JOIN sessions AS ses USING (session_id)
-    WHERE p.hit
-    GROUP BY session_id
+    FROM p LEFT JOIN sessions AS ses USING (session_id)
+    WHERE p.hit AND p.session_id IS NOT NULL
+    GROUP BY p.session_id
 ),
 bins AS (
     SELECT bin FROM p UNION SELECT bin FROM f

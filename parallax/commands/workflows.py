@@ -164,6 +164,8 @@ def _print_incident(doc: dict) -> None:
                f"(routes {', '.join(doc['routes'])}; pre-period from {doc['baseline_from']}, "
                f"{doc['bin_minutes']}-minute bins)")
     typer.echo(f"verdict: {doc['verdict']} — {doc['reason']}")
+    for note in doc["notes"]:
+        typer.echo(f"note: {note}")
     poor, conv = doc["poor_responses"], doc["conversions"]
     rows = [("answers during", doc["responses"], ""),
             ("poor rate during / before",
@@ -174,7 +176,9 @@ def _print_incident(doc: dict) -> None:
                  ("extra poor answers", _ci(poor["extra"]), "95 % interval"),
                  ("NPS points lost", _ci(doc["nps_points"]), "")]
     if conv:
-        rows += [("lost conversions", _ci(conv["lost"]), conv["model"]),
+        rows += [("sessions on the routes / conversions", f"{conv['sessions']:.0f} / "
+                  f"{conv['observed']:.0f} (expected {conv['expected']:.1f})", ""),
+                 ("lost conversions", _ci(conv["lost"]), conv["model"]),
                  ("revenue at risk", _ci(conv["revenue"], 0), "")]
     print_rows(["", "value", "note"], rows)
     print_rows(["delivered", "subject", "pages before/during", "error rate", "failure rate",

@@ -183,6 +183,9 @@ def test_the_workflows_truth_and_the_tracker_export(world, con):
         inc["poor_responses"] - inc["expected_poor_responses_without"], abs=1e-3)
     assert 0 < inc["expected_extra_poor_responses"] < inc["responses"]
     assert inc["lost_conversions"] > 0
+    assert inc["expected_lost_conversions"] == pytest.approx(
+        inc["expected_conversions_without"] - inc["expected_conversions_with"], abs=2e-3)
+    assert inc["expected_conversions_with"] < 0.6 * inc["expected_conversions_without"]
     assert change["true_effect_log_odds"] == 0.0
     assert change["mean_true_p_poor_after"] > change["mean_true_p_poor_before"] + 0.1
     assert files.annotations[0].name == "incidents.csv"
