@@ -7,7 +7,9 @@
 
 Columns are found by common names — case, ``_``, ``.``, ``-`` and spaces ignored, first listed
 wins (``survey.COMMON_NAMES``): id ← feedback_id, response_id, id; submitted_at ←
-submitted_at, recorded_date, timestamp, created_at, …, date, time; score ← score, nps, csat,
+submitted_at, recorded_date, timestamp, created_at, …, date, time; started_at (when the survey
+was shown or opened; the join model links by it) ← started_at, start_date, shown_at, …;
+score ← score, nps, csat,
 ces, rating, stars, …; metric ← metric; verbatim ← verbatim, comment(s), feedback, text,
 reason, else a column whose name contains comment, verbatim, feedback or reason;
 session_id ← session_id, sid; user_id ← user_id, customer_id (else email); page_url ←

@@ -85,11 +85,13 @@ def _columns(layout: Layout, ctx: ParseContext, metric: str | None) -> tuple[dic
     meta = {META[survey.norm(i)]: i for i in reversed(ids) if survey.norm(i) in META}
     cols = survey.resolve_columns(ids, fields, ctx.file, wanted=(
         "session_id", "user_id", "email", "page_url", "device", "country", "segment"))
-    for canonical in ("score", "verbatim", "submitted_at", "feedback_id", "channel"):
+    for canonical in ("score", "verbatim", "submitted_at", "started_at", "feedback_id",
+                      "channel"):
         if canonical in fields:
             cols.update(survey.resolve_columns(ids, fields, ctx.file, wanted=(canonical,)))
     cols.setdefault("feedback_id", meta.get("id"))
     cols.setdefault("submitted_at", meta.get("recorded") or meta.get("end"))
+    cols.setdefault("started_at", meta.get("start"))
     cols.setdefault("channel", meta.get("channel"))
     cols["status"] = meta.get("status")  # read for previews and tests; never stored
     upper = {i.upper(): i for i in ids}

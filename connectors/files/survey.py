@@ -50,8 +50,9 @@ METRICS = ("nps", "csat", "ces", "rating")
 _DEFAULT = {"nps": (0.0, 10.0), "csat": (1.0, 5.0), "ces": (1.0, 7.0), "rating": (1.0, 5.0)}
 
 # Canonical fields a ``--field`` may name; ``email`` and ``metric`` are read, not stored.
-FIELDS = ("feedback_id", "submitted_at", "score", "metric", "verbatim", "session_id",
-          "user_id", "email", "page_url", "device", "country", "segment", "channel")
+FIELDS = ("feedback_id", "submitted_at", "started_at", "score", "metric", "verbatim",
+          "session_id", "user_id", "email", "page_url", "device", "country", "segment",
+          "channel")
 
 # Column names per canonical field, compared after ``norm`` (case, '_', '.', '-', ' ' ignored),
 # in order of preference: ``session.id``, ``sessionId`` and ``session_id`` are one name.
@@ -59,6 +60,7 @@ COMMON_NAMES: dict[str, tuple[str, ...]] = {
     "feedback_id": ("feedbackid", "responseid", "id"),
     "submitted_at": ("submittedat", "recordeddate", "recordedat", "timestamp", "createdat",
                      "completedat", "respondedat", "datetime", "date", "time", "enddate"),
+    "started_at": ("startedat", "startdate", "starttime", "shownat", "openedat"),
     "score": ("score", "nps", "npsscore", "csat", "csatscore", "ces", "cesscore", "rating",
               "stars", "ltr", "likelihoodtorecommend"),
     "metric": ("metric", "scoretype"),

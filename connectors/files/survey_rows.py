@@ -43,6 +43,7 @@ FEEDBACK_SCHEMA = pa.schema([
     ("session_id", pa.string()), ("user_id", pa.string()), ("page_url", pa.string()),
     ("route", pa.string()), ("device", pa.string()), ("country", pa.string()),
     ("segment", pa.string()), ("attributes", pa.string()),
+    ("started_at", pa.timestamp("us", tz="UTC")),
 ])
 
 _LEADING_NUMBER = re.compile(r"^\s*([+-]?\d+(?:[.,]\d+)?)(?:\s*(?:[-–:(]|\s).*)?$", re.DOTALL)
@@ -182,11 +183,15 @@ class FeedbackRows:
                                  f"{scale.lo:g}–{scale.hi:g}")
         except ValueError as exc:
             return self.reject(where, f"{exc} (column {cols.get('score')})", raw)
-        try:
-            submitted = parse_time(get.get("submitted_at"), rules.naive_tz)
-        except ValueError as exc:
-            return self.reject(where, f"submitted_at {exc} (column {cols['submitted_at']})",
-                               raw)
+        times = {}
+        for field in ("submitted_at", "started_at"):
+            try:
+                times[field] = parse_time(get.get(field), rules.naive_tz)
+            except ValueError as exc:
+                return self.reject(where, f"{field} {exc} (column {cols[field]})", raw)
+        submitted, started = times["submitted_at"], times["started_at"]
+        if started is not None and submitted is not None and started > submitted:
+            started = None  # a start after the submission says nothing about the page
         page = text(get.get("page_url"))
         if page and ("?" in page or "#" in page):
             # Query strings carry tokens and e-mail addresses; the page never needs them.
@@ -202,6 +207,7 @@ class FeedbackRows:
             user, page,
             ctx.route(page) if page else None, text(get.get("device")),
             text(get.get("country")), text(get.get("segment")), self._attributes(rec, cols),
+            started,
         ))
 
     def _attributes(self, rec: Mapping[str, Any], cols: Mapping[str, str]) -> str | None:

@@ -12,6 +12,8 @@ The body is one JSON object:
 | user_id      | no       | pseudonymised before it is stored                              |
 | page_url     | no       | the page answered on; query string and fragment are dropped    |
 | submitted_at | no       | ISO 8601 or epoch seconds/ms; default: when it was received    |
+| started_at   | no       | when the survey was shown or opened (ISO 8601, epoch): the     |
+|              |          | response is linked to the page load it was started on          |
 | feedback_id  | no       | the widget's own id, so a retried POST is stored once;         |
 |              |          | default: a new id, returned in the answer                      |
 
@@ -37,7 +39,7 @@ from parallax.connectors.receive.protocol import ReceiveError
 __all__ = ["FEEDBACK_FIELDS", "Answer", "parse_feedback"]
 
 FEEDBACK_FIELDS = ("score", "metric", "verbatim", "session_id", "user_id", "page_url",
-                   "submitted_at", "feedback_id")
+                   "submitted_at", "started_at", "feedback_id")
 _SCALES = {"nps": (0.0, 10.0), "csat": (1.0, 5.0), "ces": (1.0, 7.0)}
 _MAX_TEXT = {"verbatim": 10_000, "page_url": 2_048, "feedback_id": 128}
 _MAX_ID = 256
@@ -81,24 +83,26 @@ def parse_feedback(body: bytes, rating_scale: tuple[float, float],
         if not isinstance(value, str) or len(value) > limit:
             raise _bad(f"{name}: expected a string of at most {limit} characters")
         record[name] = value
-    record["submitted_at"] = _submitted(doc.get("submitted_at"), now)
+    record["submitted_at"] = _time("submitted_at", doc.get("submitted_at"), now)
+    if doc.get("started_at") not in (None, ""):  # when the survey was shown, if the page says
+        record["started_at"] = _time("started_at", doc["started_at"], now)
     record.setdefault("feedback_id", uuid.uuid4().hex)
     stream = "ratings" if metric == "rating" else "feedback"
     return Answer(stream, orjson.dumps(record), record["feedback_id"])
 
 
-def _submitted(value: Any, now: datetime | None) -> str:
+def _time(name: str, value: Any, now: datetime | None) -> str:
     if value is None or value == "":
         return (now or datetime.now(UTC)).isoformat()
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise _bad(f"submitted_at {value!r}: expected an ISO 8601 time or epoch seconds/ms")
+        raise _bad(f"{name} {value!r}: expected an ISO 8601 time or epoch seconds/ms")
     try:
         when = parse_time(value, UTC)
     except ValueError:
-        raise _bad(f"submitted_at {str(value)[:60]!r}: expected an ISO 8601 time or epoch "
+        raise _bad(f"{name} {str(value)[:60]!r}: expected an ISO 8601 time or epoch "
                    "seconds/ms") from None
     if when is None or not 1970 < when.year < 10_000:
-        raise _bad(f"submitted_at {str(value)[:60]!r}: out of range")
+        raise _bad(f"{name} {str(value)[:60]!r}: out of range")
     return when.isoformat()
 
 

@@ -1,10 +1,12 @@
 -- exposure_responses: per feedback response, the delivered experience before it was given,
--- and how the response was linked to it (link):
+-- and how the response was linked to it (link). "Before it" is before the respondent began
+-- answering (started_at, when the survey was shown or opened), else before submission: an
+-- in-page survey answered over a minute is often submitted after the next page has loaded.
 --   session     the latest page load of the response's own session on the response's route
---               before submission (any route when the response names none)
+--               before it (any route when the response names none)
 --   user        no session link: the latest page load of the same user on the route within
---               $window_minutes before submission
---   route_time  no key link: the route's pages in the $window_minutes before submission,
+--               $window_minutes before it
+--   route_time  no key link: the route's pages in the $window_minutes before it,
 --               aggregated from exposure_route_buckets (rates and means, never raw spans)
 --   none        nothing delivered is known before it
 -- channel is the survey's channel (web, email, app, …), a segment factor like device.
@@ -18,7 +20,8 @@
 CREATE OR REPLACE TABLE exposure_responses AS
 WITH f AS (
     SELECT fb.source || ':' || fb.feedback_id AS response_key, fb.feedback_id, fb.source,
-           fb.submitted_at, fb.metric, fb.score, fb.scale_min, fb.scale_max,
+           fb.submitted_at, coalesce(fb.started_at, fb.submitted_at) AS answered_at,
+           fb.metric, fb.score, fb.scale_min, fb.scale_max,
            fb.is_poor, fb.route, fb.session_id,
            coalesce(fb.user_id, ses.user_id) AS user_id,
            coalesce(fb.device, ses.device) AS device,
@@ -33,20 +36,20 @@ WITH f AS (
 by_session AS (
     SELECT f.response_key, p.page_key
     FROM f ASOF JOIN exposure_pages AS p
-      ON p.session_id = f.session_id AND p.route = f.route AND f.submitted_at >= p.started_at
+      ON p.session_id = f.session_id AND p.route = f.route AND f.answered_at >= p.started_at
     WHERE $use_session
     UNION ALL
     SELECT f.response_key, p.page_key
     FROM f ASOF JOIN exposure_pages AS p
-      ON p.session_id = f.session_id AND f.submitted_at >= p.started_at
+      ON p.session_id = f.session_id AND f.answered_at >= p.started_at
     WHERE $use_session AND f.route IS NULL
 ),
 by_user AS (
     SELECT f.response_key, p.page_key
     FROM f ASOF JOIN exposure_pages AS p
-      ON p.user_id = f.user_id AND p.route = f.route AND f.submitted_at >= p.started_at
+      ON p.user_id = f.user_id AND p.route = f.route AND f.answered_at >= p.started_at
     WHERE $use_user
-      AND p.started_at >= f.submitted_at - to_minutes($window_minutes::BIGINT)
+      AND p.started_at >= f.answered_at - to_minutes($window_minutes::BIGINT)
       AND f.response_key NOT IN (SELECT response_key FROM by_session)
 ),
 direct AS (
@@ -78,8 +81,8 @@ windowed AS (
     FROM f
     JOIN exposure_route_buckets AS b
       ON b.route = f.route
-     AND b.bucket_start >= f.submitted_at - to_minutes($window_minutes::BIGINT)
-     AND b.bucket_end <= f.submitted_at
+     AND b.bucket_start >= f.answered_at - to_minutes($window_minutes::BIGINT)
+     AND b.bucket_end <= f.answered_at
     WHERE f.response_key NOT IN (SELECT response_key FROM direct)
 ),
 window_features AS (

@@ -210,3 +210,19 @@ def test_join_settings_from_mapping() -> None:
                        ({"bucket_minutes": 60}, "must not exceed window_minutes")):
         with pytest.raises(ConfigError, match=words.replace("(", r"\(").replace(")", r"\)")):
             JoinSettings.from_mapping(bad, "[join]")
+
+
+def test_a_response_links_to_the_page_it_was_started_on(con) -> None:
+    """An in-page survey opened on one product page and submitted after the next product page
+    loaded belongs to the first: started_at, when the source gives it, is the moment that
+    counts; without it, the submission."""
+    session(con, "S1", None)
+    page(con, "t-a", "/p/{id}", 0, 4000.0, session="S1")
+    page(con, "t-b", "/p/{id}", 1, 900.0, session="S1")
+    for fid, started in (("with-start", at(0.2)), ("without", None)):
+        response(con, fid, 1.5, "/p/{id}", session="S1")
+        con.execute("UPDATE feedback SET started_at = ? WHERE feedback_id = ?", [started, fid])
+    build_exposure(con, JoinSettings())
+    got = responses(con)
+    assert got["with-start"][:2] == ("session", "t-a") and got["with-start"][3] == 4000.0
+    assert got["without"][:2] == ("session", "t-b") and got["without"][3] == 900.0

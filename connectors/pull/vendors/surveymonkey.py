@@ -59,6 +59,7 @@ def _extract(page: Any, ctx: ParseContext) -> Iterator[tuple[str, dict[str, Any]
         questions = [q for p in resp.get("pages") or () for q in p.get("questions") or ()]
         rec: dict[str, Any] = {"response_id": resp.get("id"),
                                "submitted_at": resp.get("date_modified"),
+                               "started_at": resp.get("date_created"),
                                **flatten(resp.get("custom_variables") or {})}
         score = next((q for q in questions if str(q.get("id")) == want_score), None) or next(
             (q for q in questions if "recommend" in str(q.get("heading", "")).lower()), None)

@@ -248,3 +248,18 @@ def test_emails_in_verbatims_are_pseudonymised(con, opts, tmp_path):
     _load(con, opts, f)
     [row] = _rows(con)
     assert row["verbatim"] == f"mail me at [email:{opts.pseudonymize('Ann@Example.com')}] please"
+
+
+def test_started_at_is_read_and_a_bad_one_is_a_reject(con, opts, tmp_path):
+    f = _write(tmp_path / "shown.csv",
+               "id,started_at,submitted_at,nps\n"
+               "s1,2026-02-03T10:00:00Z,2026-02-03T10:01:30Z,4\n"
+               "s2,,2026-02-03T10:05:00Z,9\n"
+               "s3,2026-02-03T10:09:00Z,2026-02-03T10:08:00Z,9\n"  # after submission: ignored
+               "s4,yesterday,2026-02-03T10:09:00Z,9\n")
+    s = _load(con, opts, f, rate=1.0)
+    assert (s.rows_loaded, s.rejected) == (3, 1)
+    got = dict(con.execute("SELECT feedback_id, started_at FROM feedback").fetchall())
+    assert got == {"s1": datetime(2026, 2, 3, 10, 0, tzinfo=UTC), "s2": None, "s3": None}
+    [(reason,)] = con.execute("SELECT reason FROM rejects").fetchall()
+    assert reason.startswith("started_at ") and "(column started_at)" in reason

@@ -171,6 +171,10 @@ def test_current_export_all_cases(con, opts, tmp_path):
         "user_id": opts.pseudonymize("u-1"), "page_url": "https://shop.example/product/8812",
         "route": "/product/{id}", "device": "mobile", "country": "CH", "segment": "gold",
     }
+    # StartDate: when the respondent began answering, what the join model links by
+    [(started,)] = con.execute("SELECT started_at FROM feedback WHERE feedback_id = 'R_a'"
+                               ).fetchall()
+    assert started == datetime(2026, 7, 1, 15, 10, tzinfo=UTC)
     assert attrs == {
         "IPAddress": opts.pseudonymize("10.1.2.3"), "Progress": "100",
         "Duration (in seconds)": "300", "Finished": "1",

@@ -48,6 +48,7 @@ def test_answers_are_stored_and_bad_ones_refused(serve, db_path):
     (b'{"score": 2, "metric": "stars"}', "metric 'stars'"),
     (b'{"score": 2, "sesion_id": "x"}', "unknown field 'sesion_id'"),
     (b'{"score": 2, "submitted_at": "yesterday"}', "submitted_at 'yesterday'"),
+    (b'{"score": 2, "started_at": "at lunch"}', "started_at 'at lunch'"),
     (b'{"score": 2, "session_id": 5}', "session_id: expected a string"),
 ])
 def test_bad_answers_get_one_clear_message(body, message):
@@ -55,3 +56,9 @@ def test_bad_answers_get_one_clear_message(body, message):
         parse_feedback(body, (1.0, 5.0))
     assert info.value.status == 400
 
+
+
+def test_the_time_the_survey_was_shown_is_kept():
+    answer = parse_feedback(b'{"score": 2, "started_at": "2026-11-25T09:59:10Z", '
+                            b'"submitted_at": "2026-11-25T10:00:00Z"}', (1.0, 5.0))
+    assert b'"started_at":"2026-11-25T09:59:10+00:00"' in answer.line
