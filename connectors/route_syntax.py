@@ -142,7 +142,18 @@ def _written(kind: str, text: str) -> str:
 
 def canonical(segments: list[str]) -> str | None:
     """The canonical template of a path's segments, or None when none holds placeholder
-    syntax (a plain path, matched against the templates instead)."""
+    syntax (a plain path, matched against the templates instead). Canonical text reads back
+    as itself: what dropping a part leaves (``{$}*`` → ``*``) is read again."""
+    text = _canonical(segments)
+    for _ in range(3):
+        again = None if text is None else _canonical([s for s in text.split("/") if s])
+        if again is None or again == text:
+            break
+        text = again
+    return text
+
+
+def _canonical(segments: list[str]) -> str | None:
     parsed = [_tokens(s) for s in segments]
     if not any(k != "lit" for toks in parsed for k, _ in toks):
         return None

@@ -207,3 +207,16 @@ def test_the_migration_gives_stored_events_their_url(con, opts, files) -> None:
     urls = con.execute("SELECT count(*), count(url) FROM events "
                        "WHERE url LIKE 'https://shop.example.com/%'").fetchall()
     assert urls == [(len(files["analytics"].read_text().splitlines()),) * 2]
+
+
+def test_zipkin_spans_teach_from_http_path(con, opts, tmp_path) -> None:
+    spans = [{"traceId": f"{i + 1:016x}", "id": f"{i + 1:016x}", "kind": "SERVER",
+              "name": "get /owners/{ownerid}", "timestamp": 1791000000000000 + i,
+              "duration": 1200, "localEndpoint": {"serviceName": "petclinic"},
+              "tags": {"http.method": "GET", "http.route": "/owners/{ownerId}",
+                       "http.path": f"/owners/{n}"}} for i, n in enumerate((7, 42))]
+    path = tmp_path / "zipkin.json"
+    path.write_text(json.dumps(spans))
+    ingest_files(con, "traces", [path], opts)
+    assert _templates(con) == [("/owners/{ownerId}", "learned", 2, "/owners/{ownerId}",
+                                "/owners/42")]

@@ -4,8 +4,11 @@ templates match whole segments (or the rest of the path) and rank by their liter
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from parallax.connectors.route_syntax import canonical, compile_template
+from parallax.connectors.routes import RouteNormalizer, template_of
 
 SYNTAXES = [
     ("/category/:slug", "/category/{slug}"),  # Express, Rails, Koa
@@ -79,3 +82,15 @@ def test_the_sql_pattern_is_the_python_one() -> None:
     t = compile_template("/p/{id}-{slug}.html")
     assert t.pattern.pattern == t.regex
     assert t.first == "p" and compile_template("/{x}/y").first is None
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(st.sampled_from(list("/:{}<>[]()*.?-_~$\\aB1 é%")), max_size=30))
+def test_any_text_gets_a_route_or_none_and_templates_read_back_as_themselves(text) -> None:
+    route = RouteNormalizer(declared=("/a/{x}", "/docs/{*rest}"))(text)
+    assert route is None or route.startswith("/")
+    written = template_of(text)
+    if written is not None:
+        segments = [s for s in written.split("/") if s]
+        assert (canonical(segments) or "/" + "/".join(segments)) == written
+        assert compile_template(written).pattern.fullmatch(written) is not None or "{" in written
