@@ -132,3 +132,16 @@ def test_a_typed_route_meets_the_templates(db, tmp_path, capsys, typed) -> None:
     assert capsys.readouterr().out == "stored: d1\n"
     doc = _json(capsys, "--db", str(copy), "annotate", "list", "--format", "json")
     assert [a["route"] for a in doc] == ["/category/{slug}"]
+
+
+def test_drill_and_incident_take_a_typed_route(db, tmp_path, capsys) -> None:
+    copy = tmp_path / "p.duckdb"
+    copy.write_bytes(db.read_bytes())
+    assert run(["--db", str(copy), "correlate"]) == 0
+    capsys.readouterr()
+    doc = _json(capsys, "--db", str(copy), "drill", "route", "/category/base-layers",
+                "--format", "json")
+    assert (doc["subject"], doc["finding"]["n_responses"]) == ("/category/{slug}", 2)
+    assert run(["--db", str(copy), "incident", "--route", "/category/:slug",
+                "--start", "2026-10-02T11:00", "--end", "2026-10-02T13:00"]) != 0
+    assert "no page loads touched /category/{slug} between" in capsys.readouterr().err
