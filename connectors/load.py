@@ -14,7 +14,7 @@ import time
 import uuid
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -25,6 +25,7 @@ import pyarrow as pa
 from parallax.connectors.base import FileFormat, ParseContext, Reject, Source
 from parallax.connectors.files import KINDS, detect, formats, get_format
 from parallax.connectors.privacy import Pseudonymizer
+from parallax.connectors.route_learning import after_load, prepare
 from parallax.connectors.routes import RouteNormalizer
 from parallax.db import read_sql
 from parallax.errors import ConfigError, FormatError, IngestError, RejectRateError
@@ -112,13 +113,21 @@ def ingest_files(
     [(previous,)] = con.execute("SELECT current_setting('memory_limit')").fetchall()
     con.execute("SET memory_limit = ?", [opts.memory_limit])
     try:
-        return [_ingest_one(con, kind, Path(p), opts, fixed, progress,
-                            (labels or {}).get(Path(p)), in_transaction) for p in paths]
+        # Routes are parsed with the templates stored so far; each file's transaction then
+        # learns from its spans and re-routes what new templates move (route_learning).
+        route = prepare(con, opts.route)
+        out = []
+        for p in paths:
+            summary, route = _ingest_one(con, kind, Path(p), replace(opts, route=route), fixed,
+                                         progress, (labels or {}).get(Path(p)), in_transaction)
+            out.append(summary)
+        return out
     finally:
         con.execute("SET memory_limit = ?", [previous])
 
 
-def _ingest_one(con, kind, path, opts, fixed, progress, label, in_transaction) -> FileSummary:
+def _ingest_one(con, kind, path, opts, fixed, progress, label,
+                in_transaction) -> tuple[FileSummary, RouteNormalizer]:
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     load_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
@@ -147,6 +156,7 @@ def _ingest_one(con, kind, path, opts, fixed, progress, label, in_transaction) -
                     "(?, ?, ?, ?, ?, ?, ?, now(), 'ok', NULL, ?, ?, ?, ?)",
                     [load_id, opts.source, kind, label, sha, fmt.name, started, *counts],
                 )
+                route = after_load(con, opts.route, load_id, kind)
                 if in_transaction is not None:
                     in_transaction(con, path)
                 con.execute("COMMIT")
@@ -171,7 +181,7 @@ def _ingest_one(con, kind, path, opts, fixed, progress, label, in_transaction) -
             progress.finish()
     read, loaded, dup, rejected = counts
     return FileSummary(label, fmt.name, load_id, read, loaded, dup, rejected,
-                       round(time.perf_counter() - t0, 3))
+                       round(time.perf_counter() - t0, 3)), route
 
 
 # Rows per staging insert: each insert commits, and DuckDB writes a commit smaller than a row

@@ -1,27 +1,37 @@
 """The one route normalisation, shared by page views, spans and in-page feedback so the three
 meet on the same ``route`` value.
 
-1. strip scheme, host, query string and fragment; lower-case; collapse slashes; drop a
-   trailing slash (but keep ``/``);
+1. strip method, scheme, host, query string and fragment; collapse slashes; drop a trailing
+   slash (but keep ``/``);
 2. user rules from ``[routes] rules`` in parallax.toml (first match wins, whole path replaced);
-3. placeholders in any style (``:id``, ``{product_id}``, ``<id>``, ``<int:id>``) → ``{id}``;
-4. id-like segments → ``{id}``: numbers, UUIDs, long hex, and tokens that mix letters and
-   digits with 8+ characters (order numbers, base64 ids).
+3. a value written as a template (``/category/:slug``, ``/files/<int:id>``) → its canonical
+   form, which keeps the placeholder's name (``/category/{slug}``; see ``route_syntax``);
+4. a concrete path matching a template — declared in ``[routes] templates`` or learned from
+   server spans (``route_learning``) — → the best one: longest literal prefix, then fewer
+   placeholders, so a literal ``/category/new-arrivals`` beats ``/category/{slug}``;
+5. otherwise lower-cased, id-like segments → ``{id}``: numbers, UUIDs, long hex, and tokens
+   that mix letters and digits with 8+ characters (order numbers, base64 ids).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from parallax.config import RouteRule
+from parallax.connectors.route_syntax import Template, canonical, compile_template
 from parallax.errors import ConfigError
 
-__all__ = ["RouteNormalizer", "normalize_route"]
+__all__ = ["ROUTES_VERSION", "RouteNormalizer", "normalize_route"]
+
+# Part of the fingerprint of the stored routes: change it when this normalisation changes, so
+# the next load re-routes rows stored under the old one.
+ROUTES_VERSION = 2
 
 _SCHEME_HOST = re.compile(r"^[a-z][a-z0-9+.-]*://[^/?#]*", re.IGNORECASE)
-_PLACEHOLDER = re.compile(r"^(?::[A-Za-z_]\w*|\{[^/{}]*\}|<[^/<>]*>|\[[^/\[\]]+\])$")
 _NUMBER = re.compile(r"^[+-]?\d+(?:[.,]\d+)?$")
 _UUID = re.compile(r"^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$")
 _HEX = re.compile(r"^(?:0x)?[0-9a-f]{12,}$")
@@ -31,8 +41,6 @@ _METHOD = re.compile(r"^(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS)\s+", re.IGNOR
 
 
 def _segment(seg: str) -> str:
-    if _PLACEHOLDER.match(seg):
-        return "{id}"
     low = seg.lower()
     if _NUMBER.match(low) or _UUID.match(low) or _HEX.match(low):
         return "{id}"
@@ -53,11 +61,61 @@ def _path_of(value: str) -> str:
     return text
 
 
+def _segments(value: str) -> list[str]:
+    return [s for s in _path_of(value).split("/") if s]
+
+
+def template_of(value: str) -> str | None:
+    """``value`` as a template: canonical syntax, or the lower-cased path of a literal one."""
+    segments = _segments(value)
+    if not segments and not value.strip():
+        return None
+    return canonical(segments) or "/" + "/".join(s.lower() for s in segments)
+
+
+def _declared(raw: object) -> str:
+    """A ``[routes] templates`` entry in canonical form; ConfigError if it is no template."""
+    text = template_of(raw) if isinstance(raw, str) else None
+    if not text or not raw.strip().startswith("/") or "?" in raw or "#" in raw:
+        raise ConfigError(f"[routes] templates: {raw!r} is not a path template "
+                          "(e.g. \"/category/{slug}\")")
+    return text
+
+
+@dataclass(frozen=True)
+class _Index:
+    """Templates by their first literal segment, so a path is tried against a few only."""
+
+    by_first: dict
+    wild: tuple  # templates whose first segment holds a placeholder
+
+    @classmethod
+    def of(cls, templates: Iterable[Template]) -> _Index:
+        by_first: dict[str, list[Template]] = {}
+        wild = []
+        for t in templates:
+            if t.first is None:
+                wild.append(t)
+            else:
+                by_first.setdefault(t.first, []).append(t)
+        return cls(by_first, tuple(wild))
+
+    def best(self, path: str, first: str) -> str | None:
+        candidates = (*self.by_first.get(first, ()), *self.wild)
+        hits = [t for t in candidates if t.pattern.fullmatch(path)]
+        return min(hits, key=lambda t: t.rank).text if hits else None
+
+
 @dataclass(frozen=True)
 class RouteNormalizer:
     rules: tuple[RouteRule, ...] = ()
-    _compiled: tuple = field(default=(), compare=False, repr=False)
-    _cache: dict = field(default_factory=dict, compare=False, repr=False)
+    declared: tuple[str, ...] = ()  # [routes] templates, any syntax; kept canonical
+    learned: tuple[str, ...] = ()  # canonical templates learned from spans (route_templates)
+    learn: bool = True  # [routes] learn: learned templates are kept and used
+    _compiled: tuple = field(default=(), init=False, compare=False, repr=False)
+    _templates: tuple = field(default=(), init=False, compare=False, repr=False)
+    _index: _Index | None = field(default=None, init=False, compare=False, repr=False)
+    _cache: dict = field(default_factory=dict, init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         try:
@@ -65,6 +123,37 @@ class RouteNormalizer:
         except re.error as exc:
             raise ConfigError(f"[routes] rules: bad regular expression: {exc}") from None
         object.__setattr__(self, "_compiled", compiled)
+        declared = tuple(dict.fromkeys(_declared(raw) for raw in self.declared))
+        object.__setattr__(self, "declared", declared)
+        effective = set(declared) | set(self.learned if self.learn else ())
+        object.__setattr__(self, "_templates", tuple(sorted(effective)))
+        object.__setattr__(self, "_index", _Index.of(compile_template(t)
+                                                     for t in self._templates))
+
+    @property
+    def templates(self) -> tuple[str, ...]:
+        """Every template a path is matched against, canonical, sorted."""
+        return self._templates
+
+    def with_learned(self, learned: Iterable[str]) -> RouteNormalizer:
+        return replace(self, learned=tuple(sorted(set(learned))))
+
+    def fingerprint(self) -> str:
+        """What the stored routes depend on: this code's version, the rules, the templates."""
+        doc = [ROUTES_VERSION, [[r.match, r.route] for r in self.rules], list(self.templates)]
+        return hashlib.sha256(json.dumps(doc).encode()).hexdigest()
+
+    def teachable(self, raw: str) -> str | None:
+        """The template a span's ``http.route`` teaches, or None: a route of nothing but a
+        catch-all (a fallback handler) identifies no page, and a literal route holding an
+        id-like segment (``/orders/12345``) is an instrumentation that copies the path."""
+        text = template_of(raw)
+        if text is None:
+            return None
+        if "{" in text:
+            return None if re.fullmatch(r"/\{\*[^}]*\}", text) else text
+        segments = [s for s in text.split("/") if s]
+        return text if all(_segment(s) == s for s in segments) else None
 
     def __call__(self, value: str | None) -> str | None:
         if value is None:
@@ -77,15 +166,19 @@ class RouteNormalizer:
         return hit or None
 
     def _normalize(self, value: str) -> str:
-        path = _path_of(value)
-        if not path and not value.strip():
+        segments = _segments(value)
+        if not segments and not value.strip():
             return ""
-        segments = [s for s in path.split("/") if s]
         raw = "/" + "/".join(segments)
         for pattern, route in self._compiled:
             if pattern.search(raw) or pattern.search(raw.lower()):
                 return route
-        return "/" + "/".join(_segment(s) for s in segments)
+        written = canonical(segments)
+        if written is not None:
+            return written
+        low = raw.lower()
+        found = self._index.best(low, segments[0].lower() if segments else "")
+        return found or "/" + "/".join(_segment(s) for s in segments)
 
 
 def normalize_route(value: str | None, rules: Iterable[RouteRule] = ()) -> str | None:

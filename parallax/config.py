@@ -5,8 +5,10 @@ Looked up as ``--config PATH``, else ``$PARALLAX_CONFIG``, else ``./parallax.tom
     [privacy]
     key_file = "secrets/parallax.key"   # else $PARALLAX_KEY, else <db>.key created on first use
 
-    [routes]                            # user rules run before the built-in normalisation
-    rules = [ { match = '^/p/[^/]+$', route = "/p/{slug}" } ]
+    [routes]
+    templates = ["/category/{slug}"]    # declared templates, any framework's syntax
+    learn = true                        # learn templates from spans (http.route + url.path)
+    rules = [ { match = '^/p/[^/]+$', route = "/p/{slug}" } ]   # regex rules win over all
 
     [ingest]
     max_reject_rate = 0.01
@@ -38,6 +40,8 @@ class Config:
     path: Path | None = None
     key_file: Path | None = None
     route_rules: tuple[RouteRule, ...] = ()
+    route_templates: tuple[str, ...] = ()
+    route_learn: bool = True
     max_reject_rate: float = 0.01
     session_param: str = "session_id"
     extra: dict = field(default_factory=dict, compare=False)
@@ -57,20 +61,35 @@ def load_config(path: Path | None = None) -> Config:
     try:
         privacy = data.get("privacy", {})
         key_file = privacy.get("key_file")
+        routes = data.get("routes", {})
         rules = tuple(
             RouteRule(match=str(r["match"]), route=str(r["route"]))
-            for r in data.get("routes", {}).get("rules", [])
+            for r in routes.get("rules", [])
         )
+        templates = routes.get("templates", [])
+        learn = routes.get("learn", True)
         rate = float(data.get("ingest", {}).get("max_reject_rate", 0.01))
         param = str(data.get("analytics", {}).get("session_param", "session_id"))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ConfigError(f"{path}: invalid setting: {exc!r}") from None
     if not 0.0 <= rate <= 1.0:
         raise ConfigError(f"{path}: [ingest] max_reject_rate must be between 0 and 1, got {rate}")
+    if not (isinstance(templates, list) and all(isinstance(t, str) for t in templates)):
+        raise ConfigError(f"{path}: [routes] templates must be a list of strings")
+    if not isinstance(learn, bool):
+        raise ConfigError(f"{path}: [routes] learn must be true or false, got {learn!r}")
+    from parallax.connectors.routes import RouteNormalizer  # here: that module imports this one
+
+    try:
+        RouteNormalizer(declared=tuple(templates))
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     return Config(
         path=path,
         key_file=(path.parent / key_file) if key_file else None,
         route_rules=rules,
+        route_templates=tuple(templates),
+        route_learn=learn,
         max_reject_rate=rate,
         session_param=param,
         extra=data,

@@ -9,10 +9,11 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from parallax.connectors.load import FileSummary
 
-__all__ = ["FileProgress", "annotation_lines", "print_findings", "print_rows",
+__all__ = ["FileProgress", "annotation_lines", "print_findings", "print_line", "print_rows",
            "print_summaries"]
 
 # Piped output keeps whole values rather than wrapping them to 80 columns.
@@ -36,10 +37,17 @@ def print_summaries(summaries: Sequence[FileSummary]) -> None:
 
 
 def print_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Cells are plain text: values from the data (URLs such as ``/docs/[slug]``, verbatims)
+    are never read as Rich markup."""
     table = Table(*columns)
     for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
+        table.add_row(*(Text("" if v is None else str(v)) for v in row))
     _out.print(table)
+
+
+def print_line(text: str) -> None:
+    """One line of plain text (no markup), through the same console as the tables."""
+    _out.print(text, markup=False)
 
 
 class FileProgress:

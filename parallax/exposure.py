@@ -74,9 +74,22 @@ class JoinSettings:
 class LinkCoverage:
     responses: int
     by_link: Mapping[str, int]  # session | user | route_time | none
+    # Responses and page views (of the window) whose route is a route template, learned or
+    # declared: the rest fell back to the id heuristic and may split one page into many.
+    responses_on_template: int = 0
+    page_views: int = 0
+    page_views_on_template: int = 0
 
     def share(self, link: str) -> float:
         return self.by_link.get(link, 0) / self.responses if self.responses else 0.0
+
+    @property
+    def response_template_share(self) -> float:
+        return self.responses_on_template / self.responses if self.responses else 0.0
+
+    @property
+    def page_view_template_share(self) -> float:
+        return self.page_views_on_template / self.page_views if self.page_views else 0.0
 
 
 @dataclass(frozen=True)
@@ -159,13 +172,19 @@ def build_exposure(con: duckdb.DuckDBPyConnection, settings: JoinSettings,
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return link_coverage(con)
+    return link_coverage(con, since, until)
 
 
-def link_coverage(con: duckdb.DuckDBPyConnection) -> LinkCoverage:
-    rows = con.execute("SELECT link, count(*) FROM exposure_responses GROUP BY link").fetchall()
-    by_link = {link: n for link, n in rows}
-    return LinkCoverage(sum(by_link.values()), by_link)
+def link_coverage(con: duckdb.DuckDBPyConnection, since: datetime | None = None,
+                  until: datetime | None = None) -> LinkCoverage:
+    """How the window's responses were linked, and how many responses and page views of the
+    window landed on a route template."""
+    rows = con.execute(_read("coverage.sql"), {"since": since, "until": until}).fetchall()
+    by_link = {link: n for unit, link, n, _ in rows if unit == "response"}
+    views = [(n, hit) for unit, _, n, hit in rows if unit == "page_view"]
+    return LinkCoverage(sum(by_link.values()), by_link,
+                        sum(hit for unit, _, _, hit in rows if unit == "response"),
+                        *(views[0] if views else (0, 0)))
 
 
 def _params(settings: JoinSettings) -> dict:

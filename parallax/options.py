@@ -11,7 +11,18 @@ from parallax.connectors.privacy import Pseudonymizer, load_key
 from parallax.connectors.routes import RouteNormalizer
 from parallax.errors import ConfigError
 
-__all__ = ["ingest_options"]
+__all__ = ["ingest_options", "route_normalizer"]
+
+
+def route_normalizer(cfg: Config, con=None) -> RouteNormalizer:
+    """The ``[routes]`` settings as a normaliser; with a database, its learned templates too
+    (so a route a user types meets the routes the data landed on)."""
+    norm = RouteNormalizer(cfg.route_rules, cfg.route_templates, learn=cfg.route_learn)
+    if con is None:
+        return norm
+    from parallax.connectors.route_learning import stored_templates
+
+    return norm.with_learned(stored_templates(con))
 
 
 def ingest_options(
@@ -27,7 +38,7 @@ def ingest_options(
     merged = {"session_param": cfg.session_param, **(options or {})}
     return IngestOptions(
         pseudonymize=Pseudonymizer(load_key(db_path, cfg.key_file)),
-        route=RouteNormalizer(cfg.route_rules),
+        route=route_normalizer(cfg),
         fields=dict(fields or {}),
         options=merged,
         max_reject_rate=rate,

@@ -22,4 +22,17 @@ UNION ALL
 SELECT 'links', 'page-view routes also seen in spans',
        count(DISTINCT p.route)::VARCHAR || ' of ' || (SELECT count(DISTINCT route) FROM page_views)::VARCHAR
 FROM page_views AS p
-WHERE p.route IN (SELECT route FROM spans WHERE route IS NOT NULL);
+WHERE p.route IN (SELECT route FROM spans WHERE route IS NOT NULL)
+UNION ALL
+SELECT 'links', 'page views on a route template',
+       coalesce(round(avg((coalesce(route IN (SELECT template FROM route_templates), false))::INT) * 100, 1)::VARCHAR || ' %', '–')
+FROM page_views
+UNION ALL
+SELECT 'links', 'responses on a route template',
+       coalesce(round(avg((coalesce(route IN (SELECT template FROM route_templates), false))::INT) * 100, 1)::VARCHAR || ' %', '–')
+FROM feedback
+UNION ALL
+SELECT 'routes', 'templates (learned, declared)',
+       count(DISTINCT template) FILTER (WHERE source = 'learned')::VARCHAR || ', '
+       || count(DISTINCT template) FILTER (WHERE source = 'config')::VARCHAR
+FROM route_templates;

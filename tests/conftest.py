@@ -3,7 +3,9 @@ and the byte-exact vendor samples (tests/fixtures/vendor, copied from ../shared/
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -41,3 +43,92 @@ def opts(pseudonymize: Pseudonymizer) -> IngestOptions:
 @pytest.fixture
 def vendor() -> Path:
     return VENDOR
+
+
+# --- a small shop in vendor formats, for the route tests ------------------------------------
+# Server spans teach /category/:slug (Express), a literal /category/new-arrivals,
+# /product/{id} and Flask's /blog/<slug>; GA4 page views and a Qualtrics export carry only raw
+# URLs, some of pages no span ever served (/category/sleeping-bags), one of a page no template
+# describes (/about-us).
+
+SHOP_SPANS = [  # (http.route, concrete path attribute, its value)
+    ("/category/:slug", "url.path", "/category/base-layers"),
+    ("/category/:slug", "url.path", "/category/tents"),
+    ("/category/new-arrivals", "url.path", "/category/new-arrivals"),
+    ("/product/{id}", "url.path", "/product/123"),
+    ("/blog/<slug>", "http.target", "/blog/hello-world?utm=x"),
+    ("/api/items/:id", "url.path", "/v2/rewritten"),  # does not match: teaches nothing
+    ("/search/:q", None, None),  # no concrete path: teaches nothing
+]
+SHOP_VIEWS = ["/category/base-layers", "/category/sleeping-bags", "/category/new-arrivals",
+              "/product/999", "/about-us", "/blog/hello-world", "/category/tents"]
+SHOP_ANSWERS = ["/category/base-layers?utm_source=mail", "/category/sleeping-bags",
+                "/about-us", "/product/42"]
+
+
+def _attr(key, value):
+    return {"key": key, "value": {"stringValue": value}}
+
+
+def write_shop_traces(path, spans=SHOP_SPANS):
+    """OpenTelemetry Collector file exporter lines: one ExportTraceServiceRequest a line."""
+    lines = []
+    for i, (route, key, value) in enumerate(spans):
+        attrs = [_attr("http.route", route), _attr("session.id", f"s{i}")]
+        if key:
+            attrs.append(_attr(key, value))
+        span = {"traceId": f"{i + 1:032x}", "spanId": f"{i + 1:016x}", "name": f"GET {route}",
+                "kind": 2, "startTimeUnixNano": str(1_791_000_000_000_000_000 + i * 10**9),
+                "endTimeUnixNano": str(1_791_000_000_050_000_000 + i * 10**9),
+                "attributes": attrs, "status": {}}
+        res = {"attributes": [_attr("service.name", "shop-api")]}
+        lines.append(json.dumps({"resourceSpans": [
+            {"resource": res, "scopeSpans": [{"scope": {"name": "express"}, "spans": [span]}]}]}))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def write_shop_ga4(path, urls=SHOP_VIEWS):
+    """GA4 BigQuery export rows (NDJSON), one page_view per URL, each its own session."""
+    lines = []
+    for i, url in enumerate(urls):
+        params = [
+            {"key": "ga_session_id", "value": {"int_value": str(1_791_000_000 + i)}},
+            {"key": "session_id", "value": {"string_value": f"s{i}"}},
+            {"key": "page_location", "value": {"string_value": f"https://shop.example.com{url}"}},
+        ]
+        lines.append(json.dumps({
+            "event_date": "20261002", "event_timestamp": str(1_791_000_000_000_000 + i * 10**6),
+            "event_name": "page_view", "event_params": params,
+            "user_pseudo_id": f"{1000 + i}.1791000000", "device": {"category": "desktop"},
+            "geo": {"country": "Germany"}, "platform": "WEB"}))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def write_shop_qualtrics(path, urls=SHOP_ANSWERS):
+    """A Qualtrics response export (three header rows) with the page URL as embedded data."""
+    ids = ["StartDate", "EndDate", "Status", "Progress", "Finished", "RecordedDate",
+           "ResponseId", "DistributionChannel", "Q1", "Q1_NPS_GROUP", "session_id", "PageURL"]
+    labels = ["Start Date", "End Date", "Response Type", "Progress", "Finished",
+              "Recorded Date", "Response ID", "Distribution Channel",
+              "How likely are you to recommend us?", "How likely … - Group", "session_id",
+              "PageURL"]
+    imports = ['"{""ImportId"":""%s""}"' % ("QID1" if i == "Q1" else
+                                              "QID1_NPS_GROUP" if i == "Q1_NPS_GROUP" else i)
+               for i in ids]
+    rows = [",".join(ids), ",".join(labels), ",".join(imports)]
+    for i, url in enumerate(urls):
+        at = f"2026-10-02 12:{i:02d}:00"
+        rows.append(",".join([at, at, "0", "100", "1", at, f"R_{i}", "anonymous",
+                              str(3 + i), "1", f"s{i}", f"https://shop.example.com{url}"]))
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+@pytest.fixture(scope="session")
+def shop():
+    """The shop's writers and contents (tests write the files where they need them)."""
+    return SimpleNamespace(traces=write_shop_traces, ga4=write_shop_ga4,
+                           qualtrics=write_shop_qualtrics, spans=SHOP_SPANS, views=SHOP_VIEWS,
+                           answers=SHOP_ANSWERS)

@@ -17,8 +17,8 @@ __all__ = ["CHUNK_ROWS", "EVENT_SCHEMA", "PAGE_VIEW_SCHEMA", "SESSION_SCHEMA", "
 _TS = pa.timestamp("us", tz="UTC")
 EVENT_SCHEMA = pa.schema([
     ("event_key", pa.string()), ("session_id", pa.string()), ("occurred_at", _TS),
-    ("name", pa.string()), ("route", pa.string()), ("properties", pa.string()),
-    ("source", pa.string()),
+    ("name", pa.string()), ("url", pa.string()), ("route", pa.string()),
+    ("properties", pa.string()), ("source", pa.string()),
 ])
 # Staged ``seq`` is the row's position in the file when identical rows are distinct views
 # (the load SQL numbers their repeats), NULL when identical rows are one event; the stored

@@ -22,11 +22,12 @@ Rules (the contract analysts rely on):
   nothing, and two distinct events at the same microsecond stay two; rows with the same
   identity are one event. The hash is keyed with the pseudonymisation key (the material holds
   a device id), so keys are stable for one database key.
-- **Pages.** ``page_location`` → ``url`` without query string and fragment (they may hold
-  personal data; the stored params are stripped the same way) and ``route`` through the shared
-  route normalisation; ``page_referrer`` → ``referrer`` (stripped). ``load_ms`` comes from a
-  custom load-time param (``options["load_param"]``, else ``page_load_ms``, ``load_ms``,
-  ``load_time_ms``, ``page_load_time``) — never from ``engagement_time_msec``, which is
+- **Pages.** ``page_location`` → ``url`` (of the page view and of every event) without query
+  string and fragment (they may hold personal data; the stored params are stripped the same
+  way) and ``route`` through the shared route normalisation; ``page_referrer`` →
+  ``referrer`` (stripped). ``load_ms`` comes from a custom load-time param
+  (``options["load_param"]``, else ``page_load_ms``, ``load_ms``, ``load_time_ms``,
+  ``page_load_time``) — never from ``engagement_time_msec``, which is
   engagement, not load time. The ``trace_id`` param (``options["trace_param"]``), else a W3C
   ``traceparent`` param → ``page_views.trace_id`` (lower-case).
 - **Conversions.** A ``purchase`` converts its session; its revenue is
@@ -177,7 +178,7 @@ class _Ga4:
             props["transaction_id"] = clean(
                 ecom.get("transaction_id") or params.get("transaction_id"))
 
-        self.events.add(key, session_id, ts, name, route,
+        self.events.add(key, session_id, ts, name, url, route,
                         orjson.dumps(props).decode(), NAME)
         if session_id is None:
             return

@@ -58,6 +58,10 @@ def drill_cmd(
     check_format(format)
     con, cfg, _ = open_db(ctx)
     try:
+        if kind == "route":  # a typed URL or template means the stored route it lands on
+            from parallax.options import route_normalizer
+
+            subject = route_normalizer(cfg, con)(subject) or subject
         d = drill(con, kind, subject, limit, analysis_settings(cfg)[0].good_load_ms)
     finally:
         con.close()

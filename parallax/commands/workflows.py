@@ -54,14 +54,14 @@ def annotate_add(
 ) -> None:
     """Record an incident, a deploy or a design change."""
     from parallax.annotations import add, make, parse_time
-    from parallax.connectors.routes import RouteNormalizer
+    from parallax.options import route_normalizer
 
     con, cfg, _ = open_db(ctx)
     try:
         a = make(kind=kind, starts_at=parse_time(start, "--start"),
                  ends_at=parse_time(end, "--end") if end else None, service=service,
                  route=route, dependency=dependency, description=description, id=id,
-                 source="cli", where="annotate add", routes=RouteNormalizer(cfg.route_rules))
+                 source="cli", where="annotate add", routes=route_normalizer(cfg, con))
         stored = add(con, a)
     finally:
         con.close()
@@ -103,12 +103,12 @@ def annotate_import(
 ) -> None:
     """Import annotations from CSV: all rows or none; re-importing changes nothing."""
     from parallax.annotations import import_csv
-    from parallax.connectors.routes import RouteNormalizer
+    from parallax.options import route_normalizer
 
     con, cfg, _ = open_db(ctx)
     try:
         r = import_csv(con, file, pairs(map_, "--map", "field=COLUMN"), default_kind=kind,
-                       routes=RouteNormalizer(cfg.route_rules))
+                       routes=route_normalizer(cfg, con))
     finally:
         con.close()
     typer.echo(f"{file}: {r.rows} rows — {r.added} added, {r.updated} updated, "
@@ -131,12 +131,15 @@ def incident_cmd(
 ) -> None:
     """What an incident cost in customers: extra poor answers, NPS, conversions, revenue."""
     from parallax.correlate.incident import incident_impact
+    from parallax.options import route_normalizer
 
     format = check_format(format)
     span = _duration(baseline, "--baseline")
     starts, ends = parse_when(start, "--start"), parse_when(end, "--end")
     con, cfg, _ = open_db(ctx)
     try:
+        # A typed /category/base-layers or /category/:slug means the stored /category/{slug}.
+        route = (route_normalizer(cfg, con)(route) or route) if route else None
         r = incident_impact(con, id=id, service=service, dependency=dependency, route=route,
                             starts=starts, ends=ends, baseline=span,
                             join=analysis_settings(cfg)[1])
@@ -224,18 +227,19 @@ def design_check_cmd(
     """Did a design change help or hurt, once delivery that week is accounted for?"""
     from dataclasses import replace
 
-    from parallax.connectors.routes import RouteNormalizer
     from parallax.correlate.design_check import design_check
+    from parallax.options import route_normalizer
 
     format = check_format(format)
     at = parse_when(changed_at, "--changed-at")
     span = _duration(window, "--window")
     con, cfg, _ = open_db(ctx)
-    norm = RouteNormalizer(cfg.route_rules)
-    controls = None
-    if control_routes:
-        controls = [norm(c.strip()) for v in control_routes for c in v.split(",") if c.strip()]
     try:
+        norm = route_normalizer(cfg, con)
+        controls = None
+        if control_routes:
+            controls = [norm(c.strip()) for v in control_routes for c in v.split(",")
+                        if c.strip()]
         settings, join = analysis_settings(cfg)
         r = design_check(con, norm(route) or route, at, controls=controls, window=span,
                          settings=replace(settings, draws=max(settings.draws, 100)), join=join)

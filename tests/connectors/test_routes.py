@@ -1,4 +1,5 @@
-"""The one route normalisation: a table of inputs from all three silos and what they become."""
+"""The one route normalisation: a table of inputs from all three silos and what they become,
+then templates: declared or learned ones win over the id heuristic, ranked by literal prefix."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ CASES = [
     ("/", "/"),
     ("/api//cart", "/api/cart"),
     ("/product/{id}", "/product/{id}"),
-    ("/users/:userId/orders/{order_id}", "/users/{id}/orders/{id}"),
-    ("/files/<int:file_id>", "/files/{id}"),
+    ("/users/:userId/orders/{order_id}", "/users/{userId}/orders/{order_id}"),
+    ("/files/<int:file_id>", "/files/{file_id}"),
+    ("GET /Category/:slug", "/category/{slug}"),
     ("GET /cart", "/cart"),
     # id-like segments
     ("/p/550e8400-e29b-41d4-a716-446655440000", "/p/{id}"),
@@ -54,3 +56,54 @@ def test_user_rules_win_and_see_the_stripped_path() -> None:
 def test_bad_rule_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="bad regular expression"):
         RouteNormalizer((RouteRule(match="(", route="/x"),))
+
+
+def test_templates_beat_the_heuristic_and_literals_beat_placeholders() -> None:
+    norm = RouteNormalizer(declared=("/category/:slug", "/category/new-arrivals",
+                                     "/p/{id}-{slug}", "/docs/[...path]"))
+    assert norm.templates == ("/category/new-arrivals", "/category/{slug}", "/docs/{*path}",
+                              "/p/{id}-{slug}")
+    assert norm("https://shop.example.com/Category/Base-Layers?x=1") == "/category/{slug}"
+    assert norm("/category/new-arrivals/") == "/category/new-arrivals"
+    assert norm("/p/42-red-shoes") == "/p/{id}-{slug}"
+    assert norm("/docs/guide/install/linux") == "/docs/{*path}"
+    # no template: the heuristic, as before
+    assert norm("/category") == "/category"
+    assert norm("/category/base-layers/reviews") == "/category/base-layers/reviews"
+    assert norm("/orders/12345") == "/orders/{id}"
+    assert RouteNormalizer()("/category/base-layers") == "/category/base-layers"
+
+
+def test_rules_keep_priority_over_templates() -> None:
+    norm = RouteNormalizer((RouteRule(match=r"^/category/sale-", route="/sale"),),
+                           declared=("/category/{slug}",))
+    assert norm("/category/sale-boots") == "/sale"
+    assert norm("/category/boots") == "/category/{slug}"
+
+
+def test_learned_templates_count_only_while_learning() -> None:
+    norm = RouteNormalizer(declared=("/a/{x}",)).with_learned(["/blog/{slug}"])
+    assert norm("/blog/hello") == "/blog/{slug}"
+    off = RouteNormalizer(declared=("/a/{x}",), learn=False).with_learned(["/blog/{slug}"])
+    assert off("/blog/hello") == "/blog/hello" and off.templates == ("/a/{x}",)
+    assert norm.fingerprint() != off.fingerprint()
+    assert norm.fingerprint() == RouteNormalizer(declared=("/a/:x",)).with_learned(
+        ["/blog/{slug}"]).fingerprint()
+
+
+@pytest.mark.parametrize(("route", "taught"), [
+    ("/category/:slug", "/category/{slug}"),
+    ("/category/new-arrivals", "/category/new-arrivals"),
+    ("/*", None),  # a fallback handler identifies no page
+    ("/{*path}", None),
+    ("/orders/12345", None),  # an instrumentation copying the path into http.route
+    ("", None),
+])
+def test_what_a_span_route_teaches(route, taught) -> None:
+    assert RouteNormalizer().teachable(route) == taught
+
+
+@pytest.mark.parametrize("bad", ["category/{slug}", "", "/a?b=1", "https://x.com/a#b"])
+def test_a_bad_declared_template_is_a_config_error(bad) -> None:
+    with pytest.raises(ConfigError, match=r"\[routes\] templates: .* is not a path template"):
+        RouteNormalizer(declared=(bad,))

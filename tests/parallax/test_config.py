@@ -26,6 +26,15 @@ def test_values_from_file(tmp_path) -> None:
     assert cfg.key_file == tmp_path / "k.key"
     assert cfg.route_rules == (RouteRule("^/p/[^/]+$", "/p/{slug}"),)
     assert (cfg.max_reject_rate, cfg.session_param) == (0.05, "sid")
+    assert (cfg.route_templates, cfg.route_learn) == ((), True)
+
+
+def test_route_templates_and_learning(tmp_path) -> None:
+    f = tmp_path / "parallax.toml"
+    f.write_text('[routes]\ntemplates = ["/category/:slug", "/docs/[...path]"]\nlearn = false\n')
+    cfg = load_config(f)
+    assert (cfg.route_templates, cfg.route_learn) == (("/category/:slug", "/docs/[...path]"),
+                                                      False)
 
 
 @pytest.mark.parametrize(
@@ -35,6 +44,9 @@ def test_values_from_file(tmp_path) -> None:
         ("[ingest]\nmax_reject_rate = 2\n", "between 0 and 1"),
         ("[ingest]\nmax_reject_rate = 'x'\n", "invalid setting"),
         ("[routes]\nrules = [{ route = '/x' }]\n", "invalid setting"),
+        ("[routes]\ntemplates = '/a/{x}'\n", "templates must be a list of strings"),
+        ("[routes]\ntemplates = ['category/{slug}']\n", "is not a path template"),
+        ("[routes]\nlearn = 'no'\n", "learn must be true or false"),
     ],
 )
 def test_bad_config_is_one_line(tmp_path, text, message) -> None:

@@ -97,7 +97,9 @@ def test_one_page_row_from_browser_server_and_client_spans(con) -> None:
 def test_client_error_event_marks_the_latest_page_of_its_session(con) -> None:
     page(con, "a", "/cart", 0, 1000, session="S1")
     page(con, "b", "/cart", 10, 1000, session="S1")
-    con.execute("INSERT INTO events VALUES ('e1', 'S1', ?, 'js_error', '/cart', NULL, 't', 'l1')",
+    con.execute("INSERT INTO events (event_key, session_id, occurred_at, name, route, "
+                "properties, source, load_id) "
+                "VALUES ('e1', 'S1', ?, 'js_error', '/cart', NULL, 't', 'l1')",
                 [at(12)])
     build_exposure(con, JoinSettings())
     got = dict(con.execute("SELECT page_key, error_seen FROM exposure_pages").fetchall())

@@ -46,8 +46,12 @@ def test_shipped_queries_answer_from_the_demo(db) -> None:
         failure_pct, used = next((r[3], r[4]) for r in budget if r[0] == "inventory-db")
         assert used == pytest.approx(failure_pct / 100 / 0.001 * 100, rel=0.01)
         coverage = run_query(con, "link_coverage", {}).fetchall()
-        for row in coverage:
-            assert sum(row[2:]) == pytest.approx(100, abs=0.5)
+        assert coverage[0][0] == "(all routes)"
+        assert coverage[0][1] == sum(row[1] for row in coverage[1:])
+        for row in coverage:  # session, user, route_time, none
+            assert sum(row[2:6]) == pytest.approx(100, abs=0.5)
+        # Every demo route is served by a span naming its http.route: all on a template.
+        assert coverage[0][7:] == (100.0, 100.0)
         paths = run_query(con, "detractor_paths", {"min_responses": "1", "steps": "2"}).fetchall()
         assert paths and all(len(p[0].split(" > ")) <= 2 for p in paths)
         assert all(p[2] <= p[1] for p in paths)
