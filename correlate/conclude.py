@@ -150,9 +150,11 @@ def _subject_findings(kind: str, effects: list[SubjectEffect], delivery, frame: 
         # sentence says "unhappier" only then). Harm without it is no delivery verdict.
         remains = e.adjusted.ci_low > 0 and qa is not None and qa < settings.alpha
         excess = unhappier(e.raw, e.poor_rate, e.baseline_poor_rate, settings)
+        unexplained = excess and qr is not None and qr < settings.alpha
         share = e.explained_share.estimate if e.explained_share else None
         powered = e.raw.ci_high < limit
-        verdict = subject_verdict(e.n, excess, remains, harm, powered, breaches, settings)
+        verdict = subject_verdict(e.n, excess, remains, harm, powered, breaches, settings,
+                                  unexplained=unexplained)
         rows = (frame.route == e.subject) if kind == "route" else (
             frame.controls[e.factor] == e.subject)
         n_rest = int((~rows).sum())
@@ -171,7 +173,7 @@ def _subject_findings(kind: str, effects: list[SubjectEffect], delivery, frame: 
             "p_value_adjusted": e.adjusted.p_value, "q_value_adjusted": qa,
             "p_value_delivery": _p_of(e.delivery_part), "q_value_delivery": qh,
             "odds_ratio_route_only": odds(e.route_only),
-            "min_responses": settings.min_responses,
+            "min_responses": settings.min_responses, "alpha": settings.alpha,
             "detectable_odds_ratio": settings.detectable_odds_ratio,
             "responses_needed": (responses_needed(e.n, e.baseline_poor_rate, n_rest, settings)
                                  if verdict == "inconclusive" else None),

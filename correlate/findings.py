@@ -172,6 +172,17 @@ def evidence(f: Finding) -> str:
         return f"{mood}; {tail}" if higher else (
             f"{mood} as delivered, but at equal delivery they would be: {tail}")
     raw = f"raw odds ratio {_num(f.odds_ratio_raw, 2)}"
+    if f.verdict in ("silent", "ok") and higher and f.p_value is not None and (
+            f.p_value / 2 < det.get("alpha", 0.05)):
+        # unhappier by the one-sided check, but not a discovery across the subjects tested
+        excess = (f"customers {where} are slightly unhappier ({rates}; {raw}), an excess that "
+                  f"does not survive the false discovery rate across the subjects tested "
+                  f"(q = {f.q_value:.2g})")
+        if f.verdict == "silent":
+            return (f"Delivery {where} is degraded ({breaches}) and {excess}: an IT issue to "
+                    f"fix before it shows in feedback.")
+        tail = "" if f.subject_kind == "segment" else f"; {breaches}"
+        return f"{excess[0].upper()}{excess[1:]}{tail}."
     if f.verdict == "silent":
         return (f"Delivery {where} is degraded ({breaches}) but customers are not measurably "
                 f"unhappier ({rates}; {raw}): an IT issue to fix before it shows in feedback.")

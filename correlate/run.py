@@ -64,10 +64,16 @@ def correlate(con: duckdb.DuckDBPyConnection, *, settings: Settings | None = Non
 def _store(con: duckdb.DuckDBPyConnection, run: Run) -> None:
     con.execute("BEGIN")
     try:
-        con.execute("INSERT INTO correlate_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
-            run.run_id, run.created_at, run.since, run.until, run.coverage.responses,
-            run.modelled, orjson.dumps(dict(run.coverage.by_link)).decode(),
-            orjson.dumps(run.parameters).decode()])
+        cov = run.coverage
+        con.execute("INSERT INTO correlate_runs BY NAME SELECT ? AS run_id, ? AS created_at, "
+                    "? AS since, ? AS until, ? AS responses, ? AS modelled, "
+                    "? AS link_coverage, ? AS parameters, ? AS route_templates", [
+            run.run_id, run.created_at, run.since, run.until, cov.responses, run.modelled,
+            orjson.dumps(dict(cov.by_link)).decode(), orjson.dumps(run.parameters).decode(),
+            orjson.dumps({"responses": cov.responses,
+                          "responses_on_template": cov.responses_on_template,
+                          "page_views": cov.page_views,
+                          "page_views_on_template": cov.page_views_on_template}).decode()])
         rows = [[run.run_id, f.subject_kind, f.subject, f.verdict, f.n_responses, f.poor_rate,
                  f.explained_share, f.p_value, f.q_value, f.evidence,
                  orjson.dumps(f.to_json()).decode()] for f in run.findings]

@@ -94,13 +94,18 @@ def unhappier(raw: Estimate, poor_rate: float, normal_rate: float, s: Settings) 
 
 
 def subject_verdict(n: int, excess: bool, remains: bool, harm: bool, powered: bool,
-                    breaches: list[str], s: Settings) -> str:
+                    breaches: list[str], s: Settings, *, unexplained: bool | None = None) -> str:
+    """``excess``: customers are unhappier (the check a delivery verdict needs);
+    ``unexplained``: that excess is also a discovery on its own (q below alpha) — only then is
+    an excess neither part explains reported as inconclusive (default: ``excess``)."""
     if n < s.min_responses:
         return "silent" if breaches else "inconclusive"
     if remains:
         return "mixed" if harm else "design"
-    if excess:
-        return "delivery" if harm else "inconclusive"
+    if excess and harm:
+        return "delivery"
+    if excess if unexplained is None else unexplained:
+        return "inconclusive"
     if breaches:
         return "silent"
     return "ok" if powered else "inconclusive"

@@ -27,7 +27,9 @@ def run_correlate(con, cfg, since, until, min_responses) -> None:
     typer.echo(f"\ncorrelate run {run.run_id}: {cov.responses:,} responses, {run.modelled:,} "
                "linked to a delivered experience with a load time (" + ", ".join(
                    f"{link} {cov.share(link):.0%}" for link in ("session", "user", "route_time",
-                                                                "none")) + ")")
+                                                                "none")) + "); on a route "
+               f"template: {cov.response_template_share:.0%} of responses, "
+               f"{cov.page_view_template_share:.0%} of page views")
     print_findings([f.to_json() for f in run.findings if f.subject_kind != "segment"])
 
 

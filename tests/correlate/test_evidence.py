@@ -22,6 +22,8 @@ CLAIMS = {
     "is healthy": lambda f: not f.delivered.get("breaches"),
     "no customer feedback links to it": lambda f: f.n_responses == 0,
     "Too little feedback": lambda f: f.n_responses < f.details["min_responses"],
+    "does not survive the false discovery rate": lambda f: (
+        _excess(f) and f.q_value >= Settings().alpha),
 }
 COSTS = re.compile(r"costs ≈ (-?[\d.]+) \((-?[\d.]+) to (-?[\d.]+)\) poor responses")
 RATES = re.compile(r"(\d+)% of (\d+) responses were poor vs (\d+)%")

@@ -128,3 +128,15 @@ def test_same_data_same_findings_one_run_per_call(demo_run) -> None:
     assert {k: d["verdict"] for k, d in second.items()} == {
         k: d["verdict"] for k, d in first.items()}
     assert second == first  # the draws are seeded: every number repeats
+
+
+def test_the_run_keeps_how_much_landed_on_a_route_template(demo_run) -> None:
+    [(doc,)] = demo_run.con.execute("SELECT route_templates FROM correlate_runs WHERE run_id = ?",
+                                    [demo_run.run.run_id]).fetchall()
+    kept = orjson.loads(doc)
+    cov = demo_run.run.coverage
+    assert kept == {"responses": cov.responses, "responses_on_template": cov.responses_on_template,
+                    "page_views": cov.page_views,
+                    "page_views_on_template": cov.page_views_on_template}
+    assert 0 < kept["responses_on_template"] <= kept["responses"]  # the demo's routes are all
+    assert kept["page_views_on_template"] / kept["page_views"] > 0.99  # learned from its spans

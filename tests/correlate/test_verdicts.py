@@ -23,9 +23,10 @@ S = Settings()  # min_responses 30
 
 
 def verdict(n: int = 30, *, harm: bool = False, remains: bool = False, excess: bool = False,
-            powered: bool = True, breaches: tuple[str, ...] = (), s: Settings = S) -> str:
+            powered: bool = True, breaches: tuple[str, ...] = (), s: Settings = S,
+            unexplained: bool | None = None) -> str:
     return subject_verdict(n=n, excess=excess, remains=remains, harm=harm, powered=powered,
-                           breaches=list(breaches), s=s)
+                           breaches=list(breaches), s=s, unexplained=unexplained)
 
 
 @pytest.mark.parametrize(("kw", "expected"), [
@@ -49,6 +50,11 @@ def verdict(n: int = 30, *, harm: bool = False, remains: bool = False, excess: b
     # a significant excess neither part explains
     ({"excess": True}, "inconclusive"),
     ({"excess": True, "breaches": ("p75",)}, "inconclusive"),
+    # unhappier by the one-sided check, but no discovery after the false discovery rate:
+    # nothing to report as unexplained
+    ({"excess": True, "unexplained": False}, "ok"),
+    ({"excess": True, "unexplained": False, "breaches": ("p75",)}, "silent"),
+    ({"excess": True, "unexplained": False, "harm": True}, "delivery"),
     # no excess
     ({"breaches": ("p75",)}, "silent"),
     ({"breaches": ("p75",), "powered": False}, "silent"),
