@@ -18,7 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["OTHER", "Design", "build_design", "pooled"]
+from parallax.correlate.frame import Frame
+from parallax.correlate.settings import Settings
+
+__all__ = ["OTHER", "Design", "build_design", "delivery_columns", "good_delivery", "pooled"]
 
 OTHER = "(other)"
 
@@ -90,3 +93,24 @@ def build_design(factor: str, values: np.ndarray, controls: Mapping[str, np.ndar
     X = np.column_stack(cols) if cols else np.zeros((len(values), 0))
     return Design(X, tuple(names), factor, levels, subject,
                   slopes_at if with_slopes else None, rows if with_slopes else None)
+
+
+def delivery_columns(frame: Frame) -> dict[str, np.ndarray]:
+    cols = {"log_load": frame.log_load, "error": frame.error}
+    for peer, served in sorted(frame.dep_failed_served.items()):
+        if served.any():
+            cols[f"fail:{peer}"] = served
+    return cols
+
+
+def good_delivery(design: Design, frame: Frame, settings: Settings,
+                  rows: np.ndarray | None = None) -> np.ndarray:
+    """Design B with delivery set to good (on ``rows`` only, when given)."""
+    rows = np.ones(frame.n, dtype=bool) if rows is None else rows
+    cap = np.log(settings.good_load_ms / 1000.0)
+    repl = {"log_load": np.where(rows, np.minimum(frame.log_load, cap), frame.log_load),
+            "error": np.where(rows, 0.0, frame.error)}
+    for name in design.names:
+        if name.startswith("fail:"):
+            repl[name] = np.where(rows, 0.0, design.X[:, design.column(name)])
+    return design.replace(repl)

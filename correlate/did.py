@@ -20,8 +20,7 @@ import numpy as np
 from scipy import stats
 from scipy.special import expit
 
-from parallax.correlate.attribution import delivery_columns
-from parallax.correlate.design import build_design
+from parallax.correlate.design import build_design, delivery_columns
 from parallax.correlate.frame import Frame
 from parallax.correlate.logit import Estimate, fit_logit
 from parallax.correlate.settings import Settings

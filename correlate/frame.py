@@ -14,7 +14,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
-__all__ = ["SEGMENT_FACTORS", "Delivery", "Frame", "read_delivery", "read_responses",
+__all__ = ["SEGMENT_FACTORS", "UNKNOWN", "Delivery", "Frame", "read_delivery", "read_responses",
            "read_sessions"]
 
 # Who answered: each is a control of every response model and a segment factor of its own.
@@ -22,6 +22,7 @@ __all__ = ["SEGMENT_FACTORS", "Delivery", "Frame", "read_delivery", "read_respon
 # response or its session; channel is the survey's channel (web, email, app, …). Sessions have
 # no survey channel, so the conversion model controls for the first three only.
 SEGMENT_FACTORS = ("device", "country", "segment", "channel")
+UNKNOWN = "(unknown)"  # a missing control value
 _SESSION_CONTROLS = ("device", "country", "segment")
 
 
@@ -81,7 +82,7 @@ def _arrow(con: duckdb.DuckDBPyConnection, sql: str) -> pl.DataFrame:
 
 
 def _text(col: pl.Series) -> np.ndarray:
-    return col.cast(pl.String).fill_null("(unknown)").to_numpy().astype(object)
+    return col.cast(pl.String).fill_null(UNKNOWN).to_numpy().astype(object)
 
 
 def _deps(con: duckdb.DuckDBPyConnection, table: str, key: str, keys: np.ndarray,

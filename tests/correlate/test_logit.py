@@ -10,6 +10,7 @@ import pytest
 from scipy import special
 from statsmodels.discrete.discrete_model import Logit
 
+from parallax.correlate import fitters
 from parallax.correlate import logit as lg
 from parallax.correlate.logit import Estimate, fit_logit
 
@@ -70,7 +71,7 @@ def test_cluster_cov_matches_statsmodels_exactly_and_our_sandwich_agrees():
     # the sandwich the Firth path uses, fed plain MLE scores, reproduces statsmodels' CR1
     p = special.expit(X @ fit.params)
     bread = np.linalg.inv((X * (p * (1 - p))[:, None]).T @ X)
-    ours = lg._cluster_cov(bread, X * (y - p)[:, None], codes, 90)
+    ours = fitters.cluster_cov(bread, X * (y - p)[:, None], codes, 90)
     np.testing.assert_allclose(ours, ref.cov_params(), rtol=1e-8)
 
 
@@ -94,10 +95,10 @@ def test_envelope_is_above_both_covariances():
     rng = np.random.default_rng(11)
     A, B = rng.normal(size=(2, 4, 6))
     robust, model = A @ A.T, B @ B.T + 0.1 * np.eye(4)
-    env = lg._envelope(robust, model)
+    env = fitters.envelope(robust, model)
     for other in (robust, model):
         assert np.linalg.eigvalsh(env - other).min() > -1e-9
-    np.testing.assert_allclose(lg._envelope(2 * model, model), 2 * model, rtol=1e-10)
+    np.testing.assert_allclose(fitters.envelope(2 * model, model), 2 * model, rtol=1e-10)
 
 
 def test_forced_firth_on_full_2x2_is_the_half_added_odds_ratio():
@@ -115,7 +116,7 @@ def test_forced_mle_reports_separation_but_keeps_the_mle():
 
 
 def test_separation_missed_by_the_lp_is_caught_from_the_mle(monkeypatch):
-    monkeypatch.setattr(lg, "_separated", lambda y, X: False)
+    monkeypatch.setattr(lg, "separated", lambda y, X: False)
     rng = np.random.default_rng(5)
     x = rng.normal(size=400)
     y = (x > 0).astype(float)
@@ -130,11 +131,11 @@ def test_lp_check_finds_a_rare_separating_dummy_in_many_rows():
     ones = np.flatnonzero(y == 1)
     rare = np.zeros(len(y))
     rare[ones[-25:]] = 1.0  # 25 rows, all successes: quasi-complete separation
-    assert lg._separated(y, np.column_stack([X, rare]))
+    assert fitters.separated(y, np.column_stack([X, rare]))
     mixed = np.zeros(len(y))
     mixed[np.r_[ones[-20:], np.flatnonzero(y == 0)[-5:]]] = 1.0
-    assert not lg._separated(y, np.column_stack([X, mixed]))
-    assert not lg._separated(y, X)
+    assert not fitters.separated(y, np.column_stack([X, mixed]))
+    assert not fitters.separated(y, X)
 
 
 def test_firth_on_non_separated_data_is_mle_shrunk_toward_zero():
@@ -219,3 +220,24 @@ def test_200k_by_30_fits_in_seconds(firth):
     fit = fit_logit(y, X, [f"c{j}" for j in range(30)], rng.integers(0, 5000, n), firth=firth)
     assert fit.method == ("firth" if firth else "mle") and fit.converged
     assert time.perf_counter() - start < 5.0
+
+
+def test_ridge_shrinks_only_the_penalised_columns_and_vanishes_with_its_penalty():
+    rng = np.random.default_rng(5)
+    n = 3000
+    x, z = rng.normal(size=n), rng.normal(size=n)
+    y = (rng.random(n) < special.expit(-0.5 + 0.8 * x + 0.6 * z)).astype(float)
+    X = np.column_stack([np.ones(n), x, z])
+    names = ["const", "x", "z"]
+    mle = fit_logit(y, X, names, firth=False)
+    weak = fit_logit(y, X, names, ridge=np.array([0.0, 0.0, 1e-8]))
+    strong = fit_logit(y, X, names, ridge=np.array([0.0, 0.0, 1e6]))
+    assert weak.method == strong.method == "ridge"
+    np.testing.assert_allclose(weak.params, mle.params, atol=1e-4)
+    assert abs(strong.params[2]) < 0.01 < abs(mle.params[2])  # z pulled to its prior mean 0
+    assert abs(strong.params[1] - mle.params[1]) < 0.15  # x left to the data
+    # the covariance is at least the posterior's in every direction
+    post = np.linalg.inv((X * (special.expit(X @ strong.params)
+                               * (1 - special.expit(X @ strong.params)))[:, None]).T @ X
+                         + np.diag([0.0, 0.0, 1e6]))
+    assert np.linalg.eigvalsh(strong.cov - post).min() > -1e-9

@@ -110,8 +110,12 @@ def test_verdicts_match_the_planted_truth(demo_run) -> None:
             scored.append((kind, subject, want, got[subject]["verdict"]))
             if kind == "route" and want == "delivery":
                 assert got[subject]["verdict"] != "design", (subject, got[subject]["evidence"])
-    accuracy = sum(w == g for *_, w, g in scored) / len(scored)
-    assert accuracy >= 0.9, [s for s in scored if s[2] != s[3]]
+    wrong = [s for s in scored if s[2] != s[3]]
+    # At this size (3,000 sessions) a delivery verdict needs the route's customers to be
+    # measurably unhappier: in this seed /product/{id}'s excess is not (its failures are
+    # confined to 2.5 days), so it may read silent; eval/verdicts.py scores seeds 1-5.
+    assert len(wrong) <= 2, wrong
+    assert all(g in ("silent", "delivery", "mixed") for *_, w, g in wrong if w != "ok"), wrong
 
 
 def test_same_data_same_findings_one_run_per_call(demo_run) -> None:
