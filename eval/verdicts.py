@@ -1,7 +1,7 @@
 """Verdict evaluation (not a test): worlds over seeds, scored against their planted truth.
 
     uv run python eval/verdicts.py --family --seeds 1..20        # the world family (tuning)
-    uv run python eval/verdicts.py --family --held-out           # held-out family seeds
+    uv run python eval/verdicts.py --family --held-out           # held-out family seeds (2)
     uv run python eval/verdicts.py                               # the demo world, seeds 1-5
     uv run python eval/verdicts.py --seeds 1 2 --sizes 3000 --json -
 
@@ -16,8 +16,10 @@ the planted design effect (routes with at least 30 responses; the planted effect
 route's log-odds against a normal route at good delivery — ``truth.design_at_good_delivery``),
 and the share of page views and responses that landed on one of the shop's route templates.
 
-The held-out family seeds (``HELD_OUT``) were fixed before any tuning: the method is changed
-looking at training seeds only, and the held-out figures are reported separately.
+The held-out family seeds (``HELD_OUT_RANGES``) are fixed in the code: the method is changed
+looking at training seeds only (1..100), and the held-out figures are reported separately.
+Range 1 was fixed before any tuning and scored once; range 2 was fixed then, before the method
+was changed again, and is the one reported since.
 
 ``--without browser`` drops the browser's documentLoad spans; ``--without analytics`` loads no
 GA4 export. ``--effect-scale F`` multiplies the demo's planted feedback effects by F (expected
@@ -37,7 +39,11 @@ from collections import Counter
 from pathlib import Path
 
 TARGET_ACCURACY = 0.93
-HELD_OUT = range(9001, 9031)  # family seeds never looked at while changing the method
+# Family seeds never looked at while changing the method. The first range was scored once
+# (session of 2026-12-06) and showed mixed recall below target; the second was fixed right
+# then, before the method was changed again on training seeds alone, and is scored after.
+HELD_OUT_RANGES = {"1": range(9001, 9031), "2": range(9101, 9131)}
+HELD_OUT = range(9001, 9131)  # never to be tuned on
 CLASSES = ("delivery", "design", "mixed", "silent", "inconclusive", "ok")
 
 
@@ -181,8 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--family", action="store_true", help="a different shop per seed")
     ap.add_argument("--seeds", nargs="+", default=None, help="e.g. 1 2 3 or 1..20")
-    ap.add_argument("--held-out", action="store_true",
-                    help=f"the held-out family seeds {HELD_OUT.start}..{HELD_OUT.stop - 1}")
+    ap.add_argument("--held-out", choices=sorted(HELD_OUT_RANGES), nargs="?", const="2",
+                    help="a held-out family seed range: 1 = 9001..9030, 2 = 9101..9130 "
+                         "(default 2)")
     ap.add_argument("--sizes", type=int, nargs="+", default=None,
                     help="sessions per world (family default: each shop's own size)")
     ap.add_argument("--effect-scale", type=float, default=1.0,
@@ -192,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", help="write the results as JSON to this path ('-' = stdout)")
     args = ap.parse_args(argv)
     if args.held_out:
-        chosen = list(HELD_OUT)
+        chosen = list(HELD_OUT_RANGES[args.held_out])
         args.family = True
     else:
         chosen = seeds(args.seeds) if args.seeds else (list(range(1, 21)) if args.family

@@ -46,7 +46,7 @@ from incident_coverage import (
     print_summary,
     world_line,
 )
-from verdicts import HELD_OUT, seeds
+from verdicts import HELD_OUT, HELD_OUT_RANGES, seeds
 
 TOLERANCE = 0.25
 
@@ -148,14 +148,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", type=int, nargs="+", default=None)
     ap.add_argument("--family", action="store_true",
                     help="the world family's outages instead of the demo's crash")
-    ap.add_argument("--held-out", action="store_true", help="the held-out family seeds")
+    ap.add_argument("--held-out", choices=sorted(HELD_OUT_RANGES), nargs="?", const="2",
+                    help="a held-out family seed range (verdicts.HELD_OUT_RANGES; default 2)")
     ap.add_argument("--survey-share", type=float, nargs="+", default=[1.0],
                     help="show the survey to this share of the sessions (thin windows)")
     ap.add_argument("--incident-only", action="store_true", help="skip the design check")
     ap.add_argument("--json", help="write the results as JSON to this path ('-' = stdout)")
     args = ap.parse_args(argv)
-    family = args.family or args.held_out
-    chosen = list(HELD_OUT) if args.held_out else (
+    family = args.family or bool(args.held_out)
+    chosen = list(HELD_OUT_RANGES[args.held_out]) if args.held_out else (
         seeds(args.seeds) if args.seeds else (list(range(1, 21)) if family else [1, 2, 3, 4, 5]))
     if family and not args.held_out and set(chosen) & set(HELD_OUT):
         ap.error("those seeds are held out: use --held-out to report them, never to tune")
