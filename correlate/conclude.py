@@ -97,6 +97,13 @@ def _p_of(i) -> float:
     return float(2 * ndtr(-abs(i.estimate) / sd)) if sd > 0 else 1.0
 
 
+def _one_sided(estimate: float, p: float) -> float:
+    """One-sided p-value of "above 0" from a two-sided one."""
+    if p is None or p != p:  # NaN: not tested
+        return p
+    return p / 2 if estimate > 0 else 1 - p / 2
+
+
 def _link_coverage(frame: Frame, rows: np.ndarray) -> dict:
     n = int(rows.sum())
     counts = Counter(frame.link[rows].tolist())
@@ -129,26 +136,29 @@ def _route_findings(routes, effects, delivery, frame, conversion, settings) -> l
 
 def _subject_findings(kind: str, effects: list[SubjectEffect], delivery, frame: Frame,
                       conversion: ConversionModel | None, settings: Settings) -> list[Finding]:
-    """Each part is judged on its own interval, within its family (BH across the subjects):
-    the excess customers report (raw), the design part (adjusted: what remains at good
-    delivery) and the delivery part (routes: what the route's own delivery adds, at the
-    route's own slope; segments: how much worse they are served than the rest)."""
+    """Each part is judged on its own, within its family (BH across the subjects): the excess
+    customers report (raw), the design part (adjusted: what remains at good delivery) and the
+    delivery part (routes: what the route's own delivery adds, at the route's own slope;
+    segments: how much worse they are served than the rest). The two parts are directional
+    questions — is there a design excess, does delivery harm? — so their p-values are
+    one-sided."""
     q_raw = bh([e.raw.p_value for e in effects])
-    q_adj = bh([e.adjusted.p_value for e in effects])
-    q_harm = bh([_p_of(e.delivery_part) for e in effects])
+    p_adj = [_one_sided(e.adjusted.estimate, e.adjusted.p_value) for e in effects]
+    p_harm = [_one_sided(e.delivery_part.estimate, _p_of(e.delivery_part)) for e in effects]
+    q_adj, q_harm = bh(p_adj), bh(p_harm)
     limit = np.log(settings.detectable_odds_ratio)
     out = []
-    for e, qr, qa, qh in zip(effects, q_raw, q_adj, q_harm, strict=True):
+    for e, qr, qa, qh, pa, ph in zip(effects, q_raw, q_adj, q_harm, p_adj, p_harm, strict=True):
         d = delivery.get(("route", e.subject)) if kind == "route" else None
         breaches = degraded(d, settings)
-        harm = (e.delivery_part.ci_low > 0 and qh is not None and qh < settings.alpha
+        harm = (qh is not None and qh < settings.alpha
                 and (kind != "route" or e.extra_poor.estimate >= settings.material_rate * e.n))
-        # A part counts when its own interval is above zero and it survives the false discovery
-        # rate. The excess customers report is a check of direction, not a discovery of its
-        # own: the route's customers are unhappier than the site's normal (one-sided, at
-        # alpha) and the poor rate is above the normal it is cited against (the evidence
-        # sentence says "unhappier" only then). Harm without it is no delivery verdict.
-        remains = e.adjusted.ci_low > 0 and qa is not None and qa < settings.alpha
+        # A part counts when it is above zero and survives the false discovery rate. The
+        # excess customers report is a check of direction, not a discovery of its own: the
+        # route's customers are unhappier than the site's normal (one-sided, at alpha) and
+        # the poor rate is above the normal it is cited against (the evidence sentence says
+        # "unhappier" only then). Harm without it is no delivery verdict.
+        remains = qa is not None and qa < settings.alpha
         excess = unhappier(e.raw, e.poor_rate, e.baseline_poor_rate, settings)
         unexplained = excess and qr is not None and qr < settings.alpha
         share = e.explained_share.estimate if e.explained_share else None
@@ -170,8 +180,8 @@ def _subject_findings(kind: str, effects: list[SubjectEffect], delivery, frame: 
             "explained_share_ci": ([e.explained_share.ci_low, e.explained_share.ci_high]
                                    if e.explained_share else None),
             "delivery_part_log_odds": span(e.delivery_part),
-            "p_value_adjusted": e.adjusted.p_value, "q_value_adjusted": qa,
-            "p_value_delivery": _p_of(e.delivery_part), "q_value_delivery": qh,
+            "p_value_adjusted": pa, "q_value_adjusted": qa,
+            "p_value_delivery": ph, "q_value_delivery": qh,
             "odds_ratio_route_only": odds(e.route_only),
             "min_responses": settings.min_responses, "alpha": settings.alpha,
             "detectable_odds_ratio": settings.detectable_odds_ratio,

@@ -114,6 +114,12 @@ def _above(d: dict | None, level: float) -> bool:
     return bool(d) and d.get("ci_low") is not None and d["ci_low"] > level
 
 
+def _established(d: dict | None, level: float, q: float | None, alpha: float) -> bool:
+    """Above ``level`` and surviving the false discovery rate (a one-sided q below alpha)."""
+    return bool(d) and d.get("estimate") is not None and d["estimate"] > level and (
+        q is not None and q < alpha)
+
+
 def evidence(f: Finding) -> str:
     """One plain sentence (or two) a marketer and an SRE both understand.
 
@@ -150,8 +156,9 @@ def evidence(f: Finding) -> str:
             else f"Customers {where} are no unhappier ({rates})")
     share = f.explained_share
     adjusted = f.odds_ratio_adjusted
-    remains = _above(adjusted, 1.0)
-    harm = _above(det.get("delivery_part_log_odds"), 0.0)
+    alpha = det.get("alpha", 0.05)
+    remains = _established(adjusted, 1.0, det.get("q_value_adjusted"), alpha)
+    harm = _established(det.get("delivery_part_log_odds"), 0.0, det.get("q_value_delivery"), alpha)
     if f.subject_kind == "segment" and f.verdict in ("delivery", "design", "mixed"):
         part = ("at equal delivery: not a delivery problem" if f.verdict == "design" and remains
                 else "partly because they are served worse" if f.verdict == "mixed"
@@ -164,11 +171,13 @@ def evidence(f: Finding) -> str:
                 f"{_num(imp.get('extra_poor_responses'))} poor responses and "
                 f"{_num(imp.get('lost_conversions'), 1)} lost conversions.")
     if f.verdict in ("design", "mixed") and remains:
+        q_design = f"q = {det.get('q_value_adjusted'):.2g}"
         tail = (f"delivery explains {_pct(share)} of the excess ({breaches}) and the rest "
-                f"remains at good delivery (adjusted odds ratio {_num(adjusted, 2)}): fix "
-                f"delivery and review the design." if f.verdict == "mixed" and harm else
-                f"the excess remains at good delivery (adjusted odds ratio {_num(adjusted, 2)}; "
-                f"{breaches}): a design or content problem, not a delivery one.")
+                f"remains at good delivery (adjusted odds ratio {_num(adjusted, 2)}, "
+                f"{q_design}): fix delivery and review the design." if f.verdict == "mixed"
+                and harm else
+                f"the excess remains at good delivery (adjusted odds ratio {_num(adjusted, 2)}, "
+                f"{q_design}; {breaches}): a design or content problem, not a delivery one.")
         return f"{mood}; {tail}" if higher else (
             f"{mood} as delivered, but at equal delivery they would be: {tail}")
     raw = f"raw odds ratio {_num(f.odds_ratio_raw, 2)}"

@@ -13,8 +13,10 @@ CLAIMS = {
     # claim in the sentence → what must hold of the finding
     "are unhappier (": lambda f: f.poor_rate > f.baseline_poor_rate,
     "are no unhappier (": lambda f: f.poor_rate <= f.baseline_poor_rate,
-    "remains at good delivery": lambda f: f.odds_ratio_adjusted["ci_low"] > 1.0,
-    "its own delivery explains": lambda f: f.details["delivery_part_log_odds"]["ci_low"] > 0,
+    "remains at good delivery": lambda f: (f.odds_ratio_adjusted["estimate"] > 1.0
+                                           and f.details["q_value_adjusted"] < 0.05),
+    "its own delivery explains": lambda f: (f.details["delivery_part_log_odds"]["estimate"] > 0
+                                            and f.details["q_value_delivery"] < 0.05),
     "not measurably unhappier": lambda f: not _excess(f),
     "No measurable excess": lambda f: not _excess(f),
     "is degraded": lambda f: bool(f.delivered.get("breaches")),
