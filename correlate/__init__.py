@@ -3,11 +3,30 @@
     from parallax.correlate import correlate
     run = correlate(con)            # builds the join model, fits, stores findings
     [f.to_json() for f in run.findings]
+
+The names below are imported on first use: commands that only need the settings (every
+ingest reads ``[correlate]``) must not pay for numpy, polars and statsmodels.
 """
 
-from parallax.correlate.findings import VERDICTS, Finding
-from parallax.correlate.run import Run, correlate
-from parallax.correlate.settings import Settings
-from parallax.exposure import JoinSettings
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from parallax.correlate.findings import VERDICTS, Finding
+    from parallax.correlate.run import Run, correlate
+    from parallax.correlate.settings import Settings
+    from parallax.exposure import JoinSettings
 
 __all__ = ["VERDICTS", "Finding", "JoinSettings", "Run", "Settings", "correlate"]
+
+_WHERE = {"VERDICTS": "parallax.correlate.findings", "Finding": "parallax.correlate.findings",
+          "Run": "parallax.correlate.run", "correlate": "parallax.correlate.run",
+          "Settings": "parallax.correlate.settings", "JoinSettings": "parallax.exposure"}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_WHERE[name]), name)

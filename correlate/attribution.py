@@ -200,7 +200,7 @@ def _interval(point: float, draws: np.ndarray) -> Interval:
 
 def _extra(m: Models, cf: np.ndarray, rows: np.ndarray) -> Interval:
     """Poor responses among ``rows`` above what the counterfactual design predicts."""
-    point = float((m.p[rows] - m.b.predict(cf)[rows]).sum())
-    sims = (m.p_draws[:, rows] - m.b.predict_draws(cf, m.draws)[:, rows]).sum(axis=1)
+    point = float((m.p[rows] - m.b.predict(cf[rows])).sum())
+    sims = (m.p_draws[:, rows] - m.b.predict_draws(cf[rows], m.draws)).sum(axis=1)
     lo, hi = np.quantile(sims, [0.025, 0.975])
     return Interval(point, float(lo), float(hi))

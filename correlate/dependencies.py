@@ -71,8 +71,9 @@ def dependency_effects(m: Models, delivery: dict[tuple[str, str], Delivery],
         info = delivery.get(("dependency", peer))
         own = info.ok_median_ms if info and info.ok_median_ms is not None else np.inf
         cf = healthy_dependency(m, peer, min(settings.dependency_good_ms, own))
-        diff = (m.p - m.b.predict(cf))[rows]
-        sims = (m.p_draws[:, rows] - m.b.predict_draws(cf, m.draws)[:, rows]).sum(axis=1)
+        healthy = m.b.predict(cf[rows])
+        diff = m.p[rows] - healthy
+        sims = (m.p_draws[:, rows] - m.b.predict_draws(cf[rows], m.draws)).sum(axis=1)
         point, sd = float(diff.sum()), float(sims.std())
         p = float(2 * stats.norm.sf(abs(point) / sd)) if sd > 0 else (
             0.0 if point > 0 else 1.0)
@@ -81,7 +82,7 @@ def dependency_effects(m: Models, delivery: dict[tuple[str, str], Delivery],
         n = int(rows.sum())
         out.append(DependencyEffect(
             peer, n, int(f.y[rows].sum()), float(f.y[rows].mean()),
-            float(m.b.predict(cf)[rows].mean()), Interval(point, float(lo), float(hi)), p,
+            float(healthy.mean()), Interval(point, float(lo), float(hi)), p,
             raw, adjusted, tuple(sorted(set(f.route[rows].tolist())))))
     return out
 

@@ -69,7 +69,10 @@ def fit_mle(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            res = Logit(y, X, check_rank=False).fit(  # rank already checked by _independent
+            # Rank is already checked by _independent. hasconst: without it statsmodels looks
+            # for an implicit constant with two SVDs of X (most of a fit's time on 20 k rows);
+            # k_constant feeds only summary statistics (llnull, R²) this code never reads.
+            res = Logit(y, X, check_rank=False, hasconst=True).fit(
                 method="newton",
                 disp=0,
                 maxiter=maxiter,
