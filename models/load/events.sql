@@ -1,7 +1,11 @@
 -- load/events: move this load's staged analytics events into `events`.
 -- Natural key event_key (GA4: keyed hash of the event identity, see connectors/files/ga4.py):
 -- repeats inside the file and events already stored are skipped, so re-loading an export
--- changes nothing. The first INSERT's count is the number of rows loaded.
+-- changes nothing. The key is a hash over the event's time among others, so a stored copy lies
+-- within the staged events' time range: looking only there lets DuckDB skip the row groups
+-- outside it (as load/spans.sql). The first INSERT's count is the number of rows loaded.
+SET VARIABLE parallax_lo = (SELECT min(occurred_at) - INTERVAL 1 DAY FROM stage_events);
+SET VARIABLE parallax_hi = (SELECT max(occurred_at) + INTERVAL 1 DAY FROM stage_events);
 INSERT INTO events BY NAME
 SELECT * EXCLUDE (_rn)
 FROM (
@@ -9,7 +13,10 @@ FROM (
     FROM stage_events
 ) AS s
 WHERE _rn = 1
-  AND NOT EXISTS (SELECT 1 FROM events AS t WHERE t.event_key = s.event_key);
+  AND NOT EXISTS (
+      SELECT 1 FROM events AS t
+      WHERE t.occurred_at BETWEEN getvariable('parallax_lo') AND getvariable('parallax_hi')
+        AND t.event_key = s.event_key);
 
 -- GA4 sessions whose events carried the shared session id only in part: map the GA4
 -- composite (properties.ga4_session) to the shared id seen on its other events — in this

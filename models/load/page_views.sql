@@ -3,7 +3,11 @@
 -- Natural key event_key. A staged `seq` marks a format whose identical rows are distinct
 -- views (generic page-view files): their key gets the repeat number of that row in the
 -- file (.0, .1, … in file order). A NULL staged seq (GA4) means identical rows are one event.
+-- The key is a hash over the view's time, so stored copies are looked for within the staged
+-- views' time range only (row groups outside it are skipped, as in load/spans.sql).
 -- The first INSERT's count is the number of rows loaded.
+SET VARIABLE parallax_lo = (SELECT min(viewed_at) - INTERVAL 1 DAY FROM stage_page_views);
+SET VARIABLE parallax_hi = (SELECT max(viewed_at) + INTERVAL 1 DAY FROM stage_page_views);
 INSERT INTO page_views BY NAME
 SELECT * EXCLUDE (_rn) REPLACE (NULL::INTEGER AS seq)
 FROM (
@@ -18,7 +22,10 @@ FROM (
     ) AS keyed
 ) AS s
 WHERE _rn = 1
-  AND NOT EXISTS (SELECT 1 FROM page_views AS t WHERE t.event_key = s.event_key);
+  AND NOT EXISTS (
+      SELECT 1 FROM page_views AS t
+      WHERE t.viewed_at BETWEEN getvariable('parallax_lo') AND getvariable('parallax_hi')
+        AND t.event_key = s.event_key);
 
 -- The GA4 composite → shared session id map (events.sql); empty for other formats.
 CREATE TEMP TABLE IF NOT EXISTS _ga4_alias (ga_session VARCHAR, shared VARCHAR);
