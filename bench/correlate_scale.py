@@ -90,7 +90,8 @@ def _run(cmd: list[str], cwd: Path, timeout: float) -> dict:
             err += f"\ntimed out after {timeout:.0f} s"
         seconds = time.perf_counter() - t0
     return {"ok": proc.returncode == 0, "seconds": round(seconds, 2),
-            "peak_rss_mib": round(rss.mib), "stdout": out, "stderr": err.strip()[-2000:]}
+            "peak_rss_mib": round(rss.mib), "cpu_seconds": round(rss.cpu_seconds, 2),
+            "stdout": out, "stderr": err.strip()[-2000:]}
 
 
 def _counts(db: Path) -> dict[str, int]:
