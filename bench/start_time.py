@@ -7,8 +7,9 @@ any read command under 0.4 s).
 Without ``--db`` the demo world is built in a temporary folder first (``parallax demo``, about
 15 s). Commands run through the venv's ``parallax`` entry point, not ``uv run`` (which adds its
 own start-up). Each command runs once unmeasured first, so its bytecode is cached as in any
-installed copy (``PYTHONDONTWRITEBYTECODE`` is dropped for the runs; ``--cold`` keeps it, and
-then every run compiles every module it imports from source). Wall time is what a user waits;
+installed copy (``PYTHONDONTWRITEBYTECODE`` is dropped for the runs); ``--cold`` finds no cached
+bytecode and writes none, so every run compiles every module it imports from source (what a
+user sees when nothing may write ``__pycache__``). Wall time is what a user waits;
 CPU time (user + system) is less disturbed by other work on a shared machine.
 ``--imports`` runs each command once more under ``python -X importtime`` and lists the
 top-level packages that cost the most to import, and the heavy ones loaded at all.
@@ -107,7 +108,7 @@ def main() -> None:
     ap.add_argument("--imports", action="store_true",
                     help="Also list what each command imports (python -X importtime)")
     ap.add_argument("--cold", action="store_true",
-                    help="Keep PYTHONDONTWRITEBYTECODE if set: no cached bytecode")
+                    help="No cached bytecode: every run compiles its modules from source")
     args = ap.parse_args()
 
     tmp = None
@@ -124,9 +125,11 @@ def main() -> None:
         wanted = [w.strip() for w in args.only.split(",")]
         commands = {k: v for k, v in COMMANDS.items() if k in wanted}
     env = dict(os.environ)
-    if not args.cold:
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-    cached = "no" if env.get("PYTHONDONTWRITEBYTECODE") else "yes"
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    if args.cold:  # an empty cache folder, never written to
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        env["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="parallax-nopyc-")
+    cached = "no" if args.cold else "yes"
     env_note = f"{os.cpu_count()} cpus, load {os.getloadavg()[0]:.2f}, bytecode cached: {cached}"
     print(f"database {db}; {args.runs} runs per command; {env_note}")
     print(f"{'command':<30} {'median s':>9} {'min s':>7} {'cpu s':>7}  target {TARGET_S} s "
@@ -152,6 +155,8 @@ def main() -> None:
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
+        if args.cold:
+            shutil.rmtree(env["PYTHONPYCACHEPREFIX"], ignore_errors=True)
 
 
 if __name__ == "__main__":
