@@ -17,7 +17,6 @@ nothing new costs one small query.
 from __future__ import annotations
 
 import duckdb
-import pyarrow as pa
 
 from parallax.connectors.route_syntax import compile_template
 from parallax.connectors.routes import RouteNormalizer
@@ -83,6 +82,8 @@ def reroute(con: duckdb.DuckDBPyConnection, norm: RouteNormalizer,
             changes[(tbl, raw)] = new
     moved = 0
     if changes:
+        import pyarrow as pa
+
         frame = pa.table({"tbl": [k[0] for k in changes], "raw": [k[1] for k in changes],
                           "route": list(changes.values())})
         con.register("_route_frame", frame)
@@ -109,6 +110,8 @@ def _learn(con: duckdb.DuckDBPyConnection, norm: RouteNormalizer, load_id: str |
     raws = [r for (r,) in con.execute("SELECT DISTINCT raw FROM _route_seen").fetchall()]
     forms = [(raw, t, compile_template(t).regex) for raw in raws if (t := norm.teachable(raw))]
     if forms:
+        import pyarrow as pa
+
         con.register("_route_forms", pa.table({
             "raw": [f[0] for f in forms], "template": [f[1] for f in forms],
             "regex": [f[2] for f in forms]}))

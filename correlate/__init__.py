@@ -4,14 +4,14 @@
     run = correlate(con)            # builds the join model, fits, stores findings
     [f.to_json() for f in run.findings]
 
-The names below are imported on first use: commands that only need the settings (every
-ingest reads ``[correlate]``) must not pay for numpy, polars and statsmodels.
+The names below are imported on first use: ``parallax.correlate.settings`` (which every
+command reading ``[correlate]`` needs) must not pull in numpy, polars and statsmodels.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from parallax.correlate.findings import VERDICTS, Finding
@@ -26,7 +26,13 @@ _WHERE = {"VERDICTS": "parallax.correlate.findings", "Finding": "parallax.correl
           "Settings": "parallax.correlate.settings", "JoinSettings": "parallax.exposure"}
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(_WHERE[name]), name)
+def __getattr__(name: str):
+    if name in _WHERE:
+        value = getattr(importlib.import_module(_WHERE[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
-from parallax.connectors.load import FileSummary
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from parallax.connectors.load import FileSummary
 
 __all__ = ["FileProgress", "annotation_lines", "print_findings", "print_line", "print_rows",
            "print_summaries"]
@@ -60,6 +62,14 @@ class FileProgress:
 
     def __enter__(self) -> FileProgress:
         if self._enabled:
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+
             self._bar = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
                                  TimeRemainingColumn(), console=Console(stderr=True),
                                  transient=True)

@@ -17,14 +17,22 @@ import duckdb
 
 from parallax.errors import DatabaseError
 
-__all__ = ["DEFAULT_DB", "connect", "is_locked", "lock_wait", "migrate", "read_sql",
-           "resolve_db_path", "sql_params", "waiting_marker"]
+__all__ = ["DEFAULT_DB", "connect", "fetch_dicts", "is_locked", "lock_wait", "migrate",
+           "read_sql", "resolve_db_path", "sql_params", "waiting_marker"]
 
 DEFAULT_DB = "parallax.duckdb"
 LOCKED = "Conflicting lock is held"  # DuckDB's message when another process has the file
 DEFAULT_LOCK_WAIT = 60.0  # seconds a command waits for another process's lock
 _MIGRATION = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 _SQL_PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
+# Column types whose Python values are the same whether fetched by DuckDB or through Arrow
+# (``fetch_dicts``); lists and structs of them too.
+_PLAIN_TYPES = frozenset({
+    "boolean", "tinyint", "smallint", "integer", "bigint", "utinyint", "usmallint", "uinteger",
+    "ubigint", "float", "double", "decimal", "varchar", "blob", "enum", "null", "date", "time",
+    "timestamp", "timestamp_s", "timestamp_ms", "timestamp with time zone"})
+# Top-level columns DuckDB fetches as another Python type than Arrow: made what Arrow gives.
+_AS_ARROW_GIVES = {"hugeint": "decimal", "uhugeint": "decimal", "uuid": "str"}
 
 
 def resolve_db_path(option: str | os.PathLike | None) -> Path:
@@ -42,6 +50,34 @@ def sql_params(sql: str) -> set[str]:
     DuckDB refuses parameters a statement does not use, so callers bind exactly these."""
     code = "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
     return set(_SQL_PARAM.findall(code))
+
+
+def fetch_dicts(rel: duckdb.DuckDBPyRelation) -> tuple[list[str], list[dict]]:
+    """A relation's column names and its rows as dicts, exactly as
+    ``rel.to_arrow_table().to_pylist()`` gives them, without importing pyarrow (and numpy and
+    pandas behind it) when DuckDB's own ``fetchall`` yields the same values: every column a
+    plain type or a list or struct of them; 128-bit integers become ``Decimal`` and UUIDs text,
+    as through Arrow. Anything else (intervals, maps, nanosecond timestamps, …) still goes
+    through Arrow."""
+    columns, types = list(rel.columns), list(rel.types)
+    if not all(t.id in _AS_ARROW_GIVES or _plain(t) for t in types):
+        table = rel.to_arrow_table()
+        return table.column_names, table.to_pylist()
+    rows = rel.fetchall()
+    convert = {i: _AS_ARROW_GIVES[t.id] for i, t in enumerate(types) if t.id in _AS_ARROW_GIVES}
+    if convert:
+        from decimal import Decimal
+
+        to = {"decimal": Decimal, "str": str}
+        rows = [tuple(to[convert[i]](v) if i in convert and v is not None else v
+                      for i, v in enumerate(row)) for row in rows]
+    return columns, [dict(zip(columns, row, strict=True)) for row in rows]
+
+
+def _plain(t: duckdb.sqltypes.DuckDBPyType) -> bool:
+    if t.id in ("list", "struct"):
+        return all(_plain(child) for _, child in t.children)
+    return t.id in _PLAIN_TYPES
 
 
 def lock_wait() -> float:

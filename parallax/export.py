@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import orjson
 
+from parallax.db import fetch_dicts
 from parallax.errors import ConfigError
 
 __all__ = ["FORMATS", "write_result"]
@@ -25,37 +26,45 @@ def write_result(rel: duckdb.DuckDBPyRelation, fmt: str, out: Path | None) -> in
         raise ConfigError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
     if fmt == "parquet" and out is None:
         raise ConfigError("--format parquet writes a binary file: add --out FILE.parquet")
+    if fmt in ("json", "table"):  # rows as Python values: no Arrow (nor numpy) to import
+        try:
+            columns, rows = fetch_dicts(rel)
+        except duckdb.Error as exc:
+            raise ConfigError(f"query failed: {str(exc).strip().splitlines()[0]}") from None
+        if fmt == "table" and out is None:
+            from parallax.console import print_rows
+
+            print_rows(columns, [tuple(r.values()) for r in rows])
+            return len(rows)
+        data = orjson.dumps(rows, default=str,
+                            option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS) + b"\n"
+        _write(data, out)
+        return len(rows)
     try:
         table = rel.to_arrow_table()
     except duckdb.Error as exc:
         raise ConfigError(f"query failed: {str(exc).strip().splitlines()[0]}") from None
-    if fmt == "table" and out is None:
-        from parallax.console import print_rows
-
-        print_rows(table.column_names, [tuple(r.values()) for r in table.to_pylist()])
-        return table.num_rows
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
         pq.write_table(table, out)
         return table.num_rows
-    if fmt in ("json", "table"):
-        data = orjson.dumps(table.to_pylist(), default=str,
-                            option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS) + b"\n"
-    else:
-        import io
+    import io
 
-        import pyarrow.csv as pacsv
+    import pyarrow.csv as pacsv
 
-        buf = io.BytesIO()
-        pacsv.write_csv(_flat_for_csv(table), buf)
-        data = buf.getvalue()
+    buf = io.BytesIO()
+    pacsv.write_csv(_flat_for_csv(table), buf)
+    _write(buf.getvalue(), out)
+    return table.num_rows
+
+
+def _write(data: bytes, out: Path | None) -> None:
     if out is None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
     else:
         Path(out).write_bytes(data)
-    return table.num_rows
 
 
 def _flat_for_csv(table):

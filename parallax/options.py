@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from parallax.config import Config
-from parallax.connectors.load import IngestOptions
-from parallax.connectors.privacy import Pseudonymizer, load_key
 from parallax.connectors.routes import RouteNormalizer
 from parallax.errors import ConfigError
+
+if TYPE_CHECKING:
+    from parallax.connectors.load import IngestOptions
 
 __all__ = ["ingest_options", "route_normalizer"]
 
@@ -32,6 +34,9 @@ def ingest_options(
     options: Mapping[str, str] | None = None,
     max_reject_rate: float | None = None,
 ) -> IngestOptions:
+    from parallax.connectors.load import IngestOptions
+    from parallax.connectors.privacy import Pseudonymizer, load_key
+
     rate = cfg.max_reject_rate if max_reject_rate is None else max_reject_rate
     if not 0.0 <= rate <= 1.0:
         raise ConfigError(f"--max-reject-rate must be between 0 and 1, got {rate}")

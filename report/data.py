@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 import orjson
 
-from parallax.db import read_sql
+from parallax.db import fetch_dicts, read_sql
 from parallax.errors import NoDataError
 from parallax.named_queries import run_query
 from parallax.report.drill import SessionView, session_views
@@ -96,7 +96,7 @@ def gather(con: duckdb.DuckDBPyConnection, run_id: str | None = None) -> ReviewD
 
 
 def _rows(con, name: str, **params: Any) -> list[dict]:
-    return run_query(con, name, params).to_arrow_table().to_pylist()
+    return fetch_dicts(run_query(con, name, params))[1]
 
 
 def _example_sessions(rows: list[dict]) -> tuple[str, ...]:

@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 import orjson
 
-from parallax.db import read_sql
+from parallax.db import fetch_dicts, read_sql
 from parallax.errors import ConfigError, NoDataError
 from parallax.named_queries import run_query
 
@@ -50,8 +50,8 @@ class Drill:
 
 
 def _rows(con, title: str, name: str, **params: Any) -> Rows:
-    table = run_query(con, name, params).to_arrow_table()
-    return Rows(title, tuple(table.column_names), tuple(table.to_pylist()))
+    columns, rows = fetch_dicts(run_query(con, name, params))
+    return Rows(title, tuple(columns), tuple(rows))
 
 
 def session_view(con: duckdb.DuckDBPyConnection, session: str,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from parallax.db import connect, resolve_db_path
+from parallax.db import connect, fetch_dicts, resolve_db_path
 from parallax.errors import DatabaseError
 
 CANONICAL = {"feedback", "sessions", "page_views", "events", "spans", "interactions",
@@ -48,3 +48,45 @@ def test_not_a_database_is_one_clear_error(tmp_path) -> None:
 def test_read_only_open_of_missing_file_is_one_clear_error(tmp_path) -> None:
     with pytest.raises(DatabaseError, match="missing.duckdb: cannot open database"):
         connect(tmp_path / "missing.duckdb", read_only=True)
+
+
+# Every kind of column a query can return; fetch_dicts must give what Arrow gives, value for
+# value and type for type (the CLI's tables and JSON were written from Arrow's values).
+_COLUMNS = {
+    "int": "5::INTEGER", "bigint": "5::BIGINT", "ubigint": "5::UBIGINT",
+    "hugeint": "12345::HUGEINT", "uhugeint": "12345::UHUGEINT",
+    "hugeint_wide": "(2::HUGEINT ** 100)::HUGEINT", "decimal": "1.25::DECIMAL(10, 2)",
+    "float": "0.1::FLOAT", "double": "0.1::DOUBLE", "nan": "'nan'::DOUBLE",
+    "bool": "true", "varchar": "'x'", "json": "'{\"a\": 1}'::JSON", "blob": "'\\xAA'::BLOB",
+    "enum": "'a'::ENUM('a', 'b')", "uuid": "'5b65e3d5-df08-42f3-9b37-a03c010ce2d6'::UUID",
+    "date": "DATE '2026-10-05'", "time": "TIME '12:00:01'",
+    "timestamp": "TIMESTAMP '2026-10-05 12:00:00.123456'",
+    "timestamptz": "TIMESTAMPTZ '2026-10-05 12:00:00+02'",
+    "timestamp_s": "TIMESTAMP_S '2026-10-05 12:00:00'",
+    "timestamp_ms": "TIMESTAMP_MS '2026-10-05 12:00:00.123'",
+    "list": "['a', NULL]", "struct": "{'a': 1, 'b': [DATE '2026-10-05']}",
+    # through Arrow: no plain Python value is the same
+    "interval": "INTERVAL 90 MINUTE", "map": "MAP {'k': 1}", "array": "[1, 2]::INTEGER[2]",
+    "timestamp_ns": "TIMESTAMP_NS '2026-10-05 12:00:00.123456789'",
+    "timetz": "TIMETZ '12:00:01+02'",
+    "nested_hugeint": "[{'a': 1::HUGEINT}]", "nested_uuid": "[gen_random_uuid()]",
+}
+
+
+def _shape(v):
+    if isinstance(v, dict):
+        return {k: _shape(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return type(v), [_shape(x) for x in v]
+    return type(v), v if v == v else "nan"
+
+
+@pytest.mark.parametrize("expr", _COLUMNS.values(), ids=_COLUMNS.keys())
+def test_fetch_dicts_gives_what_arrow_gives(tmp_path, expr) -> None:
+    con = connect(tmp_path / "p.duckdb")
+    con.execute(f"CREATE TABLE t AS SELECT {expr} AS v, 1 AS k UNION ALL SELECT NULL, 2")
+    table = con.sql("SELECT * FROM t ORDER BY k").to_arrow_table()
+    columns, rows = fetch_dicts(con.sql("SELECT * FROM t ORDER BY k"))
+    assert columns == table.column_names == ["v", "k"]
+    assert _shape(rows) == _shape(table.to_pylist())
+    con.close()

@@ -1,0 +1,92 @@
+"""Start-up cost of the CLI (issue 15): importing ``parallax.cli`` and running a read command
+must not import the heavy libraries (numpy, pandas, pyarrow, polars, statsmodels, scipy,
+altair, …); they belong to the commands that compute, ingest or plot. Each check runs in a
+fresh interpreter, since the test process has imported them all long ago.
+``bench/start_time.py`` measures the seconds."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+HEAVY = ("numpy", "pandas", "pyarrow", "polars", "statsmodels", "scipy", "altair", "vl_convert",
+         "httpx", "opentelemetry", "google.protobuf", "jinja2", "starlette", "uvicorn")
+
+# Runs the CLI like the entry point, then reports on stderr which heavy modules got loaded.
+_PROBE = f"""
+import sys
+from parallax.cli import run
+code = run(sys.argv[1:])
+sys.stdout.flush()
+loaded = sorted(m for m in {HEAVY!r} if m in sys.modules)
+sys.stderr.write("\\nLOADED " + ",".join(loaded) + "\\n")
+sys.exit(code)
+"""
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PARALLAX_DB", "PARALLAX_CONFIG")}
+    env["PARALLAX_KEY"] = "cli-test-key-0123456789abcdef"
+    env["COLUMNS"] = "200"
+    return env
+
+
+def _probe(args: list[str], cwd: Path) -> tuple[list[str], str]:
+    proc = subprocess.run([sys.executable, "-c", _PROBE, *args], cwd=cwd, env=_env(),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    marker = proc.stderr.rsplit("LOADED ", 1)[1].strip()
+    return [m for m in marker.split(",") if m], proc.stdout
+
+
+@pytest.fixture(scope="module")
+def small_db(tmp_path_factory) -> Path:
+    """A folder holding ``parallax.duckdb``: the demo world at 300 sessions, ingested (contacts
+    and annotations too) and correlated once, by ``parallax demo`` in its own process."""
+    root = tmp_path_factory.mktemp("cli-start")
+    proc = subprocess.run([sys.executable, "-c", _PROBE, "demo", "--sessions", "300"], cwd=root,
+                          env=_env(), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    return root
+
+
+def test_importing_the_cli_loads_no_heavy_module(tmp_path) -> None:
+    code = (f"import parallax.cli, sys; "
+            f"print(','.join(sorted(m for m in {HEAVY!r} if m in sys.modules)))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=_env(),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == ""
+
+
+def test_findings_json_reads_without_the_statistics_stack(small_db) -> None:
+    loaded, out = _probe(["findings", "--format", "json"], small_db)
+    assert "/checkout" in {d["subject"] for d in orjson.loads(out)}
+    assert loaded == []  # statsmodels, scipy, pandas, pyarrow, numpy, polars: none
+
+
+@pytest.mark.parametrize("args", [
+    ["findings"],
+    ["overview"],
+    ["loads"],
+    ["sources"],
+    ["routes"],
+    ["query", "--list"],
+    ["query", "worst_routes"],
+    ["query", "route_templates", "--format", "json"],  # a HUGEINT column
+    ["sql", "SELECT 42::HUGEINT AS n, uuid() AS id"],
+    ["drill", "route", "/checkout"],
+    ["contacts", "drivers"],
+    ["contacts", "metrics"],
+    ["annotate", "list"],
+    ["--help"],
+], ids=" ".join)
+def test_read_commands_load_no_heavy_module(small_db, args) -> None:
+    loaded, _ = _probe(args, small_db)
+    assert loaded == []
