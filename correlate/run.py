@@ -1,9 +1,9 @@
 """``correlate``: build the join model, fit the models, decide verdicts, store the findings.
 
 Everything statistical happens on the compact exposure tables; the one heavy step, the join
-model over spans, runs in SQL (``parallax.exposure``). The statistics modules are imported in
-a background thread meanwhile: DuckDB releases the GIL, and importing statsmodels and scipy
-costs about as long as the join model itself on a small machine.
+model over spans, runs in SQL (``parallax.exposure``). The statistics modules (and polars) are
+imported in a background thread meanwhile: DuckDB releases the GIL, and importing statsmodels
+and scipy costs about as long as the join model itself on a small machine.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import orjson
 
 from parallax.annotations import list_annotations
 from parallax.correlate.findings import Finding, attach_annotations
-from parallax.correlate.frame import read_delivery
 from parallax.correlate.settings import Settings
 from parallax.errors import NoDataError
 from parallax.exposure import JoinSettings, LinkCoverage, build_exposure
@@ -46,6 +45,8 @@ def correlate(con: duckdb.DuckDBPyConnection, *, settings: Settings | None = Non
     with ThreadPoolExecutor(1) as pool:
         stats = pool.submit(importlib.import_module, "parallax.correlate.conclude")
         coverage = build_exposure(con, join, since, until)
+        from parallax.correlate.frame import read_delivery  # polars: loaded meanwhile too
+
         delivery = read_delivery(con)
         if coverage.responses == 0 and not delivery:
             window = "" if since is None and until is None else (
