@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from urllib.parse import quote, quote_plus
 
 import httpx
 
@@ -51,7 +52,19 @@ class RetryPolicy:
 
 
 def scrub(text: str, secret: str | None) -> str:
-    return text.replace(secret, "***") if secret else text
+    """``text`` without the secret, as written or as a URL carries it (``+/=&`` encoded)."""
+    if not secret:
+        return text
+    for form in sorted({secret, quote(secret, safe=""), quote_plus(secret), quote(secret)},
+                       key=len, reverse=True):
+        text = text.replace(form, "***")
+    return text
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    """Scheme, host and port (the default port made explicit): where a secret may go."""
+    default = {"http": 80, "https": 443}.get(url.scheme)
+    return url.scheme, url.host, url.port or default
 
 
 def _retry_after(response: httpx.Response, rate: RateLimit | None) -> float | None:
@@ -80,8 +93,9 @@ class _ScrubLog(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         text = record.getMessage()
-        if self.secret in text:
-            record.msg, record.args = scrub(text, self.secret), ()
+        clean = scrub(text, self.secret)
+        if clean != text:
+            record.msg, record.args = clean, ()
         return True
 
 
@@ -92,7 +106,7 @@ class Http:
                  rate_limit: RateLimit | None = None, headers: dict | None = None,
                  transport: httpx.BaseTransport | None = None) -> None:
         self.name, self.auth, self.policy, self.rate_limit = name, auth, policy, rate_limit
-        self.host = httpx.URL(base_url).host if base_url else None
+        self.origin = _origin(httpx.URL(base_url)) if base_url else None
         self.requests = 0
         self.client = httpx.Client(timeout=policy.timeout, headers=headers or {},
                                    transport=transport, follow_redirects=False)
@@ -121,9 +135,13 @@ class Http:
 
     def _build(self, req: Request) -> httpx.Request:
         url = httpx.URL(req.url)
-        if self.host is not None and url.host != self.host:
-            raise self.fail(req, f"refusing to send the credentials to another host "
-                                 f"({url.host}); only {self.host} is configured")
+        # The exact configured scheme, host and port: a next link to another port on the same
+        # host, or an http:// downgrade, must not receive the token.
+        if self.origin is not None and _origin(url) != self.origin:
+            want = "{}://{}:{}".format(*self.origin)
+            got = "{}://{}:{}".format(*_origin(url))
+            raise self.fail(req, f"refusing to send the credentials to {got}; only {want} is "
+                                 "configured")
         params = dict(req.params)
         headers: dict[str, str] = {}
         form = dict(req.form) if req.form is not None else None

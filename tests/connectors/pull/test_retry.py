@@ -102,9 +102,48 @@ def test_the_token_goes_only_to_the_configured_host(run, httpserver):
     replies(httpserver, Response(
         b'{"items": [{"id": "a1", "nps": 9}], "next": "http://elsewhere.test/steal"}',
         content_type="application/json"))
-    with pytest.raises(FetchError, match=r"refusing to send the credentials to another host "
-                                         r"\(elsewhere.test\)"):
+    with pytest.raises(FetchError, match=r"refusing to send the credentials to "
+                                         r"http://elsewhere.test:80; only http://"):
         run(source(paginator="next_link", next="next"))
+
+
+@pytest.mark.parametrize("move", ["port", "scheme"])
+def test_the_token_goes_only_to_the_configured_scheme_and_port(move, run, httpserver):
+    """Same host, another port; or the configured https downgraded to http by a next link."""
+    host, port = httpserver.host, httpserver.port
+    nxt = (f"http://{host}:{port + 1}/steal" if move == "port" else f"http://{host}:{port}/next")
+    seen = replies(httpserver, Response(
+        b'{"items": [{"id": "a1", "nps": 9}], "next": "' + nxt.encode() + b'"}',
+        content_type="application/json"))
+    base = f"http://{host}:{port}" if move == "port" else f"https://{host}:{port}"
+    if move == "scheme":  # the configured origin is https; the test server speaks http only,
+        # so check the refusal where it is decided, before any request is sent
+        from parallax.connectors.pull.paginators import Request
+        from parallax.connectors.pull.retry import Http, RetryPolicy
+        from parallax.connectors.pull.spec import Auth
+
+        http = Http("src", base, Auth(SECRET), RetryPolicy())
+        with pytest.raises(FetchError, match=r"refusing to send the credentials to "
+                                             rf"http://{host}:{port}; only https://"):
+            http._build(Request(nxt, {}, "GET"))
+        http.close()
+        return
+    with pytest.raises(FetchError, match=rf"refusing to send the credentials to "
+                                         rf"http://{host}:{port + 1}"):
+        run(source(paginator="next_link", next="next", base_url=base))
+    assert len(seen) == 1  # the first page only
+
+
+def test_a_query_token_with_url_special_characters_is_masked_in_logs(run, httpserver, caplog):
+    caplog.set_level(logging.DEBUG)
+    secret = "a+b/c=d&e f"
+    replies(httpserver, ok())
+    run({**source(auth_param="api_key"), "token": secret})
+    ours = "\n".join(r.getMessage() for r in caplog.records
+                     if r.name.startswith(("httpx", "httpcore", "parallax")))
+    assert "api_key=***" in ours
+    for form in (secret, "a%2Bb%2Fc%3Dd%26e%20f", "a%2Bb%2Fc%3Dd%26e+f"):
+        assert form not in ours
 
 
 def test_auth_is_sent_as_configured(run, httpserver, caplog):
