@@ -27,6 +27,7 @@ from parallax.connectors.files import KINDS, detect, formats, get_format
 from parallax.connectors.privacy import Pseudonymizer
 from parallax.connectors.route_learning import after_load, prepare
 from parallax.connectors.routes import RouteNormalizer
+from parallax.connectors.tombstones import drop_erased
 from parallax.db import read_sql
 from parallax.errors import ConfigError, FormatError, IngestError, RejectRateError
 
@@ -148,8 +149,11 @@ def _ingest_one(con, kind, path, opts, fixed, progress, label,
         try:
             staged, rejects, records = _stage_all(con, fmt, source, ctx, load_id,
                                                   opts.max_reject_rate)
+            erased = drop_erased(con, ctx.pseudonymize, staged)
             con.execute("BEGIN TRANSACTION")
             try:
+                if erased:  # counted, not stored: they belong to people erased before
+                    con.execute("INSERT INTO erasure_skips VALUES (?, ?)", [load_id, erased])
                 counts = _merge_all(con, fmt, staged, rejects, records, load_id, label, sha)
                 con.execute(
                     "INSERT INTO loads VALUES "

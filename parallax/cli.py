@@ -13,6 +13,7 @@ import sys
 from parallax.commands import (  # noqa: F401  (importing registers the commands)
     analysis,
     contacts,
+    erase,
     ingest,
     insights,
     pull,
