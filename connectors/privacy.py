@@ -9,6 +9,7 @@ so a user id on a span still meets the same user id in a survey export.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import os
 import re
 import secrets
@@ -34,6 +35,43 @@ PII_ATTRIBUTE_KEYS = frozenset(
 
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# What people write instead of an address: "ann dot lee at gmail dot com", "ann [at] x [dot] de".
+_AT = r"(?:\s*[\[(]\s*at\s*[\])]\s*|\s+at\s+)"
+_DOT = r"(?:\s*[\[(]\s*dot\s*[\])]\s*|\s+dot\s+|\.)"
+_SPELLED_EMAIL = re.compile(
+    rf"\b[\w+-]+(?:{_DOT}[\w+-]+)*{_AT}[\w-]+(?:{_DOT}[\w-]+)*{_DOT}(?:[a-z]{{2,6}})\b",
+    re.IGNORECASE)
+_IPV4 = re.compile(r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)"
+                   r"(?![\w.])")
+# Candidates only; ``ipaddress`` decides (so a time of day "12:00:00" is not an address).
+_IPV6 = re.compile(r"(?<![\w:.])[0-9a-f:]*:[0-9a-f:]*:[0-9a-f:.]*(?![\w:])", re.IGNORECASE)
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?\b")
+_CARD = re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\d-])")
+# A phone number starts with +, 0 or an area code in brackets; a bare long number (an order
+# number) does not count.
+_PHONE = re.compile(r"(?<![\w+])(?:\+|0|\(\d{2,5}\)\s?)[\d\s().\-/]{6,}\d(?!\w)")
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for i, c in enumerate(reversed(digits)):
+        d = int(c) * (2 if i % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0
+
+
+def _iban_valid(text: str) -> bool:
+    s = text.replace(" ", "").upper()
+    if not 15 <= len(s) <= 34:
+        return False
+    moved = s[4:] + s[:4]
+    return int("".join(str(int(c, 36)) for c in moved)) % 97 == 1
+
+
+def _spelled(text: str) -> str:
+    """'ann dot lee at gmail dot com' → 'ann.lee@gmail.com' (so it meets the written form)."""
+    text = re.sub(_AT, "@", text, flags=re.IGNORECASE)
+    return re.sub(_DOT, ".", text, flags=re.IGNORECASE).lower()
 
 
 def load_key(db_path: Path, key_file: Path | None = None) -> bytes:
@@ -103,10 +141,38 @@ class Pseudonymizer:
         return hit
 
     def redact_text(self, text: str | None) -> str | None:
-        """Free text (a survey verbatim) with e-mail addresses replaced by their pseudonym."""
-        if not text or "@" not in text:
+        """Free text (a verbatim, an exception message, a SQL statement) with personal data
+        replaced: payment card numbers (Luhn-valid) and IBANs (check digits valid) by
+        ``[card]`` / ``[iban]`` — never stored in any form; e-mail addresses, written out or
+        spelled ("ann dot lee at gmail dot com"), IP addresses and phone numbers by their
+        pseudonyms (``[email:…]``, ``[ip:…]``, ``[phone:…]``), so one person's mentions still
+        meet. The one place free text is redacted: every path calls it before storage."""
+        if not text:
             return text
-        return _EMAIL.sub(lambda m: f"[email:{self(m.group())}]", text)
+        text = _IBAN.sub(lambda m: "[iban]" if _iban_valid(m.group()) else m.group(), text)
+        text = _CARD.sub(lambda m: "[card]" if _luhn(re.sub(r"\D", "", m.group())) else m.group(),
+                         text)
+        if "@" in text:
+            text = _EMAIL.sub(lambda m: f"[email:{self(m.group())}]", text)
+        text = _SPELLED_EMAIL.sub(lambda m: f"[email:{self(_spelled(m.group()))}]", text)
+        text = _IPV6.sub(self._ipv6, text)
+        text = _IPV4.sub(lambda m: f"[ip:{self(m.group())}]", text)
+        return _PHONE.sub(self._phone, text)
+
+    def _ipv6(self, m: re.Match) -> str:
+        if not any(c.isdigit() for c in m.group()):  # "a::b" in code is not an address
+            return m.group()
+        try:
+            address = ipaddress.IPv6Address(m.group())
+        except ValueError:
+            return m.group()
+        return f"[ip:{self(address.compressed)}]"
+
+    def _phone(self, m: re.Match) -> str:
+        digits = re.sub(r"\D", "", m.group(0))
+        if not 9 <= len(digits) <= 15:
+            return m.group(0)
+        return f"[phone:{self(digits)}]"
 
     def scrub(self, attributes: Mapping[str, Any]) -> dict[str, Any]:
         """A copy of ``attributes`` with personal identifiers pseudonymised."""

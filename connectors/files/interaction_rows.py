@@ -70,8 +70,6 @@ _FALSE = frozenset({"false", "f", "no", "n", "0", "unresolved"})
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # A phone number: starts with +, a trunk 0 or an area code in brackets; 9-15 digits in all.
 # Order and ticket numbers rarely start that way, so they are kept.
-_PHONE = re.compile(r"(?<![\w+])(?:\+|0|\(\d{2,5}\)\s?)[\d\s().\-/]{6,}\d(?!\w)")
-
 
 def channel_of(value: Any) -> str | None:
     text = cell_text(value)
@@ -115,18 +113,8 @@ def _count(value: Any) -> int | None:
 
 
 def redact_verbatim(ctx: ParseContext, text: str | None) -> str | None:
-    """E-mail addresses and phone numbers replaced by their pseudonyms, as in feedback."""
-    if not text:
-        return text
-    text = ctx.pseudonymize.redact_text(text) if "@" in text else text
-
-    def phone(m: re.Match) -> str:
-        digits = re.sub(r"\D", "", m.group(0))
-        if not 9 <= len(digits) <= 15:
-            return m.group(0)
-        return f"[phone:{ctx.pseudonymize(digits)}]"
-
-    return _PHONE.sub(phone, text)
+    """Personal data in the customer's words replaced, as in feedback (``redact_text``)."""
+    return ctx.pseudonymize.redact_text(text)
 
 
 def source_name(base: str, ctx: ParseContext) -> str:

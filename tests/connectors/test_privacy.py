@@ -77,3 +77,34 @@ def test_pickles_for_worker_processes() -> None:
 
     p = Pseudonymizer(b"k" * 32)
     assert pickle.loads(pickle.dumps(p))("user-42") == p("user-42")
+
+
+@pytest.mark.parametrize(("text", "kept", "gone", "tag"), [
+    ("call +49 170 1234567 today", "call ", "1234567", "[phone:"),
+    ("card 4111 1111 1111 1111 ok", "card ", "4111", "[card]"),
+    ("card 4111-1111-1111-1111", "card ", "1111-1111", "[card]"),
+    ("IBAN DE89 3704 0044 0532 0130 00 thanks", "thanks", "3704", "[iban]"),
+    ("GB82WEST12345698765432", "", "WEST1234", "[iban]"),
+    ("from 203.0.113.85 again", "again", "203.0.113", "[ip:"),
+    ("from 2001:db8::8a2e:370:7334 again", "again", "8a2e", "[ip:"),
+    ("write ann dot lee at gmail dot com", "write ", "gmail", "[email:"),
+    ("write bob [at] example [dot] org", "write ", "example", "[email:"),
+])
+def test_redact_text_removes_personal_data(text, kept, gone, tag) -> None:
+    out = Pseudonymizer(b"k" * 32).redact_text(text)
+    assert gone not in out and tag in out and kept in out
+
+
+@pytest.mark.parametrize("text", [
+    "Order 100234987 arrived at 12:30, version 1.2.3, took 3.5 s, 10.5% off",
+    "card 4111 1111 1111 1112 fails the Luhn check",
+    "I will look at it. The dot com era at least", "time 2026-10-05 12:00:00",
+    "a::b is c++ code", "DE12 3456 7891 2345 6789 13 has a wrong check digit",
+])
+def test_redact_text_leaves_ordinary_text(text) -> None:
+    assert Pseudonymizer(b"k" * 32).redact_text(text) == text
+
+
+def test_a_spelled_address_meets_the_written_one() -> None:
+    p = Pseudonymizer(b"k" * 32)
+    assert p.redact_text("ann dot lee at gmail dot com") == p.redact_text("Ann.Lee@gmail.com")

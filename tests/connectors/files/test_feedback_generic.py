@@ -250,6 +250,19 @@ def test_emails_in_verbatims_are_pseudonymised(con, opts, tmp_path):
     assert row["verbatim"] == f"mail me at [email:{opts.pseudonymize('Ann@Example.com')}] please"
 
 
+def test_cards_ibans_phones_and_addresses_in_verbatims_never_reach_storage(con, opts, tmp_path):
+    said = ("card 4111 1111 1111 1111, IBAN DE89 3704 0044 0532 0130 00, call +49 170 1234567,"
+            " from 203.0.113.85, write ann dot lee at gmail dot com")
+    f = _write(tmp_path / "answers.ndjson", json.dumps({"id": "v2", "nps": 2, "comment": said})
+               + "\n")
+    _load(con, opts, f)
+    [row] = _rows(con)
+    assert row["verbatim"] == opts.pseudonymize.redact_text(said)
+    for gone in ("4111", "3704", "1234567", "203.0.113.85", "gmail"):
+        assert gone not in row["verbatim"]
+    assert "[card]" in row["verbatim"] and "[iban]" in row["verbatim"]
+
+
 def test_started_at_is_read_and_a_bad_one_is_a_reject(con, opts, tmp_path):
     f = _write(tmp_path / "shown.csv",
                "id,started_at,submitted_at,nps\n"
