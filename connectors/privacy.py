@@ -20,7 +20,7 @@ from typing import Any
 
 from parallax.errors import ConfigError
 
-__all__ = ["PII_ATTRIBUTE_KEYS", "Pseudonymizer", "load_key"]
+__all__ = ["FREE_TEXT_KEYS", "PII_ATTRIBUTE_KEYS", "Pseudonymizer", "is_credential", "load_key"]
 
 # Attribute names (OpenTelemetry semantic conventions, old and new) whose values identify a
 # person or a device. Their values are replaced by pseudonyms wherever attributes are kept.
@@ -30,8 +30,32 @@ PII_ATTRIBUTE_KEYS = frozenset(
         "client.address", "client.ip", "net.peer.ip", "net.sock.peer.addr", "http.client_ip",
         "source.address", "network.peer.address", "user_id", "userId", "customer_id",
         "email", "ip", "ip_address", "ipAddress", "IPAddress", "RecipientEmail",
+        "http.client.ip", "http.request.header.x-forwarded-for",
+        "http.request.header.x_forwarded_for", "http.request.header.x-real-ip",
+        "http.request.header.forwarded", "http.request.header.true-client-ip",
+        "http.request.header.cf-connecting-ip",
     }
 )
+# Credentials travelling as span attributes (captured request headers): never stored, not even
+# as a pseudonym — a live bearer token is not an identifier to link on.
+_CREDENTIAL_HEADERS = frozenset({
+    "authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key",
+    "x-auth-token", "x-access-token", "x-csrf-token", "x-amz-security-token",
+})
+# Attributes holding free text that may quote a person (a SQL statement with an e-mail, an
+# exception message): kept, through ``redact_text``.
+FREE_TEXT_KEYS = frozenset({
+    "db.statement", "db.query.text", "exception.message", "exception.stacktrace",
+    "error.message", "otel.status_description", "message", "log.message",
+})
+
+
+def is_credential(key: str) -> bool:
+    """``http.request.header.authorization`` (any case, ``_`` or ``-``) and its kin."""
+    low = key.lower()
+    if not low.startswith(("http.request.header.", "http.response.header.")):
+        return False
+    return low.rsplit(".", 1)[-1].replace("_", "-") in _CREDENTIAL_HEADERS
 
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")

@@ -17,7 +17,11 @@ present wins):
 | user_id       | ``enduser.id``, ``user.id`` (span, then resource) — pseudonymised       |
 | is_error      | status ERROR, HTTP status ≥ 500, ``error.type``, or an ``error`` tag    |
 
-Personal identifiers among the kept attributes are pseudonymised (``PII_ATTRIBUTE_KEYS``);
+Personal identifiers among the kept attributes are pseudonymised (``PII_ATTRIBUTE_KEYS``:
+user ids, e-mails, client addresses incl. ``http.client.ip`` and forwarded-for headers), free
+text that may quote a person (``db.statement``, ``exception.message``: ``FREE_TEXT_KEYS``) goes
+through ``redact_text``, captured credential headers (``authorization``, cookies, API keys) are
+dropped;
 URL attributes lose query string and fragment, and ``url.query`` is not kept.
 Parsers validate ids and times with ``hex_id``/``parent_id``/``check_start`` and raise
 ``SpanError`` for a bad span; its message becomes the ``Reject`` reason.
@@ -36,7 +40,7 @@ import orjson
 import pyarrow as pa
 
 from parallax.connectors.base import ParseContext, Source
-from parallax.connectors.privacy import PII_ATTRIBUTE_KEYS
+from parallax.connectors.privacy import FREE_TEXT_KEYS, PII_ATTRIBUTE_KEYS, is_credential
 from parallax.errors import FormatError
 
 __all__ = [
@@ -56,7 +60,7 @@ _BOM = b"\xef\xbb\xbf"
 # URL attributes keep scheme, host and path: query strings and fragments carry tokens and
 # e-mail addresses, and nothing downstream needs them.
 _URL_KEYS = frozenset({"url.full", "http.url", "http.target", "url.query"})
-_SCRUBBED_KEYS = PII_ATTRIBUTE_KEYS | _URL_KEYS
+_SCRUBBED_KEYS = PII_ATTRIBUTE_KEYS | _URL_KEYS | FREE_TEXT_KEYS
 
 SPAN_SCHEMA = pa.schema([
     ("trace_id", pa.string()), ("span_id", pa.string()), ("parent_span_id", pa.string()),
@@ -223,14 +227,18 @@ class SpanColumns:
         method = get("http.request.method") or get("http.method")
         if not attrs:
             attributes = None
-        elif _SCRUBBED_KEYS.isdisjoint(attrs):
+        elif _SCRUBBED_KEYS.isdisjoint(attrs) and not any(
+                k.startswith("http.re") and is_credential(k) for k in attrs):
             attributes = orjson.dumps(attrs).decode()
         else:  # what Pseudonymizer.scrub does, touching only the keys present
-            kept = dict(attrs)
-            for k in PII_ATTRIBUTE_KEYS.intersection(attrs):
+            kept = {k: v for k, v in attrs.items() if not is_credential(k)}
+            for k in FREE_TEXT_KEYS.intersection(kept):
+                if isinstance(kept[k], str):
+                    kept[k] = ctx.pseudonymize.redact_text(kept[k])
+            for k in PII_ATTRIBUTE_KEYS.intersection(kept):
                 if kept[k] is not None:
                     kept[k] = ctx.pseudonymize(kept[k])
-            for k in _URL_KEYS.intersection(attrs):
+            for k in _URL_KEYS.intersection(kept):
                 v = kept[k]
                 if isinstance(v, str) and ("?" in v or "#" in v):
                     kept[k] = v.split("#", 1)[0].split("?", 1)[0]

@@ -321,3 +321,31 @@ def test_chunks_account_for_every_record(opts, tmp_path, monkeypatch):
     ids = [i for c in chunks for i in c.arrow().column("span_id").to_pylist()]
     assert ids == [f"{i:016x}" for i in range(1, 11)]
     assert orjson.loads(chunks[0].arrow().column("resource")[0].as_py()) == {"service.name": "svc"}
+
+
+def test_personal_data_and_credentials_in_span_attributes_never_reach_storage(
+        con, opts, pseudonymize, tmp_path):
+    def attr(k, v):
+        return {"key": k, "value": {"stringValue": v}}
+    span = _span(0, kind=2, attributes=[
+        attr("db.statement", "SELECT * FROM users WHERE email = 'ann@example.com'"),
+        attr("exception.message", "no card 4111 1111 1111 1111 for bob dot x at gmail dot com"),
+        attr("http.client.ip", "203.0.113.85"),
+        attr("http.request.header.x-forwarded-for", "198.51.100.7"),
+        attr("http.request.header.authorization", "Bearer eyJhbGciOiJIUzI1NiJ9.live"),
+        attr("http.request.header.Cookie", "sid=abc123"),
+        attr("http.route", "/cart"),
+    ])
+    f = _write(tmp_path / "t.jsonl", [_line(span)])
+    ingest_files(con, "traces", [f], opts)
+    stored = json.loads(_rows(con)[0]["attributes"])
+    text = json.dumps(stored)
+    for gone in ("ann@example.com", "4111", "gmail", "203.0.113.85", "198.51.100.7",
+                 "eyJhbGci", "Bearer", "abc123"):
+        assert gone not in text
+    assert "http.request.header.authorization" not in stored
+    assert "http.request.header.Cookie" not in stored
+    assert stored["http.client.ip"] == pseudonymize("203.0.113.85")
+    assert stored["db.statement"] == pseudonymize.redact_text(
+        "SELECT * FROM users WHERE email = 'ann@example.com'")
+    assert stored["http.route"] == "/cart"
