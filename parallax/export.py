@@ -13,7 +13,7 @@ import duckdb
 import orjson
 
 from parallax.db import fetch_dicts
-from parallax.errors import ConfigError
+from parallax.errors import ConfigError, QueryError
 
 __all__ = ["FORMATS", "write_result"]
 
@@ -30,7 +30,7 @@ def write_result(rel: duckdb.DuckDBPyRelation, fmt: str, out: Path | None) -> in
         try:
             columns, rows = fetch_dicts(rel)
         except duckdb.Error as exc:
-            raise ConfigError(f"query failed: {str(exc).strip().splitlines()[0]}") from None
+            raise QueryError(f"query failed: {str(exc).strip().splitlines()[0]}") from None
         if fmt == "table" and out is None:
             from parallax.console import print_rows
 
@@ -43,7 +43,7 @@ def write_result(rel: duckdb.DuckDBPyRelation, fmt: str, out: Path | None) -> in
     try:
         table = rel.to_arrow_table()
     except duckdb.Error as exc:
-        raise ConfigError(f"query failed: {str(exc).strip().splitlines()[0]}") from None
+        raise QueryError(f"query failed: {str(exc).strip().splitlines()[0]}") from None
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
