@@ -25,6 +25,7 @@ from parallax.commands import (  # noqa: F401  (importing registers the commands
 )
 from parallax.commands.base import app
 from parallax.errors import ParallaxError
+from parallax.terminal import safe_text
 
 __all__ = ["main", "run"]
 
@@ -36,7 +37,8 @@ def run(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         return int(exc.code or 0) if not isinstance(exc.code, str) else 1
     except ParallaxError as exc:
-        print(f"parallax: error: {exc}", file=sys.stderr)
+        # Messages quote values from files and databases: one line, nothing a terminal acts on.
+        print(f"parallax: error: {safe_text(str(exc), one_line=True)}", file=sys.stderr)
         return exc.exit_code
     return 0
 
