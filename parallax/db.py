@@ -203,9 +203,13 @@ def _open(path: Path, read_only: bool, config: Mapping[str, Any],
     pause, waited = 0.02, False
     while True:
         try:
+            created = not read_only and not path.exists()
             if not read_only:
                 path.parent.mkdir(parents=True, exist_ok=True)
             con = duckdb.connect(str(path), read_only=read_only, config=dict(config))
+            if created:  # personal data: the owner's alone (cli.run's umask covers the WAL)
+                with contextlib.suppress(OSError):
+                    path.chmod(0o600)
             break
         except (duckdb.Error, OSError) as exc:
             if is_locked(exc) and time.monotonic() < deadline:
