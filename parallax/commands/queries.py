@@ -51,8 +51,7 @@ def sql_cmd(
     format: Annotated[str, typer.Option("--format", help="table | json | csv | parquet")] = "table",
     out: Annotated[Path | None, typer.Option("--out", help="Write to this file.")] = None,
 ) -> None:
-    """Run one SELECT on a read-only connection that reaches nothing outside the database:
-    no files, URLs, other databases, extensions or settings (see docs/privacy.md)."""
+    """Run one SELECT on a sandboxed, read-only connection (what it can touch: docs/privacy.md)."""
     from parallax.db import read_query, resolve_db_path, sandboxed
     from parallax.export import write_result
 
