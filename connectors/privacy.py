@@ -1,9 +1,10 @@
 """Keyed pseudonymisation of personal identifiers (user ids, emails, IP addresses).
 
-HMAC-SHA256 with a secret key that never enters the database: ``$PARALLAX_KEY`` (hex or
-text), else ``[privacy] key_file`` in parallax.toml, else ``<db>.key`` beside the database,
-created with mode 0600 on first use. The same key gives the same pseudonym across sources,
-so a user id on a span still meets the same user id in a survey export.
+HMAC-SHA256 with a secret key that never enters the database: ``$PARALLAX_KEY`` (its text,
+at least 16 bytes), else ``[privacy] key_file`` in parallax.toml, else ``<db>.key`` beside
+the database, created with mode 0600 on first use (docs/privacy.md). The same key gives the
+same pseudonym across sources, so a user id on a span still meets the same user id in a
+survey export.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import ipaddress
 import os
 import re
 import secrets
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +22,8 @@ from typing import Any
 
 from parallax.errors import ConfigError
 
-__all__ = ["FREE_TEXT_KEYS", "PII_ATTRIBUTE_KEYS", "Pseudonymizer", "is_credential", "load_key"]
+__all__ = ["FREE_TEXT_KEYS", "MIN_KEY_BYTES", "PII_ATTRIBUTE_KEYS", "Pseudonymizer",
+           "is_credential", "load_key"]
 
 # Attribute names (OpenTelemetry semantic conventions, old and new) whose values identify a
 # person or a device. Their values are replaced by pseudonyms wherever attributes are kept.
@@ -98,18 +101,38 @@ def _spelled(text: str) -> str:
     return re.sub(_DOT, ".", text, flags=re.IGNORECASE).lower()
 
 
+MIN_KEY_BYTES = 16
+_warned: set[Path] = set()
+
+
 def load_key(db_path: Path, key_file: Path | None = None) -> bytes:
+    """The pseudonymisation key: ``$PARALLAX_KEY``, else the key file, else a new random key
+    written 0600 beside the database. A key shorter than 16 bytes is refused wherever it
+    comes from; a key file its group or others may read is used, with a warning on stderr."""
     env = os.environ.get("PARALLAX_KEY")
     if env:
-        return env.encode()
+        key = env.encode()  # as given: stripping would change every pseudonym of a key
+        if len(key) < MIN_KEY_BYTES:
+            raise ConfigError(f"$PARALLAX_KEY: pseudonymisation key is shorter than "
+                              f"{MIN_KEY_BYTES} bytes")
+        return key
     path = key_file or db_path.with_name(db_path.name + ".key")
     if path.exists():
         try:
             key = path.read_bytes().strip()
+            mode = stat.S_IMODE(path.stat().st_mode)
         except OSError as exc:
             raise ConfigError(f"{path}: cannot read pseudonymisation key: {exc}") from None
-        if len(key) < 16:
-            raise ConfigError(f"{path}: pseudonymisation key is shorter than 16 bytes")
+        if len(key) < MIN_KEY_BYTES:
+            raise ConfigError(f"{path}: pseudonymisation key is shorter than "
+                              f"{MIN_KEY_BYTES} bytes")
+        if mode & 0o077 and path not in _warned:
+            _warned.add(path)
+            from parallax.terminal import echo
+
+            echo(f"parallax: warning: {path}: the pseudonymisation key is open to "
+                 f"{'others' if mode & 0o007 else 'its group'} (mode {mode:04o}); whoever "
+                 f"reads it can undo the pseudonyms: chmod 600 {path}", err=True)
         return key
     if key_file is not None:
         raise ConfigError(f"{path}: pseudonymisation key file not found")

@@ -26,20 +26,31 @@ from parallax.commands import (  # noqa: F401  (importing registers the commands
 )
 from parallax.commands.base import app
 from parallax.errors import ParallaxError
+from parallax.terminal import safe_text
 
-__all__ = ["main", "run"]
+__all__ = ["main", "private_files", "run"]
 
 
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (the error boundary; tests call this)."""
+    private_files()
     try:
         app(args=argv, prog_name="parallax", standalone_mode=True)
     except SystemExit as exc:
         return int(exc.code or 0) if not isinstance(exc.code, str) else 1
     except ParallaxError as exc:
-        print(f"parallax: error: {exc}", file=sys.stderr)
+        # Messages quote values from files and databases: one line, nothing a terminal acts on.
+        print(f"parallax: error: {safe_text(str(exc), one_line=True)}", file=sys.stderr)
         return exc.exit_code
     return 0
+
+
+def private_files() -> None:
+    """Files this process creates are its user's alone: 0600, folders 0700. The database, its
+    WAL and spill files (created by DuckDB), the key, the receiver's spool, exports and
+    reports hold personal data; a group that should read them is granted it explicitly
+    (docs/privacy.md). A stricter umask the user set stays."""
+    os.umask(os.umask(0o077) | 0o077)
 
 
 def main() -> None:

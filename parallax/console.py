@@ -1,4 +1,8 @@
-"""Terminal output: summary tables and the per-file progress bar (off when not a TTY)."""
+"""Terminal output: summary tables and the per-file progress bar (off when not a TTY).
+
+Every value is a ``Text`` of ``parallax.terminal.safe_text``: no Rich markup, no emoji codes,
+no control characters reach the terminal from the data (docs/privacy.md).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 from rich.text import Text
+
+from parallax.terminal import safe_text
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -18,15 +24,22 @@ if TYPE_CHECKING:
 __all__ = ["FileProgress", "annotation_lines", "print_findings", "print_line", "print_rows",
            "print_summaries"]
 
-# Piped output keeps whole values rather than wrapping them to 80 columns.
-_out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 220)
+# Piped output keeps whole values rather than wrapping them to 80 columns. Markup, emoji and
+# highlighting off: nothing in a value is read as anything but text.
+_out = Console(markup=False, emoji=False, highlight=False, soft_wrap=True,
+               width=None if sys.stdout.isatty() else 220)
+
+
+def _text(value: Any) -> Text:
+    """A cell or a line from data: plain text, control characters written out."""
+    return Text(safe_text(value))
 
 
 def print_summaries(summaries: Sequence[FileSummary]) -> None:
     table = Table("file", "format", "loaded", "duplicates", "rejected", "seconds",
                   title="ingest", title_justify="left")
     for s in summaries:
-        table.add_row(s.file, s.format, f"{s.rows_loaded:,}", f"{s.duplicates:,}",
+        table.add_row(_text(s.file), _text(s.format), f"{s.rows_loaded:,}", f"{s.duplicates:,}",
                       f"{s.rejected:,}", f"{s.seconds:.2f}")
     _out.print(table)
     dups = sum(s.duplicates for s in summaries)
@@ -39,17 +52,18 @@ def print_summaries(summaries: Sequence[FileSummary]) -> None:
 
 
 def print_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """Cells are plain text: values from the data (URLs such as ``/docs/[slug]``, verbatims)
-    are never read as Rich markup."""
-    table = Table(*columns)
+    """Cells and headers are plain text: values from the data (URLs such as ``/docs/[slug]``,
+    verbatims, column names of ad-hoc SQL) are never read as Rich markup or emoji, and their
+    control characters are written out."""
+    table = Table(*(Column(header=_text(c)) for c in columns))
     for row in rows:
-        table.add_row(*(Text("" if v is None else str(v)) for v in row))
+        table.add_row(*(_text(v) for v in row))
     _out.print(table)
 
 
 def print_line(text: str) -> None:
-    """One line of plain text (no markup), through the same console as the tables."""
-    _out.print(text, markup=False)
+    """One line of plain text, through the same console as the tables."""
+    _out.print(_text(text))
 
 
 class FileProgress:
@@ -70,8 +84,10 @@ class FileProgress:
                 TimeRemainingColumn,
             )
 
-            self._bar = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                                 TimeRemainingColumn(), console=Console(stderr=True),
+            self._bar = Progress(TextColumn("{task.description}", markup=False), BarColumn(),
+                                 DownloadColumn(), TimeRemainingColumn(),
+                                 console=Console(stderr=True, markup=False, emoji=False,
+                                                 highlight=False),
                                  transient=True)
             self._bar.start()
         return self
@@ -82,7 +98,7 @@ class FileProgress:
 
     def start(self, label: str, total_bytes: int) -> None:
         if self._bar:
-            self._task = self._bar.add_task(label, total=total_bytes)
+            self._task = self._bar.add_task(safe_text(label, one_line=True), total=total_bytes)
 
     def advance(self, nbytes: int) -> None:
         if self._bar and self._task is not None:
@@ -109,7 +125,8 @@ def print_findings(docs: Sequence[dict], *, evidence: bool = True) -> None:
         d, imp = f.get("delivered") or {}, f.get("impact") or {}
         p75 = d.get("p75_ms")
         table.add_row(
-            f["subject_kind"], f["subject"], f["verdict"], f"{f['n_responses']:,}",
+            _text(f["subject_kind"]), _text(f["subject"]), _text(f["verdict"]),
+            f"{f['n_responses']:,}",
             _pct(f.get("poor_rate")), _pct(f.get("baseline_poor_rate")),
             _fmt_ci(f.get("odds_ratio_adjusted")), _pct(f.get("explained_share")),
             "–" if f.get("q_value") is None else f"{f['q_value']:.3f}",
@@ -119,11 +136,11 @@ def print_findings(docs: Sequence[dict], *, evidence: bool = True) -> None:
             _fmt_ci(imp.get("extra_poor_responses"), 1), _fmt_ci(imp.get("lost_conversions"), 1))
     _out.print(table)
     for i, line in enumerate(annotation_lines(docs)):  # ids to look up in `annotate list`
-        _out.print(("annotations: " if i == 0 else "             ") + line, markup=False)
+        _out.print(_text(("annotations: " if i == 0 else "             ") + line))
     if evidence:
         for f in docs:
             if f["subject_kind"] != "segment" and f["verdict"] != "ok":
-                _out.print(f"• [{f['verdict']}] {f['evidence']}", markup=False)
+                _out.print(_text(f"• [{f['verdict']}] {f['evidence']}"))
 
 
 def annotation_lines(docs: Sequence[dict]) -> list[str]:

@@ -2,6 +2,10 @@
 
 Migrations are the versioned files ``models/schema/NNN_name.sql``, applied in order, each in
 its own transaction and recorded in ``schema_migrations``; a database never goes backwards.
+
+SQL that Parallax did not write (``parallax sql``, and the named queries of ``parallax query``)
+runs on ``sandboxed``: read-only, external access off (no files, URLs, other databases or
+extensions), the configuration locked, and only one SELECT statement (``read_query``).
 """
 
 from __future__ import annotations
@@ -10,15 +14,18 @@ import contextlib
 import os
 import re
 import time
+from collections.abc import Iterator, Mapping
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
-from parallax.errors import DatabaseError
+from parallax.errors import ConfigError, DatabaseError, QueryError
 
-__all__ = ["DEFAULT_DB", "connect", "fetch_dicts", "is_locked", "lock_wait", "migrate",
-           "read_sql", "resolve_db_path", "sql_params", "waiting_marker"]
+__all__ = ["DEFAULT_DB", "SANDBOX_CONFIG", "connect", "fetch_dicts", "is_locked", "lock_wait",
+           "migrate", "read_query", "read_sql", "resolve_db_path", "sandboxed", "sql_params",
+           "waiting_marker"]
 
 DEFAULT_DB = "parallax.duckdb"
 LOCKED = "Conflicting lock is held"  # DuckDB's message when another process has the file
@@ -33,6 +40,20 @@ _PLAIN_TYPES = frozenset({
     "timestamp", "timestamp_s", "timestamp_ms", "timestamp with time zone"})
 # Top-level columns DuckDB fetches as another Python type than Arrow: made what Arrow gives.
 _AS_ARROW_GIVES = {"hugeint": "decimal", "uhugeint": "decimal", "uuid": "str"}
+# The sandbox for SQL Parallax did not write (docs/privacy.md). With external access off
+# DuckDB opens no file but the database's own (and ``sandboxed`` switches those off too): no
+# read_text, read_csv, glob or URL, no COPY, EXPORT or ATTACH of another file, no INSTALL, no
+# LOAD of an extension file. ``lock_configuration`` (set last) then refuses every SET.
+SANDBOX_CONFIG: dict[str, Any] = {
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "allow_community_extensions": False,
+    "allow_unsigned_extensions": False,
+    "allow_persistent_secrets": False,
+    "python_enable_replacements": False,  # a Python variable's name is not a table
+}
+_EXPLAIN = re.compile(r"\A\s*EXPLAIN\s+(?:ANALY[SZ]E\s+)?(?:\([^()]*\)\s*)?", re.IGNORECASE)
 
 
 def resolve_db_path(option: str | os.PathLike | None) -> Path:
@@ -112,13 +133,83 @@ def connect(path: str | os.PathLike, *, read_only: bool = False,
     receiver (``parallax serve``) opens it every few seconds for a hand-off, so a file held by
     another process is retried for ``wait`` seconds (default ``lock_wait()``) before failing."""
     path = Path(path)
+    con = _open(path, read_only, {}, wait)
+    con.execute("SET TimeZone = 'UTC'")
+    if not read_only:
+        migrate(con, path)
+    return con
+
+
+@contextlib.contextmanager
+def sandboxed(path: str | os.PathLike,
+              wait: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection for SQL Parallax did not write, closed on leaving:
+    ``SANDBOX_CONFIG``, the time zone UTC, the local file system switched off (DuckDB keeps
+    reading the database through the handles it opened, but no SQL function can open a file,
+    not even the database's own bytes or its WAL, where erased rows may linger; nor can a
+    query spill to disk), then the configuration locked. Run statements with ``read_query``.
+    Never migrates, and a database that does not exist is an error, not created."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such database (load something with `parallax ingest`)")
+    con = _open(path, True, SANDBOX_CONFIG, wait)
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET disabled_filesystems = 'LocalFileSystem'")
+        con.execute("SET lock_configuration = true")
+        yield con
+    finally:
+        con.close()
+
+
+def read_query(con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, Any] | None = None,
+               *, label: str = "sql") -> duckdb.DuckDBPyRelation:
+    """The relation of exactly one SELECT (``WITH``, ``FROM``, ``VALUES``, ``DESCRIBE``,
+    ``SHOW``, ``SUMMARIZE`` are SELECTs; ``EXPLAIN [ANALYZE]`` of one too). Anything else, or
+    a second statement after a ``;``, is refused before DuckDB runs any of it: a
+    ``QueryError`` saying ``label: …`` in one line."""
+    kind = _statement_kind(con, sql, label)
+    if kind == "EXPLAIN":
+        inner = _EXPLAIN.sub("", sql, count=1)
+        kind = "EXPLAIN " + _statement_kind(con, inner, label) if inner != sql else kind
+    if kind not in ("SELECT", "EXPLAIN SELECT"):
+        raise QueryError(f"{label}: {kind} refused: the connection is read-only and runs one "
+                         "SELECT statement")
+    try:
+        return con.sql(sql, params=dict(params)) if params else con.sql(sql)
+    except duckdb.Error as exc:
+        raise QueryError(f"{label}: {_first_line(exc)}") from None
+
+
+def _statement_kind(con: duckdb.DuckDBPyConnection, sql: str, label: str) -> str:
+    try:
+        statements = con.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise QueryError(f"{label}: {_first_line(exc)}") from None
+    if not statements:
+        raise QueryError(f"{label}: no statement given")
+    if len(statements) != 1:
+        raise QueryError(f"{label}: one statement at a time, not {len(statements)} "
+                         "(the connection is read-only and runs one SELECT statement)")
+    kind = statements[0].type.name
+    if kind == "LOAD" and re.match(r"\s*(?:FORCE\s+)?INSTALL\b", sql, re.IGNORECASE):
+        return "INSTALL"  # DuckDB files INSTALL under LOAD
+    return kind
+
+
+def _open(path: Path, read_only: bool, config: Mapping[str, Any],
+          wait: float | None) -> duckdb.DuckDBPyConnection:
     deadline = time.monotonic() + (lock_wait() if wait is None else wait)
     pause, waited = 0.02, False
     while True:
         try:
+            created = not read_only and not path.exists()
             if not read_only:
                 path.parent.mkdir(parents=True, exist_ok=True)
-            con = duckdb.connect(str(path), read_only=read_only)
+            con = duckdb.connect(str(path), read_only=read_only, config=dict(config))
+            if created:  # personal data: the owner's alone (cli.run's umask covers the WAL)
+                with contextlib.suppress(OSError):
+                    path.chmod(0o600)
             break
         except (duckdb.Error, OSError) as exc:
             if is_locked(exc) and time.monotonic() < deadline:
@@ -130,9 +221,6 @@ def connect(path: str | os.PathLike, *, read_only: bool = False,
             raise DatabaseError(f"{path}: cannot open database: {_first_line(exc)}") from None
     if waited:
         waiting_marker(path).unlink(missing_ok=True)
-    con.execute("SET TimeZone = 'UTC'")
-    if not read_only:
-        migrate(con, path)
     return con
 
 

@@ -3,6 +3,7 @@ on stderr and its ``exit_code``; anything else is a bug and keeps its traceback.
 
     ParallaxError
     ├── ConfigError          bad parallax.toml, option or field mapping      (exit 2)
+    ├── QueryError           SQL refused by the read-only sandbox, or failing (exit 2)
     ├── DatabaseError        cannot open or migrate the database              (exit 3)
     ├── IngestError          a file could not be loaded; nothing was stored   (exit 4)
     │   ├── FormatError      unreadable / wrong-format file (file, line or record)
@@ -22,6 +23,7 @@ __all__ = [
     "IngestError",
     "NoDataError",
     "ParallaxError",
+    "QueryError",
     "RejectRateError",
 ]
 
@@ -33,6 +35,13 @@ class ParallaxError(Exception):
 
 
 class ConfigError(ParallaxError):
+    exit_code = 2
+
+
+class QueryError(ParallaxError):
+    """SQL from ``parallax sql`` or a named query was refused (not one read-only statement,
+    or it reaches outside the database) or failed; the message is DuckDB's first line."""
+
     exit_code = 2
 
 

@@ -13,7 +13,8 @@ import duckdb
 import orjson
 
 from parallax.db import fetch_dicts
-from parallax.errors import ConfigError
+from parallax.errors import ConfigError, QueryError
+from parallax.terminal import json_bytes, safe_text
 
 __all__ = ["FORMATS", "write_result"]
 
@@ -30,20 +31,18 @@ def write_result(rel: duckdb.DuckDBPyRelation, fmt: str, out: Path | None) -> in
         try:
             columns, rows = fetch_dicts(rel)
         except duckdb.Error as exc:
-            raise ConfigError(f"query failed: {str(exc).strip().splitlines()[0]}") from None
+            raise QueryError(f"query failed: {str(exc).strip().splitlines()[0]}") from None
         if fmt == "table" and out is None:
             from parallax.console import print_rows
 
             print_rows(columns, [tuple(r.values()) for r in rows])
             return len(rows)
-        data = orjson.dumps(rows, default=str,
-                            option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS) + b"\n"
-        _write(data, out)
+        _write(json_bytes(rows) + b"\n", out)
         return len(rows)
     try:
         table = rel.to_arrow_table()
     except duckdb.Error as exc:
-        raise ConfigError(f"query failed: {str(exc).strip().splitlines()[0]}") from None
+        raise QueryError(f"query failed: {str(exc).strip().splitlines()[0]}") from None
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
@@ -55,7 +54,10 @@ def write_result(rel: duckdb.DuckDBPyRelation, fmt: str, out: Path | None) -> in
 
     buf = io.BytesIO()
     pacsv.write_csv(_flat_for_csv(table), buf)
-    _write(buf.getvalue(), out)
+    data = buf.getvalue()
+    if out is None and sys.stdout.isatty():  # for eyes, not a CSV reader: nothing to act on
+        data = safe_text(data.decode("utf-8", "replace")).encode()
+    _write(data, out)
     return table.num_rows
 
 

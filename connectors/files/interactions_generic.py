@@ -110,10 +110,13 @@ def _delimiter(line: str) -> str:
 
 
 def _sniff_csv(head: bytes) -> bool:
-    line = head.decode("utf-8-sig", errors="ignore").split("\n", 1)[0].rstrip("\r")
+    line = head.decode("utf-8-sig", errors="ignore").split("\n", 1)[0].split("\r", 1)[0]
     if not line.strip() or line.lstrip().startswith(("{", "[")):
         return False
-    cols = next(csv.reader([line], delimiter=_delimiter(line)), [])
+    try:
+        cols = next(csv.reader([line], delimiter=_delimiter(line)), [])
+    except csv.Error:  # binary junk: not a CSV header
+        return False
     return any(norm(c) in _SNIFF for c in cols)
 
 

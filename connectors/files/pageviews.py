@@ -62,8 +62,11 @@ def _sniff_csv(head: bytes) -> bool:
     line = first_line(head)
     if not line or line[:1] in (b"{", b"["):
         return False
-    text = line.decode("utf-8", "replace")
-    names = next(csv.reader([text], delimiter=_delimiter(text)), [])
+    text = line.decode("utf-8", "replace").split("\r", 1)[0]  # old Mac line ends too
+    try:
+        names = next(csv.reader([text], delimiter=_delimiter(text)), [])
+    except csv.Error:  # binary junk: not a CSV header
+        return False
     return {"session_id", "url"} <= resolve(names, {}).keys()
 
 

@@ -128,7 +128,10 @@ def raw_text(record: Any) -> str | None:
     try:
         return orjson.dumps(record).decode()
     except (TypeError, orjson.JSONEncodeError):
-        return repr(record)
+        try:
+            return repr(record)
+        except RecursionError:  # nested deeper than repr goes: the record is not shown
+            return f"<{type(record).__name__} nested too deep to show>"
 
 
 def read_json(source: Source, ctx: ParseContext, what: str) -> Any:

@@ -5,7 +5,8 @@ folder fsynced: once ``write`` returns the batch survives a crash, and that is w
 requests are acknowledged. The hand-off concatenates sealed batches into one file under
 ``handoff/``, loads it into the database and only then deletes the batches; a crash in
 between loads them again, which the natural keys make harmless. Names sort in write order
-(nanosecond clock, then a counter), across restarts too.
+(nanosecond clock, then a counter), across restarts too. Batches hold raw data until the
+hand-off: files are created 0600 and folders 0700, for the receiver's user alone.
 """
 
 from __future__ import annotations
@@ -39,11 +40,14 @@ STREAMS = (
 )
 
 
+_PRIVATE_FILE, _PRIVATE_DIR = 0o600, 0o700
+
+
 class Spool:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._counter = count()
-        root.mkdir(parents=True, exist_ok=True)
+        root.mkdir(mode=_PRIVATE_DIR, parents=True, exist_ok=True)
         # One receiver per spool: two would hand off the same batches. The lock goes with
         # the process, however it ends.
         self._lock = open(root / ".lock", "a")  # noqa: SIM115
@@ -53,9 +57,9 @@ class Spool:
             self._lock.close()
             raise ConfigError(f"{root}: another parallax serve is using this spool") from None
         for s in STREAMS:
-            (root / s.name).mkdir(parents=True, exist_ok=True)
-        (root / "handoff").mkdir(exist_ok=True)
-        (root / "failed").mkdir(exist_ok=True)
+            (root / s.name).mkdir(mode=_PRIVATE_DIR, parents=True, exist_ok=True)
+        (root / "handoff").mkdir(mode=_PRIVATE_DIR, exist_ok=True)
+        (root / "failed").mkdir(mode=_PRIVATE_DIR, exist_ok=True)
         for stale in (root / "handoff").iterdir():  # a crash mid hand-off: batches remain
             stale.unlink()
         for s in STREAMS:
@@ -71,7 +75,7 @@ class Spool:
         name = f"{time.time_ns():020d}-{next(self._counter):06d}"
         tmp = folder / f"{name}.tmp"
         data = b"\n".join(lines) + b"\n"
-        with open(tmp, "wb") as f:
+        with _create(tmp) as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
@@ -98,7 +102,7 @@ def sealed(root: Path, stream: str) -> list[Path]:
 def combine(root: Path, stream: str, batches: Sequence[Path]) -> Path:
     """One file holding ``batches`` in order, for a single load transaction."""
     out = root / "handoff" / f"{stream}-{batches[0].stem}.jsonl"
-    with open(out, "wb") as dst:
+    with _create(out) as dst:
         for p in batches:
             with open(p, "rb") as src:
                 shutil.copyfileobj(src, dst, 1 << 20)
@@ -119,6 +123,11 @@ def quarantine(root: Path, batches: Sequence[Path], combined: Path) -> Path:
         p.rename(target / f"{p.parent.name}-{p.name}")
     combined.unlink(missing_ok=True)
     return target
+
+
+def _create(path: Path):
+    """A new file only its owner can read and write (0600), replacing any."""
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, _PRIVATE_FILE), "wb")
 
 
 def _size(p: Path) -> int:

@@ -9,6 +9,7 @@ import typer
 
 from parallax.commands.base import analysis_settings, app, check_format, open_db, parse_when
 from parallax.errors import ConfigError
+from parallax.terminal import echo, print_json, safe_text
 
 __all__ = ["run_correlate"]
 
@@ -24,12 +25,12 @@ def run_correlate(con, cfg, since, until, min_responses) -> None:
         settings = replace(settings, min_responses=min_responses)
     run = correlate(con, settings=settings, join=join, since=since, until=until)
     cov = run.coverage
-    typer.echo(f"\ncorrelate run {run.run_id}: {cov.responses:,} responses, {run.modelled:,} "
-               "linked to a delivered experience with a load time (" + ", ".join(
-                   f"{link} {cov.share(link):.0%}" for link in ("session", "user", "route_time",
-                                                                "none")) + "); on a route "
-               f"template: {cov.response_template_share:.0%} of responses, "
-               f"{cov.page_view_template_share:.0%} of page views")
+    echo(f"\ncorrelate run {run.run_id}: {cov.responses:,} responses, {run.modelled:,} "
+         "linked to a delivered experience with a load time (" + ", ".join(
+             f"{link} {cov.share(link):.0%}" for link in ("session", "user", "route_time",
+                                                          "none")) + "); on a route "
+         f"template: {cov.response_template_share:.0%} of responses, "
+         f"{cov.page_view_template_share:.0%} of page views")
     print_findings([f.to_json() for f in run.findings if f.subject_kind != "segment"])
 
 
@@ -73,7 +74,7 @@ def findings_cmd(
                           + (f" (no run {run_id!r})" if run_id else ""))
     docs = [orjson.loads(doc) for *_, doc in rows]
     if format == "json":
-        sys.stdout.write(orjson.dumps(docs, option=orjson.OPT_INDENT_2).decode() + "\n")
+        print_json(docs)
     elif format == "csv":
         _write_csv(docs)
     else:
@@ -93,6 +94,8 @@ def _write_csv(docs: list[dict]) -> None:
         return out
 
     rows = [flat("", d, {}) for d in docs]
+    if sys.stdout.isatty():  # for eyes, not a CSV reader: nothing a terminal acts on
+        rows = [{k: safe_text(v) for k, v in r.items()} for r in rows]
     columns = list(dict.fromkeys(k for r in rows for k in r))
     writer = csv.DictWriter(sys.stdout, columns, lineterminator="\n")
     writer.writeheader()

@@ -13,6 +13,7 @@ import typer
 
 from parallax.commands.base import analysis_settings, app, check_format, open_db, parse_when
 from parallax.errors import ConfigError
+from parallax.terminal import print_json
 
 __all__ = ["contacts_app", "drivers_rows", "metrics_rows"]
 
@@ -67,8 +68,6 @@ def metrics_cmd(
 ) -> None:
     """FCR, abandonment, contacts per 1,000 sessions (results) beside AHT, ASA and service
     level (process), with 95 % Wilson intervals on the rates."""
-    import orjson
-
     from parallax.console import print_rows
     from parallax.contacts import contact_metrics
 
@@ -81,8 +80,7 @@ def metrics_cmd(
     finally:
         con.close()
     if format == "json":
-        typer.echo(orjson.dumps([m.to_json() for m in metrics],
-                                option=orjson.OPT_INDENT_2).decode())
+        print_json([m.to_json() for m in metrics])
         return
     print_rows(*metrics_rows(metrics))
 
@@ -129,8 +127,6 @@ def drivers_cmd(
     dependency: share after failure, excess over clean sessions (risk difference, Newcombe 95 %
     interval), avoidable contacts and their handle-time cost. Observational: see
     docs/contacts.md."""
-    import orjson
-
     from parallax.console import print_rows
     from parallax.drivers import call_drivers
     from parallax.drivers import cost_per_minute as cost_rate
@@ -145,7 +141,6 @@ def drivers_cmd(
     finally:
         con.close()
     if format == "json":
-        typer.echo(orjson.dumps([d.to_json() for d in found],
-                                option=orjson.OPT_INDENT_2).decode())
+        print_json([d.to_json() for d in found])
         return
     print_rows(*drivers_rows(found))

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from parallax.commands.base import app, open_db, pairs, print_query, refresh_pages
+from parallax.terminal import echo
 
 __all__ = ["ingest_app"]
 
@@ -146,16 +147,16 @@ def demo(
         print_summaries(summaries)
         for path in files.annotations:  # the incident tracker's export
             imported = import_csv(con, path)
-            typer.echo(f"{path.name}: {imported.added} annotations added, "
-                       f"{imported.updated} updated, {imported.unchanged} unchanged")
+            echo(f"{path.name}: {imported.added} annotations added, "
+                 f"{imported.updated} updated, {imported.unchanged} unchanged")
         print_query(con, "overview.sql")
         run_correlate(con, cfg, None, None, None)
     finally:
         con.close()
-    typer.echo(f"\ndatabase: {db_path.resolve()}\nfiles:    {out.resolve()} "
-               f"(planted truth: {files.truth.name})\n"
-               f"next:     parallax --db {db_path} findings --format json · "
-               f"parallax --db {db_path} overview · duckdb {db_path}\n"
-               f"try:      parallax --db {db_path} incident inventory-db-crash · "
-               f"parallax --db {db_path} design-check --route /checkout "
-               f"--changed-at 2026-10-07 · parallax --db {db_path} contacts drivers")
+    echo(f"\ndatabase: {db_path.resolve()}\nfiles:    {out.resolve()} "
+         f"(planted truth: {files.truth.name})\n"
+         f"next:     parallax --db {db_path} findings --format json · "
+         f"parallax --db {db_path} overview · duckdb {db_path}\n"
+         f"try:      parallax --db {db_path} incident inventory-db-crash · "
+         f"parallax --db {db_path} design-check --route /checkout "
+         f"--changed-at 2026-10-07 · parallax --db {db_path} contacts drivers")

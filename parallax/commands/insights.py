@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from parallax.commands.base import analysis_settings, app, check_format, open_db, parse_when
+from parallax.terminal import echo, print_json
 
 __all__ = ["score_cmd", "score_rows", "verbatims_cmd", "verbatims_lines"]
 
@@ -48,8 +49,6 @@ def verbatims_cmd(
     since: SinceOpt = None, until: UntilOpt = None, format: FormatOpt = "table",
 ) -> None:
     """Topics, sentiment and said vs measured per route (lexicons, no model)."""
-    import orjson
-
     from parallax.verbatims import verbatim_report
 
     check_format(format)
@@ -62,10 +61,9 @@ def verbatims_cmd(
     finally:
         con.close()
     if format == "json":
-        typer.echo(orjson.dumps([r.to_json() for r in reports],
-                                option=orjson.OPT_INDENT_2).decode())
+        print_json([r.to_json() for r in reports])
         return
-    typer.echo("\n".join(verbatims_lines(reports)).rstrip())
+    echo("\n".join(verbatims_lines(reports)).rstrip())
 
 
 def _num(x, spec: str = ".1f") -> str:
@@ -97,8 +95,6 @@ def score_cmd(
     since: SinceOpt = None, until: UntilOpt = None, format: FormatOpt = "table",
 ) -> None:
     """Quality score 0-100: delivery, perceived, effort, and rank under ±50 % weights."""
-    import orjson
-
     from parallax.console import print_rows
     from parallax.score import ScoreSettings, load_weights, quality_score
 
@@ -115,7 +111,7 @@ def score_cmd(
     finally:
         con.close()
     if format == "json":
-        typer.echo(orjson.dumps(report.to_json(), option=orjson.OPT_INDENT_2).decode())
+        print_json(report.to_json())
         return
     print_rows(*score_rows(report))
     w = report.settings.weights
@@ -126,4 +122,4 @@ def score_cmd(
                      "among delivery and perceived")
     moved = ", ".join(f"{k} {v}" for k, v in report.rank_changes.items())
     notes.append(f"groups changing rank when one weight moves: {moved}")
-    typer.echo("\n".join(notes))
+    echo("\n".join(notes))

@@ -38,16 +38,14 @@ def pull_cmd(
         "--since", help="Fetch from this date/time, whatever the cursor says.")] = None,
 ) -> None:
     """Pull survey platforms, trace backends and analytics APIs incrementally."""
-    from rich.console import Console
-
     from parallax.connectors.pull import build_specs, pull
     from parallax.console import print_rows
     from parallax.errors import ConfigError, IngestError, ParallaxError
     from parallax.options import ingest_options
+    from parallax.terminal import echo
 
     start = parse_when(since, "--since")
     con, cfg, db_path = open_db(ctx)
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
     failed: list[str] = []
     results = []
     try:
@@ -59,12 +57,11 @@ def pull_cmd(
         for spec in specs:
             try:
                 results.append(pull(con, spec, opts, full_refresh=full_refresh, since=start,
-                                    policy=policy, echo=lambda line: err.print(line,
-                                                                               markup=False)))
+                                    policy=policy, echo=lambda line: echo(line, err=True)))
             except ParallaxError as exc:
                 failed.append(str(exc))
                 if len(specs) > 1:  # the others still run; the error line comes at the end
-                    err.print(f"{spec.name}: failed: {exc}", markup=False)
+                    echo(f"{spec.name}: failed: {exc}", err=True)
         refresh_pages(con, cfg)  # fold in what was committed, failed sources' pages too
     finally:
         con.close()

@@ -1,4 +1,5 @@
-"""Named queries (``query``) and read-only ad-hoc SQL (``sql``)."""
+"""Named queries (``query``) and read-only ad-hoc SQL (``sql``), both on the sandboxed
+connection of ``parallax.db.sandboxed``."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from typing import Annotated
 import typer
 
 from parallax.commands.base import app, open_db, pairs
-from parallax.errors import ConfigError
 
 __all__: list[str] = []
 
@@ -25,6 +25,7 @@ def query_cmd(
     out: Annotated[Path | None, typer.Option("--out", help="Write to this file.")] = None,
 ) -> None:
     """Run a named query from queries/*.sql (each says what it answers and its parameters)."""
+    from parallax.db import sandboxed
     from parallax.export import write_result
     from parallax.named_queries import list_queries, run_query
 
@@ -37,11 +38,9 @@ def query_cmd(
                 for p in q.params) or "–") for q in list_queries()])
         return
     values = pairs(param, "--param", "name=value")
-    con, _, _ = open_db(ctx)
-    try:
+    path = _migrated(ctx)
+    with sandboxed(path) as con:
         write_result(run_query(con, name, values), format, out)
-    finally:
-        con.close()
 
 
 @app.command("sql")
@@ -52,23 +51,21 @@ def sql_cmd(
     format: Annotated[str, typer.Option("--format", help="table | json | csv | parquet")] = "table",
     out: Annotated[Path | None, typer.Option("--out", help="Write to this file.")] = None,
 ) -> None:
-    """Run ad-hoc SQL on a read-only connection: nothing can be changed from here."""
-    import duckdb
-
-    from parallax.db import connect, resolve_db_path
+    """Run one SELECT on a sandboxed, read-only connection (what it can touch: docs/privacy.md)."""
+    from parallax.db import read_query, resolve_db_path, sandboxed
     from parallax.export import write_result
 
+    with sandboxed(resolve_db_path(ctx.obj.db)) as con:
+        write_result(read_query(con, statement), format, out)
+
+
+def _migrated(ctx: typer.Context) -> Path:
+    """The database, its pending migrations applied on a connection of Parallax's own, closed
+    before any query runs (the sandbox never writes)."""
+    from parallax.db import resolve_db_path
+
     path = resolve_db_path(ctx.obj.db)
-    if not path.exists():
-        raise ConfigError(f"{path}: no such database (load something with `parallax ingest`)")
-    con = connect(path, read_only=True)
-    try:
-        try:
-            rel = con.sql(statement)
-        except duckdb.Error as exc:
-            raise ConfigError(f"sql: {str(exc).strip().splitlines()[0]}") from None
-        if rel is None:
-            raise ConfigError("sql: the statement returns no rows")
-        write_result(rel, format, out)
-    finally:
+    if path.is_file():
+        con, _, _ = open_db(ctx)
         con.close()
+    return path

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from parallax.commands.base import analysis_settings, app, check_format, open_db, parse_when
+from parallax.terminal import echo, print_json
 
 __all__: list[str] = []
 
@@ -35,8 +35,8 @@ def review_cmd(
         summary = write_review(con, out, run.run_id, currency=currency)
     finally:
         con.close()
-    typer.echo(f"review: {summary.path} ({summary.routes} routes, {summary.dependencies} "
-               f"dependencies, run {summary.run_id}, {summary.bytes / 1e6:.1f} MB, works offline)")
+    echo(f"review: {summary.path} ({summary.routes} routes, {summary.dependencies} "
+         f"dependencies, run {summary.run_id}, {summary.bytes / 1e6:.1f} MB, works offline)")
 
 
 @app.command("drill")
@@ -72,17 +72,15 @@ def drill_cmd(
     else:
         _print_tables(d)
     if html is not None:
-        typer.echo(f"\nhtml: {html}", err=format == "json")
+        echo(f"\nhtml: {html}", err=format == "json")
 
 
 def _print_json(d) -> None:
-    import orjson
-
     doc = {"kind": d.kind, "subject": d.subject, "finding": d.finding,
            "tables": [{"title": t.title, "rows": list(t.rows)} for t in d.tables],
            "sessions": [{"session": v.session, "timeline": list(v.timeline.rows),
                          "spans": list(v.spans.rows)} for v in d.sessions]}
-    sys.stdout.write(orjson.dumps(doc, default=str, option=orjson.OPT_INDENT_2).decode() + "\n")
+    print_json(doc)
 
 
 def _print_tables(d) -> None:
@@ -90,14 +88,14 @@ def _print_tables(d) -> None:
     from parallax.report.drill import text_waterfall
 
     if d.finding:
-        typer.echo(f"[{d.finding['verdict']}] {d.finding['evidence']}\n")
+        echo(f"[{d.finding['verdict']}] {d.finding['evidence']}\n")
     for t in d.tables:
-        typer.echo(t.title)
+        echo(t.title)
         print_rows(t.columns, [_cells(r.values()) for r in t.rows])
     for v in d.sessions:
-        typer.echo(v.timeline.title)
+        echo(v.timeline.title)
         print_rows(v.timeline.columns, [_cells(r.values()) for r in v.timeline.rows])
-        typer.echo(f"{v.spans.title}: {len(v.spans.rows)} spans")
+        echo(f"{v.spans.title}: {len(v.spans.rows)} spans")
         columns, rows = text_waterfall(v.spans.rows)
         print_rows(columns, rows)
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
 
 from parallax.commands.base import analysis_settings, app, check_format, open_db
+from parallax.terminal import print_json
 
 __all__: list[str] = []
 
@@ -44,13 +44,11 @@ def routes_cmd(
     finally:
         con.close()
     if format == "json":
-        import orjson
 
         doc = {"coverage": coverage,
                "unmatched" if unmatched else "templates": [dict(zip(columns, r, strict=True))
                                                            for r in rows]}
-        sys.stdout.write(orjson.dumps(doc, default=str, option=orjson.OPT_INDENT_2).decode()
-                         + "\n")
+        print_json(doc)
         return
     from parallax.console import print_line, print_rows
 

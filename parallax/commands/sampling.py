@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from parallax.commands.base import app, check_format, open_db, parse_when
+from parallax.terminal import echo, print_json
 
 __all__ = ["evaluations_app"]
 
@@ -46,19 +47,17 @@ def sample_cmd(
     print_rows(["stratum", "population", "sample", "margin"],
                [[s.label, f"{s.population:,}", f"{s.sample:,}",
                  "" if s.margin is None else f"±{s.margin:.1%}"] for s in sample.strata])
-    typer.echo(f"{written:,} {kind} sampled from {len(sample.strata)} strata "
-               f"(±{margin:.0%} at {confidence:.0%}, seed {seed}) → {out}")
+    echo(f"{written:,} {kind} sampled from {len(sample.strata)} strata "
+         f"(±{margin:.0%} at {confidence:.0%}, seed {seed}) → {out}")
 
 
 def _report(con, format: str) -> None:
-    import orjson
-
     from parallax.console import print_rows
     from parallax.evaluations import evaluation_report
 
     scores = evaluation_report(con)
     if format == "json":
-        typer.echo(orjson.dumps([s.to_json() for s in scores], option=orjson.OPT_INDENT_2).decode())
+        print_json([s.to_json() for s in scores])
         return
     ci = lambda c, f: "" if c is None else f" ({f(c[0])}–{f(c[1])})"  # noqa: E731
     print_rows(["kind", "stratum", "population", "evaluated", "pass rate", "mean score"], [
@@ -82,8 +81,8 @@ def evaluations_ingest(
     try:
         load = ingest_evaluations(con, file, Pseudonymizer(load_key(db_path, cfg.key_file)))
         if format == "table":
-            typer.echo(f"{load.file}: {load.stored:,} evaluations stored, "
-                       f"{load.pending:,} sampled rows not evaluated yet")
+            echo(f"{load.file}: {load.stored:,} evaluations stored, "
+                 f"{load.pending:,} sampled rows not evaluated yet")
         _report(con, format)
     finally:
         con.close()

@@ -44,8 +44,23 @@ def _log_to_stderr() -> None:
     log = logging.getLogger("parallax.serve")
     if not log.handlers:
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s parallax serve: %(message)s",
-                                               "%Y-%m-%dT%H:%M:%S"))
+        handler.setFormatter(_SafeFormatter("%(asctime)s parallax serve: %(message)s",
+                                            "%Y-%m-%dT%H:%M:%S"))
         log.addHandler(handler)
         log.setLevel(logging.INFO)
         log.propagate = False
+
+
+class _SafeFormatter(logging.Formatter):
+    """Log lines quote what clients sent: nothing in them a terminal acts on, and a message
+    stays one line (a traceback keeps its lines)."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802  (logging's name)
+        from parallax.terminal import safe_text
+
+        return safe_text(super().formatMessage(record), one_line=True)
+
+    def formatException(self, ei) -> str:  # noqa: N802
+        from parallax.terminal import safe_text
+
+        return safe_text(super().formatException(ei))

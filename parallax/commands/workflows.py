@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import re
-import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
@@ -13,6 +12,7 @@ import typer
 
 from parallax.commands.base import analysis_settings, app, check_format, open_db, pairs, parse_when
 from parallax.errors import ConfigError
+from parallax.terminal import echo, print_json
 
 __all__ = ["annotate_app"]
 
@@ -22,12 +22,6 @@ app.add_typer(annotate_app, name="annotate")
 
 FormatOpt = Annotated[str, typer.Option("--format", help="table | json")]
 _DURATION = re.compile(r"^(\d+)\s*([dhm])$")
-
-
-def _json(doc) -> None:
-    import orjson
-
-    sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
 
 
 def _duration(value: str, flag: str) -> timedelta:
@@ -65,7 +59,7 @@ def annotate_add(
         stored = add(con, a)
     finally:
         con.close()
-    typer.echo(f"{'stored' if stored else 'already there'}: {a.id}")
+    echo(f"{'stored' if stored else 'already there'}: {a.id}")
 
 
 @annotate_app.command("list")
@@ -81,7 +75,7 @@ def annotate_list(ctx: typer.Context, format: FormatOpt = "table",
     finally:
         con.close()
     if format == "json":
-        _json([a.to_json() for a in rows])
+        print_json([a.to_json() for a in rows])
         return
     from parallax.console import print_rows
 
@@ -111,8 +105,8 @@ def annotate_import(
                        routes=route_normalizer(cfg, con))
     finally:
         con.close()
-    typer.echo(f"{file}: {r.rows} rows — {r.added} added, {r.updated} updated, "
-               f"{r.unchanged} unchanged")
+    echo(f"{file}: {r.rows} rows — {r.added} added, {r.updated} updated, "
+         f"{r.unchanged} unchanged")
 
 
 @app.command("incident")
@@ -147,7 +141,7 @@ def incident_cmd(
         con.close()
     doc = r.to_json()
     if format == "json":
-        _json(doc)
+        print_json(doc)
         return
     _print_incident(doc)
 
@@ -163,12 +157,12 @@ def _print_incident(doc: dict) -> None:
     from parallax.console import print_rows
 
     what = doc["dependency"] or doc["route"] or doc["service"]
-    typer.echo(f"\nincident {doc['id'] or what}: {doc['starts']} → {doc['ends']} "
-               f"(routes {', '.join(doc['routes'])}; pre-period from {doc['baseline_from']}, "
-               f"{doc['bin_minutes']}-minute bins)")
-    typer.echo(f"verdict: {doc['verdict']} — {doc['reason']}")
+    echo(f"\nincident {doc['id'] or what}: {doc['starts']} → {doc['ends']} "
+         f"(routes {', '.join(doc['routes'])}; pre-period from {doc['baseline_from']}, "
+         f"{doc['bin_minutes']}-minute bins)")
+    echo(f"verdict: {doc['verdict']} — {doc['reason']}")
     for note in doc["notes"]:
-        typer.echo(f"note: {note}")
+        echo(f"note: {note}")
     poor, conv = doc["poor_responses"], doc["conversions"]
     rows = [("answers during", doc["responses"], ""),
             ("poor rate during / before",
@@ -247,13 +241,13 @@ def design_check_cmd(
         con.close()
     doc = r.to_json()
     if format == "json":
-        _json(doc)
+        print_json(doc)
         return
     from parallax.console import print_rows
 
-    typer.echo(f"\ndesign check {doc['route']} changed {doc['changed_at']} "
-               f"({doc['since']} → {doc['until']}; controls {', '.join(doc['controls'])})")
-    typer.echo(f"verdict: {doc['verdict']}")
+    echo(f"\ndesign check {doc['route']} changed {doc['changed_at']} "
+         f"({doc['since']} → {doc['until']}; controls {', '.join(doc['controls'])})")
+    echo(f"verdict: {doc['verdict']}")
     n, rate = doc["n"], doc["poor_rate"]
     print_rows(["responses (poor rate)", "before", "after"], [
         ("changed route", f"{n['changed_before']} ({_pct(rate['changed_before'])})",
@@ -270,14 +264,14 @@ def design_check_cmd(
                               ("placebo (before period)", "placebo")) if doc[key]])
     if doc.get("conversion"):
         _print_conversion(doc["conversion"])
-    typer.echo(doc["evidence"])
+    echo(doc["evidence"])
 
 
 def _print_conversion(c: dict) -> None:
     """The conversion half of design-check: sessions, estimates, the verdict."""
     from parallax.console import print_rows
 
-    typer.echo(f"conversion verdict: {c['verdict']} ({c['comparison']}; {c['unit']})")
+    echo(f"conversion verdict: {c['verdict']} ({c['comparison']}; {c['unit']})")
     n, rate = c["n"], c["conversion_rate"]
     rows = [("changed route", f"{n['changed_before']} ({_pct(rate['changed_before'])})",
              f"{n['changed_after']} ({_pct(rate['changed_after'])})")]
@@ -295,4 +289,4 @@ def _print_conversion(c: dict) -> None:
                               ("adjusted for delivery", "adjusted"),
                               ("placebo (before period)", "placebo")) if c[key]])
     if c["note"]:
-        typer.echo(f"note: {c['note']}")
+        echo(f"note: {c['note']}")

@@ -106,3 +106,62 @@ def test_malformed_input_gives_clear_errors(kind, sample, opts, tmp_path_factory
             con.close()
 
     check()
+
+
+BINARY = {  # the first line of an ELF file carries a bare CR (csv.Error in a CSV sniffer)
+    "elf": b"\x7fELF\x02\x01\x01\x00" + bytes(reversed(range(256))) * 8,
+    "cr-in-header": b"session_id,url\rtimestamp\x00\xff\xfe,x\r\x00\n" * 50,
+    "nul-and-high": b"\x00\x9f\x92\x96" * 500,
+}
+
+
+@pytest.mark.parametrize("kind", ["traces", "feedback", "analytics", "interactions"])
+@pytest.mark.parametrize("name", sorted(BINARY))
+def test_binary_files_are_a_one_line_refusal(kind, name, opts, tmp_path) -> None:
+    f = tmp_path / f"{name}.bin"
+    f.write_bytes(BINARY[name])
+    con = connect(tmp_path / "db.duckdb")
+    try:
+        with pytest.raises(ParallaxError) as err:
+            ingest_files(con, kind, [f], opts)
+        assert "\n" not in str(err.value) and f.name in str(err.value)
+    finally:
+        con.close()
+
+
+def _deep_otlp_line(depth: int, *, kvlist: bool = False) -> bytes:
+    """One collector line: 200 good spans and one whose attribute nests ``depth`` deep."""
+    value = '{"stringValue":"x"}'
+    for _ in range(depth):
+        value = ('{"kvlistValue":{"values":[{"key":"k","value":%s}]}}' if kvlist
+                 else '{"arrayValue":{"values":[%s]}}') % value
+    spans = [json.dumps({"traceId": f"{i + 1:032x}", "spanId": f"{i + 1:016x}", "name": "op",
+                         "kind": 2, "startTimeUnixNano": str(1_700_000_000_000_000_000 + i),
+                         "attributes": [{"key": "n", "value": {"intValue": str(i)}}]})
+             for i in range(200)]
+    spans.append(spans[0].replace('"attributes": [', '"attributes": [{"key": "deep", "value": '
+                                  + value + '}, ', 1).replace(f"{1:016x}", f"{999:016x}"))
+    body = ",".join(spans)
+    return ('{"resourceSpans":[{"resource":{},"scopeSpans":[{"spans":[' + body
+            + ']}]}]}\n').encode()
+
+
+@pytest.mark.parametrize(("depth", "kvlist"), [(330, False), (338, False), (252, True),
+                                                (400, False)])
+def test_deeply_nested_otlp_values_are_a_reject_or_a_refusal(depth, kvlist, opts,
+                                                             tmp_path) -> None:
+    f = tmp_path / "deep.jsonl"
+    f.write_bytes(_deep_otlp_line(depth, kvlist=kvlist))
+    con = connect(tmp_path / "db.duckdb")
+    try:
+        try:
+            [s] = ingest_files(con, "traces", [f], opts)
+        except ParallaxError as exc:  # the line is deeper than JSON parsing goes
+            assert "\n" not in str(exc) and "deep.jsonl" in str(exc)
+            return
+        assert s.rows_read == 201 and s.rows_loaded + s.rejected == 201
+        if s.rejected:
+            [(reason, raw)] = con.execute("SELECT reason, raw FROM rejects").fetchall()
+            assert "spans[200]" in reason and raw
+    finally:
+        con.close()

@@ -108,3 +108,33 @@ def test_redact_text_leaves_ordinary_text(text) -> None:
 def test_a_spelled_address_meets_the_written_one() -> None:
     p = Pseudonymizer(b"k" * 32)
     assert p.redact_text("ann dot lee at gmail dot com") == p.redact_text("Ann.Lee@gmail.com")
+
+
+@pytest.mark.parametrize("value", ["short", "x" * 15])
+def test_short_env_key_is_refused(tmp_path, monkeypatch, value) -> None:
+    monkeypatch.setenv("PARALLAX_KEY", value)
+    with pytest.raises(ConfigError, match=r"\$PARALLAX_KEY: .*shorter than 16 bytes"):
+        load_key(tmp_path / "p.duckdb")
+    monkeypatch.setenv("PARALLAX_KEY", "x" * 16)
+    assert load_key(tmp_path / "p.duckdb") == b"x" * 16
+
+
+@pytest.mark.parametrize(("mode", "who"), [(0o640, "its group"), (0o604, "others"),
+                                           (0o644, "others")], ids=["0640", "0604", "0644"])
+def test_a_key_file_others_can_read_warns(tmp_path, monkeypatch, capsys, mode, who) -> None:
+    monkeypatch.delenv("PARALLAX_KEY", raising=False)
+    key = tmp_path / f"k{mode:o}.key"
+    key.write_text("a-long-enough-key-0123456789\n")
+    key.chmod(mode)
+    assert load_key(tmp_path / "p.duckdb", key) == b"a-long-enough-key-0123456789"
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"open to {who} (mode 0{mode:o})" in err
+    assert f"chmod 600 {key}" in err
+    load_key(tmp_path / "p.duckdb", key)
+    assert capsys.readouterr().err == ""  # once a process
+    key.chmod(0o600)
+    private = tmp_path / "private.key"
+    private.write_text("a-long-enough-key-0123456789\n")
+    private.chmod(0o600)
+    load_key(tmp_path / "p.duckdb", private)
+    assert capsys.readouterr().err == ""

@@ -90,3 +90,41 @@ def test_fetch_dicts_gives_what_arrow_gives(tmp_path, expr) -> None:
     assert columns == table.column_names == ["v", "k"]
     assert _shape(rows) == _shape(table.to_pylist())
     con.close()
+
+
+def test_a_new_database_and_its_wal_are_the_owners_alone(tmp_path) -> None:
+    import os
+    import stat
+
+    from parallax.cli import private_files
+
+    old = os.umask(0o022)
+    try:
+        path = tmp_path / "p.duckdb"
+        connect(path).close()  # as a library: the file is chmodded
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        private_files()  # as the CLI: the umask covers what DuckDB creates later
+        assert os.umask(0o077) == 0o077
+        con = connect(tmp_path / "q.duckdb")
+        try:
+            con.execute("CREATE TABLE t AS SELECT 'ann@example.com' AS v")
+            created = [p for p in tmp_path.iterdir() if p.name.startswith("q.duckdb")]
+            assert any(p.name == "q.duckdb.wal" for p in created)
+            assert {stat.S_IMODE(p.stat().st_mode) for p in created} == {0o600}
+        finally:
+            con.close()
+    finally:
+        os.umask(old)
+
+
+def test_the_cli_keeps_a_stricter_umask(tmp_path) -> None:
+    import os
+
+    from parallax.cli import private_files
+
+    old = os.umask(0o277)
+    try:
+        private_files()
+        assert os.umask(0o022) == 0o277
+    finally:
+        os.umask(old)

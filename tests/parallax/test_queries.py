@@ -6,11 +6,12 @@ import csv
 import io
 import json
 
+import duckdb
 import pyarrow.parquet as pq
 import pytest
 
 from parallax.cli import run
-from parallax.db import connect
+from parallax.db import connect, read_query, sandboxed
 from parallax.named_queries import list_queries, load_query, run_query
 
 SHIPPED = {"worst_routes", "detractor_paths", "dependency_budget", "link_coverage"}
@@ -98,3 +99,107 @@ def test_sql_is_read_only_and_answers(db, capsys) -> None:
     assert run(["--db", str(db), "sql", "SELECT count(*) AS n FROM spans", "--format",
                 "json"]) == 0
     assert json.loads(capsys.readouterr().out) == [row]  # nothing was deleted
+
+
+# --- the sandbox (issue 16): user SQL reaches nothing outside the database --------------------
+
+@pytest.fixture
+def other_db(tmp_path):
+    """Another database, which no statement of `parallax sql` may write."""
+    path = tmp_path / "other.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE t AS SELECT 1 AS a")
+    con.close()
+    return path
+
+
+def _other_rows(path) -> list[tuple]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute("SELECT * FROM t").fetchall()
+    finally:
+        con.close()
+
+
+REFUSED = [
+    "SELECT content FROM read_text('{key}')",
+    "SELECT * FROM read_blob('{key}')",
+    "SELECT * FROM read_csv('/etc/passwd')",
+    "SELECT * FROM read_blob('{db}')",  # the database's own bytes (and WAL): erased rows linger
+    "SELECT * FROM glob('{tmp}/*')",
+    "COPY (SELECT 1) TO '{out}'",
+    "COPY spans TO '{out}' (FORMAT csv)",
+    "EXPORT DATABASE '{tmp}/export'",
+    "ATTACH '{other}' AS o (READ_ONLY false)",
+    "ATTACH '{other}' AS o (READ_ONLY false); INSERT INTO o.t VALUES (2)",
+    "INSTALL httpfs",
+    "LOAD httpfs",
+    "SET enable_external_access = true",
+    "SET threads = 1",
+    "RESET lock_configuration",
+    "SELECT 1; COPY (SELECT 1) TO '{out}'",
+    "EXPLAIN ANALYZE COPY (SELECT 1) TO '{out}'",
+    "CREATE TEMP TABLE x AS SELECT 1",
+    "SELECT * FROM 'https://example.com/x.csv'",
+]
+
+
+@pytest.mark.parametrize("template", REFUSED)
+def test_sql_refuses_what_reaches_outside_the_database(db, other_db, tmp_path, capsys,
+                                                       template) -> None:
+    key = db.with_name(db.name + ".key")
+    assert key.is_file()
+    out = tmp_path / "written.csv"
+    before = sorted(p.name for p in db.parent.iterdir())
+    statement = template.format(key=key, db=db, tmp=tmp_path, out=out, other=other_db)
+    assert run(["--db", str(db), "sql", statement]) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert err.startswith("parallax: error: sql: ") and "\n" not in err, err
+    assert "Traceback" not in captured.err
+    assert key.read_text().strip() not in captured.out + captured.err
+    assert not out.exists() and not (tmp_path / "export").exists()
+    assert _other_rows(other_db) == [(1,)]
+    assert sorted(p.name for p in db.parent.iterdir()) == before
+
+
+@pytest.mark.parametrize("template", [t for t in REFUSED if ";" not in t and "TEMP" not in t])
+def test_the_sandbox_itself_refuses_them(db, other_db, tmp_path, template) -> None:
+    """Below the one-SELECT check, DuckDB's configuration refuses each statement too (all
+    but a temporary table, which lives in memory and goes with the connection)."""
+    key = db.with_name(db.name + ".key")
+    out = tmp_path / "written.csv"
+    statement = template.format(key=key, db=db, tmp=tmp_path, out=out, other=other_db)
+    with sandboxed(db) as con:
+        with pytest.raises(duckdb.Error):
+            con.execute(statement).fetchall()
+        if "ATTACH" in statement:
+            with pytest.raises(duckdb.Error):
+                con.execute("INSERT INTO o.t VALUES (2)")
+    assert not out.exists() and _other_rows(other_db) == [(1,)]
+
+
+def test_the_sandbox_reads_the_database(db, tmp_path, capsys) -> None:
+    with sandboxed(db) as con:
+        assert con.execute("SELECT current_setting('TimeZone')").fetchall() == [("UTC",)]
+        assert con.execute("SELECT current_setting('lock_configuration')").fetchall() == [
+            (True,)]
+        assert read_query(con, "EXPLAIN SELECT count(*) FROM spans").fetchall()
+        assert read_query(con, "SUMMARIZE spans").fetchall()
+    out = tmp_path / "n.csv"  # --out is Parallax writing the rows, not the SQL
+    assert run(["--db", str(db), "sql", "SELECT count(*) AS n FROM spans", "--format", "csv",
+                "--out", str(out)]) == 0
+    assert out.read_text().splitlines()[0] == '"n"'
+    assert run(["--db", str(tmp_path / "none.duckdb"), "sql", "SELECT 1"]) == 2
+    assert "no such database" in capsys.readouterr().err
+    assert not (tmp_path / "none.duckdb").exists()
+
+
+def test_every_named_query_runs_in_the_sandbox(db, capsys) -> None:
+    for q in list_queries():
+        params = [f"{p.name}=x" for p in q.params if p.required]
+        argv = ["--db", str(db), "query", q.name, "--format", "json"]
+        for p in params:
+            argv += ["--param", p]
+        assert run(argv) == 0, (q.name, capsys.readouterr().err)
+        assert isinstance(json.loads(capsys.readouterr().out), list)

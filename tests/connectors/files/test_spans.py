@@ -17,6 +17,7 @@ from parallax.connectors.files.spans import (
     check_start,
     hex_id,
     parent_id,
+    raw_text,
 )
 from parallax.connectors.routes import RouteNormalizer
 
@@ -130,3 +131,12 @@ def test_url_attributes_keep_no_query_string(cols):
     assert attrs == {"url.full": "https://shop.example/p/1", "http.target": "/p/1",
                      "url.path": "/p/1"}
     assert "ann@example.com" not in row["attributes"] and "secret" not in row["attributes"]
+
+
+def test_raw_text_never_raises_even_nested_past_the_recursion_limit():
+    deep: list = []
+    for _ in range(5000):  # deeper than orjson (255) and repr (the recursion limit) go
+        deep = [deep]
+    assert raw_text({"a": 1}) == '{"a":1}'
+    assert raw_text({"a": {1, 2}}).startswith("{'a': {")  # not JSON: its repr
+    assert raw_text(deep) == "<list nested too deep to show>"
