@@ -135,7 +135,6 @@ def stage(con: duckdb.DuckDBPyConnection, source: Source, ctx: ParseContext,
         log.info("%s: parsed in Python: %s", ctx.file, str(exc).strip().splitlines()[0])
         return None
     finally:
-        con.execute("DROP TABLE IF EXISTS temp._ga4_rows")
         for name in functions:
             _drop_function(con, name)
     if staged["events"] == 0:  # an empty file is an error: Python names it

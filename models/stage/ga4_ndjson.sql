@@ -19,10 +19,15 @@
 -- Python does what SQL cannot, on distinct values only: vectorised functions registered by
 -- connectors/files/ga4_native.py — _parallax_pseudonym (keyed HMAC of an identifier: the
 -- user_pseudo_id, user_id and personal params), _parallax_route (the route normalisation of
--- page_location) — map each batch's distinct values, with a cache across batches; and
--- _parallax_event_key hashes each event's identity exactly as analytics_rows.event_key does.
--- Raw identifiers exist only in DuckDB's vectors in flight: _ga4_rows, the one table written
--- before the stage tables, holds pseudonyms only.
+-- page_location) — map each batch's distinct values (the functions cache across batches);
+-- and _parallax_event_key hashes each event's identity exactly as analytics_rows.event_key
+-- does. Raw identifiers exist only in DuckDB's vectors in flight: no table, not even a
+-- temporary one, ever holds one.
+--
+-- stage_events is written first, with what the page views and sessions are made of in extra
+-- columns (_referrer, _uid, …), so the file is read and mapped once; its properties are JSON
+-- text (VARCHAR), checked as JSON when the load SQL stores them. The extra columns are
+-- dropped before the load SQL merges the stage tables.
 --
 -- The macros are temporary (this connection only). Parameters: $file VARCHAR, $compression
 -- VARCHAR ('gzip' | 'none'), $max_object_size BIGINT, $pii VARCHAR[] (the param keys whose
@@ -43,7 +48,7 @@ CREATE OR REPLACE TEMP MACRO _ga4_padded(s) AS regexp_matches(s,
 
 -- int(text), where int() and DuckDB agree: canonical digits only ('007', ' 7', '+7' fall back).
 CREATE OR REPLACE TEMP MACRO _ga4_int_text(s, what) AS
-    CASE WHEN CAST(TRY_CAST(s AS BIGINT) AS VARCHAR) = s THEN CAST(s AS BIGINT)
+    CASE WHEN regexp_full_match(s, '0|-?[1-9][0-9]{0,17}') THEN CAST(s AS BIGINT)
          ELSE _ga4_fail(what || ' is not an integer: ' || s) END;
 
 -- float(text), where float() and DuckDB agree (JSON's number syntax, correctly rounded by
@@ -84,22 +89,27 @@ CREATE OR REPLACE TEMP MACRO _ga4_unique(ks) AS len(ks) < 2 OR list_unique(ks) =
 -- params.get(key) → the value's JSON text (NULL if absent); key as JSON text.
 CREATE OR REPLACE TEMP MACRO _ga4_get(ks, vs, key) AS vs[list_position(ks, key)];
 
+-- The value macros below take a JSON value as its text v, and s: its string when it is one
+-- (_ga4_s(v), NULL otherwise), each computed once per row.
+CREATE OR REPLACE TEMP MACRO _ga4_s(v) AS
+    CASE WHEN starts_with(v, '"') THEN json_extract_string(v, '$') END;
+
 -- id_text(value): a string stripped (padding falls back), an int as digits, '' / null / a
 -- bool None; a float, list or dict falls back.
-CREATE OR REPLACE TEMP MACRO _ga4_id(v, what) AS
-    CASE WHEN v IS NULL OR v IN ('null', 'true', 'false', '""') THEN NULL
-         WHEN starts_with(v, '"') THEN CASE WHEN _ga4_padded(_ga4_lit(v))
-                                            THEN _ga4_fail(what || ' is padded')
-                                            ELSE _ga4_lit(v) END
-         WHEN regexp_full_match(v, '-?[0-9]{1,30}') THEN CAST(CAST(v AS HUGEINT) AS VARCHAR)
+CREATE OR REPLACE TEMP MACRO _ga4_id(v, s, what) AS
+    CASE WHEN s IS NOT NULL THEN CASE WHEN s = '' THEN NULL
+                                      WHEN _ga4_padded(s) THEN _ga4_fail(what || ' is padded')
+                                      ELSE s END
+         WHEN v IS NULL OR v IN ('null', 'true', 'false') THEN NULL
+         WHEN regexp_full_match(v, '0|-?[1-9][0-9]{0,29}') THEN v
          ELSE _ga4_fail(what || ' is not an id: ' || v) END;
 
 -- What the pseudonymiser is handed for a value (it strips and checks for blanks itself):
 -- str(value) of a string or an int; None stays NULL; a float, bool, list or dict falls back.
 CREATE OR REPLACE TEMP MACRO _ga4_pii_text(v, what) AS
     CASE WHEN v IS NULL OR v = 'null' THEN NULL
-         WHEN starts_with(v, '"') THEN _ga4_lit(v)
-         WHEN regexp_full_match(v, '-?[0-9]{1,30}') THEN CAST(CAST(v AS HUGEINT) AS VARCHAR)
+         WHEN starts_with(v, '"') THEN json_extract_string(v, '$')
+         WHEN regexp_full_match(v, '0|-?[1-9][0-9]{0,29}') THEN v
          ELSE _ga4_fail(what || ' is not an identifier: ' || v) END;
 
 -- id_text() of a top-level id, as handed to the pseudonymiser: as _ga4_pii_text, a bool None.
@@ -112,44 +122,33 @@ CREATE OR REPLACE TEMP MACRO _ga4_pseudonym_json(text) AS
 
 -- clean(value): text stripped, '', '(not set)', '(not provided)' and None are None; an int
 -- as digits; anything else falls back.
-CREATE OR REPLACE TEMP MACRO _ga4_clean(v, what) AS
-    CASE WHEN v IS NULL OR v = 'null' THEN NULL
-         WHEN starts_with(v, '"') THEN
-              CASE WHEN _ga4_padded(_ga4_lit(v)) THEN _ga4_fail(what || ' is padded')
-                   WHEN _ga4_lit(v) IN ('', '(not set)', '(not provided)') THEN NULL
-                   ELSE _ga4_lit(v) END
-         WHEN regexp_full_match(v, '-?[0-9]{1,30}') THEN CAST(CAST(v AS HUGEINT) AS VARCHAR)
+CREATE OR REPLACE TEMP MACRO _ga4_clean(v, s, what) AS
+    CASE WHEN s IS NOT NULL THEN CASE WHEN _ga4_padded(s) THEN _ga4_fail(what || ' is padded')
+                                      WHEN s IN ('', '(not set)', '(not provided)') THEN NULL
+                                      ELSE s END
+         WHEN v IS NULL OR v = 'null' THEN NULL
+         WHEN regexp_full_match(v, '0|-?[1-9][0-9]{0,29}') THEN v
          ELSE _ga4_fail(what || ' is not text: ' || v) END;
-
--- clean() of a JSON value j (s: its text, as json_extract_string gives it).
-CREATE OR REPLACE TEMP MACRO _ga4_clean_json(j, s, what) AS
-    CASE WHEN j IS NULL OR j = 'null' THEN NULL
-         WHEN starts_with(j, '"') THEN
-              CASE WHEN _ga4_padded(s) THEN _ga4_fail(what || ' is padded')
-                   WHEN s IN ('', '(not set)', '(not provided)') THEN NULL
-                   ELSE s END
-         WHEN regexp_full_match(j, '-?[0-9]{1,30}') THEN CAST(CAST(j AS HUGEINT) AS VARCHAR)
-         ELSE _ga4_fail(what || ' is not text: ' || j) END;
 
 -- to_float(value): numbers and number text; null, '' and booleans are None; other text, a
 -- list or a dict falls back (lenient: a list or a dict is None).
-CREATE OR REPLACE TEMP MACRO _ga4_num(v, what, lenient) AS
-    CASE WHEN v IS NULL OR v IN ('null', 'true', 'false') THEN NULL
-         WHEN starts_with(v, '"') THEN _ga4_num_text(_ga4_lit(v), what)
+CREATE OR REPLACE TEMP MACRO _ga4_num(v, s, what, lenient) AS
+    CASE WHEN s IS NOT NULL THEN _ga4_num_text(s, what)
+         WHEN v IS NULL OR v IN ('null', 'true', 'false') THEN NULL
          WHEN lenient AND (starts_with(v, '[') OR starts_with(v, '{')) THEN NULL
          ELSE _ga4_num_text(v, what) END;
 
 -- opt_int(value): None and '' are None; an int, or int() of canonical digits; else falls back.
-CREATE OR REPLACE TEMP MACRO _ga4_opt_int(v, what) AS
-    CASE WHEN v IS NULL OR v IN ('null', '""') THEN NULL
-         WHEN starts_with(v, '"') THEN _ga4_int_text(_ga4_lit(v), what)
+CREATE OR REPLACE TEMP MACRO _ga4_opt_int(v, s, what) AS
+    CASE WHEN s IS NOT NULL THEN CASE WHEN s = '' THEN NULL ELSE _ga4_int_text(s, what) END
+         WHEN v IS NULL OR v = 'null' THEN NULL
          ELSE _ga4_int_text(v, what) END;
 
--- A top-level batch field (VARCHAR: text and numbers alike), else the param of that name.
-CREATE OR REPLACE TEMP MACRO _ga4_batch(top, ks, vs, key) AS
-    CASE WHEN top IS NULL THEN _ga4_opt_int(_ga4_get(ks, vs, '"' || key || '"'), key)
+-- A top-level batch field (VARCHAR: text and numbers alike), else (v, s) of the param.
+CREATE OR REPLACE TEMP MACRO _ga4_batch(top, v, s, what) AS
+    CASE WHEN top IS NULL THEN _ga4_opt_int(v, s, what)
          WHEN top = '' THEN NULL
-         ELSE _ga4_int_text(top, key) END;
+         ELSE _ga4_int_text(top, what) END;
 
 -- strip_url() of a string: without query string and fragment, '' is None.
 CREATE OR REPLACE TEMP MACRO _ga4_strip_url(u) AS
@@ -158,15 +157,25 @@ CREATE OR REPLACE TEMP MACRO _ga4_strip_url(u) AS
 -- Text as a JSON string, null for NULL.
 CREATE OR REPLACE TEMP MACRO _ga4_json(s) AS coalesce(CAST(to_json(s) AS VARCHAR), 'null');
 
--- Params as a JSON object: as read (the event key's material), or as stored — page URLs
--- stripped, personal values pseudonymised (stored = true; url, referrer as JSON text).
-CREATE OR REPLACE TEMP MACRO _ga4_params_json(ks, vs, stored, url, referrer, pii) AS
+-- Params as a JSON object, as read: the event key's material.
+CREATE OR REPLACE TEMP MACRO _ga4_read_json(ks, vs) AS
+    '{' || array_to_string(list_transform(ks, lambda k, i: k || ':' || vs[i]), ',') || '}';
+
+-- Param values as stored: personal ones pseudonymised (pii: the personal keys as JSON text),
+-- computed only for an event that has one.
+CREATE OR REPLACE TEMP MACRO _ga4_kept(ks, vs, pii) AS
+    CASE WHEN len(list_filter(ks, lambda k: list_contains(pii, k))) = 0 THEN vs
+         ELSE list_transform(ks, lambda k, i:
+                  CASE WHEN vs[i] <> 'null' AND list_contains(pii, k)
+                       THEN _ga4_pseudonym_json(_ga4_pii_text(vs[i], 'param ' || k))
+                       ELSE vs[i] END)
+    END;
+
+-- Params as stored (vs: _ga4_kept): page URLs stripped (url, referrer: their JSON text).
+CREATE OR REPLACE TEMP MACRO _ga4_params_json(ks, vs, url, referrer) AS
     '{' || array_to_string(list_transform(ks, lambda k, i: k || ':' ||
-        CASE WHEN NOT stored THEN vs[i]
-             WHEN k = '"page_location"' THEN url
+        CASE WHEN k = '"page_location"' THEN url
              WHEN k = '"page_referrer"' THEN referrer
-             WHEN vs[i] <> 'null' AND list_contains(pii, k)
-             THEN _ga4_pseudonym_json(_ga4_pii_text(vs[i], 'param ' || k))
              ELSE vs[i] END), ',') || '}';
 
 -- User properties as stored: personal values pseudonymised.
@@ -180,8 +189,9 @@ CREATE OR REPLACE TEMP MACRO _ga4_props_json(ks, vs, pii) AS
 CREATE OR REPLACE TEMP MACRO _ga4_traceparent(tp) AS
     CASE WHEN len(string_split(tp, '-')) = 4 THEN string_split(tp, '-')[2] END;
 
--- One row per event, in file order, every staged column computed (pseudonyms only).
-CREATE OR REPLACE TEMP TABLE _ga4_rows AS
+-- The events, in file order, with what the page views and sessions are made of (the _
+-- columns, dropped below; pseudonyms only).
+CREATE TABLE stage_events AS
 WITH raw AS (
     SELECT *
     FROM read_json($file, format = 'newline_delimited', records = true, auto_detect = false,
@@ -221,15 +231,9 @@ fields AS (
         CASE WHEN starts_with(CAST(device AS VARCHAR), '{')
              THEN CAST(json_extract(device, ['$.category', '$.operating_system',
                                              '$.web_info', '$.web_info.browser']) AS VARCHAR[])
-        END AS dev_j,
-        CASE WHEN starts_with(CAST(device AS VARCHAR), '{')
-             THEN json_extract_string(device, ['$.category', '$.operating_system',
-                                               '$.web_info.browser'])
-        END AS dev_s,
+        END AS dev,
         CASE WHEN starts_with(CAST(geo AS VARCHAR), '{')
-             THEN CAST(json_extract(geo, '$.country') AS VARCHAR) END AS country_j,
-        CASE WHEN starts_with(CAST(geo AS VARCHAR), '{')
-             THEN json_extract_string(geo, '$.country') END AS country_s,
+             THEN CAST(json_extract(geo, '$.country') AS VARCHAR) END AS country_v,
         CASE WHEN _ga4_truthy(CAST(platform AS VARCHAR)) THEN CAST(platform AS VARCHAR)
         END AS platform,
         CASE WHEN starts_with(CAST(traffic_source AS VARCHAR), '{')
@@ -248,7 +252,7 @@ fields AS (
         CASE WHEN starts_with(CAST(ecommerce AS VARCHAR), '{') THEN ecommerce END AS ecommerce
     FROM raw
 ),
--- checks, pseudonyms, and the params each event's rows are made of (JSON text)
+-- checks, pseudonyms, and the values each event's rows are made of (v: JSON text)
 checked AS (
     SELECT
         name,
@@ -258,21 +262,20 @@ checked AS (
         CASE WHEN _ga4_unique(ks) THEN ks
              ELSE _ga4_fail('an event_params key given twice') END AS ks,
         vs,
+        _ga4_kept(ks, vs, $pii) AS kept,
         CASE WHEN uks IS NULL OR _ga4_unique(uks) THEN uks
              ELSE _ga4_fail('a user_properties key given twice') END AS uks,
         uvs,
         _parallax_pseudonym(upid_text) AS upid,
         _parallax_pseudonym(uid_text) AS uid,
-        _ga4_batch(batch_event_index, ks, vs, 'batch_event_index') AS b0,
-        _ga4_batch(batch_page_id, ks, vs, 'batch_page_id') AS b1,
-        _ga4_batch(batch_ordering_id, ks, vs, 'batch_ordering_id') AS b2,
-        has_device,
-        _ga4_clean_json(dev_j[1], dev_s[1], 'device.category') AS category,
-        _ga4_clean_json(dev_j[2], dev_s[2], 'device.operating_system') AS os,
-        CASE WHEN starts_with(dev_j[3], '{')
-             THEN _ga4_clean_json(dev_j[4], dev_s[3], 'device.web_info.browser')
-        END AS browser,
-        _ga4_clean_json(country_j, country_s, 'geo.country') AS country,
+        batch_event_index, batch_page_id, batch_ordering_id,
+        CASE WHEN batch_event_index IS NULL
+             THEN _ga4_get(ks, vs, '"batch_event_index"') END AS b0_v,
+        CASE WHEN batch_page_id IS NULL THEN _ga4_get(ks, vs, '"batch_page_id"') END AS b1_v,
+        CASE WHEN batch_ordering_id IS NULL
+             THEN _ga4_get(ks, vs, '"batch_ordering_id"') END AS b2_v,
+        has_device, dev[1] AS category_v, dev[2] AS os_v,
+        CASE WHEN starts_with(dev[3], '{') THEN dev[4] END AS browser_v, country_v,
         platform, traffic_source, usd, items,
         _ga4_get(ks, vs, '"page_location"') AS location_v,
         _ga4_get(ks, vs, '"page_referrer"') AS referrer_v,
@@ -280,9 +283,8 @@ checked AS (
         _ga4_get(ks, vs, CAST(to_json($session_param) AS VARCHAR)) AS shared_v,
         -- purchases only: the Python path reads these for a purchase alone
         CASE WHEN name = 'purchase'
-             THEN _ga4_num(CAST(json_extract(ecommerce, '$.purchase_revenue') AS VARCHAR),
-                           'ecommerce.purchase_revenue', false)
-        END AS ecom_revenue,
+             THEN CAST(json_extract(ecommerce, '$.purchase_revenue') AS VARCHAR)
+        END AS ecom_revenue_v,
         CASE WHEN name = 'purchase' THEN _ga4_get(ks, vs, '"value"') END AS value_v,
         CASE WHEN name = 'purchase' THEN _ga4_get(ks, vs, '"currency"') END AS currency_v,
         CASE WHEN name = 'purchase' THEN
@@ -294,31 +296,61 @@ checked AS (
         CASE WHEN name = 'page_view'
              THEN _ga4_get(ks, vs, CAST(to_json($trace_param) AS VARCHAR)) END AS trace_v,
         CASE WHEN name = 'page_view' THEN _ga4_get(ks, vs, '"traceparent"') END AS traceparent_v,
-        CASE WHEN name = 'page_view' THEN coalesce(
-            _ga4_num(_ga4_get(ks, vs, CAST(to_json($load_params[1]) AS VARCHAR)), 'load param', true),
-            _ga4_num(_ga4_get(ks, vs, CAST(to_json($load_params[2]) AS VARCHAR)), 'load param', true),
-            _ga4_num(_ga4_get(ks, vs, CAST(to_json($load_params[3]) AS VARCHAR)), 'load param', true),
-            _ga4_num(_ga4_get(ks, vs, CAST(to_json($load_params[4]) AS VARCHAR)), 'load param', true))
-        END AS load_ms
+        CASE WHEN name = 'page_view'
+             THEN _ga4_get(ks, vs, CAST(to_json($load_params[1]) AS VARCHAR)) END AS load1_v,
+        CASE WHEN name = 'page_view'
+             THEN _ga4_get(ks, vs, CAST(to_json($load_params[2]) AS VARCHAR)) END AS load2_v,
+        CASE WHEN name = 'page_view'
+             THEN _ga4_get(ks, vs, CAST(to_json($load_params[3]) AS VARCHAR)) END AS load3_v,
+        CASE WHEN name = 'page_view'
+             THEN _ga4_get(ks, vs, CAST(to_json($load_params[4]) AS VARCHAR)) END AS load4_v
     FROM fields
+),
+-- each value's string, decoded once
+decoded AS (
+    SELECT
+        *,
+        _ga4_s(b0_v) AS b0_s, _ga4_s(b1_v) AS b1_s, _ga4_s(b2_v) AS b2_s,
+        _ga4_s(category_v) AS category_s, _ga4_s(os_v) AS os_s,
+        _ga4_s(browser_v) AS browser_s, _ga4_s(country_v) AS country_s,
+        _ga4_s(location_v) AS location_s, _ga4_s(referrer_v) AS referrer_s,
+        _ga4_s(ga_session_v) AS ga_session_s, _ga4_s(shared_v) AS shared_s,
+        _ga4_s(ecom_revenue_v) AS ecom_revenue_s, _ga4_s(value_v) AS value_s,
+        _ga4_s(currency_v) AS currency_s, _ga4_s(transaction_v) AS transaction_s,
+        _ga4_s(trace_v) AS trace_s, _ga4_s(traceparent_v) AS traceparent_s,
+        _ga4_s(load1_v) AS load1_s, _ga4_s(load2_v) AS load2_s, _ga4_s(load3_v) AS load3_s,
+        _ga4_s(load4_v) AS load4_s
+    FROM checked
 ),
 event AS (
     SELECT
-        * EXCLUDE (location_v, referrer_v, ga_session_v, shared_v, value_v, currency_v,
-                   transaction_v, trace_v, traceparent_v),
-        CASE WHEN starts_with(location_v, '"') THEN nullif(_ga4_lit(location_v), '') END
-            AS location,
-        _ga4_strip_url(_ga4_id(referrer_v, 'page_referrer')) AS referrer,
-        _ga4_id(ga_session_v, 'ga_session_id') AS ga_sid,
-        _ga4_id(shared_v, 'session param') AS shared,
-        CASE WHEN name = 'purchase' THEN coalesce(ecom_revenue,
-                                                  _ga4_num(value_v, 'purchase value', false))
+        name, ts, ks, vs, kept, uks, uvs, upid, uid, has_device, platform, traffic_source,
+        usd, items,
+        _ga4_batch(batch_event_index, b0_v, b0_s, 'batch_event_index') AS b0,
+        _ga4_batch(batch_page_id, b1_v, b1_s, 'batch_page_id') AS b1,
+        _ga4_batch(batch_ordering_id, b2_v, b2_s, 'batch_ordering_id') AS b2,
+        _ga4_clean(category_v, category_s, 'device.category') AS category,
+        _ga4_clean(os_v, os_s, 'device.operating_system') AS os,
+        _ga4_clean(browser_v, browser_s, 'device.web_info.browser') AS browser,
+        _ga4_clean(country_v, country_s, 'geo.country') AS country,
+        nullif(location_s, '') AS location,
+        _ga4_strip_url(_ga4_id(referrer_v, referrer_s, 'page_referrer')) AS referrer,
+        _ga4_id(ga_session_v, ga_session_s, 'ga_session_id') AS ga_sid,
+        _ga4_id(shared_v, shared_s, 'session param') AS shared,
+        CASE WHEN name = 'purchase' THEN coalesce(
+            _ga4_num(ecom_revenue_v, ecom_revenue_s, 'ecommerce.purchase_revenue', false),
+            _ga4_num(value_v, value_s, 'purchase value param', false))
         END AS revenue,
-        _ga4_clean(currency_v, 'currency') AS currency,
-        _ga4_clean(transaction_v, 'transaction_id') AS transaction_id,
-        coalesce(_ga4_id(trace_v, 'trace param'),
-                 _ga4_traceparent(_ga4_id(traceparent_v, 'traceparent'))) AS trace_text
-    FROM checked
+        _ga4_clean(currency_v, currency_s, 'currency') AS currency,
+        _ga4_clean(transaction_v, transaction_s, 'transaction_id') AS transaction_id,
+        coalesce(_ga4_id(trace_v, trace_s, 'trace param'),
+                 _ga4_traceparent(_ga4_id(traceparent_v, traceparent_s, 'traceparent')))
+            AS trace_text,
+        coalesce(_ga4_num(load1_v, load1_s, 'load param', true),
+                 _ga4_num(load2_v, load2_s, 'load param', true),
+                 _ga4_num(load3_v, load3_s, 'load param', true),
+                 _ga4_num(load4_v, load4_s, 'load param', true)) AS load_ms
+    FROM decoded
 ),
 sessioned AS (
     SELECT
@@ -329,19 +361,17 @@ sessioned AS (
             AS composite,
         _parallax_event_key(upid, ts, name, b0, b1, b2,
             CASE WHEN upid IS NULL OR (b0 IS NULL AND b1 IS NULL AND b2 IS NULL)
-                 THEN _ga4_params_json(ks, vs, false, NULL::VARCHAR, NULL::VARCHAR,
-                                       []::VARCHAR[]) END) AS event_key
+                 THEN _ga4_read_json(ks, vs) END) AS event_key
     FROM event
 )
 SELECT
-    event_key, coalesce(shared, composite) AS session_id, ts, name, url, route, referrer,
-    uid, category, country, name = 'purchase' AS converted, load_ms, trace_text,
+    event_key, coalesce(shared, composite) AS session_id, make_timestamptz(ts) AS occurred_at,
+    name, url, route,
     concat(
         '{"ga4_session":', _ga4_json(composite),
         ',"user_pseudo_id":', coalesce('"' || upid || '"', 'null'),
         ',"user_id":"' || uid || '"',
-        ',"params":', _ga4_params_json(ks, vs, true, _ga4_json(url), _ga4_json(referrer),
-                                          $pii),
+        ',"params":', _ga4_params_json(ks, kept, _ga4_json(url), _ga4_json(referrer)),
         ',"batch_event_index":' || b0,
         ',"batch_page_id":' || b1,
         ',"batch_ordering_id":' || b2,
@@ -356,28 +386,23 @@ SELECT
              THEN ',"revenue":' || coalesce(CAST(revenue AS VARCHAR), 'null')
                   || ',"currency":' || _ga4_json(currency)
                   || ',"transaction_id":' || _ga4_json(transaction_id) END,
-        '}') AS properties
+        '}') AS properties,
+    $source AS source, $load_id AS load_id,
+    referrer AS _referrer, uid AS _uid, category AS _category, country AS _country,
+    load_ms AS _load_ms, trace_text AS _trace
 FROM sessioned;
-
-CREATE TABLE stage_events AS SELECT * FROM events LIMIT 0;
-
-INSERT INTO stage_events BY NAME
-SELECT event_key, session_id, make_timestamptz(ts) AS occurred_at, name, url,
-       route, properties, $source AS source, $load_id AS load_id
-FROM _ga4_rows;
 
 CREATE TABLE stage_page_views AS SELECT * FROM page_views LIMIT 0;
 
 INSERT INTO stage_page_views BY NAME
-SELECT event_key, session_id, NULL::INTEGER AS seq,
-       make_timestamptz(ts) AS viewed_at, url, route, referrer,
-       CASE WHEN load_ms >= 0 THEN load_ms END AS load_ms,
-       CASE WHEN trace_text IS NULL OR trace_text = '' THEN NULL
-            WHEN regexp_matches(trace_text, '[^\x00-\x7f]')
+SELECT event_key, session_id, NULL::INTEGER AS seq, occurred_at AS viewed_at, url, route,
+       _referrer AS referrer, CASE WHEN _load_ms >= 0 THEN _load_ms END AS load_ms,
+       CASE WHEN _trace IS NULL OR _trace = '' THEN NULL
+            WHEN regexp_matches(_trace, '[^\x00-\x7f]')
             THEN _ga4_fail('a trace id that is not ASCII')
-            ELSE lower(trace_text) END AS trace_id,
-       $source AS source, $load_id AS load_id
-FROM _ga4_rows
+            ELSE lower(_trace) END AS trace_id,
+       source, load_id
+FROM stage_events
 WHERE name = 'page_view' AND session_id IS NOT NULL;
 
 -- One row per session of the file: its first and last event, the first user, device and
@@ -387,15 +412,19 @@ CREATE TABLE stage_sessions AS SELECT * FROM sessions LIMIT 0;
 
 INSERT INTO stage_sessions BY NAME
 SELECT session_id,
-       arg_min(uid, rowid) FILTER (WHERE uid IS NOT NULL) AS user_id,
-       make_timestamptz(min(ts)) AS started_at,
-       make_timestamptz(max(ts)) AS ended_at,
-       arg_min(category, rowid) FILTER (WHERE category IS NOT NULL) AS device,
-       arg_min(country, rowid) FILTER (WHERE country IS NOT NULL) AS country,
-       NULL::VARCHAR AS segment, bool_or(converted) AS converted, 0.0::DOUBLE AS revenue,
-       $source AS source, $load_id AS load_id
-FROM _ga4_rows
+       arg_min(_uid, rowid) FILTER (WHERE _uid IS NOT NULL) AS user_id,
+       min(occurred_at) AS started_at, max(occurred_at) AS ended_at,
+       arg_min(_category, rowid) FILTER (WHERE _category IS NOT NULL) AS device,
+       arg_min(_country, rowid) FILTER (WHERE _country IS NOT NULL) AS country,
+       NULL::VARCHAR AS segment, bool_or(name = 'purchase') AS converted,
+       0.0::DOUBLE AS revenue, $source AS source, $load_id AS load_id
+FROM stage_events
 WHERE session_id IS NOT NULL
 GROUP BY session_id;
 
-DROP TABLE _ga4_rows;
+ALTER TABLE stage_events DROP COLUMN _referrer;
+ALTER TABLE stage_events DROP COLUMN _uid;
+ALTER TABLE stage_events DROP COLUMN _category;
+ALTER TABLE stage_events DROP COLUMN _country;
+ALTER TABLE stage_events DROP COLUMN _load_ms;
+ALTER TABLE stage_events DROP COLUMN _trace;

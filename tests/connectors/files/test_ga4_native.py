@@ -235,9 +235,10 @@ def _stage(con, path: Path, ctx: ParseContext, native: bool, monkeypatch) -> dic
             continue
         cur = con.execute(f"SELECT * EXCLUDE (load_id) FROM stage_{table}")
         names = [d[0] for d in cur.description]
-        rows = [tuple(orjson.loads(v) if n == "properties" and v is not None else v
-                      for n, v in zip(names, row, strict=True)) for row in cur.fetchall()]
-        out[table] = sorted(rows, key=lambda r: orjson.dumps(r, default=str))
+        rows = [{n: orjson.loads(v) if n == "properties" and v is not None else v
+                 for n, v in zip(names, row, strict=True)} for row in cur.fetchall()]
+        out[table] = sorted(rows, key=lambda r: orjson.dumps(r, default=str,
+                                                             option=orjson.OPT_SORT_KEYS))
     load._drop_stage(con)
     return out
 
