@@ -72,21 +72,25 @@ def _distinct(fn: Callable[[str], Any]) -> Callable[[pa.Array], pa.Array]:
 
 def _event_keys(key: bytes) -> Callable[..., pa.Array]:
     """``analytics_rows.event_key`` of each event: [upid, ts, name, *batch] (+ the params
-    when there is no batch field or no user_pseudo_id) hashed as the Python path hashes it."""
+    when there is no batch field or no user_pseudo_id) hashed as the Python path hashes it.
+    The SQL writes that material as orjson writes it where that is plain text (``material``);
+    elsewhere (NULL) it is made here from the columns."""
     blake2b, dumps, loads = hashlib.blake2b, orjson.dumps, orjson.loads
 
-    def apply(upids: pa.Array, tss: pa.Array, names: pa.Array, b0s: pa.Array, b1s: pa.Array,
-              b2s: pa.Array, paramss: pa.Array) -> pa.Array:
-        keys = []
-        columns = (upids, tss, names, b0s, b1s, b2s, paramss)
-        for upid, ts, name, b0, b1, b2, params in zip(*(c.to_pylist() for c in columns),
-                                                       strict=True):
-            material = [upid, ts, name, b0, b1, b2]
-            if params is not None:
-                material.append(loads(params))
-            keys.append(blake2b(dumps(material, option=_SORT), key=key,
-                                digest_size=16).hexdigest())
-        return pa.array(keys, pa.string())
+    def apply(materials: pa.Array, upids: pa.Array, tss: pa.Array, names: pa.Array,
+              b0s: pa.Array, b1s: pa.Array, b2s: pa.Array, paramss: pa.Array) -> pa.Array:
+        texts = materials.to_pylist()
+        if None in texts:
+            columns = [c.to_pylist() for c in (upids, tss, names, b0s, b1s, b2s, paramss)]
+            for i, text in enumerate(texts):
+                if text is None:
+                    upid, ts, name, b0, b1, b2, params = (c[i] for c in columns)
+                    material = [upid, ts, name, b0, b1, b2]
+                    if params is not None:
+                        material.append(loads(params))
+                    texts[i] = dumps(material, option=_SORT)
+        return pa.array([blake2b(t.encode() if isinstance(t, str) else t, key=key,
+                                 digest_size=16).hexdigest() for t in texts], pa.string())
 
     return apply
 
@@ -102,7 +106,8 @@ def stage(con: duckdb.DuckDBPyConnection, source: Source, ctx: ParseContext,
         "_parallax_pseudonym": (_distinct(ctx.pseudonymize), [varchar]),
         "_parallax_route": (_distinct(ctx.route), [varchar]),
         "_parallax_event_key": (_event_keys(mac_key(ctx.pseudonymize.key)),
-                                [varchar, bigint, varchar, bigint, bigint, bigint, varchar]),
+                                [varchar, varchar, bigint, varchar, bigint, bigint, bigint,
+                                 varchar]),
     }
     opts = ctx.options
     load_params = [opts["load_param"]] if opts.get("load_param") else LOAD_PARAMS

@@ -359,8 +359,15 @@ sessioned AS (
         _parallax_route(location) AS route,
         CASE WHEN upid IS NOT NULL AND ga_sid IS NOT NULL THEN upid || '.' || ga_sid END
             AS composite,
-        _parallax_event_key(upid, ts, name, b0, b1, b2,
-            CASE WHEN upid IS NULL OR (b0 IS NULL AND b1 IS NULL AND b2 IS NULL)
+        _parallax_event_key(
+            -- the material as orjson writes it, where that is plain text
+            CASE WHEN upid IS NOT NULL AND coalesce(b0, b1, b2) IS NOT NULL
+                      AND NOT regexp_matches(name, '["\\\x00-\x1f]')
+                 THEN concat('["', upid, '",', ts, ',"', name, '",', coalesce(b0::VARCHAR, 'null'),
+                             ',', coalesce(b1::VARCHAR, 'null'), ',',
+                             coalesce(b2::VARCHAR, 'null'), ']') END,
+            upid, ts, name, b0, b1, b2,
+            CASE WHEN upid IS NULL OR coalesce(b0, b1, b2) IS NULL
                  THEN _ga4_read_json(ks, vs) END) AS event_key
     FROM event
 )
