@@ -5,11 +5,12 @@ on every core.
 It is the same mapping as the Python parser (``ga4.py``, whose docstring holds the rules),
 written in SQL; the two are kept equal by a table-driven test that runs every fixture through
 both. Python keeps what SQL cannot do, applied to each batch's *distinct* values (Arrow
-``unique``, then a cache across batches): the keyed pseudonym of user_pseudo_id, user_id and
-personal params, and the route normalisation of page_location. They run inside the statement
-as vectorised functions, so a raw identifier never lands in any table, not even a temporary
-one. The event key is hashed in Python too, over exactly the material the Python path hashes,
-so either path's keys meet in one database.
+``dictionary_encode``; the pseudonymiser and the route normaliser cache across batches): the
+keyed pseudonym of user_pseudo_id, user_id and personal params, and the route normalisation of
+page_location. They run inside the statement as vectorised functions, so a raw identifier
+never lands in any table, not even a temporary one. The event key is hashed in Python too,
+over exactly the bytes the Python path hashes (the SQL writes the material as orjson does
+where that is plain text), so either path's keys meet in one database.
 
 Any record the Python path would reject (bad JSON, no event_name, a timestamp that is not µs,
 an int_value that is not an integer, …) and any value in a shape the SQL does not decode

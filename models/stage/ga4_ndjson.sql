@@ -56,7 +56,7 @@ CREATE OR REPLACE TEMP MACRO _ga4_int_text(s, what) AS
 CREATE OR REPLACE TEMP MACRO _ga4_num_text(s, what) AS
     CASE WHEN s = '' THEN NULL
          WHEN NOT regexp_full_match(s, '-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?')
-              OR isinf(CAST(s AS DOUBLE))
+              OR isinf(TRY_CAST(s AS DOUBLE))
          THEN _ga4_fail(what || ' is not a plain number: ' || s)
          ELSE CAST(s AS DOUBLE) END;
 
