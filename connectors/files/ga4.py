@@ -39,6 +39,10 @@ Rules (the contract analysts rely on):
   (``email``, ``user_id``, …) are pseudonymised too. ``sessions.user_id`` is the pseudonymised
   GA4 ``user_id`` only: a device id is not a user. A rejected line is stored re-serialised
   with the same values pseudonymised and page URLs stripped (``redact``).
+
+The same rules run in DuckDB (``ga4_native``, ``models/stage/ga4_ndjson.sql``) for every file
+it reads exactly as this parser does; any other file — one with a line to reject among
+them — is parsed here, whole.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ from typing import Any
 import orjson
 
 from parallax.connectors.base import Chunk, FileFormat, ParseContext, Reject, Source
+from parallax.connectors.files import ga4_native
 from parallax.connectors.files.analytics_rows import (
     EVENT_SCHEMA,
     PAGE_VIEW_SCHEMA,
@@ -62,6 +67,9 @@ from parallax.connectors.files.analytics_rows import (
 )
 from parallax.connectors.files.ga4_fields import (
     BATCH,
+    LOAD_PARAMS,
+    SESSION_PARAM,
+    TRACE_PARAM,
     clean,
     dict_at,
     extras,
@@ -80,9 +88,7 @@ __all__ = ["FORMATS"]
 
 NAME = "ga4-ndjson"
 CHUNK_ROWS = 50_000
-_LOAD_PARAMS = ("page_load_ms", "load_ms", "load_time_ms", "page_load_time")
 _MIN_US, _MAX_US = 10**14, 4_102_444_800 * 10**6  # 1973 … 2100: anything else is not µs
-_SESSION_PARAM_DEFAULT = "session_id"
 
 
 def _sniff(head: bytes) -> bool:
@@ -108,10 +114,10 @@ class _Ga4:
                               "(use --session-param for the shared session id)")
         self.ctx = ctx
         opts = ctx.options
-        self.session_param = opts.get("session_param") or _SESSION_PARAM_DEFAULT
-        self.trace_param = opts.get("trace_param") or "trace_id"
+        self.session_param = opts.get("session_param") or SESSION_PARAM
+        self.trace_param = opts.get("trace_param") or TRACE_PARAM
         lp = opts.get("load_param")
-        self.load_params = (lp,) if lp else _LOAD_PARAMS
+        self.load_params = (lp,) if lp else LOAD_PARAMS
         self.key = mac_key(ctx.pseudonymize.key)
         self.events = Columns(EVENT_SCHEMA)
         self.views = Columns(PAGE_VIEW_SCHEMA)
@@ -240,5 +246,6 @@ def _parse(source: Source, ctx: ParseContext) -> Iterator[Chunk]:
 
 FORMATS = [
     FileFormat(NAME, "analytics", "events", _sniff, _parse,
-               "GA4 BigQuery export (events_*), newline-delimited JSON"),
+               "GA4 BigQuery export (events_*), newline-delimited JSON",
+               stage_native=ga4_native.stage),
 ]

@@ -9,10 +9,14 @@ from typing import Any
 
 from parallax.connectors.files.analytics_rows import Bad, to_float
 
-__all__ = ["BATCH", "clean", "dict_at", "extras", "id_text", "opt_int", "to_int", "trace_id",
-           "unnest"]
+__all__ = ["BATCH", "LOAD_PARAMS", "SESSION_PARAM", "TRACE_PARAM", "clean", "dict_at", "extras",
+           "id_text", "opt_int", "to_int", "trace_id", "unnest"]
 
 BATCH = ("batch_event_index", "batch_page_id", "batch_ordering_id")
+# The params read when the options name none (--session-param, --trace-param, --load-param).
+SESSION_PARAM = "session_id"
+TRACE_PARAM = "trace_id"
+LOAD_PARAMS = ("page_load_ms", "load_ms", "load_time_ms", "page_load_time")
 _NOT_SET = ("", "(not set)", "(not provided)")
 
 

@@ -1,5 +1,7 @@
 """GA4 BigQuery export NDJSON → events, page_views, sessions, checked on the synthetic fixture
-(tests/fixtures/synthetic/ga4_events.ndjson: 2 users, 3 sessions, 15 events)."""
+(tests/fixtures/synthetic/ga4_events.ndjson: 2 users, 3 sessions, 15 events) — through the
+native stage (DuckDB) and through the Python parser alike (test_ga4_native.py compares the
+two row by row)."""
 
 from __future__ import annotations
 
@@ -22,6 +24,12 @@ SHARED = "sess-7f3a9c"
 
 def _ts(us: int) -> datetime:
     return datetime.fromtimestamp(us / 1e6, UTC)
+
+
+@pytest.fixture(autouse=True, params=["native", "python"])
+def path(request, monkeypatch):
+    monkeypatch.setenv("PARALLAX_NATIVE", "1" if request.param == "native" else "0")
+    return request.param
 
 
 @pytest.fixture
