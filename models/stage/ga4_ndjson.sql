@@ -14,7 +14,11 @@
 -- int_value that is not an integer, …) or a value in a shape this SQL does not decode exactly
 -- (an id padded with spaces or written as a double, a number as text other than plainly, …)
 -- fails the statement, and the loader parses the whole file with the Python path, which
--- reports each reject with its line.
+-- reports each reject with its line. One difference stays: DuckDB's JSON reader also takes
+-- NaN, Infinity, numbers beyond a double and trailing commas, which orjson refuses; such a
+-- value in a field this SQL reads or stores falls back (_ga4_standard, the number checks),
+-- but one in a field nobody reads (user_ltv, privacy_info, …) is not seen, and the event
+-- loads where the Python path would reject its line. BigQuery never writes them.
 --
 -- Python does what SQL cannot, on distinct values only: vectorised functions registered by
 -- connectors/files/ga4_native.py — _parallax_pseudonym (keyed HMAC of an identifier: the
@@ -73,7 +77,10 @@ CREATE OR REPLACE TEMP MACRO _ga4_keys(items, what) AS list_transform(items, lam
          ELSE _ga4_fail(what || ' without a key') END);
 
 CREATE OR REPLACE TEMP MACRO _ga4_values(items, what) AS list_transform(items, lambda x:
-    CASE WHEN x.value.string_value IS NOT NULL THEN CAST(x.value.string_value AS VARCHAR)
+    CASE WHEN starts_with(CAST(x.value.string_value AS VARCHAR), '"')
+         THEN CAST(x.value.string_value AS VARCHAR)
+         WHEN x.value.string_value IS NOT NULL
+         THEN _ga4_standard(CAST(x.value.string_value AS VARCHAR), what || ' string_value')
          WHEN x.value.int_value IS NOT NULL
          THEN CASE WHEN regexp_full_match(x.value.int_value, '0|-?[1-9][0-9]{0,17}')
                    THEN x.value.int_value
@@ -82,6 +89,14 @@ CREATE OR REPLACE TEMP MACRO _ga4_values(items, what) AS list_transform(items, l
          ELSE coalesce(CAST(_ga4_num_text(coalesce(x.value.double_value, x.value.float_value),
                                           what || ' double_value') AS VARCHAR), 'null')
     END);
+
+-- JSON text as DuckDB read it, kept only if orjson reads it too: DuckDB's reader also takes
+-- NaN, Infinity and numbers beyond a double (written back as such), which orjson refuses.
+CREATE OR REPLACE TEMP MACRO _ga4_standard(j, what) AS
+    CASE WHEN contains(j, 'NaN') OR contains(j, 'Infinity')
+              OR regexp_matches(j, '[0-9][eE][+]?[0-9]{3}|[0-9]{300}')
+         THEN _ga4_fail(what || ' may not be standard JSON: ' || left(j, 100))
+         ELSE j END;
 
 -- A key given twice: Python keeps the last value at the first place; fall back.
 CREATE OR REPLACE TEMP MACRO _ga4_unique(ks) AS len(ks) < 2 OR list_unique(ks) = len(ks);
@@ -234,10 +249,14 @@ fields AS (
         END AS dev,
         CASE WHEN starts_with(CAST(geo AS VARCHAR), '{')
              THEN CAST(json_extract(geo, '$.country') AS VARCHAR) END AS country_v,
-        CASE WHEN _ga4_truthy(CAST(platform AS VARCHAR)) THEN CAST(platform AS VARCHAR)
-        END AS platform,
+        -- `if rec.get("platform")`: text as written; another truthy value falls back
+        CASE WHEN platform IS NULL OR CAST(platform AS VARCHAR) IN ('null', '""', 'false')
+             THEN NULL
+             WHEN starts_with(CAST(platform AS VARCHAR), '"') THEN CAST(platform AS VARCHAR)
+             ELSE _ga4_fail('platform is not text') END AS platform,
         CASE WHEN starts_with(CAST(traffic_source AS VARCHAR), '{')
-             THEN CAST(traffic_source AS VARCHAR) END AS traffic_source,
+             THEN _ga4_standard(CAST(traffic_source AS VARCHAR), 'traffic_source')
+        END AS traffic_source,
         -- VARCHAR: a JSON string and a number alike, as float() reads them
         CASE WHEN event_value_in_usd IS NULL OR event_value_in_usd IN ('true', 'false')
                   OR starts_with(event_value_in_usd, '[') OR starts_with(event_value_in_usd, '{')
@@ -248,7 +267,7 @@ fields AS (
         CASE WHEN len(user_properties) > 0
              THEN _ga4_values(user_properties, 'user_properties') END AS uvs,
         CASE WHEN starts_with(CAST(items AS VARCHAR), '[') AND CAST(items AS VARCHAR) <> '[]'
-             THEN CAST(items AS VARCHAR) END AS items,
+             THEN _ga4_standard(CAST(items AS VARCHAR), 'items') END AS items,
         CASE WHEN starts_with(CAST(ecommerce AS VARCHAR), '{') THEN ecommerce END AS ecommerce
     FROM raw
 ),

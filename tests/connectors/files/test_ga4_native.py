@@ -209,6 +209,18 @@ PYTHON = {  # name → bytes: the native stage must hand these to the Python pat
     "load time as padded text": lambda: _edit(
         1, lambda r: _params(r)["page_load_ms"].update(value={"string_value": " 820"})),
     "duplicate JSON key": lambda: _with_line(LINES[1][:-1] + b',"event_name":"page_view"}'),
+    # DuckDB's reader takes these, orjson refuses them: never stored from the native path
+    "NaN among the items": lambda: _with_line(
+        LINES[7][:-1].replace(b'"items":[', b'"items":[{"price":NaN},', 1) + b"}"),
+    "Infinity in traffic_source": lambda: _with_line(
+        LINES[1].replace(b'"traffic_source":{', b'"traffic_source":{"x":-Infinity,', 1)),
+    "a string_value that is NaN": lambda: _with_line(
+        LINES[1].replace(b'"event_params":[', b'"event_params":[{"key":"n","value":'
+                                                b'{"string_value":NaN}},', 1)),
+    "a number beyond a double": lambda: _with_line(
+        LINES[1].replace(b'"event_params":[', b'"event_params":[{"key":"n","value":'
+                                                b'{"double_value":1e400}},', 1)),
+    "platform a number": lambda: _edit(1, lambda r: r.update(platform=1)),
 }
 
 
