@@ -24,7 +24,7 @@ import pyarrow as pa
 from parallax.connectors.privacy import Pseudonymizer
 from parallax.connectors.routes import RouteNormalizer
 
-__all__ = ["Chunk", "FileFormat", "ParseContext", "Reject", "Source"]
+__all__ = ["Chunk", "FileFormat", "NativeStage", "ParseContext", "Reject", "Source"]
 
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -125,6 +125,11 @@ class Source:
             return f.read(size)
 
 
+# (connection, file, context, load id) → (records read, rows staged into stage_<primary>), or
+# None to have ``parse`` read the file instead.
+NativeStage = Callable[[Any, Source, ParseContext, str], tuple[int, int] | None]
+
+
 @dataclass(frozen=True)
 class FileFormat:
     name: str  # 'otlp-json', 'qualtrics-csv', …
@@ -133,3 +138,6 @@ class FileFormat:
     sniff: Callable[[bytes], bool]  # True if the first bytes look like this format
     parse: Callable[[Source, ParseContext], Iterator[Chunk]]
     description: str = ""
+    # DuckDB reads the file into stage_<primary> itself; only for a file without rejects
+    # (anything doubtful returns None, and ``parse`` reads the whole file).
+    stage_native: NativeStage | None = None

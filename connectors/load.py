@@ -196,6 +196,12 @@ STAGE_ROWS = 2 * 122_880
 def _stage_all(con, fmt: FileFormat, source: Source, ctx: ParseContext, load_id: str,
                max_reject_rate: float) -> tuple[dict[str, int], list[Reject], int]:
     _drop_stage(con)
+    if fmt.stage_native is not None:
+        native = fmt.stage_native(con, source, ctx, load_id)
+        if native is not None:  # DuckDB read it all: no rejects
+            records, rows = native
+            return {fmt.primary: rows}, [], records
+        _drop_stage(con)
     staged: dict[str, int] = {}
     buffered: dict[str, list[pa.Table]] = {}
     rejects: list[Reject] = []
