@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 
 from parallax.connectors.base import Chunk, FileFormat, ParseContext, Reject, Source
+from parallax.connectors.files import otlp_native
 from parallax.connectors.files.parallel import line_chunks
 from parallax.connectors.files.spans import (
     CHUNK_SPANS,
@@ -38,7 +39,7 @@ from parallax.connectors.files.spans import (
 )
 from parallax.errors import FormatError
 
-__all__ = ["FORMATS"]
+__all__ = ["FORMATS", "attribute_value"]
 
 _DOC_START = re.compile(
     rb'\A(?:\xef\xbb\xbf)?\s*\{\s*(?:"resourceSpans"|"result"\s*:\s*\{\s*"resourceSpans")\s*:'
@@ -68,6 +69,12 @@ def _any(v: dict | None) -> Any:
     if "kvlistValue" in v:
         return _attrs((v["kvlistValue"] or {}).get("values"))
     return v.get("bytesValue")
+
+
+def attribute_value(v: Any) -> Any:
+    """An attribute's ``value`` (AnyValue) as a plain value, as ``_attrs`` reads it."""
+    s = v.get("stringValue") if v else None
+    return s if s is not None else _any(v)
 
 
 def _attrs(kvs: list | None) -> dict[str, Any]:
@@ -248,5 +255,6 @@ FORMATS = [
     FileFormat(
         "otlp-jsonl", "traces", "spans", _sniff_jsonl, _parse_jsonl,
         "OpenTelemetry Collector file exporter: one OTLP/JSON document per line",
+        stage_native=otlp_native.stage,
     ),
 ]
