@@ -44,7 +44,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from parallax.connectors.base import ParseContext, Source
-from parallax.connectors.privacy import PII_ATTRIBUTE_KEYS
+from parallax.connectors.privacy import FREE_TEXT_KEYS, PII_ATTRIBUTE_KEYS, is_credential
 from parallax.db import read_sql, sql_params
 
 __all__ = ["MAX_OBJECT_BYTES", "RESOURCE_KEYS", "SPAN_KEYS", "enabled", "stage"]
@@ -143,6 +143,8 @@ def _attributes(pseudonymize: Callable[[Any], str | None], keys_read: Sequence[s
     from parallax.connectors.files.otlp import attribute_value
 
     personal_keys = pa.array(sorted(json.dumps(k) for k in PII_ATTRIBUTE_KEYS), pa.string())
+    free_text_keys = pa.array(sorted(json.dumps(k) for k in FREE_TEXT_KEYS), pa.string())
+    redact_text = getattr(pseudonymize, "redact_text", lambda text: text)
     wanted = [json.dumps(k) for k in keys_read]
     fields = [pa.field("json", pa.string()), *(pa.field(k, pa.string()) for k in keys_read)]
 
@@ -152,6 +154,11 @@ def _attributes(pseudonymize: Callable[[Any], str | None], keys_read: Sequence[s
         if isinstance(value, float) and not math.isfinite(value):
             return repr(value)  # 'nan', 'inf', '-inf': stored as null, but not None to Python
         return orjson.dumps(value).decode()
+
+    def free_text(text: str) -> str:
+        if not text.startswith('"'):
+            return text
+        return orjson.dumps(redact_text(orjson.loads(text))).decode()
 
     def personal(text: str) -> str:
         if text == "null":  # None stays None
@@ -221,7 +228,8 @@ def _attributes(pseudonymize: Callable[[Any], str | None], keys_read: Sequence[s
                     raise _Failed(f"otlp-native: a NaN or infinite value in {key}")
             out.append(column)
 
-        # The stored object: personal values pseudonymised, NaN null, URLs cut, no url.query.
+        # The stored object: personal values pseudonymised, NaN null, URLs cut, no url.query;
+        # free text redacted and credential headers dropped (spans.SpanColumns.add, the same).
         mask = pc.is_in(keys, value_set=personal_keys)
         if _any(mask):
             values = pc.replace_with_mask(values, mask,
@@ -240,7 +248,16 @@ def _attributes(pseudonymize: Callable[[Any], str | None], keys_read: Sequence[s
                     mask = pc.replace_with_mask(mask, mask, cut)
                     values = pc.replace_with_mask(
                         values, mask, _map_distinct(pc.filter(urls, cut), _cut_url))
+            mask = pc.is_in(keys, value_set=free_text_keys)
+            if _any(mask):  # a statement or message quoting a person: redacted text
+                values = pc.replace_with_mask(values, mask,
+                                              _map_distinct(pc.filter(values, mask), free_text))
             keep = pc.not_equal(keys, '"url.query"')
+            credentials = [i for i, k in enumerate(dictionary) if is_credential(json.loads(k))]
+            if credentials:  # captured credential headers: never stored
+                keep = pc.and_(keep, pc.invert(pc.is_in(codes.indices,
+                                                        value_set=pa.array(credentials,
+                                                                           codes.indices.type))))
             if not _all(keep):
                 keys, values = pc.filter(keys, keep), pc.filter(values, keep)
                 per_list = np.bincount(pc.filter(parents, keep).to_numpy(), minlength=n)
