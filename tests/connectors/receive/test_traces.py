@@ -62,8 +62,9 @@ def test_sdk_export_lands_with_ids_times_and_attributes(serve, db_path):
     assert len({r[0] for r in rows}) == 2  # two traces
     assert orjson.loads(root[10])["shop.items"] == 3 and root[12] == "/product/{id}"
     assert sum(r[9] for r in rows) == 2 and {r[11] for r in rows if r[3] == "client"} == {"db"}
-    [(source, label)] = query(db_path, "SELECT DISTINCT source, file FROM loads")
-    assert source == "receiver" and label.startswith("receiver:traces ")
+    loads = query(db_path, "SELECT source, file FROM loads")  # one or two hand-off rounds
+    assert loads and all(source == "receiver" and label.startswith("receiver:traces ")
+                         for source, label in loads)
 
 
 def _json_doc(trace_id: str, span_ids: list[str]) -> dict:
