@@ -13,12 +13,18 @@ loads at most 1-8 MB — less after a round that held the database for more than
 next round waits at least as long as the last one held the database: analysis commands
 (``parallax.db.connect`` waits for the lock) get in within about a second, and tools that do
 not wait (the duckdb shell) find the file free at least half the time.
+
+The worker process watches the receiver (``_watch_parent``): when the receiver dies, however
+(kill -9 too), the worker exits, and with it the forkserver and the resource tracker, which
+only live while a process holds their pipes.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
+import select
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -121,6 +127,38 @@ def _load(con, job: Job, stream: spool.Stream, batches: list[Path], counts: dict
     return size
 
 
+def _watch_parent(pid: int) -> None:
+    """Worker initializer: exit as soon as process ``pid`` (the receiver) has ended.
+
+    The worker is a child of the forkserver, not of the receiver, so the parent-death signal
+    (``PR_SET_PDEATHSIG``) would not fire; a pidfd (Linux) becomes readable when ``pid``
+    exits, whatever killed it. Elsewhere ``pid`` is polled."""
+
+    def watch() -> None:
+        try:
+            fd = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            fd = None
+        if fd is not None:
+            select.select([fd], [], [])
+        else:
+            while _alive(pid):
+                time.sleep(0.5)
+        os._exit(0)  # like the kill -9 it mirrors: the spool and the database are crash-safe
+
+    threading.Thread(target=watch, name="parallax-watch-receiver", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _command_waiting(db_path: Path) -> bool:
     try:
         return time.time() - waiting_marker(db_path).stat().st_mtime < YIELD_S
@@ -162,7 +200,8 @@ class Handoff:
             ctx.set_forkserver_preload([__name__, "pandas"])
         else:
             ctx = multiprocessing.get_context("spawn")
-        self._pool = ProcessPoolExecutor(1, mp_context=ctx)
+        self._pool = ProcessPoolExecutor(1, mp_context=ctx, initializer=_watch_parent,
+                                         initargs=(os.getpid(),))
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="parallax-handoff", daemon=True)
 
