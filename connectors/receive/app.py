@@ -3,9 +3,9 @@
 
 Order of checks for a POST: bearer token (401), Content-Type (415), body size as sent and
 after gzip (413), decoding (400), room in the write queue (429, or 503 while the spool is
-backed up or the receiver is shutting down, both with ``Retry-After``); then the request
-waits until its batch is durable and is answered 200 — with partial success when spans were
-invalid. CORS answers preflights for ``allowed_origins`` only.
+backed up, its disk is full or the receiver is shutting down, all with ``Retry-After``);
+then the request waits until its batch is durable and is answered 200 — with partial
+success when spans were invalid. CORS answers preflights for ``allowed_origins`` only.
 """
 
 from __future__ import annotations
@@ -79,8 +79,10 @@ def build_app(settings: ServeSettings, writer: Callable[[], Writer], stats: Stat
 
     async def healthz(request: Request) -> Response:
         w = writer()
+        if w.disk is not None:
+            stats.disk_full = w.disk.check()
         return JSONResponse({
-            "status": "ok",
+            "status": "disk full" if stats.disk_full else "ok",
             "queue_spans": w.queued_spans,
             "spans_accepted": stats.spans_accepted,
             "spans_rejected": stats.spans_rejected,
@@ -89,6 +91,7 @@ def build_app(settings: ServeSettings, writer: Callable[[], Writer], stats: Stat
             "feedback_stored": stats.feedback_handed_off,
             "throttled": stats.throttled,
             "spool_bytes": stats.spool_bytes,
+            "disk_full": stats.disk_full,
             "last_handoff_s_ago": None if stats.last_handoff is None else round(
                 time.time() - stats.last_handoff, 1),
             "last_error": stats.last_error,
@@ -150,13 +153,16 @@ async def _queue(writer: Writer, settings: ServeSettings, stats: Stats, stream: 
     refused = writer.refusal(spans)
     if refused is not None:
         stats.throttled += 1
-        why = "write queue is full" if refused == 429 else "receiver is backed up or stopping"
+        why = ("write queue is full" if refused == 429 else "spool disk is full"
+               if stats.disk_full else "receiver is backed up or stopping")
         raise ReceiveError(refused, f"{why}; retry later", settings.retry_after)
     try:
         await writer.submit(stream, line, spans)
     except OSError as exc:
-        raise ReceiveError(503, f"spool write failed: {exc.strerror or exc}",
-                           settings.retry_after) from None
+        stats.throttled += 1
+        why = "spool disk is full" if stats.disk_full else (
+            f"spool write failed: {exc.strerror or exc}")
+        raise ReceiveError(503, f"{why}; retry later", settings.retry_after) from None
 
 
 def _error(exc: ReceiveError, encoding: str | None) -> Response:

@@ -24,7 +24,7 @@ from parallax.connectors.load import IngestOptions
 from parallax.connectors.receive.app import build_app
 from parallax.connectors.receive.handoff import Handoff, Job
 from parallax.connectors.receive.settings import ServeSettings
-from parallax.connectors.receive.spool import Spool
+from parallax.connectors.receive.spool import DiskSpace, Spool
 from parallax.connectors.receive.writer import Stats, Writer
 from parallax.errors import ConfigError
 
@@ -41,6 +41,7 @@ class Receiver:
         """``join``: the ``[join]`` settings the join-model refresh after a hand-off uses."""
         self.settings, self.final_wait = settings, final_wait
         self.spool = Spool(settings.spool)
+        self.disk = DiskSpace(settings.spool, settings.min_free_bytes)
         self.stats = Stats()
         self.stats.spool_bytes = self.spool.size()[1]
         job = Job(settings.db_path, settings.spool, opts, dict(join or {}))
@@ -53,7 +54,7 @@ class Receiver:
         s = self.settings
         self.writer = Writer(self.spool, self.stats, queue_spans=s.queue_spans,
                              batch_spans=s.batch_spans, batch_ms=s.batch_ms,
-                             max_spool_bytes=s.max_spool_bytes)
+                             max_spool_bytes=s.max_spool_bytes, disk=self.disk)
         writing = asyncio.create_task(self.writer.run())
         status = asyncio.create_task(self._status_lines())
         await asyncio.to_thread(self.handoff.start)

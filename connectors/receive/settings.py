@@ -14,6 +14,7 @@
     rating_scale = "1-5"            # scale of in-page answers with metric "rating"
     log_seconds = 60                # the status line's interval
     retry_after = 1                 # seconds, in Retry-After of 429 and 503 answers
+    min_free_bytes = 67108864       # 503 while the spool's disk has less free
 
 The bearer token is ``--token``, else ``$PARALLAX_TOKEN``; it is never read from the file
 (config files get committed) and never logged.
@@ -51,6 +52,7 @@ class ServeSettings:
     rating_scale: tuple[float, float] = (1.0, 5.0)
     log_seconds: float = 60.0
     retry_after: int = 1
+    min_free_bytes: int = 64 << 20
 
     def __repr__(self) -> str:  # never print the token
         shown = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "token"}
@@ -85,6 +87,8 @@ class ServeSettings:
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"[serve] {name} must be > 0, got {getattr(self, name)}")
+        if self.min_free_bytes < 0:
+            raise ConfigError(f"[serve] min_free_bytes must be >= 0, got {self.min_free_bytes}")
         if self.token is not None and not self.token.strip():
             raise ConfigError("--token: empty token")
         return self
