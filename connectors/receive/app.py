@@ -5,7 +5,8 @@ Order of checks for a POST: bearer token (401), Content-Type (415), body size as
 after gzip (413), decoding (400), room in the write queue (429, or 503 while the spool is
 backed up, its disk is full or the receiver is shutting down, all with ``Retry-After``);
 then the request waits until its batch is durable and is answered 200 — with partial
-success when spans were invalid. CORS answers preflights for ``allowed_origins`` only.
+success when spans were invalid or values were cut (``otlp.Caps``). CORS answers
+preflights for ``allowed_origins`` only.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from parallax.connectors.receive.feedback import parse_feedback
-from parallax.connectors.receive.otlp import decode_traces
+from parallax.connectors.receive.otlp import Caps, decode_traces
 from parallax.connectors.receive.protocol import (
     JSON,
     ReceiveError,
@@ -40,6 +41,7 @@ __all__ = ["build_app"]
 def build_app(settings: ServeSettings, writer: Callable[[], Writer], stats: Stats,
               lifespan=None) -> Starlette:
     """The ASGI app; ``writer()`` gives the running writer (created inside the lifespan)."""
+    caps = Caps(settings.max_name_bytes, settings.max_value_bytes)
 
     async def traces(request: Request) -> Response:
         encoding = encoding_of(request.headers.get("content-type"))
@@ -49,7 +51,7 @@ def build_app(settings: ServeSettings, writer: Callable[[], Writer], stats: Stat
                 raise ReceiveError(415, "Content-Type must be application/x-protobuf or "
                                         "application/json")
             body = await _body(request, settings.max_body_bytes)
-            decoded = decode_traces(body, encoding)
+            decoded = decode_traces(body, encoding, caps)
             if decoded.line is not None:
                 await _queue(writer(), settings, stats, "traces", decoded.line,
                              decoded.accepted)
@@ -57,6 +59,7 @@ def build_app(settings: ServeSettings, writer: Callable[[], Writer], stats: Stat
             return _error(exc, encoding)
         stats.spans_accepted += decoded.accepted
         stats.spans_rejected += decoded.rejected
+        stats.values_truncated += decoded.truncated
         content, media = export_body(decoded.rejected, decoded.message, encoding)
         return Response(content, 200, media_type=media)
 
@@ -89,6 +92,7 @@ def build_app(settings: ServeSettings, writer: Callable[[], Writer], stats: Stat
             "spans_stored": stats.spans_handed_off,
             "feedback_accepted": stats.feedback_accepted,
             "feedback_stored": stats.feedback_handed_off,
+            "values_truncated": stats.values_truncated,
             "throttled": stats.throttled,
             "spool_bytes": stats.spool_bytes,
             "disk_full": stats.disk_full,

@@ -47,9 +47,10 @@ def error_body(status: int, message: str, encoding: str | None) -> tuple[bytes, 
 
 
 def export_body(rejected: int, message: str, encoding: str) -> tuple[bytes, str]:
-    """(body, content type) of a successful export: partial success when spans were rejected."""
+    """(body, content type) of a successful export: partial success when spans were rejected,
+    or, with 0 rejected, as a warning (``message``: values were cut)."""
     resp = ExportTraceServiceResponse()
-    if rejected:
+    if rejected or message:
         resp.partial_success.rejected_spans = rejected
         resp.partial_success.error_message = message
     if encoding == PROTOBUF:

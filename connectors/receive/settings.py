@@ -14,6 +14,8 @@
     rating_scale = "1-5"            # scale of in-page answers with metric "rating"
     log_seconds = 60                # the status line's interval
     retry_after = 1                 # seconds, in Retry-After of 429 and 503 answers
+    max_value_bytes = 8192          # an attribute value (string, bytes, array) is cut to this
+    max_name_bytes = 1024           # a span / event / scope name, attribute key is cut to this
     min_free_bytes = 67108864       # 503 while the spool's disk has less free
 
 The bearer token is ``--token``, else ``$PARALLAX_TOKEN``; it is never read from the file
@@ -52,6 +54,8 @@ class ServeSettings:
     rating_scale: tuple[float, float] = (1.0, 5.0)
     log_seconds: float = 60.0
     retry_after: int = 1
+    max_value_bytes: int = 8192
+    max_name_bytes: int = 1024
     min_free_bytes: int = 64 << 20
 
     def __repr__(self) -> str:  # never print the token
@@ -83,7 +87,8 @@ class ServeSettings:
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"[serve] port {self.port}: expected 0-65535")
         positive = ("max_body_bytes", "queue_spans", "batch_spans", "batch_ms",
-                    "handoff_seconds", "max_spool_bytes", "log_seconds", "retry_after")
+                    "handoff_seconds", "max_spool_bytes", "log_seconds", "retry_after",
+                    "max_value_bytes", "max_name_bytes")
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"[serve] {name} must be > 0, got {getattr(self, name)}")

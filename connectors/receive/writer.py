@@ -42,6 +42,7 @@ class Stats:
     refresh_s: float = 0.0  # of which the join-model refresh
     last_handoff: float | None = None
     last_error: str | None = None
+    values_truncated: int = 0  # names and attribute values cut to the caps
     disk_full: bool = False
     started: float = field(default_factory=time.monotonic)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)

@@ -136,3 +136,21 @@ def test_bearer_token(serve, db_path):
         assert right.export(spans) == SpanExportResult.SUCCESS
         assert "s3cret" not in repr(receiver.settings)
     assert query(db_path, "SELECT count(*) FROM spans") == [(2,)]
+
+
+def test_a_huge_attribute_is_stored_cut_and_counted(serve, db_path):
+    doc = _json_doc("a" * 32, ["b" * 16])
+    span = doc["resourceSpans"][0]["scopeSpans"][0]["spans"][0]
+    span["name"] = "GET " + "/x" * 4000
+    span.setdefault("attributes", []).append(
+        {"key": "blob", "value": {"stringValue": "z" * (7 << 20)}})
+    with serve() as (url, receiver):
+        r = httpx.post(f"{url}/v1/traces", content=orjson.dumps(doc),
+                       headers={"Content-Type": "application/json"}, timeout=30)
+        assert r.status_code == 200
+        assert r.json()["partialSuccess"] == {
+            "errorMessage": "2 name(s) or value(s) cut to 1024 / 8192 bytes"}
+        assert receiver.stats.values_truncated == 2
+        assert httpx.get(f"{url}/healthz").json()["values_truncated"] == 2
+    [(name, blob)] = query(db_path, "SELECT name, attributes->>'$.blob' FROM spans")
+    assert len(name) == 1024 and blob == "z" * 8192
