@@ -1,12 +1,13 @@
 """The receiver's HTTP routes (Starlette): ``POST /v1/traces``, ``POST /v1/feedback``,
 ``GET /healthz``.
 
-Order of checks for a POST: bearer token (401), Content-Type (415), body size as sent and
-after gzip (413), decoding (400), room in the write queue (429, or 503 while the spool is
-backed up, its disk is full or the receiver is shutting down, all with ``Retry-After``);
-then the request waits until its batch is durable and is answered 200 — with partial
-success when spans were invalid or values were cut (``otlp.Caps``). CORS answers
-preflights for ``allowed_origins`` only.
+Order of checks for a POST: Host (421, ``guard.HostCheck``), bearer token (401),
+Content-Type (415), body size as sent and after gzip (413), decoding (400), room in the write
+queue (429, or 503 while the spool is backed up, its disk is full or the receiver is shutting
+down, all with ``Retry-After``); then the request waits until its batch is durable and is
+answered 200 — with partial success when spans were invalid or values were cut
+(``otlp.Caps``). ``/healthz`` shows its counters only with the token, when there is one. CORS
+answers preflights for ``allowed_origins`` only.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from parallax.connectors.receive.feedback import parse_feedback
+from parallax.connectors.receive.guard import HostCheck
 from parallax.connectors.receive.otlp import Caps, decode_traces
 from parallax.connectors.receive.protocol import (
     JSON,
@@ -84,8 +86,11 @@ def build_app(settings: ServeSettings, writer: Callable[[], Writer], stats: Stat
         w = writer()
         if w.disk is not None:
             stats.disk_full = w.disk.check()
+        status = "disk full" if stats.disk_full else "ok"
+        if settings.token and not _authorised(request, settings.token):
+            return JSONResponse({"status": status})  # counters with the token only
         return JSONResponse({
-            "status": "disk full" if stats.disk_full else "ok",
+            "status": status,
             "queue_spans": w.queued_spans,
             "spans_accepted": stats.spans_accepted,
             "spans_rejected": stats.spans_rejected,
@@ -94,6 +99,7 @@ def build_app(settings: ServeSettings, writer: Callable[[], Writer], stats: Stat
             "feedback_stored": stats.feedback_handed_off,
             "values_truncated": stats.values_truncated,
             "throttled": stats.throttled,
+            "wrong_host": stats.wrong_host,
             "spool_bytes": stats.spool_bytes,
             "disk_full": stats.disk_full,
             "last_handoff_s_ago": None if stats.last_handoff is None else round(
@@ -101,7 +107,8 @@ def build_app(settings: ServeSettings, writer: Callable[[], Writer], stats: Stat
             "last_error": stats.last_error,
         })
 
-    middleware = []
+    middleware = [Middleware(HostCheck, bound_host=settings.host,
+                             allowed=settings.allowed_hosts, count=stats.count)]
     if settings.allowed_origins:
         middleware.append(Middleware(
             CORSMiddleware, allow_origins=list(settings.allowed_origins),
@@ -114,12 +121,14 @@ def build_app(settings: ServeSettings, writer: Callable[[], Writer], stats: Stat
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
 
 
-def _authorise(request: Request, token: str | None) -> None:
-    if token is None:
-        return
+def _authorised(request: Request, token: str) -> bool:
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(),
-                                                             token.encode()):
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(),
+                                                              token.encode())
+
+
+def _authorise(request: Request, token: str | None) -> None:
+    if token is not None and not _authorised(request, token):
         raise ReceiveError(401, "missing or wrong bearer token")
 
 

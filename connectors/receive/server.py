@@ -149,9 +149,9 @@ def running(receiver: Receiver, host: str = "127.0.0.1", port: int = 0) -> Itera
 def serve_forever(receiver: Receiver, host: str, port: int) -> None:
     """Serve until SIGTERM / Ctrl-C (the command's entry point)."""
     sock = bind(host, port)
-    if not receiver.settings.token and host not in ("127.0.0.1", "::1", "localhost"):
-        log.warning("listening on %s without a token: anyone who can reach it can write "
-                    "(set PARALLAX_TOKEN)", host)
+    if not receiver.settings.token and not receiver.settings.loopback:
+        log.warning("listening on %s without a token (--insecure-no-token): anyone who can "
+                    "reach it can write", host)
     log.info("receiving on %s (POST /v1/traces, POST /v1/feedback, GET /healthz); "
              "database %s; spool %s", url_of(sock), receiver.settings.db_path,
              receiver.settings.spool)

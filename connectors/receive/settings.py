@@ -14,16 +14,20 @@
     rating_scale = "1-5"            # scale of in-page answers with metric "rating"
     log_seconds = 60                # the status line's interval
     retry_after = 1                 # seconds, in Retry-After of 429 and 503 answers
+    allowed_hosts = ["otel.example"]   # Host header names accepted besides IP literals,
+                                       # localhost and --host (DNS rebinding); "*" = any
     max_value_bytes = 8192          # an attribute value (string, bytes, array) is cut to this
     max_name_bytes = 1024           # a span / event / scope name, attribute key is cut to this
     min_free_bytes = 67108864       # 503 while the spool's disk has less free
 
 The bearer token is ``--token``, else ``$PARALLAX_TOKEN``; it is never read from the file
-(config files get committed) and never logged.
+(config files get committed) and never logged. Listening on anything but loopback without a
+token is refused unless ``--insecure-no-token`` (command line only, like the token).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -32,9 +36,11 @@ from typing import Any
 
 from parallax.errors import ConfigError
 
-__all__ = ["ServeSettings"]
+__all__ = ["LOOPBACK", "ServeSettings", "is_loopback"]
 
 _SCALE_HINT = 'expected "LO-HI", e.g. "1-5"'
+_COMMAND_LINE_ONLY = ("token", "insecure_no_token")
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 @dataclass(frozen=True)
@@ -54,9 +60,11 @@ class ServeSettings:
     rating_scale: tuple[float, float] = (1.0, 5.0)
     log_seconds: float = 60.0
     retry_after: int = 1
+    allowed_hosts: tuple[str, ...] = ()
     max_value_bytes: int = 8192
     max_name_bytes: int = 1024
     min_free_bytes: int = 64 << 20
+    insecure_no_token: bool = False
 
     def __repr__(self) -> str:  # never print the token
         shown = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "token"}
@@ -70,7 +78,7 @@ class ServeSettings:
     def from_config(cls, db_path: Path, section: Mapping[str, Any],
                     **overrides: Any) -> ServeSettings:
         """``[serve]`` values, then non-None ``overrides`` (command-line options), checked."""
-        known = {f.name for f in fields(cls)} - {"db_path", "token"}
+        known = {f.name for f in fields(cls)} - {"db_path", *_COMMAND_LINE_ONLY}
         unknown = set(section) - known
         if unknown:
             raise ConfigError(f"[serve]: unknown setting(s) {', '.join(sorted(unknown))}")
@@ -96,13 +104,32 @@ class ServeSettings:
             raise ConfigError(f"[serve] min_free_bytes must be >= 0, got {self.min_free_bytes}")
         if self.token is not None and not self.token.strip():
             raise ConfigError("--token: empty token")
+        if not self.token and not self.loopback and not self.insecure_no_token:
+            raise ConfigError(f"refusing to listen on {self.host} without a token: anyone who "
+                              "can reach it could write; set PARALLAX_TOKEN (or --token), or "
+                              "pass --insecure-no-token")
         return self
+
+    @property
+    def loopback(self) -> bool:
+        """Listening on this machine only."""
+        return is_loopback(self.host)
 
 
 def _convert(name: str, value: Any, default: Any) -> Any:
     where = f"[serve] {name}"
     if name == "token":
         return str(value)
+    if name == "insecure_no_token":
+        return bool(value)
+    if name == "allowed_hosts":
+        if isinstance(value, str):
+            value = [value]
+        if not (isinstance(value, list | tuple) and all(
+                isinstance(v, str) and v.strip() for v in value)):
+            raise ConfigError(f"{where}: expected a list of host names, e.g. "
+                              '["otel.example"]')
+        return tuple(v.strip().lower().rstrip(".") for v in value)
     if name == "allowed_origins":
         if isinstance(value, str):
             value = [value]
@@ -123,6 +150,15 @@ def _convert(name: str, value: Any, default: Any) -> Any:
     if isinstance(default, str) and isinstance(value, str):
         return value
     raise ConfigError(f"{where}: expected {type(default).__name__}, got {value!r}")
+
+
+def is_loopback(host: str) -> bool:
+    if host.strip("[]").lower() in LOOPBACK:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _scale(value: Any, where: str) -> tuple[float, float]:

@@ -43,9 +43,13 @@ class Stats:
     last_handoff: float | None = None
     last_error: str | None = None
     values_truncated: int = 0  # names and attribute values cut to the caps
+    wrong_host: int = 0  # requests answered 421 (Host not allowed)
     disk_full: bool = False
     started: float = field(default_factory=time.monotonic)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def count(self, name: str, n: int = 1) -> None:
+        setattr(self, name, getattr(self, name) + n)
 
     def spooled(self, delta: int) -> None:
         """Adjust ``spool_bytes``: the writer adds, the hand-off thread subtracts."""
