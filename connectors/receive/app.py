@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from parallax.connectors.receive.feedback import parse_feedback
+from parallax.connectors.receive.feedback import UNKNOWN, FeedbackIds, parse_feedback
 from parallax.connectors.receive.guard import HostCheck
 from parallax.connectors.receive.otlp import Caps, decode_traces
 from parallax.connectors.receive.protocol import (
@@ -41,8 +41,10 @@ __all__ = ["build_app"]
 
 
 def build_app(settings: ServeSettings, writer: Callable[[], Writer], stats: Stats,
-              lifespan=None) -> Starlette:
-    """The ASGI app; ``writer()`` gives the running writer (created inside the lifespan)."""
+              lifespan=None, *, feedback_ids: FeedbackIds | None = None) -> Starlette:
+    """The ASGI app; ``writer()`` gives the running writer (created inside the lifespan),
+    ``feedback_ids`` the widget-given feedback ids received so far."""
+    feedback_ids = feedback_ids or FeedbackIds()
     caps = Caps(settings.max_name_bytes, settings.max_value_bytes)
 
     async def traces(request: Request) -> Response:
@@ -76,7 +78,23 @@ def build_app(settings: ServeSettings, writer: Callable[[], Writer], stats: Stat
             except ReceiveError:
                 stats.feedback_rejected += 1
                 raise
-            await _queue(writer(), settings, stats, answer.stream, answer.line, 1)
+            if not answer.given_id:
+                await _queue(writer(), settings, stats, answer.stream, answer.line, 1)
+            else:
+                prior = await feedback_ids.claim(answer)
+                if prior is not None:
+                    stats.feedback_duplicates += 1
+                    if prior not in (answer.digest, UNKNOWN):
+                        raise ReceiveError(409, f"feedback_id {answer.feedback_id!r} was "
+                                           "already received with a different answer; the "
+                                           "first one is kept")
+                    return JSONResponse({"feedback_id": answer.feedback_id, "duplicate": True})
+                stored = False
+                try:
+                    await _queue(writer(), settings, stats, answer.stream, answer.line, 1)
+                    stored = True
+                finally:
+                    feedback_ids.settle(answer, stored)
         except ReceiveError as exc:
             return _error(exc, JSON)
         stats.feedback_accepted += 1
@@ -97,6 +115,7 @@ def build_app(settings: ServeSettings, writer: Callable[[], Writer], stats: Stat
             "spans_stored": stats.spans_handed_off,
             "feedback_accepted": stats.feedback_accepted,
             "feedback_stored": stats.feedback_handed_off,
+            "feedback_duplicates": stats.feedback_duplicates,
             "values_truncated": stats.values_truncated,
             "throttled": stats.throttled,
             "wrong_host": stats.wrong_host,

@@ -35,7 +35,8 @@ def encoding_of(content_type: str | None) -> str | None:
 
 
 # HTTP status → google.rpc.Code, as the OTLP/HTTP and gRPC mappings pair them.
-_RPC_CODE = {400: 3, 401: 16, 403: 7, 404: 5, 413: 3, 415: 3, 429: 8, 500: 13, 503: 14}
+_RPC_CODE = {400: 3, 401: 16, 403: 7, 404: 5, 409: 6, 413: 3, 415: 3, 429: 8, 500: 13,
+             503: 14}
 
 
 def error_body(status: int, message: str, encoding: str | None) -> tuple[bytes, str]:

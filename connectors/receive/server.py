@@ -22,6 +22,7 @@ import uvicorn
 
 from parallax.connectors.load import IngestOptions
 from parallax.connectors.receive.app import build_app
+from parallax.connectors.receive.feedback import FeedbackIds, stored_feedback_ids
 from parallax.connectors.receive.handoff import Handoff, Job
 from parallax.connectors.receive.settings import ServeSettings
 from parallax.connectors.receive.spool import DiskSpace, Spool
@@ -44,10 +45,14 @@ class Receiver:
         self.disk = DiskSpace(settings.spool, settings.min_free_bytes)
         self.stats = Stats()
         self.stats.spool_bytes = self.spool.size()[1]
+        self.feedback_ids = FeedbackIds()
+        self.feedback_ids.seed(stored_feedback_ids(settings.db_path, settings.spool,
+                                                   self.feedback_ids.limit))
         job = Job(settings.db_path, settings.spool, opts, dict(join or {}))
         self.handoff = Handoff(job, self.stats, settings.handoff_seconds)
         self.writer: Writer | None = None
-        self.app = build_app(settings, lambda: self.writer, self.stats, self._lifespan)
+        self.app = build_app(settings, lambda: self.writer, self.stats, self._lifespan,
+                             feedback_ids=self.feedback_ids)
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app) -> AsyncIterator[None]:

@@ -43,6 +43,7 @@ class Stats:
     last_handoff: float | None = None
     last_error: str | None = None
     values_truncated: int = 0  # names and attribute values cut to the caps
+    feedback_duplicates: int = 0  # answers whose feedback_id was already received
     wrong_host: int = 0  # requests answered 421 (Host not allowed)
     disk_full: bool = False
     started: float = field(default_factory=time.monotonic)
