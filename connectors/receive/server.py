@@ -23,6 +23,14 @@ import uvicorn
 from parallax.connectors.load import IngestOptions
 from parallax.connectors.receive.app import build_app
 from parallax.connectors.receive.feedback import FeedbackIds, stored_feedback_ids
+from parallax.connectors.receive.guard import (
+    ACCEPT_BACKLOG,
+    ByteBudget,
+    ConnectionLimits,
+    connection_cap,
+    guarded_protocol,
+    quiet_repeats,
+)
 from parallax.connectors.receive.handoff import Handoff, Job
 from parallax.connectors.receive.settings import ServeSettings
 from parallax.connectors.receive.spool import DiskSpace, Spool
@@ -51,8 +59,12 @@ class Receiver:
         job = Job(settings.db_path, settings.spool, opts, dict(join or {}))
         self.handoff = Handoff(job, self.stats, settings.handoff_seconds)
         self.writer: Writer | None = None
+        self.budget = ByteBudget(settings.max_buffered_bytes)
+        self.limits = ConnectionLimits(connection_cap(settings.max_connections),
+                                       settings.header_timeout, settings.retry_after,
+                                       self.stats.count)
         self.app = build_app(settings, lambda: self.writer, self.stats, self._lifespan,
-                             feedback_ids=self.feedback_ids)
+                             feedback_ids=self.feedback_ids, budget=self.budget)
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app) -> AsyncIterator[None]:
@@ -88,11 +100,21 @@ class Receiver:
         st, queued = self.stats, self.writer.queued_spans if self.writer else 0
         log.info("%.0f spans/s · queue %d spans · rejected %d spans, %d answers · throttled %d"
                  " · stored %d spans, %d answers · spool %.1f MB · last hand-off %.2f s (join"
-                 " model %.2f s) · hand-off waits %d",
+                 " model %.2f s) · hand-off waits %d%s",
                  spans / seconds if seconds > 0 else 0.0, queued, st.spans_rejected,
                  st.feedback_rejected, st.throttled, st.spans_handed_off,
                  st.feedback_handed_off, st.spool_bytes / 1e6, st.handoff_s, st.refresh_s,
-                 st.handoff_waits)
+                 st.handoff_waits, self._abuse_counts())
+
+    def _abuse_counts(self) -> str:
+        """The limits that were hit so far, when any was (`` · busy 3 · …``)."""
+        st = self.stats
+        counts = {"values cut": st.values_truncated, "duplicate answers":
+                  st.feedback_duplicates, "busy": st.busy, "body timeouts": st.body_timeouts,
+                  "header timeouts": st.header_timeouts, "idle closed": st.idle_closed,
+                  "connections refused": st.connections_refused, "wrong host": st.wrong_host}
+        shown = "".join(f" · {k} {v}" for k, v in counts.items() if v)
+        return shown + (" · SPOOL DISK FULL" if st.disk_full else "")
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -105,7 +127,7 @@ def bind(host: str, port: int) -> socket.socket:
         sock.bind(infos[0][4])
     except OSError as exc:
         raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    sock.listen(2048)
+    sock.listen(ACCEPT_BACKLOG)
     sock.set_inheritable(True)
     return sock
 
@@ -122,7 +144,9 @@ class _Server(uvicorn.Server):
 
 def server(receiver: Receiver) -> uvicorn.Server:
     config = uvicorn.Config(receiver.app, access_log=False, lifespan="on",
-                            log_level="info", timeout_graceful_shutdown=30)
+                            log_level="info", timeout_graceful_shutdown=30,
+                            http=guarded_protocol(receiver.limits),
+                            h11_max_incomplete_event_size=16 << 10, backlog=ACCEPT_BACKLOG)
     return _Server(config)
 
 
@@ -137,18 +161,19 @@ def running(receiver: Receiver, host: str = "127.0.0.1", port: int = 0) -> Itera
     sock = bind(host, port)
     srv = server(receiver)
     thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 10
-        while not srv.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("receiver did not start")
-            time.sleep(0.01)
-        yield url_of(sock)
-    finally:
-        srv.should_exit = True
-        thread.join(60)
-        sock.close()
+    with quiet_repeats():
+        thread.start()
+        try:
+            deadline = time.monotonic() + 10
+            while not srv.started:
+                if not thread.is_alive() or time.monotonic() > deadline:
+                    raise RuntimeError("receiver did not start")
+                time.sleep(0.01)
+            yield url_of(sock)
+        finally:
+            srv.should_exit = True
+            thread.join(60)
+            sock.close()
 
 
 def serve_forever(receiver: Receiver, host: str, port: int) -> None:
@@ -156,12 +181,14 @@ def serve_forever(receiver: Receiver, host: str, port: int) -> None:
     sock = bind(host, port)
     if not receiver.settings.token and not receiver.settings.loopback:
         log.warning("listening on %s without a token (--insecure-no-token): anyone who can "
-                    "reach it can write", host)
+                     "reach it can write", host)
     log.info("receiving on %s (POST /v1/traces, POST /v1/feedback, GET /healthz); "
              "database %s; spool %s", url_of(sock), receiver.settings.db_path,
              receiver.settings.spool)
     try:
-        server(receiver).run(sockets=[sock])
+        srv = server(receiver)
+        with quiet_repeats():
+            srv.run(sockets=[sock])
     finally:
         sock.close()
     log.info("stopped")

@@ -16,6 +16,10 @@
     retry_after = 1                 # seconds, in Retry-After of 429 and 503 answers
     allowed_hosts = ["otel.example"]   # Host header names accepted besides IP literals,
                                        # localhost and --host (DNS rebinding); "*" = any
+    header_timeout = 10             # s to send a request's headers (idle connections too)
+    body_timeout = 30               # s to send a whole body once the headers are in
+    max_connections = 1000          # open connections; more: the longest idle is closed, or 503
+    max_buffered_bytes = 134217728  # request bytes held across all requests; beyond: 503
     max_value_bytes = 8192          # an attribute value (string, bytes, array) is cut to this
     max_name_bytes = 1024           # a span / event / scope name, attribute key is cut to this
     min_free_bytes = 67108864       # 503 while the spool's disk has less free
@@ -61,6 +65,10 @@ class ServeSettings:
     log_seconds: float = 60.0
     retry_after: int = 1
     allowed_hosts: tuple[str, ...] = ()
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    max_connections: int = 1000
+    max_buffered_bytes: int = 128 << 20
     max_value_bytes: int = 8192
     max_name_bytes: int = 1024
     min_free_bytes: int = 64 << 20
@@ -96,12 +104,16 @@ class ServeSettings:
             raise ConfigError(f"[serve] port {self.port}: expected 0-65535")
         positive = ("max_body_bytes", "queue_spans", "batch_spans", "batch_ms",
                     "handoff_seconds", "max_spool_bytes", "log_seconds", "retry_after",
+                    "header_timeout", "body_timeout", "max_connections", "max_buffered_bytes",
                     "max_value_bytes", "max_name_bytes")
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"[serve] {name} must be > 0, got {getattr(self, name)}")
         if self.min_free_bytes < 0:
             raise ConfigError(f"[serve] min_free_bytes must be >= 0, got {self.min_free_bytes}")
+        if self.max_buffered_bytes < self.max_body_bytes:
+            raise ConfigError(f"[serve] max_buffered_bytes ({self.max_buffered_bytes}) must be "
+                              f">= max_body_bytes ({self.max_body_bytes})")
         if self.token is not None and not self.token.strip():
             raise ConfigError("--token: empty token")
         if not self.token and not self.loopback and not self.insecure_no_token:

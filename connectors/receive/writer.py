@@ -42,9 +42,16 @@ class Stats:
     refresh_s: float = 0.0  # of which the join-model refresh
     last_handoff: float | None = None
     last_error: str | None = None
+    # Abuse and limits (docs/serve.md, "Under abuse")
     values_truncated: int = 0  # names and attribute values cut to the caps
     feedback_duplicates: int = 0  # answers whose feedback_id was already received
+    busy: int = 0  # requests answered 503: bodies in flight above max_buffered_bytes
+    body_timeouts: int = 0  # requests answered 408: body not in within body_timeout
+    header_timeouts: int = 0  # connections closed: headers not in within header_timeout
+    idle_closed: int = 0  # idle connections closed to make room at max_connections
+    connections_refused: int = 0  # answered 503 at max_connections with none idle
     wrong_host: int = 0  # requests answered 421 (Host not allowed)
+    disconnects: int = 0  # clients gone before their body was in
     disk_full: bool = False
     started: float = field(default_factory=time.monotonic)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
