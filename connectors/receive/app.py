@@ -7,8 +7,10 @@ body within ``body_timeout`` (408) and its size as sent and after gzip (413), de
 room in the write queue (429, or 503 while the spool is backed up, its disk is full or the
 receiver is shutting down, all 503s with ``Retry-After``); then the request waits until its
 batch is durable and is answered 200 — with partial success when spans were invalid or
-values were cut (``otlp.Caps``). ``/healthz`` shows its counters only with the token, when
-there is one. CORS answers preflights for ``allowed_origins`` only.
+values were cut (``otlp.Caps``). Bodies are decompressed and decoded in a small thread pool,
+not on the event loop, so a large body does not hold up other requests (``/healthz``
+included), which shows its counters only with the token, when there is one. CORS answers
+preflights for ``allowed_origins`` only.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import hmac
 import time
 import zlib
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from starlette.applications import Starlette
@@ -51,18 +54,18 @@ class _Context:
     writer: Callable[[], Writer]
     stats: Stats
     budget: ByteBudget
+    decoder: Executor
     feedback_ids: FeedbackIds
     caps: Caps
 
 
 def build_app(settings: ServeSettings, writer: Callable[[], Writer], stats: Stats,
-              lifespan=None, *, feedback_ids: FeedbackIds | None = None,
+              lifespan=None, *, decoder: Executor, feedback_ids: FeedbackIds | None = None,
               budget: ByteBudget | None = None) -> Starlette:
     """The ASGI app; ``writer()`` gives the running writer (created inside the lifespan),
-    ``feedback_ids`` the widget-given feedback ids received so far, ``budget`` the bytes of
-    request bodies held across requests."""
+    ``decoder`` runs decompression and decoding off the event loop."""
     ctx = _Context(settings, writer, stats, budget or ByteBudget(settings.max_buffered_bytes),
-                   feedback_ids or FeedbackIds(),
+                   decoder, feedback_ids or FeedbackIds(),
                    Caps(settings.max_name_bytes, settings.max_value_bytes))
 
     async def traces(request: Request) -> Response:
@@ -75,8 +78,9 @@ def build_app(settings: ServeSettings, writer: Callable[[], Writer], stats: Stat
                                         "application/json", close=True)
             coding = _coding(request)
             body = await _read(request, ctx, held, settings.max_body_bytes)
-            decoded = _decode(body, coding, encoding, settings.max_body_bytes, held, ctx.caps,
-                              settings.retry_after)
+            decoded: Decoded = await asyncio.get_running_loop().run_in_executor(
+                ctx.decoder, _decode, body, coding, encoding, settings.max_body_bytes, held,
+                ctx.caps, settings.retry_after)
             del body
             if decoded.line is not None:
                 await _queue(ctx, "traces", decoded.line, decoded.accepted)
@@ -257,7 +261,7 @@ def _inflate(body: bytes, coding: str, limit: int, held: Reservation,
 
 def _decode(body: bytes, coding: str, encoding: str, limit: int, held: Reservation,
             caps: Caps, retry_after: int) -> Decoded:
-    """Gunzip and decode one export request."""
+    """In the decoding thread: gunzip and decode one export request."""
     return decode_traces(_inflate(body, coding, limit, held, retry_after), encoding, caps)
 
 

@@ -16,6 +16,7 @@ import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import uvicorn
@@ -60,11 +61,15 @@ class Receiver:
         self.handoff = Handoff(job, self.stats, settings.handoff_seconds)
         self.writer: Writer | None = None
         self.budget = ByteBudget(settings.max_buffered_bytes)
+        # Decompressing and decoding bodies off the event loop; two threads: the byte budget
+        # bounds what waits for them, and the spool writer keeps asyncio's own pool.
+        self.decoder = ThreadPoolExecutor(2, thread_name_prefix="parallax-decode")
         self.limits = ConnectionLimits(connection_cap(settings.max_connections),
                                        settings.header_timeout, settings.retry_after,
                                        self.stats.count)
         self.app = build_app(settings, lambda: self.writer, self.stats, self._lifespan,
-                             feedback_ids=self.feedback_ids, budget=self.budget)
+                             decoder=self.decoder, feedback_ids=self.feedback_ids,
+                             budget=self.budget)
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app) -> AsyncIterator[None]:
@@ -81,6 +86,7 @@ class Receiver:
             await self.writer.close()
             await writing
             status.cancel()
+            self.decoder.shutdown(wait=False)
             empty = await asyncio.to_thread(self.handoff.stop, self.final_wait)
             self.spool.close()
             self._status_line(time.monotonic() - self.stats.started, self.stats.spans_accepted)
