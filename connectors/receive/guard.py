@@ -14,8 +14,8 @@ the Host check and rate-limited logging.
 * ``HostCheck`` (ASGI middleware): a ``Host`` header naming anything but an IP literal,
   ``localhost``, the ``--host`` name or an ``allowed_hosts`` name is answered 421, so a web page
   whose name was re-pointed at this machine (DNS rebinding) cannot reach the receiver.
-* ``RepeatFilter``: at most ``burst`` lines per message template and logger per ``window``
-  seconds (uvicorn's and asyncio's errors too: ``accept()`` failing for want of file
+* ``RepeatFilter``: at most ``burst`` warnings or errors per message template and logger per
+  ``window`` seconds (uvicorn's and asyncio's errors too: ``accept()`` failing for want of file
   descriptors logs a traceback per attempt); the next line after a window says how many were
   suppressed.
 """
@@ -252,7 +252,8 @@ def _is_ip(text: str) -> bool:
 
 
 class RepeatFilter(logging.Filter):
-    """Let through ``burst`` records per (logger, level, message template) per ``window`` s."""
+    """Let through ``burst`` warnings and errors per (logger, level, message template) per
+    ``window`` s."""
 
     def __init__(self, burst: int = 5, window: float = 60.0) -> None:
         super().__init__("parallax-repeats")
@@ -262,6 +263,8 @@ class RepeatFilter(logging.Filter):
         self.suppressed = 0
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:  # the periodic status line, start and stop
+            return True
         first_line = str(record.msg).split("\n", 1)[0][:200]
         key = (record.name, record.levelno, first_line)
         now = time.monotonic()

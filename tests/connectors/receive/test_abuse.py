@@ -167,3 +167,10 @@ def test_repeated_log_lines_are_rate_limited():
     finally:
         logger.removeHandler(handler)
         logger.removeFilter(filt)
+
+
+def test_info_lines_are_not_rate_limited():
+    filt = RepeatFilter(burst=1, window=60)
+    record = logging.LogRecord("parallax.serve", logging.INFO, __file__, 1, "%d spans/s", (5,),
+                               None)
+    assert all(filt.filter(record) for _ in range(10))
