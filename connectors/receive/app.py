@@ -163,6 +163,7 @@ def build_app(settings: ServeSettings, writer: Callable[[], Writer], stats: Stat
             "idle_closed": stats.idle_closed,
             "connections_refused": stats.connections_refused,
             "wrong_host": stats.wrong_host,
+            "disconnects": stats.disconnects,
             "buffered_bytes": ctx.budget.used,
             "spool_bytes": stats.spool_bytes,
             "disk_full": stats.disk_full,

@@ -174,3 +174,16 @@ def test_info_lines_are_not_rate_limited():
     record = logging.LogRecord("parallax.serve", logging.INFO, __file__, 1, "%d spans/s", (5,),
                                None)
     assert all(filt.filter(record) for _ in range(10))
+
+
+def test_a_client_gone_mid_body_is_counted_not_logged(serve, caplog):
+    with serve() as (url, receiver), caplog.at_level(logging.WARNING):
+        s = socket.create_connection(_addr(url))
+        s.sendall(_head(1000) + b'{"resourceSpans": [')
+        time.sleep(0.3)
+        s.close()
+        deadline = time.monotonic() + 5
+        while receiver.stats.disconnects == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert receiver.stats.disconnects == 1 and receiver.budget.used == 0
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
