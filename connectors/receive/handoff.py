@@ -13,12 +13,24 @@ loads at most 1-8 MB — less after a round that held the database for more than
 next round waits at least as long as the last one held the database: analysis commands
 (``parallax.db.connect`` waits for the lock) get in within about a second, and tools that do
 not wait (the duckdb shell) find the file free at least half the time.
+
+A single batch is loaded where it lies; several are first copied into one file. When that
+copy finds the disk full, each batch is loaded where it lies instead (a transaction each),
+which needs no room and frees its own — so a spool that filled its disk empties itself, in
+this run or the next. A failing round is logged once (with its traceback) and again only
+when the failure changes; the round that works again says so.
+
+The worker process watches the receiver (``_watch_parent``): when the receiver dies, however
+(kill -9 too), the worker exits, and with it the forkserver and the resource tracker, which
+only live while a process holds their pipes.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
+import select
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -100,25 +112,74 @@ def run_round(job: Job, budget: int = ROUND_BYTES[1]) -> Round:
 
 def _load(con, job: Job, stream: spool.Stream, batches: list[Path], counts: dict,
           errors: list[str]) -> int:
+    """Load ``batches`` (one transaction); when the disk has no room to copy them into one
+    file, each where it lies (a transaction each), which frees room as it goes."""
+    if len(batches) == 1:
+        return _load_file(con, job, stream, batches, batches[0], counts, errors)
+    try:
+        combined = spool.combine(job.spool, stream.name, batches)
+    except OSError as exc:
+        if not spool.no_space(exc):
+            raise
+        (job.spool / "handoff" / f"{stream.name}-{batches[0].stem}.jsonl").unlink(
+            missing_ok=True)
+        return sum(_load_file(con, job, stream, [b], b, counts, errors) for b in batches)
+    return _load_file(con, job, stream, batches, combined, counts, errors)
+
+
+def _load_file(con, job: Job, stream: spool.Stream, batches: list[Path], path: Path,
+               counts: dict, errors: list[str]) -> int:
+    """Load ``path`` (``batches`` combined, or the one batch itself), then forget them."""
     size = sum(p.stat().st_size for p in batches)
-    combined = spool.combine(job.spool, stream.name, batches)
     label = f"receiver:{stream.name} {batches[0].stem}…{batches[-1].stem}"
     opts = replace(job.opts, options={**job.opts.options, **dict(stream.options)})
     try:
-        [summary] = ingest_files(con, stream.kind, [combined], opts, format=stream.format,
-                                 labels={combined: label})
+        [summary] = ingest_files(con, stream.kind, [path], opts, format=stream.format,
+                                 labels={path: label})
     except (FormatError, RejectRateError) as exc:
         # Cannot happen for batches the receiver validated; keep them for a manual load.
-        where = spool.quarantine(job.spool, batches, combined)
+        where = spool.quarantine(job.spool, batches, path)
         errors.append(f"{label}: refused by the loader ({exc}); batches kept in {where}")
         counts["bytes"] += size
         return size
-    spool.done(batches, combined)
+    spool.done(batches, path)
     counts["bytes"] += size
     counts["spans" if stream.kind == "traces" else "answers"] += (
         summary.rows_read - summary.rejected)
     counts["rejected"] += summary.rejected
     return size
+
+
+def _watch_parent(pid: int) -> None:
+    """Worker initializer: exit as soon as process ``pid`` (the receiver) has ended.
+
+    The worker is a child of the forkserver, not of the receiver, so the parent-death signal
+    (``PR_SET_PDEATHSIG``) would not fire; a pidfd (Linux) becomes readable when ``pid``
+    exits, whatever killed it. Elsewhere ``pid`` is polled."""
+
+    def watch() -> None:
+        try:
+            fd = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            fd = None
+        if fd is not None:
+            select.select([fd], [], [])
+        else:
+            while _alive(pid):
+                time.sleep(0.5)
+        os._exit(0)  # like the kill -9 it mirrors: the spool and the database are crash-safe
+
+    threading.Thread(target=watch, name="parallax-watch-receiver", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _command_waiting(db_path: Path) -> bool:
@@ -162,7 +223,10 @@ class Handoff:
             ctx.set_forkserver_preload([__name__, "pandas"])
         else:
             ctx = multiprocessing.get_context("spawn")
-        self._pool = ProcessPoolExecutor(1, mp_context=ctx)
+        self._pool = ProcessPoolExecutor(1, mp_context=ctx, initializer=_watch_parent,
+                                         initargs=(os.getpid(),))
+        self._failure: str | None = None  # the failure last logged; None while rounds work
+        self._failures = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="parallax-handoff", daemon=True)
 
@@ -208,14 +272,29 @@ class Handoff:
             log.error("%s", e)
         return r
 
+    def _failed(self, exc: Exception) -> None:
+        """Log a failing round once, and again only when the failure changes."""
+        what = f"{type(exc).__name__}: {exc}"
+        self.stats.last_error = f"hand-off failed: {what}"
+        self._failures += 1
+        if what != self._failure:
+            self._failure = what
+            log.error("hand-off failed; batches stay spooled and it is retried every %.1f s "
+                      "(logged again only if the failure changes)", self.every,
+                      exc_info=(type(exc), exc, exc.__traceback__))
+
     def _loop(self) -> None:
         pause = self.every
         while not self._stop.wait(pause):
             try:
                 r = self.once()
             except Exception as exc:  # noqa: BLE001  (keep receiving; report it)
-                self.stats.last_error = f"hand-off failed: {exc}"
-                log.exception("hand-off failed; batches stay spooled")
+                self._failed(exc)
                 r = Round()
+            else:
+                if self._failure is not None:
+                    log.warning("hand-off works again (after %d failed round(s))",
+                                self._failures)
+                    self._failure, self._failures = None, 0
             pause = 0.25 if r.waited else 0.05 if r.remaining else self.every
             pause = max(pause, PAUSE_FACTOR * r.held_s)

@@ -9,6 +9,12 @@ partial-success answer, and stay in the document: the hand-off loads batches wit
 limit, so the mapping keeps them in ``rejects`` with its reason, never dropped silently. The
 document is written back as OTLP/JSON (ids hex, enums as integers) — the line the file mapping
 reads, so received spans and loaded files share one mapping.
+
+Before that, strings are capped (``Caps``): a span, event or scope name and an attribute key
+are cut to ``max_name_bytes`` UTF-8 bytes, an attribute value — a string, bytes, or an
+array / key-value list taken together, whose elements are kept while they fit — and a status
+message to ``max_value_bytes``. Each value cut counts once in ``Decoded.truncated`` and the
+answer says so (a partial success with 0 rejected spans: the OTLP way to warn).
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from parallax.connectors.receive.protocol import PROTOBUF, ReceiveError
 
-__all__ = ["Decoded", "decode_traces"]
+__all__ = ["Caps", "Decoded", "decode_traces"]
 
 _HEX = re.compile(r"[0-9a-fA-F]*")
 _IDS = ("traceId", "spanId", "parentSpanId")
@@ -35,14 +41,24 @@ _SHOWN = 3  # rejected spans named in the answer's message
 
 
 @dataclass(frozen=True)
+class Caps:
+    max_name_bytes: int = 1024  # span / event / scope names, attribute keys
+    max_value_bytes: int = 8192  # attribute values (arrays and lists together), status messages
+
+
+@dataclass(frozen=True)
 class Decoded:
     line: bytes | None  # OTLP/JSON ExportTraceServiceRequest (rejected spans kept); None: empty
     accepted: int
     rejected: int
-    message: str  # why spans were rejected ('' when none were)
+    message: str  # why spans were rejected, or which values were cut ('' when neither)
+    truncated: int = 0  # names and values cut to the caps
 
 
-def decode_traces(body: bytes, encoding: str) -> Decoded:
+_CAPS = Caps()
+
+
+def decode_traces(body: bytes, encoding: str, caps: Caps = _CAPS) -> Decoded:
     """Decode and validate one export request; ``ReceiveError(400)`` if it is not one."""
     bad: dict[tuple[int, int, int], str] = {}
     if encoding == PROTOBUF:
@@ -64,15 +80,115 @@ def decode_traces(body: bytes, encoding: str) -> Decoded:
     if not accepted and not reasons:
         return Decoded(None, 0, 0, message)
     doc = json_format.MessageToDict(req, use_integers_for_enums=True)
-    for span in _spans(doc):
-        for key in _IDS:
-            if key in span:
-                span[key] = base64.b64decode(span[key]).hex()
-        for link in span.get("links") or ():
-            for key in ("traceId", "spanId"):
-                if key in link:
-                    link[key] = base64.b64decode(link[key]).hex()
-    return Decoded(orjson.dumps(doc), accepted, len(reasons), message)
+    cap = _Capper(caps)
+    for rs in doc.get("resourceSpans") or ():
+        cap.attributes(rs.get("resource"))
+        for ss in rs.get("scopeSpans") or ():
+            scope = ss.get("scope")
+            if scope:
+                cap.name(scope, "name")
+                cap.name(scope, "version")
+                cap.attributes(scope)
+            for span in ss.get("spans") or ():
+                for key in _IDS:
+                    if key in span:
+                        span[key] = base64.b64decode(span[key]).hex()
+                cap.name(span, "name")
+                cap.value(span, "traceState")
+                cap.attributes(span)
+                for event in span.get("events") or ():
+                    cap.name(event, "name")
+                    cap.attributes(event)
+                for link in span.get("links") or ():
+                    for key in ("traceId", "spanId"):
+                        if key in link:
+                            link[key] = base64.b64decode(link[key]).hex()
+                    cap.value(link, "traceState")
+                    cap.attributes(link)
+                cap.value(span.get("status"), "message")
+    if cap.truncated:
+        cut = (f"{cap.truncated} name(s) or value(s) cut to {caps.max_name_bytes} / "
+               f"{caps.max_value_bytes} bytes")
+        message = f"{message}; {cut}" if message else cut
+    return Decoded(orjson.dumps(doc), accepted, len(reasons), message, cap.truncated)
+
+
+class _Capper:
+    """Cuts names and values of an OTLP/JSON document in place, counting each one cut."""
+
+    def __init__(self, caps: Caps) -> None:
+        self.max_name, self.max_value = caps.max_name_bytes, caps.max_value_bytes
+        self.truncated = 0
+
+    def name(self, obj: dict | None, key: str) -> None:
+        self._cut(obj, key, self.max_name)
+
+    def value(self, obj: dict | None, key: str) -> None:
+        self._cut(obj, key, self.max_value)
+
+    def _cut(self, obj: dict | None, key: str, limit: int) -> None:
+        s = obj.get(key) if obj else None
+        if isinstance(s, str) and len(s) > limit // 4 and _utf8(s) > limit:
+            obj[key] = _cut(s, limit)
+            self.truncated += 1
+
+    def attributes(self, obj: dict | None) -> None:
+        for kv in (obj.get("attributes") or ()) if obj else ():
+            self.name(kv, "key")
+            value = kv.get("value")
+            if value and self._any(value, self.max_value) < 0:
+                self.truncated += 1
+
+    def _any(self, v: Any, budget: int) -> int:
+        """Cap one AnyValue to ``budget`` bytes in place; the budget left, < 0 when cut."""
+        if not isinstance(v, dict):
+            return budget
+        s = v.get("stringValue")
+        if s is not None:
+            n = _utf8(s)
+            if n <= budget:
+                return budget - n
+            v["stringValue"] = _cut(s, max(budget, 0))
+            return -1
+        b = v.get("bytesValue")
+        if b is not None:
+            n = len(b) * 3 // 4
+            if n <= budget:
+                return budget - n
+            raw = base64.b64decode(b)[:max(budget, 0)]
+            v["bytesValue"] = base64.b64encode(raw).decode()
+            return -1
+        for kind in ("arrayValue", "kvlistValue"):
+            inner = v.get(kind)
+            if inner is None:
+                continue
+            values = inner.get("values") or []
+            for i, item in enumerate(values):
+                if budget <= 0:
+                    del values[i:]
+                    return -1
+                if kind == "kvlistValue":
+                    key = item.get("key") or ""
+                    budget -= _utf8(key)
+                    if budget < 0:
+                        del values[i:]
+                        return -1
+                    item = item.get("value")
+                budget = self._any(item, budget)
+                if budget < 0:
+                    del values[i + 1:]
+                    return -1
+            return budget
+        return budget - 8  # bool, int, double
+
+
+def _utf8(s: str) -> int:
+    return len(s) if s.isascii() else len(s.encode("utf-8", "surrogatepass"))
+
+
+def _cut(s: str, limit: int) -> str:
+    """``s`` cut to at most ``limit`` UTF-8 bytes, on a character boundary."""
+    return s.encode("utf-8", "surrogatepass")[:limit].decode("utf-8", "ignore")
 
 
 def _parse_json(body: bytes, bad: dict[tuple[int, int, int], str]) -> ExportTraceServiceRequest:
@@ -120,12 +236,6 @@ def _indexed_spans(doc: dict) -> Iterator[tuple[tuple[int, int, int], dict]]:
             for k, span in enumerate((ss.get("spans") or ()) if isinstance(ss, dict) else ()):
                 if isinstance(span, dict):
                     yield (i, j, k), span
-
-
-def _spans(doc: dict) -> Iterator[dict]:
-    for rs in doc.get("resourceSpans") or ():
-        for ss in rs.get("scopeSpans") or ():
-            yield from ss.get("spans") or ()
 
 
 def _check_spans(req: ExportTraceServiceRequest,

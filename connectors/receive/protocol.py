@@ -23,9 +23,11 @@ JSON = "application/json"
 class ReceiveError(ParallaxError):
     """A request the receiver refuses: ``status`` is the HTTP status, the message its reason."""
 
-    def __init__(self, status: int, message: str, retry_after: int | None = None) -> None:
+    def __init__(self, status: int, message: str, retry_after: int | None = None, *,
+                 close: bool = False) -> None:
+        """``close``: the body was not read to its end, so the connection cannot be reused."""
         super().__init__(message)
-        self.status, self.retry_after = status, retry_after
+        self.status, self.retry_after, self.close = status, retry_after, close
 
 
 def encoding_of(content_type: str | None) -> str | None:
@@ -35,7 +37,8 @@ def encoding_of(content_type: str | None) -> str | None:
 
 
 # HTTP status → google.rpc.Code, as the OTLP/HTTP and gRPC mappings pair them.
-_RPC_CODE = {400: 3, 401: 16, 403: 7, 404: 5, 413: 3, 415: 3, 429: 8, 500: 13, 503: 14}
+_RPC_CODE = {400: 3, 401: 16, 403: 7, 404: 5, 408: 4, 409: 6, 413: 3, 415: 3, 421: 3, 429: 8,
+             500: 13, 503: 14}
 
 
 def error_body(status: int, message: str, encoding: str | None) -> tuple[bytes, str]:
@@ -47,9 +50,10 @@ def error_body(status: int, message: str, encoding: str | None) -> tuple[bytes, 
 
 
 def export_body(rejected: int, message: str, encoding: str) -> tuple[bytes, str]:
-    """(body, content type) of a successful export: partial success when spans were rejected."""
+    """(body, content type) of a successful export: partial success when spans were rejected,
+    or, with 0 rejected, as a warning (``message``: values were cut)."""
     resp = ExportTraceServiceResponse()
-    if rejected:
+    if rejected or message:
         resp.partial_success.rejected_spans = rejected
         resp.partial_success.error_message = message
     if encoding == PROTOBUF:

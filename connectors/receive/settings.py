@@ -14,13 +14,24 @@
     rating_scale = "1-5"            # scale of in-page answers with metric "rating"
     log_seconds = 60                # the status line's interval
     retry_after = 1                 # seconds, in Retry-After of 429 and 503 answers
+    allowed_hosts = ["otel.example"]   # Host header names accepted besides IP literals,
+                                       # localhost and --host (DNS rebinding); "*" = any
+    header_timeout = 10             # s to send a request's headers (idle connections too)
+    body_timeout = 30               # s to send a whole body once the headers are in
+    max_connections = 1000          # open connections; more: the longest idle is closed, or 503
+    max_buffered_bytes = 134217728  # request bytes held across all requests; beyond: 503
+    max_value_bytes = 8192          # an attribute value (string, bytes, array) is cut to this
+    max_name_bytes = 1024           # a span / event / scope name, attribute key is cut to this
+    min_free_bytes = 67108864       # 503 while the spool's disk has less free
 
 The bearer token is ``--token``, else ``$PARALLAX_TOKEN``; it is never read from the file
-(config files get committed) and never logged.
+(config files get committed) and never logged. Listening on anything but loopback without a
+token is refused unless ``--insecure-no-token`` (command line only, like the token).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -29,9 +40,11 @@ from typing import Any
 
 from parallax.errors import ConfigError
 
-__all__ = ["ServeSettings"]
+__all__ = ["LOOPBACK", "ServeSettings", "is_loopback"]
 
 _SCALE_HINT = 'expected "LO-HI", e.g. "1-5"'
+_COMMAND_LINE_ONLY = ("token", "insecure_no_token")
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 @dataclass(frozen=True)
@@ -51,6 +64,15 @@ class ServeSettings:
     rating_scale: tuple[float, float] = (1.0, 5.0)
     log_seconds: float = 60.0
     retry_after: int = 1
+    allowed_hosts: tuple[str, ...] = ()
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    max_connections: int = 1000
+    max_buffered_bytes: int = 128 << 20
+    max_value_bytes: int = 8192
+    max_name_bytes: int = 1024
+    min_free_bytes: int = 64 << 20
+    insecure_no_token: bool = False
 
     def __repr__(self) -> str:  # never print the token
         shown = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "token"}
@@ -64,7 +86,7 @@ class ServeSettings:
     def from_config(cls, db_path: Path, section: Mapping[str, Any],
                     **overrides: Any) -> ServeSettings:
         """``[serve]`` values, then non-None ``overrides`` (command-line options), checked."""
-        known = {f.name for f in fields(cls)} - {"db_path", "token"}
+        known = {f.name for f in fields(cls)} - {"db_path", *_COMMAND_LINE_ONLY}
         unknown = set(section) - known
         if unknown:
             raise ConfigError(f"[serve]: unknown setting(s) {', '.join(sorted(unknown))}")
@@ -81,19 +103,45 @@ class ServeSettings:
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"[serve] port {self.port}: expected 0-65535")
         positive = ("max_body_bytes", "queue_spans", "batch_spans", "batch_ms",
-                    "handoff_seconds", "max_spool_bytes", "log_seconds", "retry_after")
+                    "handoff_seconds", "max_spool_bytes", "log_seconds", "retry_after",
+                    "header_timeout", "body_timeout", "max_connections", "max_buffered_bytes",
+                    "max_value_bytes", "max_name_bytes")
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"[serve] {name} must be > 0, got {getattr(self, name)}")
+        if self.min_free_bytes < 0:
+            raise ConfigError(f"[serve] min_free_bytes must be >= 0, got {self.min_free_bytes}")
+        if self.max_buffered_bytes < self.max_body_bytes:
+            raise ConfigError(f"[serve] max_buffered_bytes ({self.max_buffered_bytes}) must be "
+                              f">= max_body_bytes ({self.max_body_bytes})")
         if self.token is not None and not self.token.strip():
             raise ConfigError("--token: empty token")
+        if not self.token and not self.loopback and not self.insecure_no_token:
+            raise ConfigError(f"refusing to listen on {self.host} without a token: anyone who "
+                              "can reach it could write; set PARALLAX_TOKEN (or --token), or "
+                              "pass --insecure-no-token")
         return self
+
+    @property
+    def loopback(self) -> bool:
+        """Listening on this machine only."""
+        return is_loopback(self.host)
 
 
 def _convert(name: str, value: Any, default: Any) -> Any:
     where = f"[serve] {name}"
     if name == "token":
         return str(value)
+    if name == "insecure_no_token":
+        return bool(value)
+    if name == "allowed_hosts":
+        if isinstance(value, str):
+            value = [value]
+        if not (isinstance(value, list | tuple) and all(
+                isinstance(v, str) and v.strip() for v in value)):
+            raise ConfigError(f"{where}: expected a list of host names, e.g. "
+                              '["otel.example"]')
+        return tuple(v.strip().lower().rstrip(".") for v in value)
     if name == "allowed_origins":
         if isinstance(value, str):
             value = [value]
@@ -114,6 +162,15 @@ def _convert(name: str, value: Any, default: Any) -> Any:
     if isinstance(default, str) and isinstance(value, str):
         return value
     raise ConfigError(f"{where}: expected {type(default).__name__}, got {value!r}")
+
+
+def is_loopback(host: str) -> bool:
+    if host.strip("[]").lower() in LOOPBACK:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _scale(value: Any, where: str) -> tuple[float, float]:

@@ -7,11 +7,18 @@ requests are acknowledged. The hand-off concatenates sealed batches into one fil
 between loads them again, which the natural keys make harmless. Names sort in write order
 (nanosecond clock, then a counter), across restarts too. Batches hold raw data until the
 hand-off: files are created 0600 and folders 0700, for the receiver's user alone.
+
+A write that fails (a full disk) leaves nothing behind. ``DiskSpace`` watches the spool's
+file system: below ``min_free_bytes`` free, or after a write failed for want of space, the
+receiver answers 503 until there is room again — logged once when it fills, once when it has
+room again.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
+import logging
 import os
 import shutil
 import time
@@ -22,7 +29,10 @@ from pathlib import Path
 
 from parallax.errors import ConfigError
 
-__all__ = ["STREAMS", "Spool", "Stream", "combine", "done", "quarantine", "sealed"]
+__all__ = ["STREAMS", "DiskSpace", "Spool", "Stream", "combine", "done", "no_space",
+           "quarantine", "sealed"]
+
+log = logging.getLogger("parallax.serve")
 
 
 @dataclass(frozen=True)
@@ -75,10 +85,14 @@ class Spool:
         name = f"{time.time_ns():020d}-{next(self._counter):06d}"
         tmp = folder / f"{name}.tmp"
         data = b"\n".join(lines) + b"\n"
-        with _create(tmp) as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        try:
+            with _create(tmp) as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # a half-written batch must not hold the space
+            raise
         tmp.rename(folder / f"{name}.jsonl")
         _fsync_dir(folder)
         return len(data)
@@ -90,6 +104,65 @@ class Spool:
         """(batch files, bytes) waiting for the hand-off."""
         files = [p for s in STREAMS for p in sealed(self.root, s.name)]
         return len(files), sum(_size(p) for p in files)
+
+
+def no_space(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+_MARGIN = 1 << 20  # free beyond min_free_bytes before receiving again (no flapping)
+
+
+class DiskSpace:
+    """Whether the spool's disk has room: ``full`` is checked at most every ``every`` s."""
+
+    def __init__(self, root: Path, min_free: int, every: float = 1.0) -> None:
+        self.root, self.min_free, self.every = root, min_free, every
+        self.full = False
+        self._checked = float("-inf")
+        self._need = min_free + _MARGIN  # free bytes wanted before receiving again
+
+    def free(self) -> int:
+        st = os.statvfs(self.root)
+        if st.f_files and not st.f_favail:  # no inodes left: as good as no space
+            return 0
+        return st.f_bavail * st.f_frsize
+
+    def check(self) -> bool:
+        """True while the disk is full (cheap: ``statvfs`` at most every ``every`` s)."""
+        now = time.monotonic()
+        if now - self._checked < self.every:
+            return self.full
+        self._checked = now
+        try:
+            free = self.free()
+        except OSError:
+            return self.full
+        if self.full and free >= self._need:
+            self.full, self._need = False, self.min_free + _MARGIN
+            log.warning("spool disk has room again (%.1f MB free): receiving", free / 1e6)
+        elif not self.full and free < self.min_free:
+            self._fill(free)
+        return self.full
+
+    def write_failed(self, exc: BaseException, size: int) -> None:
+        """A spool write failed: when for want of space, stay full until there is room for
+        a few writes like it."""
+        if not no_space(exc):
+            return
+        self._need = max(self.min_free + _MARGIN, 4 * size)
+        if not self.full:
+            try:
+                free = self.free()
+            except OSError:
+                free = 0
+            self._fill(free)
+        self._checked = time.monotonic()
+
+    def _fill(self, free: int) -> None:
+        self.full = True
+        log.error("spool disk full (%.1f MB free in %s, min_free_bytes %d): answering 503 "
+                  "until there is room", free / 1e6, self.root, self.min_free)
 
 
 # The hand-off runs in another process: it works on the folder, not on the Spool object.

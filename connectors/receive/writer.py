@@ -5,7 +5,8 @@ holding them is durable in the spool (``Spool.write``), which is when the reques
 acknowledged. The writer takes what has queued for up to ``batch_ms`` or ``batch_spans``
 spans and writes one file per stream. ``submit`` refuses (``None``) when the queued spans
 would exceed ``queue_spans`` — the handler answers 429 — or when the spool backlog is above
-``max_spool_bytes`` (the database has been locked for long) or the writer is draining — 503.
+``max_spool_bytes`` (the database has been locked for long), the spool's disk is full
+(``DiskSpace``) or the writer is draining — 503.
 A request larger than the whole queue is still taken when the queue is empty, so it cannot
 be refused forever.
 """
@@ -18,7 +19,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from parallax.connectors.receive.spool import Spool
+from parallax.connectors.receive.spool import DiskSpace, Spool, no_space
 
 __all__ = ["Stats", "Writer"]
 
@@ -41,8 +42,22 @@ class Stats:
     refresh_s: float = 0.0  # of which the join-model refresh
     last_handoff: float | None = None
     last_error: str | None = None
+    # Abuse and limits (docs/serve.md, "Under abuse")
+    values_truncated: int = 0  # names and attribute values cut to the caps
+    feedback_duplicates: int = 0  # answers whose feedback_id was already received
+    busy: int = 0  # requests answered 503: bodies in flight above max_buffered_bytes
+    body_timeouts: int = 0  # requests answered 408: body not in within body_timeout
+    header_timeouts: int = 0  # connections closed: headers not in within header_timeout
+    idle_closed: int = 0  # idle connections closed to make room at max_connections
+    connections_refused: int = 0  # answered 503 at max_connections with none idle
+    wrong_host: int = 0  # requests answered 421 (Host not allowed)
+    disconnects: int = 0  # clients gone before their body was in
+    disk_full: bool = False
     started: float = field(default_factory=time.monotonic)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def count(self, name: str, n: int = 1) -> None:
+        setattr(self, name, getattr(self, name) + n)
 
     def spooled(self, delta: int) -> None:
         """Adjust ``spool_bytes``: the writer adds, the hand-off thread subtracts."""
@@ -60,8 +75,8 @@ class _Item:
 
 class Writer:
     def __init__(self, spool: Spool, stats: Stats, *, queue_spans: int, batch_spans: int,
-                 batch_ms: int, max_spool_bytes: int) -> None:
-        self.spool, self.stats = spool, stats
+                 batch_ms: int, max_spool_bytes: int, disk: DiskSpace | None = None) -> None:
+        self.spool, self.stats, self.disk = spool, stats, disk
         self.queue_spans, self.batch_spans = queue_spans, batch_spans
         self.batch_s, self.max_spool_bytes = batch_ms / 1000, max_spool_bytes
         self._items: deque[_Item] = deque()
@@ -77,6 +92,10 @@ class Writer:
         """429 / 503 if a request of ``spans`` spans cannot be queued now, else None."""
         if self._closing or self.stats.spool_bytes > self.max_spool_bytes:
             return 503
+        if self.disk is not None:
+            self.stats.disk_full = self.disk.check()
+            if self.stats.disk_full:
+                return 503
         if self._queued and self._queued + spans > self.queue_spans:
             return 429
         return None
@@ -128,6 +147,9 @@ class Writer:
                                                [i.line for i in items])
             except OSError as exc:
                 self.stats.last_error = f"spool write failed: {exc}"
+                if self.disk is not None and no_space(exc):
+                    self.disk.write_failed(exc, sum(len(i.line) + 1 for i in items))
+                    self.stats.disk_full = self.disk.full
                 for i in items:
                     if not i.done.done():
                         i.done.set_exception(exc)

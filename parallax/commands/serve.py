@@ -22,6 +22,13 @@ def serve(
     token: Annotated[str | None, typer.Option(
         "--token", help="Require 'Authorization: Bearer TOKEN' (env PARALLAX_TOKEN).",
         show_default=False)] = None,
+    allow_host: Annotated[list[str] | None, typer.Option(
+        "--allow-host", help="A Host header name to answer to besides IP addresses, "
+        "localhost and --host (repeatable; adds to [serve] allowed_hosts).",
+        show_default=False)] = None,
+    insecure_no_token: Annotated[bool, typer.Option(
+        "--insecure-no-token", help="Listen beyond this machine without a token (anyone who "
+        "can reach the port can write).")] = False,
 ) -> None:
     """Receive OTLP/HTTP traces (POST /v1/traces) and survey answers (POST /v1/feedback)."""
     from parallax.config import load_config
@@ -31,8 +38,13 @@ def serve(
 
     cfg = load_config(ctx.obj.config)
     db_path = resolve_db_path(ctx.obj.db)
-    settings = ServeSettings.from_config(db_path, cfg.extra.get("serve", {}), host=host,
-                                         port=port, token=token)
+    section = dict(cfg.extra.get("serve", {}))
+    if allow_host:
+        configured = section.get("allowed_hosts", [])
+        section["allowed_hosts"] = [*([configured] if isinstance(configured, str)
+                                      else configured), *allow_host]
+    settings = ServeSettings.from_config(db_path, section, host=host, port=port, token=token,
+                                         insecure_no_token=insecure_no_token or None)
     connect(db_path).close()  # create / migrate now: a bad database fails before listening
     opts = ingest_options(cfg, db_path)
     _log_to_stderr()

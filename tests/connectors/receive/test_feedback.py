@@ -62,3 +62,39 @@ def test_the_time_the_survey_was_shown_is_kept():
     answer = parse_feedback(b'{"score": 2, "started_at": "2026-11-25T09:59:10Z", '
                             b'"submitted_at": "2026-11-25T10:00:00Z"}', (1.0, 5.0))
     assert b'"started_at":"2026-11-25T09:59:10+00:00"' in answer.line
+
+
+def test_a_repeated_feedback_id_is_answered_as_a_duplicate(serve, db_path, settings):
+    first = {"score": 2, "metric": "csat", "verbatim": "slow", "feedback_id": "w-7"}
+    with serve() as (url, receiver):
+        a = httpx.post(f"{url}/v1/feedback", json=first)
+        retry = httpx.post(f"{url}/v1/feedback", json=first)
+        changed = httpx.post(f"{url}/v1/feedback", json={**first, "score": 5})
+        again = httpx.post(f"{url}/v1/feedback", json={**first, "verbatim": "fast"})
+        assert a.status_code == 200 and a.json() == {"feedback_id": "w-7"}
+        assert retry.status_code == 200
+        assert retry.json() == {"feedback_id": "w-7", "duplicate": True}
+        for r in (changed, again):
+            assert r.status_code == 409
+            assert "'w-7' was already received with a different answer" in r.json()["message"]
+        st = receiver.stats
+        assert (st.feedback_accepted, st.feedback_duplicates) == (1, 3)
+    assert query(db_path, "SELECT score, verbatim FROM feedback") == [(2.0, "slow")]
+    # After a restart the id is known from the database (its content is not: a duplicate).
+    with serve() as (url, _):
+        r = httpx.post(f"{url}/v1/feedback", json={**first, "score": 4})
+        assert r.status_code == 200 and r.json()["duplicate"] is True
+        assert httpx.post(f"{url}/v1/feedback", json={"score": 4, "feedback_id": "w-8"}
+                          ).json() == {"feedback_id": "w-8"}
+    assert query(db_path, "SELECT count(*) FROM feedback") == [(2,)]
+
+
+def test_a_failed_write_does_not_claim_the_id(serve):
+    with serve() as (url, receiver):
+        receiver.disk.free = lambda: 0
+        body = {"score": 4, "feedback_id": "w-9"}
+        assert httpx.post(f"{url}/v1/feedback", json=body).status_code == 503
+        receiver.disk.free = lambda: 10 << 30
+        receiver.disk._checked = float("-inf")
+        r = httpx.post(f"{url}/v1/feedback", json=body)
+        assert r.status_code == 200 and r.json() == {"feedback_id": "w-9"}

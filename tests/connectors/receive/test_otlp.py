@@ -12,7 +12,7 @@ from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from parallax.connectors.load import ingest_files
-from parallax.connectors.receive.otlp import decode_traces
+from parallax.connectors.receive.otlp import Caps, decode_traces
 from parallax.connectors.receive.protocol import JSON, PROTOBUF, ReceiveError
 
 T, S = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
@@ -90,3 +90,35 @@ def test_undecodable_bodies_are_400(body, encoding):
     with pytest.raises(ReceiveError) as info:
         decode_traces(body, encoding)
     assert info.value.status == 400
+
+
+def test_names_and_attribute_values_are_capped_and_counted():
+    huge = "x" * (7 << 20)  # a 7 MiB attribute was stored whole
+    accents = "é" * 5000  # 10,000 UTF-8 bytes: cut on a character boundary
+    span = _span(name="n" * 5000, attributes=[
+        {"key": "big", "value": {"stringValue": huge}},
+        {"key": "accents", "value": {"stringValue": accents}},
+        {"key": "k" * 3000, "value": {"intValue": "7"}},
+        {"key": "list", "value": {"arrayValue": {"values": [
+            {"stringValue": "y" * 3000} for _ in range(10)]}}},
+        {"key": "raw", "value": {"bytesValue": base64.b64encode(b"\0" * 20_000).decode()}},
+        {"key": "fine", "value": {"stringValue": "short"}}])
+    span["events"] = [{"name": "e" * 2000, "timeUnixNano": START}]
+    span["status"] = {"code": 2, "message": "m" * 10_000}
+    decoded = decode_traces(orjson.dumps(_doc([span])), JSON, Caps(1024, 8192))
+    assert decoded.accepted == 1 and decoded.truncated == 8
+    assert "8 name(s) or value(s) cut" in decoded.message
+    out = orjson.loads(decoded.line)["resourceSpans"][0]["scopeSpans"][0]["spans"][0]
+    attrs = {a["key"]: a["value"] for a in out["attributes"]}
+    assert out["name"] == "n" * 1024 and out["events"][0]["name"] == "e" * 1024
+    assert attrs["big"]["stringValue"] == "x" * 8192
+    assert attrs["accents"]["stringValue"] == "é" * 4096
+    assert "k" * 1024 in attrs and attrs["fine"]["stringValue"] == "short"
+    values = attrs["list"]["arrayValue"]["values"]
+    assert len(values) == 3 and sum(len(v["stringValue"]) for v in values) == 8192
+    assert len(base64.b64decode(attrs["raw"]["bytesValue"])) == 8192
+    assert out["status"]["message"] == "m" * 8192
+    assert len(decoded.line) < 60_000
+    # Nothing to cut: the answer says nothing.
+    plain = decode_traces(orjson.dumps(_doc([_span()])), JSON)
+    assert (plain.truncated, plain.message) == (0, "")

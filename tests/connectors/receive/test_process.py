@@ -3,6 +3,7 @@ drains it, and a restart hands off what an earlier run left spooled."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -84,3 +85,27 @@ def test_restart_hands_off_what_was_spooled(serve, settings, db_path):
     with serve():
         pass
     assert query(db_path, "SELECT trace_id, span_id FROM spans") == [("e" * 32, "f" * 16)]
+
+
+def test_children_exit_when_serve_is_killed(tmp_path):
+    """kill -9 leaves no hand-off worker, forkserver or resource tracker behind (they lived
+    on: the worker waited on a pipe it held both ends of, and kept the others alive)."""
+    import psutil
+
+    db, config = tmp_path / "p.duckdb", tmp_path / "parallax.toml"
+    config.write_text("[serve]\nhandoff_seconds = 0.3\n")
+    proc, url = _start(db, config)
+    children: list[psutil.Process] = []
+    try:
+        assert httpx.get(f"{url}/healthz").status_code == 200
+        children = psutil.Process(proc.pid).children(recursive=True)
+        assert len(children) >= 3  # the resource tracker, the forkserver, the worker
+        proc.kill()
+        proc.wait(10)
+        _, alive = psutil.wait_procs(children, timeout=10)
+        assert not alive, [p.cmdline() for p in alive]
+    finally:
+        proc.kill()
+        for p in children:
+            with contextlib.suppress(psutil.Error):
+                p.kill()
