@@ -392,7 +392,7 @@ def _mutate(obj, draw, depth=0):
     return draw(WEIRD)
 
 
-@settings(max_examples=60, deadline=None,
+@settings(max_examples=30, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture,
                                  HealthCheck.too_slow])
 @given(data=st.data())

@@ -576,7 +576,7 @@ def _varied(draw) -> dict:
     return _request(*spans, resource=resource)
 
 
-@settings(max_examples=60, deadline=None, derandomize=True,
+@settings(max_examples=30, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(doc=st.one_of(_mutated(), _varied()))
 def test_mutated_requests_are_stored_the_same_either_way(doc, tmp_path_factory, opts):
