@@ -1,12 +1,17 @@
-"""Trace-ingest benchmark (not a test): spans/s end to end and peak RSS, against a bare DuckDB
-``read_json`` + triple ``unnest`` count of the same file measured in the same run.
+"""Trace-ingest benchmark (not a test): a Collector-like OTLP/JSON-lines file (bench/otlp_file.py:
+browser documentLoad/resourceFetch spans, server spans with ~15 attributes, client spans,
+resource attributes; ≈640 bytes a span) loaded end to end into a fresh database — through the
+native path (DuckDB reads the file) and through the Python parser — and, in the same run,
+DuckDB's own extraction of the same fields into an in-memory table (duckdb_native_otlp.sql).
 
-    uv run python bench/ingest_traces.py                     # 2 M and 4 M spans
+    uv run python bench/ingest_traces.py                     # 1 M and 2 M spans
     uv run python bench/ingest_traces.py --spans 200000      # a quick look
 
-Each measurement runs in its own process; peak RSS is the sampled peak of the sum of that
-process and its children (parser workers included). DuckDB runs with its defaults, as a user
-would type the query (a larger ``maximum_object_size`` measured slower: fewer parallel buffers).
+Each measurement runs in its own process: wall time, peak RSS and CPU seconds of that process
+and its children (parser workers included; sampled), so that a busy machine shows as CPU time
+well below wall × cores. A load is everything `parallax ingest` does to a file: hash, parse,
+pseudonymise, normalise routes, stage, deduplicate, learn route templates, commit. The ratio is
+DuckDB's extraction time over the load's: ≥ 1.0 would mean loading as fast as DuckDB extracts.
 """
 
 from __future__ import annotations
@@ -17,32 +22,24 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BASELINE_SQL = """
-SELECT count(*) FROM (
-  SELECT unnest(ss.spans) AS sp FROM (
-    SELECT unnest(rs.scopeSpans) AS ss FROM (
-      SELECT unnest(resourceSpans) AS rs
-      FROM read_json(?, format = 'newline_delimited'))))
-"""
+PHASES = ("duckdb", "native", "python")
 
 
 def _child(phase: str, file: str, db: str) -> dict:
     t0 = time.perf_counter()
-    if phase == "baseline":
-        import duckdb
-
-        n = duckdb.connect().execute(BASELINE_SQL, [file]).fetchall()[0][0]
-    elif phase == "native":
+    if phase == "duckdb":
         import duckdb
 
         con = duckdb.connect()
         con.execute((HERE / "duckdb_native_otlp.sql").read_text(), {"file": file})
         n = con.execute("SELECT count(*) FROM native_spans").fetchall()[0][0]
     else:
+        os.environ["PARALLAX_NATIVE"] = "1" if phase == "native" else "0"
         from parallax.connectors.load import IngestOptions, ingest_files
         from parallax.connectors.privacy import Pseudonymizer
         from parallax.db import connect
@@ -50,35 +47,80 @@ def _child(phase: str, file: str, db: str) -> dict:
         con = connect(db)
         opts = IngestOptions(pseudonymize=Pseudonymizer(b"bench-key-0123456789abcdef"))
         [s] = ingest_files(con, "traces", [Path(file)], opts)
-        n = con.execute("SELECT count(*) FROM spans").fetchone()[0]
-        assert n == s.rows_loaded, (n, s)
+        n = con.execute("SELECT count(*) FROM spans").fetchall()[0][0]
+        assert n == s.rows_loaded and s.rejected == 0, (n, s)
         con.close()
     return {"rows": n, "seconds": time.perf_counter() - t0}
+
+
+class _CpuSeconds:
+    """CPU seconds of a process and its descendants, sampled while it runs (a child that
+    exits between two samples loses at most one interval)."""
+
+    def __init__(self, pid: int, every_s: float = 0.05) -> None:
+        import psutil
+
+        self._psutil, self.pid, self.every_s = psutil, pid, every_s
+        self._seen: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    @property
+    def seconds(self) -> float:
+        return sum(self._seen.values())
+
+    def __enter__(self) -> _CpuSeconds:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        psutil = self._psutil
+        try:
+            root = psutil.Process(self.pid)
+        except psutil.Error:
+            return
+        while not self._stop.is_set():
+            try:
+                procs = [root, *root.children(recursive=True)]
+            except psutil.Error:
+                procs = []
+            for p in procs:
+                try:
+                    t = p.cpu_times()
+                    self._seen[p.pid] = max(self._seen.get(p.pid, 0.0), t.user + t.system)
+                except psutil.Error:
+                    pass
+            time.sleep(self.every_s)
 
 
 def _measure(phase: str, file: Path, db: Path) -> dict:
     from peak_rss import PeakRss  # bench/ is on sys.path: these files run as scripts
 
+    for p in (db, Path(str(db) + ".wal"), Path(str(db) + ".key")):
+        p.unlink(missing_ok=True)
     proc = subprocess.Popen(
         [sys.executable, __file__, "--child", phase, str(file), str(db)],
         stdout=subprocess.PIPE, text=True,
     )
-    with PeakRss(proc.pid) as rss:
+    with PeakRss(proc.pid) as rss, _CpuSeconds(proc.pid) as cpu:
         out, _ = proc.communicate()
     if proc.returncode != 0:
         raise SystemExit(f"{phase} failed with exit code {proc.returncode}")
     result = json.loads(out.strip().splitlines()[-1])
-    result["peak_rss_mib"] = rss.mib
+    result.update(peak_rss_mib=rss.mib, cpu_seconds=cpu.seconds)
     return result
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--spans", type=int, nargs="+", default=[2_000_000, 4_000_000])
+    ap.add_argument("--spans", type=int, nargs="+", default=[1_000_000, 2_000_000])
     ap.add_argument("--workdir", type=Path, default=None)
     ap.add_argument("--json", type=Path, help="also write the results here")
-    ap.add_argument("--native", action="store_true",
-                    help="also time the same parse done by DuckDB alone (duckdb_native_otlp.sql)")
+    ap.add_argument("--phases", nargs="+", choices=PHASES, default=list(PHASES))
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -92,46 +134,38 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     rows = []
     for n in args.spans:
-        file = work / f"otlp_{n}.jsonl"
+        file = work / f"collector_{n}.jsonl"
         if not file.exists():
             t = time.perf_counter()
             size = write_otlp_jsonl(file, n)
             print(f"wrote {file} ({size / 2**20:.0f} MiB, {size / n:.0f} B/span) "
                   f"in {time.perf_counter() - t:.0f}s", file=sys.stderr)
-        db = work / f"bench_{n}.duckdb"
-        for p in (db, Path(str(db) + ".wal")):
-            p.unlink(missing_ok=True)
-        base = _measure("baseline", file, db)
-        native = _measure("native", file, db) if args.native else None
-        ours = _measure("ingest", file, db)
-        assert base["rows"] == ours["rows"] == n, (base, ours)
-        row = {
-            "spans": n,
-            "bytes_per_span": round(file.stat().st_size / n),
-            "cores": os.cpu_count(),
-            "parallax_spans_per_s": round(n / ours["seconds"]),
-            "parallax_seconds": round(ours["seconds"], 1),
-            "parallax_peak_rss_mib": round(ours["peak_rss_mib"]),
-            "duckdb_read_json_spans_per_s": round(n / base["seconds"]),
-            "duckdb_read_json_seconds": round(base["seconds"], 1),
-            "duckdb_peak_rss_mib": round(base["peak_rss_mib"]),
-            "ratio": round(base["seconds"] / ours["seconds"], 2),
-        }
-        if native:
-            assert native["rows"] == n, native
-            row["duckdb_native_pipeline_spans_per_s"] = round(n / native["seconds"])
-            row["duckdb_native_pipeline_peak_rss_mib"] = round(native["peak_rss_mib"])
+        row: dict = {"spans": n, "bytes_per_span": round(file.stat().st_size / n),
+                     "cores": os.cpu_count(), "load_average": round(os.getloadavg()[0], 1)}
+        for phase in args.phases:
+            got = _measure(phase, file, work / f"bench_{n}_{phase}.duckdb")
+            assert got["rows"] == n, (phase, got)
+            row[phase] = {"spans_per_s": round(n / got["seconds"]),
+                          "seconds": round(got["seconds"], 1),
+                          "cpu_seconds": round(got["cpu_seconds"], 1),
+                          "peak_rss_mib": round(got["peak_rss_mib"])}
+            print(f"  {n:,} {phase}: {row[phase]}", file=sys.stderr, flush=True)
+        if "duckdb" in row:
+            for phase in ("native", "python"):
+                if phase in row:
+                    row[phase]["ratio"] = round(row["duckdb"]["seconds"]
+                                                / row[phase]["seconds"], 2)
         rows.append(row)
         print(json.dumps(row), flush=True)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n")
-    print("\n| spans | parallax spans/s | peak RSS | bare read_json count spans/s | ratio "
-          "| DuckDB-native pipeline spans/s |")
-    print("|---|---|---|---|---|---|")
+    print("\n| spans | path | spans/s | seconds | CPU s | peak RSS | ratio to DuckDB |")
+    print("|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['spans']:,} | {r['parallax_spans_per_s']:,} | "
-              f"{r['parallax_peak_rss_mib']:,} MiB | {r['duckdb_read_json_spans_per_s']:,} | "
-              f"{r['ratio']} | {r.get('duckdb_native_pipeline_spans_per_s', '–')} |")
+        for phase in args.phases:
+            m = r[phase]
+            print(f"| {r['spans']:,} | {phase} | {m['spans_per_s']:,} | {m['seconds']} | "
+                  f"{m['cpu_seconds']} | {m['peak_rss_mib']:,} MiB | {m.get('ratio', '–')} |")
 
 
 if __name__ == "__main__":

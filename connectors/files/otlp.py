@@ -12,6 +12,11 @@ empty value means absent; unknown fields are ignored. The legacy
 
 A span with a bad id or time becomes a ``Reject``; so does a JSON-lines line that is not a
 document — unless it is the first record, in which case the file is not OTLP (``FormatError``).
+The raw text of a reject is scrubbed as stored rows are (``redact.Redactor``): personal
+attribute values pseudonymised, URL attributes without query string and fragment.
+
+``otlp-jsonl`` files are read by DuckDB first (``otlp_native``); this parser reads those with
+anything it would reject, or a shape the native path leaves to it.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import orjson
 from parallax.connectors.base import Chunk, FileFormat, ParseContext, Reject, Source
 from parallax.connectors.files import otlp_native
 from parallax.connectors.files.parallel import line_chunks
+from parallax.connectors.files.redact import Redactor
 from parallax.connectors.files.spans import (
     CHUNK_SPANS,
     KINDS,
@@ -120,6 +126,13 @@ def _add_span(cols: SpanColumns, span: dict, resource: tuple) -> None:
     )
 
 
+def _redactor(ctx: ParseContext) -> Redactor:
+    """How a rejected span, envelope or line is scrubbed for ``rejects.raw``: personal
+    attribute values (and url.query) pseudonymised, URL attributes cut, as stored rows are."""
+    return Redactor.of(ctx.pseudonymize, ids=("url.query",),
+                       urls=("url.full", "http.url", "http.target"))
+
+
 class _Batch:
     """Spans, records and rejects since the last chunk."""
 
@@ -130,7 +143,8 @@ class _Batch:
 
     def reject(self, where: str | None, reason: str, record: Any) -> None:
         # In a whole document the location is the record (span) number; in JSON lines, the line.
-        self.rejects.append(Reject(where or f"record {self.records}", reason, raw_text(record)))
+        raw = _redactor(self.cols.ctx).record(record, raw_text(record))
+        self.rejects.append(Reject(where or f"record {self.records}", reason, raw))
 
     def chunk(self) -> Chunk:
         chunk = Chunk("spans", self.cols.take(), self.records, tuple(self.rejects))
@@ -218,7 +232,7 @@ def _parse_lines(
             if first:
                 raise FormatError(ctx.file, f"not OTLP/JSON lines: {reason}", where)
             batch.records += 1
-            batch.rejects.append(Reject(where, reason, line.decode("utf-8", "replace")))
+            batch.rejects.append(Reject(where, reason, _redactor(ctx).line(line)))
         if len(batch.cols) >= CHUNK_SPANS:
             yield batch.chunk()
     if first:

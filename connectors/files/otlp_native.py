@@ -272,7 +272,8 @@ def _attributes(pseudonymize: Callable[[Any], str | None], keys_read: Sequence[s
 
 
 def _struct_type(keys_read: Sequence[str]) -> duckdb.DuckDBPyType:
-    fields = ", ".join(f'"{k}" VARCHAR' for k in ("json", *keys_read))
+    # the object is JSON already (written from JSON text): stored without another parse
+    fields = ", ".join(['"json" JSON', *(f'"{k}" VARCHAR' for k in keys_read)])
     return duckdb.sqltype(f"STRUCT({fields})")
 
 

@@ -496,6 +496,27 @@ def test_no_raw_identifier_reaches_any_table(tmp_path, opts, pseudonymize):
         con.close()
 
 
+def test_rejected_records_keep_no_raw_identifier(tmp_path, opts, pseudonymize):
+    """A rejected span (and a line that is not JSON) is stored scrubbed like a stored row."""
+    a = _attr
+    bad = _span(7, [a("enduser.id", _s("mallory@example.com")), a("client.address",
+                    _s("198.51.100.23")), a("url.full", _s("https://x.example/p?t=s3cret")),
+                    a("url.query", _s("u=mallory")), a("http.route", _s("/p"))],
+                traceId="not-hex")
+    f = _fallback(_request(bad), b'{"oops": "mallory@example.com", "url": "https://x/?t=s3cret"')
+    result = _load(f(tmp_path), tmp_path / "db.duckdb",
+                   dataclasses.replace(opts, max_reject_rate=0.5), native=True)
+    assert not result["native"] and len(result["rejects"]) == 2
+    (_, _, span), (_, _, line) = result["rejects"]
+    for secret in ("mallory", "198.51.100.23", "s3cret"):
+        assert secret not in span and secret not in line
+    attrs = {kv["key"]: kv["value"] for kv in json.loads(span)["attributes"]}
+    assert attrs["enduser.id"] == {"stringValue": pseudonymize("mallory@example.com")}
+    assert attrs["url.full"] == {"stringValue": "https://x.example/p"}
+    assert attrs["http.route"] == {"stringValue": "/p"}
+    assert pseudonymize("mallory@example.com") in line
+
+
 # --- a differential test: mutated lines, both paths ----------------------------------------
 
 _ODD = st.one_of(
