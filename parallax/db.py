@@ -23,9 +23,9 @@ import duckdb
 
 from parallax.errors import ConfigError, DatabaseError, QueryError
 
-__all__ = ["DEFAULT_DB", "SANDBOX_CONFIG", "connect", "fetch_dicts", "is_locked", "lock_wait",
-           "migrate", "read_query", "read_sql", "resolve_db_path", "sandboxed", "sql_params",
-           "waiting_marker"]
+__all__ = ["DEFAULT_DB", "SANDBOX_CONFIG", "connect", "drop_function", "fetch_dicts",
+           "is_locked", "lock_wait", "migrate", "read_query", "read_sql", "resolve_db_path",
+           "sandboxed", "sql_code", "sql_params", "waiting_marker"]
 
 DEFAULT_DB = "parallax.duckdb"
 LOCKED = "Conflicting lock is held"  # DuckDB's message when another process has the file
@@ -64,6 +64,18 @@ def resolve_db_path(option: str | os.PathLike | None) -> Path:
 def read_sql(package: str, name: str) -> str:
     """Text of a .sql file shipped inside a parallax subpackage (``models.load``, ``queries``)."""
     return resources.files(f"parallax.{package}").joinpath(name).read_text(encoding="utf-8")
+
+
+def sql_code(stmt: str) -> str:
+    """A statement without its comment lines ('' if it holds no SQL)."""
+    return "\n".join(line for line in stmt.splitlines()
+                     if line.strip() and not line.lstrip().startswith("--")).strip()
+
+
+def drop_function(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Unregister a Python function from a connection; nothing if it is not registered."""
+    with contextlib.suppress(duckdb.Error, ValueError):
+        con.remove_function(name)
 
 
 def sql_params(sql: str) -> set[str]:

@@ -22,7 +22,6 @@ path never decides a reject. ``PARALLAX_NATIVE=0`` turns it off.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -39,7 +38,7 @@ from parallax.connectors.base import ParseContext, Source
 from parallax.connectors.files.analytics_rows import mac_key
 from parallax.connectors.files.ga4_fields import LOAD_PARAMS, SESSION_PARAM, TRACE_PARAM
 from parallax.connectors.privacy import PII_ATTRIBUTE_KEYS
-from parallax.db import read_sql, sql_params
+from parallax.db import drop_function, read_sql, sql_code, sql_params
 
 __all__ = ["MAX_OBJECT_BYTES", "enabled", "stage"]
 
@@ -123,9 +122,9 @@ def stage(con: duckdb.DuckDBPyConnection, source: Source, ctx: ParseContext,
         "source": NAME,
         "load_id": load_id,
     }
-    statements = [s for s in read_sql("models", _SQL).split(";\n") if _code(s)]
+    statements = [s for s in read_sql("models", _SQL).split(";\n") if sql_code(s)]
     for name in functions:
-        _drop_function(con, name)
+        drop_function(con, name)
     try:
         for name, (fn, args) in functions.items():
             # "special": NULL arguments are passed on (an event key's params are NULL when
@@ -142,20 +141,9 @@ def stage(con: duckdb.DuckDBPyConnection, source: Source, ctx: ParseContext,
         return None
     finally:
         for name in functions:
-            _drop_function(con, name)
+            drop_function(con, name)
     if staged["events"] == 0:  # an empty file is an error: Python names it
         return None
     if source.on_read:
         source.on_read(source.path.stat().st_size)
     return staged["events"], staged
-
-
-def _drop_function(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    with contextlib.suppress(duckdb.Error, ValueError):  # not registered
-        con.remove_function(name)
-
-
-def _code(stmt: str) -> str:
-    """The statement without comment lines ('' if it has no SQL)."""
-    return "\n".join(line for line in stmt.splitlines()
-                     if line.strip() and not line.lstrip().startswith("--")).strip()

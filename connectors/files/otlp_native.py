@@ -28,7 +28,6 @@ path never decides a reject. ``PARALLAX_NATIVE=0`` turns it off.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import math
@@ -45,7 +44,7 @@ import pyarrow.compute as pc
 
 from parallax.connectors.base import ParseContext, Source
 from parallax.connectors.privacy import FREE_TEXT_KEYS, PII_ATTRIBUTE_KEYS, is_credential
-from parallax.db import read_sql, sql_params
+from parallax.db import drop_function, read_sql, sql_code, sql_params
 
 __all__ = ["MAX_OBJECT_BYTES", "RESOURCE_KEYS", "SPAN_KEYS", "enabled", "stage"]
 
@@ -297,7 +296,7 @@ def stage(con: duckdb.DuckDBPyConnection, source: Source, ctx: ParseContext,
         "_parallax_route": (_distinct(ctx.route), [text], text),
         "_parallax_host": (_distinct(_host), [text], text),
     }
-    statements = [s for s in read_sql("models", _SQL).split(";\n") if _code(s)]
+    statements = [s for s in read_sql("models", _SQL).split(";\n") if sql_code(s)]
     params = {
         "file": str(source.path),
         "compression": "gzip" if source.gzipped else "none",
@@ -306,7 +305,7 @@ def stage(con: duckdb.DuckDBPyConnection, source: Source, ctx: ParseContext,
         "load_id": load_id,
     }
     for name in functions:
-        _drop_function(con, name)
+        drop_function(con, name)
     try:
         for name, (fn, parameters, returns) in functions.items():
             con.create_function(name, fn, parameters, returns, type="arrow",
@@ -316,27 +315,16 @@ def stage(con: duckdb.DuckDBPyConnection, source: Source, ctx: ParseContext,
         for stmt in statements:
             used = {k: v for k, v in params.items() if k in sql_params(stmt)}
             result = con.execute(stmt, used).fetchall()
-            if _code(stmt).upper().startswith("INSERT"):
+            if sql_code(stmt).upper().startswith("INSERT"):
                 rows = int(result[0][0])
     except duckdb.Error as exc:
         log.info("%s: parsed in Python: %s", ctx.file, " ".join(str(exc).split())[:500])
         return None
     finally:
         for name in functions:
-            _drop_function(con, name)
+            drop_function(con, name)
     if rows == 0:  # an empty file is an error, a file of empty requests is not: Python decides
         return None
     if source.on_read:
         source.on_read(source.path.stat().st_size)
     return rows, rows
-
-
-def _drop_function(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    with contextlib.suppress(duckdb.Error, ValueError):  # not registered
-        con.remove_function(name)
-
-
-def _code(stmt: str) -> str:
-    """The statement without comment lines ('' if it has no SQL)."""
-    return "\n".join(line for line in stmt.splitlines()
-                     if line.strip() and not line.lstrip().startswith("--")).strip()

@@ -337,14 +337,14 @@ def test_raw_identifiers_are_never_stored(con, ga4_opts, tmp_path, monkeypatch):
     path = tmp_path / "personal.ndjson"
     path.write_bytes(_variant(_personal))
     seen: list[str] = []
-    real = ga4_native._drop_function
+    real = ga4_native.drop_function
 
     def look(c, name):  # runs while the stage's tables still exist
         if name == "_parallax_pseudonym":
             seen.extend(_table_texts(c))
         real(c, name)
 
-    monkeypatch.setattr(ga4_native, "_drop_function", look)
+    monkeypatch.setattr(ga4_native, "drop_function", look)
     [s] = ingest_files(con, "analytics", [path], ga4_opts)
     assert s.rows_loaded == 15 and seen
     seen.extend(_table_texts(con))
