@@ -300,6 +300,8 @@ def stage(con: duckdb.DuckDBPyConnection, source: Source, ctx: ParseContext,
             result = con.execute(stmt, used).fetchall()
             if _code(stmt).upper().startswith("INSERT"):
                 rows = int(result[0][0])
+    except duckdb.InterruptException:  # Ctrl-C: stop, do not parse the file again in Python
+        raise KeyboardInterrupt from None
     except duckdb.Error as exc:
         log.info("%s: parsed in Python: %s", ctx.file, " ".join(str(exc).split())[:500])
         return None
