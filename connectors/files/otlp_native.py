@@ -171,7 +171,9 @@ def _attributes(pseudonymize: Callable[[Any], str | None], keys_read: Sequence[s
         parent_array = parents.to_numpy(zero_copy_only=False)
         code_array = codes.indices.to_numpy(zero_copy_only=False).astype(np.int64)
         width = len(codes.dictionary)
-        if len(keys) and np.bincount(parent_array * width + code_array).max() > 1:
+        pairs = parent_array * width + code_array  # (span, key) as one number
+        if len(pairs) and (np.bincount(pairs).max() > 1 if n * width <= 1 << 22
+                           else len(np.unique(pairs)) < len(pairs)):
             # Python keeps the last value of a repeated key, at the first one's place
             raise _Failed("otlp-native: an attribute key given twice")
 
