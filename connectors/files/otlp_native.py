@@ -145,6 +145,7 @@ def _attributes(pseudonymize: Callable[[Any], str | None], keys_read: Sequence[s
     free_text_keys = pa.array(sorted(json.dumps(k) for k in FREE_TEXT_KEYS), pa.string())
     redact_text = getattr(pseudonymize, "redact_text", lambda text: text)
     wanted = [json.dumps(k) for k in keys_read]
+    slot = {key: i for i, key in enumerate(wanted)}
     fields = [pa.field("json", pa.string()), *(pa.field(k, pa.string()) for k in keys_read)]
 
     def decode(raw: str) -> str:
@@ -173,11 +174,16 @@ def _attributes(pseudonymize: Callable[[Any], str | None], keys_read: Sequence[s
             raise _Failed("otlp-native: an attribute without a string key")
         parents = pc.list_parent_indices(lists)
         codes = pc.dictionary_encode(keys)
-        pairs = pc.add(pc.multiply(pc.cast(parents, pa.int64()), len(codes.dictionary)),
-                       pc.cast(codes.indices, pa.int64()))
-        if len(pc.unique(pairs)) != len(pairs):  # Python keeps the last value at the first place
+        parent_array = parents.to_numpy(zero_copy_only=False)
+        code_array = codes.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        width = len(codes.dictionary)
+        pairs = parent_array * width + code_array  # (span, key) as one number
+        if len(pairs) and (np.bincount(pairs).max() > 1 if n * width <= 1 << 22
+                           else len(np.unique(pairs)) < len(pairs)):
+            # Python keeps the last value of a repeated key, at the first one's place
             raise _Failed("otlp-native: an attribute key given twice")
 
+        non_finite = False  # a NaN or infinite float, carried by its repr (see _NON_FINITE)
         # Values → JSON text of the Python value: a string's literal is the raw text without
         # its first 15 and last characters (ASCII, so cut as bytes); ints and bools by kernels;
         # any other shape by the Python mapping, once per distinct raw value.
@@ -204,28 +210,23 @@ def _attributes(pseudonymize: Callable[[Any], str | None], keys_read: Sequence[s
                 decoded = pc.replace_with_mask(decoded, is_int, pc.utf8_trim(ints, '"'))
             unusual = pc.is_null(decoded)
             if _any(unusual):
-                decoded = pc.replace_with_mask(
-                    decoded, unusual, _map_distinct(pc.filter(others, unusual), decode))
+                mapped = _map_distinct(pc.filter(others, unusual), decode)
+                non_finite = _any(pc.is_in(mapped, value_set=_NON_FINITE_TEXT))
+                decoded = pc.replace_with_mask(decoded, unusual, mapped)
             values = pc.replace_with_mask(values, rest, decoded)
 
-        # The values the columns read, before they are scrubbed.
-        out = [None]
-        position = np.full(n, -1, np.int64)
-        dictionary = codes.dictionary.to_pylist()
-        code_of = {k: i for i, k in enumerate(dictionary)}
-        code_array = codes.indices.to_numpy(zero_copy_only=False)
-        parent_array = parents.to_numpy(zero_copy_only=False)
-        for key in wanted:
-            column = pa.nulls(n, pa.string())
-            code = code_of.get(key)
-            if code is not None:
-                at = np.flatnonzero(code_array == code)
-                position[:] = -1
-                position[parent_array[at]] = at
-                column = pc.take(values, pa.array(position, mask=position < 0))
-                if _any(pc.is_in(column, value_set=_NON_FINITE_TEXT)):
-                    raise _Failed(f"otlp-native: a NaN or infinite value in {key}")
-            out.append(column)
+        # The values the columns read, before they are scrubbed: one take for all keys.
+        slot_of_code = np.full(width, -1, np.int64)
+        for code, key in enumerate(codes.dictionary.to_pylist()):
+            slot_of_code[code] = slot.get(key, -1)
+        slots = slot_of_code[code_array]
+        hit = slots >= 0
+        at = np.full(len(wanted) * n, -1, np.int64)
+        at[slots[hit] * n + parent_array[hit]] = np.flatnonzero(hit)
+        taken = pc.take(values, pa.array(at, mask=at < 0))
+        if non_finite and _any(pc.is_in(taken, value_set=_NON_FINITE_TEXT)):
+            raise _Failed("otlp-native: a NaN or infinite value in a key a column reads")
+        out = [None, *(taken.slice(i * n, n) for i in range(len(wanted)))]
 
         # The stored object: personal values pseudonymised, NaN null, URLs cut, no url.query;
         # free text redacted and credential headers dropped (spans.SpanColumns.add, the same).
@@ -233,9 +234,9 @@ def _attributes(pseudonymize: Callable[[Any], str | None], keys_read: Sequence[s
         if _any(mask):
             values = pc.replace_with_mask(values, mask,
                                           _map_distinct(pc.filter(values, mask), personal))
-        mask = pc.is_in(values, value_set=_NON_FINITE_TEXT)
-        if _any(mask):
-            values = pc.if_else(mask, pa.scalar("null"), values)
+        if non_finite:
+            values = pc.if_else(pc.is_in(values, value_set=_NON_FINITE_TEXT),
+                                pa.scalar("null"), values)
         lengths = pc.fill_null(pc.list_value_length(lists), 0)
         per_list = lengths.to_numpy(zero_copy_only=False)
         if span:
@@ -317,6 +318,8 @@ def stage(con: duckdb.DuckDBPyConnection, source: Source, ctx: ParseContext,
             result = con.execute(stmt, used).fetchall()
             if sql_code(stmt).upper().startswith("INSERT"):
                 rows = int(result[0][0])
+    except duckdb.InterruptException:  # Ctrl-C: stop, do not parse the file again in Python
+        raise KeyboardInterrupt from None
     except duckdb.Error as exc:
         log.info("%s: parsed in Python: %s", ctx.file, " ".join(str(exc).split())[:500])
         return None

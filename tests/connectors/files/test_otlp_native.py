@@ -321,6 +321,12 @@ def _bare(tmp: Path) -> Path:
     return _lines(tmp / "bare.jsonl", {"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]})
 
 
+def _wide(tmp: Path) -> Path:
+    """Thousands of distinct keys in one batch."""
+    spans = [_span(i, [_attr(f"arg.{i}.{j}", _s("v")) for j in range(3)]) for i in range(3000)]
+    return _lines(tmp / "wide.jsonl", _request(*spans))
+
+
 def _gzip(write: Callable[[Path], Path], name: str) -> Callable[[Path], Path]:
     def compressed(tmp: Path) -> Path:
         plain = write(tmp)
@@ -362,6 +368,7 @@ CASES = {
     "resources": Case(_resources, True),
     "ids, times, names, kinds": Case(_spans, True),
     "no attributes anywhere": Case(_bare, True),
+    "thousands of distinct keys": Case(_wide, True),
     "gzip": Case(_gzip(_semconv, "semconv.jsonl.gz"), True),
     "gzip without .gz": Case(_gzip(_values, "values.jsonl"), True),
     # the Python path reads these: a reject, or a shape the native path leaves to Python
