@@ -253,7 +253,8 @@ def _attributes(pseudonymize: Callable[[Any], str | None], keys_read: Sequence[s
                 values = pc.replace_with_mask(values, mask,
                                               _map_distinct(pc.filter(values, mask), free_text))
             keep = pc.not_equal(keys, '"url.query"')
-            credentials = [i for i, k in enumerate(dictionary) if is_credential(json.loads(k))]
+            credentials = [i for i, k in enumerate(codes.dictionary.to_pylist())
+                           if is_credential(json.loads(k))]
             if credentials:  # captured credential headers: never stored
                 keep = pc.and_(keep, pc.invert(pc.is_in(codes.indices,
                                                         value_set=pa.array(credentials,
