@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from parallax.commands.base import app, open_db
+from parallax.terminal import echo
 
 __all__ = ["erase_cmd"]
 
@@ -36,5 +37,5 @@ def erase_cmd(
     finally:
         con.close()
     rows = ", ".join(f"{table} {n:,}" for table, n in sorted(done.rows.items())) or "none"
-    typer.echo(f"erased {done.kind} {done.pseudonym} (pseudonym): {done.total:,} rows in "
+    echo(f"erased {done.kind} {done.pseudonym} (pseudonym): {done.total:,} rows in "
                f"{done.sessions:,} session(s) — {rows}; later loads will skip them")
