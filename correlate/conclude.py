@@ -26,9 +26,10 @@ from parallax.correlate.frame import (
 )
 from parallax.correlate.settings import Settings
 from parallax.correlate.verdicts import (
-    bh,
+    bh_tested,
     degraded,
     dependency_verdict,
+    design_remains,
     responses_needed,
     subject_verdict,
     unhappier,
@@ -142,10 +143,11 @@ def _subject_findings(kind: str, effects: list[SubjectEffect], delivery, frame: 
     segments: how much worse they are served than the rest). The two parts are directional
     questions — is there a design excess, does delivery harm? — so their p-values are
     one-sided."""
-    q_raw = bh([e.raw.p_value for e in effects])
+    ns = [e.n for e in effects]
     p_adj = [_one_sided(e.adjusted.estimate, e.adjusted.p_value) for e in effects]
     p_harm = [_one_sided(e.delivery_part.estimate, _p_of(e.delivery_part)) for e in effects]
-    q_adj, q_harm = bh(p_adj), bh(p_harm)
+    q_raw, q_adj, q_harm = (bh_tested(ps, ns, settings)
+                            for ps in ([e.raw.p_value for e in effects], p_adj, p_harm))
     limit = np.log(settings.detectable_odds_ratio)
     out = []
     for e, qr, qa, qh, pa, ph in zip(effects, q_raw, q_adj, q_harm, p_adj, p_harm, strict=True):
@@ -158,7 +160,8 @@ def _subject_findings(kind: str, effects: list[SubjectEffect], delivery, frame: 
         # route's customers are unhappier than the site's normal (one-sided, at alpha) and
         # the poor rate is above the normal it is cited against (the evidence sentence says
         # "unhappier" only then). Harm without it is no delivery verdict.
-        remains = qa is not None and qa < settings.alpha
+        slow = d is not None and d.p75_ms is not None and d.p75_ms > settings.page_load_p75_ms
+        remains = design_remains(qa, harm, slow, settings)
         excess = unhappier(e.raw, e.poor_rate, e.baseline_poor_rate, settings)
         unexplained = excess and qr is not None and qr < settings.alpha
         share = e.explained_share.estimate if e.explained_share else None
@@ -198,7 +201,7 @@ def _subject_findings(kind: str, effects: list[SubjectEffect], delivery, frame: 
 
 def _dependency_findings(effects: list[DependencyEffect], delivery, conversion, settings,
                          ) -> list[Finding]:
-    q = bh([e.p_value for e in effects])
+    q = bh_tested([e.p_value for e in effects], [e.n for e in effects], settings)
     out = []
     for e, qv in zip(effects, q, strict=True):
         d = delivery.get(("dependency", e.subject))

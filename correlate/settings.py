@@ -18,6 +18,9 @@ class Settings:
     min_responses: int = 30  # fewer responses on a subject: inconclusive, with what is needed
     min_level: int = 5  # rarer subject levels are pooled as "(other)" when fitting
     alpha: float = 0.05  # false discovery rate (Benjamini–Hochberg) for "significant"
+    # A design-only verdict on a route whose pages are mostly slow reads its level through its
+    # load slope (few of its pages loaded well): blaming design there needs stronger evidence.
+    design_alpha_slow: float = 0.01
     draws: int = 1000  # parameter draws for intervals of shares and impacts
     seed: int = 0  # the draws' seed: the same data gives the same findings
     # "Good delivery", the counterfactual impacts are measured against:
@@ -45,8 +48,9 @@ class Settings:
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{where}: {exc}") from None
         out = cls(**values)
-        if not 0 < out.alpha < 1 or not 0 < out.power < 1:
-            raise ConfigError(f"{where}: alpha and power must be between 0 and 1")
+        if not (0 < out.alpha < 1 and 0 < out.power < 1 and 0 < out.design_alpha_slow < 1):
+            raise ConfigError(f"{where}: alpha, design_alpha_slow and power must be between 0 "
+                              "and 1")
         if out.min_responses < 1 or out.min_level < 1 or out.draws < 100:
             raise ConfigError(f"{where}: min_responses and min_level must be >= 1, draws >= 100")
         return out

@@ -3,8 +3,9 @@
 Route or segment; "significant" means a Benjamini–Hochberg q-value below α within its family
 (routes, segments and dependencies are separate families):
   fewer than min_responses          → silent if delivery breaches a threshold, else inconclusive
-  design remains (adjusted effect   → mixed if delivery also harms and explains at least
-  > 0, significant)                   mixed_share of the excess, else design
+  design remains (adjusted effect   → mixed if delivery also harms (both parts significant on
+  > 0, significant)                   their own intervals), else design (a route whose pages
+                                      are mostly slow: q below design_alpha_slow)
   delivery harms (significant, its → delivery (no remaining excess can be established; the
   interval above 0; for routes at     explained share is reported with its interval)
   least material_rate of responses)
@@ -30,8 +31,8 @@ from parallax.correlate.frame import Delivery
 from parallax.correlate.logit import Estimate
 from parallax.correlate.settings import Settings
 
-__all__ = ["bh", "degraded", "dependency_verdict", "responses_needed", "subject_verdict",
-           "unhappier"]
+__all__ = ["bh", "bh_tested", "degraded", "dependency_verdict", "design_remains",
+           "responses_needed", "subject_verdict", "unhappier"]
 
 
 def bh(p_values: list[float | None]) -> list[float | None]:
@@ -43,6 +44,25 @@ def bh(p_values: list[float | None]) -> list[float | None]:
         for i, v in zip(idx, q, strict=True):
             out[i] = float(v)
     return out
+
+
+def bh_tested(p_values: list[float | None], ns: list[int], s: Settings) -> list[float | None]:
+    """q-values over the family of subjects a verdict can rest on: those with at least
+    min_responses responses. Below that the verdict is silent or inconclusive whatever the
+    p-values say, so counting those subjects would only raise every other subject's q-value;
+    their q is None (not tested)."""
+    return bh([p if n >= s.min_responses else None for p, n in zip(p_values, ns, strict=True)])
+
+
+def design_remains(q_adjusted: float | None, harm: bool, slow: bool, s: Settings) -> bool:
+    """Is the design part established? At alpha — except for a design-only verdict on a route
+    whose pages are mostly slow (``slow``: p75 page load above its threshold): its level is read
+    through its load slope, having few pages at good delivery, and blaming design alone while
+    delivery is visibly degraded needs the stronger ``design_alpha_slow``. With harm
+    established too the verdict names both (mixed), at alpha."""
+    if q_adjusted is None:
+        return False
+    return q_adjusted < (s.design_alpha_slow if slow and not harm else s.alpha)
 
 
 def degraded(d: Delivery | None, s: Settings) -> list[str]:

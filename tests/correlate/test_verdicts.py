@@ -12,8 +12,10 @@ from parallax.correlate.frame import Delivery
 from parallax.correlate.settings import Settings
 from parallax.correlate.verdicts import (
     bh,
+    bh_tested,
     degraded,
     dependency_verdict,
+    design_remains,
     responses_needed,
     subject_verdict,
 )
@@ -131,10 +133,31 @@ def test_settings_from_mapping() -> None:
     assert isinstance(s.min_responses, int) and s.as_dict()["alpha"] == 0.1
     assert Settings.from_mapping({}) == Settings()
     for bad, words in (({"min_response": 40}, "unknown setting"),
-                       ({"alpha": 1.5}, "alpha and power"),
-                       ({"alpha": 0}, "alpha and power"),
+                       ({"alpha": 1.5}, "alpha, design_alpha_slow and power"),
+                       ({"alpha": 0}, "alpha, design_alpha_slow and power"),
+                       ({"design_alpha_slow": 0}, "between 0 and 1"),
                        ({"alpha": "often"}, "could not convert"),
                        ({"draws": 50}, "draws >= 100"),
                        ({"min_level": 0}, "min_level")):
         with pytest.raises(ConfigError, match=words):
             Settings.from_mapping(bad)
+
+
+def test_families_hold_only_subjects_a_verdict_can_rest_on() -> None:
+    s = Settings()
+    ps, ns = [0.01, 0.02, 0.03, 0.9], [100, 200, 150, 12]
+    q = bh_tested(ps, ns, s)
+    assert q[3] is None  # 12 responses: silent or inconclusive whatever its p-value
+    assert q[:3] == pytest.approx(bh(ps[:3]))
+    assert q[0] < bh(ps)[0]  # the untested subject no longer raises the others' q-values
+    assert bh_tested(ps, ns, Settings(min_responses=10)) == bh(ps)
+
+
+def test_design_alone_on_a_slow_route_needs_stronger_evidence() -> None:
+    s = Settings()
+    assert design_remains(0.03, harm=False, slow=False, s=s)
+    assert not design_remains(0.03, harm=False, slow=True, s=s)  # read through its slope
+    assert design_remains(0.005, harm=False, slow=True, s=s)
+    assert design_remains(0.03, harm=True, slow=True, s=s)  # mixed names both parts
+    assert not design_remains(None, harm=True, slow=False, s=s)
+    assert not design_remains(0.03, harm=False, slow=True, s=Settings(design_alpha_slow=0.02))
