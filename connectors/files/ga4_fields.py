@@ -5,6 +5,7 @@ and the drill-down context kept in ``events.properties``.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
 from parallax.connectors.files.analytics_rows import Bad, to_float
@@ -27,10 +28,8 @@ def to_int(value: Any, what: str) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         n = value
     elif isinstance(value, str):
-        try:
+        with suppress(ValueError):
             n = int(value)
-        except ValueError:
-            pass
     elif isinstance(value, float) and value.is_integer():
         n = int(value)
     if n is None:
