@@ -62,7 +62,17 @@ def ingest_feedback(
         "--metric", help="nps | csat | ces | rating (default: found from the data).")] = None,
     option: OptionOpt = None, max_reject_rate: RejectOpt = None,
 ) -> None:
-    """Qualtrics response exports (CSV), generic CSV / NDJSON survey answers."""
+    """Qualtrics response exports (CSV), SurveyMonkey bulk responses (JSON, with the survey's
+    details), generic CSV / NDJSON survey answers.
+
+    Generic CSV / NDJSON columns, found by name (case, _ . - and spaces ignored) or given with
+    --field: score (or nps, csat, ces, rating, stars), metric (nps | csat | ces | rating),
+    submitted_at (or timestamp, created_at, date, …; ISO 8601 or epoch; no offset = UTC; a
+    bad one rejects the row), started_at, feedback_id (or response_id, id), session_id,
+    user_id (or customer_id, else email; pseudonymised), page_url (or page, url, route),
+    verbatim (or comment, feedback, text), device, country, segment, channel. A Qualtrics
+    export is recognised only by its ImportId row or legacy V1… ids.
+    """
     _ingest(ctx, "feedback", files, format, field, max_reject_rate,
             {"metric": metric} if metric else {}, option)
 
