@@ -24,8 +24,8 @@ FieldOpt = Annotated[list[str] | None, typer.Option(
     "--field", help="canonical=column mapping, repeatable (e.g. score=Q3, session_id=sid).")]
 OptionOpt = Annotated[list[str] | None, typer.Option(
     "--option", help="key=value format option, repeatable: timezone=Europe/Berlin, "
-    "survey_id=SV_…, source=NAME, scale=1-5, poor_at_most=2 (feedback); load_param=NAME "
-    "(analytics).")]
+    "survey_id=SV_…, source=NAME, scale=1-5, poor_at_most=2, details=PATH (SurveyMonkey "
+    "survey details), score_question=ID (feedback); load_param=NAME (analytics).")]
 RejectOpt = Annotated[float | None, typer.Option(
     "--max-reject-rate", help="Fail a file when more than this share of records is bad.")]
 
@@ -98,7 +98,8 @@ def ingest_interactions(
     option: Annotated[list[str] | None, typer.Option(
         "--option", help="key=value format option, repeatable: source=NAME; "
         "customer_attribute=NAME, reason_attribute=NAME (Amazon Connect); customer_field=ID, "
-        "reason_field=ID, reason_tag_prefix=P, handle_field=ID (Zendesk).")] = None,
+        "reason_field=ID, reason_tag_prefix=P, handle_field=ID, ticket_fields=PATH (Zendesk; "
+        "else fields found by title in ticket_fields.json beside the tickets).")] = None,
     max_reject_rate: RejectOpt = None,
 ) -> None:
     """Amazon Connect contact records, Zendesk tickets, generic CSV / NDJSON contacts."""
