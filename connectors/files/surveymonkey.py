@@ -94,6 +94,14 @@ def _explained(question: dict, index: dict[str, dict]) -> dict:
             "subtype": known["subtype"], **question, "answers": answers}
 
 
+def _questions(resp: Any) -> list[dict]:
+    """A response's answered questions, whatever shape a damaged record has."""
+    pages = resp.get("pages") if isinstance(resp, dict) else None
+    pages = [p for p in pages if isinstance(p, dict)] if isinstance(pages, list) else []
+    return [q for p in pages for q in p.get("questions") or () if isinstance(q, dict)
+            and isinstance(q.get("answers") or [], list)]
+
+
 def _pick(questions: list[dict], want: str | None) -> tuple[dict | None, str | None]:
     """The score question and the metric its kind announces."""
     if want:
@@ -115,8 +123,7 @@ def extract(page: Any, ctx: ParseContext,
     for i, resp in enumerate((page or {}).get("data") or () if isinstance(page, dict) else ()):
         if not isinstance(resp, dict):
             continue
-        questions = [_explained(q, index) for p in resp.get("pages") or ()
-                     for q in p.get("questions") or () if isinstance(q, dict)]
+        questions = [_explained(q, index) for q in _questions(resp)]
         rec: dict[str, Any] = {"response_id": resp.get("id"),
                                "submitted_at": resp.get("date_modified"),
                                "started_at": resp.get("date_created"),
@@ -182,10 +189,10 @@ def _details(page: Any, ctx: ParseContext) -> dict | None:
 def _needs_details(page: Any) -> bool:
     """Answers by id only (no ``simple=true``): without the details they mean nothing."""
     for resp in page.get("data") or ():
-        for p in (resp.get("pages") or ()) if isinstance(resp, dict) else ():
-            for q in p.get("questions") or ():
-                if "heading" not in q and any("choice_id" in a for a in q.get("answers") or ()):
-                    return True
+        for q in _questions(resp):
+            if "heading" not in q and any(isinstance(a, dict) and "choice_id" in a
+                                          for a in q.get("answers") or ()):
+                return True
     return False
 
 

@@ -75,3 +75,15 @@ def test_nps_question_by_subtype_with_weights_and_naive_dates(con, opts, vendor,
     assert rows == [
         ("13376299051", datetime(2022, 3, 5, 17, 53, 2, tzinfo=UTC), "nps", 9.0, False),
         ("13376313674", datetime(2022, 3, 5, 18, 5, 57, tzinfo=UTC), "nps", 9.0, False)]
+
+
+def test_damaged_responses_are_rejects_not_tracebacks(con, opts, vendor, tmp_path):
+    page = json.loads((vendor / SAMPLE / "responses_bulk.json").read_text())
+    page["data"] += ["not a response", {"id": "x1", "pages": [3, {"questions": ["q"]}]}]
+    (tmp_path / "bulk.json").write_text(json.dumps(page))
+    shutil.copy(vendor / SAMPLE / "details.json", tmp_path / "details.json")
+    [s] = ingest_files(con, "feedback", [tmp_path / "bulk.json"],
+                       dataclasses.replace(opts, max_reject_rate=1.0))
+    assert (s.rows_loaded, s.rejected) == (2, 1)
+    assert con.execute("SELECT location, reason FROM rejects").fetchall() == [
+        ("record 4", "no score in the record")]
