@@ -16,7 +16,7 @@ __all__ = ["KINDS", "detect", "formats", "get_format"]
 # kind → modules, most specific sniffers first.
 KINDS: dict[str, tuple[str, ...]] = {
     "traces": ("otlp", "jaeger", "zipkin"),
-    "feedback": ("qualtrics", "feedback_generic"),
+    "feedback": ("qualtrics", "surveymonkey", "feedback_generic"),
     "analytics": ("ga4", "pageviews"),
     "interactions": ("amazon_connect", "zendesk", "interactions_generic"),
 }

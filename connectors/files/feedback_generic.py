@@ -13,12 +13,14 @@ score ← score, nps, csat,
 ces, rating, stars, …; metric ← metric; verbatim ← verbatim, comment(s), feedback, text,
 reason, else a column whose name contains comment, verbatim, feedback or reason;
 session_id ← session_id, sid; user_id ← user_id, customer_id (else email); page_url ←
-page_url, page, url; device, country, segment, channel. ``--field canonical=column``
+page_url, page, url, page_path, route (a route template is read as the page); device,
+country, segment, channel. ``--field canonical=column``
 overrides any of them.
 
 The metric is ``--metric``, else the row's ``metric`` column, else what the score column's
 name says (nps / csat / ces), else ``rating`` (scales and the poor rule: ``survey``).
-Timestamps are ISO 8601 or epoch seconds / ms / µs / ns; ISO times without an offset are UTC.
+Timestamps are ISO 8601 or epoch seconds / ms / µs / ns; ISO times without an offset are UTC;
+a timestamp that does not parse rejects its row (with the column and the value).
 
 A row without a feedback id gets a derived one, ``sha256:<hash of the row's content>`` (the
 n-th identical row of a file adds ``#n``), so reloading the same file stores nothing twice.

@@ -5,6 +5,7 @@ and the drill-down context kept in ``events.properties``.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
 from parallax.connectors.files.analytics_rows import Bad, to_float
@@ -18,19 +19,24 @@ SESSION_PARAM = "session_id"
 TRACE_PARAM = "trace_id"
 LOAD_PARAMS = ("page_load_ms", "load_ms", "load_time_ms", "page_load_time")
 _NOT_SET = ("", "(not set)", "(not provided)")
+# BigQuery's INT64: a longer number is no export value, and nothing downstream could store it.
+_INT64 = range(-(1 << 63), 1 << 63)
 
 
 def to_int(value: Any, what: str) -> int:
+    n = None
     if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        try:
-            return int(value)
-        except ValueError:
-            pass
+        n = value
+    elif isinstance(value, str):
+        with suppress(ValueError):
+            n = int(value)
     elif isinstance(value, float) and value.is_integer():
-        return int(value)
-    raise Bad(f"{what} is not an integer: {value!r}"[:200])
+        n = int(value)
+    if n is None:
+        raise Bad(f"{what} is not an integer: {value!r}"[:200])
+    if n not in _INT64:
+        raise Bad(f"{what} is beyond the 64-bit integer range: {value!r}"[:200])
+    return n
 
 
 def opt_int(value: Any, what: str) -> int | None:
@@ -53,6 +59,8 @@ def unnest(items: Any, what: str) -> dict[str, Any]:
                         x = int(x)
                     elif x.__class__ is not int:
                         raise TypeError
+                    if x not in _INT64:  # the checking path says why
+                        raise ValueError
                 else:
                     if (x := v.get("double_value")) is None:
                         x = v.get("float_value")

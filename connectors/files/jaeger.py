@@ -9,6 +9,9 @@ the same trace (else ``FOLLOWS_FROM``, else the legacy ``parentSpanID``). Tags a
 An ``error`` tag that is true, or ``otel.status_code`` ERROR, marks an error. ``processID``
 leads to ``processes``: ``serviceName`` → ``service.name``, process tags → resource.
 Trace ids are 16 or 32 hex digits (Jaeger prints 64-bit ids short), stored as given, lower case.
+Copies of one span id in a trace are merged, not dropped: the first copy's fields filled from
+the others, their tags united, and an ``error=true`` (or ``otel.status_code`` ERROR) tag kept
+whichever copy carries it. A rejected span is stored scrubbed like the rows (``spans``).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from parallax.connectors.files.spans import (
     parent_id,
     raw_text,
     read_json,
+    scrubbed,
 )
 from parallax.errors import FormatError
 
@@ -60,6 +64,46 @@ def _parent(span: dict, trace_id: str) -> str | None:
             if ref.get("refType") == wanted and same:
                 return parent_id(ref.get("spanID"), _SPAN, f"{wanted} reference spanID")
     return parent_id(span.get("parentSpanID"), _SPAN, "parentSpanID")
+
+
+def _wins(tag: dict) -> bool:
+    """A tag that marks an error: the copy of a span that has it is the one to believe."""
+    key, value = tag.get("key"), str(tag.get("value")).lower()
+    return (key == "error" and value == "true") or (key == "otel.status_code"
+                                                    and value == "error")
+
+
+def _merge(first: dict, copy: dict) -> dict:
+    """Two copies of one span (a client that reported twice, a collector that retried): the
+    first copy's fields, filled from the other; tags united, an error tag winning."""
+    out = {k: v for k, v in first.items() if v not in (None, "", [])}
+    for k, v in copy.items():
+        out.setdefault(k, v)
+    tags = [t for t in (*(first.get("tags") or ()), *(copy.get("tags") or ()))]
+    if all(isinstance(t, dict) for t in tags):
+        merged: dict[Any, dict] = {}
+        for tag in tags:
+            if tag.get("key") not in merged or _wins(tag):
+                merged[tag.get("key")] = tag
+        out["tags"] = list(merged.values())
+    return out
+
+
+def _unique(spans: list) -> list:
+    """The trace's spans, every copy of one span id replaced by the merged span (the loader
+    then stores it once and counts the other copies as duplicates)."""
+    out, first_at, copies = list(spans), {}, []
+    for k, span in enumerate(spans):
+        sid = span.get("spanID") if isinstance(span, dict) else None
+        if not isinstance(sid, str):
+            continue
+        first = first_at.setdefault(sid.lower(), k)
+        if first != k:
+            out[first] = _merge(out[first], span)
+            copies.append((k, first))
+    for k, first in copies:
+        out[k] = out[first]
+    return out
 
 
 def _micros(v: Any, what: str) -> int:
@@ -133,10 +177,10 @@ def _parse(source: Source, ctx: ParseContext) -> Iterator[Chunk]:
             seen += 1
             records += 1
             reason = f'data[{i}]: not a trace object with a "spans" list'
-            rejects.append(Reject(f"record {seen}", reason, raw_text(trace)))
+            rejects.append(Reject(f"record {seen}", reason, scrubbed(ctx, trace)))
             continue
         tr = _Trace(cols, trace)
-        for k, span in enumerate(trace["spans"]):
+        for k, span in enumerate(_unique(trace["spans"])):
             seen += 1
             records += 1
             try:
@@ -145,10 +189,10 @@ def _parse(source: Source, ctx: ParseContext) -> Iterator[Chunk]:
                 tr.add(span)
             except SpanError as exc:
                 reason = f"{prefix.format(i)}spans[{k}]: {exc}"
-                rejects.append(Reject(f"record {seen}", reason, raw_text(span)))
+                rejects.append(Reject(f"record {seen}", reason, scrubbed(ctx, span)))
             except MALFORMED as exc:
                 reason = f"{prefix.format(i)}spans[{k}]: malformed span ({exc})"
-                rejects.append(Reject(f"record {seen}", reason, raw_text(span)))
+                rejects.append(Reject(f"record {seen}", reason, scrubbed(ctx, span)))
         if len(cols) >= CHUNK_SPANS:
             yield Chunk("spans", cols.take(), records, tuple(rejects))
             records, rejects = 0, []

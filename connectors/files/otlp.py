@@ -30,7 +30,6 @@ import orjson
 from parallax.connectors.base import Chunk, FileFormat, ParseContext, Reject, Source
 from parallax.connectors.files import otlp_native
 from parallax.connectors.files.parallel import line_chunks
-from parallax.connectors.files.redact import Redactor
 from parallax.connectors.files.spans import (
     CHUNK_SPANS,
     KINDS,
@@ -40,8 +39,9 @@ from parallax.connectors.files.spans import (
     gc_paused,
     hex_id,
     parent_id,
-    raw_text,
     read_json,
+    redactor,
+    scrubbed,
 )
 from parallax.errors import FormatError
 
@@ -126,13 +126,6 @@ def _add_span(cols: SpanColumns, span: dict, resource: tuple) -> None:
     )
 
 
-def _redactor(ctx: ParseContext) -> Redactor:
-    """How a rejected span, envelope or line is scrubbed for ``rejects.raw``: personal
-    attribute values (and url.query) pseudonymised, URL attributes cut, as stored rows are."""
-    return Redactor.of(ctx.pseudonymize, ids=("url.query",),
-                       urls=("url.full", "http.url", "http.target"))
-
-
 class _Batch:
     """Spans, records and rejects since the last chunk."""
 
@@ -143,7 +136,7 @@ class _Batch:
 
     def reject(self, where: str | None, reason: str, record: Any) -> None:
         # In a whole document the location is the record (span) number; in JSON lines, the line.
-        raw = _redactor(self.cols.ctx).record(record, raw_text(record))
+        raw = scrubbed(self.cols.ctx, record)
         self.rejects.append(Reject(where or f"record {self.records}", reason, raw))
 
     def chunk(self) -> Chunk:
@@ -232,7 +225,7 @@ def _parse_lines(
             if first:
                 raise FormatError(ctx.file, f"not OTLP/JSON lines: {reason}", where)
             batch.records += 1
-            batch.rejects.append(Reject(where, reason, _redactor(ctx).line(line)))
+            batch.rejects.append(Reject(where, reason, redactor(ctx).line(line)))
         if len(batch.cols) >= CHUNK_SPANS:
             yield batch.chunk()
     if first:

@@ -9,6 +9,10 @@ Layouts, told apart by their first rows:
 * legacy one-row export: ids only; the very old ``V1…V10`` ids with the real names
   (``ResponseID``, ``StartDate``…) in the second row are read too.
 
+Detection reads only Qualtrics' own signature — the ImportId row, or ``V1…`` ids over a
+ResponseID row — never column names: a generic CSV with a ``response_id`` column is a
+``feedback-csv``. The two- and one-row layouts load with ``--format qualtrics-csv``.
+
 Times are in the file's ``timeZone`` (ImportId row) or, if it names none, UTC; the
 ``timezone`` option (an IANA name) overrides both. ``submitted_at`` is RecordedDate (else
 EndDate) in UTC. The score is the question with an ``<Q>_NPS_GROUP`` companion (metric nps),

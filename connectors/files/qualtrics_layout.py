@@ -39,18 +39,20 @@ class Layout:
 
 
 def sniff(head: bytes) -> bool:
+    """Only Qualtrics' own signature: the ImportId JSON row under the ids (current exports),
+    or the legacy ``V1…`` ids with ResponseID in the second row. Column names alone are no
+    signature: a generic CSV may well have a response_id or a StartDate."""
     text = head.decode("utf-8-sig", errors="ignore")
     try:
-        rows = list(csv.reader(io.StringIO(text)))[:2]
+        rows = list(csv.reader(io.StringIO(text)))[:3]
     except csv.Error:
         return False
-    if not rows:
+    if len(rows) < 2:
         return False
-    ids = {survey.norm(c) for c in rows[0]}
-    if "responseid" in ids or {"startdate", "enddate", "status"} <= ids:
+    if any(_is_import_row(r) for r in rows[1:3]):
         return True
-    # Very old exports: V1…V10 ids, the real names in the second row.
-    return "v1" in ids and len(rows) > 1 and "responseid" in {survey.norm(c) for c in rows[1]}
+    ids = {survey.norm(c) for c in rows[0]}
+    return "v1" in ids and "responseid" in {survey.norm(c) for c in rows[1]}
 
 
 def _is_import_row(row: list[str]) -> bool:

@@ -3,7 +3,8 @@ and the raw text of a rejected record (``rejects.raw``) is scrubbed the way stor
 
 A record is scrubbed by its structure when it has one. A JSON object is re-serialised with
 identifier values pseudonymised (keys in ``PII_ATTRIBUTE_KEYS`` or the format's ``ids``,
-matched by name or dotted path; GA4-style ``{"key": k, "value": {…}}`` params by ``k``), URL
+matched by name or dotted path; GA4-style ``{"key": k, "value": {…}}`` params and Jaeger's
+``{"key": k, "value": v}`` tags by ``k``), URL
 values stripped and never-stored fields left out. A CSV row is written back with the cells
 of those columns scrubbed the same way. Text without a usable structure — a line that is not
 a JSON object, a row whose cells do not line up with the header — has its URLs stripped and
@@ -113,12 +114,16 @@ class Redactor:
             return [self._walk(v, path) for v in value]
         if not isinstance(value, dict):
             return value
-        if isinstance(name := value.get("key"), str) and isinstance(value.get("value"), dict):
-            # GA4-style param: {"key": name, "value": {"string_value": …, "int_value": …}}
+        if isinstance(name := value.get("key"), str) and "value" in value:
+            # A keyed param: GA4's {"key": name, "value": {"string_value": …}} or Jaeger's
+            # typed tag {"key": name, "type": …, "value": scalar}.
+            v = value["value"]
             if name in self.ids:
-                return {**value, "value": {k: self._pseud(v) for k, v in value["value"].items()}}
+                return {**value, "value": {k: self._pseud(x) for k, x in v.items()}
+                        if isinstance(v, dict) else self._pseud(v)}
             if name in self.urls:
-                return {**value, "value": {k: _strip(v) for k, v in value["value"].items()}}
+                return {**value, "value": {k: _strip(x) for k, x in v.items()}
+                        if isinstance(v, dict) else _strip(v)}
         out = {}
         for k, v in value.items():
             at = f"{path}{k}"

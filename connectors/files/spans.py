@@ -40,12 +40,14 @@ import orjson
 import pyarrow as pa
 
 from parallax.connectors.base import ParseContext, Source
+from parallax.connectors.files.redact import Redactor
 from parallax.connectors.privacy import FREE_TEXT_KEYS, PII_ATTRIBUTE_KEYS, is_credential
 from parallax.errors import FormatError
 
 __all__ = [
     "CHUNK_SPANS", "KINDS", "MALFORMED", "SPAN_SCHEMA", "SpanColumns", "SpanError",
-    "check_start", "gc_paused", "hex_id", "parent_id", "raw_text", "read_json",
+    "check_start", "gc_paused", "hex_id", "parent_id", "raw_text", "read_json", "redactor",
+    "scrubbed",
 ]
 
 # OTLP SpanKind integers → canonical names (Jaeger/Zipkin map their strings onto these).
@@ -132,6 +134,18 @@ def raw_text(record: Any) -> str | None:
             return repr(record)
         except RecursionError:  # nested deeper than repr goes: the record is not shown
             return f"<{type(record).__name__} nested too deep to show>"
+
+
+def redactor(ctx: ParseContext) -> Redactor:
+    """How a rejected span, envelope or line is scrubbed for ``rejects.raw``: personal
+    attribute values (and url.query) pseudonymised, URL attributes cut, as stored rows are."""
+    return Redactor.of(ctx.pseudonymize, ids=("url.query",),
+                       urls=("url.full", "http.url", "http.target", "http.path"))
+
+
+def scrubbed(ctx: ParseContext, record: Any) -> str:
+    """A rejected record of any span format as its ``rejects.raw`` text."""
+    return redactor(ctx).record(record, raw_text(record) or "")
 
 
 def read_json(source: Source, ctx: ParseContext, what: str) -> Any:

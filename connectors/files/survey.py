@@ -69,7 +69,7 @@ COMMON_NAMES: dict[str, tuple[str, ...]] = {
     "session_id": ("sessionid", "sid"),
     "user_id": ("userid", "customerid", "enduserid"),
     "email": ("recipientemail", "email", "emailaddress"),
-    "page_url": ("pageurl", "page", "url", "pagelocation", "pagepath"),
+    "page_url": ("pageurl", "page", "url", "pagelocation", "pagepath", "route"),
     "device": ("device", "devicetype", "devicecategory"),
     "country": ("country", "countrycode"),
     "segment": ("segment", "customersegment"),

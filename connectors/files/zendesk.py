@@ -16,12 +16,20 @@ ticket's own ``metric_set``. Mapping:
   does not carry it).
 * resolved ← status solved or closed; csat ← satisfaction_rating.score good → 1, bad → 0,
   offered / unoffered → null.
-* reason ← custom field ``reason_field`` (option: the field id), else the first tag that
-  starts with ``reason_tag_prefix`` (default ``reason_``), without the prefix.
-* user_id ← custom field ``customer_field`` when given (the customer's login id, which meets
-  web sessions), else requester_id (Zendesk's own user id); agent_id ← assignee_id; both
-  pseudonymised. queue ← group_id.
-* handle_s ← custom field ``handle_field`` (e.g. a time-tracking field, seconds), else null.
+* Custom fields are found by title in the ticket-fields export (``GET
+  /api/v2/ticket_fields``): the ``ticket_fields`` option (a path), else ``ticket_fields.json``
+  beside the tickets, else ``ticket_fields`` sideloaded in the page. The reason field's title
+  contains "contact reason" or "reason"; the customer field's "customer id", "customer
+  number", "customer login" or "login id"; the handle field's "handle time", "handling time"
+  or "time spent". The options ``reason_field``, ``customer_field``, ``handle_field`` (field
+  ids) win over titles.
+* reason ← the reason field, else the first tag that starts with ``reason_tag_prefix``
+  (default ``reason_``), without the prefix.
+* user_id ← the customer field (the customer's login id, which meets web sessions), else
+  the requester's ``external_id``, else its ``email`` (when the page sideloads ``users``),
+  else requester_id (Zendesk's own user id); agent_id ← assignee_id; all pseudonymised.
+  queue ← group_id.
+* handle_s ← the handle field (e.g. a time-tracking field, seconds), else null.
 * previous_interaction_id ← via.source.from.ticket_id of a follow-up ticket.
 * verbatim ← subject and description (e-mail addresses and phone numbers pseudonymised).
 
@@ -35,6 +43,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -47,7 +56,7 @@ from parallax.connectors.files.interaction_rows import (
     source_name,
 )
 from parallax.connectors.files.redact import Redactor
-from parallax.errors import FormatError
+from parallax.errors import ConfigError, FormatError
 
 __all__ = ["FORMATS"]
 
@@ -108,6 +117,54 @@ def _custom(ticket: dict, field_id: str | None) -> Any:
     return None
 
 
+# Custom field titles (lower case, contained) per role, first match wins.
+_TITLES = {"reason_field": ("contact reason", "reason"),
+           "customer_field": ("customer id", "customer number", "customer login", "login id"),
+           "handle_field": ("handle time", "handling time", "time spent")}
+
+
+def _fields_doc(ctx: ParseContext) -> Any:
+    """The ticket-fields export: the ``ticket_fields`` option, else ticket_fields.json
+    beside the tickets; None when there is none."""
+    given = ctx.options.get("ticket_fields")
+    path = Path(given) if given else Path(ctx.file).parent / "ticket_fields.json"
+    if not given and not path.is_file():
+        return None
+    try:
+        return orjson.loads(path.read_bytes())
+    except OSError as exc:
+        raise ConfigError(f"{ctx.file}: cannot read the ticket fields {path}: "
+                          f"{exc.strerror or exc}") from None
+    except orjson.JSONDecodeError as exc:
+        raise FormatError(str(path), f"ticket fields are not JSON: {exc}") from None
+
+
+def field_ids(ctx: ParseContext, fields: Any) -> dict[str, str]:
+    """reason_field / customer_field / handle_field → custom field id: the options first,
+    else the active custom field whose title names the role."""
+    listed = fields.get("ticket_fields") if isinstance(fields, dict) else fields
+    out = {}
+    for role, words in _TITLES.items():
+        if ctx.options.get(role):
+            out[role] = str(ctx.options[role])
+            continue
+        for word in words:
+            hit = next((f for f in listed or () if isinstance(f, dict) and f.get("active", True)
+                        and word in str(f.get("title") or f.get("raw_title") or "").lower()),
+                       None)
+            if hit is not None:
+                out[role] = str(hit.get("id"))
+                break
+    return out
+
+
+def _requester(ticket: dict, users: dict) -> Any:
+    """The requester's own id where the page sideloads users: external_id (the shop's
+    customer id), else e-mail — either may meet web sessions; Zendesk's id never does."""
+    user = users.get(ticket.get("requester_id")) or {}
+    return user.get("external_id") or user.get("email")
+
+
 def _wait(ticket: dict, metrics: dict) -> float | None:
     reply = metrics.get("reply_time_in_minutes")
     if isinstance(reply, dict) and reply.get("calendar") is not None:
@@ -116,13 +173,14 @@ def _wait(ticket: dict, metrics: dict) -> float | None:
     return (first - created).total_seconds() if created and first and first >= created else None
 
 
-def _values(ticket: dict, metrics: dict, ctx: ParseContext) -> dict[str, Any]:
+def _values(ticket: dict, metrics: dict, ids: dict[str, str],
+            customer: Any, ctx: ParseContext) -> dict[str, Any]:
     via = ticket.get("via") if isinstance(ticket.get("via"), dict) else {}
     src = via.get("source") if isinstance(via.get("source"), dict) else {}
     origin = src.get("from") if isinstance(src.get("from"), dict) else {}
     tags = [t for t in ticket.get("tags") or [] if isinstance(t, str)]
     prefix = ctx.options.get("reason_tag_prefix", "reason_")
-    reason = _custom(ticket, ctx.options.get("reason_field")) or next(
+    reason = _custom(ticket, ids.get("reason_field")) or next(
         (t[len(prefix):] for t in tags if prefix and t.startswith(prefix)), None)
     rating = ticket.get("satisfaction_rating")
     score = rating.get("score") if isinstance(rating, dict) else None
@@ -139,10 +197,9 @@ def _values(ticket: dict, metrics: dict, ctx: ParseContext) -> dict[str, Any]:
         "resolved": status in ("solved", "closed") if status else None,
         "csat": _CSAT.get(score) if isinstance(score, str) else None,
         "reason": reason,
-        "user_id": _custom(ticket, ctx.options.get("customer_field")) or ticket.get(
-            "requester_id"),
+        "user_id": customer or ticket.get("requester_id"),
         "agent_id": ticket.get("assignee_id"), "queue": ticket.get("group_id"),
-        "handle_s": _custom(ticket, ctx.options.get("handle_field")),
+        "handle_s": _custom(ticket, ids.get("handle_field")),
         "previous_interaction_id": origin.get("ticket_id") if src.get("rel") == "follow_up"
         else None,
         "tags": tags or None, "updated_at": ticket.get("updated_at"), "verbatim": text or None,
@@ -165,12 +222,16 @@ def _parse(source: Source, ctx: ParseContext) -> Iterator[Chunk]:
                                             "email", "collaborator_ids", "follower_ids"),
                          hidden=("subject", "raw_subject", "description"))
     tickets = 0
+    ids = field_ids(ctx, _fields_doc(ctx))
     for where, value, raw_line in _pages(source, ctx):
         if isinstance(value, str):
             rows.reject(where, value, partial(redact.record, None, raw_line))
             continue
         page = value if isinstance(value, dict) and "tickets" in value else {"tickets": [value]}
         sets = _metric_sets(page)
+        if isinstance(page.get("ticket_fields"), list):  # sideloaded by the pull
+            ids = {**field_ids(ctx, page["ticket_fields"]), **ids}
+        users = {u.get("id"): u for u in page.get("users") or () if isinstance(u, dict)}
         batch = page.get("tickets") if isinstance(page.get("tickets"), list) else []
         for i, ticket in enumerate(batch, 1):
             at = where if "tickets" not in value else f"{where} ticket {i}"
@@ -184,8 +245,9 @@ def _parse(source: Source, ctx: ParseContext) -> Iterator[Chunk]:
                 continue
             metrics = ticket.get("metric_set") if isinstance(ticket.get("metric_set"), dict) \
                 else sets.get(ticket["id"], {})
+            customer = _custom(ticket, ids.get("customer_field")) or _requester(ticket, users)
             try:
-                values = _values(ticket, metrics, ctx)
+                values = _values(ticket, metrics, ids, customer, ctx)
             except ValueError as exc:
                 rows.reject(at, str(exc), raw)
                 continue

@@ -1,5 +1,5 @@
-"""Zipkin v2 JSON trace files (``zipkin``): a list of spans, or a list of traces (lists of
-spans) as the Zipkin API's ``/api/v2/traces`` returns them.
+"""Zipkin v2 JSON trace files (``zipkin``): a list of spans, a list of traces (lists of
+spans) as the Zipkin API's ``/api/v2/traces`` returns them, or one span object.
 
 ``timestamp``/``duration`` are microseconds (decimals allowed). ``kind`` CLIENT, SERVER,
 PRODUCER, CONSUMER map onto the OpenTelemetry kinds; an absent kind is ``internal``: Zipkin
@@ -9,7 +9,8 @@ service; the peer of a CLIENT/PRODUCER span is ``remoteEndpoint.serviceName``, e
 ipv4/ipv6 (the address of a called service, not of a person). Tags become attributes; an
 ``error`` tag (any value, even empty) or ``otel.status_code`` ERROR marks an error. A
 ``shared`` SERVER span carries its CLIENT span's id and is a different span: the natural key
-includes the kind. Trace ids are 16 or 32 hex digits, stored as given, lower case.
+includes the kind. Trace ids are 16 or 32 hex digits, stored as given, lower case. A
+rejected span is stored scrubbed like the rows (``spans``).
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ from parallax.connectors.files.spans import (
     check_start,
     hex_id,
     parent_id,
-    raw_text,
     read_json,
+    scrubbed,
 )
 from parallax.errors import FormatError
 
@@ -94,8 +95,10 @@ def _items(doc: list) -> Iterator[tuple[str, Any]]:
 
 def _parse(source: Source, ctx: ParseContext) -> Iterator[Chunk]:
     doc = read_json(source, ctx, "Zipkin v2 JSON")
+    if isinstance(doc, dict) and "traceId" in doc and "id" in doc:
+        doc = [doc]  # one span object, as a tracer that reports spans one by one writes it
     if not isinstance(doc, list):
-        raise FormatError(ctx.file, "not Zipkin v2 JSON: expected a list of spans")
+        raise FormatError(ctx.file, "not Zipkin v2 JSON: expected a span or a list of spans")
     spans = _Spans(SpanColumns(ctx, "zipkin"))
     rejects: list[Reject] = []
     records = 0
@@ -106,10 +109,10 @@ def _parse(source: Source, ctx: ParseContext) -> Iterator[Chunk]:
                 raise SpanError("not a span object")
             spans.add(span)
         except SpanError as exc:
-            rejects.append(Reject(f"record {seen}", f"{path}: {exc}", raw_text(span)))
+            rejects.append(Reject(f"record {seen}", f"{path}: {exc}", scrubbed(ctx, span)))
         except MALFORMED as exc:
             reason = f"{path}: malformed span ({exc})"
-            rejects.append(Reject(f"record {seen}", reason, raw_text(span)))
+            rejects.append(Reject(f"record {seen}", reason, scrubbed(ctx, span)))
         if len(spans.cols) >= CHUNK_SPANS:
             yield Chunk("spans", spans.cols.take(), records, tuple(rejects))
             records, rejects = 0, []
@@ -118,12 +121,14 @@ def _parse(source: Source, ctx: ParseContext) -> Iterator[Chunk]:
 
 def _sniff(head: bytes) -> bool:
     text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if text.startswith(b"{"):  # one span object (an OTLP document was claimed before)
+        return all(k in text for k in (b'"traceId"', b'"id"')) and b'"resourceSpans"' not in text
     return text.startswith(b"[") and b'"traceId"' in text
 
 
 FORMATS = [
     FileFormat(
         "zipkin", "traces", "spans", _sniff, _parse,
-        "Zipkin v2 JSON: a list of spans, or a list of traces",
+        "Zipkin v2 JSON: a span, a list of spans, or a list of traces",
     ),
 ]

@@ -25,7 +25,7 @@ from parallax.connectors.files.analytics_rows import Bad
 from parallax.connectors.files.pageview_rows import Views, redactor
 from parallax.errors import FormatError
 
-__all__ = ["Extract", "feedback_records", "pageview_records", "read_page"]
+__all__ = ["Extract", "feedback_chunks", "feedback_records", "pageview_records", "read_page"]
 
 Extract = Callable[[Any, ParseContext], Iterable[tuple[str, dict[str, Any]]]]
 
@@ -44,8 +44,14 @@ def _never(head: bytes) -> bool:
 
 
 def _parse_feedback(extract: Extract, source: Source, ctx: ParseContext) -> Iterator[Chunk]:
+    survey.check_fields(ctx)
+    yield from feedback_chunks(list(extract(read_page(source, ctx), ctx)), ctx)
+
+
+def feedback_chunks(records: list[tuple[str, dict[str, Any]]],
+                    ctx: ParseContext) -> Iterator[Chunk]:
+    """Flat survey records (location, record) through the generic feedback rules."""
     given = survey.check_fields(ctx)
-    records = list(extract(read_page(source, ctx), ctx))
     columns = survey.column_resolver(ctx, given)
 
     score_key = next((columns(r)["score"] for _, r in records if "score" in columns(r)), "")

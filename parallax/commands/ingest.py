@@ -24,8 +24,8 @@ FieldOpt = Annotated[list[str] | None, typer.Option(
     "--field", help="canonical=column mapping, repeatable (e.g. score=Q3, session_id=sid).")]
 OptionOpt = Annotated[list[str] | None, typer.Option(
     "--option", help="key=value format option, repeatable: timezone=Europe/Berlin, "
-    "survey_id=SV_…, source=NAME, scale=1-5, poor_at_most=2 (feedback); load_param=NAME "
-    "(analytics).")]
+    "survey_id=SV_…, source=NAME, scale=1-5, poor_at_most=2, details=PATH (SurveyMonkey "
+    "survey details), score_question=ID (feedback); load_param=NAME (analytics).")]
 RejectOpt = Annotated[float | None, typer.Option(
     "--max-reject-rate", help="Fail a file when more than this share of records is bad.")]
 
@@ -62,7 +62,17 @@ def ingest_feedback(
         "--metric", help="nps | csat | ces | rating (default: found from the data).")] = None,
     option: OptionOpt = None, max_reject_rate: RejectOpt = None,
 ) -> None:
-    """Qualtrics response exports (CSV), generic CSV / NDJSON survey answers."""
+    """Qualtrics response exports (CSV), SurveyMonkey bulk responses (JSON, with the survey's
+    details), generic CSV / NDJSON survey answers.
+
+    Generic CSV / NDJSON columns, found by name (case, _ . - and spaces ignored) or given with
+    --field: score (or nps, csat, ces, rating, stars), metric (nps | csat | ces | rating),
+    submitted_at (or timestamp, created_at, date, …; ISO 8601 or epoch; no offset = UTC; a
+    bad one rejects the row), started_at, feedback_id (or response_id, id), session_id,
+    user_id (or customer_id, else email; pseudonymised), page_url (or page, url, route),
+    verbatim (or comment, feedback, text), device, country, segment, channel. A Qualtrics
+    export is recognised only by its ImportId row or legacy V1… ids.
+    """
     _ingest(ctx, "feedback", files, format, field, max_reject_rate,
             {"metric": metric} if metric else {}, option)
 
@@ -88,7 +98,8 @@ def ingest_interactions(
     option: Annotated[list[str] | None, typer.Option(
         "--option", help="key=value format option, repeatable: source=NAME; "
         "customer_attribute=NAME, reason_attribute=NAME (Amazon Connect); customer_field=ID, "
-        "reason_field=ID, reason_tag_prefix=P, handle_field=ID (Zendesk).")] = None,
+        "reason_field=ID, reason_tag_prefix=P, handle_field=ID, ticket_fields=PATH (Zendesk; "
+        "else fields found by title in ticket_fields.json beside the tickets).")] = None,
     max_reject_rate: RejectOpt = None,
 ) -> None:
     """Amazon Connect contact records, Zendesk tickets, generic CSV / NDJSON contacts."""

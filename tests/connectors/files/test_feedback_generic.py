@@ -276,3 +276,20 @@ def test_started_at_is_read_and_a_bad_one_is_a_reject(con, opts, tmp_path):
     assert got == {"s1": datetime(2026, 2, 3, 10, 0, tzinfo=UTC), "s2": None, "s3": None}
     [(reason,)] = con.execute("SELECT reason FROM rejects").fetchall()
     assert reason.startswith("started_at ") and "(column started_at)" in reason
+
+
+def test_a_response_id_column_is_no_qualtrics_export(con, opts, tmp_path):
+    # Column names a Qualtrics export also has; no ImportId row, no V1… ids: a generic CSV.
+    f = _write(tmp_path / "answers.csv",
+               "response_id,StartDate,EndDate,Status,submitted_at,score,metric,route\n"
+               "a1,2026-02-01 09:59,2026-02-01 10:00,done,2026-02-01T10:00:00+01:00,3,nps,/cart\n"
+               "a2,2026-02-01 10:59,2026-02-01 11:00,done,2026-02-01 11:00:00,9,nps,/\n"
+               "a3,2026-02-01 11:59,2026-02-01 12:00,done,31/02/2026 12:00,8,nps,/\n")
+    assert detect("feedback", f.read_bytes()).name == "feedback-csv"
+    s = _load(con, opts, f, rate=1.0)
+    assert (s.format, s.rows_read, s.rows_loaded, s.rejected) == ("feedback-csv", 3, 2, 1)
+    assert [(r["feedback_id"], r["submitted_at"], r["score"]) for r in _rows(con)] == [
+        ("a1", datetime(2026, 2, 1, 9, 0, tzinfo=UTC), 3.0),
+        ("a2", datetime(2026, 2, 1, 11, 0, tzinfo=UTC), 9.0)]
+    [(location, reason)] = con.execute("SELECT location, reason FROM rejects").fetchall()
+    assert location == "row 4" and reason.startswith("submitted_at '31/02/2026 12:00'")

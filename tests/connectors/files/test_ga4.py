@@ -318,3 +318,14 @@ def test_identifying_user_properties_are_pseudonymised(con, ga4, tmp_path):
     assert "ann@example.com" not in props
     up = orjson.loads(props)["user_properties"]
     assert up == {"email": ga4.pseudonymize("ann@example.com"), "customer_tier": "gold"}
+
+
+def test_an_int_value_beyond_64_bits_is_a_reject(con, ga4, tmp_path):
+    # BigQuery writes INT64 only; a longer number (20+ digits) is a bad line, not a crash.
+    big = LINES[2].replace(b'"int_value":"', b'"int_value":"99999999999999999999', 1)
+    assert big != LINES[2]
+    f = _write(tmp_path / "big.ndjson", [*LINES[:2], big, *LINES[3:]])
+    [s] = ingest_files(con, "analytics", [f], dataclasses.replace(ga4, max_reject_rate=0.2))
+    assert (s.rows_read, s.rows_loaded, s.rejected) == (15, 14, 1)
+    [(location, reason)] = _rows(con, "SELECT location, reason FROM rejects")
+    assert location == "line 3" and "beyond the 64-bit integer range" in reason

@@ -13,6 +13,7 @@ import pytest
 
 from parallax.connectors.files import detect
 from parallax.connectors.load import ingest_files
+from parallax.db import connect
 from parallax.errors import FormatError
 
 PAGE = Path(__file__).parents[2] / "fixtures" / "synthetic" / "zendesk_incremental_tickets.json"
@@ -88,3 +89,41 @@ def test_not_ticket_json_is_one_clear_error(con, opts, tmp_path) -> None:
     with pytest.raises(FormatError, match=r"page.json: not Zendesk ticket JSON"):
         _load(con, opts, f)
     assert con.execute("SELECT count(*) FROM interactions").fetchall() == [(0,)]
+
+
+# GET /api/v2/ticket_fields as Zendesk documents it (synthetic titles and ids, matching the
+# synthetic page's custom fields), with system fields and an inactive look-alike.
+TICKET_FIELDS = {"ticket_fields": [
+    {"id": 20010327, "type": "subject", "title": "Subject", "active": True},
+    {"id": 360012345609, "type": "tagger", "title": "Old reason", "active": False},
+    {"id": 360012345601, "type": "tagger", "title": "Contact Reason", "active": True},
+    {"id": 360012345602, "type": "integer", "title": "Handle time (seconds)", "active": True},
+    {"id": 360012345603, "type": "text", "title": "Customer ID", "active": True},
+], "next_page": None, "count": 5}
+
+
+def test_custom_fields_found_by_title_in_the_ticket_fields_export(con, opts, tmp_path):
+    (tmp_path / "tickets.json").write_bytes(PAGE.read_bytes())
+    (tmp_path / "ticket_fields.json").write_text(json.dumps(TICKET_FIELDS))
+    _load(con, opts, tmp_path / "tickets.json")
+    by_title = _rows(con)
+    with connect(tmp_path / "by_option.duckdb") as other:
+        _load(other, opts, PAGE, FIELDS)  # the same ids given as options
+        by_option = _rows(other)
+    keep = ("reason", "handle_s", "user_id")
+    assert {k: [r[c] for c in keep] for k, r in by_title.items()} == {
+        k: [r[c] for c in keep] for k, r in by_option.items()}
+    assert by_title["35436"]["reason"] == "checkout_error"
+
+
+def test_requester_external_id_then_email_when_no_customer_field(con, opts, pseudonymize,
+                                                                  tmp_path):
+    page = json.loads(PAGE.read_text())
+    page["users"] = [{"id": 20978392, "external_id": "CUST-9", "email": "a@example.com"},
+                     {"id": 20978393, "external_id": None, "email": "B@example.com"}]
+    f = tmp_path / "with_users.json"
+    f.write_text(json.dumps(page))
+    _load(con, opts, f)
+    users = {k: r["user_id"] for k, r in _rows(con).items()}
+    assert users == {"35436": pseudonymize("CUST-9"), "35437": pseudonymize("B@example.com"),
+                     "35438": pseudonymize("CUST-9")}

@@ -117,3 +117,33 @@ def test_detection_and_errors(con, opts, vendor, tmp_path):
     with pytest.raises(FormatError, match=r"broken\.json: line 2 column \d+: not Jaeger JSON"):
         ingest_files(con, "traces", [broken], opts)
     assert con.execute("SELECT count(*) FROM spans").fetchone() == (0,)
+
+
+@pytest.mark.parametrize("error_copy", [0, 1])
+def test_copies_of_one_span_are_merged_and_the_error_wins(con, opts, vendor, tmp_path,
+                                                          error_copy):
+    # The vendor sample holds one span twice; a collector retry can make one copy carry more.
+    doc = json.loads((vendor / "jaeger_ui_otlp2jaeger_out.json").read_text())
+    spans = doc["data"][0]["spans"]
+    assert spans[0]["spanID"] == spans[1]["spanID"]
+    spans[error_copy]["tags"] += [_tag("error", True, "bool"), _tag("db.system", "redis")]
+    f = tmp_path / "copies.json"
+    f.write_text(json.dumps(doc))
+    [s] = ingest_files(con, "traces", [f], opts)
+    assert (s.rows_read, s.rows_loaded, s.duplicates, s.rejected) == (2, 1, 1, 0)
+    [(is_error, attrs)] = con.execute("SELECT is_error, attributes FROM spans").fetchall()
+    assert is_error is True
+    assert {"error": True, "db.system": "redis",
+            "otel.library.name": "telemetrygen"}.items() <= json.loads(attrs).items()
+
+
+def test_rejected_spans_are_scrubbed_like_stored_rows(con, opts, pseudonymize, tmp_path):
+    bad = {"traceID": TRACE, "spanID": "not-hex", "operationName": "GET", "startTime": 1,
+           "tags": [_tag("enduser.id", "alice@example.com"),
+                    _tag("http.url", "https://shop.example/cart?email=alice@example.com")]}
+    f = tmp_path / "bad.json"
+    f.write_text(json.dumps({**TRACE_DOC, "spans": [*TRACE_DOC["spans"][:3], bad]}))
+    ingest_files(con, "traces", [f], dataclasses.replace(opts, max_reject_rate=0.5))
+    [(raw,)] = con.execute("SELECT raw FROM rejects").fetchall()
+    assert "alice" not in raw and pseudonymize("alice@example.com") in raw
+    assert "https://shop.example/cart" in raw and "?" not in raw

@@ -24,10 +24,10 @@ COLS = ("feedback_id, source, submitted_at, channel, metric, score, scale_min, s
         "attributes")
 
 
-def _load(con, opts, path, fields=None, options=None, rate=None):
+def _load(con, opts, path, fields=None, options=None, rate=None, fmt=None):
     o = dataclasses.replace(opts, fields=fields or {}, options=options or {},
                             max_reject_rate=opts.max_reject_rate if rate is None else rate)
-    [summary] = ingest_files(con, "feedback", [path], o, format=None)
+    [summary] = ingest_files(con, "feedback", [path], o, format=fmt)
     return summary
 
 
@@ -250,8 +250,9 @@ def test_legacy_one_row_header_with_bom(con, opts, tmp_path):
              "", ""]]
     path = tmp_path / "legacy.csv"
     path.write_bytes(b"\xef\xbb\xbf" + _csv(ids, *rows).encode())
-    assert detect("feedback", path.read_bytes()).name == "qualtrics-csv"
-    s = _load(con, opts, path, rate=1.0)
+    # No ImportId row and no V1… ids: no Qualtrics signature, so it is named, not detected.
+    assert detect("feedback", path.read_bytes()).name != "qualtrics-csv"
+    s = _load(con, opts, path, rate=1.0, fmt="qualtrics-csv")
     assert (s.rows_read, s.rows_loaded, s.rejected) == (2, 1, 1)
     [row] = _rows(con)
     # No RecordedDate: EndDate; no timeZone anywhere: UTC.
@@ -268,7 +269,8 @@ def test_two_row_header_without_import_ids(con, opts, tmp_path):
     rows = [["R_9", "7/18/2017 8:28", "7/18/2017 8:29", "1", "1", "broken link"]]
     path = tmp_path / "two.csv"
     path.write_text(_csv(ids, labels, *rows))
-    _load(con, opts, path, fields={"score": "Q1"}, options={"metric": "csat"})
+    _load(con, opts, path, fields={"score": "Q1"}, options={"metric": "csat"},
+          fmt="qualtrics-csv")
     [row] = _rows(con)
     assert (row["feedback_id"], row["submitted_at"], row["verbatim"], row["is_poor"]) == \
         ("R_9", datetime(2017, 7, 18, 8, 29, tzinfo=UTC), "broken link", True)
@@ -288,6 +290,18 @@ def test_very_old_v_columns(con, opts, tmp_path):
         ("R_old", 7.0, False, '{"Finished":"1"}')
 
 
+def test_real_legacy_v_export(con, opts, vendor):
+    path = vendor / "qualtrics_legacy_sample.csv"
+    assert detect("feedback", path.read_bytes()).name == "qualtrics-csv"
+    s = _load(con, opts, path, fields={"score": "Q1", "verbatim": "Q2"},
+              options={"metric": "csat"})
+    assert (s.rows_read, s.rows_loaded, s.rejected) == (1, 1, 0)
+    [row] = _rows(con)
+    assert (row["feedback_id"], row["submitted_at"], row["score"], row["verbatim"]) == (
+        "R_2YPOQ602ER1jkf1", datetime(2017, 7, 18, 8, 28, 48, tzinfo=UTC), 2.0,
+        "Hello World!")
+
+
 def test_short_or_undecodable_row_is_rejected(con, opts, tmp_path):
     path = _export(tmp_path, [_response("R_a")])
     with open(path, "ab") as f:
@@ -303,7 +317,7 @@ def test_header_not_utf8_is_a_format_error(con, opts, tmp_path):
     bad = tmp_path / "latin1.csv"
     bad.write_bytes(_csv(IDS, LABELS).encode("latin-1", "replace"))
     with pytest.raises(FormatError, match=r"latin1.csv: row 2: not UTF-8 text"):
-        _load(con, opts, bad)
+        _load(con, opts, bad, fmt="qualtrics-csv")
 
 
 @settings(max_examples=60, deadline=None, derandomize=True,
@@ -331,7 +345,7 @@ def test_previews_do_not_stretch_a_rating_scale_read_from_data(con, opts, tmp_pa
             ["R_3", "2026-03-01 10:00:00", "Survey Preview", "9"]]
     path = tmp_path / "rating.csv"
     path.write_text(_csv(ids, *rows))
-    _load(con, opts, path, fields={"score": "Q4"}, rate=1.0)
+    _load(con, opts, path, fields={"score": "Q4"}, rate=1.0, fmt="qualtrics-csv")
     assert {(r["scale_min"], r["scale_max"]) for r in _rows(con)} == {(1.0, 5.0)}
 
 

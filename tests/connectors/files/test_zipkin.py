@@ -102,7 +102,36 @@ def test_detection_and_not_zipkin(con, opts, vendor, tmp_path):
     for name in ("zipkin_v2_yelp.json", "zipkin_v2_messaging_kafka.json"):
         assert detect("traces", Source(vendor / name).head()).name == "zipkin"
     obj = tmp_path / "obj.json"
-    obj.write_text('{"traceId": "00000000000000aa"}')
+    obj.write_text('{"traceId": "00000000000000aa"}')  # no span id: not a span
     assert detect("traces", Source(obj).head()) is None
-    with pytest.raises(FormatError, match=r"obj\.json: not Zipkin v2 JSON: expected a list"):
+    with pytest.raises(FormatError, match=r"obj\.json: not Zipkin v2 JSON: expected a span or"):
         ingest_files(con, "traces", [obj], opts, format="zipkin")
+
+
+def test_one_span_object_loads_like_the_same_span_in_a_list(con, opts, vendor, tmp_path):
+    # A tracer reporting span by span writes a bare object; no public sample of one exists,
+    # so the object is the vendor sample's first error span, written on its own.
+    spans = json.loads((vendor / "zipkin_v2_messaging_kafka.json").read_text())
+    span = next(s for s in spans if "error" in (s.get("tags") or {}))
+    f = tmp_path / "one.json"
+    f.write_text(json.dumps(span, indent=2))
+    assert detect("traces", Source(f).head()).name == "zipkin"
+    [s] = ingest_files(con, "traces", [f], opts)
+    assert (s.format, s.rows_read, s.rows_loaded) == ("zipkin", 1, 1)
+    one = con.execute("SELECT * EXCLUDE (load_id) FROM spans").fetchall()
+    ingest_files(con, "traces", [vendor / "zipkin_v2_messaging_kafka.json"], opts)
+    same = con.execute("SELECT * EXCLUDE (load_id) FROM spans WHERE span_id = ?",
+                       [span["id"]]).fetchall()
+    assert one == same and one[0][8] is True  # is_error
+
+
+def test_rejected_spans_are_scrubbed_like_stored_rows(con, opts, pseudonymize, tmp_path):
+    bad = {"traceId": "xyz", "id": "00000000000000dd", "timestamp": 1,
+           "tags": {"enduser.id": "alice@example.com",
+                    "http.url": "https://shop.example/cart?email=alice@example.com"}}
+    f = tmp_path / "bad.json"
+    f.write_text(json.dumps([*TRACE_A, bad]))
+    ingest_files(con, "traces", [f], dataclasses.replace(opts, max_reject_rate=0.6))
+    [(raw,)] = con.execute("SELECT raw FROM rejects").fetchall()
+    assert "alice" not in raw and pseudonymize("alice@example.com") in raw
+    assert "https://shop.example/cart" in raw and "?" not in raw
