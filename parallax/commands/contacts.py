@@ -1,5 +1,5 @@
 """Contact centre: ``contacts metrics`` (process and results metrics per group) and
-``contacts drivers`` (contacts that followed a failed or slow page).
+``contacts drivers`` (how many contacts each failure brought).
 
 ``contacts_app`` is the ``contacts`` command group; further contact-centre commands (call
 drivers, …) register on it the same way.
