@@ -1,5 +1,5 @@
-"""The demo shop's contact centre: the logged-in customers' calls as Amazon Connect contact
-records (CTR JSON, one record per line as the contact-record stream writes them to S3).
+"""The demo shop's contact centre: the customers' calls as Amazon Connect contact records (CTR
+JSON, one record per line as the contact-record stream writes them to S3).
 
 Planted (``CENTRE``), all drawn from a stream of its own (``seed`` + "contact-centre") so the
 web files stay byte-identical:
@@ -7,11 +7,13 @@ web files stay byte-identical:
 - **baseline**: every logged-in customer calls about each reason at a constant rate, whatever
   happened on the site (a Poisson process over the simulated week); callers who never log in
   add calls without a customer id.
-- **caused**: each page load where ``inventory-db`` failed makes the customer call about an
+- **caused**: each page load where ``inventory-db`` failed makes the visitor call about an
   "order problem" with probability ``q``, each shown payment failure a "payment" call — some
-  minutes to hours later (uniform ``delay_s``). Slow pages cause nothing.
+  minutes to hours later (uniform ``delay_s``). Anonymous visitors call too, without a
+  customer id: nobody can tell which session their call followed. Slow pages cause nothing.
 - **repeats** (FCR): an answered call is unresolved with a per-reason probability and the
-  customer calls again 1-5 days later; an abandoned caller tries again within the hour.
+  caller calls again 1-5 days later; an abandoned caller tries again within the hour. A call
+  a failure caused passes its cause on to its repeats and retries (``Call.cause``).
 - **handle times** (AHT): talk, hold and wrap-up per reason; a share of calls is transferred
   (a second record, InitiationMethod TRANSFER, PreviousContactId the first).
 
@@ -69,6 +71,9 @@ _INSTANCE = ("arn:aws:connect:eu-central-1:123456789012:instance/"
              "7c1d5a3e-2f4b-4c8e-9a61-0d2f5b8e3c47")
 
 
+_Start = tuple[int, str | None, str, str, str | None]  # time, customer, reason, origin, cause
+
+
 @dataclass(frozen=True)
 class Call:
     contact_id: str
@@ -86,6 +91,7 @@ class Call:
     agent: str | None
     previous: str | None = None
     transferred: bool = False
+    cause: str | None = None  # the dependency whose failure started this problem
 
     @property
     def is_leg(self) -> bool:
@@ -96,13 +102,12 @@ class Call:
         return self.talk_s + self.hold_s + self.wrap_s
 
 
-def failure_events(sessions: list[Session]) -> list[tuple[str, str, str, str, str, int, float]]:
-    """(customer, session, route, dependency, reason, time s, q) per page load that can
-    cause a call."""
+def failure_events(
+        sessions: list[Session]) -> list[tuple[str | None, str, str, str, str, int, float]]:
+    """(customer or None, session, route, dependency, reason, time s, q) per page load that
+    can cause a call."""
     out = []
     for s in sessions:
-        if s.visitor.user_id is None:
-            continue
         for pv in s.pages:
             for c in CENTRE["causes"]:
                 if c.dependency in pv.failed_deps:
@@ -115,52 +120,54 @@ def simulate_contacts(seed: int, sessions: list[Session]) -> list[Call]:
     rng = random.Random(f"{seed}:contact-centre")
     c = CENTRE
     customers = sorted({s.visitor.user_id for s in sessions if s.visitor.user_id})
-    starts: list[tuple[int, str | None, str, str]] = []  # (time, customer, reason, origin)
+    starts: list[_Start] = []
     for cust in customers:
         for reason, rate in c["baseline_per_day"].items():
             t = START_S + rng.expovariate(rate / 86_400)
             while t < END_S:
-                starts.append((int(t), cust, reason, "baseline"))
+                starts.append((int(t), cust, reason, "baseline", None))
                 t += rng.expovariate(rate / 86_400)
     reasons = list(c["baseline_per_day"])
     for _ in range(round(len(starts) * c["anonymous_share"])):
-        starts.append((rng.randrange(START_S, END_S), None, rng.choice(reasons), "baseline"))
-    for cust, _, _, _, reason, t, q in failure_events(sessions):
+        starts.append((rng.randrange(START_S, END_S), None, rng.choice(reasons), "baseline",
+                       None))
+    for cust, _, _, dep, reason, t, q in failure_events(sessions):
         if rng.random() < q:
-            starts.append((t + rng.randint(*c["delay_s"]), cust, reason, "caused"))
+            starts.append((t + rng.randint(*c["delay_s"]), cust, reason, "caused", dep))
     calls: list[Call] = []
     queue = sorted(starts, key=lambda x: (x[0], x[1] or "", x[2]))
     while queue:  # follow-ups are appended and handled in turn
-        t, cust, reason, origin = queue.pop(0)
-        call, follow = _call(rng, t, cust, reason, origin)
+        call, follow = _call(rng, *queue.pop(0))
         calls += call
         queue += follow
     return sorted(calls, key=lambda k: (k.started_s, k.contact_id))
 
 
-def _call(rng: random.Random, t: int, cust: str | None, reason: str,
-          origin: str) -> tuple[list[Call], list[tuple[int, str | None, str, str]]]:
+def _call(rng: random.Random, t: int, cust: str | None, reason: str, origin: str,
+          cause: str | None) -> tuple[list[Call], list[_Start]]:
     c, cid = CENTRE, str(uuid.UUID(int=rng.getrandbits(128), version=4))
     queued = t + rng.randint(15, 60)  # the IVR menu
     if rng.random() < c["abandon"]:
         ended = queued + 5 + int(rng.expovariate(1 / 90))
-        follow = ([(ended + rng.randint(*c["retry_after_s"]), cust, reason, "retry")]
+        follow = ([(ended + rng.randint(*c["retry_after_s"]), cust, reason, "retry", cause)]
                   if rng.random() < c["retry_after_abandon"] else [])
-        return [Call(cid, cust, reason, t, origin, queued, None, ended, 0, 0, 0, 0, None)], follow
+        return [Call(cid, cust, reason, t, origin, queued, None, ended, 0, 0, 0, 0, None,
+                     cause=cause)], follow
     answered, talk, hold, holds, wrap, agent = _handled(rng, queued, reason)
     ended = answered + talk + hold
     transfer = rng.random() < c["transfer"]
     first = Call(cid, cust, reason, t, origin, queued, answered, ended, talk, hold, holds, wrap,
-                 agent, transferred=transfer)
+                 agent, transferred=transfer, cause=cause)
     out, follow = [first], []
     if transfer:  # a specialist takes over: the leg continues this contact
         q2 = ended + 5
         a2, talk2, hold2, holds2, wrap2, agent2 = _handled(rng, q2, reason)
         out.append(Call(str(uuid.UUID(int=rng.getrandbits(128), version=4)), cust, reason,
                         ended, "transfer", q2, a2, a2 + talk2 + hold2, talk2, hold2, holds2,
-                        wrap2, agent2, previous=cid))
-    if cust is not None and origin != "repeat" and rng.random() < c["unresolved"][reason]:
-        follow.append((t + rng.randint(*c["repeat_after_s"]), cust, reason, "repeat"))
+                        wrap2, agent2, previous=cid, cause=cause))
+    # anonymous callers repeat too: the centre just cannot tell it is the same person
+    if origin != "repeat" and rng.random() < c["unresolved"][reason]:
+        follow.append((t + rng.randint(*c["repeat_after_s"]), cust, reason, "repeat", cause))
     return out, follow
 
 

@@ -9,6 +9,10 @@ counts into rates with Wilson intervals and labels each metric:
 * **results** — what the customer got: first-contact resolution, abandonment, contacts per
   1,000 sessions (the contacts the digital experience did not prevent).
 
+Centres count differently, so the choices are parameters (``Definitions``) stated in every
+report: AHT per contact record or per customer contact, abandonment over queued records or
+over inbound contacts, the FCR window and the service-level threshold.
+
 Rates over contacts (FCR, abandonment, service level) carry a Wilson interval: the period's
 contacts are read as a sample of the process that produces them, so a rate over 12 contacts
 is not presented as sure as one over 12,000. Definitions: docs/contacts.md.
@@ -26,9 +30,12 @@ from parallax.db import read_sql, sql_params
 from parallax.errors import ConfigError, NoDataError
 from parallax.sampling import wilson
 
-__all__ = ["GROUPINGS", "METRIC_KINDS", "GroupMetrics", "contact_metrics", "contact_outcomes"]
+__all__ = ["ABANDONMENT_BASES", "AHT_UNITS", "GROUPINGS", "METRIC_KINDS", "Definitions",
+           "GroupMetrics", "contact_metrics", "contact_outcomes"]
 
 GROUPINGS = ("all", "channel", "queue", "reason", "week")
+AHT_UNITS = ("record", "contact")  # per contact record (Amazon Connect) | per customer contact
+ABANDONMENT_BASES = ("queued", "inbound")  # over queued records | over inbound contacts
 METRIC_KINDS: dict[str, str] = {
     "fcr": "results",
     "aht_s": "process",
@@ -37,6 +44,41 @@ METRIC_KINDS: dict[str, str] = {
     "service_level": "process",
     "contacts_per_1000_sessions": "results",
 }
+
+
+@dataclass(frozen=True)
+class Definitions:
+    """The choices a centre makes; every report states them."""
+
+    fcr_days: int = 7
+    service_level_s: float = 20.0
+    aht: str = "record"
+    abandonment: str = "queued"
+
+    def check(self) -> None:
+        if self.fcr_days < 1:
+            raise ConfigError(f"--fcr-days must be at least 1, got {self.fcr_days}")
+        if self.service_level_s < 0:
+            raise ConfigError(
+                f"--service-level-s must not be negative, got {self.service_level_s}")
+        if self.aht not in AHT_UNITS:
+            raise ConfigError(f"--aht {self.aht!r}: expected one of {', '.join(AHT_UNITS)}")
+        if self.abandonment not in ABANDONMENT_BASES:
+            raise ConfigError(f"--abandonment {self.abandonment!r}: expected one of "
+                              f"{', '.join(ABANDONMENT_BASES)}")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"fcr_days": self.fcr_days, "service_level_s": self.service_level_s,
+                "aht": self.aht, "abandonment": self.abandonment}
+
+    def sentence(self) -> str:
+        """The header line of the metrics table."""
+        aht = ("per contact record (a transfer leg is a record of its own)"
+               if self.aht == "record" else "per customer contact (transfer legs summed)")
+        ab = ("over queued records" if self.abandonment == "queued"
+              else "over inbound contacts")
+        return (f"AHT {aht}; abandonment {ab}; FCR: no repeat within {self.fcr_days} days; "
+                f"service level: answered within {self.service_level_s:g} s")
 
 
 @dataclass(frozen=True)
@@ -54,6 +96,7 @@ class GroupMetrics:
     service_level_ci: tuple[float, float] | None
     sessions: int
     contacts_per_1000_sessions: float | None
+    definitions: Definitions = Definitions()
 
     def to_json(self) -> dict[str, Any]:
         """The documented JSON object (docs/contacts.md); ``*_ci`` keys are extra."""
@@ -67,7 +110,7 @@ class GroupMetrics:
             "metric_kinds": dict(METRIC_KINDS),
             "fcr_ci": ci(self.fcr_ci), "abandonment_rate_ci": ci(self.abandonment_rate_ci),
             "service_level_ci": ci(self.service_level_ci), "first_contacts": self.first_contacts,
-            "sessions": self.sessions,
+            "sessions": self.sessions, "definitions": self.definitions.to_json(),
         }
 
 
@@ -82,21 +125,19 @@ def contact_outcomes(con: duckdb.DuckDBPyConnection, fcr_days: int) -> None:
 
 def contact_metrics(
     con: duckdb.DuckDBPyConnection, *, by: str = "all", fcr_days: int = 7,
-    service_level_s: float = 20.0, since: datetime | None = None,
-    until: datetime | None = None, confidence: float = 0.95,
+    service_level_s: float = 20.0, aht: str = "record", abandonment: str = "queued",
+    since: datetime | None = None, until: datetime | None = None, confidence: float = 0.95,
 ) -> list[GroupMetrics]:
     """One ``GroupMetrics`` per group of ``by``; ``NoDataError`` when no contact is stored in
     the window."""
     if by not in GROUPINGS:
         raise ConfigError(f"--by {by!r}: expected one of {', '.join(GROUPINGS[1:])}")
-    if fcr_days < 1:
-        raise ConfigError(f"--fcr-days must be at least 1, got {fcr_days}")
-    if service_level_s < 0:
-        raise ConfigError(f"--service-level-s must not be negative, got {service_level_s}")
+    defs = Definitions(fcr_days, float(service_level_s), aht, abandonment)
+    defs.check()
     contact_outcomes(con, fcr_days)
     sql = read_sql("models", "contacts/metrics.sql")
-    params = {"by": by, "service_level_s": float(service_level_s),
-              "since": since, "until": until}
+    params = {"by": by, "service_level_s": defs.service_level_s, "aht": aht,
+              "abandonment": abandonment, "since": since, "until": until}
     rows = con.execute(sql, {k: v for k, v in params.items() if k in sql_params(sql)}).fetchall()
     if not rows:
         raise NoDataError("no contacts stored" + (" in the window" if since or until else "")
@@ -115,5 +156,6 @@ def contact_metrics(
             service_level_ci=wilson(within, sl_base, confidence),
             sessions=sessions,
             contacts_per_1000_sessions=1000.0 * contacts / sessions if sessions else None,
+            definitions=defs,
         ))
     return out

@@ -2,12 +2,18 @@
 -- computed by parallax.contacts). One row per group of $by: all | channel | queue | reason |
 -- week (ISO week of started_at, e.g. 2026-W10).
 -- Reads contact_outcomes (contacts/outcomes.sql, run first for the FCR window).
--- Parameters: $by VARCHAR, $service_level_s DOUBLE,
+-- Parameters: $by VARCHAR, $service_level_s DOUBLE, $aht VARCHAR (record | contact),
+--             $abandonment VARCHAR (queued | inbound),
 --             $since TIMESTAMPTZ (default NULL), $until TIMESTAMPTZ (default NULL)
 -- Definitions (docs/contacts.md):
 -- * contacts = records that are not transfer legs; FCR as contacts/outcomes.sql defines it.
--- * AHT = mean handle_s of answered contacts; ASA = mean wait_s of answered inbound ones.
--- * abandonment = abandoned / contacts whose queue outcome is known (abandoned not null).
+-- * AHT, $aht = 'record': mean handle_s of answered records, a transfer leg a record of its
+--   own (as Amazon Connect reports it); 'contact': mean handle time of answered customer
+--   contacts, their transfer legs summed (contact_handle_s). ASA = mean wait_s of answered
+--   inbound records.
+-- * abandonment, $abandonment = 'queued': abandoned / records whose queue outcome is known
+--   (abandoned not null; legs included); 'inbound': abandoned / customer-initiated contacts
+--   (no legs; a contact that never queued counts in the denominator).
 -- * service level = answered within $service_level_s / (abandoned + answered with a wait).
 -- * sessions = sessions started in the period ($since..$until, else the days the contacts
 --   span), per ISO week when $by = 'week'.
@@ -23,6 +29,7 @@ period AS (
 ),
 contacts AS (
     SELECT s.*, o.is_leg, o.customer_initiated, o.answered, o.first_contact, o.fcr_resolved,
+           o.contact_handle_s,
            CASE $by WHEN 'channel' THEN s.channel WHEN 'queue' THEN s.queue
                     WHEN 'reason' THEN s.reason WHEN 'week' THEN strftime(s.started_at, '%G-W%V')
                     ELSE 'all' END AS grp
@@ -34,11 +41,17 @@ grouped AS (
            count(*) FILTER (WHERE NOT is_leg) AS contacts,
            count(*) FILTER (WHERE first_contact) AS fcr_first,
            count(*) FILTER (WHERE fcr_resolved) AS fcr_resolved,
-           avg(handle_s) FILTER (WHERE answered) AS aht_s,
+           CASE $aht WHEN 'contact'
+                THEN avg(contact_handle_s) FILTER (WHERE answered AND NOT is_leg)
+                ELSE avg(handle_s) FILTER (WHERE answered) END AS aht_s,
            avg(wait_s) FILTER (WHERE answered AND coalesce(initiation, '') <> 'outbound')
                AS asa_s,
-           count(*) FILTER (WHERE abandoned) AS abandoned,
-           count(*) FILTER (WHERE abandoned IS NOT NULL) AS queued,
+           CASE $abandonment WHEN 'inbound'
+                THEN count(*) FILTER (WHERE abandoned AND customer_initiated AND NOT is_leg)
+                ELSE count(*) FILTER (WHERE abandoned) END AS abandoned,
+           CASE $abandonment WHEN 'inbound'
+                THEN count(*) FILTER (WHERE customer_initiated AND NOT is_leg)
+                ELSE count(*) FILTER (WHERE abandoned IS NOT NULL) END AS queued,
            count(*) FILTER (WHERE answered AND wait_s <= $service_level_s
                             AND coalesce(initiation, '') <> 'outbound') AS within_sl,
            count(*) FILTER (WHERE abandoned OR (wait_s IS NOT NULL

@@ -10,9 +10,26 @@
 --   within $fcr_days, and the source does not say it was unresolved; a source's own
 --   first-contact flag (resolved_first_contact) decides where it is given. Repeats are looked
 --   for in all stored contacts, also outside a report's window.
+-- * contact_handle_s: the handle time of the customer contact, its transfer legs summed
+--   (null on a leg: it is in the contact it continues).
 -- Parameters: $fcr_days INTEGER
 CREATE OR REPLACE TEMP TABLE contact_outcomes AS
-WITH kinds AS (
+WITH RECURSIVE chain (source, interaction_id, root) AS (
+    SELECT source, interaction_id, interaction_id
+    FROM interactions
+    WHERE coalesce(initiation NOT IN ('transfer', 'queue_transfer'), true)
+    UNION ALL
+    SELECT i.source, i.interaction_id, c.root
+    FROM interactions AS i
+    JOIN chain AS c ON i.source = c.source AND i.previous_interaction_id = c.interaction_id
+    WHERE i.initiation IN ('transfer', 'queue_transfer')
+),
+contact_handle AS (
+    SELECT c.source, c.root AS interaction_id, sum(i.handle_s) AS contact_handle_s
+    FROM chain AS c JOIN interactions AS i USING (source, interaction_id)
+    GROUP BY ALL
+),
+kinds AS (
     SELECT source, interaction_id, user_id, reason, started_at, resolved,
            resolved_first_contact, previous_interaction_id,
            coalesce(initiation IN ('transfer', 'queue_transfer'), false) AS is_leg,
@@ -46,9 +63,10 @@ judged AS (
                  AND r.started_at > k.started_at
                  AND r.started_at <= k.started_at + to_days($fcr_days::BIGINT)
            ) AS no_repeat,
-           coalesce(k.resolved, l.leg_resolved) AS resolved_any
+           coalesce(k.resolved, l.leg_resolved) AS resolved_any, h.contact_handle_s
     FROM kinds AS k
     LEFT JOIN legs AS l USING (source, interaction_id)
+    LEFT JOIN contact_handle AS h USING (source, interaction_id)
 )
 SELECT *, first_contact AND coalesce(resolved_first_contact,
                                      no_repeat AND resolved_any IS NOT false) AS fcr_resolved

@@ -1,5 +1,5 @@
 """Contact centre: ``contacts metrics`` (process and results metrics per group) and
-``contacts drivers`` (contacts that followed a failed or slow page).
+``contacts drivers`` (how many contacts each failure brought).
 
 ``contacts_app`` is the ``contacts`` command group; further contact-centre commands (call
 drivers, …) register on it the same way.
@@ -15,9 +15,9 @@ from parallax.commands.base import analysis_settings, app, check_format, open_db
 from parallax.errors import ConfigError
 from parallax.terminal import print_json
 
-__all__ = ["contacts_app", "drivers_rows", "metrics_rows"]
+__all__ = ["contacts_app", "metrics_rows"]
 
-contacts_app = typer.Typer(help="Contact-centre interactions: metrics (and drivers).",
+contacts_app = typer.Typer(help="Contact-centre interactions: metrics and call drivers.",
                            no_args_is_help=True)
 app.add_typer(contacts_app, name="contacts")
 
@@ -40,8 +40,11 @@ def _pct(value, ci) -> str:
 
 
 def metrics_rows(metrics) -> tuple[list[str], list[list[str]]]:
-    """The table: group, contacts, results metrics, then process metrics (kind in the header)."""
-    header = ["group", "contacts", *(f"{label} ({kind})" for _, label, kind in _COLUMNS)]
+    """The table: group, contacts, results metrics, then process metrics (kind in the header;
+    the service-level threshold in its column's)."""
+    sl = f"service level ≤ {metrics[0].definitions.service_level_s:g} s" if metrics else ""
+    header = ["group", "contacts", *(f"{sl or label if key == 'service_level' else label} "
+                                     f"({kind})" for key, label, kind in _COLUMNS)]
     num = lambda x, f: "" if x is None else format(x, f)  # noqa: E731
     rows = []
     for m in metrics:
@@ -60,15 +63,30 @@ def metrics_cmd(
     ctx: typer.Context,
     by: Annotated[str, typer.Option("--by", help="channel | queue | reason | week")] = "all",
     fcr_days: Annotated[int, typer.Option(
-        "--fcr-days", min=1, help="A repeat contact within this many days: not resolved.")] = 7,
+        "--fcr-days", min=1, help="FCR window: a first contact is resolved when no contact by "
+        "the same customer about the same reason follows within this many days (and the "
+        "source does not say it was unresolved).")] = 7,
     service_level_s: Annotated[float, typer.Option(
-        "--service-level-s", min=0, help="Answered within this many seconds: in service level."
-    )] = 20.0,
+        "--service-level-s", min=0, help="Service level: answered within this many seconds, "
+        "over answered and abandoned records.")] = 20.0,
+    aht: Annotated[str, typer.Option(
+        "--aht", help="record: mean handle time (talk + hold + wrap-up) per answered contact "
+        "record, a transfer leg a record of its own, as Amazon Connect reports it | contact: "
+        "per answered customer contact, its transfer legs summed.")] = "record",
+    abandonment: Annotated[str, typer.Option(
+        "--abandonment", help="queued: abandoned records / records that queued (legs "
+        "included) | inbound: abandoned / customer-initiated contacts (no transfer legs; "
+        "those that never queued count too).")] = "queued",
     since: SinceOpt = None, until: UntilOpt = None, format: FormatOpt = "table",
 ) -> None:
     """FCR, abandonment, contacts per 1,000 sessions (results) beside AHT, ASA and service
-    level (process), with 95 % Wilson intervals on the rates."""
-    from parallax.console import print_rows
+    level (process), with 95 % Wilson intervals on the rates.
+
+    Contacts: records that are not transfer legs. FCR: answered, customer-initiated first
+    contacts of a known customer with no repeat about the same reason within --fcr-days.
+    ASA: mean wait of answered inbound records. Contacts per 1,000 sessions: contacts over
+    the web sessions of the same period. Definitions in full: docs/contacts.md."""
+    from parallax.console import print_line, print_rows
     from parallax.contacts import contact_metrics
 
     check_format(format)
@@ -76,12 +94,13 @@ def metrics_cmd(
     con, _, _ = open_db(ctx)
     try:
         metrics = contact_metrics(con, by=by, fcr_days=fcr_days, service_level_s=service_level_s,
-                                  since=start, until=end)
+                                  aht=aht, abandonment=abandonment, since=start, until=end)
     finally:
         con.close()
     if format == "json":
         print_json([m.to_json() for m in metrics])
         return
+    print_line(metrics[0].definitions.sentence())
     print_rows(*metrics_rows(metrics))
 
 
@@ -95,39 +114,30 @@ def _seconds(text: str) -> float:
         raise ConfigError(f"--window {text!r}: expected e.g. 24h, 90m, 2d or seconds") from None
 
 
-def drivers_rows(drivers) -> tuple[list[str], list[list[str]]]:
-    """The table: one row per reason × route × dependency, ranked by avoidable contacts."""
-    header = ["reason", "route", "dependency", "contacts", "after failure",
-              "excess (95% CI)", "failed / clean sessions", "avoidable", "cost"]
-    rows = []
-    for d in drivers:
-        j = d.to_json()
-        ex = j["excess_share"]
-        excess = ("" if ex["estimate"] is None else
-                  f"{ex['estimate']:+.1%} ({ex['ci_low']:+.1%} … {ex['ci_high']:+.1%})")
-        rows.append([d.reason, d.route, d.dependency or "—", f"{d.contacts:,}",
-                     "" if j["share_after_failure"] is None else f"{j['share_after_failure']:.0%}",
-                     excess, f"{d.exposed_sessions:,} / {d.clean_sessions:,}",
-                     "" if d.avoidable_contacts is None else f"{d.avoidable_contacts:.1f}",
-                     "" if d.cost is None else f"{d.cost:,.2f}"])
-    return header, rows
-
-
 @contacts_app.command("drivers")
 def drivers_cmd(
     ctx: typer.Context,
     window: Annotated[str, typer.Option(
-        "--window", help="How long before a contact a page load counts (24h, 90m, 2d).")] = "24h",
+        "--window", help="How long after a failure a customer's first contact counts (24h, "
+        "90m, 2d).")] = "24h",
+    fcr_days: Annotated[int, typer.Option(
+        "--fcr-days", min=1, help="Repeats about the same reason within this many days of "
+        "the contact before belong to the same problem (the FCR window).")] = 7,
     cost_per_minute: Annotated[float | None, typer.Option(
         "--cost-per-minute", help="Handle-minute cost (default: [contacts] cost_per_minute in "
         "parallax.toml, else 1.0).")] = None,
+    limit: Annotated[int, typer.Option(
+        "--limit", min=0, help="Rows shown in the table (0: all; JSON always has all).")] = 10,
     format: FormatOpt = "table",
 ) -> None:
-    """Contacts that followed a failed or slow page of the same customer, per reason, route and
-    dependency: share after failure, excess over clean sessions (risk difference, Newcombe 95 %
-    interval), avoidable contacts and their handle-time cost. Observational: see
+    """Why did they have to contact us? Per reason and per failing dependency (one driver
+    across all the routes that call it) or route (its own error pages and slow loads):
+    avoidable contacts — the per-session excess over clean sessions, read on logged-in
+    sessions, applied to every session that met the failure — with a 95 % interval, their
+    share of the reason's contacts, and their handle-time cost. Observational: see
     docs/contacts.md."""
-    from parallax.console import print_rows
+    from parallax.commands.drivers_table import drivers_rows, drivers_summary
+    from parallax.console import print_line, print_rows
     from parallax.drivers import call_drivers
     from parallax.drivers import cost_per_minute as cost_rate
 
@@ -136,11 +146,13 @@ def drivers_cmd(
     con, cfg, _ = open_db(ctx)
     try:
         good = analysis_settings(cfg)[0].good_load_ms
-        found = call_drivers(con, window_s=window_s, good_load_ms=good,
+        found = call_drivers(con, window_s=window_s, good_load_ms=good, fcr_days=fcr_days,
                              cost_per_min=cost_rate(cfg, cost_per_minute))
     finally:
         con.close()
     if format == "json":
         print_json([d.to_json() for d in found])
         return
-    print_rows(*drivers_rows(found))
+    shown = found[:limit] if limit else found
+    print_line(drivers_summary(found, len(shown)))
+    print_rows(*drivers_rows(shown))

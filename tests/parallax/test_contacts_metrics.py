@@ -88,6 +88,20 @@ def test_groups_weeks_and_window(loaded) -> None:
     assert reasons["refund"].contacts == 7
 
 
+def test_the_centres_choices_aht_and_abandonment(loaded) -> None:
+    [m] = contact_metrics(loaded, aht="contact", abandonment="inbound")
+    # per customer contact: c9's leg c10 (50 s) is summed into c9 (160 s); 9 contacts
+    assert m.aht_s == pytest.approx(2380 / 9)
+    # inbound contacts c1-c9 (no leg, no outbound), abandoned c3
+    assert m.abandonment_rate == pytest.approx(1 / 9)
+    assert m.to_json()["definitions"] == {"fcr_days": 7, "service_level_s": 20.0,
+                                          "aht": "contact", "abandonment": "inbound"}
+    with pytest.raises(ConfigError, match="--aht 'call'"):
+        contact_metrics(loaded, aht="call")
+    with pytest.raises(ConfigError, match="--abandonment 'all'"):
+        contact_metrics(loaded, abandonment="all")
+
+
 def test_no_sessions_gives_null_rate_and_empty_db_is_no_data(con, loaded) -> None:
     loaded.execute("DELETE FROM sessions")
     [m] = contact_metrics(loaded)
@@ -119,6 +133,15 @@ def test_cli_json_is_the_documented_shape(tmp_path, capsys, monkeypatch) -> None
     assert run(["--db", str(db), "contacts", "metrics"]) == 0
     table = capsys.readouterr().out
     assert "FCR (results)" in table and "AHT s (process)" in table and "66.7%" in table
+    assert table.splitlines()[0] == (
+        "AHT per contact record (a transfer leg is a record of its own); abandonment over "
+        "queued records; FCR: no repeat within 7 days; service level: answered within 20 s")
+    assert "service level ≤ 20 s (process)" in table
+    assert run(["--db", str(db), "contacts", "metrics", "--aht", "contact",
+                "--service-level-s", "30"]) == 0
+    table = capsys.readouterr().out
+    assert "AHT per customer contact (transfer legs summed)" in table
+    assert "answered within 30 s" in table and "service level ≤ 30 s" in table
     con = connect(db)
     try:
         ids = con.execute("SELECT DISTINCT user_id FROM interactions WHERE user_id IS NOT NULL"
