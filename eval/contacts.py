@@ -27,6 +27,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+COVERAGE = 0.9  # target share of caused-contact rows whose intervals cover the truth
+
 
 def evaluate(seed: int, sessions: int) -> dict:
     from parallax.config import Config
@@ -141,8 +143,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         doc = json.dumps({"summary": summary, "worlds": results}, indent=2)
         (sys.stdout.write(doc + "\n") if args.json == "-" else Path(args.json).write_text(doc))
+    # 95 % intervals miss now and then by design: the criterion is their coverage over the
+    # rows with caused contacts (at least COVERAGE), as for the incident intervals.
+    caused_n = max(1, summary["caused_rows"])
     ok = (summary["metrics_exact"] == summary["worlds"] == summary["top_driver_right"]
-          and summary["caused_avoidable_covers"] == summary["caused_rows"])
+          and summary["caused_avoidable_covers"] / caused_n >= COVERAGE
+          and summary["caused_share_covers"] / caused_n >= COVERAGE)
     return 0 if ok else 1
 
 
