@@ -8,9 +8,11 @@ import re
 import pytest
 
 from parallax.report.render import lookup
+from tests.browser import launch, missing
 
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
+
+# Marked, not skipped in a fixture: the session-wide demo world is not built for nothing.
+pytestmark = pytest.mark.skipif(missing() is not None, reason=missing() or "")
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +22,7 @@ def page(reviewed, tmp_path_factory):
     errors: list[str] = []
     requests: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        browser = launch(p)
         pg = browser.new_page(viewport={"width": 1200, "height": 900})
         pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         pg.on("pageerror", lambda e: errors.append(str(e)))
