@@ -25,10 +25,13 @@ from parallax.commands import (  # noqa: F401  (importing registers the commands
     workflows,
 )
 from parallax.commands.base import app
+from parallax.commands.examples import add_examples
 from parallax.errors import ParallaxError
 from parallax.terminal import safe_text
 
 __all__ = ["main", "private_files", "run"]
+
+add_examples(app)
 
 
 def run(argv: list[str] | None = None) -> int:

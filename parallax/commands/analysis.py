@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from parallax.commands.base import analysis_settings, app, check_format, open_db, parse_when
+from parallax.commands.base import analysis_settings, app, check_format, open_db, parse_window
 from parallax.errors import ConfigError
 from parallax.terminal import echo, print_json, safe_text
 
@@ -17,8 +17,8 @@ __all__ = ["run_correlate"]
 def run_correlate(con, cfg, since, until, min_responses) -> None:
     from dataclasses import replace
 
-    from parallax.console import print_findings
     from parallax.correlate import correlate
+    from parallax.findings_table import print_findings
 
     settings, join = analysis_settings(cfg)
     if min_responses is not None:
@@ -43,7 +43,7 @@ def correlate_cmd(
         "--min-responses", min=1, help="Fewer responses on a subject: inconclusive.")] = None,
 ) -> None:
     """Link feedback to delivery, attribute poor feedback, store findings with verdicts."""
-    start, end = parse_when(since, "--since"), parse_when(until, "--until")
+    start, end = parse_window(since, until)
     con, cfg, _ = open_db(ctx)
     try:
         run_correlate(con, cfg, start, end, min_responses)
@@ -56,14 +56,20 @@ def findings_cmd(
     ctx: typer.Context,
     format: Annotated[str, typer.Option("--format", help="table | json | csv")] = "table",
     run_id: Annotated[str | None, typer.Option("--run", help="Run id (default: latest).")] = None,
+    wide: Annotated[bool, typer.Option(
+        "--wide", help="Every column: intervals, odds ratio, q, delivery.")] = False,
+    columns: Annotated[str | None, typer.Option(
+        "--columns", help="Comma-separated columns after subject and verdict: responses, poor, "
+        "odds, explained, q, p75, errors, extra_poor(_ci), lost_conversions(_ci).")] = None,
 ) -> None:
     """Print the findings of the latest (or a given) correlate run."""
     import orjson
 
-    from parallax.console import print_findings
     from parallax.db import read_sql
+    from parallax.findings_table import pick_columns, print_findings
 
     check_format(format, ("table", "json", "csv"))
+    shown = pick_columns(columns, wide)
     con, _, _ = open_db(ctx)
     try:
         rows = con.execute(read_sql("queries", "findings.sql"), {"run_id": run_id}).fetchall()
@@ -78,7 +84,7 @@ def findings_cmd(
     elif format == "csv":
         _write_csv(docs)
     else:
-        print_findings(docs)
+        print_findings(docs, columns=shown)
 
 
 def _write_csv(docs: list[dict]) -> None:

@@ -119,7 +119,7 @@ def drivers_cmd(
     window: Annotated[str, typer.Option(
         "--window", help="How long before a contact a page load counts (24h, 90m, 2d).")] = "24h",
     cost_per_minute: Annotated[float | None, typer.Option(
-        "--cost-per-minute", help="Handle-minute cost (default: [contacts] cost_per_minute in "
+        "--cost-per-minute", help="Handle-minute cost (default: \\[contacts] cost_per_minute in "
         "parallax.toml, else 1.0).")] = None,
     format: FormatOpt = "table",
 ) -> None:

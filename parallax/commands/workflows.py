@@ -10,7 +10,15 @@ from typing import Annotated
 
 import typer
 
-from parallax.commands.base import analysis_settings, app, check_format, open_db, pairs, parse_when
+from parallax.commands.base import (
+    analysis_settings,
+    app,
+    check_format,
+    open_db,
+    pairs,
+    parse_when,
+    parse_window,
+)
 from parallax.errors import ConfigError
 from parallax.terminal import echo, print_json
 
@@ -50,7 +58,7 @@ def annotate_add(
     from parallax.annotations import add, make, parse_time
     from parallax.options import route_normalizer
 
-    con, cfg, _ = open_db(ctx)
+    con, cfg, _ = open_db(ctx, create=True)
     try:
         a = make(kind=kind, starts_at=parse_time(start, "--start"),
                  ends_at=parse_time(end, "--end") if end else None, service=service,
@@ -99,7 +107,7 @@ def annotate_import(
     from parallax.annotations import import_csv
     from parallax.options import route_normalizer
 
-    con, cfg, _ = open_db(ctx)
+    con, cfg, _ = open_db(ctx, create=True)
     try:
         r = import_csv(con, file, pairs(map_, "--map", "field=COLUMN"), default_kind=kind,
                        routes=route_normalizer(cfg, con))
@@ -124,16 +132,27 @@ def incident_cmd(
     format: FormatOpt = "table",
 ) -> None:
     """What an incident cost in customers: extra poor answers, NPS, conversions, revenue."""
-    from parallax.correlate.incident import incident_impact
+    from parallax.names import require_known
     from parallax.options import route_normalizer
 
     format = check_format(format)
     span = _duration(baseline, "--baseline")
-    starts, ends = parse_when(start, "--start"), parse_when(end, "--end")
+    starts, ends = parse_window(start, end, ("--start", "--end"))
+    if id is None and not (service or dependency or route):
+        raise ConfigError("say what the incident touched: an annotation ID, --service, "
+                          "--dependency or --route")
+    if id is None and (starts is None or ends is None):
+        raise ConfigError("the incident needs --start and --end (or an annotation ID)")
     con, cfg, _ = open_db(ctx)
     try:
         # A typed /category/base-layers or /category/:slug means the stored /category/{slug}.
         route = (route_normalizer(cfg, con)(route) or route) if route else None
+        for kind, name, flag in (("annotation", id, "incident"), ("route", route, "--route"),
+                                 ("service", service, "--service"),
+                                 ("dependency", dependency, "--dependency")):
+            require_known(con, kind, name, flag)  # before the models load and fit
+        from parallax.correlate.incident import incident_impact
+
         r = incident_impact(con, id=id, service=service, dependency=dependency, route=route,
                             starts=starts, ends=ends, baseline=span,
                             join=analysis_settings(cfg)[1])
@@ -221,7 +240,7 @@ def design_check_cmd(
     """Did a design change help or hurt, once delivery that week is accounted for?"""
     from dataclasses import replace
 
-    from parallax.correlate.design_check import design_check
+    from parallax.names import require_known
     from parallax.options import route_normalizer
 
     format = check_format(format)
@@ -234,6 +253,11 @@ def design_check_cmd(
         if control_routes:
             controls = [norm(c.strip()) for v in control_routes for c in v.split(",")
                         if c.strip()]
+        for flag, name in (("--route", norm(route) or route),
+                           *(("--control-routes", c) for c in controls or ())):
+            require_known(con, "route", name, flag)  # before the models load and fit
+        from parallax.correlate.design_check import design_check
+
         settings, join = analysis_settings(cfg)
         r = design_check(con, norm(route) or route, at, controls=controls, window=span,
                          settings=replace(settings, draws=max(settings.draws, 100)), join=join)

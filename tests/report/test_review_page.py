@@ -10,7 +10,6 @@ import pytest
 from parallax.report.render import lookup
 from tests.browser import launch, missing
 
-
 # Marked, not skipped in a fixture: the session-wide demo world is not built for nothing.
 pytestmark = pytest.mark.skipif(missing() is not None, reason=missing() or "")
 
