@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
@@ -51,11 +51,13 @@ def print_summaries(summaries: Sequence[FileSummary]) -> None:
     )
 
 
-def print_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+def print_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]],
+               keep: Collection[str] = ()) -> None:
     """Cells and headers are plain text: values from the data (URLs such as ``/docs/[slug]``,
     verbatims, column names of ad-hoc SQL) are never read as Rich markup or emoji, and their
-    control characters are written out."""
-    table = Table(*(Column(header=text(c)) for c in columns))
+    control characters are written out. Columns in ``keep`` (ids to copy) are never wrapped
+    or cut: the others give way."""
+    table = Table(*(Column(header=text(c), no_wrap=c in keep) for c in columns))
     for row in rows:
         table.add_row(*(text(v) for v in row))
     _out.print(table)

@@ -117,4 +117,8 @@ def _print(columns, rows) -> None:
     from parallax.console import print_rows
     from parallax.numbers import cell, header
 
-    print_rows([header(c) for c in columns], [[cell(c, r[c]) for c in columns] for r in rows])
+    print_rows([header(c) for c in columns], [[cell(c, r[c]) for c in columns] for r in rows],
+               keep={header(c) for c in columns if c in _IDS})
+
+
+_IDS = ("response", "session", "interaction", "route")  # copied into the next drill

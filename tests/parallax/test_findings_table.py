@@ -3,10 +3,7 @@
 
 from __future__ import annotations
 
-import io
-
 import pytest
-from rich.console import Console
 
 from parallax import console
 from parallax.errors import ConfigError
@@ -22,15 +19,6 @@ def _doc(kind: str, subject: str, notes: list[dict] | None = None, **extra) -> d
 
 NOTES = [{"id": "psp-outage", "kind": "incident"},
          {"id": "checkout-redesign", "kind": "design-change"}]
-
-
-@pytest.fixture
-def screen(monkeypatch):
-    """What a 100-column terminal shows."""
-    out = io.StringIO()
-    monkeypatch.setattr(console, "_out", Console(file=out, width=100, markup=False,
-                                                 emoji=False, highlight=False))
-    return out
 
 
 def test_annotation_lines_per_annotated_finding() -> None:
