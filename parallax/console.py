@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 
     from parallax.connectors.load import FileSummary
 
-__all__ = ["FileProgress", "print_line", "print_rows", "print_summaries", "print_table", "text"]
+__all__ = ["FileProgress", "Steps", "print_line", "print_rows", "print_summaries", "print_table",
+           "text"]
 
 # Piped output keeps whole values rather than wrapping them to 80 columns (unless $COLUMNS says
 # how wide). Markup, emoji and highlighting off: nothing in a value is read as anything but text.
@@ -115,3 +116,43 @@ class FileProgress:
         if self._bar and self._task is not None:
             self._bar.remove_task(self._task)
             self._task = None
+
+
+class Steps:
+    """The steps of long work (building the join model, fitting, writing the page) on stderr,
+    each with its time, only when stderr is a terminal: piped and scripted runs stay quiet."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        self._console = console or (Console(stderr=True, markup=False, emoji=False,
+                                            highlight=False) if sys.stderr.isatty() else None)
+        self._status = None
+        self._label: str | None = None
+        self._started = 0.0
+
+    def __enter__(self) -> Steps:
+        return self
+
+    def __exit__(self, exc_type, *exc: object) -> None:
+        self._done(failed=exc_type is not None)
+
+    def step(self, label: str) -> None:
+        """The previous step is done; ``label`` starts (a spinner while it runs)."""
+        if self._console is None:
+            return
+        import time
+
+        self._done(failed=False)
+        self._label, self._started = label, time.monotonic()
+        self._status = self._console.status(text(label + " …"), spinner="dots")
+        self._status.start()
+
+    def _done(self, failed: bool) -> None:
+        if self._status is None:
+            return
+        import time
+
+        self._status.stop()
+        mark = "✗" if failed else "✓"
+        took = time.monotonic() - self._started
+        self._console.print(text(f"{mark} {self._label} ({took:.1f} s)"))
+        self._status = None

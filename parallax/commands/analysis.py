@@ -17,13 +17,17 @@ __all__ = ["run_correlate"]
 def run_correlate(con, cfg, since, until, min_responses) -> None:
     from dataclasses import replace
 
-    from parallax.correlate import correlate
+    from parallax.console import Steps
     from parallax.findings_table import print_findings
 
     settings, join = analysis_settings(cfg)
     if min_responses is not None:
         settings = replace(settings, min_responses=min_responses)
-    run = correlate(con, settings=settings, join=join, since=since, until=until)
+    with Steps() as steps:
+        steps.step("correlate: join model, model fits, verdicts")
+        from parallax.correlate import correlate
+
+        run = correlate(con, settings=settings, join=join, since=since, until=until)
     cov = run.coverage
     echo(f"\ncorrelate run {run.run_id}: {cov.responses:,} responses, {run.modelled:,} "
          "linked to a delivered experience with a load time (" + ", ".join(

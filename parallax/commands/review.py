@@ -22,17 +22,23 @@ def review_cmd(
     until: Annotated[str | None, typer.Option("--until", help="Window end (ISO).")] = None,
 ) -> None:
     """Correlate the window, then write one self-contained HTML page both business and IT read."""
-    from parallax.correlate import correlate
-    from parallax.report import write_review
+    from parallax.console import Steps
 
     start, end = parse_window(since, until)
     con, cfg, _ = open_db(ctx)
     try:
         # A fresh run: the page's findings and the join model it drills into are one window.
         settings, join = analysis_settings(cfg)
-        run = correlate(con, settings=settings, join=join, since=start, until=end)
-        currency = str(cfg.extra.get("report", {}).get("currency", ""))
-        summary = write_review(con, out, run.run_id, currency=currency)
+        with Steps() as steps:
+            steps.step("correlate: join model, model fits, verdicts")
+            from parallax.correlate import correlate
+
+            run = correlate(con, settings=settings, join=join, since=start, until=end)
+            steps.step(f"writing {out}: figures, plots, evidence")
+            from parallax.report import write_review
+
+            currency = str(cfg.extra.get("report", {}).get("currency", ""))
+            summary = write_review(con, out, run.run_id, currency=currency)
     finally:
         con.close()
     echo(f"review: {summary.path} ({summary.routes} routes, {summary.dependencies} "

@@ -132,6 +132,7 @@ def incident_cmd(
     format: FormatOpt = "table",
 ) -> None:
     """What an incident cost in customers: extra poor answers, NPS, conversions, revenue."""
+    from parallax.console import Steps
     from parallax.names import require_known
     from parallax.options import route_normalizer
 
@@ -151,11 +152,13 @@ def incident_cmd(
                                  ("service", service, "--service"),
                                  ("dependency", dependency, "--dependency")):
             require_known(con, kind, name, flag)  # before the models load and fit
-        from parallax.correlate.incident import incident_impact
+        with Steps() as steps:
+            steps.step("incident: join model, time-series baseline, counterfactual")
+            from parallax.correlate.incident import incident_impact
 
-        r = incident_impact(con, id=id, service=service, dependency=dependency, route=route,
-                            starts=starts, ends=ends, baseline=span,
-                            join=analysis_settings(cfg)[1])
+            r = incident_impact(con, id=id, service=service, dependency=dependency,
+                                route=route, starts=starts, ends=ends, baseline=span,
+                                join=analysis_settings(cfg)[1])
     finally:
         con.close()
     doc = r.to_json()
@@ -240,6 +243,7 @@ def design_check_cmd(
     """Did a design change help or hurt, once delivery that week is accounted for?"""
     from dataclasses import replace
 
+    from parallax.console import Steps
     from parallax.names import require_known
     from parallax.options import route_normalizer
 
@@ -256,11 +260,14 @@ def design_check_cmd(
         for flag, name in (("--route", norm(route) or route),
                            *(("--control-routes", c) for c in controls or ())):
             require_known(con, "route", name, flag)  # before the models load and fit
-        from parallax.correlate.design_check import design_check
-
         settings, join = analysis_settings(cfg)
-        r = design_check(con, norm(route) or route, at, controls=controls, window=span,
-                         settings=replace(settings, draws=max(settings.draws, 100)), join=join)
+        with Steps() as steps:
+            steps.step("design-check: join model, before/after against controls, adjusted")
+            from parallax.correlate.design_check import design_check
+
+            r = design_check(con, norm(route) or route, at, controls=controls, window=span,
+                             settings=replace(settings, draws=max(settings.draws, 100)),
+                             join=join)
     finally:
         con.close()
     doc = r.to_json()
