@@ -159,3 +159,13 @@ def screen(monkeypatch):
     monkeypatch.setattr(console, "_out", Console(file=out, width=100, markup=False,
                                                  emoji=False, highlight=False))
     return out
+
+
+@pytest.fixture
+def isolated(tmp_path, monkeypatch) -> Path:
+    """A newcomer's shell: in an empty folder, no PARALLAX_DB or PARALLAX_CONFIG, a fixed key."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PARALLAX_DB", raising=False)
+    monkeypatch.delenv("PARALLAX_CONFIG", raising=False)
+    monkeypatch.setenv("PARALLAX_KEY", "cli-test-key-0123456789abcdef")
+    return tmp_path

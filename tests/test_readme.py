@@ -29,11 +29,8 @@ def test_the_readme_shows_commands_to_run() -> None:
         "sh blocks hold commands as typed, not synopses")
 
 
-def test_every_readme_command_runs_on_the_demo(tmp_path, monkeypatch, capsys) -> None:
-    monkeypatch.chdir(tmp_path)  # as a newcomer: the demo's default files, no settings
-    monkeypatch.delenv("PARALLAX_DB", raising=False)
-    monkeypatch.delenv("PARALLAX_CONFIG", raising=False)
-    monkeypatch.setenv("PARALLAX_KEY", "readme-test-key-0123456789abcdef")
+def test_every_readme_command_runs_on_the_demo(isolated, capsys) -> None:
+    tmp_path = isolated  # as a newcomer: the demo's default files, no settings
     assert run(["demo"]) == 0  # `uv run parallax demo`, the README's first command
     failed = []
     for command in readme_commands():

@@ -12,14 +12,7 @@ import pytest
 from parallax.cli import run
 
 ROOT = Path(__file__).parents[2]
-
-
-@pytest.fixture(autouse=True)
-def _isolated(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("PARALLAX_DB", raising=False)
-    monkeypatch.delenv("PARALLAX_CONFIG", raising=False)
-    monkeypatch.setenv("PARALLAX_KEY", "cli-test-key-0123456789abcdef")
+pytestmark = pytest.mark.usefixtures("isolated")
 
 
 def test_hints_are_typed_as_in_a_checkout_and_run(tmp_path, capsys) -> None:
