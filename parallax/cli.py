@@ -12,6 +12,7 @@ import sys
 
 from parallax.commands import (  # noqa: F401  (importing registers the commands)
     analysis,
+    annotate,
     contacts,
     erase,
     ingest,

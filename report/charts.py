@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["annotation_lanes", "error_timeline", "forest", "grid_columns", "latency_histogram",
-           "poor_by_latency", "waterfall"]
+__all__ = ["WIDTH", "annotation_lanes", "error_timeline", "forest", "grid_columns",
+           "latency_histogram", "poor_by_latency", "svg", "waterfall"]
 
 _FONT = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
 _VERDICT_COLOURS = {"good": "#2e7d32", "needs improvement": "#f9a825", "poor": "#c62828"}
@@ -23,7 +23,7 @@ WIDTH = 1000
 _PADDING = {"left": 36, "right": 36, "top": 8, "bottom": 8}
 
 
-def _svg(chart) -> str:
+def svg(chart) -> str:
     import vl_convert as vlc
 
     spec = chart.configure(font=_FONT).configure_view(stroke=None).to_dict()
@@ -56,7 +56,7 @@ def poor_by_latency(bands: Sequence[dict[str, Any]], good_ms: float) -> str | No
     errs = base.mark_rule(strokeWidth=1.5).encode(y="ci_low:Q", y2="ci_high:Q")
     counts = base.mark_text(dy=-8, fontSize=10).encode(
         y="ci_high:Q", text=alt.Text("responses:Q", format=",d"))
-    return _svg((bars + errs + counts).properties(width=WIDTH - 320, height=240))
+    return svg((bars + errs + counts).properties(width=WIDTH - 320, height=240))
 
 
 def _rating(band_order: int, good_ms: float) -> str:
@@ -84,7 +84,7 @@ def latency_histogram(rows: Sequence[dict[str, Any]], good_ms: float) -> str | N
         y2=alt.datum(0))
     target = alt.Chart().mark_rule(color="#c62828", strokeDash=[4, 3]).encode(
         x=alt.datum(good_ms / 1000))
-    return _svg(alt.layer(bars, target, data=alt.Data(values=data)).properties(
+    return svg(alt.layer(bars, target, data=alt.Data(values=data)).properties(
         width=(WIDTH - 80) // columns - 40, height=90).facet(
         facet=alt.Facet("route:N", title=None, header=alt.Header(labelFontSize=12)),
         columns=columns))
@@ -128,7 +128,7 @@ def error_timeline(rows: Sequence[dict[str, Any]], annotations: Sequence[dict[st
             layers.append(notes.transform_filter(alt.datum.align == align).mark_text(
                 align=align, dx=dx, fontSize=10, color="#333", baseline="top").encode(
                 x="at:T", y=alt.Y("y:Q", scale=None), text="label:N"))
-    return _svg(alt.layer(*layers).properties(width=WIDTH - 300, height=220))
+    return svg(alt.layer(*layers).properties(width=WIDTH - 300, height=220))
 
 
 _LANE = 14  # px: one line of annotation labels above the error-rate plot
@@ -176,7 +176,7 @@ def waterfall(spans: Sequence[dict[str, Any]]) -> str | None:
         stroke=alt.condition(alt.datum.status == "error", alt.value("#c62828"),
                              alt.value(None)),
         strokeWidth=alt.value(2))
-    return _svg(chart.properties(width=WIDTH - 520, height=12 * len(data)))
+    return svg(chart.properties(width=WIDTH - 520, height=12 * len(data)))
 
 
 # The verdict badges' colours on the page (templates/base.html.j2), so a plot reads like them.
@@ -212,4 +212,4 @@ def forest(findings: Sequence[dict[str, Any]]) -> str | None:
         base.mark_rule(strokeWidth=2).encode(x=x, x2="hi:Q", y=y, color=colour),
         base.mark_point(filled=True, size=60, opacity=1).encode(
             x=alt.X("or:Q", scale=scale, axis=ticks), y=y, color=colour))
-    return _svg(chart.properties(width=WIDTH - 420, height=18 * len(rows)))
+    return svg(chart.properties(width=WIDTH - 420, height=18 * len(rows)))

@@ -18,9 +18,12 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "drill": ("parallax drill route /checkout", "parallax drill dependency inventory-db",
               "parallax drill route /product/123 --limit 10 --html /tmp/view.html"),
     "incident": ("parallax incident inventory-db-crash",
+                 "parallax incident inventory-db-crash --html /tmp/incident.html",
                  "parallax incident --dependency inventory-db --start 2026-10-08T17:00 "
                  "--end 2026-10-08T22:00"),
     "design-check": ("parallax design-check --route /checkout --changed-at 2026-10-07",
+                     "parallax design-check --route /checkout --changed-at 2026-10-07 --html "
+                     "/tmp/design.html",
                      "parallax design-check --route /checkout --changed-at 2026-10-07 "
                      "--control-routes /,/search --window 7d"),
     "query": ("parallax query --list", "parallax query worst_routes",
