@@ -33,7 +33,12 @@ from parallax.demo.world import simulate, start_us
 from parallax.demo.writers import write_otlp, write_qualtrics
 from parallax.errors import ConfigError
 
-__all__ = ["DemoFiles", "build_world"]
+__all__ = ["DATA_FILES", "DemoFiles", "build_world"]
+
+# The loaded files, as paths under ``out_dir`` (the demo command knows a demo database by them).
+TRACES, FEEDBACK = "traces/spans.jsonl", "feedback/qualtrics_export.csv"
+ANALYTICS, CONTACTS = "analytics/ga4_events.ndjson", "contact-centre/ctr.jsonl"
+DATA_FILES = (TRACES, FEEDBACK, ANALYTICS, CONTACTS)
 
 
 @dataclass(frozen=True)
@@ -59,13 +64,12 @@ def build_world(out_dir: Path, *, seed: int = 7, sessions: int = 3000,
         raise ConfigError(f"extra_spans must be at least 0, got {extra_spans}")
     out_dir = Path(out_dir)
     files = DemoFiles(
-        traces=(out_dir / "traces" / "spans.jsonl",),
-        feedback=(out_dir / "feedback" / "qualtrics_export.csv",),
-        analytics=(out_dir / "analytics" / "ga4_events.ndjson",) if spec.analytics else (),
+        traces=(out_dir / TRACES,),
+        feedback=(out_dir / FEEDBACK,),
+        analytics=(out_dir / ANALYTICS,) if spec.analytics else (),
         truth=out_dir / "truth.json",
         annotations=(out_dir / "annotations" / "incidents.csv",),
-        interactions=((out_dir / "contact-centre" / "ctr.jsonl",) if spec.contact_centre
-                      else ()),
+        interactions=(out_dir / CONTACTS,) if spec.contact_centre else (),
     )
     for path in (*files.traces, *files.feedback, *files.analytics, files.truth,
                  *files.annotations, *files.interactions):

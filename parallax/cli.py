@@ -12,6 +12,7 @@ import sys
 
 from parallax.commands import (  # noqa: F401  (importing registers the commands)
     analysis,
+    annotate,
     contacts,
     erase,
     ingest,
@@ -25,10 +26,13 @@ from parallax.commands import (  # noqa: F401  (importing registers the commands
     workflows,
 )
 from parallax.commands.base import app
+from parallax.commands.examples import add_examples
 from parallax.errors import ParallaxError
 from parallax.terminal import safe_text
 
 __all__ = ["main", "private_files", "run"]
+
+add_examples(app)
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -6,8 +6,9 @@ no control characters reach the terminal from the data (docs/privacy.md).
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
@@ -21,16 +22,16 @@ if TYPE_CHECKING:
 
     from parallax.connectors.load import FileSummary
 
-__all__ = ["FileProgress", "annotation_lines", "print_findings", "print_line", "print_rows",
-           "print_summaries"]
+__all__ = ["FileProgress", "Steps", "print_line", "print_rows", "print_summaries", "print_table",
+           "text"]
 
-# Piped output keeps whole values rather than wrapping them to 80 columns. Markup, emoji and
-# highlighting off: nothing in a value is read as anything but text.
+# Piped output keeps whole values rather than wrapping them to 80 columns (unless $COLUMNS says
+# how wide). Markup, emoji and highlighting off: nothing in a value is read as anything but text.
 _out = Console(markup=False, emoji=False, highlight=False, soft_wrap=True,
-               width=None if sys.stdout.isatty() else 220)
+               width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 220)
 
 
-def _text(value: Any) -> Text:
+def text(value: Any) -> Text:
     """A cell or a line from data: plain text, control characters written out."""
     return Text(safe_text(value))
 
@@ -39,7 +40,7 @@ def print_summaries(summaries: Sequence[FileSummary]) -> None:
     table = Table("file", "format", "loaded", "duplicates", "rejected", "seconds",
                   title="ingest", title_justify="left")
     for s in summaries:
-        table.add_row(_text(s.file), _text(s.format), f"{s.rows_loaded:,}", f"{s.duplicates:,}",
+        table.add_row(text(s.file), text(s.format), f"{s.rows_loaded:,}", f"{s.duplicates:,}",
                       f"{s.rejected:,}", f"{s.seconds:.2f}")
     _out.print(table)
     dups = sum(s.duplicates for s in summaries)
@@ -51,19 +52,26 @@ def print_summaries(summaries: Sequence[FileSummary]) -> None:
     )
 
 
-def print_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+def print_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]],
+               keep: Collection[str] = ()) -> None:
     """Cells and headers are plain text: values from the data (URLs such as ``/docs/[slug]``,
     verbatims, column names of ad-hoc SQL) are never read as Rich markup or emoji, and their
-    control characters are written out."""
-    table = Table(*(Column(header=_text(c)) for c in columns))
+    control characters are written out. Columns in ``keep`` (ids to copy) are never wrapped
+    or cut: the others give way."""
+    table = Table(*(Column(header=text(c), no_wrap=c in keep) for c in columns))
     for row in rows:
-        table.add_row(*(_text(v) for v in row))
+        table.add_row(*(text(v) for v in row))
     _out.print(table)
 
 
-def print_line(text: str) -> None:
+def print_line(line: str) -> None:
     """One line of plain text, through the same console as the tables."""
-    _out.print(_text(text))
+    _out.print(text(line))
+
+
+def print_table(table: Table) -> None:
+    """A table whose cells are ``text()`` values, through the same console."""
+    _out.print(table)
 
 
 class FileProgress:
@@ -110,50 +118,41 @@ class FileProgress:
             self._task = None
 
 
-def _fmt_ci(d: dict | None, digits: int = 2) -> str:
-    if not d or d.get("estimate") is None:
-        return "–"
-    return f"{d['estimate']:.{digits}f} [{d['ci_low']:.{digits}f}, {d['ci_high']:.{digits}f}]"
+class Steps:
+    """The steps of long work (building the join model, fitting, writing the page) on stderr,
+    each with its time, only when stderr is a terminal: piped and scripted runs stay quiet."""
 
+    def __init__(self, console: Console | None = None) -> None:
+        self._console = console or (Console(stderr=True, markup=False, emoji=False,
+                                            highlight=False) if sys.stderr.isatty() else None)
+        self._status = None
+        self._label: str | None = None
+        self._started = 0.0
 
-def print_findings(docs: Sequence[dict], *, evidence: bool = True) -> None:
-    """Findings as a table both sides read: verdict, feedback, delivery, impact."""
-    table = Table("kind", "subject", "verdict", "responses", "poor", "normal",
-                  "odds ratio (adj.)", "explained", "q", "p75 load", "errors",
-                  "extra poor", "lost conv.", title="findings", title_justify="left")
-    for f in docs:
-        d, imp = f.get("delivered") or {}, f.get("impact") or {}
-        p75 = d.get("p75_ms")
-        table.add_row(
-            _text(f["subject_kind"]), _text(f["subject"]), _text(f["verdict"]),
-            f"{f['n_responses']:,}",
-            _pct(f.get("poor_rate")), _pct(f.get("baseline_poor_rate")),
-            _fmt_ci(f.get("odds_ratio_adjusted")), _pct(f.get("explained_share")),
-            "–" if f.get("q_value") is None else f"{f['q_value']:.3f}",
-            "–" if p75 is None else f"{p75:,.0f} ms",
-            _pct(d.get("error_rate") if f["subject_kind"] == "route"
-                 else d.get("dependency_failure_rate")),
-            _fmt_ci(imp.get("extra_poor_responses"), 1), _fmt_ci(imp.get("lost_conversions"), 1))
-    _out.print(table)
-    for i, line in enumerate(annotation_lines(docs)):  # ids to look up in `annotate list`
-        _out.print(_text(("annotations: " if i == 0 else "             ") + line))
-    if evidence:
-        for f in docs:
-            if f["subject_kind"] != "segment" and f["verdict"] != "ok":
-                _out.print(_text(f"• [{f['verdict']}] {f['evidence']}"))
+    def __enter__(self) -> Steps:
+        return self
 
+    def __exit__(self, exc_type, *exc: object) -> None:
+        self._done(failed=exc_type is not None)
 
-def annotation_lines(docs: Sequence[dict]) -> list[str]:
-    """Per annotated finding: "subject: id (kind), …" — the ids to look up with
-    `parallax annotate list`; findings without annotations are left out."""
-    out = []
-    for f in docs:
-        notes = f.get("annotations") or []
-        if notes:
-            out.append(f"{f['subject']}: " + ", ".join(
-                f"{a.get('id')} ({a.get('kind')})" for a in notes))
-    return out
+    def step(self, label: str) -> None:
+        """The previous step is done; ``label`` starts (a spinner while it runs)."""
+        if self._console is None:
+            return
+        import time
 
+        self._done(failed=False)
+        self._label, self._started = label, time.monotonic()
+        self._status = self._console.status(text(label + " …"), spinner="dots")
+        self._status.start()
 
-def _pct(x: float | None) -> str:
-    return "–" if x is None else f"{x:.0%}"
+    def _done(self, failed: bool) -> None:
+        if self._status is None:
+            return
+        import time
+
+        self._status.stop()
+        mark = "✗" if failed else "✓"
+        took = time.monotonic() - self._started
+        self._console.print(text(f"{mark} {self._label} ({took:.1f} s)"))
+        self._status = None

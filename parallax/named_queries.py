@@ -54,8 +54,11 @@ def load_query(name: str) -> NamedQuery:
         raise ConfigError(f"query {name!r}: names are lower-case letters, digits and _")
     entry = resources.files("parallax.queries").joinpath(f"{name}.sql")
     if not entry.is_file():
-        known = ", ".join(q.name for q in list_queries())
-        raise ConfigError(f"no query named {name!r} (known: {known})")
+        from parallax.names import did_you_mean
+
+        known = [q.name for q in list_queries()]
+        raise ConfigError(f"no query named {name!r}" + (
+            did_you_mean(name, known) or f" (known: {', '.join(known)})"))
     sql = entry.read_text(encoding="utf-8")
     header = []
     for line in sql.splitlines():

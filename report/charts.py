@@ -10,16 +10,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["error_timeline", "latency_histogram", "poor_by_latency", "waterfall"]
+__all__ = ["WIDTH", "annotation_lanes", "error_timeline", "forest", "grid_columns",
+           "latency_histogram", "poor_by_latency", "svg", "waterfall"]
 
 _FONT = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
 _VERDICT_COLOURS = {"good": "#2e7d32", "needs improvement": "#f9a825", "poor": "#c62828"}
+# The page's content is ≈1,050 px wide: each plot is drawn to about that width (with its axis
+# labels and legend) so that it is shown at its own size, neither shrunk nor blown up.
+WIDTH = 1000
+# vl-convert measures text with its fonts, the browser draws it with the page's: room on every
+# side, so that a label a little wider than measured is not clipped at the picture's edge.
+_PADDING = {"left": 36, "right": 36, "top": 8, "bottom": 8}
 
 
-def _svg(chart) -> str:
+def svg(chart) -> str:
     import vl_convert as vlc
 
     spec = chart.configure(font=_FONT).configure_view(stroke=None).to_dict()
+    spec["padding"] = _PADDING  # marks outside the plot (labels above it) are sized in too
     return vlc.vegalite_to_svg(spec)
 
 
@@ -48,7 +56,7 @@ def poor_by_latency(bands: Sequence[dict[str, Any]], good_ms: float) -> str | No
     errs = base.mark_rule(strokeWidth=1.5).encode(y="ci_low:Q", y2="ci_high:Q")
     counts = base.mark_text(dy=-8, fontSize=10).encode(
         y="ci_high:Q", text=alt.Text("responses:Q", format=",d"))
-    return _svg((bars + errs + counts).properties(width=420, height=220))
+    return svg((bars + errs + counts).properties(width=WIDTH - 320, height=240))
 
 
 def _rating(band_order: int, good_ms: float) -> str:
@@ -60,22 +68,35 @@ def _rating(band_order: int, good_ms: float) -> str:
 
 
 def latency_histogram(rows: Sequence[dict[str, Any]], good_ms: float) -> str | None:
-    """Share of page loads per 250 ms bin, one small panel per route, the target marked."""
+    """Share of page loads per 250 ms bin, one small panel per route, the target marked. The
+    x axis (page load, s) is named once, in the caption; the panels fill whole rows."""
     if not rows:
         return None
     alt = _alt()
     data = [{**r, "from_s": r["bin_low_ms"] / 1000, "to_s": r["bin_high_ms"] / 1000}
             for r in rows]
+    columns = grid_columns(len({r["route"] for r in rows}))
     bars = alt.Chart().mark_bar(color="#4a6fa5").encode(
-        x=alt.X("from_s:Q", title="page load, s (last bar: 8 s or more)",
+        x=alt.X("from_s:Q", title=None,
                 scale=alt.Scale(domain=[0, 8.25]), axis=alt.Axis(values=[0, 2, 4, 6, 8])),
         x2="to_s:Q",
         y=alt.Y("share:Q", title="share of loads", axis=alt.Axis(format="%")),
         y2=alt.datum(0))
     target = alt.Chart().mark_rule(color="#c62828", strokeDash=[4, 3]).encode(
         x=alt.datum(good_ms / 1000))
-    return _svg(alt.layer(bars, target, data=alt.Data(values=data)).properties(
-        width=200, height=80).facet(facet=alt.Facet("route:N", title=None), columns=3))
+    return svg(alt.layer(bars, target, data=alt.Data(values=data)).properties(
+        width=(WIDTH - 80) // columns - 40, height=90).facet(
+        facet=alt.Facet("route:N", title=None, header=alt.Header(labelFontSize=12)),
+        columns=columns))
+
+
+def grid_columns(panels: int, widest: int = 4) -> int:
+    """Columns for ``panels`` small multiples: the most (up to ``widest``) that leave no empty
+    cell, else ``widest`` (an empty cell draws a lone axis)."""
+    for columns in range(min(widest, panels), 1, -1):
+        if panels % columns == 0:
+            return columns
+    return min(widest, panels)
 
 
 def error_timeline(rows: Sequence[dict[str, Any]], annotations: Sequence[dict[str, Any]],
@@ -93,19 +114,39 @@ def error_timeline(rows: Sequence[dict[str, Any]], annotations: Sequence[dict[st
     if not data:
         return None
     lines = alt.Chart(alt.Data(values=data)).mark_line(interpolate="step-after").encode(
-        x=alt.X("bucket_start:T", title=None),
+        x=alt.X("bucket_start:T", title=None,
+                axis=alt.Axis(tickCount="day", format="%a %d %b", labelOverlap="greedy")),
         y=alt.Y("error_rate:Q", title="page loads with an error", axis=alt.Axis(format="%")),
-        color=alt.Color("route:N", title="route"))
+        color=alt.Color("route:N", title="route", legend=alt.Legend(labelLimit=300)))
     layers = [lines]
-    marks = [{"at": a["starts_at"].isoformat(), "label": f"{a['kind']}: {a['id']}"}
-             for a in annotations]
+    marks = annotation_lanes(annotations, min(r["bucket_start"] for r in rows),
+                             max(r["bucket_start"] for r in rows))
     if marks:
         notes = alt.Chart(alt.Data(values=marks))
-        layers += [notes.mark_rule(color="#555", strokeDash=[2, 2]).encode(x="at:T"),
-                   notes.mark_text(align="left", dx=3, dy=-4, fontSize=10, color="#333",
-                                   baseline="top").encode(x="at:T", y=alt.value(0),
-                                                          text="label:N")]
-    return _svg(alt.layer(*layers).properties(width=640, height=200))
+        layers.append(notes.mark_rule(color="#555", strokeDash=[2, 2]).encode(x="at:T"))
+        for align, dx in (("left", 3), ("right", -3)):  # labels late in the window point left
+            layers.append(notes.transform_filter(alt.datum.align == align).mark_text(
+                align=align, dx=dx, fontSize=10, color="#333", baseline="top").encode(
+                x="at:T", y=alt.Y("y:Q", scale=None), text="label:N"))
+    return svg(alt.layer(*layers).properties(width=WIDTH - 300, height=220))
+
+
+_LANE = 14  # px: one line of annotation labels above the error-rate plot
+
+
+def annotation_lanes(annotations: Sequence[dict[str, Any]], first,
+                     last) -> list[dict[str, Any]]:
+    """Annotation labels in time order, each on a line of its own above the plot (never drawn
+    over one another or over the data), pointing left when they start in the last 40 % of
+    the window; ``y`` is in pixels from the plot's top (negative: above it)."""
+    span = max((last - first).total_seconds(), 1.0)
+    ordered = sorted(annotations, key=lambda a: (a["starts_at"], a["id"]))
+    out = []
+    for i, a in enumerate(ordered):
+        late = (a["starts_at"] - first).total_seconds() / span > 0.6
+        out.append({"at": a["starts_at"].isoformat(), "label": f"{a['kind']}: {a['id']}",
+                    "y": -_LANE * (len(ordered) - i), "align": "right" if late else "left"})
+    return out
 
 
 def waterfall(spans: Sequence[dict[str, Any]]) -> str | None:
@@ -128,10 +169,47 @@ def waterfall(spans: Sequence[dict[str, Any]]) -> str | None:
             "service": s["service"] or "?", "status": "error" if s["error"] else "ok"})
     chart = alt.Chart(alt.Data(values=data)).mark_bar(height=8).encode(
         y=alt.Y("label:N", sort=None, title=None, axis=alt.Axis(labelLimit=360)),
-        x=alt.X("start:Q", title="ms since the page load's trace began"),
+        x=alt.X("start:Q", title="ms since the page load's trace began",
+                axis=alt.Axis(labelOverlap="greedy", labelFlush=True, tickCount=6)),
         x2="end:Q",
-        color=alt.Color("service:N", title="service"),
+        color=alt.Color("service:N", title="service", legend=alt.Legend(labelLimit=300)),
         stroke=alt.condition(alt.datum.status == "error", alt.value("#c62828"),
                              alt.value(None)),
         strokeWidth=alt.value(2))
-    return _svg(chart.properties(width=480, height=12 * len(data)))
+    return svg(chart.properties(width=WIDTH - 520, height=12 * len(data)))
+
+
+# The verdict badges' colours on the page (templates/base.html.j2), so a plot reads like them.
+_VERDICTS = {"delivery": "#c62828", "mixed": "#ef6c00", "design": "#6a1b9a",
+             "silent": "#1565c0", "inconclusive": "#757575", "ok": "#2e7d32"}
+
+
+def forest(findings: Sequence[dict[str, Any]]) -> str | None:
+    """Adjusted odds ratios of poor feedback with their 95 % intervals, one row per route and
+    dependency (log scale; 1 = no different from the site's normal), coloured by verdict."""
+    rows = []
+    for f in findings:
+        o = f.get("odds_ratio_adjusted") or {}
+        if o.get("estimate") and o.get("ci_low") and o.get("ci_high"):
+            rows.append({"subject": f"{f['subject_kind']} {f['subject']}",
+                         "or": o["estimate"], "lo": o["ci_low"], "hi": o["ci_high"],
+                         "verdict": f["verdict"]})
+    if not rows:
+        return None
+    alt = _alt()
+    order = [r["subject"] for r in rows]
+    scale = alt.Scale(type="log", domain=[0.05, 50], clamp=True)  # wider intervals end there
+    ticks = alt.Axis(values=[0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50])
+    x = alt.X("lo:Q", title="adjusted odds ratio of a poor answer (95 % interval, log scale)",
+              scale=scale, axis=ticks)
+    y = alt.Y("subject:N", sort=order, title=None, axis=alt.Axis(labelLimit=320))
+    colour = alt.Color("verdict:N", title="verdict", scale=alt.Scale(
+        domain=list(_VERDICTS), range=list(_VERDICTS.values())))
+    base = alt.Chart(alt.Data(values=rows))
+    one = alt.Chart(alt.Data(values=[{"x": 1}])).mark_rule(color="#555", strokeDash=[4, 3])
+    chart = alt.layer(
+        one.encode(x=alt.X("x:Q", scale=scale, axis=ticks)),
+        base.mark_rule(strokeWidth=2).encode(x=x, x2="hi:Q", y=y, color=colour),
+        base.mark_point(filled=True, size=60, opacity=1).encode(
+            x=alt.X("or:Q", scale=scale, axis=ticks), y=y, color=colour))
+    return svg(chart.properties(width=WIDTH - 420, height=18 * len(rows)))

@@ -18,6 +18,7 @@ import orjson
 from parallax.db import fetch_dicts, read_sql
 from parallax.errors import ConfigError, NoDataError
 from parallax.named_queries import run_query
+from parallax.names import did_you_mean
 
 __all__ = ["KINDS", "Drill", "Rows", "SessionView", "drill", "session_view", "session_views",
            "text_waterfall"]
@@ -31,6 +32,7 @@ class Rows:
     title: str
     columns: tuple[str, ...]
     rows: tuple[dict[str, Any], ...]
+    compact: tuple[str, ...] = ()  # what a 100-column terminal shows (empty: every column)
 
 
 @dataclass(frozen=True)
@@ -49,9 +51,16 @@ class Drill:
     sessions: tuple[SessionView, ...]
 
 
+# The columns of a drill table a narrow terminal shows first (the rest with --wide): enough to
+# read the row and to drill further (`drill response`, `drill session`).
+COMPACT = {"drill_route": ("response", "submitted_at", "score", "load_ms",
+                           "failed_dependencies", "verbatim"),
+           "drill_dependency": ("started_at", "route", "session", "failed", "load_ms")}
+
+
 def _rows(con, title: str, name: str, **params: Any) -> Rows:
     columns, rows = fetch_dicts(run_query(con, name, params))
-    return Rows(title, tuple(columns), tuple(rows))
+    return Rows(title, tuple(columns), tuple(rows), COMPACT.get(name, ()))
 
 
 def session_view(con: duckdb.DuckDBPyConnection, session: str,
@@ -94,7 +103,8 @@ def drill(con: duckdb.DuckDBPyConnection, kind: str, subject: str,
         session = found.rows[0]["session"]
         view = session_view(con, session) if session else None
         return Drill(kind, subject, None, (found,), (view,) if view else ())
-    finding = _finding(con, kind, subject)
+    findings = _findings(con, kind)
+    finding = findings.get(subject)
     if kind == "route":
         table = _rows(con, f"Responses on {subject} (poor first)", "drill_route",
                       route=subject, limit=limit)
@@ -102,8 +112,8 @@ def drill(con: duckdb.DuckDBPyConnection, kind: str, subject: str,
         table = _rows(con, f"Page loads that called {subject} (failed first)",
                       "drill_dependency", dependency=subject, limit=limit)
     if finding is None and not table.rows:
-        raise NoDataError(f"no {kind} {subject!r} in the latest correlate run "
-                          f"(see `parallax findings`)")
+        raise NoDataError(f"no {kind} {subject!r} in the latest correlate run"
+                          + (did_you_mean(subject, findings) or " (see `parallax findings`)"))
     return Drill(kind, subject, finding, (table,), ())
 
 
@@ -123,12 +133,10 @@ def _interaction(con: duckdb.DuckDBPyConnection, subject: str, limit: int,
                  tuple(views[s] for s in recent[:INTERACTION_SESSIONS] if s in views))
 
 
-def _finding(con, kind: str, subject: str) -> dict | None:
-    for _, k, s, _, doc in con.execute(read_sql("queries", "findings.sql"),
-                                       {"run_id": None}).fetchall():
-        if k == kind and s == subject:
-            return orjson.loads(doc)
-    return None
+def _findings(con, kind: str) -> dict[str, dict]:
+    """The latest run's findings on one kind of subject, by subject."""
+    return {s: orjson.loads(doc) for _, k, s, _, doc in con.execute(
+        read_sql("queries", "findings.sql"), {"run_id": None}).fetchall() if k == kind}
 
 
 def text_waterfall(spans: tuple[dict, ...] | list[dict],

@@ -7,11 +7,12 @@ carrying the finding it came from and the exact value (``data-subject``, ``data-
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime
 from typing import Any
 
 from markupsafe import Markup
+
+from parallax.numbers import fmt
 
 __all__ = ["fmt", "lookup", "render"]
 
@@ -26,29 +27,6 @@ def lookup(doc: dict | None, path: str) -> Any:
             return None
         value = value.get(key)
     return value
-
-
-def fmt(value: Any, style: str = "num", currency: str = "") -> str:
-    """Format for reading: int (thousands), num1, pct, pct1, ms, s, or (odds ratio), money."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if style == "int":
-        return f"{value:,.0f}"
-    if style == "num1":
-        return f"{value:,.1f}"
-    if style == "pct":
-        return f"{value * 100:.0f}%"
-    if style == "pct1":
-        return f"{value * 100:.1f}%"
-    if style == "ms":
-        return f"{value:,.0f} ms"
-    if style == "s":
-        return f"{value / 1000:,.1f} s"
-    if style == "or":
-        return f"{value:.2f}"
-    if style == "money":
-        return f"{currency}{value:,.0f}"
-    return f"{value:,.2f}" if isinstance(value, float) else str(value)
 
 
 def _fig(doc: dict, path: str, style: str = "num", currency: str = "") -> Markup:

@@ -62,6 +62,7 @@ def review_context(data: ReviewData, currency: str = "") -> dict[str, Any]:
         "silent": [f for f in routes + deps if f["verdict"] == "silent"],
         "lead": _lead(caused, deps),
         "charts": {
+            "forest": charts.forest(routes + deps),
             "bands": charts.poor_by_latency(data.bands, good_ms),
             "histogram": charts.latency_histogram(data.histogram, good_ms),
             "timeline": charts.error_timeline(data.timeline, data.annotations),

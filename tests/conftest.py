@@ -132,3 +132,40 @@ def shop():
     return SimpleNamespace(traces=write_shop_traces, ga4=write_shop_ga4,
                            qualtrics=write_shop_qualtrics, spans=SHOP_SPANS, views=SHOP_VIEWS,
                            answers=SHOP_ANSWERS)
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory) -> Path:
+    """The demo world (seed 7, 1,500 sessions) built and correlated through the CLI once per
+    test session; read it, or copy it before writing."""
+    from parallax.cli import run
+
+    tmp = tmp_path_factory.mktemp("demo-db")
+    db = tmp / "demo.duckdb"
+    assert run(["--db", str(db), "demo", "--out", str(tmp / "out"), "--sessions", "1500"]) == 0
+    return db
+
+
+@pytest.fixture
+def screen(monkeypatch):
+    """What a 100-column terminal shows of the console's tables and lines."""
+    import io
+
+    from rich.console import Console
+
+    from parallax import console
+
+    out = io.StringIO()
+    monkeypatch.setattr(console, "_out", Console(file=out, width=100, markup=False,
+                                                 emoji=False, highlight=False))
+    return out
+
+
+@pytest.fixture
+def isolated(tmp_path, monkeypatch) -> Path:
+    """A newcomer's shell: in an empty folder, no PARALLAX_DB or PARALLAX_CONFIG, a fixed key."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PARALLAX_DB", raising=False)
+    monkeypatch.delenv("PARALLAX_CONFIG", raising=False)
+    monkeypatch.setenv("PARALLAX_KEY", "cli-test-key-0123456789abcdef")
+    return tmp_path

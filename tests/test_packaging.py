@@ -37,14 +37,18 @@ def test_wheel_installs_and_runs(tmp_path) -> None:
                          cwd=tmp_path)
     assert "ingest" in out.stdout
     env = {"PATH": "/usr/bin:/bin", "PARALLAX_KEY": "wheel-test-key-0123456789"}
-    subprocess.run([str(exe), "--db", str(tmp_path / "w.duckdb"), "loads"], check=True,
-                   cwd=tmp_path, env=env, capture_output=True)
+    missing = subprocess.run([str(exe), "--db", str(tmp_path / "w.duckdb"), "loads"],
+                             cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert missing.returncode == 2 and "no such database" in missing.stderr
+    assert not (tmp_path / "w.duckdb").exists()  # a read command creates nothing
     # The whole pipeline from the installed wheel: demo files, ingest, join model, findings.
     demo = subprocess.run([str(exe), "--db", str(tmp_path / "d.duckdb"), "demo", "--out",
                            str(tmp_path / "demo"), "--sessions", "300"],
                           cwd=tmp_path, env=env, capture_output=True, text=True)
     assert demo.returncode == 0, demo.stderr
-    assert "correlate run" in demo.stdout and "findings" in demo.stdout
+    assert "correlate run" in demo.stdout and "routes" in demo.stdout
+    # installed: the hints are `parallax …` as typed (no uv, no checkout)
+    assert f"\n  parallax --db {tmp_path / 'd.duckdb'} review\n" in demo.stdout
     # The page templates, plots and lexicons travel in the wheel too.
     review = subprocess.run([str(exe), "--db", str(tmp_path / "d.duckdb"), "review", "--out",
                              str(tmp_path / "r.html")], cwd=tmp_path, env=env,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from parallax.commands.base import analysis_settings, app, check_format, open_db, parse_when
+from parallax.commands.base import analysis_settings, app, check_format, open_db, parse_window
 from parallax.errors import ConfigError
 from parallax.terminal import echo, print_json, safe_text
 
@@ -17,13 +17,17 @@ __all__ = ["run_correlate"]
 def run_correlate(con, cfg, since, until, min_responses) -> None:
     from dataclasses import replace
 
-    from parallax.console import print_findings
-    from parallax.correlate import correlate
+    from parallax.console import Steps
+    from parallax.findings_table import print_findings
 
     settings, join = analysis_settings(cfg)
     if min_responses is not None:
         settings = replace(settings, min_responses=min_responses)
-    run = correlate(con, settings=settings, join=join, since=since, until=until)
+    with Steps() as steps:
+        steps.step("correlate: join model, model fits, verdicts")
+        from parallax.correlate import correlate
+
+        run = correlate(con, settings=settings, join=join, since=since, until=until)
     cov = run.coverage
     echo(f"\ncorrelate run {run.run_id}: {cov.responses:,} responses, {run.modelled:,} "
          "linked to a delivered experience with a load time (" + ", ".join(
@@ -43,7 +47,7 @@ def correlate_cmd(
         "--min-responses", min=1, help="Fewer responses on a subject: inconclusive.")] = None,
 ) -> None:
     """Link feedback to delivery, attribute poor feedback, store findings with verdicts."""
-    start, end = parse_when(since, "--since"), parse_when(until, "--until")
+    start, end = parse_window(since, until)
     con, cfg, _ = open_db(ctx)
     try:
         run_correlate(con, cfg, start, end, min_responses)
@@ -56,14 +60,20 @@ def findings_cmd(
     ctx: typer.Context,
     format: Annotated[str, typer.Option("--format", help="table | json | csv")] = "table",
     run_id: Annotated[str | None, typer.Option("--run", help="Run id (default: latest).")] = None,
+    wide: Annotated[bool, typer.Option(
+        "--wide", help="Every column: intervals, odds ratio, q, delivery.")] = False,
+    columns: Annotated[str | None, typer.Option(
+        "--columns", help="Comma-separated columns after subject and verdict: responses, poor, "
+        "odds, explained, q, p75, errors, extra_poor(_ci), lost_conversions(_ci).")] = None,
 ) -> None:
     """Print the findings of the latest (or a given) correlate run."""
     import orjson
 
-    from parallax.console import print_findings
     from parallax.db import read_sql
+    from parallax.findings_table import pick_columns, print_findings
 
     check_format(format, ("table", "json", "csv"))
+    shown = pick_columns(columns, wide)
     con, _, _ = open_db(ctx)
     try:
         rows = con.execute(read_sql("queries", "findings.sql"), {"run_id": run_id}).fetchall()
@@ -78,7 +88,7 @@ def findings_cmd(
     elif format == "csv":
         _write_csv(docs)
     else:
-        print_findings(docs)
+        print_findings(docs, columns=shown)
 
 
 def _write_csv(docs: list[dict]) -> None:

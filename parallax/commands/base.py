@@ -13,8 +13,8 @@ import typer
 
 from parallax.errors import ConfigError
 
-__all__ = ["analysis_settings", "app", "check_format", "open_db", "pairs", "parse_when",
-           "print_query", "refresh_pages"]
+__all__ = ["analysis_settings", "app", "check_format", "command_line", "open_db", "pairs",
+           "parse_when", "parse_window", "print_query", "refresh_pages"]
 
 app = typer.Typer(
     help="Parallax: put what customers say beside what they got.",
@@ -37,19 +37,56 @@ def _global(
         "--db", help="DuckDB file (env PARALLAX_DB; default ./parallax.duckdb)")] = None,
     config: Annotated[Path | None, typer.Option(
         "--config", help="Settings file (env PARALLAX_CONFIG; default ./parallax.toml)")] = None,
+    version: Annotated[bool, typer.Option(
+        "--version", is_eager=True, callback=lambda v: _print_version(v),
+        help="Print the version and exit.")] = False,
 ) -> None:
     ctx.obj = _Globals(db, config)
 
 
-def open_db(ctx: typer.Context):
-    """Open (and migrate) the database; the CLI is the only caller of ``db.connect``."""
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        from importlib.metadata import version
+
+        from parallax.terminal import echo
+
+        echo(f"parallax {version('parallax')}")
+        raise typer.Exit()
+
+
+def open_db(ctx: typer.Context, *, create: bool = False):
+    """Open (and migrate) the database; the CLI is the only caller of ``db.connect``. Only
+    commands that load data ``create`` one: for any other, a missing file is a mistyped
+    ``--db`` (refused in one line) rather than a new empty database and folders."""
     from parallax.config import load_config
     from parallax.db import connect, resolve_db_path
 
     g: _Globals = ctx.obj
     cfg = load_config(g.config)
     path = resolve_db_path(g.db)
+    if not create and not path.is_file():
+        raise ConfigError(f"{path}: no such database (check --db; "
+                          f"`{command_line('ingest', '…')}` or `{command_line('demo')}` "
+                          "creates one)")
     return connect(path), cfg, path
+
+
+def command_line(*args: str, db: Path | None = None) -> str:
+    """A parallax command as the user must type it here: ``uv run parallax`` in a checkout
+    (no ``parallax`` on the PATH there), ``--db`` only when not the default."""
+    import shlex
+
+    from parallax.db import DEFAULT_DB
+
+    root = Path(__file__).resolve().parents[2]
+    words = ["parallax"]
+    if (root / "pyproject.toml").is_file() and (root / "parallax" / "cli.py").is_file():
+        words = ["uv", "run", "parallax"]
+        if not Path.cwd().resolve().is_relative_to(root):  # uv finds the project from cwd
+            words[2:2] = ["--project", str(root)]
+    if db is not None and str(db) not in (DEFAULT_DB, f"./{DEFAULT_DB}"):
+        words += ["--db", str(db)]
+    return " ".join(shlex.quote(w) if w != "…" else w for w in (*words, *args))
 
 
 def refresh_pages(con, cfg) -> None:
@@ -60,16 +97,17 @@ def refresh_pages(con, cfg) -> None:
 
 
 def parse_when(value: str | None, flag: str):
-    if value is None:
-        return None
-    from datetime import UTC, datetime
+    """One time option: ISO, or relative (``yesterday``, ``-7d``; parallax.times)."""
+    from parallax.times import parse_time
 
-    try:
-        dt = datetime.fromisoformat(value)
-    except ValueError:
-        raise ConfigError(f"{flag} {value!r}: expected an ISO date or time, "
-                          "e.g. 2026-10-05 or 2026-10-05T12:00Z") from None
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+    return parse_time(value, flag)
+
+
+def parse_window(since: str | None, until: str | None, flags=("--since", "--until")):
+    """``--since``/``--until`` as (start, end); an end not after the start is refused."""
+    from parallax.times import parse_window as window
+
+    return window(since, until, flags)
 
 
 def print_query(con, name: str, params: dict | None = None) -> None:

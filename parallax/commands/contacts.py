@@ -124,7 +124,7 @@ def drivers_cmd(
         "--fcr-days", min=1, help="Repeats about the same reason within this many days of "
         "the contact before belong to the same problem (the FCR window).")] = 7,
     cost_per_minute: Annotated[float | None, typer.Option(
-        "--cost-per-minute", help="Handle-minute cost (default: [contacts] cost_per_minute in "
+        "--cost-per-minute", help="Handle-minute cost (default: \\[contacts] cost_per_minute in "
         "parallax.toml, else 1.0).")] = None,
     limit: Annotated[int, typer.Option(
         "--limit", min=0, help="Rows shown in the table (0: all; JSON always has all).")] = 10,

@@ -8,7 +8,14 @@ from typing import Annotated
 
 import typer
 
-from parallax.commands.base import app, open_db, pairs, print_query, refresh_pages
+from parallax.commands.base import (
+    app,
+    command_line,
+    open_db,
+    pairs,
+    print_query,
+    refresh_pages,
+)
 from parallax.terminal import echo
 
 __all__ = ["ingest_app"]
@@ -36,7 +43,7 @@ def _ingest(ctx, kind, files, fmt, fields, max_reject_rate, options, extra=None)
     from parallax.options import ingest_options
 
     paths = expand_paths(files)
-    con, cfg, db_path = open_db(ctx)
+    con, cfg, db_path = open_db(ctx, create=True)
     try:
         merged = {**pairs(extra, "--option", "key=value"), **options}
         opts = ingest_options(cfg, db_path, pairs(fields), merged, max_reject_rate)
@@ -135,6 +142,8 @@ def demo(
         "demo-out"),
     seed: Annotated[int, typer.Option("--seed")] = 7,
     sessions: Annotated[int, typer.Option("--sessions", min=100)] = 3000,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Load the demo into a database that holds other data too.")] = False,
 ) -> None:
     """Build the demo world as real-format files, ingest them, and show what landed."""
     from parallax.annotations import import_csv
@@ -144,9 +153,11 @@ def demo(
     from parallax.demo import build_world
     from parallax.options import ingest_options
 
-    files = build_world(out, seed=seed, sessions=sessions)
-    con, cfg, db_path = open_db(ctx)
+    con, cfg, db_path = open_db(ctx, create=True)
     try:
+        if not force:
+            _refuse_foreign_data(con, db_path)
+        files = build_world(out, seed=seed, sessions=sessions)
         opts = ingest_options(cfg, db_path)
         summaries = []
         with FileProgress() as progress:
@@ -165,9 +176,22 @@ def demo(
     finally:
         con.close()
     echo(f"\ndatabase: {db_path.resolve()}\nfiles:    {out.resolve()} "
-         f"(planted truth: {files.truth.name})\n"
-         f"next:     parallax --db {db_path} findings --format json · "
-         f"parallax --db {db_path} overview · duckdb {db_path}\n"
-         f"try:      parallax --db {db_path} incident inventory-db-crash · "
-         f"parallax --db {db_path} design-check --route /checkout "
-         f"--changed-at 2026-10-07 · parallax --db {db_path} contacts drivers")
+         f"(planted truth: {files.truth.name})\nnext:")
+    for args in (("review",), ("findings", "--format", "json"), ("overview",),
+                 ("drill", "route", "/cart"), ("incident", "inventory-db-crash"),
+                 ("design-check", "--route", "/checkout", "--changed-at", "2026-10-07"),
+                 ("contacts", "drivers")):
+        echo(f"  {command_line(*args, db=db_path)}")
+
+
+def _refuse_foreign_data(con, db_path: Path) -> None:
+    """The demo's world mixed into someone's own data would spoil both: refuse, unless forced."""
+    from parallax.db import read_sql
+    from parallax.demo.build import DATA_FILES
+    from parallax.errors import ConfigError
+
+    (foreign,) = con.execute(read_sql("models", "demo/foreign_loads.sql"),
+                             {"demo_files": list(DATA_FILES)}).fetchone()
+    if foreign:
+        raise ConfigError(f"{db_path}: holds {foreign:,} load(s) that are not the demo's; "
+                          "the demo writes into it only with --force (or give another --db)")

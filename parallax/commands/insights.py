@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from parallax.commands.base import analysis_settings, app, check_format, open_db, parse_when
+from parallax.commands.base import analysis_settings, app, check_format, open_db, parse_window
 from parallax.terminal import echo, print_json
 
 __all__ = ["score_cmd", "score_rows", "verbatims_cmd", "verbatims_lines"]
@@ -52,7 +52,7 @@ def verbatims_cmd(
     from parallax.verbatims import verbatim_report
 
     check_format(format)
-    start, end = parse_when(since, "--since"), parse_when(until, "--until")
+    start, end = parse_window(since, until)
     con, cfg, _ = open_db(ctx)
     try:
         settings, join = analysis_settings(cfg)
@@ -91,7 +91,7 @@ def score_cmd(
     ctx: typer.Context,
     by: Annotated[str, typer.Option("--by", help="route | segment | channel")] = "route",
     weights: Annotated[Path | None, typer.Option(
-        "--weights", help="TOML file with the [score] keys (weights, thresholds).")] = None,
+        "--weights", help="TOML file with the \\[score] keys (weights, thresholds).")] = None,
     since: SinceOpt = None, until: UntilOpt = None, format: FormatOpt = "table",
 ) -> None:
     """Quality score 0-100: delivery, perceived, effort, and rank under ±50 % weights."""
@@ -99,7 +99,7 @@ def score_cmd(
     from parallax.score import ScoreSettings, load_weights, quality_score
 
     check_format(format)
-    start, end = parse_when(since, "--since"), parse_when(until, "--until")
+    start, end = parse_window(since, until)
     con, cfg, _ = open_db(ctx)
     try:
         settings, join = analysis_settings(cfg)

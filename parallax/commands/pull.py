@@ -30,7 +30,7 @@ def _policy(cfg):
 def pull_cmd(
     ctx: typer.Context,
     names: Annotated[list[str] | None, typer.Argument(
-        help="Sources to pull ([sources.NAME] in parallax.toml); default: all enabled.")] = None,
+        help="Sources to pull (\\[sources.NAME] in parallax.toml); default: all enabled.")] = None,
     full_refresh: Annotated[bool, typer.Option(
         "--full-refresh", help="Ignore the stored cursor: fetch from the source's start "
         "again (what is already stored is skipped as duplicates).")] = False,
@@ -45,7 +45,7 @@ def pull_cmd(
     from parallax.terminal import echo
 
     start = parse_when(since, "--since")
-    con, cfg, db_path = open_db(ctx)
+    con, cfg, db_path = open_db(ctx, create=True)
     failed: list[str] = []
     results = []
     try:

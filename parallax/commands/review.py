@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from parallax.commands.base import analysis_settings, app, check_format, open_db, parse_when
+from parallax.commands.base import analysis_settings, app, check_format, open_db, parse_window
 from parallax.terminal import echo, print_json
 
 __all__: list[str] = []
@@ -22,17 +22,23 @@ def review_cmd(
     until: Annotated[str | None, typer.Option("--until", help="Window end (ISO).")] = None,
 ) -> None:
     """Correlate the window, then write one self-contained HTML page both business and IT read."""
-    from parallax.correlate import correlate
-    from parallax.report import write_review
+    from parallax.console import Steps
 
-    start, end = parse_when(since, "--since"), parse_when(until, "--until")
+    start, end = parse_window(since, until)
     con, cfg, _ = open_db(ctx)
     try:
         # A fresh run: the page's findings and the join model it drills into are one window.
         settings, join = analysis_settings(cfg)
-        run = correlate(con, settings=settings, join=join, since=start, until=end)
-        currency = str(cfg.extra.get("report", {}).get("currency", ""))
-        summary = write_review(con, out, run.run_id, currency=currency)
+        with Steps() as steps:
+            steps.step("correlate: join model, model fits, verdicts")
+            from parallax.correlate import correlate
+
+            run = correlate(con, settings=settings, join=join, since=start, until=end)
+            steps.step(f"writing {out}: figures, plots, evidence")
+            from parallax.report import write_review
+
+            currency = str(cfg.extra.get("report", {}).get("currency", ""))
+            summary = write_review(con, out, run.run_id, currency=currency)
     finally:
         con.close()
     echo(f"review: {summary.path} ({summary.routes} routes, {summary.dependencies} "
@@ -51,6 +57,7 @@ def drill_cmd(
     html: Annotated[Path | None, typer.Option("--html", help="Also write the view as a "
                                                               "self-contained page.")] = None,
     format: Annotated[str, typer.Option("--format", help="table | json")] = "table",
+    wide: Annotated[bool, typer.Option("--wide", help="Every column of each table.")] = False,
 ) -> None:
     """The rows behind a finding, down to one session's timeline and spans (latest run)."""
     from parallax.report import drill, drill_html
@@ -70,7 +77,7 @@ def drill_cmd(
     if format == "json":
         _print_json(d)
     else:
-        _print_tables(d)
+        _print_tables(d, wide)
     if html is not None:
         echo(f"\nhtml: {html}", err=format == "json")
 
@@ -83,22 +90,41 @@ def _print_json(d) -> None:
     print_json(doc)
 
 
-def _print_tables(d) -> None:
-    from parallax.console import print_rows
+def _print_tables(d, wide: bool) -> None:
     from parallax.report.drill import text_waterfall
 
     if d.finding:
         echo(f"[{d.finding['verdict']}] {d.finding['evidence']}\n")
     for t in d.tables:
         echo(t.title)
-        print_rows(t.columns, [_cells(r.values()) for r in t.rows])
+        _print_rows(t, wide)
     for v in d.sessions:
         echo(v.timeline.title)
-        print_rows(v.timeline.columns, [_cells(r.values()) for r in v.timeline.rows])
+        _print_rows(v.timeline, wide)
         echo(f"{v.spans.title}: {len(v.spans.rows)} spans")
         columns, rows = text_waterfall(v.spans.rows)
-        print_rows(columns, rows)
+        _print(columns, [dict(zip(columns, r, strict=True)) for r in rows])
 
 
-def _cells(values) -> list:
-    return ["; ".join(map(str, v)) if isinstance(v, list) else v for v in values]
+def _print_rows(t, wide: bool) -> None:
+    """Compact columns unless --wide; values as people read them (parallax.numbers.cell); one
+    row (a response, an interaction) as field: value lines, which no width cuts."""
+    if len(t.rows) == 1 and not wide:
+        from parallax.numbers import cell, header
+
+        (row,) = t.rows
+        _print(("field", "value"), [{"field": header(c), "value": cell(c, row[c])}
+                                    for c in t.columns if row[c] not in (None, "", [])])
+        return
+    _print(t.columns if wide or not t.compact else t.compact, t.rows)
+
+
+def _print(columns, rows) -> None:
+    from parallax.console import print_rows
+    from parallax.numbers import cell, header
+
+    print_rows([header(c) for c in columns], [[cell(c, r[c]) for c in columns] for r in rows],
+               keep={header(c) for c in columns if c in _IDS})
+
+
+_IDS = ("response", "session", "interaction", "route")  # copied into the next drill

@@ -21,10 +21,10 @@ def routes_cmd(
     format: Annotated[str, typer.Option("--format", help="table | json")] = "table",
     limit: Annotated[int, typer.Option("--limit", min=1, help="Rows to show.")] = 50,
 ) -> None:
-    """Route templates (learned from spans with http.route, declared in [routes] templates):
+    """Route templates (learned from spans with http.route, declared in \\[routes] templates):
     the spans that taught each, the page views, responses and distinct URLs it absorbed.
 
-    Changed [routes] settings are applied first, as the next ingest would apply them."""
+    Changed \\[routes] settings are applied first, as the next ingest would apply them."""
     from parallax.connectors.route_learning import prepare
     from parallax.named_queries import run_query
     from parallax.options import route_normalizer

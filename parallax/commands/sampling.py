@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from parallax.commands.base import app, check_format, open_db, parse_when
+from parallax.commands.base import app, check_format, open_db, parse_window
 from parallax.terminal import echo, print_json
 
 __all__ = ["evaluations_app"]
@@ -36,7 +36,7 @@ def sample_cmd(
     from parallax.sampling import draw_sample, write_sample_csv
 
     by = tuple(c.strip() for c in (strata or "").split(",") if c.strip())
-    start, end = parse_when(since, "--since"), parse_when(until, "--until")
+    start, end = parse_window(since, until)
     con, _, _ = open_db(ctx)
     try:
         sample = draw_sample(con, kind, by, margin=margin, confidence=confidence, seed=seed,

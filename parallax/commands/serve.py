@@ -24,7 +24,7 @@ def serve(
         show_default=False)] = None,
     allow_host: Annotated[list[str] | None, typer.Option(
         "--allow-host", help="A Host header name to answer to besides IP addresses, "
-        "localhost and --host (repeatable; adds to [serve] allowed_hosts).",
+        "localhost and --host (repeatable; adds to \\[serve] allowed_hosts).",
         show_default=False)] = None,
     insecure_no_token: Annotated[bool, typer.Option(
         "--insecure-no-token", help="Listen beyond this machine without a token (anyone who "

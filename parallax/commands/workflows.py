@@ -1,5 +1,5 @@
-"""SRE and marketing workflows: ``annotate`` (incidents, deploys, design changes),
-``incident`` (what an incident cost in customers) and ``design-check`` (did a change help)."""
+"""SRE and marketing workflows: ``incident`` (what an incident cost in customers) and
+``design-check`` (did a change help); the annotations they read: parallax.commands.annotate."""
 
 from __future__ import annotations
 
@@ -10,15 +10,18 @@ from typing import Annotated
 
 import typer
 
-from parallax.commands.base import analysis_settings, app, check_format, open_db, pairs, parse_when
+from parallax.commands.base import (
+    analysis_settings,
+    app,
+    check_format,
+    open_db,
+    parse_when,
+    parse_window,
+)
 from parallax.errors import ConfigError
 from parallax.terminal import echo, print_json
 
-__all__ = ["annotate_app"]
-
-annotate_app = typer.Typer(help="Incidents, deploys and design changes beside the data.",
-                           no_args_is_help=True)
-app.add_typer(annotate_app, name="annotate")
+__all__: list[str] = []
 
 FormatOpt = Annotated[str, typer.Option("--format", help="table | json")]
 _DURATION = re.compile(r"^(\d+)\s*([dhm])$")
@@ -33,80 +36,14 @@ def _duration(value: str, flag: str) -> timedelta:
         timedelta(minutes=n))
 
 
-@annotate_app.command("add")
-def annotate_add(
-    ctx: typer.Context,
-    kind: Annotated[str, typer.Option("--kind", help="incident | deploy | design-change")],
-    start: Annotated[str, typer.Option("--start", help="When it began (ISO, UTC if no offset).")],
-    end: Annotated[str | None, typer.Option("--end", help="When it ended (none: a point).")] = None,
-    route: Annotated[str | None, typer.Option("--route", help="Route it touched.")] = None,
-    service: Annotated[str | None, typer.Option("--service", help="Service it touched.")] = None,
-    dependency: Annotated[str | None, typer.Option(
-        "--dependency", help="Dependency (span peer) it touched.")] = None,
-    description: Annotated[str | None, typer.Option("--description")] = None,
-    id: Annotated[str | None, typer.Option("--id", help="Default: derived from the rest.")] = None,
-) -> None:
-    """Record an incident, a deploy or a design change."""
-    from parallax.annotations import add, make, parse_time
-    from parallax.options import route_normalizer
-
-    con, cfg, _ = open_db(ctx)
-    try:
-        a = make(kind=kind, starts_at=parse_time(start, "--start"),
-                 ends_at=parse_time(end, "--end") if end else None, service=service,
-                 route=route, dependency=dependency, description=description, id=id,
-                 source="cli", where="annotate add", routes=route_normalizer(cfg, con))
-        stored = add(con, a)
-    finally:
-        con.close()
-    echo(f"{'stored' if stored else 'already there'}: {a.id}")
+HtmlOpt = Annotated[Path | None, typer.Option(
+    "--html", help="Also write a page: before/after trends on the routes, the verdict.")]
 
 
-@annotate_app.command("list")
-def annotate_list(ctx: typer.Context, format: FormatOpt = "table",
-                  kind: Annotated[str | None, typer.Option("--kind")] = None) -> None:
-    """The annotations, oldest first."""
-    from parallax.annotations import list_annotations
+def _write_trend(con, path: Path, trend) -> None:
+    from parallax.report.trend import trend_html
 
-    format = check_format(format)
-    con, _, _ = open_db(ctx)
-    try:
-        rows = list_annotations(con, kind=kind)
-    finally:
-        con.close()
-    if format == "json":
-        print_json([a.to_json() for a in rows])
-        return
-    from parallax.console import print_rows
-
-    print_rows(["id", "kind", "starts", "ends", "service", "route", "dependency",
-                "description"],
-               [(a.id, a.kind, f"{a.starts_at:%Y-%m-%d %H:%M}",
-                 f"{a.ends_at:%Y-%m-%d %H:%M}" if a.ends_at else "", a.service, a.route,
-                 a.dependency, a.description) for a in rows])
-
-
-@annotate_app.command("import")
-def annotate_import(
-    ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="An incident tracker's CSV export.")],
-    map_: Annotated[list[str] | None, typer.Option(
-        "--map", help="field=COLUMN, repeatable: id, kind, starts_at, ends_at, service, route, "
-        "dependency, description (common header names are found without it).")] = None,
-    kind: Annotated[str, typer.Option("--kind", help="Kind of rows without one.")] = "incident",
-) -> None:
-    """Import annotations from CSV: all rows or none; re-importing changes nothing."""
-    from parallax.annotations import import_csv
-    from parallax.options import route_normalizer
-
-    con, cfg, _ = open_db(ctx)
-    try:
-        r = import_csv(con, file, pairs(map_, "--map", "field=COLUMN"), default_kind=kind,
-                       routes=route_normalizer(cfg, con))
-    finally:
-        con.close()
-    echo(f"{file}: {r.rows} rows — {r.added} added, {r.updated} updated, "
-         f"{r.unchanged} unchanged")
+    path.write_text(trend_html(con, trend), encoding="utf-8")
 
 
 @app.command("incident")
@@ -122,28 +59,53 @@ def incident_cmd(
     baseline: Annotated[str, typer.Option(
         "--baseline", help="Pre-period length before the start.")] = "7d",
     format: FormatOpt = "table",
+    html: HtmlOpt = None,
 ) -> None:
     """What an incident cost in customers: extra poor answers, NPS, conversions, revenue."""
-    from parallax.correlate.incident import incident_impact
+    from parallax.console import Steps
+    from parallax.names import require_known
     from parallax.options import route_normalizer
 
     format = check_format(format)
     span = _duration(baseline, "--baseline")
-    starts, ends = parse_when(start, "--start"), parse_when(end, "--end")
+    starts, ends = parse_window(start, end, ("--start", "--end"))
+    if id is None and not (service or dependency or route):
+        raise ConfigError("say what the incident touched: an annotation ID, --service, "
+                          "--dependency or --route")
+    if id is None and (starts is None or ends is None):
+        raise ConfigError("the incident needs --start and --end (or an annotation ID)")
     con, cfg, _ = open_db(ctx)
     try:
         # A typed /category/base-layers or /category/:slug means the stored /category/{slug}.
         route = (route_normalizer(cfg, con)(route) or route) if route else None
-        r = incident_impact(con, id=id, service=service, dependency=dependency, route=route,
-                            starts=starts, ends=ends, baseline=span,
-                            join=analysis_settings(cfg)[1])
+        for kind, name, flag in (("annotation", id, "incident"), ("route", route, "--route"),
+                                 ("service", service, "--service"),
+                                 ("dependency", dependency, "--dependency")):
+            require_known(con, kind, name, flag)  # before the models load and fit
+        with Steps() as steps:
+            steps.step("incident: join model, time-series baseline, counterfactual")
+            from parallax.correlate.incident import incident_impact
+
+            r = incident_impact(con, id=id, service=service, dependency=dependency,
+                                route=route, starts=starts, ends=ends, baseline=span,
+                                join=analysis_settings(cfg)[1])
+            if html is not None:
+                from parallax.report.trend import Trend
+
+                steps.step(f"writing {html}")
+                _write_trend(con, html, Trend(
+                    f"Incident {r.id or r.dependency or r.route or r.service}", r.verdict,
+                    r.reason, r.routes, r.baseline_from, r.ends + (r.ends - r.starts),
+                    r.starts, r.ends))
     finally:
         con.close()
     doc = r.to_json()
     if format == "json":
         print_json(doc)
-        return
-    _print_incident(doc)
+    else:
+        _print_incident(doc)
+    if html is not None:
+        echo(f"html: {html}", err=format == "json")
 
 
 def _ci(d: dict | None, digits: int = 1, scale: float = 1.0) -> str:
@@ -217,11 +179,13 @@ def design_check_cmd(
     window: Annotated[str, typer.Option(
         "--window", help="How far before and after the change to look.")] = "14d",
     format: FormatOpt = "table",
+    html: HtmlOpt = None,
 ) -> None:
     """Did a design change help or hurt, once delivery that week is accounted for?"""
     from dataclasses import replace
 
-    from parallax.correlate.design_check import design_check
+    from parallax.console import Steps
+    from parallax.names import require_known
     from parallax.options import route_normalizer
 
     format = check_format(format)
@@ -234,14 +198,31 @@ def design_check_cmd(
         if control_routes:
             controls = [norm(c.strip()) for v in control_routes for c in v.split(",")
                         if c.strip()]
+        for flag, name in (("--route", norm(route) or route),
+                           *(("--control-routes", c) for c in controls or ())):
+            require_known(con, "route", name, flag)  # before the models load and fit
         settings, join = analysis_settings(cfg)
-        r = design_check(con, norm(route) or route, at, controls=controls, window=span,
-                         settings=replace(settings, draws=max(settings.draws, 100)), join=join)
+        with Steps() as steps:
+            steps.step("design-check: join model, before/after against controls, adjusted")
+            from parallax.correlate.design_check import design_check
+
+            r = design_check(con, norm(route) or route, at, controls=controls, window=span,
+                             settings=replace(settings, draws=max(settings.draws, 100)),
+                             join=join)
+            if html is not None:
+                from parallax.report.trend import Trend
+
+                steps.step(f"writing {html}")
+                _write_trend(con, html, Trend(f"Design change on {r.route}", r.verdict,
+                                              r.evidence, (r.route,), r.since, r.until,
+                                              r.changed_at))
     finally:
         con.close()
     doc = r.to_json()
     if format == "json":
         print_json(doc)
+        if html is not None:
+            echo(f"html: {html}", err=True)
         return
     from parallax.console import print_rows
 
@@ -265,6 +246,8 @@ def design_check_cmd(
     if doc.get("conversion"):
         _print_conversion(doc["conversion"])
     echo(doc["evidence"])
+    if html is not None:
+        echo(f"html: {html}")
 
 
 def _print_conversion(c: dict) -> None:

@@ -43,12 +43,26 @@ def test_missing_file_and_bad_field(capsys) -> None:
     assert "expected canonical=column" in capsys.readouterr().err
 
 
-def test_default_db_in_cwd_and_env_override(tmp_path, monkeypatch, capsys) -> None:
+def test_default_db_in_cwd_and_env_override(tmp_path, monkeypatch, vendor, capsys) -> None:
+    assert run(["ingest", "traces", str(vendor / "zipkin_v2_yelp.json")]) == 0
     assert run(["loads"]) == 0
     assert (tmp_path / "parallax.duckdb").exists()
     monkeypatch.setenv("PARALLAX_DB", str(tmp_path / "env.duckdb"))
+    assert run(["ingest", "traces", str(vendor / "zipkin_v2_yelp.json")]) == 0
     assert run(["loads", "--rejects"]) == 0
     assert (tmp_path / "env.duckdb").exists()
+
+
+@pytest.mark.parametrize("argv", [["loads"], ["findings"], ["overview"], ["routes"],
+                                  ["drill", "route", "/checkout"], ["annotate", "list"],
+                                  ["incident", "x"], ["query", "loads"], ["score"]])
+def test_commands_that_load_nothing_refuse_a_missing_database(tmp_path, argv, capsys) -> None:
+    """A mistyped --db: one line naming it, no folder and no empty database left behind."""
+    db = tmp_path / "typo" / "parallax.duckdb"
+    assert run(["--db", str(db), *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{db}: no such database" in err
+    assert not (tmp_path / "typo").exists()
 
 
 def test_usage_error_exit_code(capsys) -> None:

@@ -74,7 +74,7 @@ def test_correlate_prints_the_findings_and_stores_a_run(ingested, tmp_path, caps
                                  [run_id]).fetchall()
     con.close()
     assert f"correlate run {run_id}: {responses:,} responses" in out and responses > 200
-    assert "findings" in out and "odds ratio (adj.)" in out
+    assert "routes" in out and "dependencies" in out and "poor (normal)" in out
     for d in docs:
         if d["subject_kind"] != "segment":
             assert d["subject"] in out, d["subject"]
@@ -128,7 +128,7 @@ def test_findings_csv_has_dotted_columns(ingested, capsys) -> None:
 
 def test_findings_table_and_unknown_run(ingested, capsys) -> None:
     assert run(["--db", str(ingested), "findings"]) == 0
-    assert "findings" in capsys.readouterr().out
+    assert "routes" in capsys.readouterr().out
     assert run(["--db", str(ingested), "findings", "--run", "nope"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("parallax: error: no findings yet") and "'nope'" in err
@@ -137,6 +137,7 @@ def test_findings_table_and_unknown_run(ingested, capsys) -> None:
 
 
 def test_findings_on_an_empty_database_is_one_line(capsys) -> None:
+    connect("empty.duckdb").close()
     code = run(["--db", "empty.duckdb", "findings"])
     err = capsys.readouterr().err
     assert code != 0 and code == 2
@@ -152,6 +153,7 @@ def test_bad_window_is_a_one_line_usage_error(flag, capsys) -> None:
 
 
 def test_correlate_on_an_empty_database_is_one_line(capsys) -> None:
+    connect("empty.duckdb").close()
     code = run(["--db", "empty.duckdb", "correlate"])
     err = capsys.readouterr().err
     assert code == 5 and err.count("\n") == 1

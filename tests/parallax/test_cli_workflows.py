@@ -57,11 +57,19 @@ def test_design_check_json(small_demo, capsys) -> None:
 
 @pytest.mark.parametrize(("args", "code", "needle"), [
     (["incident", "--start", "2026-10-08", "--end", "2026-10-09"], 2, "say what the incident"),
-    (["incident", "nope"], 2, "no annotation 'nope'"),
+    (["incident", "nope"], 2, "incident 'nope': no such annotation in the database (see "
+     "`parallax annotate list`)"),
+    (["incident", "--route", "/chekout", "--start", "2026-10-08", "--end", "2026-10-09"], 2,
+     "--route '/chekout': no such route in the database (did you mean /checkout?)"),
+    (["incident", "--dependency", "inventory-db", "--start", "now", "--end", "yesterday"],
+     2, "--end 'yesterday' is not after --start 'now'"),
     (["design-check", "--route", "/checkout", "--changed-at", "2026-10-07", "--window", "2w"],
      2, "--window '2w'"),
-    (["design-check", "--route", "/nowhere", "--changed-at", "2026-10-07"], 5,
-     "no responses on /nowhere"),
+    (["design-check", "--route", "/nowhere", "--changed-at", "2026-10-07"], 2,
+     "--route '/nowhere': no such route in the database"),
+    (["design-check", "--route", "/checkout", "--changed-at", "2026-10-07", "--control-routes",
+      "/serch"], 2, "--control-routes '/serch': no such route in the database (did you mean "
+     "/search?)"),
 ])
 def test_errors_are_one_line(small_demo, args, code, needle, capsys) -> None:
     capsys.readouterr()

@@ -1,38 +1,37 @@
-"""The findings table names the annotations attached to each finding, under the table."""
+"""Long work shows its steps on a terminal, each with its time, and nothing when piped."""
 
 from __future__ import annotations
 
-from parallax.console import annotation_lines, print_findings
+import io
+
+import pytest
+from rich.console import Console
+
+from parallax.cli import run
+from parallax.console import Steps
 
 
-def _doc(kind: str, subject: str, notes: list[dict] | None = None) -> dict:
-    return {"subject_kind": kind, "subject": subject, "verdict": "delivery", "n_responses": 40,
-            "poor_rate": 0.4, "baseline_poor_rate": 0.2, "delivered": {"p75_ms": 3100.0},
-            "impact": {}, "evidence": f"{subject} is slow", "annotations": notes or []}
+def test_steps_on_a_terminal_say_what_ran_and_how_long() -> None:
+    out = io.StringIO()
+    with Steps(Console(file=out, force_terminal=True, width=100)) as steps:
+        steps.step("correlate: join model")
+        steps.step("writing report.html")
+    shown = out.getvalue()
+    assert "✓ correlate: join model (" in shown and "✓ writing report.html (" in shown
+    assert shown.index("correlate") < shown.index("writing")
 
 
-NOTES = [{"id": "psp-outage", "kind": "incident"},
-         {"id": "checkout-redesign", "kind": "design-change"}]
+def test_a_failing_step_is_marked() -> None:
+    out = io.StringIO()
+    with pytest.raises(RuntimeError), Steps(Console(file=out, force_terminal=True)) as steps:
+        steps.step("fitting")
+        raise RuntimeError("boom")
+    assert "✗ fitting (" in out.getvalue()
 
 
-def test_annotation_lines_per_annotated_finding() -> None:
-    docs = [_doc("route", "/checkout", NOTES), _doc("route", "/search"),
-            _doc("dependency", "inventory-db", [{"id": "db-crash", "kind": "incident"}])]
-    assert annotation_lines(docs) == [
-        "/checkout: psp-outage (incident), checkout-redesign (design-change)",
-        "inventory-db: db-crash (incident)"]
-    assert annotation_lines([_doc("route", "/search"), {"subject": "x"}]) == []
-
-
-def test_print_findings_shows_them_under_the_table(capsys) -> None:
-    print_findings([_doc("route", "/checkout", NOTES), _doc("route", "/search")])
-    out = capsys.readouterr().out
-    table_end = out.index("└")
-    line = out.index("annotations: /checkout: psp-outage (incident)")
-    assert table_end < line < out.index("• [delivery] /checkout is slow")
-    assert "/search:" not in out
-
-
-def test_print_findings_without_annotations_has_no_line(capsys) -> None:
-    print_findings([_doc("route", "/search")], evidence=False)
-    assert "annotations:" not in capsys.readouterr().out
+def test_piped_runs_stay_quiet(demo_db, tmp_path, capsys) -> None:
+    db = tmp_path / "copy.duckdb"
+    db.write_bytes(demo_db.read_bytes())
+    assert run(["--db", str(db), "review", "--out", str(tmp_path / "r.html")]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and "✓" not in captured.out and captured.out.startswith("review:")

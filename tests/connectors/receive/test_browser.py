@@ -14,13 +14,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.browser import launch, require_browser
 from tests.connectors.receive.conftest import query
 
 WEB = Path(__file__).parent / "web"
 ESBUILD = WEB / "node_modules" / ".bin" / "esbuild"
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
 PAGE = """<!doctype html><html><head><title>checkout</title>
 <script>window.PARALLAX_TEST = {endpoint: "%s", token: "pt", sessionId: "browser-sess-1"};
 </script><script src="bundle.js"></script></head><body><h1>Checkout</h1></body></html>"""
@@ -29,8 +27,10 @@ PAGE = """<!doctype html><html><head><title>checkout</title>
 @pytest.fixture
 def site(tmp_path: Path):
     """(folder, origin): a static server for the bundled page on its own loopback port."""
-    if not ESBUILD.exists() or not CHROMIUM.exists():
-        pytest.skip("needs `npm ci --prefix tests/connectors/receive/web` and /usr/bin/chromium")
+    require_browser()
+    if not ESBUILD.exists():
+        pytest.skip("browser test: needs the test page's npm packages "
+                    "(`npm ci --prefix tests/connectors/receive/web`)")
     root = tmp_path / "site"
     root.mkdir()
     subprocess.run([str(ESBUILD), str(WEB / "index.js"), "--bundle", "--format=iife",
@@ -56,7 +56,7 @@ def test_browser_spans_and_answer_meet_on_the_session(serve, site, db_path):
     with serve(token="pt", allowed_origins=(origin,)) as (url, receiver):
         (root / "checkout.html").write_text(PAGE % url)
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+            browser = launch(p)
             try:
                 page = browser.new_page()
                 page.goto(f"{origin}/checkout.html")

@@ -1,0 +1,111 @@
+"""The findings in the terminal, designed for 100 columns: one table per kind of subject whose
+subject and verdict are never cut, a compact default (the verdict and the key numbers), and
+the plain sentence of each finding under it. ``--wide`` and ``--columns`` show the rest."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from parallax.errors import ConfigError
+from parallax.numbers import ci, fmt
+
+__all__ = ["COLUMNS", "COMPACT", "annotation_lines", "pick_columns", "print_findings"]
+
+
+@dataclass(frozen=True)
+class FindingColumn:
+    header: str
+    cell: Callable[[dict], str]
+    numeric: bool = True
+
+
+def _get(doc: dict, *path: str):
+    for key in path:
+        doc = doc.get(key) if isinstance(doc, dict) else None
+    return doc
+
+
+def _errors(doc: dict) -> str:
+    key = "error_rate" if doc["subject_kind"] == "route" else "dependency_failure_rate"
+    return fmt(_get(doc, "delivered", key), "pct")
+
+
+COLUMNS: dict[str, FindingColumn] = {
+    "subject": FindingColumn("subject", lambda d: d["subject"], numeric=False),
+    "verdict": FindingColumn("verdict", lambda d: d["verdict"], numeric=False),
+    "responses": FindingColumn("responses", lambda d: fmt(d.get("n_responses"), "int")),
+    "poor": FindingColumn("poor (normal)", lambda d: f"{fmt(d.get('poor_rate'), 'pct')} "
+                          f"({fmt(d.get('baseline_poor_rate'), 'pct')})"),
+    "odds": FindingColumn("odds ratio (adj.)",
+                          lambda d: ci(d.get("odds_ratio_adjusted"), "or")),
+    "explained": FindingColumn("explained", lambda d: fmt(d.get("explained_share"), "pct")),
+    "q": FindingColumn("q", lambda d: fmt(d.get("q_value"), "q")),
+    "p75": FindingColumn("p75 load", lambda d: fmt(_get(d, "delivered", "p75_ms"), "ms")),
+    "errors": FindingColumn("errors", _errors),
+    "extra_poor": FindingColumn("extra poor", lambda d: fmt(
+        _get(d, "impact", "extra_poor_responses", "estimate"), "num1")),
+    "lost_conversions": FindingColumn("lost conv.", lambda d: fmt(
+        _get(d, "impact", "lost_conversions", "estimate"), "num1")),
+    "extra_poor_ci": FindingColumn("extra poor (95% CI)", lambda d: ci(
+        _get(d, "impact", "extra_poor_responses"), "num1")),
+    "lost_conversions_ci": FindingColumn("lost conv. (95% CI)", lambda d: ci(
+        _get(d, "impact", "lost_conversions"), "num1")),
+}
+COMPACT = ("subject", "verdict", "responses", "poor", "extra_poor", "lost_conversions")
+WIDE = ("subject", "verdict", "responses", "poor", "odds", "explained", "q", "p75", "errors",
+        "extra_poor_ci", "lost_conversions_ci")
+_KINDS = (("route", "routes"), ("dependency", "dependencies"), ("segment", "segments"))
+
+
+def pick_columns(columns: str | None, wide: bool) -> tuple[str, ...]:
+    """``--columns a,b`` (subject and verdict always lead), else wide or compact."""
+    if columns is None:
+        return WIDE if wide else COMPACT
+    from parallax.names import did_you_mean
+
+    chosen = [c.strip() for c in columns.split(",") if c.strip()]
+    for c in chosen:
+        if c not in COLUMNS:
+            raise ConfigError(f"--columns {c!r}: no such column" + (
+                did_you_mean(c, COLUMNS) or f" (columns: {', '.join(COLUMNS)})"))
+    return tuple(dict.fromkeys(["subject", "verdict", *chosen]))
+
+
+def print_findings(docs: Sequence[dict], *, evidence: bool = True,
+                   columns: Sequence[str] = COMPACT) -> None:
+    """One table per kind, then the annotations and the plain sentence per finding."""
+    from rich import box
+    from rich.table import Column, Table
+
+    from parallax.console import print_line, print_table, text
+
+    for kind, title in _KINDS:
+        mine = [d for d in docs if d["subject_kind"] == kind]
+        if not mine:
+            continue
+        table = Table(*(Column(COLUMNS[c].header, justify="right" if COLUMNS[c].numeric
+                               else "left", no_wrap=c in ("subject", "verdict"))
+                        for c in columns),
+                      title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+        for d in mine:
+            table.add_row(*(text(COLUMNS[c].cell(d)) for c in columns))
+        print_table(table)
+    for i, line in enumerate(annotation_lines(docs)):  # ids to look up in `annotate list`
+        print_line(("annotations: " if i == 0 else "             ") + line)
+    if evidence:
+        for f in docs:
+            if f["subject_kind"] != "segment" and f["verdict"] != "ok":
+                print_line(f"• [{f['verdict']}] {f['evidence']}")
+
+
+def annotation_lines(docs: Sequence[dict]) -> list[str]:
+    """Per annotated finding: "subject: id (kind), …" — the ids to look up with
+    `parallax annotate list`; findings without annotations are left out."""
+    out = []
+    for f in docs:
+        notes = f.get("annotations") or []
+        if notes:
+            out.append(f"{f['subject']}: " + ", ".join(
+                f"{a.get('id')} ({a.get('kind')})" for a in notes))
+    return out

@@ -1,0 +1,36 @@
+"""The plots' layout rules: small multiples fill whole rows, annotation labels get a line each
+above the error-rate plot and point left late in the window, the forest plot reads findings."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from parallax.report.charts import annotation_lanes, forest, grid_columns
+
+T0 = datetime(2026, 10, 5, tzinfo=UTC)
+
+
+def test_grid_columns_leave_no_empty_cell_when_they_can() -> None:
+    assert [grid_columns(n) for n in (1, 2, 3, 4, 6, 8, 9, 12)] == [1, 2, 3, 4, 3, 4, 3, 4]
+    assert grid_columns(7) == 4 and grid_columns(5) == 4  # primes: the widest rows
+
+
+def test_annotation_labels_have_a_line_each_and_late_ones_point_left() -> None:
+    notes = [{"id": "b", "kind": "incident", "starts_at": T0 + timedelta(days=6)},
+             {"id": "a", "kind": "deploy", "starts_at": T0 + timedelta(days=1)},
+             {"id": "c", "kind": "incident", "starts_at": T0 + timedelta(days=1)}]
+    lanes = annotation_lanes(notes, T0, T0 + timedelta(days=7))
+    assert [m["label"] for m in lanes] == ["deploy: a", "incident: c", "incident: b"]
+    assert len({m["y"] for m in lanes}) == 3 and all(m["y"] < 0 for m in lanes)
+    assert [m["align"] for m in lanes] == ["left", "left", "right"]
+
+
+def test_forest_draws_the_findings_with_intervals_only() -> None:
+    docs = [{"subject_kind": "route", "subject": "/cart", "verdict": "delivery",
+             "odds_ratio_adjusted": {"estimate": 1.25, "ci_low": 0.75, "ci_high": 2.0}},
+            {"subject_kind": "dependency", "subject": "pricing-service", "verdict": "delivery",
+             "odds_ratio_adjusted": None}]
+    svg = forest(docs)
+    assert svg and svg.startswith("<svg") and "route /cart" in svg
+    assert "pricing-service" not in svg
+    assert forest(docs[1:]) is None
