@@ -48,7 +48,7 @@ from parallax.connectors.files.analytics_rows import (
     Columns,
     SessionAcc,
     event_key,
-    first_line,
+    first_object,
     mac_key,
     to_float,
 )
@@ -90,14 +90,8 @@ def _sniff_tsv(head: bytes) -> bool:
 
 
 def _sniff_json(head: bytes) -> bool:
-    line = first_line(head)
-    if not line.startswith(b"{"):
-        return False
-    try:
-        obj = orjson.loads(line)
-    except orjson.JSONDecodeError:
-        return False
-    return (isinstance(obj, dict) and {"event_id", "collector_tstamp", "v_collector"} <= obj.keys()
+    obj = first_object(head)
+    return (obj is not None and {"event_id", "collector_tstamp", "v_collector"} <= obj.keys()
             and "event_timestamp" not in obj)
 
 
