@@ -50,6 +50,9 @@ class Chunk:
     frame: Any  # pyarrow.Table | polars.DataFrame | dict[str, list]
     records: int = 0  # source records this chunk accounts for (rows read, rejects included)
     rejects: tuple[Reject, ...] = ()
+    # What the parser wants the summary to say, as counts summed over the file's chunks:
+    # (("tickets", 40), ("with a reason", 31)) → "40 tickets, 31 with a reason".
+    notes: tuple[tuple[str, int], ...] = ()
 
     def arrow(self) -> pa.Table:
         f = self.frame
@@ -143,3 +146,6 @@ class FileFormat:
     # DuckDB reads the file into stage_<table> itself; only for a file without rejects
     # (anything doubtful returns None, and ``parse`` reads the whole file).
     stage_native: NativeStage | None = None
+    # Names (globs) of files this format reads beside its data file (a survey's details, the
+    # ticket-fields export): found among the files to load, they are skipped, not refused.
+    companions: tuple[str, ...] = ()

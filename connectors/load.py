@@ -58,6 +58,7 @@ class FileSummary:
     duplicates: int
     rejected: int
     seconds: float
+    notes: tuple[str, ...] = ()  # the parser's counts ("31 with a reason"), or why skipped
 
 
 InTransaction = Callable[[duckdb.DuckDBPyConnection, Path], None]
@@ -139,6 +140,10 @@ def _ingest_one(con, kind, path, opts, fixed, progress, label,
         sha = _sha256(path)
         source = Source(path, on_read=progress.advance if progress else None)
         fmt = fixed or detect(kind, source.head())
+        if fmt is None and (companion := _companion_of(kind, path)):
+            return FileSummary(label, "companion", load_id, 0, 0, 0, 0,
+                               round(time.perf_counter() - t0, 3),
+                               (f"skipped: read beside the data by {companion}",)), opts.route
         if fmt is None:
             names = ", ".join(f.name for f in formats(kind))
             raise FormatError(label, f"not a recognised {kind} file (tried {names}; use --format)")
@@ -147,8 +152,8 @@ def _ingest_one(con, kind, path, opts, fixed, progress, label,
             progress.start(label, path.stat().st_size)
         ctx = ParseContext(label, opts.pseudonymize, opts.route, opts.fields, opts.options)
         try:
-            staged, rejects, records = _stage_all(con, fmt, source, ctx, load_id,
-                                                  opts.max_reject_rate)
+            staged, rejects, records, notes = _stage_all(con, fmt, source, ctx, load_id,
+                                                         opts.max_reject_rate)
             erased = drop_erased(con, ctx.pseudonymize, staged)
             con.execute("BEGIN TRANSACTION")
             try:
@@ -185,7 +190,14 @@ def _ingest_one(con, kind, path, opts, fixed, progress, label,
             progress.finish()
     read, loaded, dup, rejected = counts
     return FileSummary(label, fmt.name, load_id, read, loaded, dup, rejected,
-                       round(time.perf_counter() - t0, 3)), route
+                       round(time.perf_counter() - t0, 3),
+                       tuple(f"{n:,} {what}" for what, n in notes.items())), route
+
+
+def _companion_of(kind: str, path: Path) -> str | None:
+    """The format that reads ``path`` as a companion of its data files, if any."""
+    return next((f.name for f in formats(kind)
+                 if any(path.match(pattern) for pattern in f.companions)), None)
 
 
 # Rows per staging insert: each insert commits, and DuckDB writes a commit smaller than a row
@@ -198,21 +210,26 @@ STAGE_ROWS = 2 * 122_880
 # and any left by a crashed process are dropped before the next load.
 
 def _stage_all(con, fmt: FileFormat, source: Source, ctx: ParseContext, load_id: str,
-               max_reject_rate: float) -> tuple[dict[str, int], list[Reject], int]:
+               max_reject_rate: float
+               ) -> tuple[dict[str, int], list[Reject], int, dict[str, int]]:
     _drop_stage(con)
     if fmt.stage_native is not None:
         native = fmt.stage_native(con, source, ctx, load_id)
         if native is not None:  # DuckDB read it all: no rejects
             records, rows = native
-            return (dict(rows) if isinstance(rows, Mapping) else {fmt.primary: rows}), [], records
+            staged = dict(rows) if isinstance(rows, Mapping) else {fmt.primary: rows}
+            return staged, [], records, {}
         _drop_stage(con)
     staged: dict[str, int] = {}
     buffered: dict[str, list[pa.Table]] = {}
     rejects: list[Reject] = []
     records = 0
+    notes: dict[str, int] = {}
     for chunk in fmt.parse(source, ctx):
         records += chunk.records
         rejects.extend(chunk.rejects)
+        for what, n in chunk.notes:
+            notes[what] = notes.get(what, 0) + n
         tables = buffered.setdefault(chunk.table, [])
         tables.append(chunk.arrow())
         if sum(t.num_rows for t in tables) >= STAGE_ROWS:
@@ -227,7 +244,7 @@ def _stage_all(con, fmt: FileFormat, source: Source, ctx: ParseContext, load_id:
             f"({len(bad) / records:.1%} > {max_reject_rate:.1%}); "
             f"first at {bad[0].location}: {bad[0].reason}"
         )
-    return staged, rejects, records
+    return staged, rejects, records, notes
 
 
 def _merge_all(con, fmt: FileFormat, staged: dict[str, int], rejects: list[Reject],

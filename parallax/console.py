@@ -43,6 +43,9 @@ def print_summaries(summaries: Sequence[FileSummary]) -> None:
         table.add_row(text(s.file), text(s.format), f"{s.rows_loaded:,}", f"{s.duplicates:,}",
                       f"{s.rejected:,}", f"{s.seconds:.2f}")
     _out.print(table)
+    for s in summaries:  # what a parser counted, or why a file was skipped
+        if s.notes:
+            _out.print(_text(f"{s.file}: {', '.join(s.notes)}"))
     dups = sum(s.duplicates for s in summaries)
     rejected = sum(s.rejected for s in summaries)
     _out.print(

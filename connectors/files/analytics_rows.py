@@ -12,7 +12,7 @@ import orjson
 import pyarrow as pa
 
 __all__ = ["CHUNK_ROWS", "EVENT_SCHEMA", "PAGE_VIEW_SCHEMA", "SESSION_SCHEMA", "Bad", "Columns",
-           "SessionAcc", "event_key", "first_line", "mac_key", "to_float"]
+           "SessionAcc", "event_key", "first_line", "first_object", "mac_key", "to_float"]
 
 _TS = pa.timestamp("us", tz="UTC")
 EVENT_SCHEMA = pa.schema([
@@ -119,3 +119,15 @@ def to_float(value: Any, what: str = "value", lenient: bool = False) -> float | 
 
 def first_line(head: bytes) -> bytes:
     return head.removeprefix(b"\xef\xbb\xbf").lstrip().split(b"\n", 1)[0].strip()
+
+
+def first_object(head: bytes) -> dict | None:
+    """The file's first line as a JSON object, or None (not one, or cut by the sniff size)."""
+    line = first_line(head)
+    if not line.startswith(b"{"):
+        return None
+    try:
+        obj = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    return obj if isinstance(obj, dict) else None

@@ -36,7 +36,7 @@ from collections.abc import Iterator
 import orjson
 
 from parallax.connectors.base import Chunk, FileFormat, ParseContext, Reject, Source
-from parallax.connectors.files.analytics_rows import CHUNK_ROWS, Bad, first_line
+from parallax.connectors.files.analytics_rows import CHUNK_ROWS, Bad, first_line, first_object
 from parallax.connectors.files.pageview_rows import Views, missing, redactor, resolve
 from parallax.errors import FormatError
 
@@ -44,14 +44,8 @@ __all__ = ["FORMATS"]
 
 
 def _sniff_ndjson(head: bytes) -> bool:
-    line = first_line(head)
-    if not line.startswith(b"{"):
-        return False
-    try:
-        obj = orjson.loads(line)
-    except orjson.JSONDecodeError:
-        return False
-    return isinstance(obj, dict) and {"session_id", "url"} <= resolve(list(obj), {}).keys()
+    obj = first_object(head)
+    return obj is not None and {"session_id", "url"} <= resolve(list(obj), {}).keys()
 
 
 def _delimiter(header: str) -> str:

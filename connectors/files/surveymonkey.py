@@ -219,5 +219,6 @@ def _sniff(head: bytes) -> bool:
 
 FORMATS = [
     FileFormat("surveymonkey-json", "feedback", "feedback", _sniff, _parse,
-               "SurveyMonkey v3 bulk responses (JSON), with the survey's details beside it"),
+               "SurveyMonkey v3 bulk responses (JSON), with the survey's details beside it",
+               companions=("details.json", "*details*.json")),
 ]

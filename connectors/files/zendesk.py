@@ -40,6 +40,7 @@ excluded rejects. source is ``zendesk`` (or ``zendesk:<source>``).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from datetime import timedelta
 from functools import partial
@@ -222,6 +223,7 @@ def _parse(source: Source, ctx: ParseContext) -> Iterator[Chunk]:
                                             "email", "collaborator_ids", "follower_ids"),
                          hidden=("subject", "raw_subject", "description"))
     tickets = 0
+    linked = {"with a reason": 0, "with a customer link": 0}  # said in the ingest summary
     ids = field_ids(ctx, _fields_doc(ctx))
     for where, value, raw_line in _pages(source, ctx):
         if isinstance(value, str):
@@ -251,16 +253,23 @@ def _parse(source: Source, ctx: ParseContext) -> Iterator[Chunk]:
             except ValueError as exc:
                 rows.reject(at, str(exc), raw)
                 continue
+            stored = len(rows)
             rows.add(at, values, raw, _NAMES)
+            if len(rows) > stored:
+                # a customer link is an id that can meet web sessions: not Zendesk's own
+                linked["with a reason"] += values["reason"] is not None
+                linked["with a customer link"] += customer is not None
             if len(rows) >= CHUNK_ROWS:
                 yield rows.take()
     if not tickets:
         raise FormatError(ctx.file, 'no Zendesk ticket (an object with "id", or a page with '
                           '"tickets") in the file')
-    yield rows.take()
+    last = rows.take()
+    yield dataclasses.replace(last, notes=(("tickets", tickets), *linked.items()))
 
 
 FORMATS = [
     FileFormat("zendesk-tickets", "interactions", "interactions", _sniff, _parse,
-               "Zendesk tickets (incremental export pages or one ticket per line)"),
+               "Zendesk tickets (incremental export pages or one ticket per line)",
+               companions=("ticket_fields.json",)),
 ]

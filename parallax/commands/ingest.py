@@ -88,10 +88,16 @@ def ingest_feedback(
 def ingest_analytics(
     ctx: typer.Context, files: FilesArg, format: FormatOpt = None, field: FieldOpt = None,
     session_param: Annotated[str | None, typer.Option(
-        "--session-param", help="GA4 event param carrying the shared session id.")] = None,
+        "--session-param", help="GA4 event param, or Snowplow context key (NAME or "
+        "CONTEXT.NAME), carrying the shared session id.")] = None,
     option: OptionOpt = None, max_reject_rate: RejectOpt = None,
 ) -> None:
-    """GA4 BigQuery export NDJSON, generic page-view CSV / NDJSON."""
+    """GA4 BigQuery export NDJSON, Snowplow enriched events (131-field TSV, or wide-row JSON
+    lines), generic page-view CSV / NDJSON.
+
+    --session-param names the shared session id: a GA4 event param, or a key of a Snowplow
+    custom context (NAME, or CONTEXT.NAME); else GA4's session, Snowplow's domain_sessionid.
+    """
     _ingest(ctx, "analytics", files, format, field, max_reject_rate,
             {"session_param": session_param} if session_param else {}, option)
 

@@ -239,7 +239,7 @@ def ga4_opts(opts):
 def _stage(con, path: Path, ctx: ParseContext, native: bool, monkeypatch) -> dict:
     """The staged rows of one path: {table: sorted rows}, properties parsed."""
     monkeypatch.setenv("PARALLAX_NATIVE", "1" if native else "0")
-    staged, rejects, records = load._stage_all(con, FMT, Source(path), ctx, "L", 1.0)
+    staged, rejects, records, _ = load._stage_all(con, FMT, Source(path), ctx, "L", 1.0)
     out = {"records": records, "rejects": [(r.location, r.reason) for r in rejects]}
     for table in ("events", "page_views", "sessions"):
         if table not in staged:

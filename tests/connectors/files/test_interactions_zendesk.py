@@ -127,3 +127,35 @@ def test_requester_external_id_then_email_when_no_customer_field(con, opts, pseu
     users = {k: r["user_id"] for k, r in _rows(con).items()}
     assert users == {"35436": pseudonymize("CUST-9"), "35437": pseudonymize("B@example.com"),
                      "35438": pseudonymize("CUST-9")}
+
+
+def test_folder_with_ticket_fields_beside_summary_counts_links(con, opts, tmp_path, capsys):
+    """The ticket-fields export in the folder is read by the tickets' parser and skipped as a
+    data file; the summary says how many tickets got a reason and a customer link."""
+    from parallax.connectors.load import expand_paths
+    from parallax.console import print_summaries
+
+    page = json.loads(PAGE.read_text())
+    page["users"] = [{"id": 20978393, "external_id": None, "email": "B@example.com"}]
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "tickets.json").write_text(json.dumps(page))
+    (folder / "ticket_fields.json").write_text(json.dumps(TICKET_FIELDS))
+    summaries = ingest_files(con, "interactions", expand_paths([str(folder)]), opts)
+    fields, tickets = sorted(summaries, key=lambda s: s.format)
+    assert (fields.format, fields.rows_read, fields.notes) == (
+        "companion", 0, ("skipped: read beside the data by zendesk-tickets",))
+    rows = _rows(con)
+    reasons = sum(r["reason"] is not None for r in rows.values())
+    assert tickets.notes == (f"{page_tickets(page)} tickets", f"{reasons} with a reason",
+                             "3 with a customer link")
+    assert reasons == 3
+    print_summaries(summaries)
+    assert "tickets.json: 4 tickets, 3 with a reason, 3 with a customer link" in \
+        capsys.readouterr().out
+    assert con.execute("SELECT count(*) FROM loads WHERE file LIKE '%ticket_fields.json'"
+                       ).fetchall() == [(0,)]
+
+
+def page_tickets(page: dict) -> int:
+    return len(page["tickets"])

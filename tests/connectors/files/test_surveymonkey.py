@@ -88,3 +88,18 @@ def test_damaged_responses_are_rejects_not_tracebacks(con, opts, vendor, tmp_pat
     assert (s.rows_loaded, s.rejected) == (2, 1)
     assert con.execute("SELECT location, reason FROM rejects").fetchall() == [
         ("record 4", "no score in the record")]
+
+
+def test_folder_with_details_beside_loads_the_responses_and_skips_the_details(con, opts, vendor,
+                                                                             tmp_path):
+    from parallax.connectors.load import expand_paths
+
+    folder = tmp_path / "export"
+    folder.mkdir()
+    shutil.copy(vendor / RESPONSES, folder / "responses.json")
+    shutil.copy(vendor / DETAILS, folder / "details.json")
+    summaries = ingest_files(con, "feedback", expand_paths([str(folder)]), opts)
+    assert [(s.file.rsplit("/", 1)[-1], s.format, s.rows_loaded, s.notes) for s in summaries] == [
+        ("details.json", "companion", 0, ("skipped: read beside the data by surveymonkey-json",)),
+        ("responses.json", "surveymonkey-json", 2, ())]
+    assert _rows(con) == EXPECTED
