@@ -25,7 +25,8 @@ Tune on seeds 1-10; seeds 11-20 are held out.
 ``--family`` runs the incident part on the world family (``demo/family.py``; each shop at its
 own size unless ``--sizes`` is given): a few hours of one troubled dependency failing outright,
 in shops whose routes, names, time zones and effects differ per seed. Shops without such an
-outage are skipped. ``--held-out`` runs the family's held-out seeds (``verdicts.HELD_OUT``).
+outage are skipped, and so are shops where no page load met the outage (`parallax incident`
+"nothing to measure"; counted in the summary). ``--held-out`` runs the family's held-out seeds (``verdicts.HELD_OUT``).
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ def evaluate(seed: int, sessions: int | None, survey_share: float = 1.0,
     from parallax.demo import build_world
     from parallax.demo.family import draw_spec
     from parallax.demo.spec import DEMO
+    from parallax.errors import NoDataError
     from parallax.options import ingest_options
 
     spec = draw_spec(seed) if family else DEMO
@@ -81,7 +83,10 @@ def evaluate(seed: int, sessions: int | None, survey_share: float = 1.0,
                     ingest_files(con, kind, list(getattr(files, kind)), opts)
             import_csv(con, files.annotations[0])
             t0 = time.perf_counter()
-            inc = incident_impact(con, id=truth["incident"]["id"]).to_json()
+            try:
+                inc = incident_impact(con, id=truth["incident"]["id"]).to_json()
+            except NoDataError as exc:  # no page load met the outage: nothing to cost out
+                return {"seed": seed, "sessions": sessions, "no_exposure": str(exc)}
             t1 = time.perf_counter()
             change = truth.get("design_change")
             dc = (design_check(con, change["route"], datetime.fromisoformat(change["at"]))
@@ -161,12 +166,17 @@ def main(argv: list[str] | None = None) -> int:
     if family and not args.held_out and set(chosen) & set(HELD_OUT):
         ap.error("those seeds are held out: use --held-out to report them, never to tune")
     sizes = args.sizes or ([None] if family else [3000, 6000, 12000])
-    results = []
+    results, skipped = [], []
     for share in args.survey_share:
         for size in sizes:
             for seed in chosen:
                 r = evaluate(seed, size, share, design=not args.incident_only, family=family)
                 if r is None:
+                    continue
+                if "no_exposure" in r:
+                    skipped.append(r)
+                    print(f"seed {seed:5} sessions {r['sessions']:6} share {share:g}: skipped, "
+                          f"{r['no_exposure']}", flush=True)
                     continue
                 results.append(r)
                 line = (f"seed {seed:5} sessions {r['sessions']:6} share {share:g}: "
@@ -186,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
               if r["incident"]["relative_error_realised"] is not None]
     coverage = coverage_summary(results)
     summary = {
-        "worlds": n, "incident_coverage": coverage,
+        "worlds": n, "skipped_no_exposure": len(skipped), "incident_coverage": coverage,
         "incident_within_25pct_of_realised": sum(abs(e) <= TOLERANCE for e in errors),
         "incident_mean_abs_error_realised": sum(map(abs, errors)) / max(len(errors), 1),
     }
