@@ -26,7 +26,8 @@ Tune on seeds 1-10; seeds 11-20 are held out.
 own size unless ``--sizes`` is given): a few hours of one troubled dependency failing outright,
 in shops whose routes, names, time zones and effects differ per seed. Shops without such an
 outage are skipped, and so are shops where no page load met the outage (`parallax incident`
-"nothing to measure"; counted in the summary). ``--held-out`` runs the family's held-out seeds (``verdicts.HELD_OUT``).
+"nothing to measure"; counted in the summary). ``--held-out`` runs the family's held-out
+seeds (``verdicts.HELD_OUT``).
 """
 
 from __future__ import annotations
