@@ -45,7 +45,7 @@ def print_summaries(summaries: Sequence[FileSummary]) -> None:
     _out.print(table)
     for s in summaries:  # what a parser counted, or why a file was skipped
         if s.notes:
-            _out.print(_text(f"{s.file}: {', '.join(s.notes)}"))
+            _out.print(text(f"{s.file}: {', '.join(s.notes)}"))
     dups = sum(s.duplicates for s in summaries)
     rejected = sum(s.rejected for s in summaries)
     _out.print(

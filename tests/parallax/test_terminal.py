@@ -190,9 +190,9 @@ def test_file_names_and_log_lines_are_safe_text(capsys) -> None:
     from parallax.connectors.load import FileSummary
     from parallax.console import print_summaries
 
-    print_summaries([FileSummary(EVIL, "feedback-csv", "l1", 1, 1, 0, 0, 0.1)])
-    out = capsys.readouterr().out
-    assert "\x1b" not in out and all(s in out for s in SHOWN)
+    print_summaries([FileSummary(EVIL, "feedback-csv", "l1", 1, 1, 0, 0, 0.1, (EVIL,))])
+    out = capsys.readouterr().out  # the file name, and a parser's note quoting the data
+    assert "\x1b" not in out and all(out.count(s) >= 3 for s in SHOWN)
     record = logging.LogRecord("parallax.serve", logging.INFO, __file__, 1,
                                "refused %s", (EVIL + "\nforged line",), None)
     line = _SafeFormatter("%(message)s").format(record)
