@@ -188,14 +188,15 @@ def _ingest_one(con, kind, path, opts, fixed, progress, label,
                        round(time.perf_counter() - t0, 3)), route
 
 
-# Rows per staging insert: each insert commits, and DuckDB writes a commit smaller than a row
-# group (122,880 rows) to the WAL first — measured 1.5-3x slower per row at 50k-24k rows.
+# Rows per staging insert: whole row groups (122,880 rows) rather than many small appends.
 STAGE_ROWS = 2 * 122_880
 
-# Staging: parsed chunks go to plain tables stage_<table>, each chunk committed on its own so
-# DuckDB writes them out and memory stays flat however large the file; nothing is visible in
-# the canonical tables until the one merge transaction. Stage tables are dropped afterwards,
-# and any left by a crashed process are dropped before the next load.
+# Staging: parsed chunks go to the connection's temporary tables stage_<table>: never written
+# to the database file only to be read back by the merge (DuckDB spills them to its temporary
+# directory beyond the memory limit, so memory stays flat however large the file); nothing is
+# visible in the canonical tables until the one merge transaction. Stage tables are dropped
+# afterwards, and any an older version left in the file when its process died before the
+# next load.
 
 def _stage_all(con, fmt: FileFormat, source: Source, ctx: ParseContext, load_id: str,
                max_reject_rate: float) -> tuple[dict[str, int], list[Reject], int]:
@@ -244,7 +245,7 @@ def _stage(con, table: str, frames: list[pa.Table], load_id: str,
            staged: dict[str, int]) -> None:
     if table not in staged:
         # The table name comes from our own format modules, never from user input.
-        con.execute(f"CREATE TABLE stage_{table} AS SELECT * FROM {table} LIMIT 0")
+        con.execute(f"CREATE TEMP TABLE stage_{table} AS SELECT * FROM {table} LIMIT 0")
         staged[table] = 0
     frame = pa.concat_tables(frames, promote_options="default") if len(frames) > 1 else (
         frames[0] if frames else None)
@@ -260,13 +261,15 @@ def _stage(con, table: str, frames: list[pa.Table], load_id: str,
 
 
 def _drop_stage(con) -> None:
+    # this connection's temporary stage tables, and stage tables a version that staged into
+    # the database file left behind when its process died
     names = con.execute(
-        "SELECT table_name FROM duckdb_tables() "
-        "WHERE database_name = current_database() AND schema_name = 'main' "
-        "AND starts_with(table_name, 'stage_') AND NOT temporary"
+        "SELECT database_name, table_name FROM duckdb_tables() "
+        "WHERE starts_with(table_name, 'stage_') AND schema_name = 'main' "
+        "AND (temporary OR database_name = current_database())"
     ).fetchall()
-    for (name,) in names:
-        con.execute(f'DROP TABLE IF EXISTS "{name}"')
+    for database, name in names:
+        con.execute(f'DROP TABLE IF EXISTS "{database}".main."{name}"')
 
 
 # Sessions are merged after page views and events so their SQL can read the stored events.

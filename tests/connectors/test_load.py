@@ -99,9 +99,22 @@ def _stage_tables(con):
         "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 'stage_%'").fetchall()
 
 
+def test_staged_rows_stay_out_of_the_database_file(con, opts, tmp_path):
+    # Staged rows live in the connection's temporary tables until the merge: never written to
+    # the file (then read back) only to be copied into the canonical tables.
+    seen = []
+    f = _write(tmp_path / "a.jsonl", ['{"id": "a"}', '{"id": "b"}'])
+    ingest_files(con, "traces", [f], opts, format=TOY, in_transaction=lambda c, _: seen.extend(
+        c.execute("SELECT table_name, database_name, temporary FROM duckdb_tables() "
+                  "WHERE starts_with(table_name, 'stage_')").fetchall()))
+    assert seen == [("stage_spans", "temp", True)]
+    assert _stage_tables(con) == []
+
+
 def test_stage_left_by_a_crashed_load_is_cleared(con, opts, tmp_path):
-    # A process killed while staging leaves a stage table behind; the next load drops it and
-    # its rows never reach the canonical tables.
+    # A process killed while staging (by a version that staged into the database file) leaves
+    # a stage table behind; the next load drops it and its rows never reach the canonical
+    # tables.
     con.execute("CREATE TABLE stage_spans AS SELECT * FROM spans LIMIT 0")
     con.execute("INSERT INTO stage_spans (trace_id, span_id, kind, started_at, is_error, source, "
                 "load_id) VALUES ('dead', 'beef', 'server', now(), false, 'toy', 'crashed')")
