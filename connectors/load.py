@@ -1,15 +1,17 @@
 """The loader: files in, canonical rows out, one transaction per file.
 
-For each file: hash it, detect its format, parse it into chunks staged in temp tables, check
-the reject rate, merge the staged rows into the canonical tables by natural key
-(``models/load/<table>.sql``) and record the load in ``loads`` — all or nothing. A failed
-file leaves no rows behind, only a ``loads`` row with status ``failed`` and the reason.
+For each file: hash it (in a thread, while it is parsed), detect its format, parse it into
+chunks staged in temporary tables, check the reject rate, merge the staged rows into the
+canonical tables by natural key (``models/load/<table>.sql``) and record the load in
+``loads`` — all or nothing. A failed file leaves no rows behind, only a ``loads`` row with
+status ``failed`` and the reason.
 """
 
 from __future__ import annotations
 
 import glob
 import hashlib
+import threading
 import time
 import uuid
 import zlib
@@ -135,8 +137,8 @@ def _ingest_one(con, kind, path, opts, fixed, progress, label,
     label = label or str(path)
     fmt_name = fixed.name if fixed else None
     sha = None
+    hashing = _sha256_beside(path)
     try:
-        sha = _sha256(path)
         source = Source(path, on_read=progress.advance if progress else None)
         fmt = fixed or detect(kind, source.head())
         if fmt is None:
@@ -150,6 +152,7 @@ def _ingest_one(con, kind, path, opts, fixed, progress, label,
             staged, rejects, records = _stage_all(con, fmt, source, ctx, load_id,
                                                   opts.max_reject_rate)
             erased = drop_erased(con, ctx.pseudonymize, staged)
+            sha = hashing()
             con.execute("BEGIN TRANSACTION")
             try:
                 if erased:  # counted, not stored: they belong to people erased before
@@ -170,14 +173,17 @@ def _ingest_one(con, kind, path, opts, fixed, progress, label,
         finally:
             _drop_stage(con)
     except (FormatError, RejectRateError, IngestError) as exc:
+        sha = sha or _quietly(hashing)
         _record_failure(con, load_id, opts.source, kind, label, sha, fmt_name, started, str(exc))
         raise
     except duckdb.Error as exc:
         msg = f"{label}: cannot store rows: {_first_line(exc)}"
+        sha = sha or _quietly(hashing)
         _record_failure(con, load_id, opts.source, kind, label, sha, fmt_name, started, msg)
         raise IngestError(msg) from None
     except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
         err = FormatError(label, f"cannot read file: {_first_line(exc)}")
+        sha = sha or _quietly(hashing)
         _record_failure(con, load_id, opts.source, kind, label, sha, fmt_name, started, str(err))
         raise err from None
     finally:
@@ -323,6 +329,37 @@ def _record_failure(con, load_id, source, kind, label, sha, fmt_name, started, m
         "(?, ?, ?, ?, ?, ?, ?, now(), 'failed', ?, NULL, NULL, NULL, NULL)",
         [load_id, source, kind, label, sha, fmt_name, started, message],
     )
+
+
+def _sha256_beside(path: Path) -> Callable[[], str]:
+    """The file's sha256, computed in a thread while the file is parsed (hashlib lets go of
+    the GIL on large blocks): call the result to wait for it; it raises what hashing raised."""
+    box: dict = {}
+
+    def run() -> None:
+        try:
+            box["sha"] = _sha256(path)
+        except BaseException as exc:  # handed to whoever waits for the hash
+            box["error"] = exc
+
+    worker = threading.Thread(target=run, name="parallax-sha256", daemon=True)
+    worker.start()
+
+    def result() -> str:
+        worker.join()
+        if "error" in box:
+            raise box["error"]
+        return box["sha"]
+
+    return result
+
+
+def _quietly(hashing: Callable[[], str]) -> str | None:
+    """The hash for a failed load's ledger row, None if the file could not be hashed."""
+    try:
+        return hashing()
+    except (OSError, ValueError):
+        return None
 
 
 def _sha256(path: Path) -> str:

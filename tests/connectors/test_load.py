@@ -5,6 +5,7 @@ with their reason, the reject-rate limit, and a ledger row for every attempt."""
 from __future__ import annotations
 
 import gzip
+import hashlib
 from datetime import UTC, datetime
 
 import orjson
@@ -62,8 +63,10 @@ def test_load_then_reload_changes_nothing(con, opts, tmp_path):
     [again] = ingest_files(con, "traces", [f], opts, format=TOY)
     assert (again.rows_loaded, again.duplicates) == (0, 3)
     assert _count(con, "spans") == 2
-    statuses = con.execute("SELECT status, rows_loaded FROM loads ORDER BY started_at").fetchall()
-    assert statuses == [("ok", 2), ("ok", 0)]
+    statuses = con.execute("SELECT status, rows_loaded, sha256 FROM loads "
+                           "ORDER BY started_at").fetchall()
+    sha = hashlib.sha256(f.read_bytes()).hexdigest()
+    assert statuses == [("ok", 2, sha), ("ok", 0, sha)]
 
 
 def test_gzip_is_transparent(con, opts, tmp_path):
@@ -89,8 +92,9 @@ def test_reject_rate_fails_whole_file(con, opts, tmp_path):
     with pytest.raises(RejectRateError, match=r"a\.jsonl: 2 of 3 records rejected.*line 2"):
         ingest_files(con, "traces", [f], opts, format=TOY)
     assert _count(con, "spans") == 0 and _count(con, "rejects") == 0
-    status, error = con.execute("SELECT status, error FROM loads").fetchone()
+    status, error, sha = con.execute("SELECT status, error, sha256 FROM loads").fetchone()
     assert status == "failed" and "2 of 3" in error
+    assert sha == hashlib.sha256(f.read_bytes()).hexdigest()  # hashed beside the parsing
     assert _stage_tables(con) == []
 
 
