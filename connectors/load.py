@@ -201,8 +201,8 @@ STAGE_ROWS = 2 * 122_880
 # to the database file only to be read back by the merge (DuckDB spills them to its temporary
 # directory beyond the memory limit, so memory stays flat however large the file); nothing is
 # visible in the canonical tables until the one merge transaction. Stage tables are dropped
-# afterwards, and any an older version left in the file when its process died before the
-# next load.
+# afterwards; those an older version staged into the file, left behind when its process
+# died, are dropped before the next load.
 
 def _stage_all(con, fmt: FileFormat, source: Source, ctx: ParseContext, load_id: str,
                max_reject_rate: float) -> tuple[dict[str, int], list[Reject], int]:
