@@ -1,15 +1,17 @@
 """The loader: files in, canonical rows out, one transaction per file.
 
-For each file: hash it, detect its format, parse it into chunks staged in temp tables, check
-the reject rate, merge the staged rows into the canonical tables by natural key
-(``models/load/<table>.sql``) and record the load in ``loads`` — all or nothing. A failed
-file leaves no rows behind, only a ``loads`` row with status ``failed`` and the reason.
+For each file: hash it (in a thread, while it is parsed), detect its format, parse it into
+chunks staged in temporary tables, check the reject rate, merge the staged rows into the
+canonical tables by natural key (``models/load/<table>.sql``) and record the load in
+``loads`` — all or nothing. A failed file leaves no rows behind, only a ``loads`` row with
+status ``failed`` and the reason.
 """
 
 from __future__ import annotations
 
 import glob
 import hashlib
+import threading
 import time
 import uuid
 import zlib
@@ -136,8 +138,8 @@ def _ingest_one(con, kind, path, opts, fixed, progress, label,
     label = label or str(path)
     fmt_name = fixed.name if fixed else None
     sha = None
+    hashing = _sha256_beside(path)
     try:
-        sha = _sha256(path)
         source = Source(path, on_read=progress.advance if progress else None)
         fmt = fixed or detect(kind, source.head())
         if fmt is None and (companion := _companion_of(kind, path)):
@@ -155,6 +157,7 @@ def _ingest_one(con, kind, path, opts, fixed, progress, label,
             staged, rejects, records, notes = _stage_all(con, fmt, source, ctx, load_id,
                                                          opts.max_reject_rate)
             erased = drop_erased(con, ctx.pseudonymize, staged)
+            sha = hashing()
             con.execute("BEGIN TRANSACTION")
             try:
                 if erased:  # counted, not stored: they belong to people erased before
@@ -175,14 +178,17 @@ def _ingest_one(con, kind, path, opts, fixed, progress, label,
         finally:
             _drop_stage(con)
     except (FormatError, RejectRateError, IngestError) as exc:
+        sha = sha or _quietly(hashing)
         _record_failure(con, load_id, opts.source, kind, label, sha, fmt_name, started, str(exc))
         raise
     except duckdb.Error as exc:
         msg = f"{label}: cannot store rows: {_first_line(exc)}"
+        sha = sha or _quietly(hashing)
         _record_failure(con, load_id, opts.source, kind, label, sha, fmt_name, started, msg)
         raise IngestError(msg) from None
     except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
         err = FormatError(label, f"cannot read file: {_first_line(exc)}")
+        sha = sha or _quietly(hashing)
         _record_failure(con, load_id, opts.source, kind, label, sha, fmt_name, started, str(err))
         raise err from None
     finally:
@@ -200,14 +206,15 @@ def _companion_of(kind: str, path: Path) -> str | None:
                  if any(path.match(pattern) for pattern in f.companions)), None)
 
 
-# Rows per staging insert: each insert commits, and DuckDB writes a commit smaller than a row
-# group (122,880 rows) to the WAL first — measured 1.5-3x slower per row at 50k-24k rows.
+# Rows per staging insert: whole row groups (122,880 rows) rather than many small appends.
 STAGE_ROWS = 2 * 122_880
 
-# Staging: parsed chunks go to plain tables stage_<table>, each chunk committed on its own so
-# DuckDB writes them out and memory stays flat however large the file; nothing is visible in
-# the canonical tables until the one merge transaction. Stage tables are dropped afterwards,
-# and any left by a crashed process are dropped before the next load.
+# Staging: parsed chunks go to the connection's temporary tables stage_<table>: never written
+# to the database file only to be read back by the merge (DuckDB spills them to its temporary
+# directory beyond the memory limit, so memory stays flat however large the file); nothing is
+# visible in the canonical tables until the one merge transaction. Stage tables are dropped
+# afterwards; those an older version staged into the file, left behind when its process
+# died, are dropped before the next load.
 
 def _stage_all(con, fmt: FileFormat, source: Source, ctx: ParseContext, load_id: str,
                max_reject_rate: float
@@ -261,7 +268,7 @@ def _stage(con, table: str, frames: list[pa.Table], load_id: str,
            staged: dict[str, int]) -> None:
     if table not in staged:
         # The table name comes from our own format modules, never from user input.
-        con.execute(f"CREATE TABLE stage_{table} AS SELECT * FROM {table} LIMIT 0")
+        con.execute(f"CREATE TEMP TABLE stage_{table} AS SELECT * FROM {table} LIMIT 0")
         staged[table] = 0
     frame = pa.concat_tables(frames, promote_options="default") if len(frames) > 1 else (
         frames[0] if frames else None)
@@ -277,13 +284,15 @@ def _stage(con, table: str, frames: list[pa.Table], load_id: str,
 
 
 def _drop_stage(con) -> None:
+    # this connection's temporary stage tables, and stage tables a version that staged into
+    # the database file left behind when its process died
     names = con.execute(
-        "SELECT table_name FROM duckdb_tables() "
-        "WHERE database_name = current_database() AND schema_name = 'main' "
-        "AND starts_with(table_name, 'stage_') AND NOT temporary"
+        "SELECT database_name, table_name FROM duckdb_tables() "
+        "WHERE starts_with(table_name, 'stage_') AND schema_name = 'main' "
+        "AND (temporary OR database_name = current_database())"
     ).fetchall()
-    for (name,) in names:
-        con.execute(f'DROP TABLE IF EXISTS "{name}"')
+    for database, name in names:
+        con.execute(f'DROP TABLE IF EXISTS "{database}".main."{name}"')
 
 
 # Sessions are merged after page views and events so their SQL can read the stored events.
@@ -337,6 +346,37 @@ def _record_failure(con, load_id, source, kind, label, sha, fmt_name, started, m
         "(?, ?, ?, ?, ?, ?, ?, now(), 'failed', ?, NULL, NULL, NULL, NULL)",
         [load_id, source, kind, label, sha, fmt_name, started, message],
     )
+
+
+def _sha256_beside(path: Path) -> Callable[[], str]:
+    """The file's sha256, computed in a thread while the file is parsed (hashlib lets go of
+    the GIL on large blocks): call the result to wait for it; it raises what hashing raised."""
+    box: dict = {}
+
+    def run() -> None:
+        try:
+            box["sha"] = _sha256(path)
+        except BaseException as exc:  # handed to whoever waits for the hash
+            box["error"] = exc
+
+    worker = threading.Thread(target=run, name="parallax-sha256", daemon=True)
+    worker.start()
+
+    def result() -> str:
+        worker.join()
+        if "error" in box:
+            raise box["error"]
+        return box["sha"]
+
+    return result
+
+
+def _quietly(hashing: Callable[[], str]) -> str | None:
+    """The hash for a failed load's ledger row, None if the file could not be hashed."""
+    try:
+        return hashing()
+    except (OSError, ValueError):
+        return None
 
 
 def _sha256(path: Path) -> str:

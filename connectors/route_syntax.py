@@ -34,6 +34,8 @@ _STAR_SEGMENT = re.compile(r"\*\*?(?P<name>[A-Za-z_]\w*)?")
 _CLOSER = {"{": "}", "<": ">", "[": "]", "(": ")"}
 _AFTER_SEPARATOR = "-._~"
 _PLACEHOLDER = re.compile(r"\{(\*?)([^{}]+)\}")
+# Every placeholder starts with one of these (see _tokens): a path without any is plain.
+_SYNTAX = re.compile(r"[{<\[(:*]")
 
 # Tokens of a segment: ("lit", text) | ("param", name) | ("rest", name) | ("drop", text).
 Token = tuple[str, str]
@@ -154,6 +156,8 @@ def canonical(segments: list[str]) -> str | None:
 
 
 def _canonical(segments: list[str]) -> str | None:
+    if not _SYNTAX.search("/".join(segments)):  # most paths: no tokenising, no placeholder
+        return None
     parsed = [_tokens(s) for s in segments]
     if not any(k != "lit" for toks in parsed for k, _ in toks):
         return None

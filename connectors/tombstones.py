@@ -22,8 +22,8 @@ def drop_erased(con: duckdb.DuckDBPyConnection, pseudonymize: Pseudonymizer,
     dropped = 0
     for table in list(staged):
         cols = {c for (c,) in con.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
-            "AND schema_name = 'main' AND table_name = ?", [f"stage_{table}"]).fetchall()}
+            "SELECT column_name FROM duckdb_columns() "
+            "WHERE database_name = 'temp' AND table_name = ?", [f"stage_{table}"]).fetchall()}
         where, params = [], {}
         if users and "user_id" in cols:
             where.append("user_id IN (SELECT unnest($users))")

@@ -312,7 +312,7 @@ def stage(con: duckdb.DuckDBPyConnection, source: Source, ctx: ParseContext,
         for name, (fn, parameters, returns) in functions.items():
             con.create_function(name, fn, parameters, returns, type="arrow",
                                 null_handling="special", side_effects=False)
-        con.execute("CREATE TABLE stage_spans AS SELECT * FROM spans LIMIT 0")
+        con.execute("CREATE TEMP TABLE stage_spans AS SELECT * FROM spans LIMIT 0")
         rows = 0
         for stmt in statements:
             used = {k: v for k, v in params.items() if k in sql_params(stmt)}

@@ -42,6 +42,7 @@ pairs AS (
     FROM events AS e, bounds AS b
     WHERE e.occurred_at BETWEEN b.lo AND b.hi
       AND e.source = 'ga4-ndjson'
+      AND e.load_id <> $load_id  -- this load's rows are the staged ones: parsed once, above
       AND NOT regexp_full_match(e.session_id, '[0-9a-f]{32}\.[0-9]+')
 )
 SELECT ga_session, min(session_id) AS shared

@@ -206,7 +206,7 @@ CREATE OR REPLACE TEMP MACRO _ga4_traceparent(tp) AS
 
 -- The events, in file order, with what the page views and sessions are made of (the _
 -- columns, dropped below; pseudonyms only).
-CREATE TABLE stage_events AS
+CREATE TEMP TABLE stage_events AS
 WITH raw AS (
     SELECT *
     FROM read_json($file, format = 'newline_delimited', records = true, auto_detect = false,
@@ -418,7 +418,7 @@ SELECT
     load_ms AS _load_ms, trace_text AS _trace
 FROM sessioned;
 
-CREATE TABLE stage_page_views AS SELECT * FROM page_views LIMIT 0;
+CREATE TEMP TABLE stage_page_views AS SELECT * FROM page_views LIMIT 0;
 
 INSERT INTO stage_page_views BY NAME
 SELECT event_key, session_id, NULL::INTEGER AS seq, occurred_at AS viewed_at, url, route,
@@ -434,7 +434,7 @@ WHERE name = 'page_view' AND session_id IS NOT NULL;
 -- One row per session of the file: its first and last event, the first user, device and
 -- country its events name (file order), converted by a purchase; the load SQL merges them
 -- as it merges the Python path's chunks.
-CREATE TABLE stage_sessions AS SELECT * FROM sessions LIMIT 0;
+CREATE TEMP TABLE stage_sessions AS SELECT * FROM sessions LIMIT 0;
 
 INSERT INTO stage_sessions BY NAME
 SELECT session_id,

@@ -5,6 +5,7 @@ with their reason, the reject-rate limit, and a ledger row for every attempt."""
 from __future__ import annotations
 
 import gzip
+import hashlib
 from datetime import UTC, datetime
 
 import orjson
@@ -62,8 +63,10 @@ def test_load_then_reload_changes_nothing(con, opts, tmp_path):
     [again] = ingest_files(con, "traces", [f], opts, format=TOY)
     assert (again.rows_loaded, again.duplicates) == (0, 3)
     assert _count(con, "spans") == 2
-    statuses = con.execute("SELECT status, rows_loaded FROM loads ORDER BY started_at").fetchall()
-    assert statuses == [("ok", 2), ("ok", 0)]
+    statuses = con.execute("SELECT status, rows_loaded, sha256 FROM loads "
+                           "ORDER BY started_at").fetchall()
+    sha = hashlib.sha256(f.read_bytes()).hexdigest()
+    assert statuses == [("ok", 2, sha), ("ok", 0, sha)]
 
 
 def test_gzip_is_transparent(con, opts, tmp_path):
@@ -89,8 +92,9 @@ def test_reject_rate_fails_whole_file(con, opts, tmp_path):
     with pytest.raises(RejectRateError, match=r"a\.jsonl: 2 of 3 records rejected.*line 2"):
         ingest_files(con, "traces", [f], opts, format=TOY)
     assert _count(con, "spans") == 0 and _count(con, "rejects") == 0
-    status, error = con.execute("SELECT status, error FROM loads").fetchone()
+    status, error, sha = con.execute("SELECT status, error, sha256 FROM loads").fetchone()
     assert status == "failed" and "2 of 3" in error
+    assert sha == hashlib.sha256(f.read_bytes()).hexdigest()  # hashed beside the parsing
     assert _stage_tables(con) == []
 
 
@@ -99,9 +103,22 @@ def _stage_tables(con):
         "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 'stage_%'").fetchall()
 
 
+def test_staged_rows_stay_out_of_the_database_file(con, opts, tmp_path):
+    # Staged rows live in the connection's temporary tables until the merge: never written to
+    # the file (then read back) only to be copied into the canonical tables.
+    seen = []
+    f = _write(tmp_path / "a.jsonl", ['{"id": "a"}', '{"id": "b"}'])
+    ingest_files(con, "traces", [f], opts, format=TOY, in_transaction=lambda c, _: seen.extend(
+        c.execute("SELECT table_name, database_name, temporary FROM duckdb_tables() "
+                  "WHERE starts_with(table_name, 'stage_')").fetchall()))
+    assert seen == [("stage_spans", "temp", True)]
+    assert _stage_tables(con) == []
+
+
 def test_stage_left_by_a_crashed_load_is_cleared(con, opts, tmp_path):
-    # A process killed while staging leaves a stage table behind; the next load drops it and
-    # its rows never reach the canonical tables.
+    # A process killed while staging (by a version that staged into the database file) leaves
+    # a stage table behind; the next load drops it and its rows never reach the canonical
+    # tables.
     con.execute("CREATE TABLE stage_spans AS SELECT * FROM spans LIMIT 0")
     con.execute("INSERT INTO stage_spans (trace_id, span_id, kind, started_at, is_error, source, "
                 "load_id) VALUES ('dead', 'beef', 'server', now(), false, 'toy', 'crashed')")

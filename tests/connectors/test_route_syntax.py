@@ -94,3 +94,21 @@ def test_any_text_gets_a_route_or_none_and_templates_read_back_as_themselves(tex
         segments = [s for s in written.split("/") if s]
         assert (canonical(segments) or "/" + "/".join(segments)) == written
         assert compile_template(written).pattern.fullmatch(written) is not None or "{" in written
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet="aZ1:{}<>[]()*$.-_~\\?=", max_size=8), max_size=4))
+def test_the_plain_path_shortcut_decides_as_the_tokeniser(segments):
+    # A path none of whose characters can open a placeholder skips tokenising: the answer must
+    # be the one the tokeniser gives when nothing is skipped.
+    import re
+
+    from parallax.connectors import route_syntax
+
+    fast = canonical(segments)
+    saved = route_syntax._SYNTAX
+    route_syntax._SYNTAX = re.compile("")  # matches everything: every path tokenised
+    try:
+        assert canonical(segments) == fast
+    finally:
+        route_syntax._SYNTAX = saved

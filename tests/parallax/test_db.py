@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from parallax.db import connect, fetch_dicts, resolve_db_path
@@ -21,6 +23,40 @@ def test_connect_creates_schema_once(tmp_path) -> None:
     con = connect(path)  # second open applies nothing new
     assert con.execute("SELECT count(*) FROM schema_migrations").fetchall() == applied
     assert applied[0][0] >= 2
+    con.close()
+
+
+def test_json_columns_of_a_database_made_before_013_move_to_zstd_with_their_rows(tmp_path):
+    import duckdb
+
+    from parallax.db import migrate
+
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE schema_migrations "
+                "(version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMPTZ)")
+    schema = Path(__file__).parents[2] / "models" / "schema"
+    for f in sorted(schema.glob("0*.sql")):
+        if int(f.name[:3]) < 13:
+            con.execute(f.read_text())
+            con.execute("INSERT INTO schema_migrations VALUES (?, ?, now())",
+                        [int(f.name[:3]), f.stem[4:]])
+    con.execute("INSERT INTO spans (trace_id, span_id, kind, started_at, is_error, attributes, "
+                "source, load_id) VALUES ('t', 's', 'server', now(), false, "
+                "'{\"http.route\": \"/a\"}', 'otlp-jsonl', 'L')")
+    con.execute("INSERT INTO events VALUES ('k', 'S', now(), 'page_view', '/a', '{\"x\": 1}', "
+                "'ga4-ndjson', 'L', 'https://shop.example/a')")
+    assert migrate(con) == ["013_json_zstd.sql"]
+    assert con.execute("SELECT attributes->>'$.\"http.route\"' FROM spans").fetchall() == [("/a",)]
+    assert con.execute("SELECT properties->>'$.x', url FROM events").fetchall() == [
+        ("1", "https://shop.example/a")]
+    con.execute("CHECKPOINT")
+    compression = dict(con.execute(
+        "SELECT column_name, compression FROM pragma_storage_info('spans') "
+        "WHERE column_name IN ('attributes', 'resource') AND segment_type = 'JSON' "
+        "UNION ALL SELECT column_name, compression FROM pragma_storage_info('events') "
+        "WHERE column_name = 'properties' AND segment_type = 'JSON'").fetchall())
+    assert compression == {"attributes": "ZSTD", "resource": "ZSTD", "properties": "ZSTD"}
     con.close()
 
 
