@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["WIDTH", "annotation_lanes", "error_timeline", "forest", "grid_columns",
-           "latency_histogram", "poor_by_latency", "svg", "waterfall"]
+__all__ = ["WIDTH", "annotation_lanes", "driver_bars", "error_timeline", "forest",
+           "grid_columns", "latency_histogram", "poor_by_latency", "svg", "waterfall"]
 
 _FONT = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
 _VERDICT_COLOURS = {"good": "#2e7d32", "needs improvement": "#f9a825", "poor": "#c62828"}
@@ -213,3 +213,29 @@ def forest(findings: Sequence[dict[str, Any]]) -> str | None:
         base.mark_point(filled=True, size=60, opacity=1).encode(
             x=alt.X("or:Q", scale=scale, axis=ticks), y=y, color=colour))
     return svg(chart.properties(width=WIDTH - 420, height=18 * len(rows)))
+
+
+def driver_bars(rows: Sequence[dict[str, Any]]) -> str | None:
+    """Avoidable contacts per call driver as horizontal bars, each with its 95 % interval as an
+    error bar and its figure beside it, one line per row in the order given (``label``,
+    ``avoidable``, ``ci_low``, ``ci_high``, ``shown``, ``thin``); a row without an estimate
+    keeps its line and says so, with no bar. Thin rows are drawn paler."""
+    if not rows:
+        return None
+    alt = _alt()
+    data = [{**r, "at": r["ci_high"] if r["avoidable"] is not None else 0} for r in rows]
+    y = alt.Y("label:N", sort=[r["label"] for r in rows], title=None,
+              axis=alt.Axis(labelLimit=380))
+    x = alt.X("avoidable:Q", title="avoidable contacts (bar: estimate; line: 95 % interval)",
+              axis=alt.Axis(tickMinStep=1, labelFlush=True))
+    base = alt.Chart(alt.Data(values=data))
+    known = base.transform_filter("isValid(datum.avoidable)")
+    chart = alt.layer(
+        known.mark_bar(height=14).encode(
+            x=x, y=y, color=alt.condition(alt.datum.thin, alt.value("#a9bcd8"),
+                                          alt.value("#4a6fa5"))),
+        known.mark_rule(color="#1d2330", strokeWidth=1.5).encode(x="ci_low:Q", x2="ci_high:Q",
+                                                                 y=y),
+        base.mark_text(align="left", dx=5, fontSize=11, color="#333").encode(
+            x="at:Q", y=y, text="shown:N"))
+    return svg(chart.properties(width=WIDTH - 440, height=24 * len(data)))

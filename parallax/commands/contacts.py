@@ -7,13 +7,21 @@ drivers, …) register on it the same way.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from parallax.commands.base import analysis_settings, app, check_format, open_db, parse_when
+from parallax.commands.base import (
+    analysis_settings,
+    app,
+    check_format,
+    open_db,
+    parse_when,
+    write_page,
+)
 from parallax.errors import ConfigError
-from parallax.terminal import print_json
+from parallax.terminal import echo, print_json
 
 __all__ = ["contacts_app", "metrics_rows"]
 
@@ -129,6 +137,9 @@ def drivers_cmd(
     limit: Annotated[int, typer.Option(
         "--limit", min=0, help="Rows shown in the table (0: all; JSON always has all).")] = 10,
     format: FormatOpt = "table",
+    html: Annotated[Path | None, typer.Option(
+        "--html", help="Also write a page: a bar chart of the rows shown (avoidable contacts "
+        "with 95 % intervals), the summary and the table.")] = None,
 ) -> None:
     """Why did they have to contact us? Per reason and per failing dependency (one driver
     across all the routes that call it) or route (its own error pages and slow loads):
@@ -150,9 +161,15 @@ def drivers_cmd(
                              cost_per_min=cost_rate(cfg, cost_per_minute))
     finally:
         con.close()
+    if html is not None:
+        from parallax.report.drivers import drivers_html
+
+        write_page(html, drivers_html(found, limit), "--html")
     if format == "json":
         print_json([d.to_json() for d in found])
-        return
-    shown = found[:limit] if limit else found
-    print_line(drivers_summary(found, len(shown)))
-    print_rows(*drivers_rows(shown))
+    else:
+        shown = found[:limit] if limit else found
+        print_line(drivers_summary(found, len(shown)))
+        print_rows(*drivers_rows(shown))
+    if html is not None:
+        echo(f"html: {html}", err=format == "json")

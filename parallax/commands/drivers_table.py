@@ -6,17 +6,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from parallax.drivers import Driver
+from parallax.numbers import fmt
 
-__all__ = ["drivers_rows", "drivers_summary"]
+__all__ = ["count_ci", "drivers_rows", "drivers_summary", "subject"]
 
 _ROUTES_SHOWN = 3
 
 
 def _count(x: float) -> str:
-    return f"{x:,.0f}" if x >= 10 else f"{x:.1f}"
+    return fmt(x, "int" if x >= 10 else "num1")
 
 
-def _count_ci(x: float | None, ci: tuple[float, float] | None) -> str:
+def count_ci(x: float | None, ci: tuple[float, float] | None) -> str:
+    """``189 (123–198)``: a count of contacts and its interval, to what the interval carries."""
     if x is None or ci is None:
         return "–"
     return f"{_count(x)} ({_count(ci[0])}–{_count(ci[1])})"
@@ -34,7 +36,8 @@ def _per_100(x: float | None, ci: tuple[float, float] | None) -> str:
     return f"{100 * x:+.1f} ({100 * ci[0]:+.1f} to {100 * ci[1]:+.1f})"
 
 
-def _subject(d: Driver) -> str:
+def subject(d: Driver) -> str:
+    """``dependency inventory-db``, ``route /cart``: what failed."""
     return f"{d.subject_kind} {d.subject}"
 
 
@@ -55,8 +58,8 @@ def drivers_rows(drivers: Sequence[Driver]) -> tuple[list[str], list[list[str]]]
     rows = []
     for i, d in enumerate(drivers, 1):
         rows.append([
-            str(i), d.reason, _subject(d), _routes(d),
-            _count_ci(d.avoidable_contacts, d.avoidable_ci),
+            str(i), d.reason, subject(d), _routes(d),
+            count_ci(d.avoidable_contacts, d.avoidable_ci),
             _share_ci(d.attributable_share, d.attributable_share_ci),
             _per_100(d.excess_rate, d.excess_rate_ci),
             f"{d.exposed_sessions:,} ({d.linked_exposed:,} / {d.sole_exposed:,}) · "
@@ -75,8 +78,8 @@ def drivers_summary(drivers: Sequence[Driver], shown: int) -> str:
     top = drivers[0] if drivers else None
     if top is None or not top.avoidable_contacts:
         return head + "; no failure shows avoidable contacts."
-    line = (f"{head}. Top: {top.reason} contacts after failures of {_subject(top)} — "
-            f"≈ {_count_ci(top.avoidable_contacts, top.avoidable_ci)} avoidable, "
+    line = (f"{head}. Top: {top.reason} contacts after failures of {subject(top)} — "
+            f"≈ {count_ci(top.avoidable_contacts, top.avoidable_ci)} avoidable, "
             f"{_share_ci(top.attributable_share, top.attributable_share_ci)} of "
             f"{top.reason} contacts")
     if shown < len(drivers):

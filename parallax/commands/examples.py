@@ -55,7 +55,8 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "annotate list": ("parallax annotate list", "parallax annotate list --kind incident"),
     "annotate import": ("parallax annotate import incidents.csv",),
     "contacts metrics": ("parallax contacts metrics", "parallax contacts metrics --by week"),
-    "contacts drivers": ("parallax contacts drivers", "parallax contacts drivers --window 24h"),
+    "contacts drivers": ("parallax contacts drivers", "parallax contacts drivers --window 24h",
+                         "parallax contacts drivers --html /tmp/drivers.html"),
 }
 
 

@@ -166,3 +166,33 @@ def test_config_cost_and_errors(con) -> None:
         cost_per_minute(Config(), -1.0)
     with pytest.raises(NoDataError):
         call_drivers(con)
+
+
+_HOSTILE = "<script>alert(1)</script> [bold]refund[/bold]"
+
+
+def test_cli_html_keeps_untrusted_text_text(world, db_path, tmp_path, capsys) -> None:
+    _page(world, "h0", "h0", load_ms=4000.0, route="/<img src=x onerror=alert(1)>")
+    for i in range(4):  # callers about a hostile reason after the payment failure
+        _contact(world, f"h{i}", f"e{i + 5}", _HOSTILE, 1)
+    world.close()
+    page = tmp_path / "drivers.html"
+    capsys.readouterr()
+    assert run(["--db", str(db_path), "contacts", "drivers", "--limit", "0", "--html",
+                str(page)]) == 0
+    html = page.read_text(encoding="utf-8")
+    assert "<script" not in html and "<img" not in html and "[bold]" in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; [bold]refund[/bold]" in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert html.count("<svg") == 1 and "<foreignObject" not in html
+
+
+def test_cli_html_refuses_a_path_it_cannot_write(world, db_path, tmp_path, capsys) -> None:
+    world.close()
+    for path in (tmp_path / "missing" / "d.html", tmp_path):
+        capsys.readouterr()
+        assert run(["--db", str(db_path), "contacts", "drivers", "--html", str(path)]) == 2
+        out, err = capsys.readouterr()
+        assert out == "" and err.count("\n") == 1
+        assert err.startswith(f"parallax: error: --html {path}: cannot write it")
+    assert list(tmp_path.glob(".*.tmp")) == []
