@@ -184,9 +184,13 @@ def evidence(f: Finding) -> str:
     if f.verdict in ("silent", "ok") and higher and f.p_value is not None and (
             f.p_value / 2 < det.get("alpha", 0.05)):
         # unhappier by the one-sided check, but not a discovery across the subjects tested
+        # a subject below min_responses is not in the family: it has no q-value to cite
+        survives = ("does not survive the false discovery rate across the subjects tested "
+                    f"(q = {f.q_value:.2g})" if f.q_value is not None else
+                    f"rests on fewer than {det.get('min_responses', 30)} responses, too few to "
+                    "be tested")
         excess = (f"customers {where} are slightly unhappier ({rates}; {raw}), an excess that "
-                  f"does not survive the false discovery rate across the subjects tested "
-                  f"(q = {f.q_value:.2g})")
+                  f"{survives}")
         if f.verdict == "silent":
             return (f"Delivery {where} is degraded ({breaches}) and {excess}: an IT issue to "
                     f"fix before it shows in feedback.")
