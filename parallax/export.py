@@ -1,4 +1,6 @@
-"""Query results out: a terminal table, JSON, CSV or Parquet, to stdout or a file.
+"""Query results out: a terminal table, JSON, CSV or Parquet, to stdout or a file; and the one
+way a file is written (``write_whole``: whole or not at all, an unwritable path refused in one
+line) for results and pages alike.
 
 One place for every command that returns rows (``query``, ``sql``). Parquet needs ``--out``
 (it is binary); the others go to stdout unless a file is named.
@@ -66,7 +68,21 @@ def _write(data: bytes, out: Path | None) -> None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
     else:
-        Path(out).write_bytes(data)
+        write_whole(Path(out), data, "--out")
+
+
+def write_whole(path: Path, data: bytes | str, flag: str) -> None:
+    """Write a file whole or not at all (a sibling temporary file, then renamed): a reader never
+    meets half a page; a path that cannot be written is refused in one line naming ``flag``."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+        tmp.replace(path)
+    except OSError as exc:
+        if tmp.parent.is_dir():
+            tmp.unlink(missing_ok=True)
+        raise ConfigError(f"{flag} {path}: cannot write it ({exc.strerror or exc})") from None
 
 
 def _flat_for_csv(table):

@@ -14,6 +14,7 @@ from typing import Any
 
 import duckdb
 
+from parallax.export import write_whole
 from parallax.report import charts
 from parallax.report.data import ReviewData, gather
 from parallax.report.render import lookup, render
@@ -39,9 +40,7 @@ def write_review(con: duckdb.DuckDBPyConnection, out: Path, run_id: str | None =
     data = gather(con, run_id)
     html = render("review.html.j2", **review_context(data, currency))
     out = Path(out)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(out)  # never a half-written report under the real name
+    write_whole(out, html, "--out")  # never a half-written report under the real name
     return ReviewSummary(out, data.run["run_id"], len(data.of_kind("route")),
                          len(data.of_kind("dependency")), len(html.encode()))
 

@@ -14,7 +14,7 @@ import typer
 from parallax.errors import ConfigError
 
 __all__ = ["analysis_settings", "app", "check_format", "command_line", "open_db", "pairs",
-           "parse_when", "parse_window", "print_query", "refresh_pages", "write_page"]
+           "parse_when", "parse_window", "print_query", "refresh_pages"]
 
 app = typer.Typer(
     help="Parallax: put what customers say beside what they got.",
@@ -137,19 +137,6 @@ def analysis_settings(cfg):
 
     return (Settings.from_mapping(cfg.extra.get("correlate") or {}),
             JoinSettings.from_mapping(cfg.extra.get("join") or {}))
-
-
-def write_page(path: Path, html: str, flag: str = "--html") -> None:
-    """Write a page whole or not at all (a sibling temporary file, then renamed); a path that
-    cannot be written is refused in one line."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(html, encoding="utf-8")
-        tmp.replace(path)
-    except OSError as exc:
-        if tmp.parent.is_dir():
-            tmp.unlink(missing_ok=True)
-        raise ConfigError(f"{flag} {path}: cannot write it ({exc.strerror or exc})") from None
 
 
 def check_format(value: str, allowed: tuple[str, ...] = ("table", "json")) -> str:

@@ -18,7 +18,6 @@ from parallax.commands.base import (
     check_format,
     open_db,
     parse_when,
-    write_page,
 )
 from parallax.errors import ConfigError
 from parallax.terminal import echo, print_json
@@ -162,9 +161,10 @@ def drivers_cmd(
     finally:
         con.close()
     if html is not None:
+        from parallax.export import write_whole
         from parallax.report.drivers import drivers_html
 
-        write_page(html, drivers_html(found, limit), "--html")
+        write_whole(html, drivers_html(found, limit), "--html")
     if format == "json":
         print_json([d.to_json() for d in found])
     else:

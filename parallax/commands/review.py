@@ -73,7 +73,9 @@ def drill_cmd(
     finally:
         con.close()
     if html is not None:
-        html.write_text(drill_html(d), encoding="utf-8")
+        from parallax.export import write_whole
+
+        write_whole(html, drill_html(d), "--html")
     if format == "json":
         _print_json(d)
     else:

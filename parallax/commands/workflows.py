@@ -41,9 +41,10 @@ HtmlOpt = Annotated[Path | None, typer.Option(
 
 
 def _write_trend(con, path: Path, trend) -> None:
+    from parallax.export import write_whole
     from parallax.report.trend import trend_html
 
-    path.write_text(trend_html(con, trend), encoding="utf-8")
+    write_whole(path, trend_html(con, trend), "--html")
 
 
 @app.command("incident")
