@@ -82,7 +82,7 @@ class _CountingReader(io.RawIOBase):
         return True
 
     def readinto(self, b) -> int:  # type: ignore[override]
-        n = self._raw.readinto(b)
+        n = self._raw.readinto(b)  # type: ignore[attr-defined]  # files and decompressors have it
         if n and self._on_read:
             self._on_read(n)
         return n or 0

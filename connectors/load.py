@@ -224,8 +224,8 @@ def _stage_all(con, fmt: FileFormat, source: Source, ctx: ParseContext, load_id:
         native = fmt.stage_native(con, source, ctx, load_id)
         if native is not None:  # DuckDB read it all: no rejects
             records, rows = native
-            staged = dict(rows) if isinstance(rows, Mapping) else {fmt.primary: rows}
-            return staged, [], records, {}
+            done = dict(rows) if isinstance(rows, Mapping) else {fmt.primary: rows}
+            return done, [], records, {}
         _drop_stage(con)
     staged: dict[str, int] = {}
     buffered: dict[str, list[pa.Table]] = {}

@@ -76,7 +76,8 @@ def template_of(value: str) -> str | None:
 def _declared(raw: object) -> str:
     """A ``[routes] templates`` entry in canonical form; ConfigError if it is no template."""
     text = template_of(raw) if isinstance(raw, str) else None
-    if not text or not raw.strip().startswith("/") or "?" in raw or "#" in raw:
+    if not text or not isinstance(raw, str) or not raw.strip().startswith("/") or "?" in raw \
+            or "#" in raw:
         raise ConfigError(f"[routes] templates: {raw!r} is not a path template "
                           "(e.g. \"/category/{slug}\")")
     return text
@@ -177,6 +178,7 @@ class RouteNormalizer:
         if written is not None:
             return written
         low = raw.lower()
+        assert self._index is not None  # built in __post_init__
         found = self._index.best(low, segments[0].lower() if segments else "")
         return found or "/" + "/".join(_segment(s) for s in segments)
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -125,7 +126,7 @@ def subject_effects(m: Models, settings: Settings, *, relative: bool = False,
     frame, b = m.frame, m.design_b
     counts = Counter(b.subject.tolist())
     levels = [lv for lv in b.levels if m.b.index(f"{m.factor}={lv}") is not None]
-    cols = [m.b.index(f"{m.factor}={lv}") for lv in levels]
+    cols = cast(list[int], [m.b.index(f"{m.factor}={lv}") for lv in levels])  # all found
     weights = np.array([counts[lv] for lv in levels], dtype=float)
     a_cols = [m.a.index(f"{m.factor}={lv}") for lv in levels]
     keep = list(m.b.keep)
@@ -183,7 +184,8 @@ def subject_effects(m: Models, settings: Settings, *, relative: bool = False,
                              float(hi))
         route_only = None
         if a_col is not None and None not in a_cols:
-            a_ref, a_ref_draws = reference(m.a.params[a_cols], m.a_draws[:, a_cols], w,
+            found = cast(list[int], a_cols)
+            a_ref, a_ref_draws = reference(m.a.params[found], m.a_draws[:, found], w,
                                            relative, normal_levels(levels, weights, settings))
             route_only = Estimate.from_draws(float(m.a.params[a_col] - a_ref),
                                              m.a_draws[:, a_col] - a_ref_draws)

@@ -84,8 +84,8 @@ def build_design(factor: str, values: np.ndarray, controls: Mapping[str, np.ndar
         cols.append(np.asarray(dvals, dtype=float))
         names.append(dname)
     rows = np.ones(len(values), dtype=bool) if slope_rows is None else slope_rows
-    with_slopes = slopes_at is not None and bool(delivery) and "log_load" in delivery
-    if with_slopes:
+    with_slopes = slopes_at is not None and bool(delivery and "log_load" in delivery)
+    if with_slopes and delivery is not None:
         load = np.asarray(delivery["log_load"], dtype=float) - slopes_at
         for lv in levels:
             cols.append(np.where((subject == lv) & rows, load, 0.0))

@@ -122,7 +122,9 @@ def design_check(con: duckdb.DuckDBPyConnection, route: str, changed_at: datetim
     parts = {"naive": naive.log_odds.estimate, **(adjusted.parts or {})}
     share = (min(max(parts["delivery"] / parts["naive"], 0.0), 1.0)
              if parts["naive"] > 0 else None)
-    mde = detectable(a.se, rates["changed_after"] - adjusted.points[0], s)
+    after_rate = rates["changed_after"]
+    assert after_rate is not None  # every cell has at least MIN_SIDE responses here
+    mde = detectable(a.se, after_rate - adjusted.points[0], s)
     out = DesignCheck(route, changed_at, since, until, tuple(controls), verdict, n, rates,
                       naive, did, adjusted, parts, share, mde, plac,
                       trends_text(plac, "responses"), "", conv)

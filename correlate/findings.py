@@ -111,13 +111,13 @@ def _num(d: dict | None, digits: int = 0) -> str:
 
 def _above(d: dict | None, level: float) -> bool:
     """The whole interval lies above ``level``."""
-    return bool(d) and d.get("ci_low") is not None and d["ci_low"] > level
+    return bool(d and d.get("ci_low") is not None and d["ci_low"] > level)
 
 
 def _established(d: dict | None, level: float, q: float | None, alpha: float) -> bool:
     """Above ``level`` and surviving the false discovery rate (a one-sided q below alpha)."""
-    return bool(d) and d.get("estimate") is not None and d["estimate"] > level and (
-        q is not None and q < alpha)
+    return bool(d and d.get("estimate") is not None and d["estimate"] > level and (
+        q is not None and q < alpha))
 
 
 def evidence(f: Finding) -> str:

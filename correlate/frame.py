@@ -78,7 +78,9 @@ class Delivery:
 
 
 def _arrow(con: duckdb.DuckDBPyConnection, sql: str) -> pl.DataFrame:
-    return pl.from_arrow(con.sql(sql).to_arrow_table())
+    df = pl.from_arrow(con.sql(sql).to_arrow_table())
+    assert isinstance(df, pl.DataFrame)  # a table gives a frame
+    return df
 
 
 def _text(col: pl.Series) -> np.ndarray:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import cast
 
 import duckdb
 import numpy as np
@@ -131,7 +132,8 @@ def incident_impact(con: duckdb.DuckDBPyConnection, *, id: str | None = None,
     k = series["bin"]
     window = k >= 0
     called = {d["subject"] for d in delivery if d["kind"] == "dependency"}
-    scope = Scope(frozenset(routes), frozenset((called | {dependency}) - {None}), service)
+    scope = Scope(frozenset(routes),
+                  frozenset(d for d in called | {dependency} if d is not None), service)
     masked, ongoing = left_out(k, starts, bin_min, ends, notes, id, scope)
     pre = ~window & ~masked & (series["pages"] > 0)
     responses = int(series["responses"][window].sum())
@@ -147,7 +149,8 @@ def incident_impact(con: duckdb.DuckDBPyConnection, *, id: str | None = None,
         poor = counterfactual(series["poor"], series["pages"], pre, window, covariate)
         if responses and series["nps"][window].sum() == responses:
             # at most one extra poor answer per answer: the interval may reach past, NPS not
-            nps = tuple(min(max(100.0 * x / responses, -100.0), 100.0) for x in poor.extra)
+            nps = cast(tuple[float, float, float],  # poor.extra: estimate, low, high
+                       tuple(min(max(100.0 * x / responses, -100.0), 100.0) for x in poor.extra))
         if responses < THIN_WINDOW_RESPONSES:
             said.append(f"thin: {responses} answers during the incident: the interval is "
                         "wide, mostly from which customers happened to answer")

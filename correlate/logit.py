@@ -104,7 +104,7 @@ def _independent(X: np.ndarray, names: Sequence[str]) -> tuple[list[int], list[s
     """Indices of columns to keep; unpivoted QR so a column is judged against earlier ones."""
     norms = np.sqrt(np.einsum("ij,ij->j", X, X))
     nonzero = np.flatnonzero(norms > 0)
-    notes = [f"dropped {names[j]}: all zero" for j in np.flatnonzero(norms == 0)]
+    notes = [f"dropped {names[int(j)]}: all zero" for j in np.flatnonzero(norms == 0)]
     keep: list[int] = []
     if nonzero.size:
         r = np.abs(np.diag(np.linalg.qr(X[:, nonzero] / norms[nonzero], mode="r")))
@@ -112,7 +112,7 @@ def _independent(X: np.ndarray, names: Sequence[str]) -> tuple[list[int], list[s
             if rjj > COLLINEAR_TOL:
                 keep.append(int(j))
             else:
-                notes.append(f"dropped {names[j]}: linearly dependent on earlier columns")
+                notes.append(f"dropped {names[int(j)]}: linearly dependent on earlier columns")
     return keep, notes
 
 
@@ -194,6 +194,7 @@ def fit_logit(
             notes.append("cov: at least the model-based (X'WX)^-1 in every direction")
         method = "firth"
     else:
+        assert mle is not None  # a failed MLE means separation
         params, cov, converged, _ = mle
         method = "mle"
     params, cov = np.array(params, dtype=float), np.array(cov, dtype=float)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
+from typing import Any
 
 from parallax.errors import ConfigError
 
@@ -44,7 +45,8 @@ class Settings:
         if unknown:
             raise ConfigError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
         try:
-            values = {k: (int(v) if known[k] == "int" else float(v)) for k, v in data.items()}
+            values: dict[str, Any] = {k: (int(v) if known[k] == "int" else float(v))
+                                      for k, v in data.items()}
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{where}: {exc}") from None
         out = cls(**values)

@@ -22,6 +22,7 @@ Dependency: too few responses → inconclusive; extra poor responses significant
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import NormalIndPower
@@ -46,7 +47,8 @@ def bh(p_values: list[float | None]) -> list[float | None]:
     return out
 
 
-def bh_tested(p_values: list[float | None], ns: list[int], s: Settings) -> list[float | None]:
+def bh_tested(p_values: Sequence[float | None], ns: list[int], s: Settings,
+              ) -> list[float | None]:
     """q-values over the family of subjects a verdict can rest on: those with at least
     min_responses responses. Below that the verdict is silent or inconclusive whatever the
     p-values say, so counting those subjects would only raise every other subject's q-value;

@@ -80,7 +80,7 @@ def _metrics(calls: Sequence[Call], reason: str | None, fcr_days: int) -> dict:
         first += 1
         resolved += not any(k.started_s < r.started_s <= k.started_s + span for r in same)
     handled = [k.handle_s for k in mine if k.answered_s is not None]
-    legs = defaultdict(int)
+    legs: defaultdict[str | None, int] = defaultdict(int)
     for k in calls:
         if k.is_leg:
             legs[k.previous] += k.handle_s

@@ -29,6 +29,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -48,7 +49,7 @@ class Cause:
     q: float  # with this probability
 
 
-CENTRE = {
+CENTRE: dict[str, Any] = {
     # calls per logged-in customer per day, whatever the site did
     "baseline_per_day": {"order problem": 0.008, "payment": 0.004, "delivery": 0.015,
                          "returns": 0.010, "account": 0.006},
@@ -131,9 +132,9 @@ def simulate_contacts(seed: int, sessions: list[Session]) -> list[Call]:
     for _ in range(round(len(starts) * c["anonymous_share"])):
         starts.append((rng.randrange(START_S, END_S), None, rng.choice(reasons), "baseline",
                        None))
-    for cust, _, _, dep, reason, t, q in failure_events(sessions):
+    for who, _, _, dep, reason, t, q in failure_events(sessions):
         if rng.random() < q:
-            starts.append((t + rng.randint(*c["delay_s"]), cust, reason, "caused", dep))
+            starts.append((t + rng.randint(*c["delay_s"]), who, reason, "caused", dep))
     calls: list[Call] = []
     queue = sorted(starts, key=lambda x: (x[0], x[1] or "", x[2]))
     while queue:  # follow-ups are appended and handled in turn
@@ -171,7 +172,8 @@ def _call(rng: random.Random, t: int, cust: str | None, reason: str, origin: str
     return out, follow
 
 
-def _handled(rng: random.Random, queued: int, reason: str) -> tuple[int, ...]:
+def _handled(rng: random.Random, queued: int, reason: str,
+             ) -> tuple[int, int, int, int, int, str]:
     c = CENTRE
     answered = queued + 2 + int(rng.expovariate(1 / c["wait_mean_s"]))
     talk = int(rng.lognormvariate(_ln(c["talk_median_s"][reason]), 0.5))

@@ -216,9 +216,10 @@ def _client_span(trace, span_id, parent, service, dep: Dependency, start_ns, dur
                  extra: tuple = (), scope: str = "") -> SpanRec:
     peer = [("peer.service", dep.name)] if dep.peer_service else []
     if dep.system == "http":
-        attrs = [("http.request.method", "POST" if "charges" in dep.path else "GET"),
-                 ("url.full", f"https://{dep.host}{dep.path}"), ("server.address", dep.host),
-                 ("server.port", 443), *peer]
+        attrs: list[tuple[str, Any]] = [
+            ("http.request.method", "POST" if "charges" in dep.path else "GET"),
+            ("url.full", f"https://{dep.host}{dep.path}"), ("server.address", dep.host),
+            ("server.port", 443), *peer]
         if timeout:
             attrs.append(("error.type", "timeout"))
         else:  # semconv: error.type is the status code of a failed response

@@ -124,7 +124,8 @@ class _Names:
     """Unique dependency names for one shop."""
 
     def __init__(self, rng: random.Random) -> None:
-        self.rng, self.used = rng, set()
+        self.rng = rng
+        self.used: set[str] = set()
         self.vendor = rng.choice(_VENDORS)
 
     def take(self, pool: tuple[str, ...]) -> str:

@@ -135,6 +135,7 @@ def _row(s: Session, spec: WorldSpec, pv: PageView, ts: int, name: str, params: 
 
 
 def _param(key: str, value: Any) -> dict:
+    typed: dict[str, Any]
     if isinstance(value, float):
         typed = {"double_value": value}
     elif isinstance(value, int):

@@ -13,13 +13,14 @@ import math
 import random
 import string
 from dataclasses import dataclass
+from typing import Any
 
 from parallax.demo.spec import DEMO, WorldSpec
 from parallax.demo.world import PageView, Session
 
 __all__ = ["Response", "previews", "respond"]
 
-_VERBATIMS = {
+_VERBATIMS: dict[str, Any] = {
     "slow": ("the page took forever", "so slow, I almost gave up", "Seite lädt ewig",
              "Loading took ages on my phone", "pages are really slow today"),
     "error": ("got an error page", "error 503 when I opened the product",

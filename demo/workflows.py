@@ -141,7 +141,7 @@ TRACKER_COLUMNS = ("Incident ID", "Type", "Title", "Service", "Component", "Page
 def write_tracker(path: Path, spec: WorldSpec = DEMO) -> None:
     """The incidents and the design change as an incident tracker exports them."""
     svc = next(iter(r.service for r in spec.routes.values()))
-    rows = [(i.id, "Incident", i.description, svc, i.dependency, "",
+    rows: list[tuple[str, ...]] = [(i.id, "Incident", i.description, svc, i.dependency, "",
              i.starts.strftime("%Y-%m-%d %H:%M"), i.ends.strftime("%Y-%m-%d %H:%M"),
              "SEV1" if i.fail_rate >= 0.5 else "SEV2", "Resolved") for i in spec.incidents]
     rows += [(s.id, "Incident", s.description, spec.routes[s.route].service, "", s.route,
@@ -152,4 +152,5 @@ def write_tracker(path: Path, spec: WorldSpec = DEMO) -> None:
     with open(path, "w", encoding="utf-8", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(TRACKER_COLUMNS)
-        w.writerows(sorted(rows, key=lambda r: (r[6], r[0])))
+        rows.sort(key=lambda r: (r[6], r[0]))
+        w.writerows(rows)

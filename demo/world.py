@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import random
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from parallax.demo.delivery import PageView, SpanRec, Visitor, logn, page_view, side_calls
@@ -147,7 +148,7 @@ def _purchase(rng, spec: WorldSpec, pv: PageView, pages: list[PageView],
     return Purchase(pv.seq, f"T{rng.randrange(10**7, 10**8)}", at, revenue, items)
 
 
-def _pick(rng: random.Random, weights: dict):
+def _pick(rng: random.Random, weights: Mapping):
     keys = list(weights)
     return rng.choices(keys, weights=[weights[k] for k in keys])[0]
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import csv
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -116,7 +116,7 @@ def _template(route: str) -> str:
 
 
 def _line(f, buffers: dict[str, list[SpanRec]], services: list[str],
-          resources: dict[str, dict]) -> None:
+          resources: Mapping[str, Mapping]) -> None:
     if not services:
         return
     resource_spans = []

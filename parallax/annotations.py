@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import overload
 
 import duckdb
 
@@ -110,7 +111,7 @@ def make(*, kind: str, starts_at: datetime, ends_at: datetime | None = None,
     kind = _kind(kind, where)
     if ends_at is not None and ends_at < starts_at:
         raise ConfigError(f"{where}: ends ({_iso(ends_at)}) before it starts ({_iso(starts_at)})")
-    route = routes(route) if _text(route) else None
+    route = routes(route) if route is not None and _text(route) else None
     service, dependency = _text(service), _text(dependency)
     if id is None:
         key = "|".join(str(x) for x in (kind, _iso(starts_at), service, route, dependency))
@@ -235,6 +236,14 @@ def _columns(header: list[str], mapping: Mapping[str, str], where: str) -> dict[
         raise FormatError(where, "no start-time column (e.g. 'Started at'); name it with "
                           "--map starts_at=COLUMN", "line 1")
     return cols
+
+
+@overload
+def _utc(dt: datetime) -> datetime: ...
+
+
+@overload
+def _utc(dt: None) -> None: ...
 
 
 def _utc(dt: datetime | None) -> datetime | None:

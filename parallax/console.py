@@ -18,7 +18,8 @@ from rich.text import Text
 from parallax.terminal import safe_text
 
 if TYPE_CHECKING:
-    from rich.progress import Progress
+    from rich.progress import Progress, TaskID
+    from rich.status import Status
 
     from parallax.connectors.load import FileSummary
 
@@ -83,7 +84,7 @@ class FileProgress:
     def __init__(self) -> None:
         self._enabled = sys.stderr.isatty()
         self._bar: Progress | None = None
-        self._task = None
+        self._task: TaskID | None = None
 
     def __enter__(self) -> FileProgress:
         if self._enabled:
@@ -128,7 +129,7 @@ class Steps:
     def __init__(self, console: Console | None = None) -> None:
         self._console = console or (Console(stderr=True, markup=False, emoji=False,
                                             highlight=False) if sys.stderr.isatty() else None)
-        self._status = None
+        self._status: Status | None = None
         self._label: str | None = None
         self._started = 0.0
 
@@ -150,7 +151,7 @@ class Steps:
         self._status.start()
 
     def _done(self, failed: bool) -> None:
-        if self._status is None:
+        if self._status is None or self._console is None:  # a status needs a console
             return
         import time
 

@@ -143,13 +143,13 @@ def contact_metrics(
         raise NoDataError("no contacts stored" + (" in the window" if since or until else "")
                           + " (load them with `parallax ingest interactions`)")
     out = []
-    for (group, contacts, first, resolved, aht, asa, abandoned, queued, within, sl_base,
+    for (group, contacts, first, resolved, aht_s, asa, abandoned, queued, within, sl_base,
          sessions) in rows:
         out.append(GroupMetrics(
             group=group, contacts=contacts,
             fcr=resolved / first if first else None,
             fcr_ci=wilson(resolved, first, confidence), first_contacts=first,
-            aht_s=aht, asa_s=asa,
+            aht_s=aht_s, asa_s=asa,
             abandonment_rate=abandoned / queued if queued else None,
             abandonment_rate_ci=wilson(abandoned, queued, confidence),
             service_level=within / sl_base if sl_base else None,

@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator, Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import duckdb
 
@@ -109,7 +109,8 @@ def fetch_dicts(rel: duckdb.DuckDBPyRelation) -> tuple[list[str], list[dict]]:
 
 def _plain(t: duckdb.sqltypes.DuckDBPyType) -> bool:
     if t.id in ("list", "struct"):
-        return all(_plain(child) for _, child in t.children)
+        # a list's and a struct's children are types (a decimal's are its width and scale)
+        return all(_plain(cast(duckdb.sqltypes.DuckDBPyType, child)) for _, child in t.children)
     return t.id in _PLAIN_TYPES
 
 

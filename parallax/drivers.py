@@ -158,6 +158,7 @@ def _driver(row: tuple, cost_per_min: float, confidence: float) -> Driver:
     if n1s and n0:
         rate = exposed.mean - clean.mean
         rate_ci = excess_interval(exposed, clean, confidence)
+        assert rate_ci is not None  # both groups have sessions, so both means have intervals
         low, high = product_interval(rate, rate_ci, n_all, n_all - n1s, exposed.dispersion,
                                      confidence)
         # caused contacts are at least none and at most all the reason's contacts

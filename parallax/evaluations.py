@@ -163,16 +163,16 @@ def _overall(kind: str, strata: list[StratumScore], confidence: float) -> Stratu
     """Stratified estimate: strata weighted by population; normal interval on its variance."""
     z = z_value(confidence)
     total = sum(s.population for s in strata)
-    rated = [s for s in strata if s.pass_rate is not None]
+    rated = [(s, s.pass_rate) for s in strata if s.pass_rate is not None]
     rate, ci = None, None
     if rated:
-        pop = sum(s.population for s in rated)
-        rate = sum(s.population / pop * s.pass_rate for s in rated)
+        pop = sum(s.population for s, _ in rated)
+        rate = sum(s.population / pop * p for s, p in rated)
         var = sum((s.population / pop) ** 2 * (1 - s.evaluated / s.population)
-                  * s.pass_rate * (1 - s.pass_rate) / max(s.evaluated - 1, 1) for s in rated)
+                  * p * (1 - p) / max(s.evaluated - 1, 1) for s, p in rated)
         ci = (max(0.0, rate - z * math.sqrt(var)), min(1.0, rate + z * math.sqrt(var)))
-    scored = [s for s in strata if s.mean_score is not None]
-    mean = sum(s.population * s.mean_score for s in scored) / sum(
-        s.population for s in scored) if scored else None
+    scored = [(s, s.mean_score) for s in strata if s.mean_score is not None]
+    mean = sum(s.population * m for s, m in scored) / sum(
+        s.population for s, _ in scored) if scored else None
     return StratumScore(kind, "all strata", total, sum(s.evaluated for s in strata), rate, ci,
                         mean, None)

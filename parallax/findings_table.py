@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from parallax.errors import ConfigError
 from parallax.numbers import ci, fmt
@@ -21,9 +22,10 @@ class FindingColumn:
 
 
 def _get(doc: dict, *path: str):
+    node: Any = doc
     for key in path:
-        doc = doc.get(key) if isinstance(doc, dict) else None
-    return doc
+        node = node.get(key) if isinstance(node, dict) else None
+    return node
 
 
 def _errors(doc: dict) -> str:

@@ -81,12 +81,13 @@ def wilson(successes: int, n: int, confidence: float = 0.95,
     p = successes / n
     if population is not None and n >= population:
         return (p, p)
+    size: float = n
     if population is not None and population > 1:
-        n = n * (population - 1) / (population - n)
+        size = n * (population - 1) / (population - n)
     z = z_value(confidence)
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    denom = 1 + z * z / size
+    centre = (p + z * z / (2 * size)) / denom
+    half = z * math.sqrt(p * (1 - p) / size + z * z / (4 * size * size)) / denom
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
@@ -140,7 +141,8 @@ def draw_sample(con: duckdb.DuckDBPyConnection, kind: str, strata_by: Sequence[s
     groups: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
     for row in population:
         groups.setdefault(tuple(row[i] for i in idx), []).append(row)
-    strata, rows = [], []
+    strata: list[Stratum] = []
+    rows: list[tuple[Stratum, tuple[Any, ...]]] = []
     for key in sorted(groups, key=lambda k: tuple((v is None, str(v)) for v in k)):
         members = groups[key]
         label = _label(strata_by, key)

@@ -62,7 +62,9 @@ class ScoreSettings:
         if unknown:
             raise ConfigError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
         try:
-            out = cls(**{k: int(v) if known[k] == "int" else float(v) for k, v in data.items()})
+            values: dict[str, Any] = {k: int(v) if known[k] == "int" else float(v)
+                                      for k, v in data.items()}
+            out = cls(**values)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{where}: {exc}") from None
         if min(out.weights.values()) < 0 or sum(out.weights.values()) <= 0:
@@ -131,12 +133,13 @@ class ScoreReport:
 def composite(components: Mapping[str, float | None], weights: Mapping[str, float],
               ) -> tuple[float | None, dict[str, float]]:
     """The weighted total over the components with data, and the normalised weights used."""
-    have = {c: w for c, w in weights.items() if components.get(c) is not None and w > 0}
+    given = {c: v for c, v in components.items() if v is not None}
+    have = {c: w for c, w in weights.items() if c in given and w > 0}
     total_w = sum(have.values())
     if total_w <= 0:
         return None, {c: 0.0 for c in weights}
     used = {c: have.get(c, 0.0) / total_w for c in weights}
-    return sum(used[c] * components[c] for c in have), used
+    return sum(used[c] * given[c] for c in have), used
 
 
 def _components(row: dict, s: ScoreSettings, effort_data: bool) -> tuple[dict, dict]:
@@ -163,8 +166,8 @@ def _components(row: dict, s: ScoreSettings, effort_data: bool) -> tuple[dict, d
 
 
 def _ranks(totals: dict[str, float | None]) -> dict[str, int | None]:
-    order = sorted((g for g, t in totals.items() if t is not None),
-                   key=lambda g: (-totals[g], g))
+    known = {g: t for g, t in totals.items() if t is not None}
+    order = sorted(known, key=lambda g: (-known[g], g))
     return {g: (order.index(g) + 1 if g in order else None) for g in totals}
 
 

@@ -27,6 +27,7 @@ def test_wheel_installs_and_runs(tmp_path) -> None:
     assert tops == {"parallax"}, tops  # no generic top-level `models`, `connectors`, …
     assert "parallax/models/schema/001_canonical.sql" in names
     assert "parallax/queries/loads.sql" in names
+    assert "parallax/py.typed" in names  # PEP 561: the package says it is typed
 
     venv = tmp_path / "venv"
     subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)

@@ -95,9 +95,9 @@ def _records(source: Source, ctx: ParseContext) -> Iterator[tuple[str, Any, byte
 
 
 def _values(rec: dict, ctx: ParseContext) -> dict[str, Any]:
-    attrs = rec.get("Attributes") if isinstance(rec.get("Attributes"), dict) else {}
-    agent = rec.get("Agent") if isinstance(rec.get("Agent"), dict) else {}
-    queue = rec.get("Queue") if isinstance(rec.get("Queue"), dict) else {}
+    attrs = a if isinstance(a := rec.get("Attributes"), dict) else {}
+    agent = g if isinstance(g := rec.get("Agent"), dict) else {}
+    queue = q if isinstance(q := rec.get("Queue"), dict) else {}
     customer_key = ctx.options.get("customer_attribute") or "customer_id"
     reason_keys = [k for k in (ctx.options.get("reason_attribute"), "reason", "contact_reason")
                    if k]
@@ -165,9 +165,9 @@ def _parse(source: Source, ctx: ParseContext) -> Iterator[Chunk]:
         if len(rows) >= CHUNK_ROWS:
             yield rows.take()
     if not seen_ctr:
-        where, why = first_bad or (None, "empty file")
+        at, why = first_bad or (None, "empty file")
         raise FormatError(ctx.file, f"no Amazon Connect contact record (a JSON object with "
-                          f"ContactId) in the file; {why}", where)
+                          f"ContactId) in the file; {why}", at)
     yield rows.take()
 
 

@@ -129,8 +129,9 @@ def stage(con: duckdb.DuckDBPyConnection, source: Source, ctx: ParseContext,
         for name, (fn, args) in functions.items():
             # "special": NULL arguments are passed on (an event key's params are NULL when
             # the batch fields identify it), not answered with NULL
-            con.create_function(name, fn, args, varchar, type="arrow", side_effects=False,
-                                null_handling="special")
+            con.create_function(  # type: ignore[call-overload]  # stubs want the enums
+                name, fn, args, varchar, type="arrow", side_effects=False,
+                null_handling="special")
         for stmt in statements:
             used = {k: v for k, v in params.items() if k in sql_params(stmt)}
             con.execute(stmt, used).fetchall()

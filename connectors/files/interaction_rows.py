@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -200,7 +200,7 @@ class InteractionRows:
         return orjson.dumps(self.ctx.pseudonymize.scrub(attrs)).decode()
 
     def take(self) -> Chunk:
-        cols = list(zip(*self._rows, strict=True)) if self._rows else \
+        cols: list[Sequence[Any]] = list(zip(*self._rows, strict=True)) if self._rows else \
             [[]] * len(INTERACTION_SCHEMA)
         frame = pa.table([pa.array(c, f.type) for c, f in zip(cols, INTERACTION_SCHEMA,
                                                                 strict=True)],

@@ -98,10 +98,11 @@ def resolve_columns(names: Sequence[str], fields: Mapping[str, str], file: str,
     for canonical, common in COMMON_NAMES.items():
         if canonical in cols:
             continue
-        col = next((by_norm[c] for c in common if c in by_norm and by_norm[c] not in taken), None)
-        if col is not None:
-            cols[canonical] = col
-            taken.add(col)
+        found = next((by_norm[c] for c in common if c in by_norm and by_norm[c] not in taken),
+                     None)
+        if found is not None:
+            cols[canonical] = found
+            taken.add(found)
     return cols
 
 

@@ -42,7 +42,8 @@ _KIND = {k: k for k in KINDS}
 
 
 def _tag_value(tag: dict) -> Any:
-    v, t = tag.get("value"), str(tag.get("type") or "string").lower()
+    v: Any = tag.get("value")
+    t = str(tag.get("type") or "string").lower()
     if t == "bool":
         return v if isinstance(v, bool) else str(v).lower() == "true"
     if t == "int64":
@@ -92,7 +93,8 @@ def _merge(first: dict, copy: dict) -> dict:
 def _unique(spans: list) -> list:
     """The trace's spans, every copy of one span id replaced by the merged span (the loader
     then stores it once and counts the other copies as duplicates)."""
-    out, first_at, copies = list(spans), {}, []
+    first_at: dict[str, int] = {}
+    out, copies = list(spans), []
     for k, span in enumerate(spans):
         sid = span.get("spanID") if isinstance(span, dict) else None
         if not isinstance(sid, str):

@@ -120,7 +120,7 @@ def _add_span(cols: SpanColumns, span: dict, resource: tuple) -> None:
         kind=_KIND.get(span.get("kind", 0), "unspecified"),
         start_us=start // 1000,  # _nanos bounds it: 1970 < start < 2262
         duration_ms=(end - start) / 1e6 if end else None,
-        status_error=bool(status) and status.get("code") in _ERROR,
+        status_error=bool(status and status.get("code") in _ERROR),
         attrs=_attrs(span.get("attributes")),
         resource=resource,
     )

@@ -272,7 +272,7 @@ def _attributes(pseudonymize: Callable[[Any], str | None], keys_read: Sequence[s
     return apply
 
 
-def _struct_type(keys_read: Sequence[str]) -> duckdb.DuckDBPyType:
+def _struct_type(keys_read: Sequence[str]) -> duckdb.sqltypes.DuckDBPyType:
     # the object is JSON already (written from JSON text): stored without another parse
     fields = ", ".join(['"json" JSON', *(f'"{k}" VARCHAR' for k in keys_read)])
     return duckdb.sqltype(f"STRUCT({fields})")
@@ -310,8 +310,9 @@ def stage(con: duckdb.DuckDBPyConnection, source: Source, ctx: ParseContext,
         drop_function(con, name)
     try:
         for name, (fn, parameters, returns) in functions.items():
-            con.create_function(name, fn, parameters, returns, type="arrow",
-                                null_handling="special", side_effects=False)
+            con.create_function(  # type: ignore[call-overload]  # stubs want the enums
+                name, fn, parameters, returns, type="arrow", null_handling="special",
+                side_effects=False)
         con.execute("CREATE TEMP TABLE stage_spans AS SELECT * FROM spans LIMIT 0")
         rows = 0
         for stmt in statements:

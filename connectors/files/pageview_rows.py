@@ -66,9 +66,9 @@ def resolve(names: list[str], fields: Mapping[str, str]) -> dict[str, str]:
             out[canon] = col
     for canon, aliases in _ALIASES.items():
         if canon not in fields:
-            col = next((by_norm[a] for a in aliases if a in by_norm), None)
-            if col is not None:
-                out[canon] = col
+            found = next((by_norm[a] for a in aliases if a in by_norm), None)
+            if found is not None:
+                out[canon] = found
     return out
 
 
@@ -110,8 +110,7 @@ def _timestamp(v: Any) -> int:
                 dt = datetime.fromisoformat(s)
             except ValueError:
                 raise Bad(f"unrecognised timestamp {s!r}"[:200]) from None
-            us = (dt if dt.tzinfo else dt.replace(tzinfo=UTC)) - _EPOCH
-            us = us // _US
+            us = ((dt if dt.tzinfo else dt.replace(tzinfo=UTC)) - _EPOCH) // _US
     if not _MIN_US <= us < _MAX_US:
         raise Bad(f"timestamp {v!r} out of range")
     return us

@@ -87,8 +87,8 @@ def _columns(layout: Layout, ctx: ParseContext, metric: str | None) -> tuple[dic
     fields = {k: (v if v in ids or v.lower() not in by_import else by_import[v.lower()])
               for k, v in ctx.fields.items()}
     meta = {META[survey.norm(i)]: i for i in reversed(ids) if survey.norm(i) in META}
-    cols = survey.resolve_columns(ids, fields, ctx.file, wanted=(
-        "session_id", "user_id", "email", "page_url", "device", "country", "segment"))
+    cols: dict[str, str | None] = dict(survey.resolve_columns(ids, fields, ctx.file, wanted=(
+        "session_id", "user_id", "email", "page_url", "device", "country", "segment")))
     for canonical in ("score", "verbatim", "submitted_at", "started_at", "feedback_id",
                       "channel"):
         if canonical in fields:
@@ -110,12 +110,13 @@ def _columns(layout: Layout, ctx: ParseContext, metric: str | None) -> tuple[dic
                               "no score column; use --field score=COLUMN --metric csat", "row 1")
         cols["score"] = found["score"]
     score = cols["score"]
+    assert score is not None  # a column id, set just above
     metric = metric or ("nps" if score in nps else survey.metric_of_name(score)) or "rating"
     cols.setdefault("verbatim", _verbatim(layout, score, set(cols.values())))
     return {k: v for k, v in cols.items() if v}, metric
 
 
-def _verbatim(layout: Layout, score: str, used: set[str]) -> str | None:
+def _verbatim(layout: Layout, score: str, used: set[str | None]) -> str | None:
     rows = [(i, lab, imp) for i, lab, imp in zip(layout.ids, layout.labels, layout.import_ids,
                                                  strict=True)
             if i not in used and survey.norm(i) not in META]

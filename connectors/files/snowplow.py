@@ -132,7 +132,7 @@ class _Events:
         url = strip_url(raw_url)
         route = ctx.route(raw_url) if raw_url else None
         uid = pseud(_text(rec.get("user_id")))
-        props = {k: v for k, v in {
+        props: dict[str, Any] = {k: v for k, v in {
             "event_id": event_id, "event": kind, "app_id": _text(rec.get("app_id")),
             "platform": _text(rec.get("platform")),
             "event_vendor": _text(rec.get("event_vendor")),

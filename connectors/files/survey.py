@@ -238,5 +238,5 @@ def observe(records: Iterable[tuple[Mapping[str, Any], Mapping[str, str]]],
         except ValueError:
             continue
         if x is not None:
-            lo, hi = (x, x) if lo is None else (min(lo, x), max(hi, x))
-    return {} if lo is None else {"rating": (lo, hi)}
+            lo, hi = (x, x) if lo is None or hi is None else (min(lo, x), max(hi, x))
+    return {} if lo is None or hi is None else {"rating": (lo, hi)}

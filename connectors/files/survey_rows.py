@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
@@ -89,6 +89,7 @@ def parse_time(value: Any, naive_tz: tzinfo) -> datetime | None:
             a = abs(x)
             secs = x / (1e9 if a >= 1e17 else 1e6 if a >= 1e14 else 1e3 if a >= 1e11 else 1)
             return _EPOCH_0 + timedelta(seconds=secs)
+        dt: datetime | None
         try:
             dt = datetime.fromisoformat(text)
         except ValueError:
@@ -228,7 +229,8 @@ class FeedbackRows:
         return f"sha256:{digest}" if n == 1 else f"sha256:{digest}#{n}"
 
     def take(self) -> Chunk:
-        cols = list(zip(*self._rows, strict=True)) if self._rows else [[]] * len(FEEDBACK_SCHEMA)
+        cols: list[Sequence[Any]] = list(zip(*self._rows, strict=True)) if self._rows \
+            else [[]] * len(FEEDBACK_SCHEMA)
         frame = pa.table([pa.array(c, f.type) for c, f in zip(cols, FEEDBACK_SCHEMA, strict=True)],
                          schema=FEEDBACK_SCHEMA)
         chunk = Chunk("feedback", frame, self._records, tuple(self._rejects))

@@ -44,8 +44,8 @@ def _answer(question: dict, typed: bool = False) -> str | None:
     order = ("text", "simple_text") if typed else ("simple_text", "text")
     texts = [next((a[k] for k in order if a.get(k) not in (None, "")), None)
              for a in question.get("answers") or () if isinstance(a, dict)]
-    texts = [str(t) for t in texts if t is not None]
-    return ", ".join(texts) if texts else None
+    shown = [str(t) for t in texts if t is not None]
+    return ", ".join(shown) if shown else None
 
 
 def _score(question: dict) -> str | None:

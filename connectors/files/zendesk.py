@@ -176,9 +176,9 @@ def _wait(ticket: dict, metrics: dict) -> float | None:
 
 def _values(ticket: dict, metrics: dict, ids: dict[str, str],
             customer: Any, ctx: ParseContext) -> dict[str, Any]:
-    via = ticket.get("via") if isinstance(ticket.get("via"), dict) else {}
-    src = via.get("source") if isinstance(via.get("source"), dict) else {}
-    origin = src.get("from") if isinstance(src.get("from"), dict) else {}
+    via = v if isinstance(v := ticket.get("via"), dict) else {}
+    src = s if isinstance(s := via.get("source"), dict) else {}
+    origin = o if isinstance(o := src.get("from"), dict) else {}
     tags = [t for t in ticket.get("tags") or [] if isinstance(t, str)]
     prefix = ctx.options.get("reason_tag_prefix", "reason_")
     reason = _custom(ticket, ids.get("reason_field")) or next(
@@ -234,7 +234,7 @@ def _parse(source: Source, ctx: ParseContext) -> Iterator[Chunk]:
         if isinstance(page.get("ticket_fields"), list):  # sideloaded by the pull
             ids = {**field_ids(ctx, page["ticket_fields"]), **ids}
         users = {u.get("id"): u for u in page.get("users") or () if isinstance(u, dict)}
-        batch = page.get("tickets") if isinstance(page.get("tickets"), list) else []
+        batch = b if isinstance(b := page.get("tickets"), list) else []
         for i, ticket in enumerate(batch, 1):
             at = where if "tickets" not in value else f"{where} ticket {i}"
             raw = partial(redact.record, ticket, b"")
@@ -245,7 +245,7 @@ def _parse(source: Source, ctx: ParseContext) -> Iterator[Chunk]:
             if ticket.get("status") == "deleted":
                 rows.reject(at, "deleted ticket", raw, excluded=True)
                 continue
-            metrics = ticket.get("metric_set") if isinstance(ticket.get("metric_set"), dict) \
+            metrics = m if isinstance(m := ticket.get("metric_set"), dict) \
                 else sets.get(ticket["id"], {})
             customer = _custom(ticket, ids.get("customer_field")) or _requester(ticket, users)
             try:

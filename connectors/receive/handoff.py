@@ -199,7 +199,8 @@ def _next_budget(budget: int, r: Round) -> int:
 
 
 def _limited(batches: list[Path], budget: int) -> list[Path]:
-    out, total = [], 0
+    out: list[Path] = []
+    total = 0
     for p in batches:
         size = p.stat().st_size
         if out and total + size > budget:
@@ -216,6 +217,7 @@ class Handoff:
         self.job = replace(job, opts=replace(job.opts, source="receiver", max_reject_rate=1.0))
         self.stats, self.every = stats, every
         self._budget = ROUND_BYTES[1]
+        ctx: multiprocessing.context.BaseContext
         if "forkserver" in multiprocessing.get_all_start_methods():
             ctx = multiprocessing.get_context("forkserver")
             # Workers fork from a server that has imported the loader once: a fast start.

@@ -128,7 +128,7 @@ class _Capper:
 
     def _cut(self, obj: dict | None, key: str, limit: int) -> None:
         s = obj.get(key) if obj else None
-        if isinstance(s, str) and len(s) > limit // 4 and _utf8(s) > limit:
+        if obj and isinstance(s, str) and len(s) > limit // 4 and _utf8(s) > limit:
             obj[key] = _cut(s, limit)
             self.truncated += 1
 

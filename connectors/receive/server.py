@@ -67,9 +67,13 @@ class Receiver:
         self.limits = ConnectionLimits(connection_cap(settings.max_connections),
                                        settings.header_timeout, settings.retry_after,
                                        self.stats.count)
-        self.app = build_app(settings, lambda: self.writer, self.stats, self._lifespan,
+        self.app = build_app(settings, self._writer, self.stats, self._lifespan,
                              decoder=self.decoder, feedback_ids=self.feedback_ids,
                              budget=self.budget)
+
+    def _writer(self) -> Writer:
+        assert self.writer is not None  # requests come after the lifespan started it
+        return self.writer
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, app) -> AsyncIterator[None]:

@@ -130,7 +130,8 @@ class Writer:
             await self._commit(self._take())
 
     def _take(self) -> list[_Item]:
-        batch, spans = [], 0
+        batch: list[_Item] = []
+        spans = 0
         while self._items and (not batch or spans + self._items[0].spans <= self.batch_spans):
             item = self._items.popleft()
             batch.append(item)

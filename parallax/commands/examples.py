@@ -63,8 +63,13 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
 def add_examples(app: typer.Typer, prefix: str = "") -> None:
     """Set each registered command's epilog from ``EXAMPLES`` (groups recursively)."""
     for info in app.registered_commands:
-        name = prefix + (info.name or info.callback.__name__.replace("_", "-"))
+        name = info.name
+        if not name:
+            assert info.callback is not None  # typer registers a command with its function
+            name = info.callback.__name__.replace("_", "-")
+        name = prefix + name
         if name in EXAMPLES:
             info.epilog = "Examples:\n" + "\n".join(f"  {e}" for e in EXAMPLES[name])
     for group in app.registered_groups:
+        assert group.typer_instance is not None  # our groups are added as Typer apps
         add_examples(group.typer_instance, f"{prefix}{group.name} ")

@@ -197,8 +197,8 @@ def design_check_cmd(
         norm = route_normalizer(cfg, con)
         controls = None
         if control_routes:
-            controls = [norm(c.strip()) for v in control_routes for c in v.split(",")
-                        if c.strip()]
+            controls = [norm(c.strip()) or c.strip() for v in control_routes
+                        for c in v.split(",") if c.strip()]
         for flag, name in (("--route", norm(route) or route),
                            *(("--control-routes", c) for c in controls or ())):
             require_known(con, "route", name, flag)  # before the models load and fit
