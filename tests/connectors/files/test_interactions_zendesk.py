@@ -129,6 +129,20 @@ def test_requester_external_id_then_email_when_no_customer_field(con, opts, pseu
                      "35438": pseudonymize("CUST-9")}
 
 
+def test_format_given_still_skips_the_ticket_fields(con, opts, tmp_path) -> None:
+    from parallax.connectors.load import expand_paths
+
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "tickets.json").write_text(PAGE.read_text())
+    (folder / "ticket_fields.json").write_text(json.dumps(TICKET_FIELDS))
+    summaries = ingest_files(con, "interactions", expand_paths([str(folder)]),
+                             dataclasses.replace(opts, max_reject_rate=1.0),
+                             format="zendesk-tickets")
+    assert sorted((s.file.rsplit("/", 1)[-1], s.format, s.rows_read) for s in summaries) == [
+        ("ticket_fields.json", "companion", 0), ("tickets.json", "zendesk-tickets", 4)]
+
+
 def test_folder_with_ticket_fields_beside_summary_counts_links(con, opts, tmp_path, capsys):
     """The ticket-fields export in the folder is read by the tickets' parser and skipped as a
     data file; the summary says how many tickets got a reason and a customer link."""
