@@ -142,7 +142,11 @@ def _ingest_one(con, kind, path, opts, fixed, progress, label,
     try:
         source = Source(path, on_read=progress.advance if progress else None)
         fmt = fixed or detect(kind, source.head())
-        if fmt is None and (companion := _companion_of(kind, path)):
+        # with --format too, the data files' companions in the folder are read beside
+        # them, not parsed as data
+        companion = (fixed.name if fixed and _is_companion(fixed, source)
+                     else None if fmt else _companion_of(kind, path))
+        if companion:
             return FileSummary(label, "companion", load_id, 0, 0, 0, 0,
                                round(time.perf_counter() - t0, 3),
                                (f"skipped: read beside the data by {companion}",)), opts.route
@@ -198,6 +202,13 @@ def _ingest_one(con, kind, path, opts, fixed, progress, label,
     return FileSummary(label, fmt.name, load_id, read, loaded, dup, rejected,
                        round(time.perf_counter() - t0, 3),
                        tuple(f"{n:,} {what}" for what, n in notes.items())), route
+
+
+def _is_companion(fmt: FileFormat, source: Source) -> bool:
+    """The file is named as one of ``fmt``'s companions and does not look like its data
+    (a data file whose name happens to match still loads)."""
+    return (any(source.path.match(p) for p in fmt.companions)
+            and not fmt.sniff(source.head()))
 
 
 def _companion_of(kind: str, path: Path) -> str | None:

@@ -6,13 +6,16 @@ row collector, the per-chunk session aggregate and the keyed event hash.
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 from typing import Any
 
 import orjson
 import pyarrow as pa
 
 __all__ = ["CHUNK_ROWS", "EVENT_SCHEMA", "PAGE_VIEW_SCHEMA", "SESSION_SCHEMA", "Bad", "Columns",
-           "SessionAcc", "event_key", "first_line", "first_object", "mac_key", "to_float"]
+           "SessionAcc", "dumps_json", "event_key", "first_line", "first_object", "loads_exact",
+           "mac_key", "to_float"]
 
 _TS = pa.timestamp("us", tz="UTC")
 EVENT_SCHEMA = pa.schema([
@@ -36,6 +39,9 @@ SESSION_SCHEMA = pa.schema([
     ("source", pa.string()),
 ])
 CHUNK_ROWS = 50_000
+# 19 digits in a row: maybe an integer beyond 64 bits, which orjson reads as a float (lossy).
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+_SORT = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 
 
 class Bad(ValueError):
@@ -102,8 +108,36 @@ def mac_key(key: bytes) -> bytes:
 def event_key(key: bytes, material: Any) -> str:
     """Keyed hash (BLAKE2b MAC, ``key`` from ``mac_key``): the material may hold identifiers,
     so the key must not be guessable from stored data."""
-    data = orjson.dumps(material, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    data = dumps_json(material, sort=True)
     return hashlib.blake2b(data, key=key, digest_size=16).hexdigest()
+
+
+def loads_exact(line: bytes | str) -> Any:
+    """orjson.loads, but an integer beyond 64 bits stays that integer: orjson would make it
+    a float, so its digits would differ from those DuckDB keeps. orjson checks the line first
+    (its refusals — NaN, a lone surrogate, 1e400 — stand); only a line with a long digit run
+    is read again, by the stdlib, which reads every other value as orjson does."""
+    obj = orjson.loads(line)
+    if _LONG_DIGITS.search(line.encode() if isinstance(line, str) else line):
+        try:
+            obj = json.loads(line)
+        except RecursionError:  # nested deeper than the stdlib goes: orjson's reading stands
+            pass
+        except ValueError as exc:  # more digits than int() reads
+            raise orjson.JSONDecodeError(str(exc), "", 0) from None
+    return obj
+
+
+def dumps_json(obj: Any, sort: bool = False) -> bytes:
+    """orjson.dumps; a value holding an integer beyond 64 bits (which orjson refuses) is
+    written by the stdlib instead, so such an integer keeps its digits."""
+    try:
+        return orjson.dumps(obj, option=_SORT if sort else None)
+    except TypeError as exc:
+        if "64-bit" not in str(exc):
+            raise
+        return json.dumps(obj, sort_keys=sort, ensure_ascii=False,
+                          separators=(",", ":")).encode()
 
 
 def to_float(value: Any, what: str = "value", lenient: bool = False) -> float | None:

@@ -1,7 +1,9 @@
 """GA4 BigQuery export (``events_*`` tables) as newline-delimited JSON → events, page views,
 sessions. One event per line, as ``bq extract --destination_format NEWLINE_DELIMITED_JSON``
 writes it: INT64 values arrive as strings (``"event_timestamp":"1700000000123456"``); numbers
-are accepted too; null fields may be written as ``null`` or left out.
+are accepted too; null fields may be written as ``null`` or left out. A number beyond 64 bits
+is read exactly (not as a float) and kept as its digits wherever a value is kept as written;
+as an INT64 field (timestamp, batch field, ``int_value``) it rejects the line.
 
 Rules (the contract analysts rely on):
 
@@ -60,8 +62,10 @@ from parallax.connectors.files.analytics_rows import (
     Bad,
     Columns,
     SessionAcc,
+    dumps_json,
     event_key,
     first_line,
+    loads_exact,
     mac_key,
     to_float,
 )
@@ -185,7 +189,7 @@ class _Ga4:
                 ecom.get("transaction_id") or params.get("transaction_id"))
 
         self.events.add(key, session_id, ts, name, url, route,
-                        orjson.dumps(props).decode(), NAME)
+                        dumps_json(props).decode(), NAME)
         if session_id is None:
             return
         if name == "page_view":
@@ -219,7 +223,7 @@ def _parse_lines(lines: Iterable[tuple[int, bytes]], ctx: ParseContext,
         records += 1
         rec = None
         try:
-            rec = orjson.loads(line)
+            rec = loads_exact(line)
             if not isinstance(rec, dict):
                 raise Bad("not a JSON object")
             ga4.add(rec)

@@ -30,12 +30,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import duckdb
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from parallax.connectors.base import ParseContext, Source
-from parallax.connectors.files.analytics_rows import mac_key
+from parallax.connectors.files.analytics_rows import dumps_json, loads_exact, mac_key
 from parallax.connectors.files.ga4_fields import LOAD_PARAMS, SESSION_PARAM, TRACE_PARAM
 from parallax.connectors.privacy import PII_ATTRIBUTE_KEYS
 from parallax.db import drop_function, read_sql, sql_code, sql_params
@@ -49,7 +48,6 @@ NAME = "ga4-ndjson"
 MAX_OBJECT_BYTES = 16 << 20
 _SQL = "stage/ga4_ndjson.sql"
 _TABLES = ("events", "page_views", "sessions")
-_SORT = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 
 
 def enabled() -> bool:
@@ -75,7 +73,7 @@ def _event_keys(key: bytes) -> Callable[..., pa.Array]:
     when there is no batch field or no user_pseudo_id) hashed as the Python path hashes it.
     The SQL writes that material as orjson writes it where that is plain text (``material``);
     elsewhere (NULL) it is made here from the columns."""
-    blake2b, dumps, loads = hashlib.blake2b, orjson.dumps, orjson.loads
+    blake2b = hashlib.blake2b
 
     def apply(materials: pa.Array, upids: pa.Array, tss: pa.Array, names: pa.Array,
               b0s: pa.Array, b1s: pa.Array, b2s: pa.Array, paramss: pa.Array) -> pa.Array:
@@ -87,8 +85,8 @@ def _event_keys(key: bytes) -> Callable[..., pa.Array]:
                     upid, ts, name, b0, b1, b2, params = (c[i] for c in columns)
                     material = [upid, ts, name, b0, b1, b2]
                     if params is not None:
-                        material.append(loads(params))
-                    texts[i] = dumps(material, option=_SORT)
+                        material.append(loads_exact(params))
+                    texts[i] = dumps_json(material, sort=True)
         return pa.array([blake2b(t.encode() if isinstance(t, str) else t, key=key,
                                  digest_size=16).hexdigest() for t in texts], pa.string())
 

@@ -101,3 +101,21 @@ def test_demo_builds_loads_and_reruns_idempotently(tmp_path, capsys) -> None:
     assert (tmp_path / "d" / "truth.json").exists()
     assert run(args) == 0
     assert "\n0 rows loaded from 4 file(s)" in capsys.readouterr().out
+
+
+def test_format_given_still_skips_the_companion_details(tmp_path, vendor, capsys) -> None:
+    """--format names the responses' format; the survey's details beside them are read with
+    them, not parsed as responses (which would fail the folder)."""
+    import shutil
+
+    folder = tmp_path / "export"
+    folder.mkdir()
+    shutil.copy(vendor / "surveymonkey_318754279_responses_bulk.json", folder / "responses.json")
+    shutil.copy(vendor / "surveymonkey_318754279_details.json", folder / "details.json")
+    assert run(["--db", "x.duckdb", "ingest", "feedback", str(folder),
+                "--format", "surveymonkey-json"]) == 0
+    assert "skipped: read beside the data by surveymonkey-json" in capsys.readouterr().out
+    con = duckdb.connect(str(tmp_path / "x.duckdb"))
+    assert con.execute("SELECT count(*) FROM feedback").fetchone() == (2,)
+    assert con.execute("SELECT format FROM loads ORDER BY format").fetchall() == [
+        ("surveymonkey-json",)]

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from parallax.connectors import load
 from parallax.connectors.base import ParseContext, Source
 from parallax.connectors.files import ga4_native, get_format
+from parallax.connectors.files.analytics_rows import dumps_json, loads_exact
 from parallax.connectors.load import ingest_files
 
 FIXTURE = Path(__file__).parents[2] / "fixtures" / "synthetic" / "ga4_events.ndjson"
@@ -145,8 +146,19 @@ def _traceparent(rec: dict) -> dict:
     return rec
 
 
+def _beyond_64_bits(rec: dict) -> dict:
+    """Integers orjson would read as floats, where the mapping keeps values as they are."""
+    _older(rec)  # the params, big one included, are part of the event key
+    rec["event_params"].append({"key": "big", "value": {"string_value": 2**64 + 1}})
+    rec["user_properties"] = [{"key": "ltv", "value": {"string_value": -(2**65)}}]
+    rec["traffic_source"] = {"name": "x", "n": 2**64}
+    rec["items"] = [{"item_id": 3 * 2**63}]
+    rec["geo"]["country"] = 2**64 + 7
+    return rec
+
+
 def _variant(fn) -> bytes:
-    return b"".join(orjson.dumps(fn(copy.deepcopy(r))) + b"\n" for r in RECORDS)
+    return b"".join(dumps_json(fn(copy.deepcopy(r))) + b"\n" for r in RECORDS)
 
 
 def _demo(tmp_path: Path) -> bytes:
@@ -170,6 +182,7 @@ NATIVE = {  # name → the file's bytes (tmp_path → bytes): each must stage na
     "ids as numbers": lambda tmp: _variant(_ids_as_numbers),
     "purchases": lambda tmp: _variant(_purchases),
     "traceparent": lambda tmp: _variant(_traceparent),
+    "integers beyond 64 bits": lambda tmp: _variant(_beyond_64_bits),
     "blank lines, CRLF, BOM": lambda tmp: b"\xef\xbb\xbf" + b"\r\n\n".join(LINES) + b"\r\n\n",
     "gzip": lambda tmp: gzip.compress(FIXTURE.read_bytes()),
     "demo world": _demo,
@@ -247,10 +260,10 @@ def _stage(con, path: Path, ctx: ParseContext, native: bool, monkeypatch) -> dic
             continue
         cur = con.execute(f"SELECT * EXCLUDE (load_id) FROM stage_{table}")
         names = [d[0] for d in cur.description]
-        rows = [{n: orjson.loads(v) if n == "properties" and v is not None else v
+        # parsed exactly: an integer beyond 64 bits must keep its digits on both paths
+        rows = [{n: loads_exact(v) if n == "properties" and v is not None else v
                  for n, v in zip(names, row, strict=True)} for row in cur.fetchall()]
-        out[table] = sorted(rows, key=lambda r: orjson.dumps(r, default=str,
-                                                             option=orjson.OPT_SORT_KEYS))
+        out[table] = sorted(rows, key=lambda r: json.dumps(r, default=str, sort_keys=True))
     load._drop_stage(con)
     return out
 
@@ -302,6 +315,16 @@ def test_options_natively(con, opts, tmp_path, monkeypatch, options):
     path.write_bytes(FIXTURE.read_bytes())
     assert _native_handles(con, path, ctx, monkeypatch)
     _compare(con, path, ctx, monkeypatch)
+
+
+def test_integers_beyond_64_bits_keep_their_digits(con, ctx, tmp_path, monkeypatch):
+    path = tmp_path / "big.ndjson"
+    path.write_bytes(_variant(_beyond_64_bits))
+    python, native = _compare(con, path, ctx, monkeypatch)
+    props = python["events"][0]["properties"]
+    assert props["params"]["big"] == 2**64 + 1 and props["items"] == [{"item_id": 3 * 2**63}]
+    assert props["user_properties"] == {"ltv": -(2**65)}
+    assert {s["country"] for s in native["sessions"]} == {str(2**64 + 7)}
 
 
 def test_loaded_through_either_path_is_one_set_of_events(con, ga4_opts, tmp_path, monkeypatch):
@@ -372,8 +395,7 @@ def test_disabled_by_environment(con, ctx, tmp_path, monkeypatch):
 
 # --- anything hypothesis makes of the fixture: native or not, the same rows ----------------
 
-# Integers within 64 bits: beyond them the two paths part (see the xfail below).
-WEIRD = st.one_of(st.none(), st.booleans(), st.integers(-(2**63), 2**63 - 1),
+WEIRD = st.one_of(st.none(), st.booleans(), st.integers(-(2**65), 2**65),
                   st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=12),
                   st.sampled_from(["", " x", "1.5", "0", "(not set)", "12", "-0", "1e3"]),
                   st.lists(st.integers(), max_size=2),
@@ -415,13 +437,7 @@ def test_any_mutation_stages_the_same_rows(con, ctx, tmp_path, monkeypatch, data
     assert native == python
 
 
-BEYOND_64_BITS = pytest.mark.xfail(
-    strict=True, reason="known gap: the Python path rejects the line (orjson refuses integers "
-    "beyond 64 bits), the native stage keeps the number's text")
-
-
-@pytest.mark.parametrize("value", [pytest.param(-(2**63) - 1, marks=BEYOND_64_BITS),
-                                   pytest.param(2**64, marks=BEYOND_64_BITS), -(2**63), 12])
+@pytest.mark.parametrize("value", [-(2**63) - 1, 2**64, -(2**63), 12])
 def test_a_number_where_text_belongs_stages_the_same_rows(con, ctx, tmp_path, monkeypatch,
                                                           value):
     """A geo field holding a number (beyond 64 bits too) reads as the same text both ways."""
@@ -434,3 +450,4 @@ def test_a_number_where_text_belongs_stages_the_same_rows(con, ctx, tmp_path, mo
     native = _stage(con, path, ctx, True, monkeypatch)
     assert native["sessions"] == python["sessions"]
     assert native == python
+    assert {s["country"] for s in python["sessions"]} == {str(value)}  # its digits, no float

@@ -129,6 +129,20 @@ def test_requester_external_id_then_email_when_no_customer_field(con, opts, pseu
                      "35438": pseudonymize("CUST-9")}
 
 
+def test_format_given_still_skips_the_ticket_fields(con, opts, tmp_path) -> None:
+    from parallax.connectors.load import expand_paths
+
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "tickets.json").write_text(PAGE.read_text())
+    (folder / "ticket_fields.json").write_text(json.dumps(TICKET_FIELDS))
+    summaries = ingest_files(con, "interactions", expand_paths([str(folder)]),
+                             dataclasses.replace(opts, max_reject_rate=1.0),
+                             format="zendesk-tickets")
+    assert sorted((s.file.rsplit("/", 1)[-1], s.format, s.rows_read) for s in summaries) == [
+        ("ticket_fields.json", "companion", 0), ("tickets.json", "zendesk-tickets", 4)]
+
+
 def test_folder_with_ticket_fields_beside_summary_counts_links(con, opts, tmp_path, capsys):
     """The ticket-fields export in the folder is read by the tickets' parser and skipped as a
     data file; the summary says how many tickets got a reason and a customer link."""
@@ -159,3 +173,43 @@ def test_folder_with_ticket_fields_beside_summary_counts_links(con, opts, tmp_pa
 
 def page_tickets(page: dict) -> int:
     return len(page["tickets"])
+
+
+# A real GET /api/v2/ticket_fields response (zendesk_api_client_rb's VCR cassette, decoded):
+# seven system fields and eight active custom text fields all titled "Age".
+REAL_FIELDS = Path(__file__).parents[2] / "fixtures" / "vendor" / "zendesk_api_ticket_fields.json"
+# 35438 has no reason tag: only a custom reason field (found by title) would give it one
+REASONS_FROM_TAGS = {"35436": "checkout_error", "35437": "delivery_late", "35438": None}
+
+
+def test_a_real_ticket_fields_export_names_no_role_and_the_tags_decide(con, opts, tmp_path):
+    from parallax.connectors.base import ParseContext
+    from parallax.connectors.files.zendesk import field_ids
+
+    real = json.loads(REAL_FIELDS.read_bytes())
+    ctx = ParseContext("f", opts.pseudonymize, opts.route, {}, {})
+    assert field_ids(ctx, real) == {}  # "Description", "Assignee", "Age": no role's words
+    (tmp_path / "tickets.json").write_bytes(PAGE.read_bytes())
+    (tmp_path / "ticket_fields.json").write_bytes(REAL_FIELDS.read_bytes())
+    _load(con, opts, tmp_path / "tickets.json")
+    with connect(tmp_path / "bare.duckdb") as other:
+        _load(other, opts, PAGE)  # no ticket fields at all
+        bare = {k: {**r, "load_id": None} for k, r in _rows(other).items()}
+    rows = {k: {**r, "load_id": None} for k, r in _rows(con).items()}
+    assert rows == bare
+    # the reason comes from a tag, not from the custom field a matched title would name
+    assert {k: r["reason"] for k, r in rows.items()} == REASONS_FROM_TAGS
+
+
+def test_a_real_field_titled_for_a_role_is_found_by_its_id(opts):
+    from parallax.connectors.base import ParseContext
+    from parallax.connectors.files.zendesk import field_ids
+
+    real = json.loads(REAL_FIELDS.read_bytes())
+    ages = [f for f in real["ticket_fields"] if f["title"] == "Age"]
+    ages[0]["title"] = "Contact Reason"
+    ages[1].update(title="Customer ID", active=False)  # an inactive field is not used
+    ages[2]["raw_title"] = "Time spent"  # the title is read, not raw_title, when there is one
+    ctx = ParseContext("f", opts.pseudonymize, opts.route, {}, {})
+    assert field_ids(ctx, real) == {"reason_field": str(ages[0]["id"])} == {
+        "reason_field": "20015156"}
