@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from parallax.connectors import load
+from parallax.connectors import stage
 from parallax.connectors.base import ParseContext, Source
 from parallax.connectors.files import ga4_native, get_format
 from parallax.connectors.files.analytics_rows import dumps_json, loads_exact
@@ -252,7 +252,7 @@ def ga4_opts(opts):
 def _stage(con, path: Path, ctx: ParseContext, native: bool, monkeypatch) -> dict:
     """The staged rows of one path: {table: sorted rows}, properties parsed."""
     monkeypatch.setenv("PARALLAX_NATIVE", "1" if native else "0")
-    staged, rejects, records, _ = load._stage_all(con, FMT, Source(path), ctx, "L", 1.0)
+    staged, rejects, records, _ = stage.stage_all(con, FMT, Source(path), ctx, "L", 1.0)
     out = {"records": records, "rejects": [(r.location, r.reason) for r in rejects]}
     for table in ("events", "page_views", "sessions"):
         if table not in staged:
@@ -264,15 +264,15 @@ def _stage(con, path: Path, ctx: ParseContext, native: bool, monkeypatch) -> dic
         rows = [{n: loads_exact(v) if n == "properties" and v is not None else v
                  for n, v in zip(names, row, strict=True)} for row in cur.fetchall()]
         out[table] = sorted(rows, key=lambda r: json.dumps(r, default=str, sort_keys=True))
-    load._drop_stage(con)
+    stage.drop_stage(con)
     return out
 
 
 def _native_handles(con, path: Path, ctx: ParseContext, monkeypatch) -> bool:
     monkeypatch.setenv("PARALLAX_NATIVE", "1")
-    load._drop_stage(con)
+    stage.drop_stage(con)
     done = ga4_native.stage(con, Source(path), ctx, "L") is not None
-    load._drop_stage(con)
+    stage.drop_stage(con)
     return done
 
 
@@ -429,7 +429,7 @@ def test_any_mutation_stages_the_same_rows(con, ctx, tmp_path, monkeypatch, data
     try:
         python = _stage(con, path, ctx, False, monkeypatch)
     except Exception as exc:  # noqa: BLE001 - what the Python path raises, native must too
-        load._drop_stage(con)
+        stage.drop_stage(con)
         with pytest.raises(type(exc)):
             _stage(con, path, ctx, True, monkeypatch)
         return
