@@ -233,11 +233,18 @@ def _attributes(pseudonymize: Callable[[Any], str | None], keys_read: Sequence[s
             return text
         return orjson.dumps(redact_text(orjson.loads(text))).decode()
 
+    pseudonyms: dict[str, str] = {}  # across batches: ids and addresses repeat
+
     def personal(text: str) -> str:
-        if text == "null":  # None stays None
-            return "null"
-        p = pseudonymize(float(text) if text in _NON_FINITE else orjson.loads(text))
-        return "null" if p is None else f'"{p}"'
+        hit = pseudonyms.get(text)
+        if hit is None:
+            if text == "null":  # None stays None
+                return "null"
+            p = pseudonymize(float(text) if text in _NON_FINITE else orjson.loads(text))
+            hit = "null" if p is None else f'"{p}"'
+            if len(pseudonyms) < 1_000_000:
+                pseudonyms[text] = hit
+        return hit
 
     def apply(lists: pa.Array | pa.ChunkedArray) -> pa.Array:
         lists = _whole(lists)
