@@ -12,7 +12,10 @@ cache across batches):
   columns read. Values are decoded as ``otlp._attrs`` decodes them: the two shapes nearly all
   values have (a string, an int) by Arrow kernels, any other by ``otlp.attribute_value`` itself.
   Personal values are pseudonymised (``Pseudonymizer``); for spans URLs lose query string and
-  fragment and ``url.query`` is left out. (DuckDB's list lambdas run this several times slower.)
+  fragment and ``url.query`` is left out. Masks and indices are NumPy arrays (key masks
+  from the batch's few distinct keys); replaced values are appended to a pool and picked by
+  index, so the batch's values are copied once. (DuckDB's list lambdas run this several
+  times slower.)
 * ``_parallax_pseudonym``: a user id's pseudonym; ``_parallax_route``: the route normalisation;
   ``_parallax_host``: ``urlsplit(url).hostname`` for a client span's peer.
 
@@ -64,7 +67,7 @@ SPAN_KEYS = (
 )
 RESOURCE_KEYS = ("service.name", "session.id", "enduser.id", "user.id")
 # spans._URL_KEYS but url.query (left out), as JSON text
-_URL_KEYS = pa.array(['"url.full"', '"http.url"', '"http.target"'])
+_URL_KEYS = frozenset(['"url.full"', '"http.url"', '"http.target"'])
 
 # The two value shapes handled by kernels ('"' counted: a string without a quote inside).
 _STRING_PREFIX, _STRING_SUFFIX = '{"stringValue":"', '"}'
@@ -87,6 +90,11 @@ def _any(mask: pa.Array) -> bool:
 
 def _all(mask: pa.Array) -> bool:
     return bool(pc.all(mask, min_count=0).as_py())
+
+
+def _mask(mask: pa.Array) -> np.ndarray:
+    """A boolean array as a NumPy mask, null as False."""
+    return pc.fill_null(mask, False).to_numpy(zero_copy_only=False)
 
 
 def _whole(values: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -131,6 +139,71 @@ def _pseudonym(pseudonymize: Callable[[Any], str | None]) -> Callable[[str], str
     return lambda text: pseudonymize(orjson.loads(text))
 
 
+class _Pool:
+    """Values as entries of a few arrays, picked by ``at`` (one index a value): a replaced
+    value is a new entry, and the values are copied once, by ``take``, when they are read."""
+
+    def __init__(self, first: pa.Array) -> None:
+        self.pieces, self.size = [first], len(first)
+        self.at = np.arange(len(first), dtype=np.int64)
+        self._whole: pa.Array | None = first
+
+    def add(self, positions: np.ndarray, values: pa.Array) -> int:
+        """``values`` (one a position) at ``positions``; the index of the first one."""
+        base = self.size
+        self.pieces.append(values.cast(self.pieces[0].type))
+        self.size += len(values)
+        self.at[positions] = np.arange(base, self.size, dtype=np.int64)
+        self._whole = None
+        return base
+
+    def take(self, indices: np.ndarray) -> pa.Array:
+        """The entries at ``indices`` (-1: null)."""
+        missing = indices < 0
+        picks = pa.array(indices, mask=missing) if missing.any() else pa.array(indices)
+        if len(self.pieces) > 1 and (not len(indices) or indices.max() < len(self.pieces[0])):
+            return self.pieces[0].take(picks)  # no need to join the pieces for these
+        if self._whole is None:
+            self._whole = pa.concat_arrays(self.pieces)
+        return self._whole.take(picks)
+
+
+def _null_where(values: pa.Array, empty: np.ndarray) -> pa.Array:
+    """``values`` (no nulls) with null where ``empty`` is true (a validity bitmap, no copy)."""
+    if not empty.any():
+        return values
+    bitmap = np.packbits(np.concatenate([np.ones(values.offset, bool), ~empty]),
+                         bitorder="little")
+    return pa.Array.from_buffers(values.type, len(values),
+                                 [pa.py_buffer(bitmap), *values.buffers()[1:]],
+                                 offset=values.offset)
+
+
+def _offsets(values: pa.Array) -> np.ndarray:
+    kind = np.int64 if pa.types.is_large_string(values.type) else np.int32
+    return np.frombuffer(values.buffers()[1], kind)[values.offset:values.offset + len(values) + 1]
+
+
+def _is_string(raw: pa.Array) -> np.ndarray:
+    """Which values have the string shape: the prefix, the suffix and no other '"' (a string
+    without a quote or an escaped one inside), as a NumPy mask."""
+    offsets, data = _offsets(raw), raw.buffers()[2]
+    if data is None or not len(raw):
+        counts = np.zeros(len(raw), np.int64)
+    else:  # only the bytes of these values (a slice shares a larger buffer)
+        first = int(offsets[0])
+        text = np.frombuffer(data, np.uint8, int(offsets[-1]) - first, first)
+        counts = np.diff(np.searchsorted(np.flatnonzero(text == 34), offsets - first))
+    shape = pc.and_(pc.starts_with(raw, _STRING_PREFIX), pc.ends_with(raw, _STRING_SUFFIX))
+    return pc.fill_null(shape, False).to_numpy(zero_copy_only=False) & (counts == 4)
+
+
+def _string_literals(raw: pa.Array) -> pa.Array:
+    """Each value without its first 15 and last character: a string-shaped value's literal
+    (the prefix and suffix are ASCII); other values' entries are never read."""
+    return pc.utf8_slice_codeunits(raw, 15, -1)
+
+
 class _Failed(ValueError):
     """Something the native path does not map as Python does: the statement fails."""
 
@@ -141,8 +214,8 @@ def _attributes(pseudonymize: Callable[[Any], str | None], keys_read: Sequence[s
     a batch of attribute lists → STRUCT(json, one field per key read)."""
     from parallax.connectors.files.otlp import attribute_value
 
-    personal_keys = pa.array(sorted(json.dumps(k) for k in PII_ATTRIBUTE_KEYS), pa.string())
-    free_text_keys = pa.array(sorted(json.dumps(k) for k in FREE_TEXT_KEYS), pa.string())
+    personal_keys = frozenset(json.dumps(k) for k in PII_ATTRIBUTE_KEYS)
+    free_text_keys = frozenset(json.dumps(k) for k in FREE_TEXT_KEYS)
     redact_text = getattr(pseudonymize, "redact_text", lambda text: text)
     wanted = [json.dumps(k) for k in keys_read]
     slot = {key: i for i, key in enumerate(wanted)}
@@ -160,11 +233,18 @@ def _attributes(pseudonymize: Callable[[Any], str | None], keys_read: Sequence[s
             return text
         return orjson.dumps(redact_text(orjson.loads(text))).decode()
 
+    pseudonyms: dict[str, str] = {}  # across batches: ids and addresses repeat
+
     def personal(text: str) -> str:
-        if text == "null":  # None stays None
-            return "null"
-        p = pseudonymize(float(text) if text in _NON_FINITE else orjson.loads(text))
-        return "null" if p is None else f'"{p}"'
+        hit = pseudonyms.get(text)
+        if hit is None:
+            if text == "null":  # None stays None
+                return "null"
+            p = pseudonymize(float(text) if text in _NON_FINITE else orjson.loads(text))
+            hit = "null" if p is None else f'"{p}"'
+            if len(pseudonyms) < 1_000_000:
+                pseudonyms[text] = hit
+        return hit
 
     def apply(lists: pa.Array | pa.ChunkedArray) -> pa.Array:
         lists = _whole(lists)
@@ -176,97 +256,90 @@ def _attributes(pseudonymize: Callable[[Any], str | None], keys_read: Sequence[s
         codes = pc.dictionary_encode(keys)
         parent_array = parents.to_numpy(zero_copy_only=False)
         code_array = codes.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-        width = len(codes.dictionary)
+        names = codes.dictionary.to_pylist()
+        width = len(names)
         pairs = parent_array * width + code_array  # (span, key) as one number
         if len(pairs) and (np.bincount(pairs).max() > 1 if n * width <= 1 << 22
                            else len(np.unique(pairs)) < len(pairs)):
             # Python keeps the last value of a repeated key, at the first one's place
             raise _Failed("otlp-native: an attribute key given twice")
 
-        non_finite = False  # a NaN or infinite float, carried by its repr (see _NON_FINITE)
-        # Values → JSON text of the Python value: a string's literal is the raw text without
-        # its first 15 and last characters (ASCII, so cut as bytes); ints and bools by kernels;
-        # any other shape by the Python mapping, once per distinct raw value.
-        is_string = pc.and_(pc.and_(pc.starts_with(raw, _STRING_PREFIX),
-                                    pc.ends_with(raw, _STRING_SUFFIX)),
-                            pc.equal(pc.count_substring(raw, '"'), 4))
-        is_string = pc.fill_null(is_string, False)
-        rest = pc.invert(is_string)
-        if _all(is_string):
-            values = _text(pc.binary_slice(raw.cast(pa.binary()), 15, -1))
-        else:  # cut only what has the shape: elsewhere byte 15 may fall inside a character
-            values = pc.replace_with_mask(
-                pa.nulls(len(raw), pa.string()), is_string,
-                _text(pc.binary_slice(pc.filter(raw, is_string).cast(pa.binary()), 15, -1)))
-        if _any(rest):
-            others = pc.filter(raw, rest)
-            is_int = pc.fill_null(pc.match_substring_regex(others, _INT), False)
-            decoded = pc.if_else(pc.is_null(others), pa.scalar("null"),
-                                 pc.if_else(pc.is_in(others, value_set=_BOOLS),
-                                            pc.utf8_slice_codeunits(others, 13, -1),
-                                            pa.scalar(None, pa.string())))
-            if _any(is_int):  # the shape is ASCII throughout: cut as bytes
-                ints = _text(pc.binary_slice(pc.filter(others, is_int).cast(pa.binary()), 12, -1))
-                decoded = pc.replace_with_mask(decoded, is_int, pc.utf8_trim(ints, '"'))
-            unusual = pc.is_null(decoded)
-            if _any(unusual):
-                mapped = _map_distinct(pc.filter(others, unusual), decode)
-                non_finite = _any(pc.is_in(mapped, value_set=_NON_FINITE_TEXT))
-                decoded = pc.replace_with_mask(decoded, unusual, mapped)
-            values = pc.replace_with_mask(values, rest, decoded)
+        # Every value's JSON text is an entry of `pool`, picked by `at` (one number a value):
+        # the values are written once, by one take at the end, however many are replaced.
+        pool = _Pool(_string_literals(raw))
+        is_string = _is_string(raw)
+        rest = np.flatnonzero(~is_string)
+        non_finite = None  # the pool entries that are a NaN or infinite float's repr
+        if len(rest):
+            others = raw.take(pa.array(rest))
+            is_null = _mask(pc.is_null(others))
+            is_bool = _mask(pc.is_in(others, value_set=_BOOLS))
+            is_int = _mask(pc.match_substring_regex(others, _INT))
+            if is_null.any():
+                pool.add(rest[is_null], pa.array(["null"] * int(is_null.sum()), pa.string()))
+            if is_bool.any():
+                pool.add(rest[is_bool],
+                         pc.utf8_slice_codeunits(others.filter(pa.array(is_bool)), 13, -1))
+            if is_int.any():  # the shape is ASCII throughout
+                ints = pc.utf8_slice_codeunits(others.filter(pa.array(is_int)), 12, -1)
+                pool.add(rest[is_int], pc.utf8_trim(ints, '"'))
+            unusual = ~(is_null | is_bool | is_int)
+            if unusual.any():
+                mapped = _map_distinct(others.filter(pa.array(unusual)), decode)
+                base = pool.add(rest[unusual], mapped)
+                odd = _mask(pc.is_in(mapped, value_set=_NON_FINITE_TEXT))
+                if odd.any():
+                    non_finite = base + np.flatnonzero(odd)
 
         # The values the columns read, before they are scrubbed: one take for all keys.
-        slot_of_code = np.full(width, -1, np.int64)
-        for code, key in enumerate(codes.dictionary.to_pylist()):
-            slot_of_code[code] = slot.get(key, -1)
+        slot_of_code = np.array([slot.get(key, -1) for key in names], np.int64)
         slots = slot_of_code[code_array]
         hit = slots >= 0
-        at = np.full(len(wanted) * n, -1, np.int64)
-        at[slots[hit] * n + parent_array[hit]] = np.flatnonzero(hit)
-        taken = pc.take(values, pa.array(at, mask=at < 0))
-        if non_finite and _any(pc.is_in(taken, value_set=_NON_FINITE_TEXT)):
+        where = np.full(len(wanted) * n, -1, np.int64)
+        where[slots[hit] * n + parent_array[hit]] = pool.at[hit]
+        taken = pool.take(where)
+        if non_finite is not None and np.isin(where, non_finite).any():
             raise _Failed("otlp-native: a NaN or infinite value in a key a column reads")
         out = [None, *(taken.slice(i * n, n) for i in range(len(wanted)))]
 
         # The stored object: personal values pseudonymised, NaN null, URLs cut, no url.query;
         # free text redacted and credential headers dropped (spans.SpanColumns.add, the same).
-        mask = pc.is_in(keys, value_set=personal_keys)
-        if _any(mask):
-            values = pc.replace_with_mask(values, mask,
-                                          _map_distinct(pc.filter(values, mask), personal))
-        if non_finite:
-            values = pc.if_else(pc.is_in(values, value_set=_NON_FINITE_TEXT),
-                                pa.scalar("null"), values)
+        def of_keys(selected: frozenset[str]) -> np.ndarray:
+            return np.array([key in selected for key in names], bool)[code_array]
+
+        mask = of_keys(personal_keys)
+        if mask.any():
+            which = np.flatnonzero(mask)
+            pool.add(which, _map_distinct(pool.take(pool.at[which]), personal))
+        if non_finite is not None:
+            which = np.flatnonzero(np.isin(pool.at, non_finite))
+            if len(which):
+                pool.add(which, pa.array(["null"] * len(which), pa.string()))
         lengths = pc.fill_null(pc.list_value_length(lists), 0)
         per_list = lengths.to_numpy(zero_copy_only=False)
         if span:
-            mask = pc.is_in(keys, value_set=_URL_KEYS)
-            if _any(mask):
-                urls = pc.filter(values, mask)
-                cut = pc.match_substring_regex(urls, "[?#]")
-                if _any(cut):  # string literals cut at the first '?' or '#'
-                    mask = pc.replace_with_mask(mask, mask, cut)
-                    values = pc.replace_with_mask(
-                        values, mask, _map_distinct(pc.filter(urls, cut), _cut_url))
-            mask = pc.is_in(keys, value_set=free_text_keys)
-            if _any(mask):  # a statement or message quoting a person: redacted text
-                values = pc.replace_with_mask(values, mask,
-                                              _map_distinct(pc.filter(values, mask), free_text))
-            keep = pc.not_equal(keys, '"url.query"')
-            credentials = [i for i, k in enumerate(codes.dictionary.to_pylist())
-                           if is_credential(json.loads(k))]
-            if credentials:  # captured credential headers: never stored
-                keep = pc.and_(keep, pc.invert(pc.is_in(codes.indices,
-                                                        value_set=pa.array(credentials,
-                                                                           codes.indices.type))))
-            if not _all(keep):
-                keys, values = pc.filter(keys, keep), pc.filter(values, keep)
-                per_list = np.bincount(pc.filter(parents, keep).to_numpy(), minlength=n)
+            which = np.flatnonzero(of_keys(_URL_KEYS))
+            if len(which):
+                urls = pool.take(pool.at[which])
+                cut = pc.match_substring_regex(urls, "[?#]").to_numpy(zero_copy_only=False)
+                if cut.any():  # string literals cut at the first '?' or '#'
+                    pool.add(which[cut], _map_distinct(pc.filter(urls, pa.array(cut)), _cut_url))
+            which = np.flatnonzero(of_keys(free_text_keys))
+            if len(which):  # a statement or message quoting a person: redacted text
+                pool.add(which, _map_distinct(pool.take(pool.at[which]), free_text))
+            dropped = np.array([key == '"url.query"' or is_credential(json.loads(key))
+                                for key in names], bool)
+            # url.query, and captured credential headers: never stored
+            if dropped.any() and (drop := dropped[code_array]).any():
+                keep = np.flatnonzero(~drop)
+                keys = keys.take(pa.array(keep))
+                pool.at = pool.at[keep]
+                per_list = np.bincount(parent_array[keep], minlength=n)
         offsets = np.concatenate([[0], np.cumsum(per_list, dtype=np.int64)])
-        entries = pc.binary_join_element_wise(keys, values, ":")
+        entries = pc.binary_join_element_wise(keys, pool.take(pool.at), ":")
         joined = pc.binary_join(pa.LargeListArray.from_arrays(pa.array(offsets), entries), ",")
         objects = pc.cast(pc.binary_join_element_wise("{", joined, "}", ""), pa.string())
-        out[0] = pc.if_else(pc.greater(lengths, 0), objects, pa.scalar(None, pa.string()))
+        out[0] = _null_where(objects, lengths.to_numpy(zero_copy_only=False) == 0)
         return pa.StructArray.from_arrays(out, fields=fields)
 
     return apply

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import orjson
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -617,3 +618,40 @@ def test_mutated_requests_are_stored_the_same_either_way(doc, tmp_path_factory, 
     f.write_bytes(orjson.dumps(_request(_span(50))) + b"\n" + line + b"\n")
     python, native = _both(f, tmp, dataclasses.replace(opts, max_reject_rate=1.0))
     _same(python, native)
+
+
+# --- the attribute function on its own ------------------------------------------------------
+
+_VALUES = [
+    '{"stringValue":"plain"}', '{"stringValue":""}', '{"stringValue":"q\\"uote"}',
+    '{"stringValue":"}', '{"stringValue":"a","x":"b"}', '{"stringValue":"é/ü?x=1#f"}',
+    '{"intValue":"42"}', '{"intValue":7}', '{"boolValue":true}', '{"boolValue":false}',
+    '{"doubleValue":1.5}', '{"doubleValue":"NaN"}', '{"arrayValue":{"values":[]}}', None,
+]
+_KEYS = ['"user.id"', '"url.full"', '"http.route"', '"url.query"', '"db.statement"',
+         '"k.%d"', '"http.request.header.authorization"']
+
+
+def test_the_string_shape_is_found_as_its_definition_says():
+    raw = pa.array(_VALUES, pa.string()).slice(1)  # an offset into a shared buffer
+    expected = [v is not None and v.startswith('{"stringValue":"') and v.endswith('"}')
+                and v.count('"') == 4 for v in _VALUES[1:]]
+    assert otlp_native._is_string(raw).tolist() == expected
+
+
+def test_a_batch_maps_the_same_wherever_its_buffers_begin(pseudonymize):
+    """DuckDB hands over fresh arrays; a slice of a larger one (offsets not at 0) and a batch
+    cut anywhere map to the same objects and values."""
+    # DuckDB's JSON is valid; a NaN where a column reads fails the batch (tested above)
+    values = [v for v in _VALUES if v not in ('{"stringValue":"}', '{"doubleValue":"NaN"}')]
+    rows = [[{"key": key.replace("%d", str(i)) if "%d" in key else key,
+              "value": values[(i + j) % len(values)]}
+             for j, key in enumerate(_KEYS[: 1 + i % len(_KEYS)])] if i % 9 else
+            ([] if i % 2 else None) for i in range(60)]
+    whole = pa.array(rows, pa.list_(pa.struct([("key", pa.string()), ("value", pa.string())])))
+    fn = otlp_native._attributes(pseudonymize, otlp_native.SPAN_KEYS, True)
+    full = fn(whole)
+    assert fn(whole.slice(13, 30)).equals(full.slice(13, 30))
+    assert fn(pa.array(rows[13:43], whole.type)).equals(full.slice(13, 30))
+    assert full.field("json")[0].as_py() is None  # no attributes: no object
+    assert full.field("json")[9].as_py() is None  # an empty list: none either
