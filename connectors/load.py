@@ -31,7 +31,7 @@ from parallax.connectors.route_learning import after_load, prepare
 from parallax.connectors.routes import RouteNormalizer
 from parallax.connectors.stage import drop_stage, merge, merge_order, stage_all
 from parallax.connectors.tombstones import drop_erased
-from parallax.db import read_sql
+from parallax.db import read_sql, transaction
 from parallax.errors import ConfigError, FormatError, IngestError, RejectRateError
 
 __all__ = ["FileSummary", "InTransaction", "IngestOptions", "Progress", "expand_paths",
@@ -163,8 +163,7 @@ def _ingest_one(con, kind, path, opts, fixed, progress, label,
                                                          opts.max_reject_rate)
             erased = drop_erased(con, ctx.pseudonymize, staged)
             sha = hashing()
-            con.execute("BEGIN TRANSACTION")
-            try:
+            with transaction(con):
                 if erased:  # counted, not stored: they belong to people erased before
                     con.execute("INSERT INTO erasure_skips VALUES (?, ?)", [load_id, erased])
                 counts = _merge_all(con, fmt, staged, rejects, records, load_id, label, sha)
@@ -176,10 +175,6 @@ def _ingest_one(con, kind, path, opts, fixed, progress, label,
                 route = after_load(con, opts.route, load_id, kind)
                 if in_transaction is not None:
                     in_transaction(con, path)
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
         finally:
             drop_stage(con)
     except (FormatError, RejectRateError, IngestError) as exc:

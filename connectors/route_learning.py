@@ -20,7 +20,7 @@ import duckdb
 
 from parallax.connectors.route_syntax import compile_template
 from parallax.connectors.routes import RouteNormalizer
-from parallax.db import read_sql
+from parallax.db import read_sql, transaction
 
 __all__ = ["after_load", "prepare", "reroute", "stored_templates"]
 
@@ -36,8 +36,7 @@ def prepare(con: duckdb.DuckDBPyConnection, norm: RouteNormalizer) -> RouteNorma
     """Before loading: bring the stored templates and routes in line with the settings, in one
     transaction (declared templates synced; learning turned on relearns from every stored
     span, turned off forgets what was learned); return the normaliser to parse with."""
-    con.execute("BEGIN")
-    try:
+    with transaction(con):
         _run(con, "declare.sql", {"templates": list(norm.declared)})
         was = con.execute("SELECT value FROM route_state WHERE name = 'learn'").fetchall()
         learning = "true" if norm.learn else "false"
@@ -48,10 +47,6 @@ def prepare(con: duckdb.DuckDBPyConnection, norm: RouteNormalizer) -> RouteNorma
             _state(con, "learn", learning)
         norm = norm.with_learned(stored_templates(con))
         reroute(con, norm)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return norm
 
 

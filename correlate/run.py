@@ -20,6 +20,7 @@ import orjson
 from parallax.annotations import list_annotations
 from parallax.correlate.findings import Finding, attach_annotations
 from parallax.correlate.settings import Settings
+from parallax.db import transaction
 from parallax.errors import NoDataError
 from parallax.exposure import JoinSettings, LinkCoverage, build_exposure
 
@@ -63,8 +64,7 @@ def correlate(con: duckdb.DuckDBPyConnection, *, settings: Settings | None = Non
 
 
 def _store(con: duckdb.DuckDBPyConnection, run: Run) -> None:
-    con.execute("BEGIN")
-    try:
+    with transaction(con):
         cov = run.coverage
         con.execute("INSERT INTO correlate_runs BY NAME SELECT ? AS run_id, ? AS created_at, "
                     "? AS since, ? AS until, ? AS responses, ? AS modelled, "
@@ -81,7 +81,3 @@ def _store(con: duckdb.DuckDBPyConnection, run: Run) -> None:
         if rows:  # executemany refuses an empty list
             con.executemany("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                             rows)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise

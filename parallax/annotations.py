@@ -22,6 +22,7 @@ from typing import overload
 import duckdb
 
 from parallax.connectors.routes import normalize_route
+from parallax.db import transaction
 from parallax.errors import ConfigError, FormatError
 
 __all__ = ["KINDS", "Annotation", "ImportResult", "add", "import_csv", "list_annotations",
@@ -123,8 +124,7 @@ def make(*, kind: str, starts_at: datetime, ends_at: datetime | None = None,
 def store(con: duckdb.DuckDBPyConnection, rows: Iterable[Annotation]) -> tuple[int, int, int]:
     """Upsert by id in one transaction: (added, updated, unchanged)."""
     added = updated = unchanged = 0
-    con.execute("BEGIN")
-    try:
+    with transaction(con):
         for a in rows:
             old = con.execute("SELECT kind, starts_at, ends_at, service, route, dependency, "
                               "description FROM annotations WHERE id = ?", [a.id]).fetchall()
@@ -145,10 +145,6 @@ def store(con: duckdb.DuckDBPyConnection, rows: Iterable[Annotation]) -> tuple[i
                             "description, dependency, source, id, created_at) "
                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, now())", values)
                 added += 1
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return added, updated, unchanged
 
 

@@ -25,7 +25,7 @@ from parallax.errors import ConfigError, DatabaseError, QueryError
 
 __all__ = ["DEFAULT_DB", "SANDBOX_CONFIG", "connect", "drop_function", "fetch_dicts",
            "is_locked", "lock_wait", "migrate", "read_query", "read_sql", "resolve_db_path",
-           "sandboxed", "sql_code", "sql_params", "waiting_marker"]
+           "sandboxed", "sql_code", "sql_params", "transaction", "waiting_marker"]
 
 DEFAULT_DB = "parallax.duckdb"
 LOCKED = "Conflicting lock is held"  # DuckDB's message when another process has the file
@@ -268,3 +268,16 @@ def migrate(con: duckdb.DuckDBPyConnection, label: os.PathLike | str = "database
 
 def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """All or nothing: BEGIN, then COMMIT when the block ends, ROLLBACK on any exception
+    (Ctrl-C too, which is why BaseException) before it propagates."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise

@@ -32,7 +32,7 @@ from pathlib import Path
 import duckdb
 
 from parallax.connectors.privacy import Pseudonymizer
-from parallax.db import read_sql
+from parallax.db import read_sql, transaction
 from parallax.errors import ConfigError
 
 __all__ = ["Erasure", "erase"]
@@ -62,8 +62,7 @@ def erase(con: duckdb.DuckDBPyConnection, pseudonymize: Pseudonymizer, *,
     assert pseudonym is not None
     person = None if kind == "session" else pseudonym
     _check_spool(spool, [value, pseudonym])
-    con.execute("BEGIN")
-    try:
+    with transaction(con):
         con.execute(read_sql("models", "erase/sessions.sql"),
                     {"user": person, "session": value if kind == "session" else None})
         sessions = [s for (s,) in con.execute("SELECT session_id FROM _erase_sessions")
@@ -76,10 +75,6 @@ def erase(con: duckdb.DuckDBPyConnection, pseudonymize: Pseudonymizer, *,
         con.execute("INSERT INTO erasures VALUES (now(), ?, ?, ?)",
                     [kind, pseudonym, json.dumps(rows, sort_keys=True)])
         con.execute("DROP TABLE _erase_sessions")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     # Write the deletions into the database file now rather than leave them in the WAL.
     con.execute("CHECKPOINT")
     return Erasure(kind, pseudonym, len(sessions), rows)

@@ -24,6 +24,7 @@ from typing import Any
 import duckdb
 from scipy import stats
 
+from parallax.db import transaction
 from parallax.errors import FormatError
 from parallax.sampling import KINDS, wilson, z_value
 
@@ -81,8 +82,7 @@ def ingest_evaluations(con: duckdb.DuckDBPyConnection, path: Path,
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise FormatError(label, f"cannot read file: {exc}") from None
     now = datetime.now(UTC)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         for r in rows:
             con.execute("DELETE FROM evaluations WHERE kind = ? AND item_source = ? "
                         "AND item_id = ? AND evaluator IS NOT DISTINCT FROM ?",
@@ -90,10 +90,6 @@ def ingest_evaluations(con: duckdb.DuckDBPyConnection, path: Path,
         if rows:
             con.executemany("INSERT INTO evaluations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                             [(*r, label, now) for r in rows])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return EvaluationLoad(label, len(rows), pending)
 
 

@@ -22,7 +22,7 @@ from importlib import resources
 
 import duckdb
 
-from parallax.db import sql_params
+from parallax.db import sql_params, transaction
 from parallax.errors import ConfigError
 
 __all__ = ["JoinSettings", "LinkCoverage", "PagesRefresh", "build_exposure", "link_coverage",
@@ -118,8 +118,7 @@ def _refresh(con: duckdb.DuckDBPyConnection, settings: JoinSettings) -> PagesRef
     params, side_params = _bind(model, _params(settings)), _bind(side, _params(settings))
     fingerprint = hashlib.sha256(
         (model + side + json.dumps(params, sort_keys=True)).encode()).hexdigest()
-    con.execute("BEGIN")
-    try:
+    with transaction(con):
         state = con.execute("SELECT fingerprint FROM exposure_state "
                             "WHERE model = 'exposure_pages'").fetchall()
         if state != [(fingerprint,)] or not _exists(con, "exposure_pages"):
@@ -148,10 +147,6 @@ def _refresh(con: duckdb.DuckDBPyConnection, settings: JoinSettings) -> PagesRef
                 con.execute("UPDATE exposure_state SET refreshed_at = now() "
                             "WHERE model = 'exposure_pages'")
             out = PagesRefresh("incremental" if pending else "current", pending)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return out
 
 
@@ -162,16 +157,11 @@ def build_exposure(con: duckdb.DuckDBPyConnection, settings: JoinSettings,
     refresh_pages(con, settings)
     params = {**_params(settings), "since": since, "until": until}
     folder = resources.files("parallax.models").joinpath("exposure")
-    con.execute("BEGIN")
-    try:
+    with transaction(con):
         for entry in sorted(folder.iterdir(), key=lambda e: e.name):
             if _NUMBERED.match(entry.name):
                 sql = entry.read_text(encoding="utf-8")
                 con.execute(sql, _bind(sql, params))
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return link_coverage(con, since, until)
 
 

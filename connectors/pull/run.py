@@ -26,6 +26,7 @@ from parallax.connectors.pull import state
 from parallax.connectors.pull.fetch import Page, pages, stamp
 from parallax.connectors.pull.retry import Http, RetryPolicy, scrub
 from parallax.connectors.pull.spec import SourceSpec
+from parallax.db import transaction
 from parallax.errors import ConfigError, IngestError, ParallaxError
 
 __all__ = ["PullResult", "pull"]
@@ -113,13 +114,8 @@ def _load_page(con, spec: SourceSpec, opts: IngestOptions, page: Page, tmp: Path
     label = f"{spec.name}: {page.label}"
     if page.document is None or page.records == 0:
         if page.cursor is not None:  # nothing to store, but the window is done
-            con.execute("BEGIN TRANSACTION")
-            try:
+            with transaction(con):
                 state.save_cursor(con, spec.name, spec.type, page.cursor)
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
         echo(f"{label} · no records" + (f" · cursor {page.cursor}" if page.cursor else ""))
         return
     path = tmp / f"{spec.name}-{page.number}{spec.suffix}"

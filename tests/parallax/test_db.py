@@ -164,3 +164,23 @@ def test_the_cli_keeps_a_stricter_umask(tmp_path) -> None:
         assert os.umask(0o022) == 0o277
     finally:
         os.umask(old)
+
+
+def test_transaction_commits_a_block_and_rolls_back_a_failed_one() -> None:
+    import duckdb
+    import pytest
+
+    from parallax.db import transaction
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (x INTEGER)")
+    with transaction(con):
+        con.execute("INSERT INTO t VALUES (1)")
+    for error in (ValueError, KeyboardInterrupt):  # Ctrl-C leaves nothing half-written either
+        with pytest.raises(error), transaction(con):
+            con.execute("INSERT INTO t VALUES (2)")
+            raise error
+    assert con.execute("SELECT list(x) FROM t").fetchall() == [([1],)]
+    with transaction(con):  # and the connection is usable afterwards
+        con.execute("INSERT INTO t VALUES (3)")
+    assert con.execute("SELECT count(*) FROM t").fetchall() == [(2,)]
