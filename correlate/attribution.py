@@ -40,7 +40,7 @@ from parallax.correlate.normal import (
     reference,
     typical_load,
 )
-from parallax.correlate.settings import Settings
+from parallax.correlate.settings import TAILS, Settings
 
 __all__ = ["Interval", "Models", "SubjectEffect", "delivery_columns", "fit_models",
            "good_delivery", "subject_effects"]
@@ -178,7 +178,7 @@ def subject_effects(m: Models, settings: Settings, *, relative: bool = False,
         if part + max(design, 0.0) > 0 and raw.estimate > 0:
             total = part_draws + np.maximum(design_draws, 0.0)
             ok = total > 0
-            lo, hi = (np.quantile(np.clip(part_draws[ok] / total[ok], 0, 1), [0.025, 0.975])
+            lo, hi = (np.quantile(np.clip(part_draws[ok] / total[ok], 0, 1), TAILS)
                       if ok.any() else (np.nan, np.nan))
             share = Interval(min(1.0, max(0.0, part / (part + max(design, 0.0)))), float(lo),
                              float(hi))
@@ -197,12 +197,12 @@ def subject_effects(m: Models, settings: Settings, *, relative: bool = False,
 
 
 def _interval(point: float, draws: np.ndarray) -> Interval:
-    return Interval(point, *np.quantile(draws, [0.025, 0.975]).tolist())
+    return Interval(point, *np.quantile(draws, TAILS).tolist())
 
 
 def _extra(m: Models, cf: np.ndarray, rows: np.ndarray) -> Interval:
     """Poor responses among ``rows`` above what the counterfactual design predicts."""
     point = float((m.p[rows] - m.b.predict(cf[rows])).sum())
     sims = (m.p_draws[:, rows] - m.b.predict_draws(cf[rows], m.draws)).sum(axis=1)
-    lo, hi = np.quantile(sims, [0.025, 0.975])
+    lo, hi = np.quantile(sims, TAILS)
     return Interval(point, float(lo), float(hi))

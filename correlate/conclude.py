@@ -24,7 +24,7 @@ from parallax.correlate.frame import (
     read_responses,
     read_sessions,
 )
-from parallax.correlate.settings import Settings
+from parallax.correlate.settings import Settings, Z
 from parallax.correlate.verdicts import (
     bh_tested,
     degraded,
@@ -94,7 +94,7 @@ def segment_findings(fm: Frame, frame: Frame, settings: Settings) -> list[Findin
 
 def _p_of(i) -> float:
     """Two-sided normal-approximation p-value of an interval's estimate being 0."""
-    sd = (i.ci_high - i.ci_low) / (2 * 1.959964)
+    sd = (i.ci_high - i.ci_low) / (2 * Z)
     return float(2 * ndtr(-abs(i.estimate) / sd)) if sd > 0 else 1.0
 
 

@@ -25,7 +25,7 @@ from parallax.correlate.attribution import Interval
 from parallax.correlate.design import build_design
 from parallax.correlate.frame import Frame
 from parallax.correlate.logit import LogitFit, fit_logit
-from parallax.correlate.settings import Settings
+from parallax.correlate.settings import Settings, Z
 
 __all__ = ["ConversionModel", "dependency_columns", "fit_conversion", "reached_conversion"]
 
@@ -62,7 +62,7 @@ class ConversionModel:
         p_a, p_cf = expit(actual @ self.fit.params), expit(cf @ self.fit.params)
         point = float((p_cf - p_a).sum())
         grad = cf.T @ (p_cf * (1 - p_cf)) - actual.T @ (p_a * (1 - p_a))
-        half = 1.959964 * float(np.sqrt(max(grad @ self.fit.cov @ grad, 0.0)))
+        half = Z * float(np.sqrt(max(grad @ self.fit.cov @ grad, 0.0)))
         conv = Interval(point, point - half, point + half)
         r = self.revenue_per_conversion
         return conv, Interval(point * r, (point - half) * r, (point + half) * r)

@@ -22,7 +22,7 @@ from parallax.correlate.attribution import Interval, Models
 from parallax.correlate.design import build_design
 from parallax.correlate.frame import Delivery
 from parallax.correlate.logit import Estimate, fit_logit
-from parallax.correlate.settings import Settings
+from parallax.correlate.settings import TAILS, Settings
 
 __all__ = ["DependencyEffect", "dependency_effects", "healthy_dependency"]
 
@@ -77,7 +77,7 @@ def dependency_effects(m: Models, delivery: dict[tuple[str, str], Delivery],
         point, sd = float(diff.sum()), float(sims.std())
         p = float(2 * stats.norm.sf(abs(point) / sd)) if sd > 0 else (
             0.0 if point > 0 else 1.0)
-        lo, hi = np.quantile(sims, [0.025, 0.975])
+        lo, hi = np.quantile(sims, TAILS)
         raw, adjusted = _failure_odds(m, peer, rows, controls, settings)
         n = int(rows.sum())
         out.append(DependencyEffect(

@@ -18,6 +18,7 @@ import pandas as pd
 from scipy import special, stats
 
 from parallax.correlate.fitters import envelope, fit_firth, fit_mle, fit_ridge, separated
+from parallax.correlate.settings import LEVEL, TAILS
 
 __all__ = ["Estimate", "LogitFit", "fit_logit"]
 
@@ -35,7 +36,7 @@ class Estimate:
     p_value: float
 
     @staticmethod
-    def from_normal(estimate: float, se: float, level: float = 0.95) -> Estimate:
+    def from_normal(estimate: float, se: float, level: float = LEVEL) -> Estimate:
         if not 0.0 < level < 1.0:
             raise ValueError(f"level must be in (0, 1), got {level}")
         if not se > 0.0:
@@ -48,7 +49,7 @@ class Estimate:
     def from_draws(estimate: float, draws: np.ndarray) -> Estimate:
         """The draws' spread: a percentile interval and a normal-approximation p."""
         sd = float(np.std(draws))
-        lo, hi = np.quantile(draws, [0.025, 0.975])
+        lo, hi = np.quantile(draws, TAILS)
         p = float(2 * stats.norm.sf(abs(estimate) / sd)) if sd > 0 else float("nan")
         return Estimate(estimate, sd, float(lo), float(hi), p)
 
@@ -80,7 +81,7 @@ class LogitFit:
     def predict(self, X: np.ndarray) -> np.ndarray:
         return special.expit(self._kept(X) @ self.params)
 
-    def contrast(self, c: dict[str, float], level: float = 0.95) -> Estimate:
+    def contrast(self, c: dict[str, float], level: float = LEVEL) -> Estimate:
         unknown = sorted(set(c) - set(self.columns))
         if unknown:
             raise KeyError(f"unknown column(s) in contrast: {', '.join(unknown)}")

@@ -11,7 +11,14 @@ from typing import Any
 
 from parallax.errors import ConfigError
 
-__all__ = ["Settings"]
+__all__ = ["LEVEL", "TAILS", "Z", "Settings"]
+
+# Every interval Parallax reports is a 95 % one: percentile intervals of parameter draws cut
+# at TAILS, normal-approximation ones at ± Z standard errors (the standard normal's 97.5 %
+# point to seven digits, as the figures have always been computed).
+LEVEL = 0.95
+TAILS = ((1 - LEVEL) / 2, (1 + LEVEL) / 2)
+Z = 1.959964
 
 
 @dataclass(frozen=True)
