@@ -22,7 +22,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -53,50 +52,6 @@ def _child(phase: str, file: str, db: str) -> dict:
     return {"rows": n, "seconds": time.perf_counter() - t0}
 
 
-class _CpuSeconds:
-    """CPU seconds of a process and its descendants, sampled while it runs (a child that
-    exits between two samples loses at most one interval)."""
-
-    def __init__(self, pid: int, every_s: float = 0.05) -> None:
-        import psutil
-
-        self._psutil, self.pid, self.every_s = psutil, pid, every_s
-        self._seen: dict[int, float] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    @property
-    def seconds(self) -> float:
-        return sum(self._seen.values())
-
-    def __enter__(self) -> _CpuSeconds:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _sample(self) -> None:
-        psutil = self._psutil
-        try:
-            root = psutil.Process(self.pid)
-        except psutil.Error:
-            return
-        while not self._stop.is_set():
-            try:
-                procs = [root, *root.children(recursive=True)]
-            except psutil.Error:
-                procs = []
-            for p in procs:
-                try:
-                    t = p.cpu_times()
-                    self._seen[p.pid] = max(self._seen.get(p.pid, 0.0), t.user + t.system)
-                except psutil.Error:
-                    pass
-            time.sleep(self.every_s)
-
-
 def _measure(phase: str, file: Path, db: Path) -> dict:
     from peak_rss import PeakRss  # bench/ is on sys.path: these files run as scripts
 
@@ -106,12 +61,12 @@ def _measure(phase: str, file: Path, db: Path) -> dict:
         [sys.executable, __file__, "--child", phase, str(file), str(db)],
         stdout=subprocess.PIPE, text=True,
     )
-    with PeakRss(proc.pid) as rss, _CpuSeconds(proc.pid) as cpu:
+    with PeakRss(proc.pid) as rss:
         out, _ = proc.communicate()
     if proc.returncode != 0:
         raise SystemExit(f"{phase} failed with exit code {proc.returncode}")
     result = json.loads(out.strip().splitlines()[-1])
-    result.update(peak_rss_mib=rss.mib, cpu_seconds=cpu.seconds)
+    result.update(peak_rss_mib=rss.mib, cpu_seconds=rss.cpu_seconds)
     return result
 
 
