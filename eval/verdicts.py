@@ -39,6 +39,9 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from statistics import NormalDist
+
+from parallax.correlate.settings import Z
 
 TARGET_ACCURACY = 0.93
 # Family seeds never looked at while changing the method. The first range was scored once
@@ -138,6 +141,7 @@ def score(truth: dict, findings: list[dict], seed: int, sessions: int, seconds: 
     expected |= {("dependency", k): v for k, v in truth["expected"]["dependencies"].items()}
     got = {(f["subject_kind"], f["subject"]): f for f in findings}
     rows, covered, coverable = [], 0, 0
+    power = {"design": [0.0, 0], "mixed": [0.0, 0]}
     for key, exp in sorted(expected.items()):
         want = "ok" if exp["verdict"] == "healthy" else exp["verdict"]
         f = got.get(key)
@@ -148,6 +152,9 @@ def score(truth: dict, findings: list[dict], seed: int, sessions: int, seconds: 
             coverable += 1
             effect = exp.get("design_effect_at_good_delivery", exp.get("design_effect", 0.0))
             covered += odds["ci_low"] <= math.exp(effect) <= odds["ci_high"]
+            if want in power:
+                power[want][0] += _power(effect, odds, f["details"]["alpha"])
+                power[want][1] += 1
     right = sum(r["expected"] == r["got"] for r in rows)
     return {
         "seed": seed, "sessions": sessions, "correlate_s": round(seconds, 2),
@@ -157,8 +164,18 @@ def score(truth: dict, findings: list[dict], seed: int, sessions: int, seconds: 
         "delivery_called_design": sum(r["expected"] == "delivery" and r["got"] == "design"
                                       for r in rows if r["kind"] == "route"),
         "ci_covers_design_effect": covered, "ci_coverable": coverable,
+        "design_part_power": power,
         "wrong": [r for r in rows if r["expected"] != r["got"]],
     }
+
+
+def _power(effect: float, odds: dict, alpha: float) -> float:
+    """The chance a one-sided test at ``alpha`` finds the planted design effect, given the
+    standard error the method itself reports (read off its interval): what the data allow,
+    whatever the rule. BH only lowers it, so summed over routes it bounds the recall an
+    unbiased method can expect — it tells a method's misses from the data's thinness."""
+    se = (math.log(odds["ci_high"]) - math.log(odds["ci_low"])) / (2 * Z)
+    return 1.0 - NormalDist().cdf(NormalDist().inv_cdf(1.0 - alpha) - effect / se) if se else 1.0
 
 
 def summarise(results: list[dict]) -> dict:
@@ -185,6 +202,10 @@ def summarise(results: list[dict]) -> dict:
         "responses_on_template": mean("responses_on_template"),
         "confusion": dict(confusion.most_common()),
         "target_accuracy": TARGET_ACCURACY,
+        # expected detections of the design part (see _power), per planted class
+        "design_part_power": {c: [round(sum(r["design_part_power"][c][0] for r in results), 1),
+                                  sum(r["design_part_power"][c][1] for r in results)]
+                              for c in ("design", "mixed")},
     }
 
 
@@ -236,6 +257,10 @@ def main(argv: list[str] | None = None) -> int:
           f"{summary['delivery_called_design']} (must be 0); design-effect CI coverage "
           f"{summary['ci_coverage']:.0%}; page views / responses on a template route "
           f"{_pct(summary['page_views_on_template'])} / {_pct(summary['responses_on_template'])}")
+    power = summary["design_part_power"]
+    print("design part detectable at the method's own standard errors (expected detections "
+          "by a one-sided test at the planted effect; bounds recall): "
+          + ", ".join(f"{c} {x} of {n}" for c, (x, n) in power.items() if n))
     if summary["confusion"]:
         print("mistakes: " + ", ".join(f"{k} ×{v}" for k, v in summary["confusion"].items()))
     if args.json:
