@@ -257,9 +257,9 @@ def _parse(source: Source, ctx: ParseContext) -> Iterator[Chunk]:
             except ValueError as exc:
                 rows.reject(at, str(exc), raw)
                 continue
-            stored = len(rows)
+            kept = rows.kept
             rows.add(at, values, raw, _NAMES)
-            if len(rows) > stored:
+            if rows.kept > kept:  # a rejected ticket links nothing
                 # a customer link is an id that can meet web sessions: not Zendesk's own
                 linked["with a reason"] += values["reason"] is not None
                 linked["with a customer link"] += customer is not None

@@ -271,3 +271,15 @@ def test_a_real_custom_field_becomes_the_reason_by_option_or_by_title(con, opts,
         _load(other, opts, tmp_path / "ticket.json")
         assert [r["reason"] for r in _rows(other).values()] == [
             "Custom field value for testing"]
+
+
+def test_a_rejected_ticket_counts_no_reason_in_the_summary(con, opts):
+    # the real ticket's text field named as the handle time: not seconds, so a reject
+    loose = dataclasses.replace(opts, max_reject_rate=1.0)
+    s = _load(con, loose, GO / "zendesk_go_ticket_custom_field.json",
+              {"reason_field": "360005657120", "handle_field": "360005657120"})
+    assert (s.rows_loaded, s.rejected) == (0, 1)
+    assert s.notes == ("1 tickets", "0 with a reason", "0 with a customer link")
+    [(location, reason)] = con.execute("SELECT location, reason FROM rejects").fetchall()
+    assert (location, reason) == ("document", "handle_s 'Custom field value for testing' is "
+                                  "not a duration in seconds (custom field handle_field)")
