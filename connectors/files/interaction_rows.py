@@ -135,6 +135,11 @@ class InteractionRows:
     def __len__(self) -> int:
         return len(self._rows) + len(self._rejects)
 
+    @property
+    def kept(self) -> int:
+        """Rows added and not rejected since the last ``take``."""
+        return len(self._rows)
+
     def reject(self, where: str, reason: str, raw: Raw, *, excluded: bool = False) -> None:
         self._records += 1
         self._rejects.append(Reject(where, reason, raw() if callable(raw) else raw, excluded))

@@ -15,8 +15,9 @@ Rules:
   ``session_id``: that key in any context not Snowplow's own; ``name.key`` pins the context
   ``name``) — the session id shared with traces and feedback — else ``domain_sessionid``,
   which is kept in ``properties.snowplow_session`` either way. An event with neither stays
-  in ``events`` only. Events of one ``domain_sessionid`` that lack the context are not moved
-  onto the shared id.
+  in ``events`` only. Events of one ``domain_sessionid`` that lack the context (a landing
+  page viewed before the site set it) are moved onto the shared id its other events carry,
+  in this file or stored ones of the same days, by the load SQL (as GA4's sessions are).
 - **Identity**: ``event_key`` = keyed hash of ``event_id`` (Snowplow's own event identity),
   so a re-loaded file, or the same events as TSV and as wide rows, change nothing.
 - **Pages**: ``page_url`` (else ``page_urlpath``) → ``url`` without query and fragment, and

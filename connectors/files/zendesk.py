@@ -2,8 +2,9 @@
 
 The ticket JSON of Zendesk's incremental export API (``/api/v2/incremental/tickets.json`` and
 ``…/tickets/cursor.json``): a page ``{"tickets": [...], "end_of_stream": …}`` as one document,
-pages one per line, or one ticket object per line. Sideloaded ``metric_sets``
-(``include=metric_sets``) and ``ticket_metric_events`` in the same page are read; so is a
+pages one per line, one ticket object per line, or one ticket as ``GET
+/api/v2/tickets/{id}.json`` returns it (``{"ticket": {...}}``). Sideloaded ``metric_sets``
+(``include=metric_sets``), ``users`` and ``ticket_metric_events`` in the same page are read; so is a
 ticket's own ``metric_set``. Mapping:
 
 * interaction_id ← id; channel ← via.channel (voice → call, chat / native_messaging →
@@ -230,13 +231,16 @@ def _parse(source: Source, ctx: ParseContext) -> Iterator[Chunk]:
             rows.reject(where, value, partial(redact.record, None, raw_line))
             continue
         page = value if isinstance(value, dict) and "tickets" in value else {"tickets": [value]}
+        if isinstance(value, dict) and isinstance(value.get("ticket"), dict):
+            # GET /api/v2/tickets/{id}.json: one ticket, with the same sideloads as a page
+            page = {**value, "tickets": [value["ticket"]]}
         sets = _metric_sets(page)
         if isinstance(page.get("ticket_fields"), list):  # sideloaded by the pull
             ids = {**field_ids(ctx, page["ticket_fields"]), **ids}
         users = {u.get("id"): u for u in page.get("users") or () if isinstance(u, dict)}
         batch = b if isinstance(b := page.get("tickets"), list) else []
         for i, ticket in enumerate(batch, 1):
-            at = where if "tickets" not in value else f"{where} ticket {i}"
+            at = f"{where} ticket {i}" if page is value else where
             raw = partial(redact.record, ticket, b"")
             if not isinstance(ticket, dict) or "id" not in ticket:
                 rows.reject(at, "not a Zendesk ticket: no id", raw)
@@ -253,9 +257,9 @@ def _parse(source: Source, ctx: ParseContext) -> Iterator[Chunk]:
             except ValueError as exc:
                 rows.reject(at, str(exc), raw)
                 continue
-            stored = len(rows)
+            kept = rows.kept
             rows.add(at, values, raw, _NAMES)
-            if len(rows) > stored:
+            if rows.kept > kept:  # a rejected ticket links nothing
                 # a customer link is an id that can meet web sessions: not Zendesk's own
                 linked["with a reason"] += values["reason"] is not None
                 linked["with a customer link"] += customer is not None

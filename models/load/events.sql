@@ -18,39 +18,44 @@ WHERE _rn = 1
       WHERE t.occurred_at BETWEEN getvariable('parallax_lo') AND getvariable('parallax_hi')
         AND t.event_key = s.event_key);
 
--- GA4 sessions whose events carried the shared session id only in part: map the GA4
--- composite (properties.ga4_session) to the shared id seen on its other events — in this
--- file, or stored from an earlier file within a day of this file's events (a GA4 session
--- spans at most midnight; the time bound keeps the scan to the same days). One shared id
--- per composite (the smallest if a session carried several). page_views.sql and
--- sessions.sql apply the same map; sessions.sql drops it.
-CREATE OR REPLACE TEMP TABLE _ga4_alias AS
+-- Analytics sessions whose events carried the shared session id only in part — a GA4
+-- session (properties.ga4_session, the composite) or a Snowplow domain session
+-- (properties.snowplow_session, domain_sessionid) — are mapped to the shared id seen on their
+-- other events: in this file, or stored from an earlier file within a day of this file's
+-- events (a GA4 session spans at most midnight, a Snowplow session times out after 30 min of
+-- inactivity; the time bound keeps the scan to the same days). One shared id per own session
+-- (the smallest if a session carried several). page_views.sql and sessions.sql apply the same
+-- map; sessions.sql drops it.
+CREATE OR REPLACE TEMP TABLE _session_alias AS
 WITH staged AS (
-    SELECT properties->>'$.ga4_session' AS ga_session, session_id, occurred_at
+    SELECT coalesce(properties->>'$.ga4_session', properties->>'$.snowplow_session')
+               AS own_session,
+           session_id, occurred_at
     FROM stage_events
-    WHERE source = 'ga4-ndjson'
+    WHERE source IN ('ga4-ndjson', 'snowplow-tsv', 'snowplow-json')
 ),
 bounds AS (
     SELECT min(occurred_at) - INTERVAL 1 DAY AS lo, max(occurred_at) + INTERVAL 1 DAY AS hi
     FROM staged
-    WHERE ga_session IS NOT NULL
+    WHERE own_session IS NOT NULL
 ),
 pairs AS (
-    SELECT ga_session, session_id FROM staged
+    SELECT own_session, session_id FROM staged
     UNION ALL
-    SELECT e.properties->>'$.ga4_session', e.session_id
+    SELECT coalesce(e.properties->>'$.ga4_session', e.properties->>'$.snowplow_session'),
+           e.session_id
     FROM events AS e, bounds AS b
     WHERE e.occurred_at BETWEEN b.lo AND b.hi
-      AND e.source = 'ga4-ndjson'
+      AND e.source IN ('ga4-ndjson', 'snowplow-tsv', 'snowplow-json')
       AND e.load_id <> $load_id  -- this load's rows are the staged ones: parsed once, above
       AND NOT regexp_full_match(e.session_id, '[0-9a-f]{32}\.[0-9]+')
 )
-SELECT ga_session, min(session_id) AS shared
+SELECT own_session, min(session_id) AS shared
 FROM pairs
-WHERE ga_session IN (SELECT ga_session FROM staged)
-  AND session_id <> ga_session
-GROUP BY ga_session;
+WHERE own_session IN (SELECT own_session FROM staged)
+  AND session_id <> own_session
+GROUP BY own_session;
 
 UPDATE events SET session_id = a.shared
-FROM _ga4_alias AS a
-WHERE events.session_id = a.ga_session;
+FROM _session_alias AS a
+WHERE events.session_id = a.own_session;

@@ -27,12 +27,13 @@ WHERE _rn = 1
       WHERE t.viewed_at BETWEEN getvariable('parallax_lo') AND getvariable('parallax_hi')
         AND t.event_key = s.event_key);
 
--- The GA4 composite → shared session id map (events.sql); empty for other formats.
-CREATE TEMP TABLE IF NOT EXISTS _ga4_alias (ga_session VARCHAR, shared VARCHAR);
+-- The GA4 composite / Snowplow domain session → shared session id map (events.sql);
+-- empty for other formats.
+CREATE TEMP TABLE IF NOT EXISTS _session_alias (own_session VARCHAR, shared VARCHAR);
 
 UPDATE page_views SET session_id = a.shared
-FROM _ga4_alias AS a
-WHERE page_views.session_id = a.ga_session;
+FROM _session_alias AS a
+WHERE page_views.session_id = a.own_session;
 
 -- seq: 1-based order by viewed_at (ties by event_key, so it is stable) in every touched
 -- session — a session may span files, so its views are renumbered as a whole.
@@ -43,7 +44,8 @@ FROM (
     FROM page_views
     WHERE session_id IN (
         SELECT coalesce(a.shared, s.session_id)
-        FROM stage_page_views AS s LEFT JOIN _ga4_alias AS a ON a.ga_session = s.session_id
+        FROM stage_page_views AS s
+        LEFT JOIN _session_alias AS a ON a.own_session = s.session_id
     )
 ) AS r
 WHERE page_views.event_key = r.event_key

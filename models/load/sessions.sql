@@ -5,11 +5,12 @@
 -- is idempotent: loading a file twice changes nothing. load_id = the load that first
 -- stored the session. Runs after events.sql and page_views.sql (it reads stored events).
 -- The INSERT's count is the number of sessions inserted or updated.
--- The GA4 composite → shared session id map (events.sql); empty for other formats.
-CREATE TEMP TABLE IF NOT EXISTS _ga4_alias (ga_session VARCHAR, shared VARCHAR);
+-- The GA4 composite / Snowplow domain session → shared session id map (events.sql);
+-- empty for other formats.
+CREATE TEMP TABLE IF NOT EXISTS _session_alias (own_session VARCHAR, shared VARCHAR);
 
--- Staged sessions, and sessions stored under a GA4 composite that now has a shared id, are
--- merged under their shared id (the composites are dropped below).
+-- Staged sessions, and sessions stored under a GA4 composite or Snowplow domain session that
+-- now has a shared id, are merged under their shared id (those own ids are dropped below).
 INSERT INTO sessions (session_id, user_id, started_at, ended_at, device, country, segment,
                       converted, revenue, source, load_id)
 SELECT coalesce(a.shared, s.session_id), any_value(s.user_id), min(s.started_at),
@@ -24,9 +25,9 @@ FROM (
     SELECT session_id, user_id, started_at, ended_at, device, country, segment, converted,
            revenue, source, load_id
     FROM sessions
-    WHERE session_id IN (SELECT ga_session FROM _ga4_alias)
+    WHERE session_id IN (SELECT own_session FROM _session_alias)
 ) AS s
-LEFT JOIN _ga4_alias AS a ON a.ga_session = s.session_id
+LEFT JOIN _session_alias AS a ON a.own_session = s.session_id
 GROUP BY coalesce(a.shared, s.session_id)
 ON CONFLICT (session_id) DO UPDATE SET
     user_id    = coalesce(sessions.user_id, excluded.user_id),
@@ -39,7 +40,7 @@ ON CONFLICT (session_id) DO UPDATE SET
     revenue    = greatest(sessions.revenue, excluded.revenue),
     source     = coalesce(sessions.source, excluded.source);
 
-DELETE FROM sessions WHERE session_id IN (SELECT ga_session FROM _ga4_alias);
+DELETE FROM sessions WHERE session_id IN (SELECT own_session FROM _session_alias);
 
 -- GA4 conversions: revenue and converted of every touched session recomputed from the
 -- stored, deduplicated purchase events — one per transaction_id (a confirmation page that
@@ -55,7 +56,8 @@ FROM (
         WHERE name = 'purchase' AND source = 'ga4-ndjson'
           AND session_id IN (
               SELECT coalesce(a.shared, s.session_id)
-              FROM stage_sessions AS s LEFT JOIN _ga4_alias AS a ON a.ga_session = s.session_id
+              FROM stage_sessions AS s
+              LEFT JOIN _session_alias AS a ON a.own_session = s.session_id
           )
         GROUP BY session_id, tx
     ) AS purchases
@@ -63,4 +65,4 @@ FROM (
 ) AS p
 WHERE sessions.session_id = p.session_id;
 
-DROP TABLE _ga4_alias;
+DROP TABLE _session_alias;

@@ -4,7 +4,6 @@ idempotent, and clear errors when no score can be found."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from datetime import UTC, datetime
 
@@ -14,25 +13,13 @@ from hypothesis import strategies as st
 
 from parallax.connectors.files import detect
 from parallax.connectors.load import ingest_files
-from parallax.db import connect
-from parallax.errors import FormatError, ParallaxError
-
-COLS = ("feedback_id, source, submitted_at, channel, metric, score, scale_min, scale_max, "
-        "is_poor, verbatim, session_id, user_id, page_url, route, device, country, segment, "
-        "attributes")
-
-
-def _load(con, opts, path, fields=None, options=None, rate=None, format=None):
-    o = dataclasses.replace(opts, fields=fields or {}, options=options or {},
-                            max_reject_rate=opts.max_reject_rate if rate is None else rate)
-    [summary] = ingest_files(con, "feedback", [path], o, format=format)
-    return summary
+from parallax.errors import FormatError
+from tests.connectors.files.feedback_rows import damaged_is_one_line_or_loads, rows
+from tests.connectors.files.feedback_rows import load as _load
 
 
 def _rows(con):
-    cur = con.execute(f"SELECT {COLS} FROM feedback ORDER BY submitted_at, feedback_id")
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    return rows(con, "submitted_at, feedback_id")
 
 
 def _write(path, text):
@@ -40,14 +27,18 @@ def _write(path, text):
     return path
 
 
+def _generic_csv(con, opts, path, text, rate=None):
+    """Writes ``text``, checks it is taken for a generic feedback CSV, loads it."""
+    assert detect("feedback", _write(path, text).read_bytes()).name == "feedback-csv"
+    return _load(con, opts, path, rate=rate)
+
+
 def test_csv_by_common_names(con, opts, tmp_path):
-    f = _write(tmp_path / "answers.csv",
-               "Response ID;Submitted At;NPS;Comment;sessionId;user_id;Page URL;Channel\n"
-               "a1;2026-02-03T10:00:00+01:00;6;Kasse langsam;s1;u1;https://x.example/cart?t=9;"
-               "Web\n"
-               "a2;2026-02-03 10:30:00;9;;s2;u2;/product/42;app\n")
-    assert detect("feedback", f.read_bytes()).name == "feedback-csv"
-    s = _load(con, opts, f)
+    s = _generic_csv(con, opts, tmp_path / "answers.csv",
+                     "Response ID;Submitted At;NPS;Comment;sessionId;user_id;Page URL;Channel\n"
+                     "a1;2026-02-03T10:00:00+01:00;6;Kasse langsam;s1;u1;"
+                     "https://x.example/cart?t=9;Web\n"
+                     "a2;2026-02-03 10:30:00;9;;s2;u2;/product/42;app\n")
     assert (s.format, s.rows_read, s.rows_loaded, s.rejected) == ("feedback-csv", 2, 2, 0)
     a1, a2 = _rows(con)
     assert a1 == {
@@ -195,20 +186,9 @@ GOOD = {
 @given(name=st.sampled_from(sorted(GOOD)), at=st.integers(0, 500),
        junk=st.binary(min_size=1, max_size=8))
 def test_damaged_files_never_escape_as_a_traceback(tmp_path_factory, opts, name, at, junk):
-    work = tmp_path_factory.mktemp("g")
-    data = GOOD[name]
-    at %= len(data)
-    f = work / name
-    f.write_bytes(data[:at] + junk + data[at + len(junk):])
-    con = connect(work / "db.duckdb")
     fmt = "feedback-csv" if name.endswith(".csv") else "feedback-ndjson"
-    try:
-        _load(con, opts, f, rate=1.0, format=fmt)
-    except ParallaxError as exc:
-        assert "\n" not in str(exc)
-        assert con.execute("SELECT count(*) FROM feedback").fetchone()[0] == 0
-    finally:
-        con.close()
+    damaged_is_one_line_or_loads(opts, GOOD[name], at, junk,
+                                 tmp_path_factory.mktemp("g") / name, format=fmt)
 
 
 def test_rejected_answers_are_scrubbed_like_stored_rows(con, opts, tmp_path):
@@ -280,13 +260,12 @@ def test_started_at_is_read_and_a_bad_one_is_a_reject(con, opts, tmp_path):
 
 def test_a_response_id_column_is_no_qualtrics_export(con, opts, tmp_path):
     # Column names a Qualtrics export also has; no ImportId row, no V1… ids: a generic CSV.
-    f = _write(tmp_path / "answers.csv",
-               "response_id,StartDate,EndDate,Status,submitted_at,score,metric,route\n"
-               "a1,2026-02-01 09:59,2026-02-01 10:00,done,2026-02-01T10:00:00+01:00,3,nps,/cart\n"
-               "a2,2026-02-01 10:59,2026-02-01 11:00,done,2026-02-01 11:00:00,9,nps,/\n"
-               "a3,2026-02-01 11:59,2026-02-01 12:00,done,31/02/2026 12:00,8,nps,/\n")
-    assert detect("feedback", f.read_bytes()).name == "feedback-csv"
-    s = _load(con, opts, f, rate=1.0)
+    s = _generic_csv(
+        con, opts, tmp_path / "answers.csv",
+        "response_id,StartDate,EndDate,Status,submitted_at,score,metric,route\n"
+        "a1,2026-02-01 09:59,2026-02-01 10:00,done,2026-02-01T10:00:00+01:00,3,nps,/cart\n"
+        "a2,2026-02-01 10:59,2026-02-01 11:00,done,2026-02-01 11:00:00,9,nps,/\n"
+        "a3,2026-02-01 11:59,2026-02-01 12:00,done,31/02/2026 12:00,8,nps,/\n", rate=1.0)
     assert (s.format, s.rows_read, s.rows_loaded, s.rejected) == ("feedback-csv", 3, 2, 1)
     assert [(r["feedback_id"], r["submitted_at"], r["score"]) for r in _rows(con)] == [
         ("a1", datetime(2026, 2, 1, 9, 0, tzinfo=UTC), 3.0),

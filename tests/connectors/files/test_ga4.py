@@ -15,6 +15,7 @@ import pytest
 from parallax.connectors.files import detect
 from parallax.connectors.load import ingest_files
 from parallax.errors import ConfigError, FormatError
+from tests.connectors.files.writers import int64s_as_numbers
 
 FIXTURE = Path(__file__).parents[2] / "fixtures" / "synthetic" / "ga4_events.ndjson"
 LINES = FIXTURE.read_bytes().splitlines(keepends=True)
@@ -143,15 +144,7 @@ def test_reingest_changes_nothing(con, ga4):
 def test_numbers_instead_of_strings_are_the_same_events(con, ga4, tmp_path):
     """INT64 as JSON numbers (other export tools) gives the same event identity."""
     def numeric(line: bytes) -> bytes:
-        rec = orjson.loads(line)
-        rec["event_timestamp"] = int(rec["event_timestamp"])
-        for p in rec["event_params"]:
-            if p["value"].get("int_value") is not None:
-                p["value"]["int_value"] = int(p["value"]["int_value"])
-        for k in ("batch_event_index", "batch_page_id", "batch_ordering_id"):
-            if k in rec:
-                rec[k] = int(rec[k])
-        return orjson.dumps(rec) + b"\n"
+        return orjson.dumps(int64s_as_numbers(orjson.loads(line))) + b"\n"
 
     ingest_files(con, "analytics", [FIXTURE], ga4)
     f = _write(tmp_path / "numeric.ndjson", [numeric(line) for line in LINES])

@@ -22,6 +22,7 @@ from parallax.connectors.base import ParseContext, Source
 from parallax.connectors.files import ga4_native, get_format
 from parallax.connectors.files.analytics_rows import dumps_json, loads_exact
 from parallax.connectors.load import ingest_files
+from tests.connectors.files.writers import int64s_as_numbers as _numbers
 
 FIXTURE = Path(__file__).parents[2] / "fixtures" / "synthetic" / "ga4_events.ndjson"
 LINES = FIXTURE.read_bytes().splitlines()
@@ -34,18 +35,6 @@ FMT = get_format("analytics", "ga4-ndjson")
 
 def _params(rec: dict) -> dict:
     return {p["key"]: p for p in rec["event_params"]}
-
-
-def _numbers(rec: dict) -> dict:
-    """INT64s as JSON numbers (other export tools)."""
-    rec["event_timestamp"] = int(rec["event_timestamp"])
-    for p in rec["event_params"]:
-        if p["value"].get("int_value") is not None:
-            p["value"]["int_value"] = int(p["value"]["int_value"])
-    for k in ("batch_event_index", "batch_page_id", "batch_ordering_id"):
-        if k in rec:
-            rec[k] = int(rec[k])
-    return rec
 
 
 def _older(rec: dict) -> dict:

@@ -91,15 +91,28 @@ def test_not_ticket_json_is_one_clear_error(con, opts, tmp_path) -> None:
     assert con.execute("SELECT count(*) FROM interactions").fetchall() == [(0,)]
 
 
-# GET /api/v2/ticket_fields as Zendesk documents it (synthetic titles and ids, matching the
-# synthetic page's custom fields), with system fields and an inactive look-alike.
-TICKET_FIELDS = {"ticket_fields": [
-    {"id": 20010327, "type": "subject", "title": "Subject", "active": True},
-    {"id": 360012345609, "type": "tagger", "title": "Old reason", "active": False},
-    {"id": 360012345601, "type": "tagger", "title": "Contact Reason", "active": True},
-    {"id": 360012345602, "type": "integer", "title": "Handle time (seconds)", "active": True},
-    {"id": 360012345603, "type": "text", "title": "Customer ID", "active": True},
-], "next_page": None, "count": 5}
+# A real GET /api/v2/ticket_fields response (zendesk_api_client_rb's VCR cassette, decoded):
+# seven system fields and eight active custom text fields all titled "Age".
+REAL_FIELDS = Path(__file__).parents[2] / "fixtures" / "vendor" / "zendesk_api_ticket_fields.json"
+
+
+def _retitled(titles: dict[int, str], inactive: dict[int, str] | None = None) -> dict:
+    """The real ticket-fields response with its "Age" custom fields renamed and renumbered,
+    one per entry: no public export names a reason, customer or handle-time field, and the
+    tickets' field ids are their own. Everything else is the vendor's file as it is."""
+    doc = json.loads(REAL_FIELDS.read_bytes())
+    ages = iter(f for f in doc["ticket_fields"] if f["title"] == "Age")
+    for active, wanted in ((False, inactive or {}), (True, titles)):  # the inactive first
+        for field_id, title in wanted.items():
+            f = next(ages)
+            f.update(id=field_id, title=title, raw_title=title, active=active)
+    return doc
+
+
+# the synthetic page's custom fields, titled for their roles; an inactive look-alike
+TICKET_FIELDS = _retitled(
+    {360012345601: "Contact Reason", 360012345602: "Handle time (seconds)",
+     360012345603: "Customer ID"}, inactive={360012345609: "Contact reason (old)"})
 
 
 def test_custom_fields_found_by_title_in_the_ticket_fields_export(con, opts, tmp_path):
@@ -175,9 +188,6 @@ def page_tickets(page: dict) -> int:
     return len(page["tickets"])
 
 
-# A real GET /api/v2/ticket_fields response (zendesk_api_client_rb's VCR cassette, decoded):
-# seven system fields and eight active custom text fields all titled "Age".
-REAL_FIELDS = Path(__file__).parents[2] / "fixtures" / "vendor" / "zendesk_api_ticket_fields.json"
 # 35438 has no reason tag: only a custom reason field (found by title) would give it one
 REASONS_FROM_TAGS = {"35436": "checkout_error", "35437": "delivery_late", "35438": None}
 
@@ -213,3 +223,63 @@ def test_a_real_field_titled_for_a_role_is_found_by_its_id(opts):
     ctx = ParseContext("f", opts.pseudonymize, opts.route, {}, {})
     assert field_ids(ctx, real) == {"reason_field": str(ages[0]["id"])} == {
         "reason_field": "20015156"}
+
+
+# Real GET /api/v2/tickets, /tickets/{id} (with a custom field) and /tickets/{id}?include=users
+# responses: go-zendesk's test fixtures, recorded against a Zendesk test account.
+GO = Path(__file__).parents[2] / "fixtures" / "vendor"
+
+
+def test_a_real_tickets_list_loads_with_no_reason_and_no_customer_link(con, opts,
+                                                                        pseudonymize):
+    s = _load(con, opts, GO / "zendesk_go_tickets.json")
+    assert (s.format, s.rows_read, s.rows_loaded, s.rejected) == ("zendesk-tickets", 2, 2, 0)
+    assert s.notes == ("2 tickets", "0 with a reason", "0 with a customer link")
+    rows = _rows(con)
+    assert {k: (r["channel"], r["resolved"], r["reason"], r["wait_s"], r["started_at"])
+            for k, r in rows.items()} == {
+        "2": ("email", True, None, None, datetime(2019, 6, 3, 2, 23, 47, tzinfo=UTC)),
+        "3": ("web", True, None, None, datetime(2019, 6, 3, 2, 34, 52, tzinfo=UTC))}
+    # Zendesk's own requester id is all there is: pseudonymised, and no customer link
+    assert {r["user_id"] for r in rows.values()} == {pseudonymize("377922500012")}
+    assert rows["3"]["verbatim"] == "にゃー\nぬこすけ"
+    assert "nukosuke@lavabit.com" not in str(rows)  # the sender's address is not kept
+    assert _load(con, opts, GO / "zendesk_go_tickets.json").rows_loaded == 0
+
+
+def test_a_real_single_ticket_links_its_requester_by_the_sideloaded_email(con, opts,
+                                                                          pseudonymize):
+    s = _load(con, opts, GO / "zendesk_go_ticket_sideload.json")
+    assert (s.rows_read, s.rows_loaded) == (1, 1)
+    assert s.notes == ("1 tickets", "0 with a reason", "1 with a customer link")
+    [t] = _rows(con).values()
+    assert (t["interaction_id"], t["channel"], t["resolved"], t["agent_id"]) == (
+        "4", "api", False, None)
+    assert t["user_id"] == pseudonymize("nukosuke@lavabit.com")  # external_id is null
+
+
+def test_a_real_custom_field_becomes_the_reason_by_option_or_by_title(con, opts, tmp_path):
+    ticket = GO / "zendesk_go_ticket_custom_field.json"
+    s = _load(con, opts, ticket, {"reason_field": "360005657120"})
+    assert s.notes == ("1 tickets", "1 with a reason", "0 with a customer link")
+    assert [r["reason"] for r in _rows(con).values()] == ["Custom field value for testing"]
+    # The same reason found by the field's title in a ticket-fields export beside it
+    (tmp_path / "ticket.json").write_bytes(ticket.read_bytes())
+    (tmp_path / "ticket_fields.json").write_text(
+        json.dumps(_retitled({360005657120: "Reason for contact"})))
+    with connect(tmp_path / "by_title.duckdb") as other:
+        _load(other, opts, tmp_path / "ticket.json")
+        assert [r["reason"] for r in _rows(other).values()] == [
+            "Custom field value for testing"]
+
+
+def test_a_rejected_ticket_counts_no_reason_in_the_summary(con, opts):
+    # the real ticket's text field named as the handle time: not seconds, so a reject
+    loose = dataclasses.replace(opts, max_reject_rate=1.0)
+    s = _load(con, loose, GO / "zendesk_go_ticket_custom_field.json",
+              {"reason_field": "360005657120", "handle_field": "360005657120"})
+    assert (s.rows_loaded, s.rejected) == (0, 1)
+    assert s.notes == ("1 tickets", "0 with a reason", "0 with a customer link")
+    [(location, reason)] = con.execute("SELECT location, reason FROM rejects").fetchall()
+    assert (location, reason) == ("document", "handle_s 'Custom field value for testing' is "
+                                  "not a duration in seconds (custom field handle_field)")

@@ -3,15 +3,12 @@ sample, spans made by the real OpenTelemetry SDK, and the ways a file can be bad
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import gzip
 import json
 
 import orjson
 import pytest
-from google.protobuf.json_format import MessageToJson
-from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -23,6 +20,7 @@ from parallax.connectors.files import detect, get_format
 from parallax.connectors.load import ingest_files
 from parallax.db import connect
 from parallax.errors import FormatError
+from tests.connectors.files.writers import otlp_json as _otlp_json
 
 COLS = ("trace_id, span_id, parent_span_id, service, name, kind, epoch_us(started_at), "
         "duration_ms, is_error, status_code, http_method, http_route, route, peer, session_id, "
@@ -101,20 +99,6 @@ def _sdk_spans():
         client.set_status(Status(StatusCode.ERROR, "bad gateway"))
     provider.shutdown()
     return exporter.get_finished_spans()
-
-
-def _otlp_json(spans) -> dict:
-    """MessageToJson is the proto3 JSON mapping, where bytes are base64. OTLP/JSON departs from
-    it on exactly this point: trace and span ids are hex (opentelemetry-proto, "JSON Protobuf
-    Encoding"). The Collector does the same conversion; so do we, for ids only."""
-    doc = json.loads(MessageToJson(encode_spans(spans)))
-    for rs in doc["resourceSpans"]:
-        for ss in rs["scopeSpans"]:
-            for span in ss["spans"]:
-                for key in ("traceId", "spanId", "parentSpanId"):
-                    if key in span:
-                        span[key] = base64.b64decode(span[key]).hex()
-    return doc
 
 
 def _check_against_sdk(rows, spans, pseudonymize, source):

@@ -6,7 +6,6 @@ must handle it; then the fallback, gzip, privacy and a differential test over mu
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import gzip
 import importlib.util
@@ -25,6 +24,7 @@ from parallax.connectors.files import get_format, otlp_native
 from parallax.connectors.load import ingest_files
 from parallax.db import connect
 from parallax.errors import ParallaxError
+from tests.connectors.files.writers import otlp_json
 
 VENDOR = Path(__file__).resolve().parents[2] / "fixtures" / "vendor"
 BENCH = Path(__file__).resolve().parents[3] / "bench"
@@ -136,8 +136,6 @@ def _vendor(name: str) -> Callable[[Path], Path]:
 
 def _sdk(tmp: Path) -> Path:
     """Spans made and encoded by the OpenTelemetry SDK (ids converted to hex, as OTLP/JSON)."""
-    from google.protobuf.json_format import MessageToJson
-    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -161,14 +159,7 @@ def _sdk(tmp: Path) -> Path:
     }) as client:
         client.set_status(Status(StatusCode.ERROR, "bad gateway"))
     provider.shutdown()
-    doc = json.loads(MessageToJson(encode_spans(exporter.get_finished_spans())))
-    for rs in doc["resourceSpans"]:
-        for ss in rs["scopeSpans"]:
-            for span in ss["spans"]:
-                for key in ("traceId", "spanId", "parentSpanId"):
-                    if key in span:
-                        span[key] = base64.b64decode(span[key]).hex()
-    return _lines(tmp / "sdk.jsonl", doc)
+    return _lines(tmp / "sdk.jsonl", otlp_json(exporter.get_finished_spans()))
 
 
 def _demo(tmp: Path) -> Path:

@@ -5,7 +5,6 @@ questions, bad scores, embedded data, time zones)."""
 from __future__ import annotations
 
 import csv
-import dataclasses
 import json
 from datetime import UTC, datetime
 
@@ -14,29 +13,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from parallax.connectors.files import detect
-from parallax.connectors.load import ingest_files
-from parallax.db import connect
-from parallax.errors import FormatError, ParallaxError, RejectRateError
+from parallax.errors import FormatError, RejectRateError
+from tests.connectors.files.feedback_rows import damaged_is_one_line_or_loads
+from tests.connectors.files.feedback_rows import load as _load
+from tests.connectors.files.feedback_rows import rows as _rows
 
 SAMPLE = "qualtrics_export_sample.csv"
-COLS = ("feedback_id, source, submitted_at, channel, metric, score, scale_min, scale_max, "
-        "is_poor, verbatim, session_id, user_id, page_url, route, device, country, segment, "
-        "attributes")
-
-
-def _load(con, opts, path, fields=None, options=None, rate=None, fmt=None):
-    o = dataclasses.replace(opts, fields=fields or {}, options=options or {},
-                            max_reject_rate=opts.max_reject_rate if rate is None else rate)
-    [summary] = ingest_files(con, "feedback", [path], o, format=fmt)
-    return summary
-
-
-def _rows(con):
-    cur = con.execute(f"SELECT {COLS} FROM feedback ORDER BY feedback_id")
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-
-
 def _csv(*rows):
     return "".join(",".join(r) + "\n" for r in rows)
 
@@ -252,7 +234,7 @@ def test_legacy_one_row_header_with_bom(con, opts, tmp_path):
     path.write_bytes(b"\xef\xbb\xbf" + _csv(ids, *rows).encode())
     # No ImportId row and no V1… ids: no Qualtrics signature, so it is named, not detected.
     assert detect("feedback", path.read_bytes()).name != "qualtrics-csv"
-    s = _load(con, opts, path, rate=1.0, fmt="qualtrics-csv")
+    s = _load(con, opts, path, rate=1.0, format="qualtrics-csv")
     assert (s.rows_read, s.rows_loaded, s.rejected) == (2, 1, 1)
     [row] = _rows(con)
     # No RecordedDate: EndDate; no timeZone anywhere: UTC.
@@ -270,7 +252,7 @@ def test_two_row_header_without_import_ids(con, opts, tmp_path):
     path = tmp_path / "two.csv"
     path.write_text(_csv(ids, labels, *rows))
     _load(con, opts, path, fields={"score": "Q1"}, options={"metric": "csat"},
-          fmt="qualtrics-csv")
+          format="qualtrics-csv")
     [row] = _rows(con)
     assert (row["feedback_id"], row["submitted_at"], row["verbatim"], row["is_poor"]) == \
         ("R_9", datetime(2017, 7, 18, 8, 29, tzinfo=UTC), "broken link", True)
@@ -317,7 +299,7 @@ def test_header_not_utf8_is_a_format_error(con, opts, tmp_path):
     bad = tmp_path / "latin1.csv"
     bad.write_bytes(_csv(IDS, LABELS).encode("latin-1", "replace"))
     with pytest.raises(FormatError, match=r"latin1.csv: row 2: not UTF-8 text"):
-        _load(con, opts, bad, fmt="qualtrics-csv")
+        _load(con, opts, bad, format="qualtrics-csv")
 
 
 @settings(max_examples=60, deadline=None, derandomize=True,
@@ -326,17 +308,7 @@ def test_header_not_utf8_is_a_format_error(con, opts, tmp_path):
 def test_damaged_export_never_escapes_as_a_traceback(tmp_path_factory, opts, at, junk):
     work = tmp_path_factory.mktemp("q")
     data = _export(work, [_response("R_a"), _response("R_b", q1="")]).read_bytes()
-    at %= len(data)
-    f = work / "damaged.csv"
-    f.write_bytes(data[:at] + junk + data[at + len(junk):])
-    con = connect(work / "db.duckdb")
-    try:
-        _load(con, opts, f, rate=1.0)
-    except ParallaxError as exc:
-        assert "\n" not in str(exc)
-        assert con.execute("SELECT count(*) FROM feedback").fetchone()[0] == 0
-    finally:
-        con.close()
+    damaged_is_one_line_or_loads(opts, data, at, junk, work / "damaged.csv")
 
 
 def test_previews_do_not_stretch_a_rating_scale_read_from_data(con, opts, tmp_path):
@@ -345,7 +317,7 @@ def test_previews_do_not_stretch_a_rating_scale_read_from_data(con, opts, tmp_pa
             ["R_3", "2026-03-01 10:00:00", "Survey Preview", "9"]]
     path = tmp_path / "rating.csv"
     path.write_text(_csv(ids, *rows))
-    _load(con, opts, path, fields={"score": "Q4"}, rate=1.0, fmt="qualtrics-csv")
+    _load(con, opts, path, fields={"score": "Q4"}, rate=1.0, format="qualtrics-csv")
     assert {(r["scale_min"], r["scale_max"]) for r in _rows(con)} == {(1.0, 5.0)}
 
 

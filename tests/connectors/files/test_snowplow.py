@@ -99,6 +99,40 @@ def test_wide_row_sample_field_by_field(con, opts):
     assert _rows(con, "SELECT session_id FROM page_views") == [("uaqqzqeixrwLxz",)]
 
 
+def _landing(row: dict) -> dict:
+    """The real wide row's page view one minute earlier, as another event of the same
+    ``domain_sessionid`` sent before the site set its session context (no public sample holds
+    both): a new event_id, and the mParticle session context left out."""
+    return {**row, "event_id": "0f4a4b4e-1b5e-4d0a-9d4c-2b1e6a7f0c11",
+            "derived_tstamp": "2021-10-15T09:04:29.127379444Z",
+            "page_url": "http://www.v.co.uk/landing",
+            "contexts_com_mparticle_snowplow_session_context_1": None}
+
+
+@pytest.mark.parametrize("order", ["landing first", "landing later", "one file"])
+def test_events_without_the_context_join_their_domain_sessions_shared_id(con, opts,
+                                                                        tmp_path, order):
+    row = orjson.loads(WIDE.read_bytes())
+    landing = tmp_path / "landing.json"
+    landing.write_bytes(orjson.dumps(_landing(row)) + b"\n")
+    files = {"landing first": [landing, WIDE], "landing later": [WIDE, landing],
+             "one file": [tmp_path / "both.json"]}[order]
+    (tmp_path / "both.json").write_bytes(landing.read_bytes() + WIDE.read_bytes())
+    shared = dataclasses.replace(opts, options={"session_param": "session_context.id"})
+    for f in files:
+        ingest_files(con, "analytics", [f], shared)
+    assert _rows(con, "SELECT session_id, seq, url FROM page_views ORDER BY seq") == [
+        ("uaqqzqeixrwLxz", 1, "http://www.v.co.uk/landing"),
+        ("uaqqzqeixrwLxz", 2, "http://www.v.co.uk/aCgl")]
+    assert _rows(con, "SELECT DISTINCT session_id FROM events") == [("uaqqzqeixrwLxz",)]
+    assert _rows(con, "SELECT session_id, started_at FROM sessions") == [
+        ("uaqqzqeixrwLxz", datetime(2021, 10, 15, 9, 4, 29, 127379, UTC))]
+    before = _snapshot(con)
+    for f in files:
+        ingest_files(con, "analytics", [f], shared)
+    assert _snapshot(con) == before
+
+
 def test_identifiers_never_stored_raw(con, opts, tmp_path):
     lines = TSV.read_text().splitlines(keepends=True)
     broken = tmp_path / "with_bad.tsv"
