@@ -25,13 +25,14 @@ from parallax.errors import ConfigError, DatabaseError, QueryError
 
 __all__ = ["DEFAULT_DB", "SANDBOX_CONFIG", "connect", "drop_function", "fetch_dicts",
            "is_locked", "lock_wait", "migrate", "read_query", "read_sql", "resolve_db_path",
-           "sandboxed", "sql_code", "sql_params", "transaction", "waiting_marker"]
+           "sandboxed", "settings", "sql_code", "sql_params", "transaction", "waiting_marker"]
 
 DEFAULT_DB = "parallax.duckdb"
 LOCKED = "Conflicting lock is held"  # DuckDB's message when another process has the file
 DEFAULT_LOCK_WAIT = 60.0  # seconds a command waits for another process's lock
 _MIGRATION = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 _SQL_PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
+_SETTING = re.compile(r"[a-z_]+")  # a setting's name is SQL text (SET cannot bind it)
 # Column types whose Python values are the same whether fetched by DuckDB or through Arrow
 # (``fetch_dicts``); lists and structs of them too.
 _PLAIN_TYPES = frozenset({
@@ -281,3 +282,21 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
     except BaseException:
         con.execute("ROLLBACK")
         raise
+
+
+@contextlib.contextmanager
+def settings(con: duckdb.DuckDBPyConnection, **values: Any) -> Iterator[duckdb.DuckDBPyConnection]:
+    """DuckDB settings changed for the block (``settings(con, memory_limit="512MB")``) and set
+    back to what they were when it ends, however it ends."""
+    for name in values:
+        if not _SETTING.fullmatch(name):
+            raise ValueError(f"not a DuckDB setting name: {name!r}")
+    previous = {name: con.execute("SELECT current_setting(?)", [name]).fetchall()[0][0]
+                for name in values}
+    try:
+        for name, value in values.items():
+            con.execute(f"SET {name} = ?", [value])
+        yield con
+    finally:
+        for name, value in previous.items():
+            con.execute(f"SET {name} = ?", [value])

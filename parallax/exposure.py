@@ -22,6 +22,7 @@ from importlib import resources
 
 import duckdb
 
+from parallax.db import settings as db_settings
 from parallax.db import sql_params, transaction
 from parallax.errors import ConfigError
 
@@ -100,17 +101,10 @@ class PagesRefresh:
 
 def refresh_pages(con: duckdb.DuckDBPyConnection, settings: JoinSettings) -> PagesRefresh:
     """Bring exposure_pages up to date with every successful load, in one transaction."""
-    previous = con.execute("SELECT current_setting('memory_limit'), "
-                           "current_setting('preserve_insertion_order')").fetchall()[0]
     # Measured on 10 M spans: unbounded, a refresh peaked at 3.2 GiB; capped (and free to
     # reorder rows, which exposure_pages does not need) at 1.6 GiB, and faster.
-    con.execute("SET memory_limit = ?", [REFRESH_MEMORY])
-    con.execute("SET preserve_insertion_order = false")
-    try:
+    with db_settings(con, memory_limit=REFRESH_MEMORY, preserve_insertion_order=False):
         return _refresh(con, settings)
-    finally:
-        con.execute("SET memory_limit = ?", [previous[0]])
-        con.execute("SET preserve_insertion_order = ?", [previous[1]])
 
 
 def _refresh(con: duckdb.DuckDBPyConnection, settings: JoinSettings) -> PagesRefresh:
