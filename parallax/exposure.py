@@ -22,6 +22,7 @@ from importlib import resources
 
 import duckdb
 
+from parallax.config import section_settings
 from parallax.db import settings as db_settings
 from parallax.db import sql_params, transaction
 from parallax.errors import ConfigError
@@ -45,20 +46,7 @@ class JoinSettings:
 
     @classmethod
     def from_mapping(cls, data: Mapping, where: str = "[join]") -> JoinSettings:
-        unknown = set(data) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ConfigError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
-        values: dict = {}
-        for key, value in data.items():
-            if isinstance(getattr(cls, key), tuple):
-                if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
-                    raise ConfigError(f"{where}: {key} must be a list of strings")
-                values[key] = tuple(value)
-            elif isinstance(value, bool) or not isinstance(value, int):
-                raise ConfigError(f"{where}: {key} must be a whole number, got {value!r}")
-            else:
-                values[key] = value
-        out = cls(**values)
+        out = section_settings(cls, data, where, strict=True)
         bad = set(out.direct_keys) - set(_KEYS)
         if bad:
             raise ConfigError(f"{where}: direct_keys may only name {', '.join(_KEYS)}, "
