@@ -69,14 +69,14 @@ def findings_cmd(
     """Print the findings of the latest (or a given) correlate run."""
     import orjson
 
-    from parallax.db import read_sql
     from parallax.findings_table import pick_columns, print_findings
+    from parallax.named_queries import run_query
 
     check_format(format, ("table", "json", "csv"))
     shown = pick_columns(columns, wide)
     con, _, _ = open_db(ctx)
     try:
-        rows = con.execute(read_sql("queries", "findings.sql"), {"run_id": run_id}).fetchall()
+        rows = run_query(con, "findings", {"run_id": run_id}).fetchall()
     finally:
         con.close()
     if not rows:

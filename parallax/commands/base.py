@@ -111,12 +111,12 @@ def parse_window(since: str | None, until: str | None, flags=("--since", "--unti
 
 
 def print_query(con, name: str, params: dict | None = None) -> None:
+    """A named query (``queries/NAME.sql``) printed as a table."""
     from parallax.console import print_rows
-    from parallax.db import read_sql
+    from parallax.named_queries import run_query
 
-    cur = con.execute(read_sql("queries", name), params) if params else con.execute(
-        read_sql("queries", name))
-    print_rows([d[0] for d in cur.description], cur.fetchall())
+    rel = run_query(con, name, params or {})
+    print_rows(rel.columns, rel.fetchall())
 
 
 def pairs(values: list[str] | None, flag: str = "--field",

@@ -126,7 +126,7 @@ def loads(ctx: typer.Context,
     """The load ledger (newest first), or the rejected records with their reasons."""
     con, _, _ = open_db(ctx)
     try:
-        print_query(con, "rejects.sql" if rejects else "loads.sql", {"limit": limit})
+        print_query(con, "rejects" if rejects else "loads", {"limit": limit})
     finally:
         con.close()
 
@@ -136,7 +136,7 @@ def overview(ctx: typer.Context) -> None:
     """What the database holds and how well feedback, sessions and traces meet."""
     con, _, _ = open_db(ctx)
     try:
-        print_query(con, "overview.sql")
+        print_query(con, "overview")
     finally:
         con.close()
 
@@ -177,7 +177,7 @@ def demo(
             imported = import_csv(con, path)
             echo(f"{path.name}: {imported.added} annotations added, "
                  f"{imported.updated} updated, {imported.unchanged} unchanged")
-        print_query(con, "overview.sql")
+        print_query(con, "overview")
         run_correlate(con, cfg, None, None, None)
     finally:
         con.close()

@@ -83,15 +83,16 @@ def sources_cmd(ctx: typer.Context) -> None:
     """Configured pull sources: cursor, last successful pull, rows loaded, last error."""
     from parallax.console import print_rows
     from parallax.errors import ConfigError
+    from parallax.named_queries import run_query
 
     con, cfg, _ = open_db(ctx)
     try:
         configured = cfg.extra.get("sources", {}) or {}
         if not isinstance(configured, dict):
             raise ConfigError("[sources]: expected [sources.NAME] tables")
-        cur = con.execute(_read_sql())
-        columns = [d[0] for d in cur.description]
-        rows = {r[0]: r for r in cur.fetchall()}
+        rel = run_query(con, "sources", {})
+        columns = rel.columns
+        rows = {r[0]: r for r in rel.fetchall()}
         for name, section in configured.items():
             if name not in rows:
                 kind = section.get("type", "?") if isinstance(section, dict) else "?"
@@ -100,8 +101,3 @@ def sources_cmd(ctx: typer.Context) -> None:
     finally:
         con.close()
 
-
-def _read_sql() -> str:
-    from parallax.db import read_sql
-
-    return read_sql("queries", "sources.sql")
