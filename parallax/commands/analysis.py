@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from parallax.commands.base import analysis_settings, app, check_format, open_db, parse_window
+from parallax.commands.base import analysis_settings, app, check_format, parse_window, session
 from parallax.errors import ConfigError
 from parallax.terminal import echo, print_json, safe_text
 
@@ -48,11 +48,9 @@ def correlate_cmd(
 ) -> None:
     """Link feedback to delivery, attribute poor feedback, store findings with verdicts."""
     start, end = parse_window(since, until)
-    con, cfg, _ = open_db(ctx)
-    try:
+    with session(ctx) as s:
+        con, cfg = s.con, s.cfg
         run_correlate(con, cfg, start, end, min_responses)
-    finally:
-        con.close()
 
 
 @app.command("findings")
@@ -74,11 +72,9 @@ def findings_cmd(
 
     check_format(format, ("table", "json", "csv"))
     shown = pick_columns(columns, wide)
-    con, _, _ = open_db(ctx)
-    try:
+    with session(ctx) as s:
+        con = s.con
         rows = run_query(con, "findings", {"run_id": run_id}).fetchall()
-    finally:
-        con.close()
     if not rows:
         raise ConfigError("no findings yet: run `parallax correlate` first"
                           + (f" (no run {run_id!r})" if run_id else ""))
