@@ -53,7 +53,7 @@ from parallax.connectors.files.analytics_rows import (
     to_float,
 )
 from parallax.connectors.files.ga4_fields import SESSION_PARAM, TRACE_PARAM
-from parallax.connectors.files.lines import source_lines
+from parallax.connectors.files.lines import source_lines, strip_bom
 from parallax.connectors.files.redact import Redactor, strip_url
 from parallax.connectors.files.snowplow_fields import (
     FIELDS,
@@ -82,7 +82,7 @@ def _uuid_like(value: str) -> bool:
 
 def _sniff_tsv(head: bytes) -> bool:
     # Not ``first_line``: it strips the trailing empty fields (tabs) that the count needs.
-    line = head.removeprefix(b"\xef\xbb\xbf").split(b"\n", 1)[0].rstrip(b"\r")
+    line = strip_bom(head).split(b"\n", 1)[0].rstrip(b"\r")
     cells = line.split(b"\t")
     whole = b"\n" in head.strip() or len(cells) == len(FIELDS)
     # A first line longer than the sniffed bytes is judged by the columns it shows.
