@@ -23,8 +23,8 @@ from importlib import resources
 import duckdb
 
 from parallax.config import section_settings
+from parallax.db import bind, run_sql, transaction
 from parallax.db import settings as db_settings
-from parallax.db import sql_params, transaction
 from parallax.errors import ConfigError
 
 __all__ = ["JoinSettings", "LinkCoverage", "PagesRefresh", "build_exposure", "link_coverage",
@@ -97,7 +97,7 @@ def refresh_pages(con: duckdb.DuckDBPyConnection, settings: JoinSettings) -> Pag
 
 def _refresh(con: duckdb.DuckDBPyConnection, settings: JoinSettings) -> PagesRefresh:
     model, side = _read("pages.sql"), _read("side_calls.sql")
-    params, side_params = _bind(model, _params(settings)), _bind(side, _params(settings))
+    params, side_params = bind(model, _params(settings)), bind(side, _params(settings))
     fingerprint = hashlib.sha256(
         (model + side + json.dumps(params, sort_keys=True)).encode()).hexdigest()
     with transaction(con):
@@ -143,7 +143,7 @@ def build_exposure(con: duckdb.DuckDBPyConnection, settings: JoinSettings,
         for entry in sorted(folder.iterdir(), key=lambda e: e.name):
             if _NUMBERED.match(entry.name):
                 sql = entry.read_text(encoding="utf-8")
-                con.execute(sql, _bind(sql, params))
+                run_sql(con, sql, params)
     return link_coverage(con, since, until)
 
 
@@ -167,11 +167,6 @@ def _params(settings: JoinSettings) -> dict:
         "use_session": "session_id" in settings.direct_keys,
         "use_user": "user_id" in settings.direct_keys,
     }
-
-
-def _bind(sql: str, params: Mapping) -> dict:
-    """Exactly the parameters ``sql`` uses (DuckDB refuses unused ones)."""
-    return {k: params[k] for k in sorted(sql_params(sql))}
 
 
 def _read(name: str) -> str:

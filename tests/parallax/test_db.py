@@ -208,3 +208,15 @@ def test_settings_are_set_for_a_block_and_restored_however_it_ends() -> None:
     assert current() == before
     with pytest.raises(ValueError, match="setting name"), settings(con, **{"x; DROP": 1}):
         pass
+
+
+def test_run_sql_binds_exactly_the_parameters_a_statement_uses() -> None:
+    import duckdb
+
+    from parallax.db import bind, run_sql
+
+    con = duckdb.connect()
+    sql = "-- Parameters: $a INTEGER, $b (named in the header only)\nSELECT $a + 1 AS x"
+    assert bind(sql, {"a": 1, "b": 2, "c": 3}) == {"a": 1}  # DuckDB refuses b and c
+    assert run_sql(con, sql, {"a": 1, "b": 2, "c": 3}).fetchall() == [(2,)]
+    assert run_sql(con, "SELECT 7", {"a": 1}).fetchall() == [(7,)]
