@@ -53,7 +53,7 @@ from parallax.connectors.files.analytics_rows import (
     to_float,
 )
 from parallax.connectors.files.ga4_fields import SESSION_PARAM, TRACE_PARAM
-from parallax.connectors.files.lines import source_lines, strip_bom
+from parallax.connectors.files.lines import numbered_lines, strip_bom
 from parallax.connectors.files.redact import Redactor, strip_url
 from parallax.connectors.files.snowplow_fields import (
     FIELDS,
@@ -189,36 +189,37 @@ def _parse(source: Source, ctx: ParseContext, fmt: str) -> Iterator[Chunk]:
     events = _Events(ctx, fmt)
     redact = Redactor.of(ctx.pseudonymize, _IDS, _URLS, _HIDDEN)
     records, rejects, seen_first = 0, [], False
-    for lineno, raw in source_lines(source):
-        line = raw.decode("utf-8", "replace").rstrip("\r\n")
-        if not line.strip():
-            continue
-        records += 1
-        cells, rec = None, None
-        try:
-            if fmt == TSV:
-                cells = line.split("\t")
-                if len(cells) != len(FIELDS):
-                    raise Bad(f"expected {len(FIELDS)} fields, found {len(cells)}")
-                rec = _tsv_record(cells)
-            else:
-                try:
-                    rec = orjson.loads(line)
-                except orjson.JSONDecodeError as exc:
-                    raise Bad(f"invalid JSON: {exc}") from None
-                if not isinstance(rec, dict):
-                    raise Bad("not a JSON object")
-            events.add(rec)
-        except Bad as exc:
-            if not seen_first:
-                raise FormatError(ctx.file, f"not a Snowplow enriched event ({exc})",
-                                  f"line {lineno}") from None
-            rejects.append(Reject(f"line {lineno}", str(exc), _scrub(redact, ctx, cells,
-                                                                     rec, line)))
-        seen_first = True
-        if len(events.events) >= CHUNK_ROWS:
-            yield from events.take(records, rejects)
-            records, rejects = 0, []
+    with source.open() as f:
+        for lineno, raw in numbered_lines(f):
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            if not line.strip():
+                continue
+            records += 1
+            cells, rec = None, None
+            try:
+                if fmt == TSV:
+                    cells = line.split("\t")
+                    if len(cells) != len(FIELDS):
+                        raise Bad(f"expected {len(FIELDS)} fields, found {len(cells)}")
+                    rec = _tsv_record(cells)
+                else:
+                    try:
+                        rec = orjson.loads(line)
+                    except orjson.JSONDecodeError as exc:
+                        raise Bad(f"invalid JSON: {exc}") from None
+                    if not isinstance(rec, dict):
+                        raise Bad("not a JSON object")
+                events.add(rec)
+            except Bad as exc:
+                if not seen_first:
+                    raise FormatError(ctx.file, f"not a Snowplow enriched event ({exc})",
+                                      f"line {lineno}") from None
+                rejects.append(Reject(f"line {lineno}", str(exc), _scrub(redact, ctx, cells,
+                                                                         rec, line)))
+            seen_first = True
+            if len(events.events) >= CHUNK_ROWS:
+                yield from events.take(records, rejects)
+                records, rejects = 0, []
     if not seen_first:
         raise FormatError(ctx.file, "no events: the file is empty")
     yield from events.take(records, rejects)
