@@ -32,6 +32,7 @@ from parallax.connectors.routes import RouteNormalizer
 from parallax.connectors.stage import drop_stage, merge, merge_order, stage_all
 from parallax.connectors.tombstones import drop_erased
 from parallax.db import read_sql, transaction
+from parallax.db import settings as db_settings
 from parallax.errors import ConfigError, FormatError, IngestError, RejectRateError
 
 __all__ = ["FileSummary", "InTransaction", "IngestOptions", "Progress", "expand_paths",
@@ -115,9 +116,7 @@ def ingest_files(
     if kind not in KINDS:
         raise ConfigError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
     fixed = get_format(kind, format) if isinstance(format, str) else format
-    [(previous,)] = con.execute("SELECT current_setting('memory_limit')").fetchall()
-    con.execute("SET memory_limit = ?", [opts.memory_limit])
-    try:
+    with db_settings(con, memory_limit=opts.memory_limit):
         # Routes are parsed with the templates stored so far; each file's transaction then
         # learns from its spans and re-routes what new templates move (route_learning).
         route = prepare(con, opts.route)
@@ -127,8 +126,6 @@ def ingest_files(
                                          progress, (labels or {}).get(Path(p)), in_transaction)
             out.append(summary)
         return out
-    finally:
-        con.execute("SET memory_limit = ?", [previous])
 
 
 def _ingest_one(con, kind, path, opts, fixed, progress, label,

@@ -6,9 +6,9 @@ Set them in parallax.toml under ``[correlate]``; ``parallax findings`` stores th
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
-from typing import Any
+from dataclasses import asdict, dataclass
 
+from parallax.config import section_settings
 from parallax.errors import ConfigError
 
 __all__ = ["LEVEL", "TAILS", "Z", "Settings"]
@@ -47,16 +47,7 @@ class Settings:
 
     @classmethod
     def from_mapping(cls, data: Mapping, where: str = "[correlate]") -> Settings:
-        known = {f.name: f.type for f in fields(cls)}
-        unknown = set(data) - set(known)
-        if unknown:
-            raise ConfigError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
-        try:
-            values: dict[str, Any] = {k: (int(v) if known[k] == "int" else float(v))
-                                      for k, v in data.items()}
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{where}: {exc}") from None
-        out = cls(**values)
+        out = section_settings(cls, data, where)
         if not (0 < out.alpha < 1 and 0 < out.power < 1 and 0 < out.design_alpha_slow < 1):
             raise ConfigError(f"{where}: alpha, design_alpha_slow and power must be between 0 "
                               "and 1")

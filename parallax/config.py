@@ -21,12 +21,16 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any, TypeVar
 
 from parallax.errors import ConfigError
 
-__all__ = ["Config", "RouteRule", "load_config"]
+__all__ = ["Config", "RouteRule", "load_config", "section_settings"]
+
+_S = TypeVar("_S")
 
 
 @dataclass(frozen=True)
@@ -94,3 +98,28 @@ def load_config(path: Path | None = None) -> Config:
         session_param=param,
         extra=data,
     )
+
+
+def section_settings(cls: type[_S], data: Mapping, where: str, *, strict: bool = False) -> _S:
+    """A settings dataclass from one table of parallax.toml, every problem one line naming
+    ``where``: an unknown key is refused; a ``tuple`` field takes a list of strings; a number
+    field is converted with ``int``/``float`` (``"30"`` is 30), or with ``strict`` must already
+    be a whole number. Ranges are the class's own to check."""
+    known = {f.name: str(f.type) for f in fields(cls)}  # type: ignore[arg-type]
+    unknown = set(data) - set(known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
+    values: dict[str, Any] = {}
+    try:
+        for key, value in data.items():
+            if known[key].startswith("tuple"):
+                if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+                    raise ConfigError(f"{where}: {key} must be a list of strings")
+                values[key] = tuple(value)
+            elif strict and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ConfigError(f"{where}: {key} must be a whole number, got {value!r}")
+            else:
+                values[key] = int(value) if known[key] == "int" else float(value)
+        return cls(**values)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: {exc}") from None

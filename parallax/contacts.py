@@ -26,7 +26,7 @@ from typing import Any
 
 import duckdb
 
-from parallax.db import read_sql, sql_params
+from parallax.db import read_sql, run_sql
 from parallax.errors import ConfigError, NoDataError
 from parallax.sampling import wilson
 
@@ -138,7 +138,7 @@ def contact_metrics(
     sql = read_sql("models", "contacts/metrics.sql")
     params = {"by": by, "service_level_s": defs.service_level_s, "aht": aht,
               "abandonment": abandonment, "since": since, "until": until}
-    rows = con.execute(sql, {k: v for k, v in params.items() if k in sql_params(sql)}).fetchall()
+    rows = run_sql(con, sql, params).fetchall()
     if not rows:
         raise NoDataError("no contacts stored" + (" in the window" if since or until else "")
                           + " (load them with `parallax ingest interactions`)")

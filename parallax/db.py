@@ -23,15 +23,17 @@ import duckdb
 
 from parallax.errors import ConfigError, DatabaseError, QueryError
 
-__all__ = ["DEFAULT_DB", "SANDBOX_CONFIG", "connect", "drop_function", "fetch_dicts",
+__all__ = ["DEFAULT_DB", "SANDBOX_CONFIG", "bind", "connect", "drop_function", "fetch_dicts",
            "is_locked", "lock_wait", "migrate", "read_query", "read_sql", "resolve_db_path",
-           "sandboxed", "sql_code", "sql_params", "transaction", "waiting_marker"]
+           "run_sql", "sandboxed", "settings", "sql_code", "sql_params", "transaction",
+           "waiting_marker"]
 
 DEFAULT_DB = "parallax.duckdb"
 LOCKED = "Conflicting lock is held"  # DuckDB's message when another process has the file
 DEFAULT_LOCK_WAIT = 60.0  # seconds a command waits for another process's lock
 _MIGRATION = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 _SQL_PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
+_SETTING = re.compile(r"[a-z_]+")  # a setting's name is SQL text (SET cannot bind it)
 # Column types whose Python values are the same whether fetched by DuckDB or through Arrow
 # (``fetch_dicts``); lists and structs of them too.
 _PLAIN_TYPES = frozenset({
@@ -83,6 +85,20 @@ def sql_params(sql: str) -> set[str]:
     DuckDB refuses parameters a statement does not use, so callers bind exactly these."""
     code = "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
     return set(_SQL_PARAM.findall(code))
+
+
+def bind(sql: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The values of exactly the ``$parameters`` ``sql`` uses, by name: a model's SQL file
+    takes what it needs from the caller's whole set (DuckDB refuses unused ones)."""
+    return {k: params[k] for k in sorted(sql_params(sql)) if k in params}
+
+
+def run_sql(con: duckdb.DuckDBPyConnection, sql: str,
+            params: Mapping[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
+    """Run one statement of Parallax's own SQL (a ``models/`` file) with ``bind``'s values;
+    SQL Parallax did not write goes through ``read_query`` instead."""
+    values = bind(sql, params or {})
+    return con.execute(sql, values) if values else con.execute(sql)
 
 
 def fetch_dicts(rel: duckdb.DuckDBPyRelation) -> tuple[list[str], list[dict]]:
@@ -281,3 +297,21 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
     except BaseException:
         con.execute("ROLLBACK")
         raise
+
+
+@contextlib.contextmanager
+def settings(con: duckdb.DuckDBPyConnection, **values: Any) -> Iterator[duckdb.DuckDBPyConnection]:
+    """DuckDB settings changed for the block (``settings(con, memory_limit="512MB")``) and set
+    back to what they were when it ends, however it ends."""
+    for name in values:
+        if not _SETTING.fullmatch(name):
+            raise ValueError(f"not a DuckDB setting name: {name!r}")
+    previous = {name: con.execute("SELECT current_setting(?)", [name]).fetchall()[0][0]
+                for name in values}
+    try:
+        for name, value in values.items():
+            con.execute(f"SET {name} = ?", [value])
+        yield con
+    finally:
+        for name, value in previous.items():
+            con.execute(f"SET {name} = ?", [value])

@@ -37,7 +37,7 @@ import duckdb
 
 from parallax.config import Config
 from parallax.contacts import contact_outcomes
-from parallax.db import read_sql, sql_params
+from parallax.db import read_sql, run_sql
 from parallax.errors import ConfigError, NoDataError
 from parallax.excess import CountMean, excess_interval, product_interval
 
@@ -140,7 +140,7 @@ def call_drivers(con: duckdb.DuckDBPyConnection, *, window_s: float = 86_400.0,
     params = {"window_s": float(window_s), "good_ms": float(good_load_ms),
               "fcr_days": int(fcr_days)}
     try:
-        rows = con.execute(sql, {k: v for k, v in params.items() if k in sql_params(sql)})
+        rows = run_sql(con, sql, params)
     except duckdb.CatalogException:  # no page-level join model yet: nothing to link to
         raise NoDataError("no page loads to link contacts to (parallax ingest traces FILE)") \
             from None

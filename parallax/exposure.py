@@ -22,7 +22,9 @@ from importlib import resources
 
 import duckdb
 
-from parallax.db import sql_params, transaction
+from parallax.config import section_settings
+from parallax.db import bind, run_sql, transaction
+from parallax.db import settings as db_settings
 from parallax.errors import ConfigError
 
 __all__ = ["JoinSettings", "LinkCoverage", "PagesRefresh", "build_exposure", "link_coverage",
@@ -44,20 +46,7 @@ class JoinSettings:
 
     @classmethod
     def from_mapping(cls, data: Mapping, where: str = "[join]") -> JoinSettings:
-        unknown = set(data) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ConfigError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
-        values: dict = {}
-        for key, value in data.items():
-            if isinstance(getattr(cls, key), tuple):
-                if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
-                    raise ConfigError(f"{where}: {key} must be a list of strings")
-                values[key] = tuple(value)
-            elif isinstance(value, bool) or not isinstance(value, int):
-                raise ConfigError(f"{where}: {key} must be a whole number, got {value!r}")
-            else:
-                values[key] = value
-        out = cls(**values)
+        out = section_settings(cls, data, where, strict=True)
         bad = set(out.direct_keys) - set(_KEYS)
         if bad:
             raise ConfigError(f"{where}: direct_keys may only name {', '.join(_KEYS)}, "
@@ -100,22 +89,15 @@ class PagesRefresh:
 
 def refresh_pages(con: duckdb.DuckDBPyConnection, settings: JoinSettings) -> PagesRefresh:
     """Bring exposure_pages up to date with every successful load, in one transaction."""
-    previous = con.execute("SELECT current_setting('memory_limit'), "
-                           "current_setting('preserve_insertion_order')").fetchall()[0]
     # Measured on 10 M spans: unbounded, a refresh peaked at 3.2 GiB; capped (and free to
     # reorder rows, which exposure_pages does not need) at 1.6 GiB, and faster.
-    con.execute("SET memory_limit = ?", [REFRESH_MEMORY])
-    con.execute("SET preserve_insertion_order = false")
-    try:
+    with db_settings(con, memory_limit=REFRESH_MEMORY, preserve_insertion_order=False):
         return _refresh(con, settings)
-    finally:
-        con.execute("SET memory_limit = ?", [previous[0]])
-        con.execute("SET preserve_insertion_order = ?", [previous[1]])
 
 
 def _refresh(con: duckdb.DuckDBPyConnection, settings: JoinSettings) -> PagesRefresh:
     model, side = _read("pages.sql"), _read("side_calls.sql")
-    params, side_params = _bind(model, _params(settings)), _bind(side, _params(settings))
+    params, side_params = bind(model, _params(settings)), bind(side, _params(settings))
     fingerprint = hashlib.sha256(
         (model + side + json.dumps(params, sort_keys=True)).encode()).hexdigest()
     with transaction(con):
@@ -161,7 +143,7 @@ def build_exposure(con: duckdb.DuckDBPyConnection, settings: JoinSettings,
         for entry in sorted(folder.iterdir(), key=lambda e: e.name):
             if _NUMBERED.match(entry.name):
                 sql = entry.read_text(encoding="utf-8")
-                con.execute(sql, _bind(sql, params))
+                run_sql(con, sql, params)
     return link_coverage(con, since, until)
 
 
@@ -185,11 +167,6 @@ def _params(settings: JoinSettings) -> dict:
         "use_session": "session_id" in settings.direct_keys,
         "use_user": "user_id" in settings.direct_keys,
     }
-
-
-def _bind(sql: str, params: Mapping) -> dict:
-    """Exactly the parameters ``sql`` uses (DuckDB refuses unused ones)."""
-    return {k: params[k] for k in sorted(sql_params(sql))}
 
 
 def _read(name: str) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 
 import duckdb
 
-from parallax.db import read_query, sql_params
+from parallax.db import bind, read_query
 from parallax.errors import ConfigError
 
 __all__ = ["NamedQuery", "Param", "list_queries", "load_query", "run_query"]
@@ -96,9 +96,8 @@ def run_query(con: duckdb.DuckDBPyConnection, name: str,
         if text is None:
             raise ConfigError(f"query {name}: --param {p.name}=… is required ({p.type})")
         bound[p.name] = _convert(name, p, text)
-    used = sql_params(query.sql)
-    return read_query(con, query.sql.rstrip().rstrip(";"),
-                      {k: v for k, v in bound.items() if k in used}, label=f"query {name}")
+    return read_query(con, query.sql.rstrip().rstrip(";"), bind(query.sql, bound),
+                      label=f"query {name}")
 
 
 def _convert(query: str, p: Param, text: str) -> Any:

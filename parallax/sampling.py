@@ -25,7 +25,7 @@ from typing import Any
 
 import duckdb
 
-from parallax.db import read_sql, sql_params
+from parallax.db import read_sql, run_sql
 from parallax.errors import ConfigError, NoDataError
 
 __all__ = ["KINDS", "STRATA", "Sample", "Stratum", "achieved_margin", "draw_sample",
@@ -132,7 +132,7 @@ def draw_sample(con: duckdb.DuckDBPyConnection, kind: str, strata_by: Sequence[s
     sample_size(None, margin, confidence)  # validates margin and confidence
     sql = read_sql("models", f"contacts/sample_{kind}.sql")
     params = {"since": since, "until": until}
-    cur = con.execute(sql, {k: v for k, v in params.items() if k in sql_params(sql)})
+    cur = run_sql(con, sql, params)
     columns = tuple(d[0] for d in cur.description)
     population = cur.fetchall()
     if not population:

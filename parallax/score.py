@@ -29,6 +29,7 @@ from typing import Any
 
 import duckdb
 
+from parallax.config import section_settings
 from parallax.contacts import contact_outcomes
 from parallax.db import read_sql
 from parallax.errors import ConfigError, NoDataError
@@ -57,16 +58,7 @@ class ScoreSettings:
 
     @classmethod
     def from_mapping(cls, data: Mapping, where: str = "[score]") -> ScoreSettings:
-        known = {f.name: f.type for f in fields(cls)}
-        unknown = set(data) - set(known)
-        if unknown:
-            raise ConfigError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
-        try:
-            values: dict[str, Any] = {k: int(v) if known[k] == "int" else float(v)
-                                      for k, v in data.items()}
-            out = cls(**values)
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{where}: {exc}") from None
+        out = section_settings(cls, data, where)
         if min(out.weights.values()) < 0 or sum(out.weights.values()) <= 0:
             raise ConfigError(f"{where}: weights must be >= 0 and not all 0")
         if out.contact_days < 1 or out.fcr_days < 1 or out.min_responses < 1:

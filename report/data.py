@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 import orjson
 
-from parallax.db import fetch_dicts, read_sql
+from parallax.db import fetch_dicts
 from parallax.errors import NoDataError
 from parallax.named_queries import run_query
 from parallax.report.drill import SessionView, session_views
@@ -54,7 +54,7 @@ class ReviewData:
 
 def gather(con: duckdb.DuckDBPyConnection, run_id: str | None = None) -> ReviewData:
     """Read one run (the latest by default) and the query results the report shows."""
-    rows = con.execute(read_sql("queries", "findings.sql"), {"run_id": run_id}).fetchall()
+    rows = run_query(con, "findings", {"run_id": run_id}).fetchall()
     if not rows:
         raise NoDataError("no findings to review: run `parallax correlate` first"
                           + (f" (no run {run_id!r})" if run_id else ""))

@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 import orjson
 
-from parallax.db import fetch_dicts, read_sql
+from parallax.db import fetch_dicts
 from parallax.errors import ConfigError, NoDataError
 from parallax.named_queries import run_query
 from parallax.names import did_you_mean
@@ -135,8 +135,8 @@ def _interaction(con: duckdb.DuckDBPyConnection, subject: str, limit: int,
 
 def _findings(con, kind: str) -> dict[str, dict]:
     """The latest run's findings on one kind of subject, by subject."""
-    return {s: orjson.loads(doc) for _, k, s, _, doc in con.execute(
-        read_sql("queries", "findings.sql"), {"run_id": None}).fetchall() if k == kind}
+    return {s: orjson.loads(doc) for _, k, s, _, doc in run_query(
+        con, "findings", {"run_id": None}).fetchall() if k == kind}
 
 
 def text_waterfall(spans: tuple[dict, ...] | list[dict],

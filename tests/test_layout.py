@@ -31,3 +31,16 @@ def test_sql_files_have_a_header_comment() -> None:
         if not p.read_text(encoding="utf-8").lstrip().startswith("--")
     ]
     assert missing == []
+
+
+def test_the_checkout_has_the_installed_layout() -> None:
+    """``parallax/connectors`` etc. link the top-level folders, so the editable install, mypy
+    and editors resolve ``parallax.connectors`` from files, with no run-time path hook."""
+    import importlib.util
+
+    for folder in ("connectors", "models", "correlate", "queries", "demo", "report"):
+        link = ROOT / "parallax" / folder
+        assert link.is_symlink() and link.resolve() == ROOT / folder, folder
+    assert "__path__" not in (ROOT / "parallax" / "__init__.py").read_text(encoding="utf-8")
+    spec = importlib.util.find_spec("parallax.connectors.load")
+    assert spec is not None and spec.origin == str(ROOT / "parallax" / "connectors" / "load.py")

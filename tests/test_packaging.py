@@ -28,6 +28,11 @@ def test_wheel_installs_and_runs(tmp_path) -> None:
     assert "parallax/models/schema/001_canonical.sql" in names
     assert "parallax/queries/loads.sql" in names
     assert "parallax/py.typed" in names  # PEP 561: the package says it is typed
+    # From the sdist (which has no links: parallax/connectors etc. are links in the checkout),
+    # the same wheel.
+    subprocess.run([uv, "build", "-q", "-o", str(tmp_path / "via-sdist"), str(ROOT)], check=True)
+    [again] = (tmp_path / "via-sdist").glob("parallax-*.whl")
+    assert sorted(zipfile.ZipFile(again).namelist()) == sorted(names)
 
     venv = tmp_path / "venv"
     subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)

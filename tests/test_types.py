@@ -1,4 +1,4 @@
-"""The package type-checks: mypy on the wheel-shaped tree (.ci/typecheck.py) finds nothing, so
+"""The package type-checks: mypy on ``parallax`` as installed (.ci/typecheck.py) finds nothing, so
 the suite (the CI command) fails on a type error as on a failing test."""
 
 from __future__ import annotations

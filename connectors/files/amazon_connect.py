@@ -49,6 +49,7 @@ from parallax.connectors.files.interaction_rows import (
     InteractionRows,
     source_name,
 )
+from parallax.connectors.files.lines import source_lines
 from parallax.connectors.files.redact import Redactor
 from parallax.errors import FormatError
 
@@ -79,19 +80,14 @@ def _objects(line: bytes) -> list[Any]:
 
 
 def _records(source: Source, ctx: ParseContext) -> Iterator[tuple[str, Any, bytes]]:
-    with source.open() as f:
-        for n, line in enumerate(f, 1):
-            if n == 1 and line.startswith(b"\xef\xbb\xbf"):
-                line = line[3:]
-            if not line.strip():
-                continue
-            try:
-                objs = _objects(line)
-            except ValueError as exc:
-                yield f"line {n}", f"invalid JSON: {str(exc).splitlines()[0]}", line
-                continue
-            for i, obj in enumerate(objs, 1):
-                yield (f"line {n}" if len(objs) == 1 else f"line {n} record {i}"), obj, line
+    for n, line in source_lines(source):
+        try:
+            objs = _objects(line)
+        except ValueError as exc:
+            yield f"line {n}", f"invalid JSON: {str(exc).splitlines()[0]}", line
+            continue
+        for i, obj in enumerate(objs, 1):
+            yield (f"line {n}" if len(objs) == 1 else f"line {n} record {i}"), obj, line
 
 
 def _values(rec: dict, ctx: ParseContext) -> dict[str, Any]:

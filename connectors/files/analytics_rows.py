@@ -13,6 +13,8 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
+from parallax.connectors.files.lines import strip_bom
+
 __all__ = ["CHUNK_ROWS", "EVENT_SCHEMA", "PAGE_VIEW_SCHEMA", "SESSION_SCHEMA", "Bad", "Columns",
            "SessionAcc", "dumps_json", "event_key", "first_line", "first_object", "loads_exact",
            "mac_key", "to_float"]
@@ -152,7 +154,7 @@ def to_float(value: Any, what: str = "value", lenient: bool = False) -> float | 
 
 
 def first_line(head: bytes) -> bytes:
-    return head.removeprefix(b"\xef\xbb\xbf").lstrip().split(b"\n", 1)[0].strip()
+    return strip_bom(head).lstrip().split(b"\n", 1)[0].strip()
 
 
 def first_object(head: bytes) -> dict | None:

@@ -44,6 +44,7 @@ import orjson
 
 from parallax.connectors.base import Chunk, FileFormat, ParseContext, Source
 from parallax.connectors.files import survey
+from parallax.connectors.files.lines import source_lines
 from parallax.errors import FormatError
 
 __all__ = ["FORMATS"]
@@ -151,22 +152,17 @@ def _parse_csv(source: Source, ctx: ParseContext) -> Iterator[Chunk]:
 
 def _json_lines(source: Source, ctx: ParseContext) -> Iterator[tuple[int, Any, str]]:
     """(line number, flattened object or an error text, line) per non-blank line."""
-    with source.open() as f:
-        for n, line in enumerate(f, 1):
-            if n == 1 and line.startswith(b"\xef\xbb\xbf"):
-                line = line[3:]
-            if not line.strip():
-                continue
-            text = line.decode("utf-8", errors="replace").rstrip("\r\n")
-            try:
-                rec = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                yield n, f"invalid JSON: {exc}", text
-                continue
-            if not isinstance(rec, dict):
-                yield n, f"not a JSON object: {type(rec).__name__}", text
-                continue
-            yield n, survey.flatten(rec), text
+    for n, line in source_lines(source):
+        text = line.decode("utf-8", errors="replace").rstrip("\r\n")
+        try:
+            rec = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            yield n, f"invalid JSON: {exc}", text
+            continue
+        if not isinstance(rec, dict):
+            yield n, f"not a JSON object: {type(rec).__name__}", text
+            continue
+        yield n, survey.flatten(rec), text
 
 
 def _scrubbed(rows: survey.FeedbackRows, cols: Mapping[str, str], line: str) -> str:

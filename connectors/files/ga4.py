@@ -216,10 +216,6 @@ def _parse_lines(lines: Iterable[tuple[int, bytes]], ctx: ParseContext,
                          ("page_location", "page_referrer"))
     records, rejects, seen_first = 0, [], not file_start
     for lineno, line in lines:
-        if lineno == 1 and file_start and line.startswith(b"\xef\xbb\xbf"):
-            line = line[3:]
-        if not line.strip():
-            continue
         records += 1
         rec = None
         try:

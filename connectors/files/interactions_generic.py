@@ -30,6 +30,7 @@ from parallax.connectors.files.interaction_rows import (
     InteractionRows,
     source_name,
 )
+from parallax.connectors.files.lines import source_lines
 from parallax.connectors.files.redact import Redactor
 from parallax.connectors.files.survey import flatten, norm
 from parallax.errors import ConfigError, FormatError
@@ -174,28 +175,25 @@ def _parse_ndjson(source: Source, ctx: ParseContext) -> Iterator[Chunk]:
     rows = InteractionRows(ctx, source_name("interactions", ctx))
     resolved: dict[tuple, dict[str, str]] = {}
     found = False
-    with source.open() as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = orjson.loads(line.removeprefix(b"\xef\xbb\xbf"))
-            except orjson.JSONDecodeError as exc:
-                rec = f"invalid JSON: {exc}"
-            if not isinstance(rec, dict):
-                why = rec if isinstance(rec, str) else f"not a JSON object: {type(rec).__name__}"
-                rows.reject(f"line {n}", why, Redactor.of(ctx.pseudonymize).record(None, line))
-                continue
-            flat = flatten(rec)
-            key = tuple(flat)
-            if key not in resolved:
-                resolved[key] = resolve_columns(list(flat), ctx.fields, ctx.file, strict=False)
-            cols = resolved[key]
-            found = found or "interaction_id" in cols
-            redact = Redactor.of(ctx.pseudonymize, (cols.get("user_id"), cols.get("agent_id")))
-            _add(rows, f"line {n}", flat, cols, partial(redact.record, rec, line))
-            if len(rows) >= CHUNK_ROWS:
-                yield rows.take()
+    for n, line in source_lines(source):
+        try:
+            rec = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            rec = f"invalid JSON: {exc}"
+        if not isinstance(rec, dict):
+            why = rec if isinstance(rec, str) else f"not a JSON object: {type(rec).__name__}"
+            rows.reject(f"line {n}", why, Redactor.of(ctx.pseudonymize).record(None, line))
+            continue
+        flat = flatten(rec)
+        key = tuple(flat)
+        if key not in resolved:
+            resolved[key] = resolve_columns(list(flat), ctx.fields, ctx.file, strict=False)
+        cols = resolved[key]
+        found = found or "interaction_id" in cols
+        redact = Redactor.of(ctx.pseudonymize, (cols.get("user_id"), cols.get("agent_id")))
+        _add(rows, f"line {n}", flat, cols, partial(redact.record, rec, line))
+        if len(rows) >= CHUNK_ROWS:
+            yield rows.take()
     if not found:
         raise FormatError(ctx.file, "no record has an interaction id (interaction_id, "
                           "contact_id, call_id, ticket_id…); use --field interaction_id=KEY")

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from parallax.connectors.base import Chunk, FileFormat, ParseContext, Reject, Source
+from parallax.connectors.files.lines import strip_bom
 from parallax.connectors.files.spans import (
     CHUNK_SPANS,
     KINDS,
@@ -202,7 +203,7 @@ def _parse(source: Source, ctx: ParseContext) -> Iterator[Chunk]:
 
 
 def _sniff(head: bytes) -> bool:
-    text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    text = strip_bom(head).lstrip()
     return text.startswith(b"{") and b'"traceID"' in text and b'"resourceSpans"' not in text
 
 

@@ -29,6 +29,7 @@ import orjson
 
 from parallax.connectors.base import Chunk, FileFormat, ParseContext, Reject, Source
 from parallax.connectors.files import otlp_native
+from parallax.connectors.files.lines import strip_bom
 from parallax.connectors.files.parallel import line_chunks
 from parallax.connectors.files.spans import (
     CHUNK_SPANS,
@@ -211,10 +212,6 @@ def _parse_lines(
     batch = _Batch(ctx, "otlp-jsonl")
     first = file_start
     for lineno, line in lines:
-        if first and line.startswith(b"\xef\xbb\xbf"):
-            line = line[3:]
-        if not line.strip():
-            continue
         where = f"line {lineno}"
         with gc_paused():
             request, reason = _load_line(line)
@@ -245,7 +242,7 @@ def _sniff_jsonl(head: bytes) -> bool:
     if nl < 0:
         return True
     try:
-        return _request_of(orjson.loads(head[:nl].removeprefix(b"\xef\xbb\xbf"))) is not None
+        return _request_of(orjson.loads(strip_bom(head[:nl]))) is not None
     except orjson.JSONDecodeError:
         return False
 

@@ -37,6 +37,7 @@ import orjson
 
 from parallax.connectors.base import Chunk, FileFormat, ParseContext, Reject, Source
 from parallax.connectors.files.analytics_rows import CHUNK_ROWS, Bad, first_line, first_object
+from parallax.connectors.files.lines import source_lines
 from parallax.connectors.files.pageview_rows import Views, missing, redactor, resolve
 from parallax.errors import FormatError
 
@@ -102,38 +103,33 @@ def _parse_ndjson(source: Source, ctx: ParseContext) -> Iterator[Chunk]:
     views = Views(ctx, "pageviews-ndjson")
     mappings: dict[tuple, dict[str, str]] = {}  # key set → canonical → key (rows share shapes)
     records, rejects, seen_first = 0, [], False
-    with source.open() as f:
-        for lineno, line in enumerate(f, 1):
-            if lineno == 1:
-                line = line.removeprefix(b"\xef\xbb\xbf")
-            if not line.strip():
-                continue
-            records += 1
-            rec = None
-            try:
-                rec = orjson.loads(line)
-                if not isinstance(rec, dict):
-                    raise Bad("not a JSON object")
-                shape = tuple(rec)
-                found = mappings.get(shape)
-                if found is None:
-                    found = mappings[shape] = resolve(list(rec), ctx.fields)
-                    if not seen_first and (problem := missing(found, ctx.fields, list(rec))):
-                        raise FormatError(ctx.file, f"not a page-view record: {problem}",
-                                          f"line {lineno}")
-                views.add({canon: rec.get(key) for canon, key in found.items()})
-            except (orjson.JSONDecodeError, Bad) as exc:
-                reason = f"invalid JSON: {exc}" if rec is None else str(exc)
-                if not seen_first:
-                    raise FormatError(ctx.file, f"not a page-view record ({reason})",
-                                      f"line {lineno}") from None
-                found = mappings.get(tuple(rec)) if isinstance(rec, dict) else None
-                raw = redactor(ctx, found).record(rec, line)
-                rejects.append(Reject(f"line {lineno}", reason, raw))
-            seen_first = True
-            if len(views.views) >= CHUNK_ROWS:
-                yield from views.take(records, rejects)
-                records, rejects = 0, []
+    for lineno, line in source_lines(source):
+        records += 1
+        rec = None
+        try:
+            rec = orjson.loads(line)
+            if not isinstance(rec, dict):
+                raise Bad("not a JSON object")
+            shape = tuple(rec)
+            found = mappings.get(shape)
+            if found is None:
+                found = mappings[shape] = resolve(list(rec), ctx.fields)
+                if not seen_first and (problem := missing(found, ctx.fields, list(rec))):
+                    raise FormatError(ctx.file, f"not a page-view record: {problem}",
+                                      f"line {lineno}")
+            views.add({canon: rec.get(key) for canon, key in found.items()})
+        except (orjson.JSONDecodeError, Bad) as exc:
+            reason = f"invalid JSON: {exc}" if rec is None else str(exc)
+            if not seen_first:
+                raise FormatError(ctx.file, f"not a page-view record ({reason})",
+                                  f"line {lineno}") from None
+            found = mappings.get(tuple(rec)) if isinstance(rec, dict) else None
+            raw = redactor(ctx, found).record(rec, line)
+            rejects.append(Reject(f"line {lineno}", reason, raw))
+        seen_first = True
+        if len(views.views) >= CHUNK_ROWS:
+            yield from views.take(records, rejects)
+            records, rejects = 0, []
     if not seen_first:
         raise FormatError(ctx.file, "no page views: the file is empty")
     yield from views.take(records, rejects)

@@ -23,13 +23,14 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 
 from parallax.connectors.base import Chunk, ParseContext, Source
+from parallax.connectors.files.lines import numbered_lines, source_lines
 
 __all__ = ["LineParser", "line_chunks", "parallel_chunks", "use_parallel", "workers"]
 
 SEGMENT_BYTES = 16 << 20
 MIN_PARALLEL_BYTES = 64 << 20
 
-# (numbered lines, context, is this the start of the file?) → chunks
+# (numbered non-blank lines, context, is this the start of the file?) → chunks
 LineParser = Callable[[Iterable[tuple[int, bytes]], ParseContext, bool], Iterator[Chunk]]
 
 
@@ -80,7 +81,7 @@ def _segment(parse: LineParser, path: str, start: int, end: int) -> tuple[list[C
     if lines and lines[-1] == b"":
         lines.pop()
     assert _worker_ctx is not None
-    chunks = list(parse(enumerate(lines, 1), _worker_ctx, start == 0))
+    chunks = list(parse(numbered_lines(lines, start == 0), _worker_ctx, start == 0))
     return chunks, data.count(b"\n")
 
 
@@ -100,8 +101,7 @@ def line_chunks(source: Source, ctx: ParseContext, parse: LineParser) -> Iterato
     if use_parallel(source):
         yield from parallel_chunks(source, ctx, parse)
         return
-    with source.open() as f:
-        yield from parse(enumerate(f, 1), ctx, True)
+    yield from parse(source_lines(source), ctx, True)
 
 
 def parallel_chunks(source: Source, ctx: ParseContext, parse: LineParser) -> Iterator[Chunk]:

@@ -54,6 +54,7 @@ from parallax.connectors.files.analytics_rows import (
     to_float,
 )
 from parallax.connectors.files.ga4_fields import SESSION_PARAM, TRACE_PARAM
+from parallax.connectors.files.lines import numbered_lines, strip_bom
 from parallax.connectors.files.redact import Redactor, strip_url
 from parallax.connectors.files.snowplow_fields import (
     FIELDS,
@@ -82,7 +83,7 @@ def _uuid_like(value: str) -> bool:
 
 def _sniff_tsv(head: bytes) -> bool:
     # Not ``first_line``: it strips the trailing empty fields (tabs) that the count needs.
-    line = head.removeprefix(b"\xef\xbb\xbf").split(b"\n", 1)[0].rstrip(b"\r")
+    line = strip_bom(head).split(b"\n", 1)[0].rstrip(b"\r")
     cells = line.split(b"\t")
     whole = b"\n" in head.strip() or len(cells) == len(FIELDS)
     # A first line longer than the sniffed bytes is judged by the columns it shows.
@@ -190,8 +191,8 @@ def _parse(source: Source, ctx: ParseContext, fmt: str) -> Iterator[Chunk]:
     redact = Redactor.of(ctx.pseudonymize, _IDS, _URLS, _HIDDEN)
     records, rejects, seen_first = 0, [], False
     with source.open() as f:
-        for lineno, raw in enumerate(f, 1):
-            line = raw.decode("utf-8", "replace").removeprefix("\ufeff").rstrip("\r\n")
+        for lineno, raw in numbered_lines(f):
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
             if not line.strip():
                 continue
             records += 1

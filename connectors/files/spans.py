@@ -40,6 +40,7 @@ import orjson
 import pyarrow as pa
 
 from parallax.connectors.base import ParseContext, Source
+from parallax.connectors.files.lines import strip_bom
 from parallax.connectors.files.redact import Redactor
 from parallax.connectors.privacy import FREE_TEXT_KEYS, PII_ATTRIBUTE_KEYS, is_credential
 from parallax.errors import FormatError
@@ -57,7 +58,6 @@ MAX_US = 253_402_300_800_000_000  # 10000-01-01 in µs since the epoch: beyond a
 
 _USER = ("enduser.id", "user.id")
 _HEX: dict[tuple[int, ...], re.Pattern] = {}  # lengths → "lower-case hex, not all zero"
-_BOM = b"\xef\xbb\xbf"
 
 # URL attributes keep scheme, host and path: query strings and fragments carry tokens and
 # e-mail addresses, and nothing downstream needs them.
@@ -152,8 +152,7 @@ def read_json(source: Source, ctx: ParseContext, what: str) -> Any:
     """The whole file as one JSON value, or a FormatError naming the line and column."""
     with source.open() as f:
         data = f.read()
-    if data.startswith(_BOM):
-        data = data[3:]
+    data = strip_bom(data)
     try:
         with gc_paused():
             return orjson.loads(data)

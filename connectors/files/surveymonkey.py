@@ -30,6 +30,7 @@ from typing import Any
 import orjson
 
 from parallax.connectors.base import Chunk, FileFormat, ParseContext, Source
+from parallax.connectors.files.lines import strip_bom
 from parallax.connectors.files.survey import flatten
 from parallax.connectors.pull.records import feedback_chunks, read_page
 from parallax.errors import ConfigError, FormatError
@@ -212,7 +213,7 @@ def _parse(source: Source, ctx: ParseContext) -> Iterator[Chunk]:
 
 
 def _sniff(head: bytes) -> bool:
-    text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    text = strip_bom(head).lstrip()
     return text.startswith(b"{") and b'"data"' in text and b'"pages"' in text and (
         b'"response_status"' in text or b'"collector_id"' in text)
 

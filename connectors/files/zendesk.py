@@ -57,6 +57,7 @@ from parallax.connectors.files.interaction_rows import (
     as_time,
     source_name,
 )
+from parallax.connectors.files.lines import numbered_lines, strip_bom
 from parallax.connectors.files.redact import Redactor
 from parallax.errors import ConfigError, FormatError
 
@@ -78,8 +79,7 @@ def _pages(source: Source, ctx: ParseContext) -> Iterator[tuple[str, Any, bytes]
     """(location, page-or-ticket-or-error, raw) — one document, or one JSON value per line."""
     with source.open() as f:
         data = f.read()
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
+    data = strip_bom(data)
     lines = [ln for ln in data.splitlines() if ln.strip()]
     if not lines:
         raise FormatError(ctx.file, "empty file: no tickets")
@@ -91,9 +91,7 @@ def _pages(source: Source, ctx: ParseContext) -> Iterator[tuple[str, Any, bytes]
         except orjson.JSONDecodeError as exc:
             raise FormatError(ctx.file, f"not Zendesk ticket JSON: {exc}") from None
         return
-    for n, line in enumerate(data.splitlines(), 1):
-        if not line.strip():
-            continue
+    for n, line in numbered_lines(data.splitlines()):
         try:
             yield f"line {n}", orjson.loads(line), line
         except orjson.JSONDecodeError as exc:

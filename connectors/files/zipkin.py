@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from parallax.connectors.base import Chunk, FileFormat, ParseContext, Reject, Source
+from parallax.connectors.files.lines import strip_bom
 from parallax.connectors.files.spans import (
     CHUNK_SPANS,
     MALFORMED,
@@ -120,7 +121,7 @@ def _parse(source: Source, ctx: ParseContext) -> Iterator[Chunk]:
 
 
 def _sniff(head: bytes) -> bool:
-    text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    text = strip_bom(head).lstrip()
     if text.startswith(b"{"):  # one span object (an OTLP document was claimed before)
         return all(k in text for k in (b'"traceId"', b'"id"')) and b'"resourceSpans"' not in text
     return text.startswith(b"[") and b'"traceId"' in text

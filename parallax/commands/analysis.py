@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from parallax.commands.base import analysis_settings, app, check_format, open_db, parse_window
+from parallax.commands.base import analysis_settings, app, check_format, parse_window, session
 from parallax.errors import ConfigError
 from parallax.terminal import echo, print_json, safe_text
 
@@ -48,11 +48,9 @@ def correlate_cmd(
 ) -> None:
     """Link feedback to delivery, attribute poor feedback, store findings with verdicts."""
     start, end = parse_window(since, until)
-    con, cfg, _ = open_db(ctx)
-    try:
+    with session(ctx) as s:
+        con, cfg = s.con, s.cfg
         run_correlate(con, cfg, start, end, min_responses)
-    finally:
-        con.close()
 
 
 @app.command("findings")
@@ -69,16 +67,14 @@ def findings_cmd(
     """Print the findings of the latest (or a given) correlate run."""
     import orjson
 
-    from parallax.db import read_sql
     from parallax.findings_table import pick_columns, print_findings
+    from parallax.named_queries import run_query
 
     check_format(format, ("table", "json", "csv"))
     shown = pick_columns(columns, wide)
-    con, _, _ = open_db(ctx)
-    try:
-        rows = con.execute(read_sql("queries", "findings.sql"), {"run_id": run_id}).fetchall()
-    finally:
-        con.close()
+    with session(ctx) as s:
+        con = s.con
+        rows = run_query(con, "findings", {"run_id": run_id}).fetchall()
     if not rows:
         raise ConfigError("no findings yet: run `parallax correlate` first"
                           + (f" (no run {run_id!r})" if run_id else ""))

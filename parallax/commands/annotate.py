@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from parallax.commands.base import app, check_format, open_db, pairs
+from parallax.commands.base import app, check_format, pairs, session
 from parallax.terminal import echo, print_json
 
 __all__ = ["annotate_app"]
@@ -35,17 +35,14 @@ def annotate_add(
 ) -> None:
     """Record an incident, a deploy or a design change."""
     from parallax.annotations import add, make, parse_time
-    from parallax.options import route_normalizer
 
-    con, cfg, _ = open_db(ctx, create=True)
-    try:
+    with session(ctx, create=True) as s:
+        con = s.con
         a = make(kind=kind, starts_at=parse_time(start, "--start"),
                  ends_at=parse_time(end, "--end") if end else None, service=service,
                  route=route, dependency=dependency, description=description, id=id,
-                 source="cli", where="annotate add", routes=route_normalizer(cfg, con))
+                 source="cli", where="annotate add", routes=s.route)
         stored = add(con, a)
-    finally:
-        con.close()
     echo(f"{'stored' if stored else 'already there'}: {a.id}")
 
 
@@ -56,11 +53,9 @@ def annotate_list(ctx: typer.Context, format: FormatOpt = "table",
     from parallax.annotations import list_annotations
 
     format = check_format(format)
-    con, _, _ = open_db(ctx)
-    try:
+    with session(ctx) as s:
+        con = s.con
         rows = list_annotations(con, kind=kind)
-    finally:
-        con.close()
     if format == "json":
         print_json([a.to_json() for a in rows])
         return
@@ -84,13 +79,10 @@ def annotate_import(
 ) -> None:
     """Import annotations from CSV: all rows or none; re-importing changes nothing."""
     from parallax.annotations import import_csv
-    from parallax.options import route_normalizer
 
-    con, cfg, _ = open_db(ctx, create=True)
-    try:
+    with session(ctx, create=True) as s:
+        con = s.con
         r = import_csv(con, file, pairs(map_, "--map", "field=COLUMN"), default_kind=kind,
-                       routes=route_normalizer(cfg, con))
-    finally:
-        con.close()
+                       routes=s.route)
     echo(f"{file}: {r.rows} rows — {r.added} added, {r.updated} updated, "
          f"{r.unchanged} unchanged")

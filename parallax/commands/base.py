@@ -1,20 +1,31 @@
-"""What every command shares: the typer app, global options, opening the database.
+"""What every command shares: the typer app, global options, the database session.
 
 Command modules register themselves on ``app`` when ``parallax.cli`` imports them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from parallax.errors import ConfigError
 
-__all__ = ["analysis_settings", "app", "check_format", "command_line", "open_db", "pairs",
-           "parse_when", "parse_window", "print_query", "refresh_pages"]
+if TYPE_CHECKING:  # a command's start imports no more than it uses
+    import duckdb
+
+    from parallax.config import Config
+    from parallax.connectors.routes import RouteNormalizer
+    from parallax.correlate.settings import Settings
+    from parallax.exposure import JoinSettings
+
+__all__ = ["Session", "analysis_settings", "app", "check_format", "command_line", "pairs",
+           "parse_when", "parse_window", "print_query", "refresh_pages", "session"]
 
 app = typer.Typer(
     help="Parallax: put what customers say beside what they got.",
@@ -54,10 +65,38 @@ def _print_version(wanted: bool) -> None:
         raise typer.Exit()
 
 
-def open_db(ctx: typer.Context, *, create: bool = False):
-    """Open (and migrate) the database; the CLI is the only caller of ``db.connect``. Only
-    commands that load data ``create`` one: for any other, a missing file is a mistyped
-    ``--db`` (refused in one line) rather than a new empty database and folders."""
+class Session:
+    """An open database and what commands read beside it: the config, the analysis settings
+    and the route normaliser. Every ``--route`` a user types goes through ``route`` so it
+    means the stored template in every command."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, cfg: Config, path: Path) -> None:
+        self.con, self.cfg, self.path = con, cfg, path
+
+    @cached_property
+    def analysis(self) -> tuple[Settings, JoinSettings]:
+        """``[correlate]`` and ``[join]``, checked (``analysis_settings``)."""
+        return analysis_settings(self.cfg)
+
+    @cached_property
+    def routes(self) -> RouteNormalizer:
+        """``[routes]`` and the templates learned from this database's spans."""
+        from parallax.options import route_normalizer
+
+        return route_normalizer(self.cfg, self.con)
+
+    def route(self, value: str) -> str:
+        """A route as typed (a URL, a path, a template in any framework's syntax) → the
+        stored template it lands on; as typed when it lands on none."""
+        return self.routes(value) or value
+
+
+@contextmanager
+def session(ctx: typer.Context, *, create: bool = False) -> Iterator[Session]:
+    """The database opened (and migrated) for one command, closed however the command ends;
+    the CLI is the only caller of ``db.connect``. Only commands that load data ``create`` one:
+    for any other, a missing file is a mistyped ``--db`` (refused in one line) rather than a
+    new empty database and folders."""
     from parallax.config import load_config
     from parallax.db import connect, resolve_db_path
 
@@ -68,7 +107,11 @@ def open_db(ctx: typer.Context, *, create: bool = False):
         raise ConfigError(f"{path}: no such database (check --db; "
                           f"`{command_line('ingest', '…')}` or `{command_line('demo')}` "
                           "creates one)")
-    return connect(path), cfg, path
+    con = connect(path)
+    try:
+        yield Session(con, cfg, path)
+    finally:
+        con.close()
 
 
 def command_line(*args: str, db: Path | None = None) -> str:
@@ -111,12 +154,12 @@ def parse_window(since: str | None, until: str | None, flags=("--since", "--unti
 
 
 def print_query(con, name: str, params: dict | None = None) -> None:
+    """A named query (``queries/NAME.sql``) printed as a table."""
     from parallax.console import print_rows
-    from parallax.db import read_sql
+    from parallax.named_queries import run_query
 
-    cur = con.execute(read_sql("queries", name), params) if params else con.execute(
-        read_sql("queries", name))
-    print_rows([d[0] for d in cur.description], cur.fetchall())
+    rel = run_query(con, name, params or {})
+    print_rows(rel.columns, rel.fetchall())
 
 
 def pairs(values: list[str] | None, flag: str = "--field",

@@ -13,11 +13,10 @@ from typing import Annotated
 import typer
 
 from parallax.commands.base import (
-    analysis_settings,
     app,
     check_format,
-    open_db,
     parse_when,
+    session,
 )
 from parallax.errors import ConfigError
 from parallax.terminal import echo, print_json
@@ -98,12 +97,10 @@ def metrics_cmd(
 
     check_format(format)
     start, end = parse_when(since, "--since"), parse_when(until, "--until")
-    con, _, _ = open_db(ctx)
-    try:
+    with session(ctx) as s:
+        con = s.con
         metrics = contact_metrics(con, by=by, fcr_days=fcr_days, service_level_s=service_level_s,
                                   aht=aht, abandonment=abandonment, since=start, until=end)
-    finally:
-        con.close()
     if format == "json":
         print_json([m.to_json() for m in metrics])
         return
@@ -153,13 +150,11 @@ def drivers_cmd(
 
     check_format(format)
     window_s = _seconds(window)
-    con, cfg, _ = open_db(ctx)
-    try:
-        good = analysis_settings(cfg)[0].good_load_ms
+    with session(ctx) as s:
+        con, cfg = s.con, s.cfg
+        good = s.analysis[0].good_load_ms
         found = call_drivers(con, window_s=window_s, good_load_ms=good, fcr_days=fcr_days,
                              cost_per_min=cost_rate(cfg, cost_per_minute))
-    finally:
-        con.close()
     if html is not None:
         from parallax.export import write_whole
         from parallax.report.drivers import drivers_html

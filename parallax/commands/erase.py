@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from parallax.commands.base import app, open_db
+from parallax.commands.base import app
+from parallax.commands.base import session as db_session  # --session is an option here
 from parallax.terminal import echo
 
 __all__ = ["erase_cmd"]
@@ -29,13 +30,11 @@ def erase_cmd(
     from parallax.connectors.receive.settings import ServeSettings
     from parallax.erase import erase
 
-    con, cfg, db_path = open_db(ctx)
-    try:
+    with db_session(ctx) as s:
+        con, cfg, db_path = s.con, s.cfg, s.path
         spool = ServeSettings.from_config(db_path, cfg.extra.get("serve", {})).spool
         done = erase(con, Pseudonymizer(load_key(db_path, cfg.key_file)), user=user,
                      email=email, session=session, spool=spool)
-    finally:
-        con.close()
     rows = ", ".join(f"{table} {n:,}" for table, n in sorted(done.rows.items())) or "none"
     echo(f"erased {done.kind} {done.pseudonym} (pseudonym): {done.total:,} rows in "
                f"{done.sessions:,} session(s) — {rows}; later loads will skip them")

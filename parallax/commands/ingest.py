@@ -11,10 +11,10 @@ import typer
 from parallax.commands.base import (
     app,
     command_line,
-    open_db,
     pairs,
     print_query,
     refresh_pages,
+    session,
 )
 from parallax.terminal import echo
 
@@ -43,15 +43,13 @@ def _ingest(ctx, kind, files, fmt, fields, max_reject_rate, options, extra=None)
     from parallax.options import ingest_options
 
     paths = expand_paths(files)
-    con, cfg, db_path = open_db(ctx, create=True)
-    try:
+    with session(ctx, create=True) as s:
+        con, cfg, db_path = s.con, s.cfg, s.path
         merged = {**pairs(extra, "--option", "key=value"), **options}
         opts = ingest_options(cfg, db_path, pairs(fields), merged, max_reject_rate)
         with FileProgress() as progress:
             summaries = ingest_files(con, kind, paths, opts, format=fmt, progress=progress)
         refresh_pages(con, cfg)
-    finally:
-        con.close()
     print_summaries(summaries)
 
 
@@ -124,21 +122,17 @@ def loads(ctx: typer.Context,
           rejects: Annotated[bool, typer.Option("--rejects", help="Rejected records.")] = False,
           limit: Annotated[int, typer.Option("--limit")] = 50) -> None:
     """The load ledger (newest first), or the rejected records with their reasons."""
-    con, _, _ = open_db(ctx)
-    try:
-        print_query(con, "rejects.sql" if rejects else "loads.sql", {"limit": limit})
-    finally:
-        con.close()
+    with session(ctx) as s:
+        con = s.con
+        print_query(con, "rejects" if rejects else "loads", {"limit": limit})
 
 
 @app.command("overview")
 def overview(ctx: typer.Context) -> None:
     """What the database holds and how well feedback, sessions and traces meet."""
-    con, _, _ = open_db(ctx)
-    try:
-        print_query(con, "overview.sql")
-    finally:
-        con.close()
+    with session(ctx) as s:
+        con = s.con
+        print_query(con, "overview")
 
 
 @app.command("demo")
@@ -159,8 +153,8 @@ def demo(
     from parallax.demo import build_world
     from parallax.options import ingest_options
 
-    con, cfg, db_path = open_db(ctx, create=True)
-    try:
+    with session(ctx, create=True) as s:
+        con, cfg, db_path = s.con, s.cfg, s.path
         if not force:
             _refuse_foreign_data(con, db_path)
         files = build_world(out, seed=seed, sessions=sessions)
@@ -177,10 +171,8 @@ def demo(
             imported = import_csv(con, path)
             echo(f"{path.name}: {imported.added} annotations added, "
                  f"{imported.updated} updated, {imported.unchanged} unchanged")
-        print_query(con, "overview.sql")
+        print_query(con, "overview")
         run_correlate(con, cfg, None, None, None)
-    finally:
-        con.close()
     echo(f"\ndatabase: {db_path.resolve()}\nfiles:    {out.resolve()} "
          f"(planted truth: {files.truth.name})\nnext:")
     for args in (("review",), ("findings", "--format", "json"), ("overview",),

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from parallax.commands.base import analysis_settings, app, check_format, open_db, parse_window
+from parallax.commands.base import app, check_format, parse_window, session
 from parallax.terminal import echo, print_json
 
 __all__ = ["score_cmd", "score_rows", "verbatims_cmd", "verbatims_lines"]
@@ -53,13 +53,12 @@ def verbatims_cmd(
 
     check_format(format)
     start, end = parse_window(since, until)
-    con, cfg, _ = open_db(ctx)
-    try:
-        settings, join = analysis_settings(cfg)
-        reports = verbatim_report(con, route=route, good_load_ms=settings.good_load_ms,
-                                  join=join, since=start, until=end, limit=limit)
-    finally:
-        con.close()
+    with session(ctx) as s:
+        con = s.con
+        settings, join = s.analysis
+        reports = verbatim_report(con, route=s.route(route) if route else None,
+                                  good_load_ms=settings.good_load_ms, join=join, since=start,
+                                  until=end, limit=limit)
     if format == "json":
         print_json([r.to_json() for r in reports])
         return
@@ -100,16 +99,14 @@ def score_cmd(
 
     check_format(format)
     start, end = parse_window(since, until)
-    con, cfg, _ = open_db(ctx)
-    try:
-        settings, join = analysis_settings(cfg)
+    with session(ctx) as opened:
+        con, cfg = opened.con, opened.cfg
+        settings, join = opened.analysis
         section = {"good_load_ms": settings.good_load_ms, **cfg.extra.get("score", {})}
         s = ScoreSettings.from_mapping(section)
         if weights is not None:
             s = load_weights(weights, s)
         report = quality_score(con, by=by, settings=s, join=join, since=start, until=end)
-    finally:
-        con.close()
     if format == "json":
         print_json(report.to_json())
         return

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from parallax.commands.base import app, open_db, parse_when, refresh_pages
+from parallax.commands.base import app, parse_when, refresh_pages, session
 
 __all__: list[str] = []
 
@@ -45,10 +45,10 @@ def pull_cmd(
     from parallax.terminal import echo
 
     start = parse_when(since, "--since")
-    con, cfg, db_path = open_db(ctx, create=True)
     failed: list[str] = []
     results = []
-    try:
+    with session(ctx, create=True) as s:
+        con, cfg, db_path = s.con, s.cfg, s.path
         specs = build_specs(cfg.extra.get("sources", {}) or {}, names or ())
         if not specs:
             raise ConfigError("no sources to pull: add [sources.NAME] sections to "
@@ -63,8 +63,6 @@ def pull_cmd(
                 if len(specs) > 1:  # the others still run; the error line comes at the end
                     echo(f"{spec.name}: failed: {exc}", err=True)
         refresh_pages(con, cfg)  # fold in what was committed, failed sources' pages too
-    finally:
-        con.close()
     if results:
         print_rows(["source", "pages", "loaded", "duplicates", "rejected", "requests", "cursor",
                     "seconds"],
@@ -83,25 +81,19 @@ def sources_cmd(ctx: typer.Context) -> None:
     """Configured pull sources: cursor, last successful pull, rows loaded, last error."""
     from parallax.console import print_rows
     from parallax.errors import ConfigError
+    from parallax.named_queries import run_query
 
-    con, cfg, _ = open_db(ctx)
-    try:
+    with session(ctx) as s:
+        con, cfg = s.con, s.cfg
         configured = cfg.extra.get("sources", {}) or {}
         if not isinstance(configured, dict):
             raise ConfigError("[sources]: expected [sources.NAME] tables")
-        cur = con.execute(_read_sql())
-        columns = [d[0] for d in cur.description]
-        rows = {r[0]: r for r in cur.fetchall()}
+        rel = run_query(con, "sources", {})
+        columns = rel.columns
+        rows = {r[0]: r for r in rel.fetchall()}
         for name, section in configured.items():
             if name not in rows:
                 kind = section.get("type", "?") if isinstance(section, dict) else "?"
                 rows[name] = (name, kind, None, None, 0, 0, "never pulled")
         print_rows(columns, [rows[n] for n in sorted(rows)])
-    finally:
-        con.close()
 
-
-def _read_sql() -> str:
-    from parallax.db import read_sql
-
-    return read_sql("queries", "sources.sql")

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from parallax.commands.base import app, open_db, pairs
+from parallax.commands.base import app, pairs, session
 
 __all__: list[str] = []
 
@@ -66,6 +66,6 @@ def _migrated(ctx: typer.Context) -> Path:
 
     path = resolve_db_path(ctx.obj.db)
     if path.is_file():
-        con, _, _ = open_db(ctx)
-        con.close()
+        with session(ctx):
+            pass
     return path

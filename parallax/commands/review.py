@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from parallax.commands.base import analysis_settings, app, check_format, open_db, parse_window
+from parallax.commands.base import app, check_format, parse_window, session
 from parallax.terminal import echo, print_json
 
 __all__: list[str] = []
@@ -25,10 +25,10 @@ def review_cmd(
     from parallax.console import Steps
 
     start, end = parse_window(since, until)
-    con, cfg, _ = open_db(ctx)
-    try:
+    with session(ctx) as s:
+        con, cfg = s.con, s.cfg
         # A fresh run: the page's findings and the join model it drills into are one window.
-        settings, join = analysis_settings(cfg)
+        settings, join = s.analysis
         with Steps() as steps:
             steps.step("correlate: join model, model fits, verdicts")
             from parallax.correlate import correlate
@@ -39,8 +39,6 @@ def review_cmd(
 
             currency = str(cfg.extra.get("report", {}).get("currency", ""))
             summary = write_review(con, out, run.run_id, currency=currency)
-    finally:
-        con.close()
     echo(f"review: {summary.path} ({summary.routes} routes, {summary.dependencies} "
          f"dependencies, run {summary.run_id}, {summary.bytes / 1e6:.1f} MB, works offline)")
 
@@ -63,15 +61,11 @@ def drill_cmd(
     from parallax.report import drill, drill_html
 
     check_format(format)
-    con, cfg, _ = open_db(ctx)
-    try:
+    with session(ctx) as s:
+        con = s.con
         if kind == "route":  # a typed URL or template means the stored route it lands on
-            from parallax.options import route_normalizer
-
-            subject = route_normalizer(cfg, con)(subject) or subject
-        d = drill(con, kind, subject, limit, analysis_settings(cfg)[0].good_load_ms)
-    finally:
-        con.close()
+            subject = s.route(subject)
+        d = drill(con, kind, subject, limit, s.analysis[0].good_load_ms)
     if html is not None:
         from parallax.export import write_whole
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from parallax.commands.base import analysis_settings, app, check_format, open_db
+from parallax.commands.base import app, check_format, session
 from parallax.terminal import print_json
 
 __all__: list[str] = []
@@ -30,19 +30,17 @@ def routes_cmd(
     from parallax.options import route_normalizer
 
     format = check_format(format)
-    con, cfg, _ = open_db(ctx)
-    try:
+    with session(ctx) as s:
+        con, cfg = s.con, s.cfg
         prepare(con, route_normalizer(cfg))
         cov = run_query(con, "route_coverage", {})
         coverage = dict(zip([d[0] for d in cov.description], cov.fetchall()[0], strict=True))
         if unmatched:
-            page_spans = ",".join(analysis_settings(cfg)[1].page_spans)
+            page_spans = ",".join(s.analysis[1].page_spans)
             rel = run_query(con, "route_unmatched", {"limit": limit, "page_spans": page_spans})
         else:
             rel = run_query(con, "route_templates", {"limit": limit})
         columns, rows = [d[0] for d in rel.description], rel.fetchall()
-    finally:
-        con.close()
     if format == "json":
 
         doc = {"coverage": coverage,

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from parallax.commands.base import app, check_format, open_db, parse_window
+from parallax.commands.base import app, check_format, parse_window, session
 from parallax.terminal import echo, print_json
 
 __all__ = ["evaluations_app"]
@@ -37,12 +37,10 @@ def sample_cmd(
 
     by = tuple(c.strip() for c in (strata or "").split(",") if c.strip())
     start, end = parse_window(since, until)
-    con, _, _ = open_db(ctx)
-    try:
+    with session(ctx) as s:
+        con = s.con
         sample = draw_sample(con, kind, by, margin=margin, confidence=confidence, seed=seed,
                              since=start, until=end)
-    finally:
-        con.close()
     written = write_sample_csv(sample, out)
     print_rows(["stratum", "population", "sample", "margin"],
                [[s.label, f"{s.population:,}", f"{s.sample:,}",
@@ -77,15 +75,13 @@ def evaluations_ingest(
     from parallax.evaluations import ingest_evaluations
 
     check_format(format)
-    con, cfg, db_path = open_db(ctx)
-    try:
+    with session(ctx) as s:
+        con, cfg, db_path = s.con, s.cfg, s.path
         load = ingest_evaluations(con, file, Pseudonymizer(load_key(db_path, cfg.key_file)))
         if format == "table":
             echo(f"{load.file}: {load.stored:,} evaluations stored, "
                  f"{load.pending:,} sampled rows not evaluated yet")
         _report(con, format)
-    finally:
-        con.close()
 
 
 @evaluations_app.command("report")
@@ -94,8 +90,6 @@ def evaluations_report(
     format: Annotated[str, typer.Option("--format", help="table | json")] = "table",
 ) -> None:
     """Stored evaluations per stratum: pass rate (Wilson) and mean score (t), 95 %."""
-    con, _, _ = open_db(ctx)
-    try:
+    with session(ctx) as s:
+        con = s.con
         _report(con, format)
-    finally:
-        con.close()

@@ -11,12 +11,11 @@ from typing import Annotated
 import typer
 
 from parallax.commands.base import (
-    analysis_settings,
     app,
     check_format,
-    open_db,
     parse_when,
     parse_window,
+    session,
 )
 from parallax.errors import ConfigError
 from parallax.terminal import echo, print_json
@@ -65,7 +64,6 @@ def incident_cmd(
     """What an incident cost in customers: extra poor answers, NPS, conversions, revenue."""
     from parallax.console import Steps
     from parallax.names import require_known
-    from parallax.options import route_normalizer
 
     format = check_format(format)
     span = _duration(baseline, "--baseline")
@@ -75,10 +73,10 @@ def incident_cmd(
                           "--dependency or --route")
     if id is None and (starts is None or ends is None):
         raise ConfigError("the incident needs --start and --end (or an annotation ID)")
-    con, cfg, _ = open_db(ctx)
-    try:
+    with session(ctx) as s:
+        con = s.con
         # A typed /category/base-layers or /category/:slug means the stored /category/{slug}.
-        route = (route_normalizer(cfg, con)(route) or route) if route else None
+        route = s.route(route) if route else None
         for kind, name, flag in (("annotation", id, "incident"), ("route", route, "--route"),
                                  ("service", service, "--service"),
                                  ("dependency", dependency, "--dependency")):
@@ -89,7 +87,7 @@ def incident_cmd(
 
             r = incident_impact(con, id=id, service=service, dependency=dependency,
                                 route=route, starts=starts, ends=ends, baseline=span,
-                                join=analysis_settings(cfg)[1])
+                                join=s.analysis[1])
             if html is not None:
                 from parallax.report.trend import Trend
 
@@ -98,8 +96,6 @@ def incident_cmd(
                     f"Incident {r.id or r.dependency or r.route or r.service}", r.verdict,
                     r.reason, r.routes, r.baseline_from, r.ends + (r.ends - r.starts),
                     r.starts, r.ends))
-    finally:
-        con.close()
     doc = r.to_json()
     if format == "json":
         print_json(doc)
@@ -187,27 +183,26 @@ def design_check_cmd(
 
     from parallax.console import Steps
     from parallax.names import require_known
-    from parallax.options import route_normalizer
 
     format = check_format(format)
     at = parse_when(changed_at, "--changed-at")
     span = _duration(window, "--window")
-    con, cfg, _ = open_db(ctx)
-    try:
-        norm = route_normalizer(cfg, con)
+    with session(ctx) as s:
+        con = s.con
+        route = s.route(route)
         controls = None
         if control_routes:
-            controls = [norm(c.strip()) or c.strip() for v in control_routes
+            controls = [s.route(c.strip()) for v in control_routes
                         for c in v.split(",") if c.strip()]
-        for flag, name in (("--route", norm(route) or route),
+        for flag, name in (("--route", route),
                            *(("--control-routes", c) for c in controls or ())):
             require_known(con, "route", name, flag)  # before the models load and fit
-        settings, join = analysis_settings(cfg)
+        settings, join = s.analysis
         with Steps() as steps:
             steps.step("design-check: join model, before/after against controls, adjusted")
             from parallax.correlate.design_check import design_check
 
-            r = design_check(con, norm(route) or route, at, controls=controls, window=span,
+            r = design_check(con, route, at, controls=controls, window=span,
                              settings=replace(settings, draws=max(settings.draws, 100)),
                              join=join)
             if html is not None:
@@ -217,8 +212,6 @@ def design_check_cmd(
                 _write_trend(con, html, Trend(f"Design change on {r.route}", r.verdict,
                                               r.evidence, (r.route,), r.since, r.until,
                                               r.changed_at))
-    finally:
-        con.close()
     doc = r.to_json()
     if format == "json":
         print_json(doc)

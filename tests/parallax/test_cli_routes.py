@@ -145,3 +145,42 @@ def test_drill_and_incident_take_a_typed_route(db, tmp_path, capsys) -> None:
     assert run(["--db", str(copy), "incident", "--route", "/category/:slug",
                 "--start", "2026-10-02T11:00", "--end", "2026-10-02T13:00"]) != 0
     assert "no page loads touched /category/{slug} between" in capsys.readouterr().err
+
+
+RAW = "https://shop.example.com/Category/tents?x=1"  # a URL pasted from a browser
+
+
+@pytest.fixture(scope="module")
+def correlated(db, tmp_path_factory):
+    copy = tmp_path_factory.mktemp("typed") / "p.duckdb"
+    copy.write_bytes(db.read_bytes())
+    copy.with_name("p.duckdb.key").write_bytes(db.with_name("p.duckdb.key").read_bytes())
+    assert run(["--db", str(copy), "correlate"]) == 0
+    return copy
+
+
+@pytest.mark.parametrize("argv", [
+    ["drill", "route", RAW, "--format", "json"],
+    ["verbatims", "--route", RAW, "--format", "json"],
+    ["incident", "--route", RAW, "--start", "2026-10-02T11:00", "--end", "2026-10-02T13:00"],
+    ["design-check", "--route", RAW, "--changed-at", "2026-10-02T12:00"],
+    ["design-check", "--route", "/about-us", "--control-routes", f"/blog/x,{RAW}",
+     "--changed-at", "2026-10-02T12:00"],
+    ["annotate", "add", "--kind", "deploy", "--id", "typed", "--start", "2026-10-02T10:00",
+     "--route", RAW],
+], ids=["drill", "verbatims", "incident", "design-check", "control-routes", "annotate"])
+def test_a_raw_url_reaches_the_same_template_in_every_command(correlated, capsys, monkeypatch,
+                                                              argv) -> None:
+    from parallax.correlate import design_check
+    from parallax.errors import NoDataError
+
+    def reached(con, route, at, controls=None, **_) -> None:  # what the command passed on
+        raise NoDataError(f"reached {route} against {controls}")
+
+    monkeypatch.setattr(design_check, "design_check", reached)
+    run(["--db", str(correlated), *argv])
+    if argv[0] == "annotate":  # what it stored
+        run(["--db", str(correlated), "annotate", "list", "--format", "json"])
+    out, err = capsys.readouterr()
+    assert "/category/{slug}" in out + err
+    assert "tents" not in out + err  # the URL's own path is nowhere: it met the template

@@ -60,3 +60,25 @@ def test_bad_config_is_one_line(tmp_path, text, message) -> None:
 def test_explicit_missing_file_is_an_error(tmp_path) -> None:
     with pytest.raises(ConfigError, match="config file not found"):
         load_config(tmp_path / "nope.toml")
+
+
+def test_section_settings_converts_by_field_type_and_names_the_section() -> None:
+    from dataclasses import dataclass
+
+    from parallax.config import section_settings
+
+    @dataclass(frozen=True)
+    class S:
+        n: int = 1
+        x: float = 0.5
+        names: tuple[str, ...] = ()
+
+    assert section_settings(S, {"n": "3", "x": 2, "names": ["a"]}, "[s]") == S(3, 2.0, ("a",))
+    assert section_settings(S, {"n": 4}, "[s]", strict=True) == S(4)
+    for data, strict, words in (({"m": 1}, False, r"\[s\]: unknown setting\(s\) m"),
+                                ({"n": "x"}, False, r"\[s\]: invalid literal"),
+                                ({"n": "3"}, True, r"\[s\]: n must be a whole number, got '3'"),
+                                ({"n": True}, True, "n must be a whole number"),
+                                ({"names": "a"}, False, r"\[s\]: names must be a list of strings")):
+        with pytest.raises(ConfigError, match=words):
+            section_settings(S, data, "[s]", strict=strict)

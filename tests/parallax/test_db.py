@@ -184,3 +184,39 @@ def test_transaction_commits_a_block_and_rolls_back_a_failed_one() -> None:
     with transaction(con):  # and the connection is usable afterwards
         con.execute("INSERT INTO t VALUES (3)")
     assert con.execute("SELECT count(*) FROM t").fetchall() == [(2,)]
+
+
+def test_settings_are_set_for_a_block_and_restored_however_it_ends() -> None:
+    import duckdb
+    import pytest
+
+    from parallax.db import settings
+
+    con = duckdb.connect(config={"memory_limit": "1GiB"})  # a value its text gives back exactly
+
+    def current() -> tuple:
+        return con.execute("SELECT current_setting('memory_limit'), "
+                           "current_setting('preserve_insertion_order')").fetchall()[0]
+
+    before = current()
+    with settings(con, memory_limit="123MB", preserve_insertion_order=False):
+        inside = current()
+    assert inside != before and inside[1] is False and inside[0].startswith("117.")  # MiB
+    assert current() == before
+    with pytest.raises(KeyboardInterrupt), settings(con, memory_limit="99MB"):
+        raise KeyboardInterrupt
+    assert current() == before
+    with pytest.raises(ValueError, match="setting name"), settings(con, **{"x; DROP": 1}):
+        pass
+
+
+def test_run_sql_binds_exactly_the_parameters_a_statement_uses() -> None:
+    import duckdb
+
+    from parallax.db import bind, run_sql
+
+    con = duckdb.connect()
+    sql = "-- Parameters: $a INTEGER, $b (named in the header only)\nSELECT $a + 1 AS x"
+    assert bind(sql, {"a": 1, "b": 2, "c": 3}) == {"a": 1}  # DuckDB refuses b and c
+    assert run_sql(con, sql, {"a": 1, "b": 2, "c": 3}).fetchall() == [(2,)]
+    assert run_sql(con, "SELECT 7", {"a": 1}).fetchall() == [(7,)]

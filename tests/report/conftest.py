@@ -10,7 +10,8 @@ import orjson
 import pytest
 
 from parallax.cli import run
-from parallax.db import connect, read_sql
+from parallax.db import connect
+from parallax.named_queries import run_query
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ def reviewed(tmp_path_factory) -> Reviewed:
     assert run(["--db", str(db), "review", "--out", str(html)]) == 0
     con = connect(db, read_only=True)
     try:
-        rows = con.execute(read_sql("queries", "findings.sql"), {"run_id": None}).fetchall()
+        rows = run_query(con, "findings", {"run_id": None}).fetchall()
     finally:
         con.close()
     return Reviewed(db, html, [orjson.loads(doc) for *_, doc in rows], rows[0][0])
