@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from parallax.commands.base import analysis_settings, app, check_format, open_db, parse_window
-from parallax.errors import ConfigError
+from parallax.errors import NoDataError
 from parallax.terminal import echo, print_json, safe_text
 
 __all__ = ["run_correlate"]
@@ -80,7 +80,7 @@ def findings_cmd(
     finally:
         con.close()
     if not rows:
-        raise ConfigError("no findings yet: run `parallax correlate` first"
+        raise NoDataError("no findings yet: run `parallax correlate` first"
                           + (f" (no run {run_id!r})" if run_id else ""))
     docs = [orjson.loads(doc) for *_, doc in rows]
     if format == "json":
