@@ -20,6 +20,7 @@ from parallax.commands.base import (
     parse_when,
 )
 from parallax.errors import ConfigError
+from parallax.numbers import Interval, ci
 from parallax.terminal import echo, print_json
 
 __all__ = ["contacts_app", "metrics_rows"]
@@ -39,11 +40,8 @@ _COLUMNS = (("fcr", "FCR", "results"), ("abandonment_rate", "abandoned", "result
             ("service_level", "service level", "process"))
 
 
-def _pct(value, ci) -> str:
-    if value is None:
-        return ""
-    text = f"{value:.1%}"
-    return text + (f" ({ci[0]:.0%}–{ci[1]:.0%})" if ci else "")
+def _pct(value: float | None, bounds: tuple[float, float] | None) -> str:
+    return ci(Interval.around(value, bounds), "pct1", bounds="pct", empty="")
 
 
 def metrics_rows(metrics) -> tuple[list[str], list[list[str]]]:
