@@ -35,7 +35,7 @@ def run_correlate(con, cfg, since, until, min_responses) -> None:
                                                           "none")) + "); on a route "
          f"template: {cov.response_template_share:.0%} of responses, "
          f"{cov.page_view_template_share:.0%} of page views")
-    print_findings([f.to_json() for f in run.findings if f.subject_kind != "segment"])
+    print_findings([f for f in run.findings if f.subject_kind != "segment"])
 
 
 @app.command("correlate")
@@ -88,7 +88,9 @@ def findings_cmd(
     elif format == "csv":
         _write_csv(docs)
     else:
-        print_findings(docs, columns=shown)
+        from parallax.correlate.findings import Finding
+
+        print_findings([Finding.from_json(d) for d in docs], columns=shown)
 
 
 def _write_csv(docs: list[dict]) -> None:
