@@ -88,9 +88,10 @@ def incident_cmd(
             steps.step("incident: join model, time-series baseline, counterfactual")
             from parallax.correlate.incident import incident_impact
 
+            settings, join = analysis_settings(cfg)
             r = incident_impact(con, id=id, service=service, dependency=dependency,
                                 route=route, starts=starts, ends=ends, baseline=span,
-                                join=analysis_settings(cfg)[1])
+                                join=join, settings=settings)
             if html is not None:
                 from parallax.report.trend import Trend
 
