@@ -41,16 +41,10 @@ from parallax.correlate.normal import (
     typical_load,
 )
 from parallax.correlate.settings import TAILS, Settings
+from parallax.numbers import Interval
 
-__all__ = ["Interval", "Models", "SubjectEffect", "delivery_columns", "fit_models",
+__all__ = ["Models", "SubjectEffect", "delivery_columns", "fit_models",
            "good_delivery", "subject_effects"]
-
-
-@dataclass(frozen=True)
-class Interval:
-    estimate: float
-    ci_low: float
-    ci_high: float
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ pulls in statsmodels and scipy, which cost seconds to import.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 import duckdb
 import numpy as np
@@ -16,7 +17,7 @@ from parallax.correlate.attribution import SubjectEffect, fit_models, subject_ef
 from parallax.correlate.conversion import ConversionModel, fit_conversion
 from parallax.correlate.dependencies import DependencyEffect, dependency_effects
 from parallax.correlate.design import OTHER
-from parallax.correlate.findings import Finding, evidence, odds, span
+from parallax.correlate.findings import Finding, Impact, SubjectKind, Verdict, evidence, odds
 from parallax.correlate.frame import (
     SEGMENT_FACTORS,
     Delivery,
@@ -34,11 +35,11 @@ from parallax.correlate.verdicts import (
     subject_verdict,
     unhappier,
 )
+from parallax.numbers import Interval
 
 __all__ = ["conclude", "segment_findings"]
 
 LINKS = ("session", "user", "route_time", "none")
-IMPACT = ("extra_poor_responses", "nps_points", "lost_conversions", "revenue_at_risk")
 
 
 def conclude(con: duckdb.DuckDBPyConnection, delivery: dict[tuple[str, str], Delivery],
@@ -92,9 +93,9 @@ def segment_findings(fm: Frame, frame: Frame, settings: Settings) -> list[Findin
     return out
 
 
-def _p_of(i) -> float:
+def _p_of(i: Interval) -> float:
     """Two-sided normal-approximation p-value of an interval's estimate being 0."""
-    sd = (i.ci_high - i.ci_low) / (2 * Z)
+    sd = (i.high - i.low) / (2 * Z)
     return float(2 * ndtr(-abs(i.estimate) / sd)) if sd > 0 else 1.0
 
 
@@ -121,21 +122,22 @@ def _route_findings(routes, effects, delivery, frame, conversion, settings) -> l
         n = int(rows.sum())
         d = delivery.get(("route", route))
         breaches = degraded(d, settings)
-        verdict = "silent" if breaches else "inconclusive"
+        verdict: Verdict = "silent" if breaches else "inconclusive"
         rest = frame.y[~rows]
         need = responses_needed(n, float(rest.mean()) if len(rest) else 0.0, len(rest), settings)
         out.append(_finish(Finding(
-            "route", route, verdict, n, d.sessions if d else None,
-            float(frame.y[rows].mean()) if n else None,
-            float(rest.mean()) if len(rest) else None, None, None, None, None, None,
-            _delivered(d, breaches), dict.fromkeys(IMPACT), _link_coverage(frame, rows),
+            subject_kind="route", subject=route, verdict=verdict, n_responses=n,
+            n_sessions=d.sessions if d else None,
+            poor_rate=float(frame.y[rows].mean()) if n else None,
+            baseline_poor_rate=float(rest.mean()) if len(rest) else None,
+            delivered=_delivered(d, breaches), link_coverage=_link_coverage(frame, rows),
             details={"n_modelled": 0, "responses_needed": need,
                      "min_responses": settings.min_responses,
                      "detectable_odds_ratio": settings.detectable_odds_ratio})))
     return out
 
 
-def _subject_findings(kind: str, effects: list[SubjectEffect], delivery, frame: Frame,
+def _subject_findings(kind: SubjectKind, effects: list[SubjectEffect], delivery, frame: Frame,
                       conversion: ConversionModel | None, settings: Settings) -> list[Finding]:
     """Each part is judged on its own, within its family (BH across the subjects): the excess
     customers report (raw), the design part (adjusted: what remains at good delivery) and the
@@ -172,17 +174,16 @@ def _subject_findings(kind: str, effects: list[SubjectEffect], delivery, frame: 
             frame.controls[e.factor] == e.subject)
         n_rest = int((~rows).sum())
         nps = bool(rows.any()) and bool((frame.extra["metric"][rows] == "nps").all())
-        impact = {"extra_poor_responses": span(e.extra_poor),
-                  "nps_points": span(e.extra_poor, 100.0 / e.n) if nps else None,
-                  "lost_conversions": None, "revenue_at_risk": None}
+        impact = Impact(extra_poor_responses=e.extra_poor,
+                        nps_points=e.extra_poor.scaled(100.0 / e.n) if nps else None)
         if conversion is not None and kind == "route":
             lost, revenue = _route_conversions(conversion, e.subject, settings)
-            impact.update(lost_conversions=span(lost), revenue_at_risk=span(revenue))
+            impact = replace(impact, lost_conversions=lost, revenue_at_risk=revenue)
         details = {
             "factor": e.factor, "fit": e.method, "n_modelled": e.n,
-            "explained_share_ci": ([e.explained_share.ci_low, e.explained_share.ci_high]
+            "explained_share_ci": ([e.explained_share.low, e.explained_share.high]
                                    if e.explained_share else None),
-            "delivery_part_log_odds": span(e.delivery_part),
+            "delivery_part_log_odds": e.delivery_part,
             "p_value_adjusted": pa, "q_value_adjusted": qa,
             "p_value_delivery": ph, "q_value_delivery": qh,
             "odds_ratio_route_only": odds(e.route_only),
@@ -192,10 +193,12 @@ def _subject_findings(kind: str, effects: list[SubjectEffect], delivery, frame: 
                                  if verdict == "inconclusive" else None),
         }
         out.append(_finish(Finding(
-            kind, e.subject, verdict, int(rows.sum()), d.sessions if d else None,
-            float(frame.y[rows].mean()), e.baseline_poor_rate, odds(e.raw), odds(e.adjusted),
-            share, e.raw.p_value, qr,
-            _delivered(d, breaches), impact, _link_coverage(frame, rows), details=details)))
+            subject_kind=kind, subject=e.subject, verdict=verdict, n_responses=int(rows.sum()),
+            n_sessions=d.sessions if d else None, poor_rate=float(frame.y[rows].mean()),
+            baseline_poor_rate=e.baseline_poor_rate, odds_ratio_raw=odds(e.raw),
+            odds_ratio_adjusted=odds(e.adjusted), explained_share=share,
+            p_value=e.raw.p_value, q_value=qr, delivered=_delivered(d, breaches),
+            impact=impact, link_coverage=_link_coverage(frame, rows), details=details)))
     return out
 
 
@@ -207,18 +210,20 @@ def _dependency_findings(effects: list[DependencyEffect], delivery, conversion, 
         d = delivery.get(("dependency", e.subject))
         breaches = degraded(d, settings)
         material = e.extra_poor.estimate >= settings.material_rate * e.n
-        harmful = material and e.extra_poor.ci_low > 0 and qv is not None and qv < settings.alpha
-        impact = {"extra_poor_responses": span(e.extra_poor), "nps_points": None,
-                  "lost_conversions": None, "revenue_at_risk": None}
+        harmful = material and e.extra_poor.low > 0 and qv is not None and qv < settings.alpha
+        impact = Impact(extra_poor_responses=e.extra_poor)
         if conversion is not None:
             lost, revenue = _dependency_conversions(conversion, e.subject, d, settings)
-            impact.update(lost_conversions=span(lost), revenue_at_risk=span(revenue))
+            impact = replace(impact, lost_conversions=lost, revenue_at_risk=revenue)
         delivered = _delivered(d, breaches)
         delivered["routes"] = list(e.routes)
         out.append(_finish(Finding(
-            "dependency", e.subject, dependency_verdict(e.n, harmful, breaches, settings), e.n,
-            d.sessions if d else None, e.poor_rate, e.healthy_poor_rate, odds(e.raw),
-            odds(e.adjusted), None, e.p_value, qv, delivered, impact, {},
+            subject_kind="dependency", subject=e.subject,
+            verdict=dependency_verdict(e.n, harmful, breaches, settings), n_responses=e.n,
+            n_sessions=d.sessions if d else None, poor_rate=e.poor_rate,
+            baseline_poor_rate=e.healthy_poor_rate, odds_ratio_raw=odds(e.raw),
+            odds_ratio_adjusted=odds(e.adjusted), p_value=e.p_value, q_value=qv,
+            delivered=delivered, impact=impact,
             details={"baseline": "predicted poor rate had the dependency been healthy"})))
     return out
 
@@ -235,9 +240,9 @@ def _unmodelled_dependencies(modelled: set[str], delivery, frame: Frame, setting
         breaches = degraded(d, settings)
         delivered = {**_delivered(d, breaches), "routes": list(d.related)}
         out.append(_finish(Finding(
-            "dependency", peer, dependency_verdict(0, False, breaches, settings), 0,
-            d.sessions, None, None, None, None, None, None, None, delivered,
-            dict.fromkeys(IMPACT), {},
+            subject_kind="dependency", subject=peer,
+            verdict=dependency_verdict(0, False, breaches, settings), n_responses=0,
+            n_sessions=d.sessions, delivered=delivered,
             details={"baseline": "no modelled response met it: judged on delivery alone"})))
     return out
 
@@ -291,4 +296,4 @@ def _delivered(d: Delivery | None, breaches: list[str]) -> dict:
 
 
 def _finish(f: Finding) -> Finding:
-    return Finding(**{**f.__dict__, "evidence": evidence(f)})
+    return replace(f, evidence=evidence(f))

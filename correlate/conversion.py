@@ -21,11 +21,11 @@ import numpy as np
 import polars as pl
 from scipy.special import expit
 
-from parallax.correlate.attribution import Interval
 from parallax.correlate.design import build_design
 from parallax.correlate.frame import Frame
 from parallax.correlate.logit import LogitFit, fit_logit
 from parallax.correlate.settings import Settings, Z
+from parallax.numbers import Interval
 
 __all__ = ["ConversionModel", "dependency_columns", "fit_conversion", "reached_conversion"]
 

@@ -18,11 +18,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from parallax.correlate.attribution import Interval, Models
+from parallax.correlate.attribution import Models
 from parallax.correlate.design import build_design
 from parallax.correlate.frame import Delivery
 from parallax.correlate.logit import Estimate, fit_logit
 from parallax.correlate.settings import TAILS, Settings
+from parallax.numbers import Interval
 
 __all__ = ["DependencyEffect", "dependency_effects", "healthy_dependency"]
 

@@ -1,46 +1,89 @@
-"""Findings: the stable JSON contract (docs/findings.md) and the sentence both sides read."""
+"""Findings: the stable JSON contract (docs/findings.md), its verdict vocabulary, and the
+sentence both sides read."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, get_args
+
+from parallax.numbers import Interval, ci, fmt
 
 if TYPE_CHECKING:  # the statistics modules are heavy to import; findings are read without them
     from parallax.annotations import Annotation
-    from parallax.correlate.attribution import Interval
     from parallax.correlate.logit import Estimate
 
-__all__ = ["VERDICTS", "Finding", "attach_annotations", "evidence", "odds", "span"]
+__all__ = ["CAUSED", "REVIEW_ORDER", "VERDICTS", "Finding", "Impact", "Interval", "SubjectKind",
+           "Verdict", "attach_annotations", "evidence", "odds"]
 
-VERDICTS = ("delivery", "design", "mixed", "silent", "inconclusive", "ok")
+# The one verdict vocabulary: correlate decides these, commands, the review page and eval read
+# them (docs/findings.md#verdicts).
+Verdict = Literal["delivery", "design", "mixed", "silent", "inconclusive", "ok"]
+VERDICTS: tuple[Verdict, ...] = get_args(Verdict)
+# Worst first, as a review reads them; queries/findings.sql sorts the same way (tested).
+REVIEW_ORDER: tuple[Verdict, ...] = ("delivery", "mixed", "design", "silent", "inconclusive",
+                                     "ok")
+CAUSED: tuple[Verdict, ...] = ("delivery", "mixed")  # delivery harms: what the review sums
+SubjectKind = Literal["route", "dependency", "segment"]
+
+# ``details`` keys holding an interval object (the other details are numbers, strings, lists).
+_DETAIL_INTERVALS = ("delivery_part_log_odds", "odds_ratio_route_only")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
+class Impact:
+    """Business impact, each an interval or None (docs/findings.md#impact)."""
+
+    extra_poor_responses: Interval | None = None
+    nps_points: Interval | None = None
+    lost_conversions: Interval | None = None
+    revenue_at_risk: Interval | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class Finding:
-    subject_kind: str  # route | dependency | segment
+    """One subject's finding; ``to_json`` is the contract, field for field in this order."""
+
+    subject_kind: SubjectKind
     subject: str
-    verdict: str
+    verdict: Verdict
     n_responses: int
-    n_sessions: int | None
-    poor_rate: float | None
-    baseline_poor_rate: float | None
-    odds_ratio_raw: dict | None  # {estimate, ci_low, ci_high}
-    odds_ratio_adjusted: dict | None
-    explained_share: float | None
-    p_value: float | None  # the excess (route, segment) or the harm (dependency)
-    q_value: float | None
-    delivered: dict
-    impact: dict  # extra_poor_responses, nps_points, lost_conversions, revenue_at_risk
-    link_coverage: dict
+    n_sessions: int | None = None
+    poor_rate: float | None = None
+    baseline_poor_rate: float | None = None
+    odds_ratio_raw: Interval | None = None
+    odds_ratio_adjusted: Interval | None = None
+    explained_share: float | None = None
+    p_value: float | None = None  # the excess (route, segment) or the harm (dependency)
+    q_value: float | None = None
+    delivered: dict[str, Any] = field(default_factory=dict)
+    impact: Impact = field(default_factory=Impact)
+    link_coverage: dict[str, float | None] = field(default_factory=dict)
     evidence: str = ""
-    details: dict = field(default_factory=dict)  # explained_share_ci, adjusted p/q, needs…
-    annotations: list = field(default_factory=list)  # overlapping incidents, deploys, changes
+    details: dict[str, Any] = field(default_factory=dict)  # explained_share_ci, p/q, needs…
+    annotations: list[dict[str, Any]] = field(default_factory=list)  # incidents, deploys, …
 
     def to_json(self) -> dict[str, Any]:
-        return _clean(asdict(self))
+        return {f.name: _clean(_plain(getattr(self, f.name))) for f in fields(self)}
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> Finding:
+        """A stored finding document read back into the contract (unknown keys ignored)."""
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in doc.items() if k in known}
+        for k in ("odds_ratio_raw", "odds_ratio_adjusted"):
+            values[k] = Interval.from_json(values.get(k))
+        values["impact"] = Impact(**{f.name: Interval.from_json((doc.get("impact") or {})
+                                                                .get(f.name))
+                                     for f in fields(Impact)})
+        details = dict(doc.get("details") or {})
+        for k in _DETAIL_INTERVALS:
+            if k in details:
+                details[k] = Interval.from_json(details[k])
+        values["details"] = details
+        return cls(**values)
 
 
 def attach_annotations(findings: Iterable[Finding], annotations: Iterable[Annotation],
@@ -71,22 +114,28 @@ def _touches(a: Annotation, f: Finding) -> bool:
     return f.subject_kind == "dependency" and a.dependency == f.subject
 
 
-def odds(e: Estimate | None) -> dict | None:
+def odds(e: Estimate | None) -> Interval | None:
     """A log-odds estimate as an odds ratio with its interval."""
     if e is None or math.isnan(e.estimate):
         return None
-    return {"estimate": _exp(e.estimate), "ci_low": _exp(e.ci_low), "ci_high": _exp(e.ci_high)}
-
-
-def span(i: Interval | None, scale: float = 1.0) -> dict | None:
-    if i is None:
-        return None
-    return {"estimate": i.estimate * scale, "ci_low": i.ci_low * scale,
-            "ci_high": i.ci_high * scale}
+    return Interval(_exp(e.estimate), _exp(e.ci_low), _exp(e.ci_high))
 
 
 def _exp(x: float) -> float:
     return math.exp(min(max(x, -50.0), 50.0))
+
+
+def _plain(v: Any) -> Any:
+    """Contract types as JSON values: an interval as {estimate, ci_low, ci_high}."""
+    if isinstance(v, Interval):
+        return v.to_json()
+    if isinstance(v, Impact):
+        return {f.name: _plain(getattr(v, f.name)) for f in fields(v)}
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_plain(x) for x in v]
+    return v
 
 
 def _clean(v: Any) -> Any:
@@ -99,25 +148,14 @@ def _clean(v: Any) -> Any:
     return v
 
 
-def _pct(x: float | None) -> str:
-    return "–" if x is None else f"{x:.0%}"
-
-
-def _num(d: dict | None, digits: int = 0) -> str:
-    if not d or d.get("estimate") is None:
-        return "–"
-    return f"{d['estimate']:.{digits}f} ({d['ci_low']:.{digits}f} to {d['ci_high']:.{digits}f})"
-
-
-def _above(d: dict | None, level: float) -> bool:
+def _above(i: Interval | None, level: float) -> bool:
     """The whole interval lies above ``level``."""
-    return bool(d and d.get("ci_low") is not None and d["ci_low"] > level)
+    return i is not None and i.low > level
 
 
-def _established(d: dict | None, level: float, q: float | None, alpha: float) -> bool:
+def _established(i: Interval | None, level: float, q: float | None, alpha: float) -> bool:
     """Above ``level`` and surviving the false discovery rate (a one-sided q below alpha)."""
-    return bool(d and d.get("estimate") is not None and d["estimate"] > level and (
-        q is not None and q < alpha))
+    return i is not None and i.estimate > level and q is not None and q < alpha
 
 
 def evidence(f: Finding) -> str:
@@ -150,8 +188,8 @@ def evidence(f: Finding) -> str:
         return f"{lead}{f.n_responses} responses; {more}."
     higher = (f.poor_rate is not None and f.baseline_poor_rate is not None
               and f.poor_rate > f.baseline_poor_rate)
-    rates = (f"{_pct(f.poor_rate)} of {f.n_responses} responses were poor "
-             f"vs {_pct(f.baseline_poor_rate)} {normal}")
+    rates = (f"{fmt(f.poor_rate, 'pct')} of {f.n_responses} responses were poor "
+             f"vs {fmt(f.baseline_poor_rate, 'pct')} {normal}")
     mood = (f"Customers {where} are unhappier ({rates})" if higher
             else f"Customers {where} are no unhappier ({rates})")
     share = f.explained_share
@@ -163,24 +201,24 @@ def evidence(f: Finding) -> str:
         part = ("at equal delivery: not a delivery problem" if f.verdict == "design" and remains
                 else "partly because they are served worse" if f.verdict == "mixed"
                 else "because they are served worse")
-        return (f"{mood} {part}: delivery explains {_pct(share)} of the gap (adjusted odds ratio "
-                f"{_num(adjusted, 2)} at equal delivery).")
+        return (f"{mood} {part}: delivery explains {fmt(share, 'pct')} of the gap (adjusted "
+                f"odds ratio {ci(adjusted, 'or')} at equal delivery).")
     if f.verdict == "delivery" and higher and harm:
-        return (f"{mood}, and its own delivery explains {_pct(share)} of that excess "
+        return (f"{mood}, and its own delivery explains {fmt(share, 'pct')} of that excess "
                 f"({breaches}). Fix delivery, not the design: ≈ "
-                f"{_num(imp.get('extra_poor_responses'))} poor responses and "
-                f"{_num(imp.get('lost_conversions'), 1)} lost conversions.")
+                f"{ci(imp.extra_poor_responses, 'int')} poor responses and "
+                f"{ci(imp.lost_conversions, 'num1')} lost conversions.")
     if f.verdict in ("design", "mixed") and remains:
         q_design = f"q = {det.get('q_value_adjusted'):.2g}"
-        tail = (f"delivery explains {_pct(share)} of the excess ({breaches}) and the rest "
-                f"remains at good delivery (adjusted odds ratio {_num(adjusted, 2)}, "
+        tail = (f"delivery explains {fmt(share, 'pct')} of the excess ({breaches}) and the "
+                f"rest remains at good delivery (adjusted odds ratio {ci(adjusted, 'or')}, "
                 f"{q_design}): fix delivery and review the design." if f.verdict == "mixed"
                 and harm else
-                f"the excess remains at good delivery (adjusted odds ratio {_num(adjusted, 2)}, "
+                f"the excess remains at good delivery (adjusted odds ratio {ci(adjusted, 'or')}, "
                 f"{q_design}; {breaches}): a design or content problem, not a delivery one.")
         return f"{mood}; {tail}" if higher else (
             f"{mood} as delivered, but at equal delivery they would be: {tail}")
-    raw = f"raw odds ratio {_num(f.odds_ratio_raw, 2)}"
+    raw = f"raw odds ratio {ci(f.odds_ratio_raw, 'or')}"
     if f.verdict in ("silent", "ok") and higher and f.p_value is not None and (
             f.p_value / 2 < det.get("alpha", 0.05)):
         # unhappier by the one-sided check, but not a discovery across the subjects tested
@@ -203,27 +241,27 @@ def evidence(f: Finding) -> str:
         tail = "" if f.subject_kind == "segment" else f" and {breaches}"
         return f"No measurable excess of poor feedback {where} ({rates}; {raw}){tail}."
     return (f"Inconclusive {where}: {rates}; the data cannot yet separate delivery from design "
-            f"(raw odds ratio {_num(f.odds_ratio_raw, 2)}).")
+            f"({raw}).")
 
 
 def _dependency_evidence(f: Finding, breaches: str) -> str:
     imp, d = f.impact, f.delivered
     routes = ", ".join(d.get("routes") or []) or "no page load"
-    extra = imp.get("extra_poor_responses")
+    extra = imp.extra_poor_responses
     head = f"{f.subject} (called on {routes}; {breaches})"
     if f.n_responses == 0:
         state = ("is degraded and no customer feedback links to it: an IT issue to fix"
                  if f.verdict == "silent" else "is healthy; no customer feedback links to it")
         return f"{head} {state}."
     if f.verdict == "delivery" and _above(extra, 0.0):
-        compare = (f" ({_pct(f.poor_rate)} poor among its {f.n_responses} responses, "
-                   f"{_pct(f.baseline_poor_rate)} had it been healthy)"
+        compare = (f" ({fmt(f.poor_rate, 'pct')} poor among its {f.n_responses} responses, "
+                   f"{fmt(f.baseline_poor_rate, 'pct')} had it been healthy)"
                    if (f.poor_rate or 0) > (f.baseline_poor_rate or 0) else "")
-        return (f"{head} costs ≈ {_num(extra)} poor responses{compare} and "
-                f"{_num(imp.get('lost_conversions'), 1)} lost conversions.")
+        return (f"{head} costs ≈ {ci(extra, 'int')} poor responses{compare} and "
+                f"{ci(imp.lost_conversions, 'num1')} lost conversions.")
     if f.verdict == "silent":
         return (f"{head} is degraded but no material effect on feedback is measured "
-                f"(≈ {_num(extra, 1)} poor responses among its {f.n_responses}): customers do "
+                f"(≈ {ci(extra, 'num1')} poor responses among its {f.n_responses}): customers do "
                 f"not see it (yet).")
-    return (f"{head}: no material effect on feedback ({_num(extra, 1)} poor responses among its "
-            f"{f.n_responses}).")
+    return (f"{head}: no material effect on feedback ({ci(extra, 'num1')} poor responses among "
+            f"its {f.n_responses}).")

@@ -32,19 +32,12 @@ from parallax.correlate.counterfactual import (
     left_out,
     rate,
 )
+from parallax.correlate.settings import Settings
 from parallax.db import read_sql
 from parallax.errors import ConfigError, NoDataError
 from parallax.exposure import JoinSettings, refresh_pages
 
 __all__ = ["Counterfactual", "IncidentImpact", "counterfactual", "incident_impact"]
-
-MIN_PRE_BINS = 24  # bins with page loads in the pre-period
-MIN_PRE_RESPONSES = 30  # answers on the affected routes in the pre-period
-MIN_WINDOW_RESPONSES = 5  # answers in the window
-THIN_WINDOW_RESPONSES = 20  # fewer: the interval is mostly the chance in who answered
-MIN_PRE_SESSIONS = 50  # sessions on the affected routes before the incident, for conversions
-THIN_CONVERSIONS = 5  # fewer expected in the window: lost conversions are rough
-PATH_SHARE = 0.9  # a route this share of converting sessions visited is on the way to it
 
 
 @dataclass(frozen=True)
@@ -100,7 +93,10 @@ def incident_impact(con: duckdb.DuckDBPyConnection, *, id: str | None = None,
                     service: str | None = None, dependency: str | None = None,
                     route: str | None = None, starts: datetime | None = None,
                     ends: datetime | None = None, baseline: timedelta = timedelta(days=7),
-                    join: JoinSettings | None = None) -> IncidentImpact:
+                    join: JoinSettings | None = None,
+                    settings: Settings | None = None) -> IncidentImpact:
+    """``settings``: the incident_* thresholds of ``[correlate]`` (defaults without)."""
+    s = settings or Settings()
     notes = list_annotations(con)
     if id is not None:
         a = next((n for n in notes if n.id == id), None)
@@ -140,7 +136,7 @@ def incident_impact(con: duckdb.DuckDBPyConnection, *, id: str | None = None,
     poor_obs = int(series["poor"][window].sum())
     pre_resp = series["responses"][pre].sum()
     before_rate = float(series["poor"][pre].sum() / pre_resp) if pre_resp else None
-    thin = _thin(int(pre.sum()), int(pre_resp), responses)
+    thin = _thin(int(pre.sum()), int(pre_resp), responses, s)
     poor = conv = nps = revenue = None
     said = [f"baseline from the pre-period bins under {', '.join(ongoing)} (ongoing through "
             "the window)"] if ongoing else []
@@ -151,11 +147,11 @@ def incident_impact(con: duckdb.DuckDBPyConnection, *, id: str | None = None,
             # at most one extra poor answer per answer: the interval may reach past, NPS not
             nps = cast(tuple[float, float, float],  # poor.extra: estimate, low, high
                        tuple(min(max(100.0 * x / responses, -100.0), 100.0) for x in poor.extra))
-        if responses < THIN_WINDOW_RESPONSES:
+        if responses < s.incident_thin_window_responses:
             said.append(f"thin: {responses} answers during the incident: the interval is "
                         "wide, mostly from which customers happened to answer")
     # conversions need no answers: measured even when the survey is too thin
-    conv, revenue = _conversions(con, series, period, bin_min, notes, id, scope, said)
+    conv, revenue = _conversions(con, series, period, bin_min, notes, id, scope, said, s)
     return IncidentImpact(
         id, route, service, dependency, starts, ends, base_from, bin_min,
         "too thin" if thin else "measured", thin or _reason(poor), tuple(routes), responses,
@@ -164,7 +160,8 @@ def incident_impact(con: duckdb.DuckDBPyConnection, *, id: str | None = None,
         _segments(con, period) if responses else [], tuple(said))
 
 
-def _conversions(con, series, period, bin_min, notes, own, scope: Scope, said: list[str]):
+def _conversions(con, series, period, bin_min, notes, own, scope: Scope, said: list[str],
+                 s: Settings):
     """Lost conversions per session touching the routes. Sessions come from the page loads,
     conversions from the analytics export — a session that left on an (often untagged) error
     page still counts as one that did not convert — so bins the export does not cover are
@@ -181,7 +178,7 @@ def _conversions(con, series, period, bin_min, notes, own, scope: Scope, said: l
         return None, None
     path = con.execute(_sql("incident_path.sql"), {
         "routes": period["routes"], "from": period["from"], "starts": starts,
-        "share": PATH_SHARE}).fetchall()
+        "share": s.incident_path_share}).fetchall()
     scope = Scope(scope.routes | {s for kind, s in path if kind == "route"},
                   scope.dependencies | {s for kind, s in path if kind == "dependency"},
                   scope.service)
@@ -190,7 +187,8 @@ def _conversions(con, series, period, bin_min, notes, own, scope: Scope, said: l
     covered = math.ceil((first - starts).total_seconds() / (bin_min * 60))
     # bins wholly after the export's first session, with sessions, under the window's world
     pre = (k < 0) & ~masked & (k >= covered) & (series["sessions"] > 0)
-    if (pre.sum() < MIN_PRE_BINS or series["sessions"][pre].sum() < MIN_PRE_SESSIONS
+    if (pre.sum() < s.incident_min_pre_bins
+            or series["sessions"][pre].sum() < s.incident_min_pre_sessions
             or series["conversions"][pre].sum() == 0):
         said.append(f"conversions not measured: {int(pre.sum())} comparable pre-period bins, "
                     f"{series['sessions'][pre].sum():.0f} sessions, "
@@ -202,7 +200,7 @@ def _conversions(con, series, period, bin_min, notes, own, scope: Scope, said: l
                     "the conversion)")
     conv = counterfactual(series["conversions"], series["sessions"], pre, k >= 0, None)
     revenue = float(series["revenue"][pre].sum() / series["conversions"][pre].sum())
-    if conv.expected < THIN_CONVERSIONS:
+    if conv.expected < s.incident_thin_conversions:
         said.append(f"thin: {conv.expected:.1f} conversions expected during the incident "
                     "without it: lost conversions are rough")
     return conv, revenue
@@ -229,16 +227,16 @@ def _series(con, routes, origin, bin_min, base_from, ends) -> dict[str, np.ndarr
     return out
 
 
-def _thin(pre_bins: int, pre_responses: int, responses: int) -> str:
-    if pre_bins < MIN_PRE_BINS:
+def _thin(pre_bins: int, pre_responses: int, responses: int, s: Settings) -> str:
+    if pre_bins < s.incident_min_pre_bins:
         return (f"too thin: the pre-period has {pre_bins} bins with page loads "
-                f"(at least {MIN_PRE_BINS} needed); load more history")
-    if pre_responses < MIN_PRE_RESPONSES:
+                f"(at least {s.incident_min_pre_bins} needed); load more history")
+    if pre_responses < s.incident_min_pre_responses:
         return (f"too thin: {pre_responses} answers on the affected routes before the "
-                f"incident (at least {MIN_PRE_RESPONSES} needed)")
-    if responses < MIN_WINDOW_RESPONSES:
+                f"incident (at least {s.incident_min_pre_responses} needed)")
+    if responses < s.incident_min_window_responses:
         return (f"too thin: {responses} answers during the incident (at least "
-                f"{MIN_WINDOW_RESPONSES} needed to say anything)")
+                f"{s.incident_min_window_responses} needed to say anything)")
     return ""
 
 

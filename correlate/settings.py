@@ -1,4 +1,5 @@
-"""Every threshold the attribution and the verdict rule use, with its default and why.
+"""Every threshold the attribution, the verdict rule and the incident impact use, with its
+default and why.
 
 Set them in parallax.toml under ``[correlate]``; ``parallax findings`` stores them with each run.
 """
@@ -44,6 +45,15 @@ class Settings:
     # Power: what an inconclusive subject would need to show
     detectable_odds_ratio: float = 2.0
     power: float = 0.8
+    # Incident impact (``parallax incident``): when its baseline and window can say anything
+    incident_min_pre_bins: int = 24  # pre-period bins with page loads
+    incident_min_pre_responses: int = 30  # answers on the affected routes before it
+    incident_min_window_responses: int = 5  # answers during it
+    incident_thin_window_responses: int = 20  # fewer: the interval is mostly who answered
+    incident_min_pre_sessions: int = 50  # sessions on the routes before it, for conversions
+    incident_thin_conversions: float = 5.0  # fewer expected during it: lost ones are rough
+    incident_path_share: float = 0.9  # a route this share of converting sessions visited is on
+    # the way to the conversion (an incident there counts for the conversion baseline)
 
     @classmethod
     def from_mapping(cls, data: Mapping, where: str = "[correlate]") -> Settings:
@@ -53,6 +63,16 @@ class Settings:
                               "and 1")
         if out.min_responses < 1 or out.min_level < 1 or out.draws < 100:
             raise ConfigError(f"{where}: min_responses and min_level must be >= 1, draws >= 100")
+        counts = ("incident_min_pre_bins", "incident_min_pre_responses",
+                  "incident_min_window_responses", "incident_min_pre_sessions")
+        if any(getattr(out, k) < 1 for k in counts) or out.incident_thin_conversions < 0:
+            raise ConfigError(f"{where}: {', '.join(counts)} must be >= 1, "
+                              "incident_thin_conversions >= 0")
+        if out.incident_thin_window_responses < out.incident_min_window_responses:
+            raise ConfigError(f"{where}: incident_thin_window_responses must be >= "
+                              "incident_min_window_responses")
+        if not 0 < out.incident_path_share <= 1:
+            raise ConfigError(f"{where}: incident_path_share must be above 0 and at most 1")
         return out
 
     def as_dict(self) -> dict:

@@ -28,6 +28,7 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import proportion_effectsize
 
+from parallax.correlate.findings import Verdict
 from parallax.correlate.frame import Delivery
 from parallax.correlate.logit import Estimate
 from parallax.correlate.settings import Settings
@@ -116,7 +117,8 @@ def unhappier(raw: Estimate, poor_rate: float, normal_rate: float, s: Settings) 
 
 
 def subject_verdict(n: int, excess: bool, remains: bool, harm: bool, powered: bool,
-                    breaches: list[str], s: Settings, *, unexplained: bool | None = None) -> str:
+                    breaches: list[str], s: Settings, *, unexplained: bool | None = None,
+                    ) -> Verdict:
     """``excess``: customers are unhappier (the check a delivery verdict needs);
     ``unexplained``: that excess is also a discovery on its own (q below alpha) — only then is
     an excess neither part explains reported as inconclusive (default: ``excess``)."""
@@ -133,7 +135,7 @@ def subject_verdict(n: int, excess: bool, remains: bool, harm: bool, powered: bo
     return "ok" if powered else "inconclusive"
 
 
-def dependency_verdict(n: int, harmful: bool, breaches: list[str], s: Settings) -> str:
+def dependency_verdict(n: int, harmful: bool, breaches: list[str], s: Settings) -> Verdict:
     if harmful and n >= s.min_responses:
         return "delivery"
     return "silent" if breaches else "ok"

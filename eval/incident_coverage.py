@@ -15,6 +15,8 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 
+from parallax.numbers import Interval, ci, fmt
+
 TARGET_COVERAGE = 0.90
 BANDS = ((0, 4), (5, 9), (10, 19), (20, 49), (50, None))
 
@@ -94,7 +96,7 @@ def world_line(r: dict) -> str:
     def one(d: dict, what: str) -> str:
         if d["estimate"] is None:
             return f"{what} –"
-        return (f"{what} {d['estimate']:.1f} ({d['ci'][0]:.1f} to {d['ci'][1]:.1f}) vs planted "
+        return (f"{what} {ci(Interval.around(d['estimate'], d['ci']), 'num1')} vs planted "
                 f"{d['truth']:.1f} {'covered' if d['covers'] else 'MISSED'}")
 
     return (f"incident [{i['verdict']}, {i['responses']} answers]: "
@@ -107,17 +109,9 @@ def print_summary(summary: dict) -> None:
         p, lc = c["poor"], c["lost_conversions"]
         print(f"  {name:34} worlds {c['worlds']:3} (too thin {c['too_thin']}, "
               f"{c['mean_responses']:.1f} answers in the window): extra poor covered "
-              f"{p['covered']}/{p['measured']} ({_pct(p['coverage'])}), mean width "
-              f"{_num(p['mean_width'])} (floor {_num(p['mean_floor_width'])}, truth "
-              f"{_num(p['mean_truth'])}); lost conversions covered {lc['covered']}/"
-              f"{lc['measured']} ({_pct(lc['coverage'])}), mean width "
-              f"{_num(lc['mean_width'])} (floor {_num(lc['mean_floor_width'])}, truth "
-              f"{_num(lc['mean_truth'])})")
-
-
-def _pct(x) -> str:
-    return "–" if x is None else f"{x:.0%}"
-
-
-def _num(x) -> str:
-    return "–" if x is None else f"{x:.1f}"
+              f"{p['covered']}/{p['measured']} ({fmt(p['coverage'], 'pct')}), mean width "
+              f"{fmt(p['mean_width'], 'num1')} (floor {fmt(p['mean_floor_width'], 'num1')}, "
+              f"truth {fmt(p['mean_truth'], 'num1')}); lost conversions covered {lc['covered']}/"
+              f"{lc['measured']} ({fmt(lc['coverage'], 'pct')}), mean width "
+              f"{fmt(lc['mean_width'], 'num1')} (floor {fmt(lc['mean_floor_width'], 'num1')}, "
+              f"truth {fmt(lc['mean_truth'], 'num1')})")

@@ -41,7 +41,9 @@ from collections import Counter
 from pathlib import Path
 from statistics import NormalDist
 
+from parallax.correlate.findings import VERDICTS
 from parallax.correlate.settings import Z
+from parallax.numbers import fmt
 
 TARGET_ACCURACY = 0.93
 # Family seeds never looked at while changing the method. The first range was scored once
@@ -52,7 +54,7 @@ TARGET_ACCURACY = 0.93
 HELD_OUT_RANGES = {"1": range(9001, 9031), "2": range(9101, 9131), "3": range(9201, 9241),
                    "4": range(9301, 9341)}
 HELD_OUT = frozenset(s for r in HELD_OUT_RANGES.values() for s in r)  # never to be tuned on
-CLASSES = ("delivery", "design", "mixed", "silent", "inconclusive", "ok")
+CLASSES = VERDICTS  # the findings' own vocabulary
 
 
 def seeds(text: list[str]) -> list[int]:
@@ -256,7 +258,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{TARGET_ACCURACY:.0%}); recall {recall}; delivery-caused routes called design: "
           f"{summary['delivery_called_design']} (must be 0); design-effect CI coverage "
           f"{summary['ci_coverage']:.0%}; page views / responses on a template route "
-          f"{_pct(summary['page_views_on_template'])} / {_pct(summary['responses_on_template'])}")
+          f"{fmt(summary['page_views_on_template'], 'pct1')} / "
+          f"{fmt(summary['responses_on_template'], 'pct1')}")
     power = summary["design_part_power"]
     print("design part detectable at the method's own standard errors (expected detections "
           "by a one-sided test at the planted effect; bounds recall): "
@@ -268,10 +271,6 @@ def main(argv: list[str] | None = None) -> int:
         (sys.stdout.write(doc + "\n") if args.json == "-" else Path(args.json).write_text(doc))
     ok = summary["accuracy"] >= TARGET_ACCURACY and summary["delivery_called_design"] == 0
     return 0 if ok else 1
-
-
-def _pct(x: float | None) -> str:
-    return "–" if x is None else f"{x:.1%}"
 
 
 if __name__ == "__main__":

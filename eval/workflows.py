@@ -50,6 +50,8 @@ from incident_coverage import (
 )
 from verdicts import HELD_OUT, HELD_OUT_RANGES, seeds
 
+from parallax.numbers import ci
+
 TOLERANCE = 0.25
 
 
@@ -144,10 +146,6 @@ def _conversion(change: dict, c: dict | None, covers) -> dict:
             "target_met": c["verdict"] == want and bool(adj and covers(adj, math.exp(true)))}
 
 
-def _or(o: dict | None) -> str:
-    return "–" if not o else f"{o['estimate']:.2f} ({o['ci_low']:.2f} to {o['ci_high']:.2f})"
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", nargs="+", default=None, help="e.g. 1 2 3 or 1..20")
@@ -184,12 +182,13 @@ def main(argv: list[str] | None = None) -> int:
                         f"{world_line(r)}")
                 if "design" in r:
                     d, c = r["design"], r["conversion"]
-                    line += (f"; design {d['verdict']}, adjusted OR {_or(d['adjusted_or'])}, "
-                             f"naive OR {_or(d['naive_or'])}, delivery explains "
+                    line += (f"; design {d['verdict']}, adjusted OR "
+                             f"{ci(d['adjusted_or'], 'or')}, "
+                             f"naive OR {ci(d['naive_or'], 'or')}, delivery explains "
                              f"{d['explained_share'] or 0:.0%}; conversion {c['verdict']} "
                              f"({c.get('comparison')}), adjusted OR "
-                             f"{_or(c.get('adjusted_or'))}, naive OR "
-                             f"{_or(c.get('naive_or'))}, delivery explains "
+                             f"{ci(c.get('adjusted_or'), 'or')}, naive OR "
+                             f"{ci(c.get('naive_or'), 'or')}, delivery explains "
                              f"{c.get('explained_share') or 0:.0%}, placebo {c.get('placebo')}")
                 print(line, flush=True)
     n = len(results)

@@ -9,8 +9,8 @@ on stderr and its ``exit_code``; anything else is a bug and keeps its traceback.
     │   ├── FormatError      unreadable / wrong-format file (file, line or record)
     │   ├── RejectRateError  too many bad records in an otherwise good file
     │   └── FetchError       a pull source could not be fetched (what was committed stays)
-    └── NoDataError          nothing to analyse in the window (no feedback, no page loads)
-                                                                              (exit 5)
+    └── NoDataError          nothing to analyse or read: no feedback or page loads in the
+                             window, no correlate run (yet) for findings/review/drill (exit 5)
 """
 
 from __future__ import annotations

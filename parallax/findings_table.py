@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
+from parallax.correlate.findings import Finding
 from parallax.errors import ConfigError
-from parallax.numbers import ci, fmt
+from parallax.numbers import Interval, ci, fmt
 
 __all__ = ["COLUMNS", "COMPACT", "annotation_lines", "pick_columns", "print_findings"]
 
@@ -17,42 +17,38 @@ __all__ = ["COLUMNS", "COMPACT", "annotation_lines", "pick_columns", "print_find
 @dataclass(frozen=True)
 class FindingColumn:
     header: str
-    cell: Callable[[dict], str]
+    cell: Callable[[Finding], str]
     numeric: bool = True
 
 
-def _get(doc: dict, *path: str):
-    node: Any = doc
-    for key in path:
-        node = node.get(key) if isinstance(node, dict) else None
-    return node
+def _errors(f: Finding) -> str:
+    key = "error_rate" if f.subject_kind == "route" else "dependency_failure_rate"
+    return fmt(f.delivered.get(key), "pct")
 
 
-def _errors(doc: dict) -> str:
-    key = "error_rate" if doc["subject_kind"] == "route" else "dependency_failure_rate"
-    return fmt(_get(doc, "delivered", key), "pct")
+def _estimate(i: Interval | None) -> float | None:
+    return None if i is None else i.estimate
 
 
 COLUMNS: dict[str, FindingColumn] = {
-    "subject": FindingColumn("subject", lambda d: d["subject"], numeric=False),
-    "verdict": FindingColumn("verdict", lambda d: d["verdict"], numeric=False),
-    "responses": FindingColumn("responses", lambda d: fmt(d.get("n_responses"), "int")),
-    "poor": FindingColumn("poor (normal)", lambda d: f"{fmt(d.get('poor_rate'), 'pct')} "
-                          f"({fmt(d.get('baseline_poor_rate'), 'pct')})"),
-    "odds": FindingColumn("odds ratio (adj.)",
-                          lambda d: ci(d.get("odds_ratio_adjusted"), "or")),
-    "explained": FindingColumn("explained", lambda d: fmt(d.get("explained_share"), "pct")),
-    "q": FindingColumn("q", lambda d: fmt(d.get("q_value"), "q")),
-    "p75": FindingColumn("p75 load", lambda d: fmt(_get(d, "delivered", "p75_ms"), "ms")),
+    "subject": FindingColumn("subject", lambda f: f.subject, numeric=False),
+    "verdict": FindingColumn("verdict", lambda f: f.verdict, numeric=False),
+    "responses": FindingColumn("responses", lambda f: fmt(f.n_responses, "int")),
+    "poor": FindingColumn("poor (normal)", lambda f: f"{fmt(f.poor_rate, 'pct')} "
+                          f"({fmt(f.baseline_poor_rate, 'pct')})"),
+    "odds": FindingColumn("odds ratio (adj.)", lambda f: ci(f.odds_ratio_adjusted, "or")),
+    "explained": FindingColumn("explained", lambda f: fmt(f.explained_share, "pct")),
+    "q": FindingColumn("q", lambda f: fmt(f.q_value, "q")),
+    "p75": FindingColumn("p75 load", lambda f: fmt(f.delivered.get("p75_ms"), "ms")),
     "errors": FindingColumn("errors", _errors),
-    "extra_poor": FindingColumn("extra poor", lambda d: fmt(
-        _get(d, "impact", "extra_poor_responses", "estimate"), "num1")),
-    "lost_conversions": FindingColumn("lost conv.", lambda d: fmt(
-        _get(d, "impact", "lost_conversions", "estimate"), "num1")),
-    "extra_poor_ci": FindingColumn("extra poor (95% CI)", lambda d: ci(
-        _get(d, "impact", "extra_poor_responses"), "num1")),
-    "lost_conversions_ci": FindingColumn("lost conv. (95% CI)", lambda d: ci(
-        _get(d, "impact", "lost_conversions"), "num1")),
+    "extra_poor": FindingColumn("extra poor", lambda f: fmt(
+        _estimate(f.impact.extra_poor_responses), "num1")),
+    "lost_conversions": FindingColumn("lost conv.", lambda f: fmt(
+        _estimate(f.impact.lost_conversions), "num1")),
+    "extra_poor_ci": FindingColumn("extra poor (95% CI)", lambda f: ci(
+        f.impact.extra_poor_responses, "num1")),
+    "lost_conversions_ci": FindingColumn("lost conv. (95% CI)", lambda f: ci(
+        f.impact.lost_conversions, "num1")),
 }
 COMPACT = ("subject", "verdict", "responses", "poor", "extra_poor", "lost_conversions")
 WIDE = ("subject", "verdict", "responses", "poor", "odds", "explained", "q", "p75", "errors",
@@ -74,7 +70,7 @@ def pick_columns(columns: str | None, wide: bool) -> tuple[str, ...]:
     return tuple(dict.fromkeys(["subject", "verdict", *chosen]))
 
 
-def print_findings(docs: Sequence[dict], *, evidence: bool = True,
+def print_findings(findings: Sequence[Finding], *, evidence: bool = True,
                    columns: Sequence[str] = COMPACT) -> None:
     """One table per kind, then the annotations and the plain sentence per finding."""
     from rich import box
@@ -83,31 +79,31 @@ def print_findings(docs: Sequence[dict], *, evidence: bool = True,
     from parallax.console import print_line, print_table, text
 
     for kind, title in _KINDS:
-        mine = [d for d in docs if d["subject_kind"] == kind]
+        mine = [f for f in findings if f.subject_kind == kind]
         if not mine:
             continue
         table = Table(*(Column(COLUMNS[c].header, justify="right" if COLUMNS[c].numeric
                                else "left", no_wrap=c in ("subject", "verdict"))
                         for c in columns),
                       title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-        for d in mine:
-            table.add_row(*(text(COLUMNS[c].cell(d)) for c in columns))
+        for f in mine:
+            table.add_row(*(text(COLUMNS[c].cell(f)) for c in columns))
         print_table(table)
-    for i, line in enumerate(annotation_lines(docs)):  # ids to look up in `annotate list`
+    for i, line in enumerate(annotation_lines(findings)):  # ids to look up in `annotate list`
         print_line(("annotations: " if i == 0 else "             ") + line)
     if evidence:
-        for f in docs:
-            if f["subject_kind"] != "segment" and f["verdict"] != "ok":
-                print_line(f"• [{f['verdict']}] {f['evidence']}")
+        for f in findings:
+            if f.subject_kind != "segment" and f.verdict != "ok":
+                print_line(f"• [{f.verdict}] {f.evidence}")
 
 
-def annotation_lines(docs: Sequence[dict]) -> list[str]:
+def annotation_lines(findings: Sequence[Finding]) -> list[str]:
     """Per annotated finding: "subject: id (kind), …" — the ids to look up with
     `parallax annotate list`; findings without annotations are left out."""
     out = []
-    for f in docs:
-        notes = f.get("annotations") or []
+    for f in findings:
+        notes = f.annotations
         if notes:
-            out.append(f"{f['subject']}: " + ", ".join(
+            out.append(f"{f.subject}: " + ", ".join(
                 f"{a.get('id')} ({a.get('kind')})" for a in notes))
     return out

@@ -7,8 +7,12 @@ and returns SVG text, or None when there is nothing to plot.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from parallax.correlate.findings import Finding, Verdict
 
 __all__ = ["WIDTH", "annotation_lanes", "driver_bars", "error_timeline", "forest",
            "grid_columns", "latency_histogram", "poor_by_latency", "svg", "waterfall"]
@@ -180,20 +184,20 @@ def waterfall(spans: Sequence[dict[str, Any]]) -> str | None:
 
 
 # The verdict badges' colours on the page (templates/base.html.j2), so a plot reads like them.
-_VERDICTS = {"delivery": "#c62828", "mixed": "#ef6c00", "design": "#6a1b9a",
-             "silent": "#1565c0", "inconclusive": "#757575", "ok": "#2e7d32"}
+_VERDICTS: dict[Verdict, str] = {"delivery": "#c62828", "mixed": "#ef6c00",
+                                  "design": "#6a1b9a", "silent": "#1565c0",
+                                  "inconclusive": "#757575", "ok": "#2e7d32"}
 
 
-def forest(findings: Sequence[dict[str, Any]]) -> str | None:
+def forest(findings: Sequence[Finding]) -> str | None:
     """Adjusted odds ratios of poor feedback with their 95 % intervals, one row per route and
     dependency (log scale; 1 = no different from the site's normal), coloured by verdict."""
     rows = []
     for f in findings:
-        o = f.get("odds_ratio_adjusted") or {}
-        if o.get("estimate") and o.get("ci_low") and o.get("ci_high"):
-            rows.append({"subject": f"{f['subject_kind']} {f['subject']}",
-                         "or": o["estimate"], "lo": o["ci_low"], "hi": o["ci_high"],
-                         "verdict": f["verdict"]})
+        o = f.odds_ratio_adjusted
+        if o is not None and all(v and not math.isnan(v) for v in (o.estimate, o.low, o.high)):
+            rows.append({"subject": f"{f.subject_kind} {f.subject}",
+                         "or": o.estimate, "lo": o.low, "hi": o.high, "verdict": f.verdict})
     if not rows:
         return None
     alt = _alt()

@@ -13,6 +13,7 @@ from typing import Any
 import duckdb
 import orjson
 
+from parallax.correlate.findings import Finding, Verdict
 from parallax.db import fetch_dicts
 from parallax.errors import NoDataError
 from parallax.named_queries import run_query
@@ -20,8 +21,10 @@ from parallax.report.drill import SessionView, session_views
 
 __all__ = ["ReviewData", "gather"]
 
-# Example sessions drawn into the report's evidence appendix, per route or dependency.
+# Example sessions drawn into the report's evidence appendix, per route or dependency, for the
+# verdicts that rest on an effect.
 EXAMPLES_PER_SUBJECT = 1
+_EXAMPLED: tuple[Verdict, ...] = ("delivery", "mixed", "design")
 ROWS_PER_SUBJECT = 10
 
 
@@ -29,7 +32,7 @@ ROWS_PER_SUBJECT = 10
 class ReviewData:
     run: dict[str, Any]  # the correlate_runs row; parameters and link_coverage parsed
     headline: dict[str, Any]  # queries/review_headline.sql
-    findings: tuple[dict, ...]  # the run's finding documents (docs/findings.md)
+    findings: tuple[Finding, ...]  # the run's findings (docs/findings.md)
     apdex: dict[str, float]  # route -> Apdex at the good-load target
     bands: tuple[dict, ...]  # queries/latency_bands.sql
     histogram: tuple[dict, ...]  # queries/latency_histogram.sql
@@ -39,8 +42,8 @@ class ReviewData:
     examples: dict[tuple[str, str], tuple[str, ...]]  # (kind, subject) -> session ids
     sessions: dict[str, SessionView]  # the example sessions' timelines and spans
 
-    def of_kind(self, kind: str) -> list[dict]:
-        return [f for f in self.findings if f["subject_kind"] == kind]
+    def of_kind(self, kind: str) -> list[Finding]:
+        return [f for f in self.findings if f.subject_kind == kind]
 
     @property
     def weeks(self) -> float | None:
@@ -59,7 +62,7 @@ def gather(con: duckdb.DuckDBPyConnection, run_id: str | None = None) -> ReviewD
         raise NoDataError("no findings to review: run `parallax correlate` first"
                           + (f" (no run {run_id!r})" if run_id else ""))
     run_id = rows[0][0]
-    findings = tuple(orjson.loads(doc) for *_, doc in rows)
+    findings = tuple(Finding.from_json(orjson.loads(doc)) for *_, doc in rows)
     cur = con.execute("SELECT * FROM correlate_runs WHERE run_id = ?", [run_id])
     [row] = cur.fetchall()
     run = dict(zip([d[0] for d in cur.description], row, strict=True))
@@ -73,7 +76,7 @@ def gather(con: duckdb.DuckDBPyConnection, run_id: str | None = None) -> ReviewD
     evidence: dict[tuple[str, str], tuple[dict, ...]] = {}
     examples: dict[tuple[str, str], tuple[str, ...]] = {}
     for f in findings:
-        kind, subject = f["subject_kind"], f["subject"]
+        kind, subject = f.subject_kind, f.subject
         if kind == "route":
             got = _rows(con, "drill_route", route=subject, limit=ROWS_PER_SUBJECT)
         elif kind == "dependency":
@@ -81,7 +84,7 @@ def gather(con: duckdb.DuckDBPyConnection, run_id: str | None = None) -> ReviewD
         else:
             continue
         evidence[(kind, subject)] = tuple(got)
-        if f["verdict"] in ("delivery", "mixed", "design"):
+        if f.verdict in _EXAMPLED:
             examples[(kind, subject)] = _example_sessions(got)
     return ReviewData(
         run=run, headline=headline, findings=findings, apdex=apdex,

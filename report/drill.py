@@ -88,6 +88,9 @@ def drill(con: duckdb.DuckDBPyConnection, kind: str, subject: str,
           limit: int = 50, good_load_ms: float = 2500.0) -> Drill:
     if kind not in KINDS:
         raise ConfigError(f"drill {kind!r}: expected one of {', '.join(KINDS)}")
+    if kind != "interaction" and not con.execute(  # no run: no join model to drill into
+            "SELECT count(*) FROM correlate_runs").fetchall()[0][0]:
+        raise NoDataError("no findings yet: run `parallax correlate` first")
     if kind == "session":
         view = session_view(con, subject)
         if view is None:

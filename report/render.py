@@ -12,6 +12,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from parallax.correlate.findings import Finding
 from parallax.numbers import fmt
 
 __all__ = ["fmt", "lookup", "render"]
@@ -19,9 +20,13 @@ __all__ = ["fmt", "lookup", "render"]
 _env = None
 
 
-def lookup(doc: dict | None, path: str) -> Any:
-    """``impact.extra_poor_responses.estimate`` -> the value (None when any step is missing)."""
-    value: Any = doc
+def lookup(doc: Finding | dict | None, path: str) -> Any:
+    """``impact.extra_poor_responses.estimate`` -> the value (None when any step is missing).
+
+    The page names each figure by its field in the findings JSON (``data-field``) so that it
+    can be checked against ``parallax findings --format json``: a finding is read here through
+    that JSON, rounded as stored; Python code reads the ``Finding``'s attributes instead."""
+    value: Any = doc.to_json() if isinstance(doc, Finding) else doc
     for key in path.split("."):
         if not isinstance(value, dict):
             return None
@@ -29,7 +34,8 @@ def lookup(doc: dict | None, path: str) -> Any:
     return value
 
 
-def _fig(doc: dict, path: str, style: str = "num", currency: str = "") -> Markup:
+def _fig(doc: Finding | dict, path: str, style: str = "num", currency: str = "") -> Markup:
+    doc = doc.to_json() if isinstance(doc, Finding) else doc
     value = lookup(doc, path)
     raw = "" if value is None else repr(float(value)) if isinstance(value, int | float) else value
     return Markup('<span class="fig" data-kind="{}" data-subject="{}" data-field="{}" '
@@ -38,8 +44,9 @@ def _fig(doc: dict, path: str, style: str = "num", currency: str = "") -> Markup
         fmt(value, style, currency))
 
 
-def _ci(doc: dict, path: str, style: str = "num", currency: str = "") -> Markup:
+def _ci(doc: Finding | dict, path: str, style: str = "num", currency: str = "") -> Markup:
     """estimate (low to high), each figure checkable; '–' when the interval is missing."""
+    doc = doc.to_json() if isinstance(doc, Finding) else doc
     if lookup(doc, path) is None:
         return Markup("–")
     est = _fig(doc, f"{path}.estimate", style, currency)

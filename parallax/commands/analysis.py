@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from parallax.commands.base import analysis_settings, app, check_format, parse_window, session
-from parallax.errors import ConfigError
+from parallax.errors import NoDataError
 from parallax.terminal import echo, print_json, safe_text
 
 __all__ = ["run_correlate"]
@@ -35,7 +35,7 @@ def run_correlate(con, cfg, since, until, min_responses) -> None:
                                                           "none")) + "); on a route "
          f"template: {cov.response_template_share:.0%} of responses, "
          f"{cov.page_view_template_share:.0%} of page views")
-    print_findings([f.to_json() for f in run.findings if f.subject_kind != "segment"])
+    print_findings([f for f in run.findings if f.subject_kind != "segment"])
 
 
 @app.command("correlate")
@@ -76,7 +76,7 @@ def findings_cmd(
         con = s.con
         rows = run_query(con, "findings", {"run_id": run_id}).fetchall()
     if not rows:
-        raise ConfigError("no findings yet: run `parallax correlate` first"
+        raise NoDataError("no findings yet: run `parallax correlate` first"
                           + (f" (no run {run_id!r})" if run_id else ""))
     docs = [orjson.loads(doc) for *_, doc in rows]
     if format == "json":
@@ -84,7 +84,9 @@ def findings_cmd(
     elif format == "csv":
         _write_csv(docs)
     else:
-        print_findings(docs, columns=shown)
+        from parallax.correlate.findings import Finding
+
+        print_findings([Finding.from_json(d) for d in docs], columns=shown)
 
 
 def _write_csv(docs: list[dict]) -> None:

@@ -19,6 +19,7 @@ from parallax.commands.base import (
     session,
 )
 from parallax.errors import ConfigError
+from parallax.numbers import Interval, ci
 from parallax.terminal import echo, print_json
 
 __all__ = ["contacts_app", "metrics_rows"]
@@ -38,11 +39,8 @@ _COLUMNS = (("fcr", "FCR", "results"), ("abandonment_rate", "abandoned", "result
             ("service_level", "service level", "process"))
 
 
-def _pct(value, ci) -> str:
-    if value is None:
-        return ""
-    text = f"{value:.1%}"
-    return text + (f" ({ci[0]:.0%}–{ci[1]:.0%})" if ci else "")
+def _rate_ci(value: float | None, bounds: tuple[float, float] | None) -> str:
+    return ci(Interval.around(value, bounds), "pct1", bounds="pct", empty="")
 
 
 def metrics_rows(metrics) -> tuple[list[str], list[list[str]]]:
@@ -56,10 +54,10 @@ def metrics_rows(metrics) -> tuple[list[str], list[list[str]]]:
     for m in metrics:
         rows.append([
             "(none)" if m.group is None else m.group, f"{m.contacts:,}",
-            _pct(m.fcr, m.fcr_ci), _pct(m.abandonment_rate, m.abandonment_rate_ci),
+            _rate_ci(m.fcr, m.fcr_ci), _rate_ci(m.abandonment_rate, m.abandonment_rate_ci),
             num(m.to_json()["contacts_per_1000_sessions"], "g"),
             num(m.aht_s, ".0f"), num(m.asa_s, ".0f"),
-            _pct(m.service_level, m.service_level_ci),
+            _rate_ci(m.service_level, m.service_level_ci),
         ])
     return header, rows
 

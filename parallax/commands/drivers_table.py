@@ -6,34 +6,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from parallax.drivers import Driver
-from parallax.numbers import fmt
+from parallax.numbers import Interval, ci
 
 __all__ = ["count_ci", "drivers_rows", "drivers_summary", "subject"]
 
 _ROUTES_SHOWN = 3
 
 
-def _count(x: float) -> str:
-    return fmt(x, "int" if x >= 10 else "num1")
+def count_ci(x: float | None, bounds: tuple[float, float] | None) -> str:
+    """``189 (123 to 198)``: a count of contacts and its interval, to what the interval
+    carries."""
+    return ci(Interval.around(x, bounds), "count")
 
 
-def count_ci(x: float | None, ci: tuple[float, float] | None) -> str:
-    """``189 (123–198)``: a count of contacts and its interval, to what the interval carries."""
-    if x is None or ci is None:
-        return "–"
-    return f"{_count(x)} ({_count(ci[0])}–{_count(ci[1])})"
+def _share_ci(x: float | None, bounds: tuple[float, float] | None) -> str:
+    return ci(Interval.around(x, bounds), "pct")
 
 
-def _share_ci(x: float | None, ci: tuple[float, float] | None) -> str:
-    if x is None or ci is None:
-        return "–"
-    return f"{x:.0%} ({ci[0]:.0%}–{ci[1]:.0%})"
-
-
-def _per_100(x: float | None, ci: tuple[float, float] | None) -> str:
-    if x is None or ci is None:
-        return "–"
-    return f"{100 * x:+.1f} ({100 * ci[0]:+.1f} to {100 * ci[1]:+.1f})"
+def _per_100(x: float | None, bounds: tuple[float, float] | None) -> str:
+    return ci(Interval.around(x, bounds), "num1", sign=True, scale=100.0)
 
 
 def subject(d: Driver) -> str:

@@ -65,19 +65,18 @@ def verbatims_cmd(
     echo("\n".join(verbatims_lines(reports)).rstrip())
 
 
-def _num(x, spec: str = ".1f") -> str:
-    return "no data" if x is None else format(x, spec)
-
-
 def score_rows(report) -> tuple[list[str], list[list[str]]]:
     """The table: rank, group, total, each component, the counts, rank range under ±50 %."""
+    from parallax.numbers import fmt
+
     header = ["rank", report.by, "score", "delivery", "perceived", "effort", "pages",
               "responses", "sessions", "rank ±50% weights"]
     rows = []
     for g in report.groups:
         lo_hi = g.rank_range
-        rows.append([str(g.rank or "–"), g.group, _num(g.total), _num(g.components["delivery"]),
-                     _num(g.components["perceived"]), _num(g.components["effort"]),
+        rows.append([str(g.rank or "–"), g.group,
+                     *(fmt(x, "num1", empty="no data") for x in (  # a missing part: no data
+                         g.total, *(g.components[c] for c in ("delivery", "perceived", "effort")))),
                      f"{g.detail['pages']:,}", f"{g.detail['responses']:,}",
                      f"{g.detail['sessions']:,}",
                      "–" if lo_hi is None else (f"{lo_hi[0]}" if lo_hi[0] == lo_hi[1]

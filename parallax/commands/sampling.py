@@ -52,16 +52,16 @@ def sample_cmd(
 def _report(con, format: str) -> None:
     from parallax.console import print_rows
     from parallax.evaluations import evaluation_report
+    from parallax.numbers import Interval, ci
 
     scores = evaluation_report(con)
     if format == "json":
         print_json([s.to_json() for s in scores])
         return
-    ci = lambda c, f: "" if c is None else f" ({f(c[0])}–{f(c[1])})"  # noqa: E731
     print_rows(["kind", "stratum", "population", "evaluated", "pass rate", "mean score"], [
         [s.kind, s.stratum, f"{s.population:,}", f"{s.evaluated:,}",
-         "" if s.pass_rate is None else f"{s.pass_rate:.0%}" + ci(s.pass_ci, "{:.0%}".format),
-         "" if s.mean_score is None else f"{s.mean_score:.2f}" + ci(s.score_ci, "{:.2f}".format)]
+         ci(Interval.around(s.pass_rate, s.pass_ci), "pct", empty=""),
+         ci(Interval.around(s.mean_score, s.score_ci), "num", empty="")]
         for s in scores])
 
 

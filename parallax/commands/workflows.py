@@ -18,6 +18,7 @@ from parallax.commands.base import (
     session,
 )
 from parallax.errors import ConfigError
+from parallax.numbers import ci, fmt
 from parallax.terminal import echo, print_json
 
 __all__: list[str] = []
@@ -85,9 +86,10 @@ def incident_cmd(
             steps.step("incident: join model, time-series baseline, counterfactual")
             from parallax.correlate.incident import incident_impact
 
+            settings, join = s.analysis
             r = incident_impact(con, id=id, service=service, dependency=dependency,
                                 route=route, starts=starts, ends=ends, baseline=span,
-                                join=s.analysis[1])
+                                join=join, settings=settings)
             if html is not None:
                 from parallax.report.trend import Trend
 
@@ -105,13 +107,6 @@ def incident_cmd(
         echo(f"html: {html}", err=format == "json")
 
 
-def _ci(d: dict | None, digits: int = 1, scale: float = 1.0) -> str:
-    if not d or d.get("estimate") is None:
-        return "–"
-    return (f"{d['estimate'] * scale:.{digits}f} ({d['ci_low'] * scale:.{digits}f} to "
-            f"{d['ci_high'] * scale:.{digits}f})")
-
-
 def _print_incident(doc: dict) -> None:
     from parallax.console import print_rows
 
@@ -125,44 +120,38 @@ def _print_incident(doc: dict) -> None:
     poor, conv = doc["poor_responses"], doc["conversions"]
     rows = [("answers during", doc["responses"], ""),
             ("poor rate during / before",
-             f"{_pct(doc['poor_rate'])} / {_pct(doc['poor_rate_before'])}", "")]
+             f"{fmt(doc['poor_rate'], 'pct1')} / {fmt(doc['poor_rate_before'], 'pct1')}", "")]
     if poor:
         rows += [("poor answers observed / expected", f"{poor['observed']:.0f} / "
                   f"{poor['expected']:.1f}", poor["model"]),
-                 ("extra poor answers", _ci(poor["extra"]), "95 % interval"),
-                 ("NPS points lost", _ci(doc["nps_points"]), "")]
+                 ("extra poor answers", ci(poor["extra"], "num1"), "95 % interval"),
+                 ("NPS points lost", ci(doc["nps_points"], "num1"), "")]
     if conv:
         rows += [("sessions on the routes / conversions", f"{conv['sessions']:.0f} / "
                   f"{conv['observed']:.0f} (expected {conv['expected']:.1f})", ""),
-                 ("lost conversions", _ci(conv["lost"]), conv["model"]),
-                 ("revenue at risk", _ci(conv["revenue"], 0), "")]
+                 ("lost conversions", ci(conv["lost"], "num1"), conv["model"]),
+                 ("revenue at risk", ci(conv["revenue"], "int"), "")]
     print_rows(["", "value", "note"], rows)
     print_rows(["delivered", "subject", "pages before/during", "error rate", "failure rate",
                 "p95 ms", "degraded"],
                [(d["kind"], d["subject"], f"{_g(d['before'], 'pages')} / "
                  f"{_g(d['during'], 'pages')}",
-                 f"{_pct(_g(d['before'], 'error_rate'))} → {_pct(_g(d['during'], 'error_rate'))}",
-                 f"{_pct(_g(d['before'], 'failure_rate'))} → "
-                 f"{_pct(_g(d['during'], 'failure_rate'))}",
-                 f"{_num(_g(d['before'], 'p95_ms'))} → {_num(_g(d['during'], 'p95_ms'))}",
+                 f"{fmt(_g(d['before'], 'error_rate'), 'pct1')} → "
+                 f"{fmt(_g(d['during'], 'error_rate'), 'pct1')}",
+                 f"{fmt(_g(d['before'], 'failure_rate'), 'pct1')} → "
+                 f"{fmt(_g(d['during'], 'failure_rate'), 'pct1')}",
+                 f"{fmt(_g(d['before'], 'p95_ms'), 'int')} → "
+                 f"{fmt(_g(d['during'], 'p95_ms'), 'int')}",
                  "yes" if d["degraded"] else "") for d in doc["delivery"]])
     if doc["segments"]:
         print_rows(["segment", "level", "answers", "poor rate during / before", "excess poor"],
                    [(s["factor"], s["level"], s["responses"],
-                     f"{_pct(s['poor_rate'])} / {_pct(s['poor_rate_before'])}",
-                     _num(s["excess_poor"], 1)) for s in doc["segments"][:8]])
+                     f"{fmt(s['poor_rate'], 'pct1')} / {fmt(s['poor_rate_before'], 'pct1')}",
+                     fmt(s["excess_poor"], "num1")) for s in doc["segments"][:8]])
 
 
 def _g(d: dict | None, key: str):
     return None if d is None else d.get(key)
-
-
-def _pct(x) -> str:
-    return "–" if x is None else f"{x:.1%}"
-
-
-def _num(x, digits: int = 0) -> str:
-    return "–" if x is None else f"{x:,.{digits}f}"
 
 
 @app.command("design-check")
@@ -225,14 +214,14 @@ def design_check_cmd(
     echo(f"verdict: {doc['verdict']}")
     n, rate = doc["n"], doc["poor_rate"]
     print_rows(["responses (poor rate)", "before", "after"], [
-        ("changed route", f"{n['changed_before']} ({_pct(rate['changed_before'])})",
-         f"{n['changed_after']} ({_pct(rate['changed_after'])})"),
-        ("control routes", f"{n['controls_before']} ({_pct(rate['controls_before'])})",
-         f"{n['controls_after']} ({_pct(rate['controls_after'])})")])
+        ("changed route", f"{n['changed_before']} ({fmt(rate['changed_before'], 'pct1')})",
+         f"{n['changed_after']} ({fmt(rate['changed_after'], 'pct1')})"),
+        ("control routes", f"{n['controls_before']} ({fmt(rate['controls_before'], 'pct1')})",
+         f"{n['controls_after']} ({fmt(rate['controls_after'], 'pct1')})")])
     if doc["adjusted"]:
         print_rows(["estimate", "odds ratio", "poor rate points", "p"], [
-            (name, _ci(doc[key]["odds_ratio"], 2), _ci(doc[key]["points"], 1, 100.0),
-             _num(doc[key]["p_value"], 3))
+            (name, ci(doc[key]["odds_ratio"], "or"), ci(doc[key]["points"], "num1", scale=100.0),
+             fmt(doc[key]["p_value"], "q"))
             for name, key in (("naive before/after", "naive"), ("difference in differences",
                                                                 "did"),
                               ("adjusted for delivery", "adjusted"),
@@ -250,17 +239,17 @@ def _print_conversion(c: dict) -> None:
 
     echo(f"conversion verdict: {c['verdict']} ({c['comparison']}; {c['unit']})")
     n, rate = c["n"], c["conversion_rate"]
-    rows = [("changed route", f"{n['changed_before']} ({_pct(rate['changed_before'])})",
-             f"{n['changed_after']} ({_pct(rate['changed_after'])})")]
+    rows = [("changed route", f"{n['changed_before']} ({fmt(rate['changed_before'], 'pct1')})",
+             f"{n['changed_after']} ({fmt(rate['changed_after'], 'pct1')})")]
     if c["comparison"] != "before/after":
         rows.append(("control sessions",
-                     f"{n['controls_before']} ({_pct(rate['controls_before'])})",
-                     f"{n['controls_after']} ({_pct(rate['controls_after'])})"))
+                     f"{n['controls_before']} ({fmt(rate['controls_before'], 'pct1')})",
+                     f"{n['controls_after']} ({fmt(rate['controls_after'], 'pct1')})"))
     print_rows(["sessions (conversion rate)", "before", "after"], rows)
     if c["adjusted"]:
         print_rows(["conversion estimate", "odds ratio", "conversion points", "p"], [
-            (name, _ci(c[key]["odds_ratio"], 2), _ci(c[key]["points"], 1, 100.0),
-             _num(c[key]["p_value"], 3))
+            (name, ci(c[key]["odds_ratio"], "or"), ci(c[key]["points"], "num1", scale=100.0),
+             fmt(c[key]["p_value"], "q"))
             for name, key in (("naive before/after", "naive"),
                               ("difference in differences", "did"),
                               ("adjusted for delivery", "adjusted"),

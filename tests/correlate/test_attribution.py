@@ -83,17 +83,17 @@ def test_every_route_gets_an_effect_with_its_counts(world, effects) -> None:
 def test_errors_only_route_is_explained_by_delivery(effects) -> None:
     e = effects["/errors"]
     assert e.raw.ci_low > 0  # customers there are unhappier…
-    assert e.delivery_part.ci_low > 0  # …delivery explains it…
+    assert e.delivery_part.low > 0  # …delivery explains it…
     assert _covers(e.adjusted.ci_low, e.adjusted.ci_high, 0.0)  # …and nothing remains
     assert e.explained_share is not None and e.explained_share.estimate > 0.7
-    assert 0.0 <= e.explained_share.ci_low <= e.explained_share.estimate
+    assert 0.0 <= e.explained_share.low <= e.explained_share.estimate
 
 
 def test_design_route_keeps_its_excess_after_delivery(effects) -> None:
     e = effects["/design"]
     assert e.adjusted.ci_low > 0
     assert _covers(e.adjusted.ci_low, e.adjusted.ci_high, DESIGN["/design"])
-    assert _covers(e.delivery_part.ci_low, e.delivery_part.ci_high, 0.0) or abs(
+    assert _covers(e.delivery_part.low, e.delivery_part.high, 0.0) or abs(
         e.delivery_part.estimate) < 0.1
     assert e.explained_share is not None and e.explained_share.estimate < 0.2
 
@@ -110,13 +110,13 @@ def test_extra_poor_interval_covers_the_planted_truth(world, effects, route) -> 
     frame, extra = world
     true_extra = float(extra[frame.route == route].sum())
     e = effects[route].extra_poor
-    assert e.ci_low <= e.estimate <= e.ci_high
-    assert _covers(e.ci_low, e.ci_high, true_extra), (route, true_extra, e)
+    assert e.low <= e.estimate <= e.high
+    assert _covers(e.low, e.high, true_extra), (route, true_extra, e)
 
 
 def test_the_errors_route_costs_far_more_than_the_design_route(world, effects) -> None:
     # /errors: ~30 % error pages at +1.6 log-odds; /design: delivery as everywhere else
-    assert effects["/errors"].extra_poor.ci_low > effects["/design"].extra_poor.ci_high
+    assert effects["/errors"].extra_poor.low > effects["/design"].extra_poor.high
 
 
 def test_same_frame_same_draws(world, effects) -> None:
@@ -135,11 +135,11 @@ def test_segments_are_measured_against_the_rest_of_the_site(world) -> None:
     seg = {e.subject: e for e in subject_effects(m, SETTINGS, relative=True)}
     mobile, desktop = seg["mobile"], seg["desktop"]
     part = BETA["log_load"] * 0.2
-    assert mobile.delivery_part.ci_low > 0
-    assert _covers(mobile.delivery_part.ci_low, mobile.delivery_part.ci_high, part)
+    assert mobile.delivery_part.low > 0
+    assert _covers(mobile.delivery_part.low, mobile.delivery_part.high, part)
     assert mobile.adjusted.ci_low > 0
     assert _covers(mobile.adjusted.ci_low, mobile.adjusted.ci_high, BETA["mobile"])
-    assert desktop.delivery_part.ci_high < 0 and desktop.explained_share is None
+    assert desktop.delivery_part.high < 0 and desktop.explained_share is None
     assert mobile.baseline_poor_rate == pytest.approx(frame.y[device == "desktop"].mean())
     assert mobile.explained_share is not None
     assert 0.1 < mobile.explained_share.estimate < 0.7  # planted: 0.16 / (0.16 + 0.3)

@@ -66,7 +66,7 @@ def test_lost_conversions_recover_the_planted_loss() -> None:
     lost, revenue = _route_conversions(model, "/checkout", Settings())
     # Good delivery caps the checkout at 2.5 s: what the slow sessions would then have bought.
     truth = float((_p(2.5) - _p(6.0)) * (reached & slow).sum())
-    assert lost.ci_low <= truth <= lost.ci_high
+    assert lost.low <= truth <= lost.high
     assert lost.estimate == pytest.approx(truth, rel=0.35)
     assert revenue.estimate == pytest.approx(lost.estimate * 50.0)
     # The home page was never slow: good delivery there wins nothing back.

@@ -13,9 +13,9 @@ CLAIMS = {
     # claim in the sentence → what must hold of the finding
     "are unhappier (": lambda f: f.poor_rate > f.baseline_poor_rate,
     "are no unhappier (": lambda f: f.poor_rate <= f.baseline_poor_rate,
-    "remains at good delivery": lambda f: (f.odds_ratio_adjusted["estimate"] > 1.0
+    "remains at good delivery": lambda f: (f.odds_ratio_adjusted.estimate > 1.0
                                            and f.details["q_value_adjusted"] < 0.05),
-    "its own delivery explains": lambda f: (f.details["delivery_part_log_odds"]["estimate"] > 0
+    "its own delivery explains": lambda f: (f.details["delivery_part_log_odds"].estimate > 0
                                             and f.details["q_value_delivery"] < 0.05),
     "not measurably unhappier": lambda f: not _excess(f),
     "No measurable excess": lambda f: not _excess(f),
@@ -33,7 +33,7 @@ RATES = re.compile(r"(\d+)% of (\d+) responses were poor vs (\d+)%")
 
 def _excess(f: Finding) -> bool:
     """The verdict rule's "unhappier" (correlate/verdicts.py), from the finding's own JSON."""
-    return (f.odds_ratio_raw is not None and f.odds_ratio_raw["estimate"] > 1.0
+    return (f.odds_ratio_raw is not None and f.odds_ratio_raw.estimate > 1.0
             and f.p_value is not None and f.p_value / 2 < Settings().alpha
             and f.poor_rate > f.baseline_poor_rate)
 
@@ -46,9 +46,9 @@ def _check(findings: tuple[Finding, ...]) -> int:
                 assert holds(f), (claim, f.subject, f.evidence)
                 checked += 1
         if m := COSTS.search(f.evidence):
-            extra = f.impact["extra_poor_responses"]
-            assert extra["ci_low"] > 0, f.evidence
-            assert float(m.group(1)) == pytest.approx(extra["estimate"], abs=0.5)
+            extra = f.impact.extra_poor_responses
+            assert extra is not None and extra.low > 0, f.evidence
+            assert float(m.group(1)) == pytest.approx(extra.estimate, abs=0.5)
             checked += 1
         if m := RATES.search(f.evidence):  # the cited figures are the finding's own
             assert int(m.group(2)) == f.n_responses

@@ -13,6 +13,7 @@ import pytest
 
 from parallax.correlate import incident
 from parallax.correlate.incident import counterfactual, incident_impact
+from parallax.correlate.settings import Settings
 from parallax.errors import ConfigError, NoDataError
 
 HOURS = np.array([1, .6, .4, .3, .3, .5, 1, 2, 3, 3.5, 4, 4, 4.5, 4.5, 4, 4, 4, 4.5, 5, 5.5,
@@ -171,3 +172,24 @@ def test_incidents_going_on_through_the_window_set_the_conversion_baseline(
     assert c.model == "constant level" and c.expected_sd < blind.conversions.expected_sd
     assert -c.extra[2] <= truth["expected_lost_conversions"] <= -c.extra[1]
     assert with_notes.poor.extra == blind.poor.extra  # neither touches the crash's routes
+
+
+def test_the_thresholds_are_settings(demo_run) -> None:
+    """[correlate] incident_* decide when the window can say anything, like every threshold."""
+    strict = Settings(incident_min_window_responses=10_000, incident_thin_window_responses=10_000)
+    r = incident_impact(demo_run.con, dependency="inventory-db", starts=CRASH[0], ends=CRASH[1],
+                        settings=strict)
+    assert r.verdict == "too thin" and "at least 10000 needed" in r.reason
+    nothing = Settings(incident_min_pre_sessions=10**9)
+    r = incident_impact(demo_run.con, dependency="inventory-db", starts=CRASH[0], ends=CRASH[1],
+                        settings=nothing)
+    assert r.verdict == "measured" and r.conversions is None
+
+
+@pytest.mark.parametrize("bad", [{"incident_min_pre_bins": 0}, {"incident_path_share": 1.5},
+                                 {"incident_thin_window_responses": 2},
+                                 {"incident_thin_conversions": -1}])
+def test_incident_settings_are_checked(bad) -> None:
+    with pytest.raises(ConfigError, match=r"\[correlate\]: incident_"):
+        Settings.from_mapping(bad)
+    assert Settings.from_mapping({"incident_path_share": 0.8}).incident_path_share == 0.8

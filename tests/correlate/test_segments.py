@@ -65,7 +65,7 @@ def test_every_factor_with_two_levels_gets_findings(findings) -> None:
 def test_customer_type_gap_remains_at_equal_delivery(findings) -> None:
     new = findings[("segment", "new")]
     assert new.verdict == "design"
-    assert new.odds_ratio_adjusted["ci_low"] > 1.5
+    assert new.odds_ratio_adjusted is not None and new.odds_ratio_adjusted.low > 1.5
     assert "at equal delivery" in new.evidence
     assert findings[("segment", "loyal")].verdict in ("ok", "inconclusive")
 
@@ -74,7 +74,7 @@ def test_channel_gap_is_delivery(findings) -> None:
     app = findings[("channel", "app")]
     assert app.verdict == "delivery"
     assert app.explained_share > 0.7
-    assert app.details["delivery_part_log_odds"]["ci_low"] > 0
+    assert app.details["delivery_part_log_odds"].low > 0
     assert findings[("channel", "web")].verdict not in ("delivery", "design", "mixed")
 
 

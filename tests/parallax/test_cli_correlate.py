@@ -129,19 +129,25 @@ def test_findings_csv_has_dotted_columns(ingested, capsys) -> None:
 def test_findings_table_and_unknown_run(ingested, capsys) -> None:
     assert run(["--db", str(ingested), "findings"]) == 0
     assert "routes" in capsys.readouterr().out
-    assert run(["--db", str(ingested), "findings", "--run", "nope"]) == 2
+    assert run(["--db", str(ingested), "findings", "--run", "nope"]) == 5  # nothing to read
     err = capsys.readouterr().err.strip()
     assert err.startswith("parallax: error: no findings yet") and "'nope'" in err
     assert run(["--db", str(ingested), "findings", "--format", "xml"]) == 2
     assert "--format 'xml'" in capsys.readouterr().err
 
 
-def test_findings_on_an_empty_database_is_one_line(capsys) -> None:
+@pytest.mark.parametrize(("command", "says"), [
+    (["findings"], "no findings yet"), (["drill", "route", "/cart"], "no findings yet"),
+    (["drill", "session", "s1"], "no findings yet"), (["review"], "nothing to correlate")])
+def test_no_findings_yet_is_one_line_and_exit_5_for_every_read_command(command, says, capsys,
+                                                                        ) -> None:
+    """The README's rule: nothing to analyse or read (no correlate run yet) is exit 5 (review
+    correlates first: with nothing loaded there is nothing to correlate)."""
     connect("empty.duckdb").close()
-    code = run(["--db", "empty.duckdb", "findings"])
+    code = run(["--db", "empty.duckdb", *command])
     err = capsys.readouterr().err
-    assert code != 0 and code == 2
-    assert err.count("\n") == 1 and err.startswith("parallax: error: no findings yet")
+    assert code == 5
+    assert err.count("\n") == 1 and err.startswith(f"parallax: error: {says}")
 
 
 @pytest.mark.parametrize("flag", ["--since", "--until"])

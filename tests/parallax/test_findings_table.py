@@ -6,15 +6,17 @@ from __future__ import annotations
 import pytest
 
 from parallax import console
+from parallax.correlate.findings import Finding
 from parallax.errors import ConfigError
 from parallax.findings_table import COMPACT, annotation_lines, pick_columns, print_findings
 
 
-def _doc(kind: str, subject: str, notes: list[dict] | None = None, **extra) -> dict:
-    return {"subject_kind": kind, "subject": subject, "verdict": "delivery", "n_responses": 40,
-            "poor_rate": 0.4, "baseline_poor_rate": 0.2, "delivered": {"p75_ms": 3100.0},
-            "impact": {}, "evidence": f"{subject} is slow", "annotations": notes or [],
-            **extra}
+def _doc(kind: str, subject: str, notes: list[dict] | None = None, **extra) -> Finding:
+    """A finding as stored (the JSON contract), read back the way `findings` reads it."""
+    return Finding.from_json({
+        "subject_kind": kind, "subject": subject, "verdict": "delivery", "n_responses": 40,
+        "poor_rate": 0.4, "baseline_poor_rate": 0.2, "delivered": {"p75_ms": 3100.0},
+        "impact": {}, "evidence": f"{subject} is slow", "annotations": notes or [], **extra})
 
 
 NOTES = [{"id": "psp-outage", "kind": "incident"},
@@ -27,7 +29,7 @@ def test_annotation_lines_per_annotated_finding() -> None:
     assert annotation_lines(docs) == [
         "/checkout: psp-outage (incident), checkout-redesign (design-change)",
         "inventory-db: db-crash (incident)"]
-    assert annotation_lines([_doc("route", "/search"), {"subject": "x"}]) == []
+    assert annotation_lines([_doc("route", "/search"), _doc("segment", "mobile")]) == []
 
 
 def test_print_findings_shows_them_under_the_table(capsys) -> None:

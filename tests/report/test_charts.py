@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from parallax.correlate.findings import Finding
+from parallax.numbers import Interval
 from parallax.report.charts import annotation_lanes, forest, grid_columns
 
 T0 = datetime(2026, 10, 5, tzinfo=UTC)
@@ -26,10 +28,10 @@ def test_annotation_labels_have_a_line_each_and_late_ones_point_left() -> None:
 
 
 def test_forest_draws_the_findings_with_intervals_only() -> None:
-    docs = [{"subject_kind": "route", "subject": "/cart", "verdict": "delivery",
-             "odds_ratio_adjusted": {"estimate": 1.25, "ci_low": 0.75, "ci_high": 2.0}},
-            {"subject_kind": "dependency", "subject": "pricing-service", "verdict": "delivery",
-             "odds_ratio_adjusted": None}]
+    docs = [Finding(subject_kind="route", subject="/cart", verdict="delivery", n_responses=40,
+                    odds_ratio_adjusted=Interval(1.25, 0.75, 2.0)),
+            Finding(subject_kind="dependency", subject="pricing-service", verdict="delivery",
+                    n_responses=40)]
     svg = forest(docs)
     assert svg and svg.startswith("<svg") and "route /cart" in svg
     assert "pricing-service" not in svg
