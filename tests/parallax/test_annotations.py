@@ -99,8 +99,8 @@ def test_column_mapping_option(tmp_path, capsys) -> None:
 
 
 def _finding(kind: str, subject: str, delivered: dict) -> Finding:
-    return Finding(kind, subject, "ok", 10, None, None, None, None, None, None, None, None,
-                   delivered, {}, {})
+    return Finding(subject_kind=kind, subject=subject, verdict="ok", n_responses=10,
+                   delivered=delivered)
 
 
 def test_findings_get_the_annotations_touching_their_subject(tmp_path) -> None:
