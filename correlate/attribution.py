@@ -124,12 +124,14 @@ def subject_effects(m: Models, settings: Settings, *, relative: bool = False,
     weights = np.array([counts[lv] for lv in levels], dtype=float)
     a_cols = [m.a.index(f"{m.factor}={lv}") for lv in levels]
     keep = list(m.b.keep)
-    eta = b.X[:, keep] @ m.b.params
-    eta_draws = m.draws @ b.X[:, keep].T
+    X = b.X[:, keep]
+    eta = X @ m.b.params
     deliv = [i for i, name in enumerate(m.b.names) if name in ("log_load", "error")
              or name.startswith(("fail:", "slope:"))]
-    served = b.X[:, keep][:, deliv] @ m.b.params[deliv]
-    served_draws = m.draws[:, deliv] @ b.X[:, keep][:, deliv].T
+    served = X[:, deliv] @ m.b.params[deliv]
+    # A mean over rows of linear predictions, per draw, is the draws times the rows' mean
+    # design row: (draws x columns) work instead of (draws x responses).
+    served_draws = m.draws[:, deliv]
     at_good, at_good_draws = levels_at_good(m, levels, cols, settings)
     typical = typical_load(m, healthy, settings)
     out = []
@@ -152,8 +154,8 @@ def subject_effects(m: Models, settings: Settings, *, relative: bool = False,
         eta_good = good[:, keep] @ m.b.params
         if relative:  # delivery worse than the rest of the site got
             part = float(served[rows].mean() - served[others].mean())
-            part_draws = (served_draws[:, rows].mean(axis=1)
-                          - served_draws[:, others].mean(axis=1))
+            part_draws = served_draws @ (X[rows][:, deliv].mean(axis=0)
+                                         - X[others][:, deliv].mean(axis=0))
             # The gap between two sample means is itself uncertain, not only the slopes.
             noise = np.sqrt(served[rows].var() / rows.sum() + served[others].var() / others.sum())
             part_draws = part_draws + np.random.default_rng(settings.seed + i).normal(
@@ -161,7 +163,7 @@ def subject_effects(m: Models, settings: Settings, *, relative: bool = False,
             normal = float(frame.y[others].mean())
         else:  # delivery worse than good delivery
             part = float((eta - eta_good)[rows].mean())
-            part_draws = (eta_draws[:, rows] - m.draws @ good[rows][:, keep].T).mean(axis=1)
+            part_draws = m.draws @ (X[rows] - good[rows][:, keep]).mean(axis=0)
         design = float(at_good[i] - ref)
         design_draws = at_good_draws[:, i] - ref_draws
         raw = Estimate.from_draws(part + design, part_draws + design_draws)
@@ -197,6 +199,6 @@ def _interval(point: float, draws: np.ndarray) -> Interval:
 def _extra(m: Models, cf: np.ndarray, rows: np.ndarray) -> Interval:
     """Poor responses among ``rows`` above what the counterfactual design predicts."""
     point = float((m.p[rows] - m.b.predict(cf[rows])).sum())
-    sims = (m.p_draws[:, rows] - m.b.predict_draws(cf[rows], m.draws)).sum(axis=1)
+    sims = m.p_draws[:, rows].sum(axis=1) - m.b.predict_draws(cf[rows], m.draws).sum(axis=1)
     lo, hi = np.quantile(sims, TAILS)
     return Interval(point, float(lo), float(hi))

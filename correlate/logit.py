@@ -98,7 +98,19 @@ class LogitFit:
         return rng.multivariate_normal(self.params, self.cov, size=k, method="eigh")
 
     def predict_draws(self, X: np.ndarray, draws: np.ndarray) -> np.ndarray:
-        return special.expit(np.asarray(draws, dtype=float) @ self._kept(X).T)
+        return _expit_in_place(np.asarray(draws, dtype=float) @ self._kept(X).T)
+
+
+def _expit_in_place(eta: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-eta)), overwriting ``eta``: the (draws x rows) arrays of the impact
+    intervals are the biggest in correlate, and numpy's vectorised exp is about twice as fast as
+    scipy's expit over them (the two agree to 1e-15; a log-odds below -709 gives 0, not a
+    subnormal)."""
+    np.negative(eta, out=eta)
+    with np.errstate(over="ignore"):
+        np.exp(eta, out=eta)
+    eta += 1.0
+    return np.reciprocal(eta, out=eta)
 
 
 def _independent(X: np.ndarray, names: Sequence[str]) -> tuple[list[int], list[str]]:

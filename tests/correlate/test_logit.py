@@ -193,6 +193,16 @@ def test_draws_follow_params_and_cov_and_predict_per_draw():
     np.testing.assert_allclose(probs, special.expit(draws[:4] @ X[:5].T))
 
 
+def test_in_place_logistic_agrees_with_scipy_over_the_whole_range():
+    eta = np.r_[np.linspace(-800.0, 800.0, 100_001), -709.0, -1e-300, 0.0, 37.0, 1e308]
+    want = special.expit(eta)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # none escapes
+        got = lg._expit_in_place(eta.copy())
+    big = want > 1e-300  # below that, 0 instead of a subnormal
+    np.testing.assert_allclose(got[big], want[big], rtol=1e-15, atol=0)
+    assert np.all(got[~big] < 1e-300) and np.all((got >= 0) & (got <= 1))
+
+
 @pytest.mark.parametrize(
     ("y", "X", "groups"),
     [

@@ -90,3 +90,15 @@ def test_findings_json_reads_without_the_statistics_stack(small_db) -> None:
 def test_read_commands_load_no_heavy_module(small_db, args) -> None:
     loaded, _ = _probe(args, small_db)
     assert loaded == []
+
+
+def test_file_ingest_loads_no_network_stack(tmp_path) -> None:
+    """Every ingest loads every file format, the API vendors' mappings among them: reaching
+    those must not import httpx (or anything else of `pull`'s fetch loop)."""
+    sample = tmp_path / "answers.csv"  # the generic feedback CSV (ours, not a vendor's)
+    sample.write_text("response_id,submitted_at,nps,session_id\n"
+                      "r1,2026-01-01T10:00:00Z,9,s1\nr2,2026-01-01T11:00:00Z,3,s2\n")
+    loaded, out = _probe(["--db", str(tmp_path / "p.duckdb"), "ingest", "feedback",
+                          str(sample)], tmp_path)
+    assert "feedback-csv" in out
+    assert "httpx" not in loaded
