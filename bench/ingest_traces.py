@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -29,8 +30,29 @@ HERE = Path(__file__).resolve().parent
 PHASES = ("duckdb", "native", "python")
 
 
+def _cpu() -> float:
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    return use.ru_utime + use.ru_stime
+
+
+def _timed(module, name: str, spent: dict) -> None:
+    """Count the CPU seconds spent in ``module.name`` (every thread of the process: the file
+    hash runs in a thread beside the stage and is counted there)."""
+    fn = getattr(module, name)
+
+    def timed(*args, **kwargs):
+        c = _cpu()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            spent[name] = spent.get(name, 0.0) + _cpu() - c
+
+    setattr(module, name, timed)
+
+
 def _child(phase: str, file: str, db: str) -> dict:
     t0 = time.perf_counter()
+    spent: dict[str, float] = {}
     if phase == "duckdb":
         import duckdb
 
@@ -39,17 +61,23 @@ def _child(phase: str, file: str, db: str) -> dict:
         n = con.execute("SELECT count(*) FROM native_spans").fetchall()[0][0]
     else:
         os.environ["PARALLAX_NATIVE"] = "1" if phase == "native" else "0"
+        import parallax.connectors.load as load
         from parallax.connectors.load import IngestOptions, ingest_files
         from parallax.connectors.privacy import Pseudonymizer
         from parallax.db import connect
 
+        for name in ("stage_all", "merge", "after_load"):  # what _ingest_one calls
+            _timed(load, name, spent)
         con = connect(db)
+        spent["start"] = _cpu()  # interpreter, imports, migrations
         opts = IngestOptions(pseudonymize=Pseudonymizer(b"bench-key-0123456789abcdef"))
         [s] = ingest_files(con, "traces", [Path(file)], opts)
         n = con.execute("SELECT count(*) FROM spans").fetchall()[0][0]
         assert n == s.rows_loaded and s.rejected == 0, (n, s)
         con.close()
-    return {"rows": n, "seconds": time.perf_counter() - t0}
+    spent["total"] = _cpu()
+    spent = {k: round(v, 2) for k, v in spent.items()}
+    return {"rows": n, "seconds": time.perf_counter() - t0, "cpu_by_step": spent}
 
 
 def _measure(phase: str, file: Path, db: Path) -> dict:
@@ -104,6 +132,8 @@ def main() -> None:
                           "seconds": round(got["seconds"], 1),
                           "cpu_seconds": round(got["cpu_seconds"], 1),
                           "peak_rss_mib": round(got["peak_rss_mib"])}
+            if got.get("cpu_by_step"):
+                row[phase]["cpu_by_step"] = got["cpu_by_step"]
             print(f"  {n:,} {phase}: {row[phase]}", file=sys.stderr, flush=True)
         if "duckdb" in row:
             for phase in ("native", "python"):
@@ -121,6 +151,13 @@ def main() -> None:
             m = r[phase]
             print(f"| {r['spans']:,} | {phase} | {m['spans_per_s']:,} | {m['seconds']} | "
                   f"{m['cpu_seconds']} | {m['peak_rss_mib']:,} MiB | {m.get('ratio', '–')} |")
+    print("\nCPU seconds by step of a load (start: interpreter, imports, migrations; stage_all:"
+          " read, map, stage, file hash; merge: into the stored tables; after_load: route"
+          " learning; total: the whole process)")
+    for r in rows:
+        for phase in args.phases:
+            if "cpu_by_step" in r[phase]:
+                print(f"  {r['spans']:,} {phase}: {r[phase]['cpu_by_step']}")
 
 
 if __name__ == "__main__":

@@ -79,8 +79,11 @@ def reroute(con: duckdb.DuckDBPyConnection, norm: RouteNormalizer,
     if changes:
         import pyarrow as pa
 
-        frame = pa.table({"tbl": [k[0] for k in changes], "raw": [k[1] for k in changes],
-                          "route": list(changes.values())})
+        from parallax.connectors.arrays import strings  # pa.table of lists imports pandas
+
+        frame = pa.table({"tbl": strings([k[0] for k in changes]),
+                          "raw": strings([k[1] for k in changes]),
+                          "route": strings(list(changes.values()))})
         con.register("_route_frame", frame)
         try:
             con.execute("CREATE OR REPLACE TEMP TABLE _route_map AS SELECT * FROM _route_frame")
@@ -107,9 +110,11 @@ def _learn(con: duckdb.DuckDBPyConnection, norm: RouteNormalizer, load_id: str |
     if forms:
         import pyarrow as pa
 
+        from parallax.connectors.arrays import strings  # pa.table of lists imports pandas
+
         con.register("_route_forms", pa.table({
-            "raw": [f[0] for f in forms], "template": [f[1] for f in forms],
-            "regex": [f[2] for f in forms]}))
+            "raw": strings([f[0] for f in forms]), "template": strings([f[1] for f in forms]),
+            "regex": strings([f[2] for f in forms])}))
         try:
             _run(con, "learn.sql")
         finally:

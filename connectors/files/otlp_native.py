@@ -45,6 +45,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from parallax.connectors import arrays
 from parallax.connectors.base import ParseContext, Source
 from parallax.connectors.privacy import FREE_TEXT_KEYS, PII_ATTRIBUTE_KEYS, is_credential
 from parallax.db import drop_function, read_sql, sql_code, sql_params
@@ -72,11 +73,12 @@ _URL_KEYS = frozenset(['"url.full"', '"http.url"', '"http.target"'])
 # The two value shapes handled by kernels ('"' counted: a string without a quote inside).
 _STRING_PREFIX, _STRING_SUFFIX = '{"stringValue":"', '"}'
 _INT = r'^\{"intValue":(?:"(?:0|-?[1-9][0-9]{0,17})"|(?:0|-?[1-9][0-9]{0,17}))\}$'
-_BOOLS = pa.array(['{"boolValue":true}', '{"boolValue":false}'], pa.string())
+_BOOLS = arrays.strings(['{"boolValue":true}', '{"boolValue":false}'])
 # A NaN or infinite float is carried as its repr (not JSON: never taken for a value of another
 # type), stored as null as orjson writes it, and falls back where a column would read it.
 _NON_FINITE = ("nan", "inf", "-inf")
-_NON_FINITE_TEXT = pa.array(_NON_FINITE, pa.string())
+_NON_FINITE_TEXT = arrays.strings(_NON_FINITE)
+_COLON, _COMMA, _OPEN, _CLOSE, _EMPTY = (arrays.text(t) for t in (":", ",", "{", "}", ""))
 
 
 def enabled() -> bool:
@@ -94,7 +96,7 @@ def _all(mask: pa.Array) -> bool:
 
 def _mask(mask: pa.Array) -> np.ndarray:
     """A boolean array as a NumPy mask, null as False."""
-    return pc.fill_null(mask, False).to_numpy(zero_copy_only=False)
+    return arrays.numpy(pc.fill_null(mask, arrays.FALSE))
 
 
 def _whole(values: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -107,8 +109,7 @@ def _distinct(fn: Callable[[str], Any]) -> Callable[[pa.Array], pa.Array]:
     def apply(values: pa.Array | pa.ChunkedArray) -> pa.Array:
         values = _whole(values)
         distinct = pc.unique(values)
-        mapped = pa.array([None if v is None else fn(v) for v in distinct.to_pylist()],
-                          pa.string())
+        mapped = arrays.strings([None if v is None else fn(v) for v in distinct.to_pylist()])
         return pc.take(mapped, pc.index_in(values, value_set=distinct))
 
     return apply
@@ -130,7 +131,7 @@ def _cut_url(literal: str) -> str:
 
 def _map_distinct(values: pa.Array, fn: Callable[[str], str]) -> pa.Array:
     distinct = pc.unique(values)
-    mapped = pa.array([fn(v) for v in distinct.to_pylist()], pa.string())
+    mapped = arrays.strings([fn(v) for v in distinct.to_pylist()])
     return pc.take(mapped, pc.index_in(values, value_set=distinct))
 
 
@@ -160,7 +161,7 @@ class _Pool:
     def take(self, indices: np.ndarray) -> pa.Array:
         """The entries at ``indices`` (-1: null)."""
         missing = indices < 0
-        picks = pa.array(indices, mask=missing) if missing.any() else pa.array(indices)
+        picks = arrays.int64s(indices, missing)
         if len(self.pieces) > 1 and (not len(indices) or indices.max() < len(self.pieces[0])):
             return self.pieces[0].take(picks)  # no need to join the pieces for these
         if self._whole is None:
@@ -195,7 +196,7 @@ def _is_string(raw: pa.Array) -> np.ndarray:
         text = np.frombuffer(data, np.uint8, int(offsets[-1]) - first, first)
         counts = np.diff(np.searchsorted(np.flatnonzero(text == 34), offsets - first))
     shape = pc.and_(pc.starts_with(raw, _STRING_PREFIX), pc.ends_with(raw, _STRING_SUFFIX))
-    return pc.fill_null(shape, False).to_numpy(zero_copy_only=False) & (counts == 4)
+    return arrays.numpy(pc.fill_null(shape, arrays.FALSE)) & (counts == 4)
 
 
 def _string_literals(raw: pa.Array) -> pa.Array:
@@ -254,8 +255,8 @@ def _attributes(pseudonymize: Callable[[Any], str | None], keys_read: Sequence[s
             raise _Failed("otlp-native: an attribute without a string key")
         parents = pc.list_parent_indices(lists)
         codes = pc.dictionary_encode(keys)
-        parent_array = parents.to_numpy(zero_copy_only=False)
-        code_array = codes.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        parent_array = arrays.numpy(parents)
+        code_array = arrays.numpy(codes.indices).astype(np.int64)
         names = codes.dictionary.to_pylist()
         width = len(names)
         pairs = parent_array * width + code_array  # (span, key) as one number
@@ -271,21 +272,21 @@ def _attributes(pseudonymize: Callable[[Any], str | None], keys_read: Sequence[s
         rest = np.flatnonzero(~is_string)
         non_finite = None  # the pool entries that are a NaN or infinite float's repr
         if len(rest):
-            others = raw.take(pa.array(rest))
+            others = raw.take(arrays.int64s(rest))
             is_null = _mask(pc.is_null(others))
             is_bool = _mask(pc.is_in(others, value_set=_BOOLS))
             is_int = _mask(pc.match_substring_regex(others, _INT))
             if is_null.any():
-                pool.add(rest[is_null], pa.array(["null"] * int(is_null.sum()), pa.string()))
+                pool.add(rest[is_null], arrays.strings(["null"] * int(is_null.sum())))
             if is_bool.any():
                 pool.add(rest[is_bool],
-                         pc.utf8_slice_codeunits(others.filter(pa.array(is_bool)), 13, -1))
+                         pc.utf8_slice_codeunits(others.filter(arrays.bools(is_bool)), 13, -1))
             if is_int.any():  # the shape is ASCII throughout
-                ints = pc.utf8_slice_codeunits(others.filter(pa.array(is_int)), 12, -1)
+                ints = pc.utf8_slice_codeunits(others.filter(arrays.bools(is_int)), 12, -1)
                 pool.add(rest[is_int], pc.utf8_trim(ints, '"'))
             unusual = ~(is_null | is_bool | is_int)
             if unusual.any():
-                mapped = _map_distinct(others.filter(pa.array(unusual)), decode)
+                mapped = _map_distinct(others.filter(arrays.bools(unusual)), decode)
                 base = pool.add(rest[unusual], mapped)
                 odd = _mask(pc.is_in(mapped, value_set=_NON_FINITE_TEXT))
                 if odd.any():
@@ -314,16 +315,17 @@ def _attributes(pseudonymize: Callable[[Any], str | None], keys_read: Sequence[s
         if non_finite is not None:
             which = np.flatnonzero(np.isin(pool.at, non_finite))
             if len(which):
-                pool.add(which, pa.array(["null"] * len(which), pa.string()))
-        lengths = pc.fill_null(pc.list_value_length(lists), 0)
-        per_list = lengths.to_numpy(zero_copy_only=False)
+                pool.add(which, arrays.strings(["null"] * len(which)))
+        lengths = arrays.numpy(pc.list_value_length(lists), null_as=0)
+        per_list = lengths
         if span:
             which = np.flatnonzero(of_keys(_URL_KEYS))
             if len(which):
                 urls = pool.take(pool.at[which])
-                cut = pc.match_substring_regex(urls, "[?#]").to_numpy(zero_copy_only=False)
+                cut = _mask(pc.match_substring_regex(urls, "[?#]"))
                 if cut.any():  # string literals cut at the first '?' or '#'
-                    pool.add(which[cut], _map_distinct(pc.filter(urls, pa.array(cut)), _cut_url))
+                    pool.add(which[cut],
+                             _map_distinct(pc.filter(urls, arrays.bools(cut)), _cut_url))
             which = np.flatnonzero(of_keys(free_text_keys))
             if len(which):  # a statement or message quoting a person: redacted text
                 pool.add(which, _map_distinct(pool.take(pool.at[which]), free_text))
@@ -332,14 +334,15 @@ def _attributes(pseudonymize: Callable[[Any], str | None], keys_read: Sequence[s
             # url.query, and captured credential headers: never stored
             if dropped.any() and (drop := dropped[code_array]).any():
                 keep = np.flatnonzero(~drop)
-                keys = keys.take(pa.array(keep))
+                keys = keys.take(arrays.int64s(keep))
                 pool.at = pool.at[keep]
                 per_list = np.bincount(parent_array[keep], minlength=n)
         offsets = np.concatenate([[0], np.cumsum(per_list, dtype=np.int64)])
-        entries = pc.binary_join_element_wise(keys, pool.take(pool.at), ":")
-        joined = pc.binary_join(pa.LargeListArray.from_arrays(pa.array(offsets), entries), ",")
-        objects = pc.cast(pc.binary_join_element_wise("{", joined, "}", ""), pa.string())
-        out[0] = _null_where(objects, lengths.to_numpy(zero_copy_only=False) == 0)
+        entries = pc.binary_join_element_wise(keys, pool.take(pool.at), _COLON)
+        joined = pc.binary_join(pa.LargeListArray.from_arrays(arrays.int64s(offsets), entries),
+                                _COMMA)
+        objects = pc.cast(pc.binary_join_element_wise(_OPEN, joined, _CLOSE, _EMPTY), pa.string())
+        out[0] = _null_where(objects, lengths == 0)
         return pa.StructArray.from_arrays(out, fields=fields)
 
     return apply

@@ -7,6 +7,7 @@ fresh interpreter, since the test process has imported them all long ago.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -102,3 +103,17 @@ def test_file_ingest_loads_no_network_stack(tmp_path) -> None:
                           str(sample)], tmp_path)
     assert "feedback-csv" in out
     assert "httpx" not in loaded
+
+
+def test_a_native_trace_load_imports_no_pandas(tmp_path) -> None:
+    """pyarrow imports pandas the first time it converts a Python value (pa.array, pa.scalar,
+    Array.to_numpy); the native OTLP stage and route learning build their arrays from buffers
+    (connectors/arrays.py), so `ingest traces` is spared the import."""
+    vendor = Path(__file__).resolve().parents[1] / "fixtures" / "vendor"
+    doc = orjson.loads((vendor / "otlp_proto_examples_trace.json").read_bytes())
+    (tmp_path / "spans.jsonl").write_bytes(orjson.dumps(doc) + b"\n")
+    loaded, out = _probe(["--db", str(tmp_path / "t.duckdb"), "ingest", "traces",
+                          "spans.jsonl"], tmp_path)
+    loaded_rows = re.search(r"([\d,]+) rows loaded from 1 file", out)
+    assert loaded_rows and int(loaded_rows.group(1).replace(",", "")) > 0, out
+    assert "pyarrow" in loaded and "pandas" not in loaded
