@@ -14,14 +14,11 @@
 --   deps         per dependency (peer of CLIENT/PRODUCER spans): calls, ms, failed, and
 --                whether the page still came back fine (served) after the failure
 -- Parameters: $page_spans VARCHAR[], $error_status INTEGER, $error_events VARCHAR[]
-WITH s AS NOT MATERIALIZED (
-    SELECT trace_id, kind, name, started_at, duration_ms, is_error, status_code, route, peer,
-           service, session_id, user_id
-    FROM exposure_spans
-),
-calls AS (
+-- The two passes over spans read exposure_spans directly (no shared CTE), so neither engine
+-- materialises a copy of the spans between them.
+WITH calls AS (
     SELECT trace_id, peer, count(*) AS calls, sum(duration_ms) AS ms, bool_or(is_error) AS failed
-    FROM s
+    FROM exposure_spans
     WHERE kind IN ('client', 'producer') AND peer IS NOT NULL
     GROUP BY trace_id, peer
 ),
@@ -41,7 +38,7 @@ traced_raw AS (
                 FILTER (WHERE kind <> 'server') AS brw,
             any_value(session_id) AS session_id,
             any_value(user_id) AS user_id
-        FROM s
+        FROM exposure_spans
         WHERE kind = 'server' OR list_contains($page_spans, name)
         GROUP BY trace_id
     )
@@ -60,7 +57,8 @@ adopted AS (  -- a hash join on session and route: cheap when every trace is pro
     JOIN browser AS b
       ON b.session_id = so.session_id AND b.browser_route = so.server_route
      AND so.started_at >= b.started_at
-     AND so.started_at <= b.started_at + to_microseconds((b.browser_ms * 1000)::BIGINT)
+     AND so.started_at <= b.started_at
+                          + CAST(round(b.browser_ms * 1000) AS BIGINT) * INTERVAL 1 MICROSECOND
     GROUP BY so.trace_id
 ),
 adopted_by_page AS (
