@@ -15,6 +15,7 @@ Needs the ``spark`` extra (pyspark, sqlglot) and a Java 17+ runtime.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -35,7 +36,13 @@ from parallax.exposure import (
 from parallax.lake import TABLES
 from parallax.portable import read_model, to_spark
 
-__all__ = ["FRAMES", "SparkExposure", "build_on_spark", "spark_session"]
+__all__ = ["FRAMES", "SparkExposure", "build_on_spark", "is_uri", "spark_session"]
+
+
+def is_uri(location: str) -> bool:
+    """A URI Spark reads (s3://, abfss://, dbfs:/, hdfs://), not a local path. A scheme is two
+    or more letters, so a Windows drive (C:\\data) stays a path."""
+    return re.match(r"[A-Za-z][A-Za-z0-9+.-]+:", location) is not None
 
 # What the statistics read (correlate/frame.py): small at any number of spans.
 FRAMES = ("exposure_responses", "exposure_session_routes", "exposure_sessions",
@@ -68,19 +75,21 @@ def spark_session(master: str = "local[2]", conf: dict[str, str] | None = None,
         spark.stop()
 
 
-def register_tables(spark: Any, folder: Path) -> None:
-    """The Parquet tables under ``folder`` as Spark views named like DuckDB's tables."""
+def register_tables(spark: Any, folder: Path | str) -> None:
+    """The Parquet tables under ``folder`` as Spark views named like DuckDB's tables.
+    ``folder`` is a local path or a URI Spark reads (s3://, abfss://, dbfs:/, hdfs://): only a
+    local one is checked here; Spark names what it cannot read."""
     from pyspark.errors import AnalysisException
 
-    folder = Path(folder)
+    base = str(folder).rstrip("/")
     for table in TABLES:
-        if not (folder / table).is_dir():
-            raise ConfigError(f"{folder}: no {table}/ folder (write the tables with "
+        if not is_uri(base) and not (Path(base) / table).is_dir():
+            raise ConfigError(f"{base}: no {table}/ folder (write the tables with "
                               "`parallax export --parquet DIR`)")
     for table, partitioned in TABLES.items():
-        path = folder / table
+        path = f"{base}/{table}"
         try:
-            df = spark.read.parquet(str(path))
+            df = spark.read.parquet(path)
         except AnalysisException as err:
             first = str(err).strip().splitlines()[0]
             raise ConfigError(f"{path}: not a Parquet table Spark can read ({first})") from err
@@ -112,7 +121,7 @@ def build_on_spark(spark: Any, settings: JoinSettings, since: datetime | None = 
 class SparkExposure:
     """correlate's exposure step on Spark: build there, load the frames into ``con``."""
 
-    def __init__(self, spark: Any, tables: Path) -> None:
+    def __init__(self, spark: Any, tables: Path | str) -> None:
         register_tables(spark, tables)
         self.spark = spark
 

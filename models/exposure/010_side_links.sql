@@ -4,7 +4,8 @@
 -- none (page_key NULL: it still counts for its dependency's delivered figures).
 -- "The latest page load at or before" is a join on the key and the time order, then the latest
 -- per call (arg_max, ties broken by page_key): portable SQL that Spark runs too (no ASOF join),
--- and session-local, so it stays cheap wherever it runs.
+-- and session-local, so it stays cheap wherever it runs. "Not already linked" is NOT EXISTS, an
+-- anti join Spark hashes on the key (NOT IN would broadcast the whole subquery to every task).
 -- Parameters: $use_session BOOLEAN, $use_user BOOLEAN, $window_minutes INTEGER,
 --             $since TIMESTAMPTZ, $until TIMESTAMPTZ (NULL = open)
 CREATE OR REPLACE TABLE exposure_side_links AS
@@ -27,7 +28,7 @@ by_user AS (
       ON p.user_id = c.user_id AND p.started_at <= c.started_at
      AND p.started_at >= c.started_at - $window_minutes * INTERVAL 1 MINUTE
     WHERE $use_user
-      AND c.call_key NOT IN (SELECT call_key FROM by_session)
+      AND NOT EXISTS (SELECT 1 FROM by_session AS s WHERE s.call_key = c.call_key)
     GROUP BY c.call_key
 )
 SELECT c.trace_id, c.peer, c.started_at, c.session_id, c.user_id, c.calls, c.ms, c.failed,

@@ -17,6 +17,8 @@
 -- always served and with no time on the page's load.
 -- "The latest page load before it" is a join on the key and the time order, then the latest per
 -- response (arg_max, ties broken by page_key): portable SQL that Spark runs too (no ASOF join).
+-- "Not linked yet" is NOT EXISTS: an anti join on the key wherever it runs (Spark would
+-- broadcast a NOT IN subquery whole).
 -- Parameters: $use_session BOOLEAN, $use_user BOOLEAN, $window_minutes INTEGER,
 --             $since TIMESTAMPTZ, $until TIMESTAMPTZ (NULL = open)
 CREATE OR REPLACE TABLE exposure_responses AS
@@ -56,7 +58,7 @@ by_user AS (
       ON p.user_id = f.user_id AND p.route = f.route AND p.started_at <= f.answered_at
      AND p.started_at >= f.answered_at - $window_minutes * INTERVAL 1 MINUTE
     WHERE $use_user
-      AND f.response_key NOT IN (SELECT response_key FROM by_session)
+      AND NOT EXISTS (SELECT 1 FROM by_session AS s WHERE s.response_key = f.response_key)
     GROUP BY f.response_key
 ),
 direct AS (
@@ -91,7 +93,7 @@ windowed AS (
       ON b.route = f.route
      AND b.bucket_start >= f.answered_at - $window_minutes * INTERVAL 1 MINUTE
      AND b.bucket_end <= f.answered_at
-    WHERE f.response_key NOT IN (SELECT response_key FROM direct)
+    WHERE NOT EXISTS (SELECT 1 FROM direct AS d WHERE d.response_key = f.response_key)
 ),
 window_features AS (
     SELECT response_key, sum(pages) AS pages,

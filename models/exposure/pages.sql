@@ -7,7 +7,8 @@
 -- SERVER span; its analytics page view joins by trace_id. A server trace the browser did not
 -- propagate to joins the page load of the same session and route in flight when it started.
 -- Analytics page views with no trace count only for sessions that have no traced page at all
--- (never the same view twice).
+-- (never the same view twice). "Not among" is NOT EXISTS throughout: an anti join on the key in
+-- both engines (Spark would broadcast a NOT IN subquery whole to every task).
 --   load_ms      browser page-load span, else analytics timing, else the server span (a floor)
 --   error_seen   the outermost SERVER span answered >= $error_status (or errored without a
 --                status), or a client error event ($error_events) hit the page; NULL = unknown
@@ -79,8 +80,8 @@ traced AS (
     UNION ALL
     SELECT trace_id, started_at, server_route, browser_route, service, browser_ms, server_ms,
            server_error, session_id, user_id
-    FROM server_only
-    WHERE trace_id NOT IN (SELECT server_trace FROM adopted)
+    FROM server_only AS so
+    WHERE NOT EXISTS (SELECT 1 FROM adopted AS a WHERE a.server_trace = so.trace_id)
 ),
 page_calls AS (  -- dependency calls of adopted server traces count for their page
     SELECT coalesce(a.page_trace, c.trace_id) AS trace_id, c.peer, sum(c.calls) AS calls,
@@ -119,8 +120,8 @@ joined AS (
            CASE WHEN v.load_ms IS NOT NULL THEN 'analytics' END, NULL, NULL
     FROM views AS v
     LEFT JOIN sessions AS ses ON ses.session_id = v.session_id
-    WHERE (v.trace_id IS NULL OR v.trace_id NOT IN (SELECT trace_id FROM traced))
-      AND v.session_id NOT IN (SELECT session_id FROM traced_sessions)
+    WHERE NOT EXISTS (SELECT 1 FROM traced AS t WHERE t.trace_id = v.trace_id)
+      AND NOT EXISTS (SELECT 1 FROM traced_sessions AS ts WHERE ts.session_id = v.session_id)
 ),
 client_errors AS (  -- client error events, matched to the latest page load of their session
     SELECT page_key, count(*) AS n

@@ -52,9 +52,10 @@ def correlate_cmd(
         "--tables; needs the spark extra and Java 17+)")] = "duckdb",
     spark_master: Annotated[str, typer.Option(
         "--spark-master", help="Spark master URL (local[N], spark://…, yarn).")] = "local[2]",
-    tables: Annotated[Path | None, typer.Option(
+    tables: Annotated[str | None, typer.Option(
         "--tables", help="With --engine spark: the folder `parallax export --parquet` wrote "
-        "(one sub-folder per table, partitioned by day).")] = None,
+        "(one sub-folder per table, partitioned by day), local or a URI Spark reads "
+        "(s3://…, abfss://…, dbfs:/…).")] = None,
 ) -> None:
     """Link feedback to delivery, attribute poor feedback, store findings with verdicts.
 
@@ -72,9 +73,9 @@ def correlate_cmd(
         finally:
             con.close()
         return
-    from parallax.spark_engine import SparkExposure, spark_session
+    from parallax.spark_engine import SparkExposure, is_uri, spark_session
 
-    if not tables.is_dir():
+    if not is_uri(tables) and not Path(tables).is_dir():
         raise ConfigError(f"{tables}: no such folder (--tables)")
     con, cfg, _ = open_db(ctx, create=True)
     try:
