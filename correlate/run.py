@@ -22,7 +22,7 @@ from parallax.correlate.findings import Finding, attach_annotations
 from parallax.correlate.settings import Settings
 from parallax.db import transaction
 from parallax.errors import NoDataError
-from parallax.exposure import JoinSettings, LinkCoverage, build_exposure
+from parallax.exposure import ExposureStep, JoinSettings, LinkCoverage, build_exposure
 
 __all__ = ["Run", "correlate"]
 
@@ -41,11 +41,13 @@ class Run:
 
 def correlate(con: duckdb.DuckDBPyConnection, *, settings: Settings | None = None,
               join: JoinSettings | None = None, since: datetime | None = None,
-              until: datetime | None = None) -> Run:
+              until: datetime | None = None, exposure: ExposureStep = build_exposure) -> Run:
+    """``exposure`` builds the window's exposure tables in ``con`` (the DuckDB join model by
+    default; parallax.spark_engine.SparkExposure runs it on Spark)."""
     settings, join = settings or Settings(), join or JoinSettings()
     with ThreadPoolExecutor(1) as pool:
         stats = pool.submit(importlib.import_module, "parallax.correlate.conclude")
-        coverage = build_exposure(con, join, since, until)
+        coverage = exposure(con, join, since, until)
         from parallax.correlate.frame import read_delivery  # polars: loaded meanwhile too
 
         delivery = read_delivery(con)

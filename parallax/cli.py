@@ -17,6 +17,7 @@ from parallax.commands import (  # noqa: F401  (importing registers the commands
     erase,
     ingest,
     insights,
+    lake,
     pull,
     queries,
     review,

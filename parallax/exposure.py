@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
@@ -27,7 +27,8 @@ from parallax.db import bind, run_sql, transaction
 from parallax.db import settings as db_settings
 from parallax.errors import ConfigError
 
-__all__ = ["JoinSettings", "LinkCoverage", "PagesRefresh", "build_exposure", "link_coverage",
+__all__ = ["ExposureStep", "JoinSettings", "LinkCoverage", "PagesRefresh", "build_exposure",
+           "coverage_from_rows", "link_coverage", "model_params", "numbered_models",
            "refresh_pages"]
 
 _NUMBERED = re.compile(r"^\d{3}_[a-z0-9_]+\.sql$")
@@ -97,7 +98,8 @@ def refresh_pages(con: duckdb.DuckDBPyConnection, settings: JoinSettings) -> Pag
 
 def _refresh(con: duckdb.DuckDBPyConnection, settings: JoinSettings) -> PagesRefresh:
     model, side = _read("pages.sql"), _read("side_calls.sql")
-    params, side_params = bind(model, _params(settings)), bind(side, _params(settings))
+    values = model_params(settings)
+    params, side_params = bind(model, values), bind(side, values)
     fingerprint = hashlib.sha256(
         (model + side + json.dumps(params, sort_keys=True)).encode()).hexdigest()
     with transaction(con):
@@ -137,14 +139,23 @@ def build_exposure(con: duckdb.DuckDBPyConnection, settings: JoinSettings,
     """Refresh exposure_pages, then rebuild the window's models in one transaction; return the
     response link coverage."""
     refresh_pages(con, settings)
-    params = {**_params(settings), "since": since, "until": until}
-    folder = resources.files("parallax.models").joinpath("exposure")
+    params = {**model_params(settings), "since": since, "until": until}
     with transaction(con):
-        for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-            if _NUMBERED.match(entry.name):
-                sql = entry.read_text(encoding="utf-8")
-                run_sql(con, sql, params)
+        for name in numbered_models():
+            run_sql(con, _read(name), params)
     return link_coverage(con, since, until)
+
+
+# What correlate calls to build the window's exposure tables in ``con``: build_exposure, or
+# another engine's step that leaves the same tables there (parallax.spark_engine).
+ExposureStep = Callable[[duckdb.DuckDBPyConnection, JoinSettings, datetime | None,
+                         datetime | None], LinkCoverage]
+
+
+def numbered_models() -> list[str]:
+    """The window's model files (``NNN_*.sql``), in the order they build on each other."""
+    folder = resources.files("parallax.models").joinpath("exposure")
+    return sorted(e.name for e in folder.iterdir() if _NUMBERED.match(e.name))
 
 
 def link_coverage(con: duckdb.DuckDBPyConnection, since: datetime | None = None,
@@ -152,6 +163,12 @@ def link_coverage(con: duckdb.DuckDBPyConnection, since: datetime | None = None,
     """How the window's responses were linked, and how many responses and page views of the
     window landed on a route template."""
     rows = con.execute(_read("coverage.sql"), {"since": since, "until": until}).fetchall()
+    return coverage_from_rows(rows)
+
+
+def coverage_from_rows(rows: list[tuple]) -> LinkCoverage:
+    """LinkCoverage from coverage.sql's rows (unit, link, n, on_template), whichever engine ran
+    it."""
     by_link = {link: n for unit, link, n, _ in rows if unit == "response"}
     views = [(n, hit) for unit, _, n, hit in rows if unit == "page_view"]
     return LinkCoverage(sum(by_link.values()), by_link,
@@ -159,7 +176,8 @@ def link_coverage(con: duckdb.DuckDBPyConnection, since: datetime | None = None,
                         *(views[0] if views else (0, 0)))
 
 
-def _params(settings: JoinSettings) -> dict:
+def model_params(settings: JoinSettings) -> dict:
+    """The settings as the models' ``$parameters`` (all but the window's since/until)."""
     return {
         "page_spans": list(settings.page_spans), "error_status": settings.error_status,
         "error_events": list(settings.error_events),

@@ -169,3 +169,23 @@ def isolated(tmp_path, monkeypatch) -> Path:
     monkeypatch.delenv("PARALLAX_CONFIG", raising=False)
     monkeypatch.setenv("PARALLAX_KEY", "cli-test-key-0123456789abcdef")
     return tmp_path
+
+
+# --- Apache Spark (the spark extra and a Java runtime) ----------------------------------------
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local[2] SparkSession for the whole run: the JVM starts once."""
+    import importlib.util
+    import shutil
+
+    if not all(importlib.util.find_spec(m) for m in ("pyspark", "sqlglot")):
+        pytest.skip("Spark tests need the spark extra (pyspark, sqlglot): uv sync --all-groups")
+    if shutil.which("java") is None:
+        pytest.skip("Spark tests need a Java 17+ runtime (java is not on the PATH)")
+    from parallax.spark_engine import spark_session
+
+    with spark_session("local[2]", {"spark.sql.shuffle.partitions": "4",
+                                    "spark.default.parallelism": "2"}) as session:
+        yield session

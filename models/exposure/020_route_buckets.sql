@@ -16,11 +16,16 @@ WITH timing AS (  -- does any page have a browser or analytics timing?
 ),
 p AS (
     SELECT route, page_key, error_seen,
-           list_concat(list_transform(p.deps, lambda x: struct_insert(x, side := false)),
+           list_concat(list_transform(p.deps, lambda x: {'peer': x.peer, 'calls': x.calls,
+                                                          'ms': x.ms, 'failed': x.failed,
+                                                          'side': false}),
                        coalesce(sd.deps, [])) AS deps,
            CASE WHEN load_source <> 'server' OR NOT (SELECT client_timed FROM timing)
                 THEN load_ms END AS load_ms,
-           time_bucket(to_minutes($bucket_minutes::BIGINT), started_at) AS bucket_start
+           -- time_bucket() in portable arithmetic: whole buckets from its default origin
+           -- (2000-01-03 00:00 UTC = 946857600 s after the epoch)
+           to_timestamp(floor((epoch(started_at) - 946857600) / (60 * $bucket_minutes))
+                        * (60 * $bucket_minutes) + 946857600) AS bucket_start
     FROM exposure_pages AS p
     LEFT JOIN exposure_side_deps AS sd USING (page_key)
     WHERE ($since::TIMESTAMPTZ IS NULL OR started_at >= $since::TIMESTAMPTZ)
@@ -42,7 +47,7 @@ dep_lists AS (
     FROM per_dep
     GROUP BY ALL
 )
-SELECT b.route, b.bucket_start, b.bucket_start + to_minutes($bucket_minutes::BIGINT) AS bucket_end,
+SELECT b.route, b.bucket_start, b.bucket_start + $bucket_minutes * INTERVAL 1 MINUTE AS bucket_end,
        b.pages, b.log_load_sum, b.log_load_n, b.errors, b.error_known,
        coalesce(d.deps, []) AS deps
 FROM (

@@ -15,6 +15,10 @@
 -- (failed but the page still came back fine) as 0/1 or rates; calls and ms: per calling page.
 -- Calls made outside the page load (a beacon after it, exposure_side_deps) count as the page's,
 -- always served and with no time on the page's load.
+-- "The latest page load before it" is a join on the key and the time order, then the latest per
+-- response (arg_max, ties broken by page_key): portable SQL that Spark runs too (no ASOF join).
+-- "Not linked yet" is NOT EXISTS: an anti join on the key wherever it runs (Spark would
+-- broadcast a NOT IN subquery whole).
 -- Parameters: $use_session BOOLEAN, $use_user BOOLEAN, $window_minutes INTEGER,
 --             $since TIMESTAMPTZ, $until TIMESTAMPTZ (NULL = open)
 CREATE OR REPLACE TABLE exposure_responses AS
@@ -34,23 +38,28 @@ WITH f AS (
       AND ($until::TIMESTAMPTZ IS NULL OR fb.submitted_at < $until::TIMESTAMPTZ)
 ),
 by_session AS (
-    SELECT f.response_key, p.page_key
-    FROM f ASOF JOIN exposure_pages AS p
-      ON p.session_id = f.session_id AND p.route = f.route AND f.answered_at >= p.started_at
+    SELECT f.response_key, arg_max(p.page_key, {'at': p.started_at, 'key': p.page_key})
+               AS page_key
+    FROM f JOIN exposure_pages AS p
+      ON p.session_id = f.session_id AND p.route = f.route AND p.started_at <= f.answered_at
     WHERE $use_session
+    GROUP BY f.response_key
     UNION ALL
-    SELECT f.response_key, p.page_key
-    FROM f ASOF JOIN exposure_pages AS p
-      ON p.session_id = f.session_id AND f.answered_at >= p.started_at
+    SELECT f.response_key, arg_max(p.page_key, {'at': p.started_at, 'key': p.page_key})
+    FROM f JOIN exposure_pages AS p
+      ON p.session_id = f.session_id AND p.started_at <= f.answered_at
     WHERE $use_session AND f.route IS NULL
+    GROUP BY f.response_key
 ),
 by_user AS (
-    SELECT f.response_key, p.page_key
-    FROM f ASOF JOIN exposure_pages AS p
-      ON p.user_id = f.user_id AND p.route = f.route AND f.answered_at >= p.started_at
+    SELECT f.response_key, arg_max(p.page_key, {'at': p.started_at, 'key': p.page_key})
+               AS page_key
+    FROM f JOIN exposure_pages AS p
+      ON p.user_id = f.user_id AND p.route = f.route AND p.started_at <= f.answered_at
+     AND p.started_at >= f.answered_at - $window_minutes * INTERVAL 1 MINUTE
     WHERE $use_user
-      AND p.started_at >= f.answered_at - to_minutes($window_minutes::BIGINT)
-      AND f.response_key NOT IN (SELECT response_key FROM by_session)
+      AND NOT EXISTS (SELECT 1 FROM by_session AS s WHERE s.response_key = f.response_key)
+    GROUP BY f.response_key
 ),
 direct AS (
     SELECT response_key, 'session' AS link, page_key FROM by_session
@@ -64,8 +73,9 @@ direct_features AS (
                     SELECT coalesce(bool_or(load_source <> 'server'), false) FROM exposure_pages))
                 THEN ln(p.load_ms / 1000.0) END AS log_load_s,
            p.error_seen::DOUBLE AS error_seen,
-           list_transform(list_concat(list_transform(p.deps,
-                                                     lambda x: struct_insert(x, side := false)),
+           list_transform(list_concat(list_transform(p.deps, lambda x: {
+                                          'peer': x.peer, 'calls': x.calls, 'ms': x.ms,
+                                          'failed': x.failed, 'side': false}),
                                       coalesce(sd.deps, [])), lambda x: {
                'peer': x.peer, 'called': 1.0, 'calls': x.calls::DOUBLE,
                'failed': x.failed::DOUBLE,
@@ -81,9 +91,9 @@ windowed AS (
     FROM f
     JOIN exposure_route_buckets AS b
       ON b.route = f.route
-     AND b.bucket_start >= f.answered_at - to_minutes($window_minutes::BIGINT)
+     AND b.bucket_start >= f.answered_at - $window_minutes * INTERVAL 1 MINUTE
      AND b.bucket_end <= f.answered_at
-    WHERE f.response_key NOT IN (SELECT response_key FROM direct)
+    WHERE NOT EXISTS (SELECT 1 FROM direct AS d WHERE d.response_key = f.response_key)
 ),
 window_features AS (
     SELECT response_key, sum(pages) AS pages,

@@ -15,7 +15,9 @@ WITH timing AS (  -- does any page have a browser or analytics timing?
 ),
 p AS (  -- calls made outside the page load (exposure_side_deps) count as the page's
     SELECT page_key, session_id, route, server_ms, error_seen,
-           list_concat(list_transform(p.deps, lambda x: struct_insert(x, side := false)),
+           list_concat(list_transform(p.deps, lambda x: {'peer': x.peer, 'calls': x.calls,
+                                                          'ms': x.ms, 'failed': x.failed,
+                                                          'side': false}),
                        coalesce(sd.deps, [])) AS deps,
            CASE WHEN load_source <> 'server' OR NOT (SELECT client_timed FROM timing)
                 THEN load_ms END AS load_ms

@@ -14,8 +14,9 @@ WITH timing AS (  -- does any page have a browser or analytics timing? (as in 02
     SELECT coalesce(bool_or(load_source <> 'server'), false) AS client_timed FROM exposure_pages
 ),
 p AS (
-    SELECT * REPLACE (CASE WHEN load_source <> 'server' OR NOT (SELECT client_timed FROM timing)
-                           THEN load_ms END AS load_ms)
+    SELECT page_key, session_id, route, service, error_seen, deps,
+           CASE WHEN load_source <> 'server' OR NOT (SELECT client_timed FROM timing)
+                THEN load_ms END AS load_ms
     FROM exposure_pages
     WHERE ($since::TIMESTAMPTZ IS NULL OR started_at >= $since::TIMESTAMPTZ)
       AND ($until::TIMESTAMPTZ IS NULL OR started_at < $until::TIMESTAMPTZ)
@@ -25,7 +26,7 @@ SELECT 'route' AS subject_kind, route AS subject,
        quantile_cont(load_ms, 0.5) AS p50_ms, quantile_cont(load_ms, 0.75) AS p75_ms,
        quantile_cont(load_ms, 0.95) AS p95_ms,
        count(*) FILTER (WHERE error_seen) / nullif(count(error_seen), 0) AS error_rate,
-       count(*) FILTER (WHERE list_bool_or(list_transform(deps, lambda x: x.failed)))
+       count(*) FILTER (WHERE array_length(list_filter(deps, lambda x: x.failed)) > 0)
            / count(*) AS dependency_failure_rate,
        NULL::DOUBLE AS ok_median_ms,
        list_sort(list_distinct(flatten(list(list_transform(deps, lambda x: x.peer))))) AS related,

@@ -7,21 +7,19 @@
 -- SERVER span; its analytics page view joins by trace_id. A server trace the browser did not
 -- propagate to joins the page load of the same session and route in flight when it started.
 -- Analytics page views with no trace count only for sessions that have no traced page at all
--- (never the same view twice).
+-- (never the same view twice). "Not among" is NOT EXISTS throughout: an anti join on the key in
+-- both engines (Spark would broadcast a NOT IN subquery whole to every task).
 --   load_ms      browser page-load span, else analytics timing, else the server span (a floor)
 --   error_seen   the outermost SERVER span answered >= $error_status (or errored without a
 --                status), or a client error event ($error_events) hit the page; NULL = unknown
 --   deps         per dependency (peer of CLIENT/PRODUCER spans): calls, ms, failed, and
 --                whether the page still came back fine (served) after the failure
 -- Parameters: $page_spans VARCHAR[], $error_status INTEGER, $error_events VARCHAR[]
-WITH s AS NOT MATERIALIZED (
-    SELECT trace_id, kind, name, started_at, duration_ms, is_error, status_code, route, peer,
-           service, session_id, user_id
-    FROM exposure_spans
-),
-calls AS (
+-- The two passes over spans read exposure_spans directly (no shared CTE), so neither engine
+-- materialises a copy of the spans between them.
+WITH calls AS (
     SELECT trace_id, peer, count(*) AS calls, sum(duration_ms) AS ms, bool_or(is_error) AS failed
-    FROM s
+    FROM exposure_spans
     WHERE kind IN ('client', 'producer') AND peer IS NOT NULL
     GROUP BY trace_id, peer
 ),
@@ -41,7 +39,7 @@ traced_raw AS (
                 FILTER (WHERE kind <> 'server') AS brw,
             any_value(session_id) AS session_id,
             any_value(user_id) AS user_id
-        FROM s
+        FROM exposure_spans
         WHERE kind = 'server' OR list_contains($page_spans, name)
         GROUP BY trace_id
     )
@@ -60,7 +58,8 @@ adopted AS (  -- a hash join on session and route: cheap when every trace is pro
     JOIN browser AS b
       ON b.session_id = so.session_id AND b.browser_route = so.server_route
      AND so.started_at >= b.started_at
-     AND so.started_at <= b.started_at + to_microseconds((b.browser_ms * 1000)::BIGINT)
+     AND so.started_at <= b.started_at
+                          + CAST(round(b.browser_ms * 1000) AS BIGINT) * INTERVAL 1 MICROSECOND
     GROUP BY so.trace_id
 ),
 adopted_by_page AS (
@@ -81,8 +80,8 @@ traced AS (
     UNION ALL
     SELECT trace_id, started_at, server_route, browser_route, service, browser_ms, server_ms,
            server_error, session_id, user_id
-    FROM server_only
-    WHERE trace_id NOT IN (SELECT server_trace FROM adopted)
+    FROM server_only AS so
+    WHERE NOT EXISTS (SELECT 1 FROM adopted AS a WHERE a.server_trace = so.trace_id)
 ),
 page_calls AS (  -- dependency calls of adopted server traces count for their page
     SELECT coalesce(a.page_trace, c.trace_id) AS trace_id, c.peer, sum(c.calls) AS calls,
@@ -121,8 +120,8 @@ joined AS (
            CASE WHEN v.load_ms IS NOT NULL THEN 'analytics' END, NULL, NULL
     FROM views AS v
     LEFT JOIN sessions AS ses ON ses.session_id = v.session_id
-    WHERE (v.trace_id IS NULL OR v.trace_id NOT IN (SELECT trace_id FROM traced))
-      AND v.session_id NOT IN (SELECT session_id FROM traced_sessions)
+    WHERE NOT EXISTS (SELECT 1 FROM traced AS t WHERE t.trace_id = v.trace_id)
+      AND NOT EXISTS (SELECT 1 FROM traced_sessions AS ts WHERE ts.session_id = v.session_id)
 ),
 client_errors AS (  -- client error events, matched to the latest page load of their session
     SELECT page_key, count(*) AS n

@@ -8,11 +8,12 @@
 -- Parameters: $page_spans VARCHAR[]
 WITH side AS (
     SELECT trace_id, kind, started_at, duration_ms, is_error, peer, session_id, user_id
-    FROM exposure_spans
+    FROM exposure_spans AS sp
     WHERE trace_id IN (SELECT trace_id FROM exposure_spans
                        WHERE kind IN ('client', 'producer') AND peer IS NOT NULL)
-      AND trace_id NOT IN (SELECT trace_id FROM exposure_spans
-                           WHERE kind = 'server' OR list_contains($page_spans, name))
+      AND NOT EXISTS (SELECT 1 FROM exposure_spans AS pl  -- an anti join, not a broadcast
+                      WHERE pl.trace_id = sp.trace_id
+                        AND (pl.kind = 'server' OR list_contains($page_spans, pl.name)))
 ),
 t AS (
     SELECT trace_id, min(started_at) AS started_at, any_value(session_id) AS session_id,

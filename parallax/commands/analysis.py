@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from parallax.commands.base import analysis_settings, app, check_format, parse_window, session
-from parallax.errors import NoDataError
+from parallax.errors import ConfigError, NoDataError
 from parallax.terminal import echo, print_json, safe_text
 
 __all__ = ["run_correlate"]
 
 
-def run_correlate(con, cfg, since, until, min_responses) -> None:
+def run_correlate(con, cfg, since, until, min_responses, exposure=None) -> None:
     from dataclasses import replace
 
     from parallax.console import Steps
@@ -27,7 +28,8 @@ def run_correlate(con, cfg, since, until, min_responses) -> None:
         steps.step("correlate: join model, model fits, verdicts")
         from parallax.correlate import correlate
 
-        run = correlate(con, settings=settings, join=join, since=since, until=until)
+        run = correlate(con, settings=settings, join=join, since=since, until=until,
+                        **({"exposure": exposure} if exposure else {}))
     cov = run.coverage
     echo(f"\ncorrelate run {run.run_id}: {cov.responses:,} responses, {run.modelled:,} "
          "linked to a delivered experience with a load time (" + ", ".join(
@@ -45,12 +47,35 @@ def correlate_cmd(
     until: Annotated[str | None, typer.Option("--until", help="Window end (ISO).")] = None,
     min_responses: Annotated[int | None, typer.Option(
         "--min-responses", min=1, help="Fewer responses on a subject: inconclusive.")] = None,
+    engine: Annotated[str, typer.Option(
+        "--engine", help="duckdb (the database's own tables) | spark (Parquet tables from "
+        "--tables; needs the spark extra and Java 17+)")] = "duckdb",
+    spark_master: Annotated[str, typer.Option(
+        "--spark-master", help="Spark master URL (local[N], spark://…, yarn).")] = "local[2]",
+    tables: Annotated[str | None, typer.Option(
+        "--tables", help="With --engine spark: the folder `parallax export --parquet` wrote "
+        "(one sub-folder per table, partitioned by day), local or a URI Spark reads "
+        "(s3://…, abfss://…, dbfs:/…).")] = None,
 ) -> None:
-    """Link feedback to delivery, attribute poor feedback, store findings with verdicts."""
+    """Link feedback to delivery, attribute poor feedback, store findings with verdicts.
+
+    With --engine spark the join model runs on Spark over the --tables folder; only the
+    per-response and per-session frames come back, and the findings go to --db (created if
+    missing) as with DuckDB."""
+    check_format(engine, ("duckdb", "spark"), option="--engine")
+    if (engine == "spark") != (tables is not None):
+        raise ConfigError("--tables goes with --engine spark (and --engine spark needs it)")
     start, end = parse_window(since, until)
-    with session(ctx) as s:
-        con, cfg = s.con, s.cfg
-        run_correlate(con, cfg, start, end, min_responses)
+    if tables is None:
+        with session(ctx) as s:
+            run_correlate(s.con, s.cfg, start, end, min_responses)
+        return
+    from parallax.spark_engine import SparkExposure, is_uri, spark_session
+
+    if not is_uri(tables) and not Path(tables).is_dir():
+        raise ConfigError(f"{tables}: no such folder (--tables)")
+    with session(ctx, create=True) as s, spark_session(spark_master) as spark:
+        run_correlate(s.con, s.cfg, start, end, min_responses, SparkExposure(spark, tables))
 
 
 @app.command("findings")

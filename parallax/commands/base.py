@@ -182,8 +182,9 @@ def analysis_settings(cfg):
             JoinSettings.from_mapping(cfg.extra.get("join") or {}))
 
 
-def check_format(value: str, allowed: tuple[str, ...] = ("table", "json")) -> str:
+def check_format(value: str, allowed: tuple[str, ...] = ("table", "json"),
+                 option: str = "--format") -> str:
     if value not in allowed:
-        raise ConfigError(f"--format {value!r}: expected {', '.join(allowed[:-1])} or "
+        raise ConfigError(f"{option} {value!r}: expected {', '.join(allowed[:-1])} or "
                           f"{allowed[-1]}")
     return value

@@ -11,7 +11,10 @@ __all__ = ["EXAMPLES", "add_examples"]
 EXAMPLES: dict[str, tuple[str, ...]] = {
     "demo": ("parallax demo", "parallax --db /tmp/demo.duckdb demo --sessions 6000 --seed 3"),
     "correlate": ("parallax correlate", "parallax correlate --since -7d --until now",
-                  "parallax correlate --since 2026-10-05 --min-responses 50"),
+                  "parallax correlate --since 2026-10-05 --min-responses 50",
+                  "parallax correlate --engine spark --tables /tmp/lake"),
+    "export": ("parallax export --parquet /tmp/lake",
+               "parallax export --parquet /tmp/lake --replace"),
     "findings": ("parallax findings", "parallax findings --wide",
                  "parallax findings --format json"),
     "review": ("parallax review", "parallax review --out /tmp/review.html --since 2026-10-05"),

@@ -164,3 +164,15 @@ def test_correlate_on_an_empty_database_is_one_line(capsys) -> None:
     err = capsys.readouterr().err
     assert code == 5 and err.count("\n") == 1
     assert err.startswith("parallax: error: nothing to correlate")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--engine", "spark"], "--tables goes with --engine spark"),
+    (["--tables", "lake"], "--tables goes with --engine spark"),
+    (["--engine", "polars"], "--engine 'polars': expected duckdb or spark"),
+    (["--engine", "spark", "--tables", "no-such-folder"], "no-such-folder: no such folder"),
+])
+def test_correlate_engine_options_refused(tmp_path, capsys, args, message):
+    assert run(["--db", str(tmp_path / "x.duckdb"), "correlate", *args]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "x.duckdb").exists()  # refused before anything is created

@@ -1,0 +1,144 @@
+"""``correlate --engine spark``: the join model on Apache Spark, the statistics here.
+
+Spark reads the canonical tables as Parquet (``parallax export --parquet``: one folder per
+table, partitioned by day) and runs the very files of ``models/exposure`` (transpiled by
+``parallax.portable``) in the order DuckDB runs them, each model materialised once
+(``localCheckpoint``) because several later models read it. Only the compact frames the
+statistics read — one row per response, per session × route, per session, per route and
+dependency — come back to this machine (as Arrow) and replace the exposure tables of the local
+DuckDB file; correlate then fits them and stores findings there as it does after the DuckDB
+join model. Every join of the model is on a session, user, trace or route key, so Spark can
+partition the work by that key (docs/scale.md).
+
+Needs the ``spark`` extra (pyspark, sqlglot) and a Java 17+ runtime.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from parallax.db import transaction
+from parallax.errors import ConfigError
+from parallax.exposure import (
+    JoinSettings,
+    LinkCoverage,
+    coverage_from_rows,
+    model_params,
+    numbered_models,
+)
+from parallax.lake import TABLES
+from parallax.portable import read_model, to_spark
+
+__all__ = ["FRAMES", "SparkExposure", "build_on_spark", "is_uri", "spark_session"]
+
+
+def is_uri(location: str) -> bool:
+    """A URI Spark reads (s3://, abfss://, dbfs:/, hdfs://), not a local path. A scheme is two
+    or more letters, so a Windows drive (C:\\data) stays a path."""
+    return re.match(r"[A-Za-z][A-Za-z0-9+.-]+:", location) is not None
+
+# What the statistics read (correlate/frame.py): small at any number of spans.
+FRAMES = ("exposure_responses", "exposure_session_routes", "exposure_sessions",
+          "exposure_delivery")
+# The incremental models, over every span (DuckDB keeps them current at ingest; Spark builds
+# them whole), then each window's numbered models.
+_PAGES = (("pages.sql", "exposure_pages"), ("side_calls.sql", "exposure_side_calls"))
+
+
+@contextmanager
+def spark_session(master: str = "local[2]", conf: dict[str, str] | None = None,
+                  ) -> Iterator[Any]:
+    """A SparkSession in UTC (the models compare timestamps; DuckDB's are UTC instants)."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as err:
+        raise ConfigError("the Spark engine needs the spark extra: "
+                          "`uv sync --group spark` (and a Java 17+ runtime)") from err
+    builder = (SparkSession.builder.master(master).appName("parallax")
+               .config("spark.sql.session.timeZone", "UTC")
+               .config("spark.ui.enabled", "false")
+               .config("spark.ui.showConsoleProgress", "false"))
+    for key, value in (conf or {}).items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")  # its warnings are about the JVM, not the data
+    try:
+        yield spark
+    finally:
+        spark.stop()
+
+
+def register_tables(spark: Any, folder: Path | str) -> None:
+    """The Parquet tables under ``folder`` as Spark views named like DuckDB's tables.
+    ``folder`` is a local path or a URI Spark reads (s3://, abfss://, dbfs:/, hdfs://): only a
+    local one is checked here; Spark names what it cannot read."""
+    from pyspark.errors import AnalysisException
+
+    base = str(folder).rstrip("/")
+    for table in TABLES:
+        if not is_uri(base) and not (Path(base) / table).is_dir():
+            raise ConfigError(f"{base}: no {table}/ folder (write the tables with "
+                              "`parallax export --parquet DIR`)")
+    for table, partitioned in TABLES.items():
+        path = f"{base}/{table}"
+        try:
+            df = spark.read.parquet(path)
+        except AnalysisException as err:
+            first = str(err).strip().splitlines()[0]
+            raise ConfigError(f"{path}: not a Parquet table Spark can read ({first})") from err
+        if partitioned and "day" in df.columns:
+            df = df.drop("day")  # the partition column, not a column of the table
+        df.createOrReplaceTempView(table)
+    # pages.sql and side_calls.sql read these names (DuckDB points them at a refresh's scope)
+    spark.table("spans").createOrReplaceTempView("exposure_spans")
+    spark.table("page_views").createOrReplaceTempView("exposure_page_views")
+
+
+def build_on_spark(spark: Any, settings: JoinSettings, since: datetime | None = None,
+                   until: datetime | None = None) -> tuple[dict[str, Any], list[tuple]]:
+    """Run the join model over the registered tables; return the frames (Arrow tables) and the
+    link-coverage rows."""
+    params = {**model_params(settings), "since": since, "until": until}
+    steps = [(name, table) for name, table in _PAGES] + [(n, None) for n in numbered_models()]
+    for name, table in steps:
+        for statement in to_spark(read_model(name), params):
+            target = statement.table or table
+            assert target is not None, name  # every model file builds one table
+            spark.sql(statement.sql).localCheckpoint().createOrReplaceTempView(target)
+    frames = {t: spark.table(t).toArrow() for t in FRAMES}
+    coverage, = to_spark(read_model("coverage.sql"), params)
+    rows = [tuple(r) for r in spark.sql(coverage.sql).collect()]
+    return frames, rows
+
+
+class SparkExposure:
+    """correlate's exposure step on Spark: build there, load the frames into ``con``."""
+
+    def __init__(self, spark: Any, tables: Path | str) -> None:
+        register_tables(spark, tables)
+        self.spark = spark
+
+    def __call__(self, con: duckdb.DuckDBPyConnection, settings: JoinSettings,
+                 since: datetime | None, until: datetime | None) -> LinkCoverage:
+        frames, rows = build_on_spark(self.spark, settings, since, until)
+        load_frames(con, frames)
+        return coverage_from_rows(rows)
+
+
+def load_frames(con: duckdb.DuckDBPyConnection, frames: dict[str, Any]) -> None:
+    """Replace the local exposure tables with Spark's frames, all or none."""
+    with transaction(con):
+        for table in FRAMES:  # names from FRAMES, never from input
+            con.register("spark_frame", frames[table])
+            try:
+                con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM spark_frame")
+            finally:
+                con.unregister("spark_frame")
+

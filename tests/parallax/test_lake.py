@@ -1,0 +1,74 @@
+"""export --parquet: the canonical tables as day-partitioned Parquet, whole or not at all."""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow.dataset as ds
+import pytest
+
+from parallax.cli import run
+from parallax.errors import ConfigError
+from parallax.lake import TABLES, export_parquet
+
+
+def _load(con):
+    con.execute("INSERT INTO spans (trace_id, span_id, name, kind, started_at, duration_ms, "
+                "is_error, source, load_id) "
+                "SELECT 't' || i, 's' || i, 'GET /', 'server', ts, 5, false, 'otlp-json', 'l1' "
+                "FROM (VALUES (1, TIMESTAMPTZ '2026-10-05 23:30:00+00'), "
+                "(2, TIMESTAMPTZ '2026-10-06 00:10:00+02'), "
+                "(3, TIMESTAMPTZ '2026-10-06 08:00:00+00')) AS v(i, ts)")
+    con.execute("INSERT INTO sessions (session_id, started_at, source, load_id) "
+                "VALUES ('a', TIMESTAMPTZ '2026-10-06 08:00:00+00', 'ga4', 'l1')")
+
+
+def test_tables_partitioned_by_utc_day(con, tmp_path):
+    _load(con)
+    out = tmp_path / "lake"
+    summary = export_parquet(con, out)
+    assert summary.rows["spans"] == 3 and summary.rows["sessions"] == 1
+    assert summary.rows["feedback"] == 0 and summary.days == 2
+    assert sorted(p.name for p in (out / "spans").iterdir()) == ["day=2026-10-05",
+                                                                 "day=2026-10-06"]
+    assert {p.name for p in out.iterdir()} == set(TABLES)
+    back = duckdb.connect().execute(
+        "SELECT trace_id, day FROM read_parquet(?, hive_partitioning = true) ORDER BY trace_id",
+        [str(out / "spans" / "**" / "*.parquet")]).fetchall()
+    # 00:10 at +02:00 is 22:10 UTC the day before
+    assert [(t, str(d)) for t, d in back] == [("t1", "2026-10-05"), ("t2", "2026-10-05"),
+                                              ("t3", "2026-10-06")]
+    spans = ds.dataset(out / "spans", format="parquet", partitioning="hive").to_table()
+    assert set(spans.column_names) >= {"trace_id", "started_at", "duration_ms", "day"}
+
+
+def test_existing_folder_refused_then_replaced_whole(con, tmp_path):
+    _load(con)
+    out = tmp_path / "lake"
+    export_parquet(con, out)
+    with pytest.raises(ConfigError, match="already exists"):
+        export_parquet(con, out)
+    con.execute("DELETE FROM spans WHERE trace_id = 't1'")
+    assert export_parquet(con, out, replace=True).rows["spans"] == 2
+    assert sorted(p.name for p in (out / "spans").iterdir()) == ["day=2026-10-05",
+                                                                 "day=2026-10-06"]
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
+
+
+def test_failed_export_leaves_nothing(con, tmp_path, monkeypatch):
+    _load(con)
+    import parallax.lake as lake
+
+    monkeypatch.setattr(lake, "TABLES", {**lake.TABLES, "no_such_table": None})
+    with pytest.raises(duckdb.CatalogException):
+        export_parquet(con, tmp_path / "lake")
+    assert not (tmp_path / "lake").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
+
+
+def test_cli_export(db_path, con, tmp_path, capsys):
+    _load(con)
+    con.close()
+    assert run(["--db", str(db_path), "export", "--parquet", str(tmp_path / "lake")]) == 0
+    assert "spans 3" in capsys.readouterr().out
+    assert run(["--db", str(db_path), "export", "--parquet", str(tmp_path / "lake")]) == 2
+    assert "already exists" in capsys.readouterr().err
