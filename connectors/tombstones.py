@@ -1,5 +1,5 @@
 """Tombstones on load: the staged rows of people erased with ``parallax erase`` are dropped
-before a load stores anything (``parallax/erase.py`` writes the tombstones)."""
+before a load stores anything (``parallax/records/erase.py`` writes the tombstones)."""
 
 from __future__ import annotations
 

@@ -33,7 +33,7 @@ from scipy import special
 from scipy.optimize import brentq
 from statsmodels.tsa.statespace.structural import UnobservedComponents
 
-from parallax.annotations import Annotation
+from parallax.records.annotations import Annotation
 
 __all__ = ["Counterfactual", "Scope", "counterfactual", "extra_interval", "left_out", "rate"]
 

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 from parallax.numbers import Interval, ci, fmt
 
 if TYPE_CHECKING:  # the statistics modules are heavy to import; findings are read without them
-    from parallax.annotations import Annotation
     from parallax.correlate.logit import Estimate
+    from parallax.records.annotations import Annotation
 
 __all__ = ["CAUSED", "REVIEW_ORDER", "VERDICTS", "Finding", "Impact", "Interval", "SubjectKind",
            "Verdict", "attach_annotations", "evidence", "odds"]

@@ -24,7 +24,6 @@ from typing import cast
 import duckdb
 import numpy as np
 
-from parallax.annotations import list_annotations
 from parallax.correlate.counterfactual import (
     Counterfactual,
     Scope,
@@ -36,6 +35,7 @@ from parallax.correlate.settings import Settings
 from parallax.db import read_sql
 from parallax.errors import ConfigError, NoDataError
 from parallax.exposure import JoinSettings, refresh_pages
+from parallax.records.annotations import list_annotations
 
 __all__ = ["Counterfactual", "IncidentImpact", "counterfactual", "incident_impact"]
 

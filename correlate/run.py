@@ -17,12 +17,12 @@ from datetime import UTC, datetime
 import duckdb
 import orjson
 
-from parallax.annotations import list_annotations
 from parallax.correlate.findings import Finding, attach_annotations
 from parallax.correlate.settings import Settings
 from parallax.db import transaction
 from parallax.errors import NoDataError
 from parallax.exposure import ExposureStep, JoinSettings, LinkCoverage, build_exposure
+from parallax.records.annotations import list_annotations
 
 __all__ = ["Run", "correlate"]
 

@@ -33,10 +33,10 @@ COVERAGE = 0.9  # target share of caused-contact rows whose intervals cover the 
 def evaluate(seed: int, sessions: int) -> dict:
     from parallax.config import Config
     from parallax.connectors.load import ingest_files
-    from parallax.contacts import contact_metrics
+    from parallax.contacts.drivers import call_drivers
+    from parallax.contacts.metrics import contact_metrics
     from parallax.db import connect
     from parallax.demo import build_world
-    from parallax.drivers import call_drivers
     from parallax.exposure import JoinSettings, refresh_pages
     from parallax.options import ingest_options
 

@@ -57,7 +57,6 @@ TOLERANCE = 0.25
 
 def evaluate(seed: int, sessions: int | None, survey_share: float = 1.0,
              design: bool = True, family: bool = False) -> dict | None:
-    from parallax.annotations import import_csv
     from parallax.config import Config
     from parallax.connectors.load import ingest_files
     from parallax.correlate.design_check import design_check
@@ -68,6 +67,7 @@ def evaluate(seed: int, sessions: int | None, survey_share: float = 1.0,
     from parallax.demo.spec import DEMO
     from parallax.errors import NoDataError
     from parallax.options import ingest_options
+    from parallax.records.annotations import import_csv
 
     spec = draw_spec(seed) if family else DEMO
     if spec.cost_incident is None:

@@ -5,7 +5,7 @@ Rich markup (``[/bold]``, ``[link=…]``) or emoji codes (``:x:``), and with eve
 character a terminal would act on written out instead (``\\x1b``, ``\\x9b``, ``\\u202e``): C0
 controls but tab and newline (ESC, BEL, BS, CR …), DEL, the C1 range (8-bit CSI and OSC
 among them) and the bidirectional overrides that reorder what is shown. Every command prints
-through ``echo`` / ``print_json`` here or the tables of ``parallax.console`` (which use
+through ``echo`` / ``print_json`` here or the tables of ``parallax.commands.console`` (which use
 ``safe_text``); the error boundary writes its one line with ``safe_text(…, one_line=True)``.
 
 JSON keeps every value exactly: orjson already writes C0 controls as ``\\u001b``; the C1

@@ -1,6 +1,8 @@
 """The joint business–IT review (``parallax review``) and drill-down (``parallax drill``).
 
 Reads findings and named queries only; never fits a model. Plots: altair → inline SVG.
+
+- ``templates/``: the jinja2 pages (review, drill, trend, drivers) and their shared blocks
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from parallax.commands.drivers_table import count_ci, drivers_rows, drivers_summary, subject
-from parallax.drivers import Driver
+from parallax.contacts.drivers import Driver
 
 __all__ = ["drivers_html"]
 

@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 
 from parallax.correlate.findings import CAUSED, Finding
-from parallax.export import write_whole
+from parallax.files import write_whole
 from parallax.numbers import Interval
 from parallax.report import charts
 from parallax.report.data import ReviewData, gather

@@ -153,7 +153,7 @@ def screen(monkeypatch):
 
     from rich.console import Console
 
-    from parallax import console
+    from parallax.commands import console
 
     out = io.StringIO()
     monkeypatch.setattr(console, "_out", Console(file=out, width=100, markup=False,

@@ -1,6 +1,6 @@
 -- contacts/drivers: call drivers as counts — per reason × failure subject, how many contacts
 -- sessions made after they met the subject's failure, against sessions that were clean
--- (rates, intervals and costs: parallax.drivers).
+-- (rates, intervals and costs: parallax.contacts.drivers).
 -- Reads contact_outcomes (contacts/outcomes.sql, run first for the FCR window).
 -- Parameters: $window_s DOUBLE, $good_ms DOUBLE, $fcr_days INTEGER
 -- A failed or slow page load belongs to one subject:

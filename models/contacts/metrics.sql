@@ -1,6 +1,6 @@
 -- contacts/metrics: contact-centre metrics per group, as counts (rates and intervals are
--- computed by parallax.contacts). One row per group of $by: all | channel | queue | reason |
--- week (ISO week of started_at, e.g. 2026-W10).
+-- computed by parallax.contacts.metrics). One row per group of $by: all | channel | queue |
+-- reason | week (ISO week of started_at, e.g. 2026-W10).
 -- Reads contact_outcomes (contacts/outcomes.sql, run first for the FCR window).
 -- Parameters: $by VARCHAR, $service_level_s DOUBLE, $aht VARCHAR (record | contact),
 --             $abandonment VARCHAR (queued | inbound),

@@ -1,5 +1,5 @@
 -- insights/score: the counts behind the composite quality score, one row per group of $by
--- (route | segment | channel); parallax.score turns them into the 0-100 components
+-- (route | segment | channel); parallax.insights.score turns them into the 0-100 components
 -- (docs/score.md). Needs the window's exposure models (exposure_pages, exposure_responses).
 -- Group membership:
 --   route    pages on the route; its responses; sessions with a page on it

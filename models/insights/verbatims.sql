@@ -1,7 +1,7 @@
 -- insights/verbatims: every non-empty verbatim of a scored response, with what its linked page
--- delivered (parallax.verbatims reads it; docs/verbatims.md). Needs the exposure models of the
--- window (exposure_responses). Only session and user links name one page; route-and-time and
--- unlinked responses get delivery 'unknown'.
+-- delivered (parallax.insights.verbatims reads it; docs/verbatims.md). Needs the exposure
+-- models of the window (exposure_responses). Only session and user links name one page;
+-- route-and-time and unlinked responses get delivery 'unknown'.
 --   delivery  fine: load below $good_load_ms, no error page, no failed dependency call
 --             bad:  slower, or an error page, or a dependency call failed
 -- Parameters: $good_load_ms DOUBLE, $route VARCHAR (NULL = every route)

@@ -18,8 +18,8 @@ __all__ = ["run_correlate"]
 def run_correlate(con, cfg, since, until, min_responses, exposure=None) -> None:
     from dataclasses import replace
 
-    from parallax.console import Steps
-    from parallax.findings_table import print_findings
+    from parallax.commands.console import Steps
+    from parallax.commands.findings_table import print_findings
 
     settings, join = analysis_settings(cfg)
     if min_responses is not None:
@@ -92,7 +92,7 @@ def findings_cmd(
     """Print the findings of the latest (or a given) correlate run."""
     import orjson
 
-    from parallax.findings_table import pick_columns, print_findings
+    from parallax.commands.findings_table import pick_columns, print_findings
     from parallax.named_queries import run_query
 
     check_format(format, ("table", "json", "csv"))

@@ -34,7 +34,7 @@ def annotate_add(
     id: Annotated[str | None, typer.Option("--id", help="Default: derived from the rest.")] = None,
 ) -> None:
     """Record an incident, a deploy or a design change."""
-    from parallax.annotations import add, make, parse_time
+    from parallax.records.annotations import add, make, parse_time
 
     with session(ctx, create=True) as s:
         con = s.con
@@ -50,7 +50,7 @@ def annotate_add(
 def annotate_list(ctx: typer.Context, format: FormatOpt = "table",
                   kind: Annotated[str | None, typer.Option("--kind")] = None) -> None:
     """The annotations, oldest first."""
-    from parallax.annotations import list_annotations
+    from parallax.records.annotations import list_annotations
 
     format = check_format(format)
     with session(ctx) as s:
@@ -59,7 +59,7 @@ def annotate_list(ctx: typer.Context, format: FormatOpt = "table",
     if format == "json":
         print_json([a.to_json() for a in rows])
         return
-    from parallax.console import print_rows
+    from parallax.commands.console import print_rows
 
     print_rows(["id", "kind", "starts", "ends", "service", "route", "dependency",
                 "description"],
@@ -78,7 +78,7 @@ def annotate_import(
     kind: Annotated[str, typer.Option("--kind", help="Kind of rows without one.")] = "incident",
 ) -> None:
     """Import annotations from CSV: all rows or none; re-importing changes nothing."""
-    from parallax.annotations import import_csv
+    from parallax.records.annotations import import_csv
 
     with session(ctx, create=True) as s:
         con = s.con

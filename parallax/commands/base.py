@@ -155,7 +155,7 @@ def parse_window(since: str | None, until: str | None, flags=("--since", "--unti
 
 def print_query(con, name: str, params: dict | None = None) -> None:
     """A named query (``queries/NAME.sql``) printed as a table."""
-    from parallax.console import print_rows
+    from parallax.commands.console import print_rows
     from parallax.named_queries import run_query
 
     rel = run_query(con, name, params or {})

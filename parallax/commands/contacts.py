@@ -90,8 +90,8 @@ def metrics_cmd(
     contacts of a known customer with no repeat about the same reason within --fcr-days.
     ASA: mean wait of answered inbound records. Contacts per 1,000 sessions: contacts over
     the web sessions of the same period. Definitions in full: docs/contacts.md."""
-    from parallax.console import print_line, print_rows
-    from parallax.contacts import contact_metrics
+    from parallax.commands.console import print_line, print_rows
+    from parallax.contacts.metrics import contact_metrics
 
     check_format(format)
     start, end = parse_when(since, "--since"), parse_when(until, "--until")
@@ -141,10 +141,10 @@ def drivers_cmd(
     sessions, applied to every session that met the failure — with a 95 % interval, their
     share of the reason's contacts, and their handle-time cost. Observational: see
     docs/contacts.md."""
+    from parallax.commands.console import print_line, print_rows
     from parallax.commands.drivers_table import drivers_rows, drivers_summary
-    from parallax.console import print_line, print_rows
-    from parallax.drivers import call_drivers
-    from parallax.drivers import cost_per_minute as cost_rate
+    from parallax.contacts.drivers import call_drivers
+    from parallax.contacts.drivers import cost_per_minute as cost_rate
 
     check_format(format)
     window_s = _seconds(window)
@@ -154,7 +154,7 @@ def drivers_cmd(
         found = call_drivers(con, window_s=window_s, good_load_ms=good, fcr_days=fcr_days,
                              cost_per_min=cost_rate(cfg, cost_per_minute))
     if html is not None:
-        from parallax.export import write_whole
+        from parallax.files import write_whole
         from parallax.report.drivers import drivers_html
 
         write_whole(html, drivers_html(found, limit), "--html")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from parallax.drivers import Driver
+from parallax.contacts.drivers import Driver
 from parallax.numbers import Interval, ci
 
 __all__ = ["count_ci", "drivers_rows", "drivers_summary", "subject"]

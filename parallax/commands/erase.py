@@ -1,5 +1,5 @@
 """``parallax erase``: one person's rows deleted from every table and kept out of later loads
-(``parallax.erase``)."""
+(``parallax.records.erase``)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def erase_cmd(
     """Erase one person: delete their rows everywhere, log it by pseudonym, keep them out."""
     from parallax.connectors.privacy import Pseudonymizer, load_key
     from parallax.connectors.receive.settings import ServeSettings
-    from parallax.erase import erase
+    from parallax.records.erase import erase
 
     with db_session(ctx) as s:
         con, cfg, db_path = s.con, s.cfg, s.path

@@ -38,8 +38,8 @@ RejectOpt = Annotated[float | None, typer.Option(
 
 
 def _ingest(ctx, kind, files, fmt, fields, max_reject_rate, options, extra=None) -> None:
+    from parallax.commands.console import FileProgress, print_summaries
     from parallax.connectors.load import expand_paths, ingest_files
-    from parallax.console import FileProgress, print_summaries
     from parallax.options import ingest_options
 
     paths = expand_paths(files)
@@ -146,12 +146,12 @@ def demo(
         "--force", help="Load the demo into a database that holds other data too.")] = False,
 ) -> None:
     """Build the demo world as real-format files, ingest them, and show what landed."""
-    from parallax.annotations import import_csv
     from parallax.commands.analysis import run_correlate
+    from parallax.commands.console import FileProgress, print_summaries
     from parallax.connectors.load import ingest_files
-    from parallax.console import FileProgress, print_summaries
     from parallax.demo import build_world
     from parallax.options import ingest_options
+    from parallax.records.annotations import import_csv
 
     with session(ctx, create=True) as s:
         con, cfg, db_path = s.con, s.cfg, s.path

@@ -1,5 +1,5 @@
 """Insights across sources: ``verbatims`` (topics, sentiment, said vs measured) and ``score``
-(the composite quality index). Libraries: parallax.verbatims, parallax.score."""
+(the composite quality index). Libraries: parallax.insights.verbatims, parallax.insights.score."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def verbatims_cmd(
     since: SinceOpt = None, until: UntilOpt = None, format: FormatOpt = "table",
 ) -> None:
     """Topics, sentiment and said vs measured per route (lexicons, no model)."""
-    from parallax.verbatims import verbatim_report
+    from parallax.insights.verbatims import verbatim_report
 
     check_format(format)
     start, end = parse_window(since, until)
@@ -93,8 +93,8 @@ def score_cmd(
     since: SinceOpt = None, until: UntilOpt = None, format: FormatOpt = "table",
 ) -> None:
     """Quality score 0-100: delivery, perceived, effort, and rank under ±50 % weights."""
-    from parallax.console import print_rows
-    from parallax.score import ScoreSettings, load_weights, quality_score
+    from parallax.commands.console import print_rows
+    from parallax.insights.score import ScoreSettings, load_weights, quality_score
 
     check_format(format)
     start, end = parse_window(since, until)

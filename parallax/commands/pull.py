@@ -38,8 +38,8 @@ def pull_cmd(
         "--since", help="Fetch from this date/time, whatever the cursor says.")] = None,
 ) -> None:
     """Pull survey platforms, trace backends and analytics APIs incrementally."""
+    from parallax.commands.console import print_rows
     from parallax.connectors.pull import build_specs, pull
-    from parallax.console import print_rows
     from parallax.errors import ConfigError, IngestError, ParallaxError
     from parallax.options import ingest_options
     from parallax.terminal import echo
@@ -79,7 +79,7 @@ def pull_cmd(
 @app.command("sources")
 def sources_cmd(ctx: typer.Context) -> None:
     """Configured pull sources: cursor, last successful pull, rows loaded, last error."""
-    from parallax.console import print_rows
+    from parallax.commands.console import print_rows
     from parallax.errors import ConfigError
     from parallax.named_queries import run_query
 

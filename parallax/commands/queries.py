@@ -25,12 +25,12 @@ def query_cmd(
     out: Annotated[Path | None, typer.Option("--out", help="Write to this file.")] = None,
 ) -> None:
     """Run a named query from queries/*.sql (each says what it answers and its parameters)."""
+    from parallax.commands.export import write_result
     from parallax.db import sandboxed
-    from parallax.export import write_result
     from parallax.named_queries import list_queries, run_query
 
     if list_ or name is None:
-        from parallax.console import print_rows
+        from parallax.commands.console import print_rows
 
         print_rows(["query", "answers", "parameters"], [
             (q.name, q.description, ", ".join(
@@ -52,8 +52,8 @@ def sql_cmd(
     out: Annotated[Path | None, typer.Option("--out", help="Write to this file.")] = None,
 ) -> None:
     """Run one SELECT on a sandboxed, read-only connection (what it can touch: docs/privacy.md)."""
+    from parallax.commands.export import write_result
     from parallax.db import read_query, resolve_db_path, sandboxed
-    from parallax.export import write_result
 
     with sandboxed(resolve_db_path(ctx.obj.db)) as con:
         write_result(read_query(con, statement), format, out)

@@ -22,7 +22,7 @@ def review_cmd(
     until: Annotated[str | None, typer.Option("--until", help="Window end (ISO).")] = None,
 ) -> None:
     """Correlate the window, then write one self-contained HTML page both business and IT read."""
-    from parallax.console import Steps
+    from parallax.commands.console import Steps
 
     start, end = parse_window(since, until)
     with session(ctx) as s:
@@ -67,7 +67,7 @@ def drill_cmd(
             subject = s.route(subject)
         d = drill(con, kind, subject, limit, s.analysis[0].good_load_ms)
     if html is not None:
-        from parallax.export import write_whole
+        from parallax.files import write_whole
 
         write_whole(html, drill_html(d), "--html")
     if format == "json":
@@ -116,7 +116,7 @@ def _print_rows(t, wide: bool) -> None:
 
 
 def _print(columns, rows) -> None:
-    from parallax.console import print_rows
+    from parallax.commands.console import print_rows
     from parallax.numbers import cell, header
 
     print_rows([header(c) for c in columns], [[cell(c, r[c]) for c in columns] for r in rows],

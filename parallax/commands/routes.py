@@ -48,7 +48,7 @@ def routes_cmd(
                                                            for r in rows]}
         print_json(doc)
         return
-    from parallax.console import print_line, print_rows
+    from parallax.commands.console import print_line, print_rows
 
     print_line(_summary(coverage))
     if unmatched and not rows:

@@ -32,8 +32,8 @@ def sample_cmd(
 ) -> None:
     """Draw a stratified random sample sized for the margin of error; print the achieved
     margin per stratum."""
-    from parallax.console import print_rows
-    from parallax.sampling import draw_sample, write_sample_csv
+    from parallax.commands.console import print_rows
+    from parallax.quality.sampling import draw_sample, write_sample_csv
 
     by = tuple(c.strip() for c in (strata or "").split(",") if c.strip())
     start, end = parse_window(since, until)
@@ -50,9 +50,9 @@ def sample_cmd(
 
 
 def _report(con, format: str) -> None:
-    from parallax.console import print_rows
-    from parallax.evaluations import evaluation_report
+    from parallax.commands.console import print_rows
     from parallax.numbers import Interval, ci
+    from parallax.quality.evaluations import evaluation_report
 
     scores = evaluation_report(con)
     if format == "json":
@@ -72,7 +72,7 @@ def evaluations_ingest(
 ) -> None:
     """Store evaluators' pass/fail and scores; report them per stratum with intervals."""
     from parallax.connectors.privacy import Pseudonymizer, load_key
-    from parallax.evaluations import ingest_evaluations
+    from parallax.quality.evaluations import ingest_evaluations
 
     check_format(format)
     with session(ctx) as s:

@@ -41,7 +41,7 @@ HtmlOpt = Annotated[Path | None, typer.Option(
 
 
 def _write_trend(con, path: Path, trend) -> None:
-    from parallax.export import write_whole
+    from parallax.files import write_whole
     from parallax.report.trend import trend_html
 
     write_whole(path, trend_html(con, trend), "--html")
@@ -63,7 +63,7 @@ def incident_cmd(
     html: HtmlOpt = None,
 ) -> None:
     """What an incident cost in customers: extra poor answers, NPS, conversions, revenue."""
-    from parallax.console import Steps
+    from parallax.commands.console import Steps
     from parallax.names import require_known
 
     format = check_format(format)
@@ -108,7 +108,7 @@ def incident_cmd(
 
 
 def _print_incident(doc: dict) -> None:
-    from parallax.console import print_rows
+    from parallax.commands.console import print_rows
 
     what = doc["dependency"] or doc["route"] or doc["service"]
     echo(f"\nincident {doc['id'] or what}: {doc['starts']} → {doc['ends']} "
@@ -170,7 +170,7 @@ def design_check_cmd(
     """Did a design change help or hurt, once delivery that week is accounted for?"""
     from dataclasses import replace
 
-    from parallax.console import Steps
+    from parallax.commands.console import Steps
     from parallax.names import require_known
 
     format = check_format(format)
@@ -207,7 +207,7 @@ def design_check_cmd(
         if html is not None:
             echo(f"html: {html}", err=True)
         return
-    from parallax.console import print_rows
+    from parallax.commands.console import print_rows
 
     echo(f"\ndesign check {doc['route']} changed {doc['changed_at']} "
          f"({doc['since']} → {doc['until']}; controls {', '.join(doc['controls'])})")
@@ -235,7 +235,7 @@ def design_check_cmd(
 
 def _print_conversion(c: dict) -> None:
     """The conversion half of design-check: sessions, estimates, the verdict."""
-    from parallax.console import print_rows
+    from parallax.commands.console import print_rows
 
     echo(f"conversion verdict: {c['verdict']} ({c['comparison']}; {c['unit']})")
     n, rate = c["n"], c["conversion_rate"]

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from parallax.annotations import Annotation
 from parallax.correlate.counterfactual import Scope, counterfactual, extra_interval, left_out
+from parallax.records.annotations import Annotation
 
 HOURS = np.array([1, .6, .4, .3, .3, .5, 1, 2, 3, 3.5, 4, 4, 4.5, 4.5, 4, 4, 4, 4.5, 5, 5.5,
                   5.5, 4.5, 3, 2])

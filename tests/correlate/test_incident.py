@@ -149,9 +149,9 @@ def test_incidents_going_on_through_the_window_set_the_conversion_baseline(
     """With the tracker loaded, the payment outage and the checkout slowdown (both on the way
     to the conversion, both going on through the crash) confine the conversion baseline to
     the hours under them: a level learnt there, not a random walk across the clean days."""
-    from parallax.annotations import import_csv
     from parallax.db import connect
     from parallax.demo.workflows import write_tracker
+    from parallax.records.annotations import import_csv
 
     demo_run.con.execute("CHECKPOINT")
     copy = tmp_path / "copy.duckdb"

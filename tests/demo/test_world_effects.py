@@ -173,7 +173,7 @@ def test_the_smallest_demo_loads_within_the_reject_limit(tmp_path, con, opts):
 def test_the_workflows_truth_and_the_tracker_export(world, con):
     """The short crash costs poor answers that would not have come without it; the redesign's
     planted effect is 0 while its route's feedback worsens; the tracker export loads."""
-    from parallax.annotations import import_csv, list_annotations
+    from parallax.records.annotations import import_csv, list_annotations
 
     files, truth = world
     inc, change = truth["workflows"]["incident"], truth["workflows"]["design_change"]

@@ -20,7 +20,7 @@ def test_compact_route_table_fits_and_reads(demo_db, screen) -> None:
 
 
 def test_wide_shows_every_column_and_one_row_reads_as_fields(demo_db, screen) -> None:
-    from parallax import console
+    from parallax.commands import console
 
     console._out.width = 250  # --wide is for a wide terminal
     assert run(["--db", str(demo_db), "drill", "route", "/cart", "--limit", "2", "--wide"]) == 0

@@ -186,9 +186,9 @@ def test_csv_is_data_piped_and_safe_text_on_a_terminal(hostile, capsys, monkeypa
 def test_file_names_and_log_lines_are_safe_text(capsys) -> None:
     import logging
 
+    from parallax.commands.console import print_summaries
     from parallax.commands.serve import _SafeFormatter
     from parallax.connectors.load import FileSummary
-    from parallax.console import print_summaries
 
     print_summaries([FileSummary(EVIL, "feedback-csv", "l1", 1, 1, 0, 0, 0.1, (EVIL,))])
     out = capsys.readouterr().out  # the file name, and a parser's note quoting the data

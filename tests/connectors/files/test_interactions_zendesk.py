@@ -159,8 +159,8 @@ def test_format_given_still_skips_the_ticket_fields(con, opts, tmp_path) -> None
 def test_folder_with_ticket_fields_beside_summary_counts_links(con, opts, tmp_path, capsys):
     """The ticket-fields export in the folder is read by the tickets' parser and skipped as a
     data file; the summary says how many tickets got a reason and a customer link."""
+    from parallax.commands.console import print_summaries
     from parallax.connectors.load import expand_paths
-    from parallax.console import print_summaries
 
     page = json.loads(PAGE.read_text())
     page["users"] = [{"id": 20978393, "external_id": None, "email": "B@example.com"}]

@@ -10,7 +10,7 @@ import pytest
 
 from parallax.cli import run
 from parallax.config import Config
-from parallax.drivers import call_drivers, cost_per_minute
+from parallax.contacts.drivers import call_drivers, cost_per_minute
 from parallax.errors import ConfigError, NoDataError
 from parallax.exposure import JoinSettings, refresh_pages
 

@@ -7,8 +7,8 @@ the verbatims whose words and linked delivery disagree.
   else or praises.
 
 Only session- and user-linked responses name one page; the others have delivery ``unknown`` and
-are in neither list. Text analysis: ``parallax.text_analysis`` (lexicons, no model). The SQL is
-``models/insights/verbatims.sql``; definitions in docs/verbatims.md.
+are in neither list. Text analysis: ``parallax.insights.text_analysis`` (lexicons, no model).
+The SQL is ``models/insights/verbatims.sql``; definitions in docs/verbatims.md.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import duckdb
 from parallax.db import read_sql
 from parallax.errors import NoDataError
 from parallax.exposure import JoinSettings, build_exposure
-from parallax.text_analysis import TOPICS, Analysis, analyse
+from parallax.insights.text_analysis import TOPICS, Analysis, analyse
 
 __all__ = ["DELIVERY_TOPICS", "Mismatch", "RouteVerbatims", "TopicCount", "verbatim_report"]
 

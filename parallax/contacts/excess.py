@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 from statistics import NormalDist
 
-from parallax.sampling import wilson
+from parallax.quality.sampling import wilson
 
 __all__ = ["CountMean", "excess_interval", "mean_interval", "product_interval", "z_value"]
 

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
-from parallax.annotations import import_csv, list_annotations, make
 from parallax.cli import run
 from parallax.correlate.findings import Finding, attach_annotations
 from parallax.db import connect
+from parallax.records.annotations import import_csv, list_annotations, make
 
 TRACKER = """Incident ID,Type,Title,Service,Component,Page,Started At (UTC),Resolved At (UTC)
 INC-1,Incident,db crashed,shop-api,inventory-db,,2026-10-08 17:00,2026-10-08 22:00

@@ -9,8 +9,8 @@ import pytest
 
 from parallax.cli import run
 from parallax.errors import ConfigError, FormatError, NoDataError
-from parallax.evaluations import evaluation_report, ingest_evaluations
-from parallax.sampling import (
+from parallax.quality.evaluations import evaluation_report, ingest_evaluations
+from parallax.quality.sampling import (
     achieved_margin,
     draw_sample,
     sample_size,

@@ -76,7 +76,7 @@ def print_findings(findings: Sequence[Finding], *, evidence: bool = True,
     from rich import box
     from rich.table import Column, Table
 
-    from parallax.console import print_line, print_table, text
+    from parallax.commands.console import print_line, print_table, text
 
     for kind, title in _KINDS:
         mine = [f for f in findings if f.subject_kind == kind]

@@ -8,7 +8,7 @@ import pytest
 from rich.console import Console
 
 from parallax.cli import run
-from parallax.console import Steps
+from parallax.commands.console import Steps
 
 
 def test_steps_on_a_terminal_say_what_ran_and_how_long() -> None:

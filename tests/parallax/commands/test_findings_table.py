@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from parallax import console
+from parallax.commands import console
+from parallax.commands.findings_table import COMPACT, annotation_lines, pick_columns, print_findings
 from parallax.correlate.findings import Finding
 from parallax.errors import ConfigError
-from parallax.findings_table import COMPACT, annotation_lines, pick_columns, print_findings
 
 
 def _doc(kind: str, subject: str, notes: list[dict] | None = None, **extra) -> Finding:

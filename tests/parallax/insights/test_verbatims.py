@@ -11,8 +11,8 @@ import pytest
 from parallax.cli import run
 from parallax.db import connect
 from parallax.errors import NoDataError
-from parallax.text_analysis import LANGUAGES, TOPICS, analyse, detect_language, lexicons
-from parallax.verbatims import verbatim_report
+from parallax.insights.text_analysis import LANGUAGES, TOPICS, analyse, detect_language, lexicons
+from parallax.insights.verbatims import verbatim_report
 
 # (verbatim, language, sentiment label, complaints, praise)
 CASES = [

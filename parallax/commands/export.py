@@ -1,6 +1,5 @@
-"""Query results out: a terminal table, JSON, CSV or Parquet, to stdout or a file; and the one
-way a file is written (``write_whole``: whole or not at all, an unwritable path refused in one
-line) for results and pages alike.
+"""Query results out: a terminal table, JSON, CSV or Parquet, to stdout or a file (a file
+through ``parallax.files.write_whole``, the one way results and pages alike are written).
 
 One place for every command that returns rows (``query``, ``sql``). Parquet needs ``--out``
 (it is binary); the others go to stdout unless a file is named.
@@ -16,6 +15,7 @@ import orjson
 
 from parallax.db import fetch_dicts
 from parallax.errors import ConfigError, QueryError
+from parallax.files import write_whole
 from parallax.terminal import json_bytes, safe_text
 
 __all__ = ["FORMATS", "write_result"]
@@ -35,7 +35,7 @@ def write_result(rel: duckdb.DuckDBPyRelation, fmt: str, out: Path | None) -> in
         except duckdb.Error as exc:
             raise QueryError(f"query failed: {str(exc).strip().splitlines()[0]}") from None
         if fmt == "table" and out is None:
-            from parallax.console import print_rows
+            from parallax.commands.console import print_rows
 
             print_rows(columns, [tuple(r.values()) for r in rows])
             return len(rows)
@@ -69,20 +69,6 @@ def _write(data: bytes, out: Path | None) -> None:
         sys.stdout.flush()
     else:
         write_whole(Path(out), data, "--out")
-
-
-def write_whole(path: Path, data: bytes | str, flag: str) -> None:
-    """Write a file whole or not at all (a sibling temporary file, then renamed): a reader never
-    meets half a page; a path that cannot be written is refused in one line naming ``flag``."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
-        tmp.replace(path)
-    except OSError as exc:
-        if tmp.parent.is_dir():
-            tmp.unlink(missing_ok=True)
-        raise ConfigError(f"{flag} {path}: cannot write it ({exc.strerror or exc})") from None
 
 
 def _flat_for_csv(table):

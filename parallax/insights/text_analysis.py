@@ -1,5 +1,5 @@
 """Topics and sentiment of one verbatim, from lexicons shipped with Parallax: no model, no
-download, every decision traceable to a line of ``parallax/lexicon/<language>.toml``.
+download, every decision traceable to a line of ``parallax/insights/lexicon/<language>.toml``.
 
 1. **Language**: each language scores one point per stop word of its lexicon found in the
    text, half a point per word its topic or sentiment lexicon knows, and two when a letter
@@ -78,7 +78,7 @@ def tokens(text: str, pattern: re.Pattern[str] = _TOKEN) -> list[str]:
 
 @cache
 def lexicons() -> dict[str, Lexicon]:
-    folder = resources.files("parallax").joinpath("lexicon")
+    folder = resources.files("parallax.insights").joinpath("lexicon")
     return {lang: _compile(tomllib.loads(folder.joinpath(f"{lang}.toml").read_text("utf-8")))
             for lang in LANGUAGES}
 

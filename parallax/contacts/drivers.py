@@ -8,7 +8,7 @@ reason × subject:
 * ``excess_rate`` — the per-session excess: contacts about the reason (a first contact in the
   window after the failure and its repeats within the FCR window) per session that met the
   failure, minus the same per clean session (a risk difference when nobody calls twice), with
-  a score interval (``parallax.excess``). It is read on the *linked* sessions (those with a
+  a score interval (``parallax.contacts.excess``). It is read on the *linked* sessions (those with a
   customer id, the only ones a contact can be traced to) that met this subject's failure and
   no other: a session where the payment provider and the inventory database both failed would
   lend each the other's calls;
@@ -36,10 +36,10 @@ from typing import Any
 import duckdb
 
 from parallax.config import Config
-from parallax.contacts import contact_outcomes
+from parallax.contacts.excess import CountMean, excess_interval, product_interval
+from parallax.contacts.metrics import contact_outcomes
 from parallax.db import read_sql, run_sql
 from parallax.errors import ConfigError, NoDataError
-from parallax.excess import CountMean, excess_interval, product_interval
 
 __all__ = ["MIN_SESSIONS", "Driver", "call_drivers", "cost_per_minute"]
 

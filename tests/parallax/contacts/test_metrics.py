@@ -10,7 +10,7 @@ import pytest
 
 from parallax.cli import run
 from parallax.connectors.load import ingest_files
-from parallax.contacts import METRIC_KINDS, contact_metrics
+from parallax.contacts.metrics import METRIC_KINDS, contact_metrics
 from parallax.db import connect
 from parallax.errors import ConfigError, NoDataError
 

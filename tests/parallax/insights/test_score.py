@@ -11,7 +11,7 @@ import pytest
 from parallax.cli import run
 from parallax.db import connect
 from parallax.errors import ConfigError
-from parallax.score import ScoreSettings, composite, load_weights, quality_score
+from parallax.insights.score import ScoreSettings, composite, load_weights, quality_score
 
 T0 = datetime(2026, 10, 5, 12, tzinfo=UTC)
 # Perceived needs min_responses answers; a contact rate of 0.5 is worth 0 effort points.

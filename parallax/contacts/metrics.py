@@ -28,7 +28,7 @@ import duckdb
 
 from parallax.db import read_sql, run_sql
 from parallax.errors import ConfigError, NoDataError
-from parallax.sampling import wilson
+from parallax.quality.sampling import wilson
 
 __all__ = ["ABANDONMENT_BASES", "AHT_UNITS", "GROUPINGS", "METRIC_KINDS", "Definitions",
            "GroupMetrics", "contact_metrics", "contact_outcomes"]

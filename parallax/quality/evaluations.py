@@ -26,7 +26,7 @@ from scipy import stats
 
 from parallax.db import transaction
 from parallax.errors import FormatError
-from parallax.sampling import KINDS, wilson, z_value
+from parallax.quality.sampling import KINDS, wilson, z_value
 
 __all__ = ["EvaluationLoad", "StratumScore", "evaluation_report", "ingest_evaluations"]
 

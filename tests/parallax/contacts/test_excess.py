@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from statsmodels.stats.proportion import confint_proportions_2indep
 
-from parallax.excess import CountMean, excess_interval, mean_interval, product_interval
+from parallax.contacts.excess import CountMean, excess_interval, mean_interval, product_interval
 
 
 def _group(y: np.ndarray) -> CountMean:

@@ -30,7 +30,7 @@ from typing import Any
 import duckdb
 
 from parallax.config import section_settings
-from parallax.contacts import contact_outcomes
+from parallax.contacts.metrics import contact_outcomes
 from parallax.db import read_sql
 from parallax.errors import ConfigError, NoDataError
 from parallax.exposure import JoinSettings, build_exposure

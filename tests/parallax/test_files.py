@@ -1,4 +1,4 @@
-"""Files the commands write: whole or not at all (parallax/export.py)."""
+"""Files the commands write: whole or not at all (parallax/files.py)."""
 
 from __future__ import annotations
 
