@@ -54,6 +54,26 @@ COLUMNS: dict[str, FindingColumn] = {
     "lost_conversions_ci": FindingColumn("lost conv. (95% CI)", lambda d: ci(
         _get(d, "impact", "lost_conversions"), "num1")),
 }
+
+
+def _answering(doc: dict) -> str:
+    """The answering odds ratio (per load second, when failed, or vs the rest) and the flag."""
+    sel = _get(doc, "details", "selection")
+    if not sel or not sel.get("measure"):
+        return "–"
+    return ci(sel.get("odds_ratio"), "or") + (" selection" if sel.get("selection") else "")
+
+
+def _weighted(doc: dict) -> str:
+    """Delivery log-odds unweighted → weighted (route: delivery part; dependency: failure)."""
+    est = _get(doc, "details", "selection", "delivery_log_odds")
+    if not est:
+        return "–"
+    return f"{fmt(est['unweighted']['estimate'])} → {ci(est['weighted'])}"
+
+
+COLUMNS["answering"] = FindingColumn("answering odds", _answering)
+COLUMNS["weighted"] = FindingColumn("delivery unw. → weighted", _weighted)
 COMPACT = ("subject", "verdict", "responses", "poor", "extra_poor", "lost_conversions")
 WIDE = ("subject", "verdict", "responses", "poor", "odds", "explained", "q", "p75", "errors",
         "extra_poor_ci", "lost_conversions_ci")
@@ -92,6 +112,16 @@ def print_findings(docs: Sequence[dict], *, evidence: bool = True,
                       title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
         for d in mine:
             table.add_row(*(text(COLUMNS[c].cell(d)) for c in columns))
+        print_table(table)
+    checked = [d for d in docs if _get(d, "details", "selection")]
+    if checked:  # only when survey offers were recorded: otherwise the tables are as before
+        table = Table(Column("subject", no_wrap=True), Column("answering odds", justify="right"),
+                      Column("delivery log-odds: unweighted → weighted", justify="right"),
+                      title="who answered", title_justify="left", box=box.SIMPLE_HEAD,
+                      pad_edge=False)
+        for d in checked:
+            table.add_row(text(f"{d['subject_kind']} {d['subject']}"), text(_answering(d)),
+                          text(_weighted(d)))
         print_table(table)
     for i, line in enumerate(annotation_lines(docs)):  # ids to look up in `annotate list`
         print_line(("annotations: " if i == 0 else "             ") + line)

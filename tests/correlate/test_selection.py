@@ -93,3 +93,33 @@ def test_selection_settings_refuse_bad_values(bad):
 def test_selection_settings_read_event_names():
     s = SelectionSettings.from_mapping({"offer_events": ["nps_shown"], "trim": [0.02, 0.98]})
     assert s == replace(SelectionSettings(), offer_events=("nps_shown",), trim=(0.02, 0.98))
+
+
+def test_the_table_and_the_review_show_both_estimates(selection_run, screen, tmp_path):
+    from parallax.findings_table import print_findings
+    from parallax.report import write_review
+
+    docs = [f.to_json() for f in selection_run.run.findings if f.subject_kind == "route"]
+    print_findings(docs, evidence=False)
+    shown = screen.getvalue()
+    assert "answering odds" in shown and "→" in shown
+    some = next(d for d in docs if d["details"]["selection"]["delivery_log_odds"])
+    unweighted = some["details"]["selection"]["delivery_log_odds"]["unweighted"]["estimate"]
+    assert f"{unweighted:.2f} →" in shown
+    out = tmp_path / "review.html"
+    write_review(selection_run.con, out, selection_run.run.run_id)
+    html = out.read_text()
+    assert 'id="who-answered"' in html and "customers were offered the survey" in html
+    assert f"{selection_run.run.selection['offers']:,}" in html
+
+
+def test_without_offers_the_table_is_as_before_and_the_review_says_so(demo_run, screen,
+                                                                        tmp_path):
+    from parallax.findings_table import print_findings
+    from parallax.report import write_review
+
+    print_findings([f.to_json() for f in demo_run.run.findings], evidence=False)
+    assert "answering" not in screen.getvalue()
+    out = tmp_path / "review.html"
+    write_review(demo_run.con, out, demo_run.run.run_id)
+    assert "No survey offers recorded" in out.read_text()
