@@ -23,13 +23,14 @@ draws. Per dependency: the log-odds ratio of a served failure.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import statsmodels.api as sm
 
 from parallax.correlate.design import Design, build_design, delivery_columns, good_delivery
 from parallax.correlate.frame import Frame
+from parallax.correlate.logit import _independent
 from parallax.correlate.settings import TAILS, Settings
 
 __all__ = ["Reweighed", "reweigh"]
@@ -53,8 +54,11 @@ def reweigh(fm: Frame, weights: np.ndarray, settings: Settings) -> Reweighed | N
     for _ in range(3):  # a failure that always came with a poor answer (separation) is left
         design = build_design("route", fm.route, fm.controls, delivery=delivery,  # out
                               min_level=settings.min_level)
-        if np.linalg.matrix_rank(design.X) < design.X.shape[1]:
-            return None  # a dependent column: the GLM would not be identified
+        keep, _ = _independent(design.X, design.names)  # as the main fit: the GLM would
+        design = replace(design, X=design.X[:, keep],  # not be identified with them
+                         names=tuple(design.names[j] for j in keep))
+        if not design.has("log_load"):
+            return None
         fits = {}
         for label, w in (("unweighted", np.ones(fm.n)), ("weighted", weights)):
             fit = _fit(fm, design, w)
