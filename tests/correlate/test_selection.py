@@ -123,3 +123,29 @@ def test_without_offers_the_table_is_as_before_and_the_review_says_so(demo_run, 
     out = tmp_path / "review.html"
     write_review(demo_run.con, out, demo_run.run.run_id)
     assert "No survey offers recorded" in out.read_text()
+
+
+@pytest.mark.parametrize("command", [["correlate"], ["review", "--out", "r.html"]])
+def test_the_commands_pass_the_selection_section_of_parallax_toml_to_correlate(
+        command, tmp_path, monkeypatch, capsys):
+    import parallax.correlate
+    from parallax.cli import run
+    from parallax.db import connect
+
+    seen = []
+
+    def fake_correlate(con, **kw):  # stops the command once it has what it would fit with
+        seen.append(kw["selection"])
+        raise ConfigError("stopped here")
+
+    monkeypatch.setattr(parallax.correlate, "correlate", fake_correlate)
+    monkeypatch.chdir(tmp_path)
+    db, cfg = tmp_path / "p.duckdb", tmp_path / "parallax.toml"
+    connect(db).close()
+    cfg.write_text('[selection]\noffer_events = ["nps_opened"]\ntrim = [0.05, 0.95]\n')
+    assert run(["--db", str(db), "--config", str(cfg), *command]) != 0
+    assert [(s.offer_events, s.trim) for s in seen] == [(("nps_opened",), (0.05, 0.95))]
+    cfg.write_text("[selection]\ntrim = [0.5]\n")  # a bad section is refused, not ignored
+    capsys.readouterr()
+    assert run(["--db", str(db), "--config", str(cfg), *command]) != 0
+    assert len(seen) == 1 and "[selection]" in capsys.readouterr().err
