@@ -111,13 +111,34 @@ def summarise(results: list[dict]) -> dict:
     def stat(sel, field) -> dict:
         xs = [b[field] for b in rows if sel(b)]
         return {"routes": len(xs), "mean": statistics.fmean(xs) if xs else None,
+                "sd": statistics.stdev(xs) if len(xs) > 1 else None,
                 "mean_abs": statistics.fmean(abs(x) for x in xs) if xs else None}
+
+    def shift(sel) -> dict:
+        """Weighted minus unweighted on the same route: what the weights alone moved."""
+        xs = [b["weighted"] - b["unweighted"] for b in rows if sel(b)]
+        return {"mean": statistics.fmean(xs) if xs else None,
+                "se": statistics.stdev(xs) / len(xs) ** 0.5 if len(xs) > 1 else None}
+
+    def world_range(sel, field) -> list[float] | None:
+        """The lowest and highest mean bias of one world (how much a single shop varies)."""
+        means = [statistics.fmean(b[field] for b in r["bias"] if sel(b)) for r in results
+                 if any(sel(b) for b in r["bias"])]
+        return [min(means), max(means)] if means else None
 
     groups = {"all": lambda b: True, "planted": lambda b: b["planted"],
               "other": lambda b: not b["planted"]}
     return {"worlds": len(results), "flags": flags,
             "bias": {g: {f: stat(sel, f) for f in ("unweighted", "weighted", "answered_gap")}
-                     for g, sel in groups.items()}}
+                     for g, sel in groups.items()},
+            "shift": {g: shift(sel) for g, sel in groups.items()},
+            "world_range": {g: {f: world_range(sel, f) for f in ("unweighted", "weighted")}
+                            for g, sel in groups.items()}}
+
+
+def _sd(stat: dict) -> str:
+    """The spread over routes (one route's bias is the noisy unit, not the mean)."""
+    return "n/a" if stat["sd"] is None else f"{stat['sd']:.3f}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -157,8 +178,15 @@ def main(argv: list[str] | None = None) -> int:
         u, w, a = stats["unweighted"], stats["weighted"], stats["answered_gap"]
         if u["routes"]:
             print(f"  delivery part bias ({g} routes, {u['routes']}): unweighted mean "
-                  f"{u['mean']:+.3f} |{u['mean_abs']:.3f}|, weighted {w['mean']:+.3f} "
-                  f"|{w['mean_abs']:.3f}|; planted answered-vs-offered gap {a['mean']:+.3f}")
+                  f"{u['mean']:+.3f} (sd {_sd(u)}) |{u['mean_abs']:.3f}|, weighted "
+                  f"{w['mean']:+.3f} (sd {_sd(w)}) |{w['mean_abs']:.3f}|; planted "
+                  f"answered-vs-offered gap {a['mean']:+.3f}")
+            sh, wr = summary["shift"][g], summary["world_range"][g]
+            se = "n/a" if sh["se"] is None else f"{sh['se']:.3f}"
+            print(f"    weighted minus unweighted, route by route: {sh['mean']:+.3f} (se {se}); "
+                  "mean bias of one world: unweighted "
+                  f"{wr['unweighted'][0]:+.3f} to {wr['unweighted'][1]:+.3f}, weighted "
+                  f"{wr['weighted'][0]:+.3f} to {wr['weighted'][1]:+.3f}")
     if args.json:
         Path(args.json).write_text(json.dumps({"summary": summary, "worlds": results},
                                               indent=2, default=str))
