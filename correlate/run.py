@@ -18,6 +18,7 @@ import duckdb
 import orjson
 
 from parallax.correlate.findings import Finding, attach_annotations
+from parallax.correlate.selection import SelectionSettings
 from parallax.correlate.settings import Settings
 from parallax.db import transaction
 from parallax.errors import NoDataError
@@ -37,14 +38,17 @@ class Run:
     modelled: int
     findings: tuple[Finding, ...]
     parameters: dict
+    selection: dict | None = None  # the self-selection check; None: no survey offers recorded
 
 
 def correlate(con: duckdb.DuckDBPyConnection, *, settings: Settings | None = None,
               join: JoinSettings | None = None, since: datetime | None = None,
-              until: datetime | None = None, exposure: ExposureStep = build_exposure) -> Run:
+              until: datetime | None = None, selection: SelectionSettings | None = None,
+              exposure: ExposureStep = build_exposure) -> Run:
     """``exposure`` builds the window's exposure tables in ``con`` (the DuckDB join model by
     default; parallax.spark_engine.SparkExposure runs it on Spark)."""
     settings, join = settings or Settings(), join or JoinSettings()
+    selection = selection or SelectionSettings()
     with ThreadPoolExecutor(1) as pool:
         stats = pool.submit(importlib.import_module, "parallax.correlate.conclude")
         coverage = exposure(con, join, since, until)
@@ -57,10 +61,18 @@ def correlate(con: duckdb.DuckDBPyConnection, *, settings: Settings | None = Non
             raise NoDataError(f"nothing to correlate{window}: no feedback and no page loads "
                               "(load some with `parallax ingest`)")
         findings, modelled = stats.result().conclude(con, delivery, settings)
+        from parallax.correlate.who_answered import check
+
+        findings, checked = check(con, findings, settings, selection, since, until)
     findings = attach_annotations(findings, list_annotations(con), since, until)
+    parameters = {"join": join.__dict__, "correlate": settings.as_dict()}
+    if checked is not None:  # no offers: the parameters stay as they always were
+        parameters["selection"] = {"offer_events": list(selection.offer_events),
+                                   "grace_seconds": selection.grace_seconds,
+                                   "trim": list(selection.trim),
+                                   "cap_load_s": selection.cap_load_s}
     run = Run(f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}", datetime.now(UTC),
-              since, until, coverage, modelled, tuple(findings),
-              {"join": join.__dict__, "correlate": settings.as_dict()})
+              since, until, coverage, modelled, tuple(findings), parameters, checked)
     _store(con, run)
     return run
 
@@ -70,13 +82,15 @@ def _store(con: duckdb.DuckDBPyConnection, run: Run) -> None:
         cov = run.coverage
         con.execute("INSERT INTO correlate_runs BY NAME SELECT ? AS run_id, ? AS created_at, "
                     "? AS since, ? AS until, ? AS responses, ? AS modelled, "
-                    "? AS link_coverage, ? AS parameters, ? AS route_templates", [
+                    "? AS link_coverage, ? AS parameters, ? AS route_templates, "
+                    "? AS selection", [
             run.run_id, run.created_at, run.since, run.until, cov.responses, run.modelled,
             orjson.dumps(dict(cov.by_link)).decode(), orjson.dumps(run.parameters).decode(),
             orjson.dumps({"responses": cov.responses,
                           "responses_on_template": cov.responses_on_template,
                           "page_views": cov.page_views,
-                          "page_views_on_template": cov.page_views_on_template}).decode()])
+                          "page_views_on_template": cov.page_views_on_template}).decode(),
+            None if run.selection is None else orjson.dumps(run.selection).decode()])
         rows = [[run.run_id, f.subject_kind, f.subject, f.verdict, f.n_responses, f.poor_rate,
                  f.explained_share, f.p_value, f.q_value, f.evidence,
                  orjson.dumps(f.to_json()).decode()] for f in run.findings]

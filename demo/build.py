@@ -17,14 +17,16 @@ the survey, ``extra_spans`` adds that many INTERNAL app spans per page view to t
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import orjson
 
+from parallax.demo import selection as selected
 from parallax.demo.contact_truth import contact_truth
 from parallax.demo.contacts import simulate_contacts, write_ctr
 from parallax.demo.ga4 import write_ga4
+from parallax.demo.selection import PlantedSelection
 from parallax.demo.spec import DEMO, WorldSpec
 from parallax.demo.survey import previews, respond
 from parallax.demo.truth import truth
@@ -53,9 +55,11 @@ class DemoFiles:
 
 def build_world(out_dir: Path, *, seed: int = 7, sessions: int = 3000,
                 survey_share: float = 1.0, extra_spans: int = 0,
-                spec: WorldSpec = DEMO) -> DemoFiles:
+                spec: WorldSpec = DEMO, selection: PlantedSelection | None = None) -> DemoFiles:
     """``spec`` is the shop (the demo's by default; ``family.draw_spec`` draws others). A
-    shop without an analytics export or a contact centre writes no such files."""
+    shop without an analytics export or a contact centre writes no such files. ``selection``
+    plants self-selection and writes the survey offers (``demo.selection``); off, nothing
+    of it is drawn or written."""
     if sessions < 1:
         raise ConfigError(f"--sessions must be at least 1, got {sessions}")
     if not (math.isfinite(survey_share) and 0.0 <= survey_share <= 1.0):
@@ -76,7 +80,11 @@ def build_world(out_dir: Path, *, seed: int = 7, sessions: int = 3000,
         path.parent.mkdir(parents=True, exist_ok=True)
 
     world = simulate(seed, sessions, spec)
-    responses = [r for s in world if (r := respond(s, survey_share, spec)) is not None]
+    chosen = selected.plan(seed, spec, selection) if selection is not None else None
+    shift = chosen.shift() if chosen is not None else None
+    answered = {s.visitor.session_id: r for s in world
+                if (r := respond(s, survey_share, spec, shift)) is not None}
+    responses = list(answered.values())
     tests = previews(seed, start_us(spec), len(responses), spec)
     write_otlp(files.traces[0], world, extra_spans, spec)
     write_qualtrics(files.feedback[0], [*tests, *responses], spec)
@@ -100,5 +108,12 @@ def build_world(out_dir: Path, *, seed: int = 7, sessions: int = 3000,
         doc["counts"]["extra_spans_per_page_view"] = extra_spans
     if survey_share != 1.0:
         doc["models"]["survey"]["survey_share"] = survey_share
+    if chosen is not None:  # its own file and truth key: the default build is unchanged
+        path = out_dir / selected.OFFERS
+        path.parent.mkdir(parents=True, exist_ok=True)
+        offers = selected.write_offers(path, world, answered, survey_share, spec)
+        files = replace(files, analytics=(*files.analytics, path))
+        doc["files"]["analytics"] = [*doc["files"].get("analytics", []), selected.OFFERS]
+        doc["selection"] = selected.truth(chosen, offers, spec)
     files.truth.write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n")
     return files

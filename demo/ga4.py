@@ -20,7 +20,7 @@ import orjson
 from parallax.demo.spec import DEMO, WorldSpec
 from parallax.demo.world import PageView, Session
 
-__all__ = ["write_ga4"]
+__all__ = ["offer_row", "write_ga4"]
 
 STREAM_ID = "4178906623"
 EUR_TO_USD = 1.08
@@ -63,6 +63,16 @@ def _events(s: Session, spec: WorldSpec) -> list[dict]:
         for index, (ts, name, params, extra) in enumerate(batch):
             rows.append(_row(s, spec, pv, ts, name, params, extra, bundle, index))
     return rows
+
+
+def offer_row(s: Session, spec: WorldSpec, pv: PageView, at_us: int, survey: str) -> dict:
+    """A ``survey_impression`` event (the in-page survey was shown on ``pv``), as a custom GA4
+    event with the survey's id (planted self-selection, ``demo.selection``)."""
+    params = [("page_location", pv.url), ("page_title", spec.routes[pv.route].title),
+              ("ga_session_id", s.start_us // 1_000_000),
+              ("ga_session_number", s.visitor.session_number),
+              ("session_id", s.visitor.session_id), ("survey_id", survey)]
+    return _row(s, spec, pv, at_us, "survey_impression", params, {}, pv.seq, 0)
 
 
 def _purchase(s: Session, params: list) -> tuple[int, str, list, dict]:

@@ -12,13 +12,14 @@ from __future__ import annotations
 import math
 import random
 import string
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from parallax.demo.spec import DEMO, WorldSpec
-from parallax.demo.world import PageView, Session
+from parallax.demo.world import PageView, Session, Visitor
 
-__all__ = ["Response", "previews", "respond"]
+__all__ = ["Response", "previews", "respond", "shown"]
 
 _VERBATIMS: dict[str, Any] = {
     "slow": ("the page took forever", "so slow, I almost gave up", "Seite lädt ewig",
@@ -73,20 +74,24 @@ def p_poor(pv: PageView, device: str, spec: WorldSpec = DEMO) -> float:
     return 1.0 / (1.0 + math.exp(-logit))
 
 
-def respond(session: Session, share: float = 1.0, spec: WorldSpec = DEMO) -> Response | None:
+def respond(session: Session, share: float = 1.0, spec: WorldSpec = DEMO,
+            shift: Callable[[PageView, Visitor], float] | None = None) -> Response | None:
     """The session's survey answer, or None (not asked, or did not answer). ``share`` scales
     the chance the survey is shown (scale runs want few answers from many sessions); the same
-    single draw decides, so share 1.0 leaves every stream as it was."""
+    single draw decides, so share 1.0 leaves every stream as it was. ``shift`` adds to the
+    log-odds of answering (planted self-selection); it draws nothing, so None leaves every
+    answer as it was."""
     rng = random.Random(session.rng_state)
     survey = spec.survey
-    if rng.random() >= survey["show_probability"] * share:
+    pv = _shown(rng, session, share, spec)
+    if pv is None:
         return None
-    pv = rng.choices(session.pages, weights=[spec.routes[p.route].survey_weight
-                                             for p in session.pages])[0]
     v = session.visitor
     prob = p_poor(pv, v.device, spec)
     poor = rng.random() < prob
     answer = survey["respond_if_poor"] if poor else survey["respond_if_not_poor"]
+    if shift is not None:  # planted self-selection (demo.selection): answering odds moved
+        answer = 1.0 / (1.0 + math.exp(-(math.log(answer / (1.0 - answer)) + shift(pv, v))))
     if rng.random() >= answer:
         return None
     score = (rng.choices(range(7), weights=(2, 1, 2, 3, 4, 5, 6))[0] if poor
@@ -107,6 +112,20 @@ def respond(session: Session, share: float = 1.0, spec: WorldSpec = DEMO) -> Res
         round(place.lat + rng.uniform(-0.05, 0.05), 4),
         round(place.lon + rng.uniform(-0.05, 0.05), 4),
     )
+
+
+def shown(session: Session, share: float = 1.0, spec: WorldSpec = DEMO) -> PageView | None:
+    """The page view the survey was shown on (offered), answered or not: ``respond``'s own
+    first draws, replayed."""
+    return _shown(random.Random(session.rng_state), session, share, spec)
+
+
+def _shown(rng: random.Random, session: Session, share: float, spec: WorldSpec,
+           ) -> PageView | None:
+    if rng.random() >= spec.survey["show_probability"] * share:
+        return None
+    return rng.choices(session.pages, weights=[spec.routes[p.route].survey_weight
+                                               for p in session.pages])[0]
 
 
 def previews(seed: int, start_us: int, answers: int, spec: WorldSpec = DEMO) -> list[Response]:

@@ -68,6 +68,7 @@ def gather(con: duckdb.DuckDBPyConnection, run_id: str | None = None) -> ReviewD
     run = dict(zip([d[0] for d in cur.description], row, strict=True))
     run["parameters"] = orjson.loads(run["parameters"])
     run["link_coverage"] = orjson.loads(run["link_coverage"])
+    run["selection"] = orjson.loads(run["selection"]) if run.get("selection") else None
     window = {"since": run["since"], "until": run["until"]}
     good_ms = run["parameters"]["correlate"]["good_load_ms"]
 

@@ -22,10 +22,12 @@ import orjson
 from parallax.connectors.base import Chunk, FileFormat, ParseContext, Reject, Source
 from parallax.connectors.files import survey
 from parallax.connectors.files.analytics_rows import Bad
+from parallax.connectors.files.offer_rows import Offers
 from parallax.connectors.files.pageview_rows import Views, redactor
 from parallax.errors import FormatError
 
-__all__ = ["Extract", "feedback_chunks", "feedback_records", "pageview_records", "read_page"]
+__all__ = ["Extract", "feedback_chunks", "feedback_records", "offer_records", "pageview_records",
+           "read_page"]
 
 Extract = Callable[[Any, ParseContext], Iterable[tuple[str, dict[str, Any]]]]
 
@@ -94,3 +96,23 @@ def feedback_records(name: str, extract: Extract, description: str = "") -> File
 def pageview_records(name: str, extract: Extract, description: str = "") -> FileFormat:
     return FileFormat(name, "analytics", "page_views", _never,
                       partial(_parse_pageviews, extract, name), description)
+
+
+def _parse_offers(extract: Extract, fmt_name: str, source: Source,
+                  ctx: ParseContext) -> Iterator[Chunk]:
+    offers = Offers(ctx, fmt_name)
+    records, rejects = 0, []
+    for where, rec in extract(read_page(source, ctx), ctx):
+        records += 1
+        try:
+            offers.add(rec)
+        except Bad as exc:
+            rejects.append(Reject(where, str(exc),
+                                  redactor(ctx, None).record(rec, orjson.dumps(rec))))
+    yield offers.take(records, rejects)
+
+
+def offer_records(name: str, extract: Extract, description: str = "") -> FileFormat:
+    """Survey offers (shown, answered or not) → ``survey_offers`` (``offer_rows.Offers``)."""
+    return FileFormat(name, "analytics", "survey_offers", _never,
+                      partial(_parse_offers, extract, name), description)

@@ -8,11 +8,36 @@ from typing import Annotated
 
 import typer
 
-from parallax.commands.base import analysis_settings, app, check_format, parse_window, session
+from parallax.commands.base import (
+    analysis_settings,
+    app,
+    check_format,
+    parse_window,
+    selection_settings,
+    session,
+)
 from parallax.errors import ConfigError, NoDataError
 from parallax.terminal import echo, print_json, safe_text
 
-__all__ = ["run_correlate"]
+__all__ = ["run_correlate", "selection_line"]
+
+
+def selection_line(checked: dict | None) -> str:
+    """The run's self-selection check in one line (said once, not per finding)."""
+    from parallax.correlate.who_answered import NO_OFFERS
+    from parallax.numbers import fmt
+
+    if checked is None:
+        return NO_OFFERS
+    lo, hi = checked["trimmed_at"]
+    ess = checked["effective_n_responses"]
+    flagged = ", ".join(checked["flagged"]) or "none"
+    note = f"; {checked['note']}" if checked["note"] else ""
+    offers, answered = fmt(checked["offers"], "int"), fmt(checked["answered"], "int")
+    of = fmt(checked["responses_modelled"], "int")
+    return (f"who answered: {offers} survey offers, {answered} answered; weights trimmed at "
+            f"{fmt(lo)}–{fmt(hi)}, effective sample {'–' if ess is None else fmt(ess, 'int')} "
+            f"of {of} modelled responses; delivery changes who answers on: {flagged}{note}")
 
 
 def run_correlate(con, cfg, since, until, min_responses, exposure=None) -> None:
@@ -29,6 +54,7 @@ def run_correlate(con, cfg, since, until, min_responses, exposure=None) -> None:
         from parallax.correlate import correlate
 
         run = correlate(con, settings=settings, join=join, since=since, until=until,
+                        selection=selection_settings(cfg),
                         **({"exposure": exposure} if exposure else {}))
     cov = run.coverage
     echo(f"\ncorrelate run {run.run_id}: {cov.responses:,} responses, {run.modelled:,} "
@@ -37,6 +63,7 @@ def run_correlate(con, cfg, since, until, min_responses, exposure=None) -> None:
                                                           "none")) + "); on a route "
          f"template: {cov.response_template_share:.0%} of responses, "
          f"{cov.page_view_template_share:.0%} of page views")
+    echo(selection_line(run.selection))
     print_findings([f for f in run.findings if f.subject_kind != "segment"])
 
 

@@ -182,6 +182,13 @@ def analysis_settings(cfg):
             JoinSettings.from_mapping(cfg.extra.get("join") or {}))
 
 
+def selection_settings(cfg):
+    """``[selection]`` of parallax.toml (which analytics events are survey offers, trimming)."""
+    from parallax.correlate.selection import SelectionSettings
+
+    return SelectionSettings.from_mapping(cfg.extra.get("selection") or {})
+
+
 def check_format(value: str, allowed: tuple[str, ...] = ("table", "json"),
                  option: str = "--format") -> str:
     if value not in allowed:

@@ -50,6 +50,26 @@ COLUMNS: dict[str, FindingColumn] = {
     "lost_conversions_ci": FindingColumn("lost conv. (95% CI)", lambda f: ci(
         f.impact.lost_conversions, "num1")),
 }
+
+
+def _answering(f: Finding) -> str:
+    """The answering odds ratio (per load second, when failed, or vs the rest) and the flag."""
+    sel = f.details.get("selection")
+    if not sel or not sel.get("measure"):
+        return "–"
+    return ci(sel.get("odds_ratio"), "or") + (" selection" if sel.get("selection") else "")
+
+
+def _weighted(f: Finding) -> str:
+    """Delivery log-odds unweighted → weighted (route: delivery part; dependency: failure)."""
+    est = (f.details.get("selection") or {}).get("delivery_log_odds")
+    if not est:
+        return "–"
+    return f"{fmt(est['unweighted']['estimate'])} → {ci(est['weighted'])}"
+
+
+COLUMNS["answering"] = FindingColumn("answering odds", _answering)
+COLUMNS["weighted"] = FindingColumn("delivery unw. → weighted", _weighted)
 COMPACT = ("subject", "verdict", "responses", "poor", "extra_poor", "lost_conversions")
 WIDE = ("subject", "verdict", "responses", "poor", "odds", "explained", "q", "p75", "errors",
         "extra_poor_ci", "lost_conversions_ci")
@@ -88,6 +108,16 @@ def print_findings(findings: Sequence[Finding], *, evidence: bool = True,
                       title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
         for f in mine:
             table.add_row(*(text(COLUMNS[c].cell(f)) for c in columns))
+        print_table(table)
+    checked = [f for f in findings if f.details.get("selection")]
+    if checked:  # only when survey offers were recorded: otherwise the tables are as before
+        table = Table(Column("subject", no_wrap=True), Column("answering odds", justify="right"),
+                      Column("delivery log-odds: unweighted → weighted", justify="right"),
+                      title="who answered", title_justify="left", box=box.SIMPLE_HEAD,
+                      pad_edge=False)
+        for f in checked:
+            table.add_row(text(f"{f.subject_kind} {f.subject}"), text(_answering(f)),
+                          text(_weighted(f)))
         print_table(table)
     for i, line in enumerate(annotation_lines(findings)):  # ids to look up in `annotate list`
         print_line(("annotations: " if i == 0 else "             ") + line)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from parallax.commands.base import app, check_format, parse_window, session
+from parallax.commands.base import app, check_format, parse_window, selection_settings, session
 from parallax.terminal import echo, print_json
 
 __all__: list[str] = []
@@ -33,7 +33,8 @@ def review_cmd(
             steps.step("correlate: join model, model fits, verdicts")
             from parallax.correlate import correlate
 
-            run = correlate(con, settings=settings, join=join, since=start, until=end)
+            run = correlate(con, settings=settings, join=join, since=start, until=end,
+                            selection=selection_settings(cfg))
             steps.step(f"writing {out}: figures, plots, evidence")
             from parallax.report import write_review
 

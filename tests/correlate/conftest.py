@@ -55,3 +55,14 @@ def family_run(tmp_path_factory) -> Iterator[DemoRun]:
     own, slug routes."""
     yield from _run(tmp_path_factory.mktemp("correlate-family"), seed=13, sessions=3000,
                     spec=draw_spec(13))
+
+
+@pytest.fixture(scope="session")
+def selection_run(tmp_path_factory) -> Iterator[DemoRun]:
+    """The demo world (seed 7, 2,000 sessions) with planted self-selection and its survey
+    offers as GA4 survey_impression events."""
+    from parallax.demo.selection import PlantedSelection
+
+    yield from _run(tmp_path_factory.mktemp("correlate-selection"), seed=7, sessions=2000,
+                    selection=PlantedSelection())
+

@@ -14,6 +14,12 @@ view: ``properties.$session_id`` → session_id, ``timestamp`` → viewed_at, ``
 url, ``$referrer``, ``distinct_id`` → user_id (pseudonymised), ``$device_type``,
 ``$geoip_country_code``. Events come newest first, so the cursor moves only when a pull has
 read every page.
+
+``offers = true`` pulls the survey impressions instead: ``event=survey shown`` (PostHog's
+surveys capture it when a survey is displayed, with ``$survey_id``) → ``survey_offers``:
+``id`` → offer key, ``$survey_id`` → survey, ``$session_id``, ``timestamp`` → offered_at,
+``$current_url``, ``distinct_id`` → user_id (pseudonymised). Declare it as a second source
+beside the page views (one event name per cursor).
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from typing import Any
 
 from parallax.connectors.base import ParseContext
 from parallax.connectors.pull.paginators import NextLink
-from parallax.connectors.pull.records import pageview_records
+from parallax.connectors.pull.records import offer_records, pageview_records
 from parallax.connectors.pull.spec import Auth, CursorSpec, SourceSpec, dig
 from parallax.connectors.pull.vendors.common import Conf
 
@@ -44,12 +50,31 @@ def _extract(page: Any, ctx: ParseContext) -> Iterator[tuple[str, dict[str, Any]
 
 
 FORMAT = pageview_records("posthog-events", _extract, "PostHog events API page ($pageview)")
+SHOWN = "survey shown"
+
+
+def _extract_offers(page: Any, ctx: ParseContext) -> Iterator[tuple[str, dict[str, Any]]]:
+    for i, ev in enumerate(dig(page, "results") or ()):
+        if not isinstance(ev, dict) or ev.get("event") != SHOWN:
+            continue
+        p = ev.get("properties") or {}
+        yield f"record {i + 1}", {
+            "offer_id": ev.get("id"), "survey": p.get("$survey_id"),
+            "session_id": p.get("$session_id"), "offered_at": ev.get("timestamp"),
+            "url": p.get("$current_url"), "user_id": ev.get("distinct_id"),
+        }
+
+
+OFFERS = offer_records("posthog-survey-shown", _extract_offers,
+                       "PostHog events API page (survey shown)")
 
 
 def build(name: str, conf: Conf) -> SourceSpec:
     pid = conf.req("project_id")
+    offers = bool(conf.get("offers", False))
     return SourceSpec(
-        name, "posthog", "analytics", FORMAT, base_url=conf.base_url("https://us.posthog.com"),
-        path=f"/api/projects/{pid}/events/", params={"event": "$pageview", "limit": 100},
+        name, "posthog", "analytics", OFFERS if offers else FORMAT,
+        base_url=conf.base_url("https://us.posthog.com"), path=f"/api/projects/{pid}/events/",
+        params={"event": SHOWN if offers else "$pageview", "limit": 100},
         auth=Auth(conf.secret() or ""), paginator=NextLink("next"), records="results",
         cursor=CursorSpec("timestamp", "after", "iso", ordered=False), **conf.common())

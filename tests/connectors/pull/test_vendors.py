@@ -208,6 +208,41 @@ def test_posthog_events(run, con, httpserver):
     assert cursor(con) == "2026-11-03T12:00:00.123000Z"
 
 
+def _shown(i: int, event: str = "survey shown") -> dict:
+    # A `survey shown` event as PostHog's surveys capture it when a survey is displayed
+    # (posthog.com/docs/surveys: properties $survey_id, plus the usual $session_id,
+    # $current_url), in the events API's result shape.
+    ev = _event(i)
+    ev.update(event=event, id=f"018f4c2e-1111-7000-8000-00000000000{i}")
+    ev["properties"] = {**ev["properties"], "$survey_id": "0190a1b2-c3d4-0000-e5f6-a7b8c9d0e1f2",
+                        "$survey_name": "Checkout NPS"}
+    return ev
+
+
+def test_posthog_survey_shown_fills_survey_offers(run, con, httpserver):
+    path = "/api/projects/7/events/"
+    page = {"next": None, "results": [_shown(2), _shown(1), _shown(3, "$pageview")]}
+    seen: list = []
+    httpserver.expect_request(path).respond_with_handler(
+        lambda req: seen.append(req) or Response(orjson.dumps(page),
+                                                 content_type="application/json"))
+    result = run({"type": "posthog", "project_id": "7", "token": SECRET, "offers": True})
+    assert result.rows_loaded == 2  # the $pageview in the page is not an offer
+    assert seen[0].args["event"] == "survey shown"
+    assert rows(con, "SELECT offer_key, survey, session_id, route, strftime(offered_at, '%d') "
+                     "FROM survey_offers ORDER BY session_id") == [
+        ("018f4c2e-1111-7000-8000-000000000001", "0190a1b2-c3d4-0000-e5f6-a7b8c9d0e1f2", "ph1",
+         "/p/{id}", "01"),
+        ("018f4c2e-1111-7000-8000-000000000002", "0190a1b2-c3d4-0000-e5f6-a7b8c9d0e1f2", "ph2",
+         "/p/{id}", "02")]
+    assert "user-42" not in str(rows(con, "SELECT user_id FROM survey_offers"))
+    assert rows(con, "SELECT count(*) FROM page_views") == [(0,)]
+    again = run({"type": "posthog", "project_id": "7", "token": SECRET, "offers": True},
+                since=datetime(2026, 10, 1, tzinfo=UTC))
+    assert again.rows_loaded == 0  # the same offers again change nothing
+    assert rows(con, "SELECT count(*) FROM survey_offers") == [(2,)]
+
+
 def _visit(i: int) -> dict:
     # One visit of Live.getLastVisitsDetails (format=JSON), field names and types as Matomo 4/5
     # returns them (plugins/Live/API.php, VisitorDetails): numeric ids and Unix-second
