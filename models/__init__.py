@@ -7,6 +7,7 @@
 - ``exposure/``: the join model: ``pages.sql`` incremental, ``NNN_*.sql`` per analysis window
 - ``workflows/``: what ``incident`` and ``design-check`` read from the join model
 - ``contacts/``: contact outcomes, metrics, call drivers and evaluation samples, as counts
+- ``selection/``: who was offered a survey, and each offer's answer and delivery
 - ``insights/``: the counts behind verbatims and the quality score
 - ``names/``: the names a user may type for one kind of subject
 - ``erase/``: the sessions of a person being erased
