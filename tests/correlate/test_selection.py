@@ -66,9 +66,9 @@ def test_weights_are_trimmed_and_findings_gain_only_the_selection_key(selection_
 def test_no_offers_changes_nothing_and_says_so_once(demo_run):
     assert demo_run.run.selection is None
     assert not any("selection" in f.details for f in demo_run.run.findings)
-    row = demo_run.con.execute("SELECT selection FROM correlate_runs WHERE run_id = ?",
-                               [demo_run.run.run_id]).fetchone()
-    assert row == (None,)
+    rows = demo_run.con.execute("SELECT selection FROM correlate_runs WHERE run_id = ?",
+                                [demo_run.run.run_id]).fetchall()  # the shared connection
+    assert rows == [(None,)]  # is left with no pending result for the next test
 
 
 def test_stabilised_weights_are_clipped_at_the_percentiles():
@@ -96,15 +96,15 @@ def test_selection_settings_read_event_names():
 
 
 def test_the_table_and_the_review_show_both_estimates(selection_run, screen, tmp_path):
-    from parallax.findings_table import print_findings
+    from parallax.commands.findings_table import print_findings
     from parallax.report import write_review
 
-    docs = [f.to_json() for f in selection_run.run.findings if f.subject_kind == "route"]
-    print_findings(docs, evidence=False)
+    routes = [f for f in selection_run.run.findings if f.subject_kind == "route"]
+    print_findings(routes, evidence=False)
     shown = screen.getvalue()
     assert "answering odds" in shown and "→" in shown
-    some = next(d for d in docs if d["details"]["selection"]["delivery_log_odds"])
-    unweighted = some["details"]["selection"]["delivery_log_odds"]["unweighted"]["estimate"]
+    some = next(f for f in routes if f.details["selection"]["delivery_log_odds"])
+    unweighted = some.details["selection"]["delivery_log_odds"]["unweighted"]["estimate"]
     assert f"{unweighted:.2f} →" in shown
     out = tmp_path / "review.html"
     write_review(selection_run.con, out, selection_run.run.run_id)
@@ -115,10 +115,10 @@ def test_the_table_and_the_review_show_both_estimates(selection_run, screen, tmp
 
 def test_without_offers_the_table_is_as_before_and_the_review_says_so(demo_run, screen,
                                                                         tmp_path):
-    from parallax.findings_table import print_findings
+    from parallax.commands.findings_table import print_findings
     from parallax.report import write_review
 
-    print_findings([f.to_json() for f in demo_run.run.findings], evidence=False)
+    print_findings(list(demo_run.run.findings), evidence=False)
     assert "answering" not in screen.getvalue()
     out = tmp_path / "review.html"
     write_review(demo_run.con, out, demo_run.run.run_id)
