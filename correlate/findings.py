@@ -120,6 +120,21 @@ def _established(d: dict | None, level: float, q: float | None, alpha: float) ->
         q is not None and q < alpha))
 
 
+DRIVERS = {"vital:CLS": "layout shifts (CLS)", "vital:INP": "slow responses to input (INP)",
+           "vital:LCP": "slow largest contentful paint (LCP)"}
+
+
+def _driver(det: dict) -> str:
+    """"mainly <vital>; " — when a Core Web Vital is the delivery problem adding most to the
+    excess, more than all the others together (details.delivery_drivers). Load, errors and
+    failures are already named by the breaches the sentence cites."""
+    parts = [(p["driver"], p["log_odds"]) for p in det.get("delivery_drivers") or ()]
+    positive = sum(v for _, v in parts if v > 0)
+    if not parts or not parts[0][0].startswith("vital:") or parts[0][1] <= positive / 2:
+        return ""
+    return f"mainly {DRIVERS.get(parts[0][0], parts[0][0])}; "
+
+
 def evidence(f: Finding) -> str:
     """One plain sentence (or two) a marketer and an SRE both understand.
 
@@ -167,7 +182,7 @@ def evidence(f: Finding) -> str:
                 f"{_num(adjusted, 2)} at equal delivery).")
     if f.verdict == "delivery" and higher and harm:
         return (f"{mood}, and its own delivery explains {_pct(share)} of that excess "
-                f"({breaches}). Fix delivery, not the design: ≈ "
+                f"({_driver(det)}{breaches}). Fix delivery, not the design: ≈ "
                 f"{_num(imp.get('extra_poor_responses'))} poor responses and "
                 f"{_num(imp.get('lost_conversions'), 1)} lost conversions.")
     if f.verdict in ("design", "mixed") and remains:
