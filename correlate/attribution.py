@@ -64,6 +64,10 @@ class SubjectEffect:
     explained_share: Interval | None  # None when there is no excess to explain
     extra_poor: Interval  # poor responses above good delivery
     method: str  # "mle" or "firth" (model B)
+    # The delivery part split by what was delivered (log-odds each adds; the parts sum to the
+    # delivery part): "load" (its slope deviation included), "error", "fail:<dependency>",
+    # "vital:<METRIC>" — largest first. Which delivery problem a delivery verdict is about.
+    drivers: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -127,7 +131,7 @@ def subject_effects(m: Models, settings: Settings, *, relative: bool = False,
     X = b.X[:, keep]
     eta = X @ m.b.params
     deliv = [i for i, name in enumerate(m.b.names) if name in ("log_load", "error")
-             or name.startswith(("fail:", "slope:"))]
+             or name.startswith(("fail:", "slope:", "vital:"))]
     served = X[:, deliv] @ m.b.params[deliv]
     # A mean over rows of linear predictions, per draw, is the draws times the rows' mean
     # design row: (draws x columns) work instead of (draws x responses).
@@ -152,6 +156,14 @@ def subject_effects(m: Models, settings: Settings, *, relative: bool = False,
                                     normal_levels(levels, weights, settings))
         good = good_delivery(b, frame, settings, rows)
         eta_good = good[:, keep] @ m.b.params
+        kept = [m.b.names[j] for j in deliv]
+        if relative:  # delivery worse than the rest of the site got
+            by_column = (X[rows][:, deliv].mean(axis=0)
+                         - X[others][:, deliv].mean(axis=0)) * m.b.params[deliv]
+        else:
+            by_column = ((X[rows][:, deliv] - good[:, keep][rows][:, deliv])
+                         .mean(axis=0) * m.b.params[deliv])
+        drivers = _drivers(kept, by_column)
         if relative:  # delivery worse than the rest of the site got
             part = float(served[rows].mean() - served[others].mean())
             part_draws = served_draws @ (X[rows][:, deliv].mean(axis=0)
@@ -188,8 +200,17 @@ def subject_effects(m: Models, settings: Settings, *, relative: bool = False,
         out.append(SubjectEffect(
             m.factor, level, n, int(frame.y[rows].sum()), float(frame.y[rows].mean()),
             normal, raw, Estimate.from_draws(design, design_draws), route_only,
-            _interval(part, part_draws), share, _extra(m, good, rows), m.b.method))
+            _interval(part, part_draws), share, _extra(m, good, rows), m.b.method, drivers))
     return out
+
+
+def _drivers(names: list[str], by_column: np.ndarray) -> tuple[tuple[str, float], ...]:
+    """Per-column contributions grouped by what was delivered, largest first."""
+    groups: dict[str, float] = {}
+    for name, value in zip(names, by_column.tolist(), strict=True):
+        group = ("load" if name == "log_load" or name.startswith("slope:") else name)
+        groups[group] = groups.get(group, 0.0) + float(value)
+    return tuple(sorted(groups.items(), key=lambda kv: -kv[1]))
 
 
 def _interval(point: float, draws: np.ndarray) -> Interval:

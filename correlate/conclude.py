@@ -55,8 +55,10 @@ def conclude(con: duckdb.DuckDBPyConnection, delivery: dict[tuple[str, str], Del
     dep_effects: list[DependencyEffect] = []
     if fm.n >= 2 * settings.min_level and 0 < fm.y.sum() < fm.n:
         models = fit_models(fm, "route", fm.route, fm.controls, settings, slopes=True)
+        # the routes whose load makes the site's typical load: Core Web Vitals breaches
+        # (layout shifts, slow input) say nothing about a route's load time
         healthy = {s for (k, s), d in delivery.items()
-                   if k == "route" and not degraded(d, settings)}
+                   if k == "route" and not degraded(replace(d, vitals=()), settings)}
         route_effects = {e.subject: e
                          for e in subject_effects(models, settings, healthy=healthy)}
         dep_effects = dependency_effects(models, delivery, fm.controls, settings)
@@ -186,6 +188,7 @@ def _subject_findings(kind: SubjectKind, effects: list[SubjectEffect], delivery,
             "delivery_part_log_odds": e.delivery_part,
             "p_value_adjusted": pa, "q_value_adjusted": qa,
             "p_value_delivery": ph, "q_value_delivery": qh,
+            "delivery_drivers": [{"driver": k, "log_odds": v} for k, v in e.drivers],
             "odds_ratio_route_only": odds(e.route_only),
             "min_responses": settings.min_responses, "alpha": settings.alpha,
             "detectable_odds_ratio": settings.detectable_odds_ratio,
@@ -292,7 +295,9 @@ def _delivered(d: Delivery | None, breaches: list[str]) -> dict:
     return {"pages": d.pages, "calls": d.calls, "p50_ms": d.p50_ms, "p75_ms": d.p75_ms,
             "p95_ms": d.p95_ms, "error_rate": d.error_rate,
             "dependency_failure_rate": d.dependency_failure_rate, "service": d.service,
-            "related": list(d.related), "breaches": breaches}
+            "related": list(d.related), "breaches": breaches,
+            "vitals": {m: {"p75": p75, "good": good, "unit": unit}
+                       for m, p75, good, unit in d.vitals}}
 
 
 def _finish(f: Finding) -> Finding:

@@ -2,7 +2,8 @@
 
 Subject levels with fewer than ``min_level`` rows are pooled as ``(other)``; control levels
 that rare join the control's most common level (its reference). Delivery columns are
-``log_load``, ``error`` and one ``fail:<dependency>`` per dependency with any served failure.
+``log_load``, ``error``, one ``fail:<dependency>`` per dependency with any served failure and
+one ``vital:<METRIC>`` per Core Web Vital measured above its "good" threshold on any row.
 With ``slopes_at`` (a log-load), each subject level also gets its own deviation from the
 common load slope, ``slope:<factor>=<level>`` = (level's row) × (log_load − slopes_at), on the
 ``slope_rows`` only (rows whose load is the customer's own: a route-and-time link's window
@@ -100,6 +101,9 @@ def delivery_columns(frame: Frame) -> dict[str, np.ndarray]:
     for peer, served in sorted(frame.dep_failed_served.items()):
         if served.any():
             cols[f"fail:{peer}"] = served
+    for metric, not_good in frame.vitals.items():
+        if not_good.any():
+            cols[f"vital:{metric}"] = not_good
     return cols
 
 
@@ -111,6 +115,6 @@ def good_delivery(design: Design, frame: Frame, settings: Settings,
     repl = {"log_load": np.where(rows, np.minimum(frame.log_load, cap), frame.log_load),
             "error": np.where(rows, 0.0, frame.error)}
     for name in design.names:
-        if name.startswith("fail:"):
+        if name.startswith(("fail:", "vital:")):  # good delivery: no failure, vitals good
             repl[name] = np.where(rows, 0.0, design.X[:, design.column(name)])
     return design.replace(repl)

@@ -158,6 +158,21 @@ def _established(i: Interval | None, level: float, q: float | None, alpha: float
     return i is not None and i.estimate > level and q is not None and q < alpha
 
 
+DRIVERS = {"vital:CLS": "layout shifts (CLS)", "vital:INP": "slow responses to input (INP)",
+           "vital:LCP": "slow largest contentful paint (LCP)"}
+
+
+def _driver(det: dict) -> str:
+    """"mainly <vital>; " — when a Core Web Vital is the delivery problem adding most to the
+    excess, more than all the others together (details.delivery_drivers). Load, errors and
+    failures are already named by the breaches the sentence cites."""
+    parts = [(p["driver"], p["log_odds"]) for p in det.get("delivery_drivers") or ()]
+    positive = sum(v for _, v in parts if v > 0)
+    if not parts or not parts[0][0].startswith("vital:") or parts[0][1] <= positive / 2:
+        return ""
+    return f"mainly {DRIVERS.get(parts[0][0], parts[0][0])}; "
+
+
 def evidence(f: Finding) -> str:
     """One plain sentence (or two) a marketer and an SRE both understand.
 
@@ -205,7 +220,7 @@ def evidence(f: Finding) -> str:
                 f"odds ratio {ci(adjusted, 'or')} at equal delivery).")
     if f.verdict == "delivery" and higher and harm:
         return (f"{mood}, and its own delivery explains {fmt(share, 'pct')} of that excess "
-                f"({breaches}). Fix delivery, not the design: ≈ "
+                f"({_driver(det)}{breaches}). Fix delivery, not the design: ≈ "
                 f"{ci(imp.extra_poor_responses, 'int')} poor responses and "
                 f"{ci(imp.lost_conversions, 'num1')} lost conversions.")
     if f.verdict in ("design", "mixed") and remains:

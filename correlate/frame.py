@@ -3,12 +3,14 @@ delivered-experience features, and the delivered figures per route and dependenc
 
 Features are what the attribution models use (names are stable, they appear in findings):
 ``log_load`` ln(page load seconds), ``error`` an error page seen, ``fail:<dependency>`` a
-dependency failed but the page still came back (an error page is already ``error``).
+dependency failed but the page still came back (an error page is already ``error``),
+``vital:<METRIC>`` the page's Core Web Vital (LCP, INP, CLS) was above Google's "good"
+threshold (``models/exposure/070_vitals.sql``; absent when no vitals were collected).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 import numpy as np
@@ -43,6 +45,8 @@ class Frame:
     dep_calls: dict[str, np.ndarray]  # calls per calling page
     link: np.ndarray  # session | user | route_time | none (responses); "" for sessions
     extra: dict[str, np.ndarray]  # per-unit extras (revenue, pages, metric, routes visited…)
+    # per Core Web Vital: above its "good" threshold (0/1, or a rate for route-and-time links)
+    vitals: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def n(self) -> int:
@@ -55,7 +59,7 @@ class Frame:
         return Frame(self.y[mask], self.cluster[mask], self.route[mask], sub(self.controls),
                      self.log_load[mask], self.error[mask], sub(self.dep_called),
                      sub(self.dep_failed), sub(self.dep_failed_served), sub(self.dep_ms),
-                     sub(self.dep_calls), self.link[mask], sub(self.extra))
+                     sub(self.dep_calls), self.link[mask], sub(self.extra), sub(self.vitals))
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,9 @@ class Delivery:
     ok_median_ms: float | None
     related: tuple[str, ...]
     service: str | None
+    # routes: per Core Web Vital (LCP, INP, CLS) measured on it, (p75, its "good" threshold,
+    # unit), from exposure_vitals
+    vitals: tuple[tuple[str, float, float, str], ...] = ()
 
 
 def _arrow(con: duckdb.DuckDBPyConnection, sql: str) -> pl.DataFrame:
@@ -121,7 +128,25 @@ def read_responses(con: duckdb.DuckDBPyConnection) -> Frame:
         dep_called=called, dep_failed=failed, dep_failed_served=served, dep_ms=ms,
         dep_calls=calls, link=df["link"].to_numpy().astype(object),
         extra={"metric": _text(df["metric"]), "key": keys},
+        vitals=_vitals(con, keys),
     )
+
+
+def _vitals(con: duckdb.DuckDBPyConnection, keys: np.ndarray) -> dict[str, np.ndarray]:
+    """exposure_response_vitals (long) → per metric, one value per response (0 without a
+    measurement). A database whose join model predates the table has none."""
+    if not con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = "
+                       "'exposure_response_vitals'").fetchall():
+        return {}
+    wide = _arrow(con, "PIVOT (SELECT r.response_key, v.metric, v.not_good "
+                       "FROM exposure_responses AS r "
+                       "LEFT JOIN exposure_response_vitals AS v USING (response_key)) "
+                       "ON metric USING max(not_good) GROUP BY response_key "
+                       "ORDER BY response_key")
+    assert wide.height == len(keys)  # one row per response, in the frame's order
+    out = {str(c): wide[c].fill_null(0.0).cast(pl.Float64).to_numpy()
+           for c in wide.columns if c not in ("response_key", "NULL")}
+    return dict(sorted(out.items()))
 
 
 def read_sessions(con: duckdb.DuckDBPyConnection) -> tuple[Frame, pl.DataFrame]:
@@ -145,11 +170,19 @@ def read_sessions(con: duckdb.DuckDBPyConnection) -> tuple[Frame, pl.DataFrame]:
 
 
 def read_delivery(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], Delivery]:
+    vitals: dict[str, list[tuple[str, float, float, str]]] = {}
+    if con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = 'exposure_vitals'"
+                   ).fetchall():
+        for route, metric, p75, good, unit in con.execute(
+                "SELECT route, metric, p75, good, unit FROM exposure_vitals "
+                "ORDER BY route, metric").fetchall():
+            vitals.setdefault(route, []).append((metric, p75, good, unit))
     out = {}
     for row in con.execute("SELECT * FROM exposure_delivery").fetchall():
         kind, subject, pages, sessions, calls, p50, p75, p95, err, dep_fail, ok_ms, related, \
             svc = row
         out[(kind, subject)] = Delivery(kind, subject, int(pages), int(sessions), calls, p50,
                                         p75, p95, err,
-                                        dep_fail, ok_ms, tuple(related or ()), svc)
+                                        dep_fail, ok_ms, tuple(related or ()), svc,
+                                        tuple(vitals.get(subject, ())) if kind == "route" else ())
     return out

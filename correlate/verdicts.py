@@ -34,7 +34,7 @@ from parallax.correlate.logit import Estimate
 from parallax.correlate.settings import Settings
 
 __all__ = ["bh", "bh_tested", "degraded", "dependency_verdict", "design_remains",
-           "responses_needed", "subject_verdict", "unhappier"]
+           "responses_needed", "subject_verdict", "unhappier", "vital_text"]
 
 
 def bh(p_values: list[float | None]) -> list[float | None]:
@@ -81,6 +81,10 @@ def degraded(d: Delivery | None, s: Settings) -> list[str]:
         if d.dependency_failure_rate and d.dependency_failure_rate > s.dependency_failure_rate:
             out.append(f"a dependency failed on {d.dependency_failure_rate:.1%} of page loads "
                        f"> {s.dependency_failure_rate:.0%}")
+        # Core Web Vitals (issue 22): a route passes when the p75 of each vital measured on it
+        # is within Google's "good" threshold (web_vital_thresholds), as the page load does.
+        out += [f"{metric} p75 {vital_text(p75, unit)} > {vital_text(good, unit)}"
+                for metric, p75, good, unit in d.vitals if p75 > good]
     else:
         if d.dependency_failure_rate and d.dependency_failure_rate > s.dependency_failure_rate:
             out.append(f"failed on {d.dependency_failure_rate:.1%} of page loads "
@@ -88,6 +92,13 @@ def degraded(d: Delivery | None, s: Settings) -> list[str]:
         if d.p75_ms is not None and d.p75_ms > s.dependency_p75_ms:
             out.append(f"call p75 {d.p75_ms:.0f} ms > {s.dependency_p75_ms:.0f} ms")
     return out
+
+
+def vital_text(value: float, unit: str) -> str:
+    """A vital as its thresholds are written: CLS unitless, timings in ms (LCP in s)."""
+    if unit != "ms":
+        return f"{value:.2f}".rstrip("0").rstrip(".")
+    return f"{value / 1000:.1f} s" if value >= 1000 else f"{value:.0f} ms"
 
 
 def responses_needed(n: int, poor_rate_rest: float, n_rest: int, s: Settings) -> int | None:

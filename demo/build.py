@@ -103,6 +103,12 @@ def build_world(out_dir: Path, *, seed: int = 7, sessions: int = 3000,
         doc["files"]["interactions"] = [p.relative_to(out_dir).as_posix()
                                         for p in files.interactions]
         doc["contact_centre"] = contact_truth(world, calls)
+    if spec.vitals is not None:  # planted vitals cases (demo/vitals.py)
+        doc["vitals"] = {"cls_route": spec.vitals.cls_route, "inp_route": spec.vitals.inp_route,
+                         "cls_effect": spec.vitals.cls_effect,
+                         "expected": {r: "delivery" if r == spec.vitals.cls_route else "silent"
+                                      for r in (spec.vitals.cls_route, spec.vitals.inp_route)
+                                      if r}}
     if extra_spans:  # keys only appear when a knob is used: default truth.json is unchanged
         doc["counts"]["spans"] += extra_spans * doc["counts"]["page_views"]
         doc["counts"]["extra_spans_per_page_view"] = extra_spans

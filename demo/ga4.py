@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from parallax.demo.spec import DEMO, WorldSpec
+from parallax.demo.vitals import vitals_events
 from parallax.demo.world import PageView, Session
 
 __all__ = ["offer_row", "write_ga4"]
@@ -60,6 +61,11 @@ def _events(s: Session, spec: WorldSpec) -> list[dict]:
                           {"items": [_item(pv.product_id, price)]}))
         if s.purchase and s.purchase.seq == pv.seq:
             batch.append(_purchase(s, page + common))
+        # web vitals (worlds that plant them only): after the page's other events, which keep
+        # their places in the batch
+        batch += [(ts, name, page + common + params, {})
+                  for ts, name, params in vitals_events(spec, pv.route, pv.trace_id,
+                                                        pv.load_ms, at)]
         for index, (ts, name, params, extra) in enumerate(batch):
             rows.append(_row(s, spec, pv, ts, name, params, extra, bundle, index))
     return rows

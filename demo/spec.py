@@ -15,8 +15,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from parallax.demo.vitals import VitalsPlan
 
 __all__ = [
     "CONVERSION", "DAYS", "DEMO", "DEPENDENCIES", "DESIGN_CHANGES", "DEVICES", "ENTRY",
@@ -149,6 +152,8 @@ class WorldSpec:
     cost_incident: str | None = None  # the incident the workflows truth costs out
     contact_centre: bool = False
     notes: Mapping[str, Any] = field(default_factory=dict)  # what a family draw chose
+    # Core Web Vitals collected and two cases planted (demo/vitals.py); None: no vitals at all
+    vitals: VitalsPlan | None = None
 
     @property
     def host(self) -> str:

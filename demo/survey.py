@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from parallax.demo.spec import DEMO, WorldSpec
+from parallax.demo.vitals import layout_shift_logit
 from parallax.demo.world import PageView, Session, Visitor
 
 __all__ = ["Response", "previews", "respond", "shown"]
@@ -36,6 +37,8 @@ _VERBATIMS: dict[str, Any] = {
         "cart": ("the cart is confusing, where do I change the quantity?", "confusing layout"),
         "help": ("could not find a phone number anywhere", "confusing layout"),
     },
+    "layout": ("the page jumped just as I tapped", "buttons move around while it loads",
+               "I clicked the wrong thing because the page shifted"),
     "generic": ("not great", "meh", "prices are too high", "delivery costs too much"),
     "passive": ("ok", "fine, nothing special", "good but could be faster"),
     "promoter": ("great", "fast and easy", "love the shop", "Super, alles top!"),
@@ -70,7 +73,8 @@ def p_poor(pv: PageView, device: str, spec: WorldSpec = DEMO) -> float:
     f, route = spec.feedback, spec.routes[pv.route]
     logit = (f["intercept"] + f["log_load_s"] * route.load_slope * math.log(pv.load_ms / 1000)
              + f["error_seen"] * pv.error_seen + f["dependency_failure"] * pv.visible_failure
-             + f["mobile"] * (device == "mobile") + route.design)
+             + f["mobile"] * (device == "mobile") + route.design
+             + layout_shift_logit(spec, pv.route, pv.trace_id, pv.load_ms))
     return 1.0 / (1.0 + math.exp(-logit))
 
 
@@ -152,6 +156,8 @@ def _cause(pv: PageView, spec: WorldSpec) -> str:
         "payment": f["dependency_failure"] * pv.visible_failure,
         "design": route.design,
     }
+    if spec.vitals is not None:  # a key only in worlds with vitals: the others draw as before
+        parts["layout"] = layout_shift_logit(spec, pv.route, pv.trace_id, pv.load_ms)
     cause = max(parts, key=lambda k: parts[k])
     return cause if parts[cause] >= 0.3 else "generic"
 

@@ -66,11 +66,13 @@ def seeds(text: list[str]) -> list[int]:
     return out
 
 
-def world_spec(seed: int, family: bool, scale: float = 1.0):
+def world_spec(seed: int, family: bool, scale: float = 1.0, vitals: bool = False):
     from parallax.demo.family import draw_spec
     from parallax.demo.spec import DEMO
+    from parallax.demo.vitals import with_vitals
 
     spec = draw_spec(seed) if family else DEMO
+    spec = with_vitals(spec) if vitals else spec
     if scale == 1.0:
         return spec
     feedback = {k: v * scale if k in ("log_load_s", "error_seen", "dependency_failure", "mobile")
@@ -94,7 +96,7 @@ def _drop_browser_spans(path: Path) -> None:
 
 
 def evaluate(seed: int, sessions: int | None, scale: float = 1.0, without: str | None = None,
-             family: bool = False) -> dict:
+             family: bool = False, vitals: bool = False) -> dict:
     from parallax.config import Config
     from parallax.connectors.load import ingest_files
     from parallax.correlate import correlate
@@ -102,7 +104,7 @@ def evaluate(seed: int, sessions: int | None, scale: float = 1.0, without: str |
     from parallax.demo import build_world
     from parallax.options import ingest_options
 
-    spec = world_spec(seed, family, scale)
+    spec = world_spec(seed, family, scale, vitals)
     size = sessions or spec.notes.get("sessions", 3000)
     with tempfile.TemporaryDirectory() as tmp:
         files = build_world(Path(tmp) / "world", seed=seed, sessions=size, spec=spec)
@@ -124,7 +126,30 @@ def evaluate(seed: int, sessions: int | None, scale: float = 1.0, without: str |
         finally:
             con.close()
     out = score(truth, [f.to_json() for f in run.findings], seed, size, seconds)
+    if "vitals" in truth:
+        out["vitals"] = vitals_checks(truth["vitals"], [f.to_json() for f in run.findings])
     return {**out, **on_template, "family": family}
+
+
+def vitals_checks(planted: dict, findings: list[dict]) -> dict:
+    """The two planted Core Web Vitals cases: the layout-shift route is ``delivery`` with CLS
+    its largest delivery driver; the slow-input route is ``silent`` with an INP breach."""
+    got = {f["subject"]: f for f in findings if f["subject_kind"] == "route"}
+    out = {}
+    if planted.get("cls_route"):
+        f = got.get(planted["cls_route"], {})
+        drivers = (f.get("details") or {}).get("delivery_drivers") or [{}]
+        out["cls"] = {"route": planted["cls_route"], "verdict": f.get("verdict"),
+                      "driver": drivers[0].get("driver"),
+                      "right": f.get("verdict") == "delivery"
+                      and drivers[0].get("driver") == "vital:CLS"}
+    if planted.get("inp_route"):
+        f = got.get(planted["inp_route"], {})
+        breaches = (f.get("delivered") or {}).get("breaches") or []
+        out["inp"] = {"route": planted["inp_route"], "verdict": f.get("verdict"),
+                      "right": f.get("verdict") == "silent"
+                      and any(b.startswith("INP p75") for b in breaches)}
+    return out
 
 
 def _on_template(con, templates: set[str]) -> dict:
@@ -224,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="multiply the planted feedback effects (robustness check)")
     ap.add_argument("--without", choices=("browser", "analytics"),
                     help="leave a source out: browser documentLoad spans, or the GA4 export")
+    ap.add_argument("--vitals", action="store_true",
+                    help="plant the Core Web Vitals cases (demo/vitals.py) and check them")
     ap.add_argument("--json", help="write the results as JSON to this path ('-' = stdout)")
     args = ap.parse_args(argv)
     if args.held_out:
@@ -238,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for size in sizes:
         for seed in chosen:
-            r = evaluate(seed, size, args.effect_scale, args.without, args.family)
+            r = evaluate(seed, size, args.effect_scale, args.without, args.family, args.vitals)
             results.append(r)
             wrong = ", ".join(f"{w['subject']} {w['expected']}→{w['got']}" for w in r["wrong"])
             tpl = r["responses_on_template"]
@@ -247,6 +274,9 @@ def main(argv: list[str] | None = None) -> int:
                   f", CI covers design effect {r['ci_covers_design_effect']}/{r['ci_coverable']}"
                   + (f", responses on a template {tpl:.0%}" if tpl is not None else "")
                   + f", correlate {r['correlate_s']:.1f} s"
+                  + "".join(f"; {k.upper()} {c['route']} {c['verdict']}"
+                            f"{' ✓' if c['right'] else ' ✗'}"
+                            for k, c in (r.get("vitals") or {}).items())
                   + (f"; wrong: {wrong}" if wrong else ""),
                   flush=True)
     summary = {**summarise(results), "family": args.family, "held_out": args.held_out,
@@ -264,6 +294,12 @@ def main(argv: list[str] | None = None) -> int:
     print("design part detectable at the method's own standard errors (expected detections "
           "by a one-sided test at the planted effect; bounds recall): "
           + ", ".join(f"{c} {x} of {n}" for c, (x, n) in power.items() if n))
+    checks = [c for r in results for c in (r.get("vitals") or {}).items()]
+    for kind in ("cls", "inp"):
+        cases = [c for k, c in checks if k == kind]
+        if cases:
+            print(f"planted {kind.upper()} case right in {sum(c['right'] for c in cases)}/"
+                  f"{len(cases)} worlds")
     if summary["confusion"]:
         print("mistakes: " + ", ".join(f"{k} ×{v}" for k, v in summary["confusion"].items()))
     if args.json:

@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     from parallax.correlate.findings import Finding, Verdict
 
 __all__ = ["WIDTH", "annotation_lanes", "driver_bars", "error_timeline", "forest",
-           "grid_columns", "latency_histogram", "poor_by_latency", "svg", "waterfall"]
+           "grid_columns", "latency_histogram", "poor_by_latency", "poor_by_vital", "svg",
+           "waterfall"]
 
 _FONT = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
 _VERDICT_COLOURS = {"good": "#2e7d32", "needs improvement": "#f9a825", "poor": "#c62828"}
@@ -61,6 +62,28 @@ def poor_by_latency(bands: Sequence[dict[str, Any]], good_ms: float) -> str | No
     counts = base.mark_text(dy=-8, fontSize=10).encode(
         y="ci_high:Q", text=alt.Text("responses:Q", format=",d"))
     return svg((bars + errs + counts).properties(width=WIDTH - 320, height=240))
+
+
+def poor_by_vital(rows: Sequence[dict[str, Any]]) -> str | None:
+    """Poor-feedback rate by each Core Web Vital's rating of the page answered about, with
+    95 % intervals (queries/vitals_bands.sql): one panel per vital."""
+    if not rows:
+        return None
+    alt = _alt()
+    order = list(_VERDICT_COLOURS)
+    base = alt.Chart(alt.Data(values=list(rows))).encode(
+        x=alt.X("rating:N", sort=order, title=None, axis=alt.Axis(labelAngle=0)))
+    bars = base.mark_bar(opacity=0.85).encode(
+        y=alt.Y("poor_rate:Q", title="poor answers", axis=alt.Axis(format="%"),
+                scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("rating:N", title="Core Web Vitals rating",
+                        scale=alt.Scale(domain=order, range=list(_VERDICT_COLOURS.values()))))
+    errs = base.mark_rule(strokeWidth=1.5).encode(y="ci_low:Q", y2="ci_high:Q")
+    counts = base.mark_text(dy=-8, fontSize=10).encode(
+        y="ci_high:Q", text=alt.Text("responses:Q", format=",d"))
+    metrics = sorted({r["metric"] for r in rows})
+    return svg((bars + errs + counts).properties(width=180, height=200).facet(
+        column=alt.Column("metric:N", sort=metrics, title=None)))
 
 
 def _rating(band_order: int, good_ms: float) -> str:

@@ -35,6 +35,7 @@ class ReviewData:
     findings: tuple[Finding, ...]  # the run's findings (docs/findings.md)
     apdex: dict[str, float]  # route -> Apdex at the good-load target
     bands: tuple[dict, ...]  # queries/latency_bands.sql
+    vital_bands: tuple[dict, ...]  # queries/vitals_bands.sql (empty without vitals)
     histogram: tuple[dict, ...]  # queries/latency_histogram.sql
     timeline: tuple[dict, ...]  # queries/error_timeline.sql
     annotations: tuple[dict, ...]  # incidents, deploys, design changes in the window
@@ -90,6 +91,7 @@ def gather(con: duckdb.DuckDBPyConnection, run_id: str | None = None) -> ReviewD
     return ReviewData(
         run=run, headline=headline, findings=findings, apdex=apdex,
         bands=tuple(_rows(con, "latency_bands")),
+        vital_bands=tuple(_rows(con, "vitals_bands")),
         histogram=tuple(_rows(con, "latency_histogram", **window)),
         timeline=tuple(_rows(con, "error_timeline", bucket_minutes=_bucket(headline), **window)),
         annotations=tuple(_annotations(con, headline)),

@@ -67,6 +67,7 @@ def review_context(data: ReviewData, currency: str = "") -> dict[str, Any]:
         "charts": {
             "forest": charts.forest(routes + deps),
             "bands": charts.poor_by_latency(data.bands, good_ms),
+            "vitals": charts.poor_by_vital(data.vital_bands),
             "histogram": charts.latency_histogram(data.histogram, good_ms),
             "timeline": charts.error_timeline(data.timeline, data.annotations),
         },

@@ -17,7 +17,7 @@ __all__ = ["KINDS", "detect", "formats", "get_format"]
 KINDS: dict[str, tuple[str, ...]] = {
     "traces": ("otlp", "jaeger", "zipkin"),
     "feedback": ("qualtrics", "surveymonkey", "feedback_generic"),
-    "analytics": ("ga4", "snowplow", "offers", "pageviews"),
+    "analytics": ("ga4", "posthog", "snowplow", "offers", "vitals_generic", "pageviews"),
     "interactions": ("amazon_connect", "zendesk", "interactions_generic"),
 }
 

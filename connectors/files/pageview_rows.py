@@ -22,7 +22,7 @@ from parallax.connectors.files.analytics_rows import (
 from parallax.connectors.files.redact import Redactor, strip_url
 from parallax.errors import ConfigError
 
-__all__ = ["Views", "missing", "redactor", "resolve"]
+__all__ = ["Views", "missing", "redactor", "resolve", "text_value", "timestamp_us"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
@@ -164,6 +164,11 @@ class Views:
     def take(self, records: int, rejects: list[Reject]) -> Iterator[Chunk]:
         yield Chunk("page_views", self.views.take(), records=records, rejects=tuple(rejects))
         yield Chunk("sessions", self.sessions.take())
+
+
+# Shared with the other generic row formats (web vitals): same leniency for the same columns.
+text_value = _text
+timestamp_us = _timestamp
 
 
 def redactor(ctx: ParseContext, found: Mapping[str, str] | None) -> Redactor:

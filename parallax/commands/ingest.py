@@ -144,6 +144,10 @@ def demo(
     sessions: Annotated[int, typer.Option("--sessions", min=100)] = 3000,
     force: Annotated[bool, typer.Option(
         "--force", help="Load the demo into a database that holds other data too.")] = False,
+    vitals: Annotated[bool, typer.Option(
+        "--vitals", help="Collect Core Web Vitals and plant their two cases (a layout-shift "
+                         "page customers complain about, a slow-input page nobody mentions)."
+    )] = False,
 ) -> None:
     """Build the demo world as real-format files, ingest them, and show what landed."""
     from parallax.commands.analysis import run_correlate
@@ -157,7 +161,11 @@ def demo(
         con, cfg, db_path = s.con, s.cfg, s.path
         if not force:
             _refuse_foreign_data(con, db_path)
-        files = build_world(out, seed=seed, sessions=sessions)
+        from parallax.demo.spec import DEMO
+        from parallax.demo.vitals import with_vitals
+
+        files = build_world(out, seed=seed, sessions=sessions,
+                            spec=with_vitals(DEMO) if vitals else DEMO)
         opts = ingest_options(cfg, db_path)
         summaries = []
         with FileProgress() as progress:

@@ -1,5 +1,6 @@
 """The plots' layout rules: small multiples fill whole rows, annotation labels get a line each
-above the error-rate plot and point left late in the window, the forest plot reads findings."""
+above the error-rate plot and point left late in the window, the forest plot reads findings, the
+Core Web Vitals plot draws a panel per vital measured."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from parallax.correlate.findings import Finding
 from parallax.numbers import Interval
-from parallax.report.charts import annotation_lanes, forest, grid_columns
+from parallax.report.charts import annotation_lanes, forest, grid_columns, poor_by_vital
 
 T0 = datetime(2026, 10, 5, tzinfo=UTC)
 
@@ -36,3 +37,14 @@ def test_forest_draws_the_findings_with_intervals_only() -> None:
     assert svg and svg.startswith("<svg") and "route /cart" in svg
     assert "pricing-service" not in svg
     assert forest(docs[1:]) is None
+
+
+def test_poor_by_vital_draws_a_panel_per_vital_and_nothing_without_vitals() -> None:
+    rows = [{"metric": m, "rating_order": i, "rating": r, "responses": n, "poor": p,
+             "poor_rate": p / n, "ci_low": 0.1, "ci_high": 0.9}
+            for m, i, r, n, p in (("CLS", 1, "good", 40, 10), ("CLS", 3, "poor", 12, 8),
+                                  ("INP", 2, "needs improvement", 20, 5))]
+    svg = poor_by_vital(rows)
+    assert svg and svg.startswith("<svg")
+    assert ">CLS<" in svg and ">INP<" in svg and ">LCP<" not in svg  # one panel per vital
+    assert poor_by_vital([]) is None  # a database without vitals: no plot in the review
