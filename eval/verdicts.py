@@ -167,7 +167,7 @@ def score(truth: dict, findings: list[dict], seed: int, sessions: int, seconds: 
     expected = {("route", k): v for k, v in truth["expected"]["routes"].items()}
     expected |= {("dependency", k): v for k, v in truth["expected"]["dependencies"].items()}
     got = {(f["subject_kind"], f["subject"]): f for f in findings}
-    rows, covered, coverable = [], 0, 0
+    rows, covered, coverable, misses = [], 0, 0, []
     power = {"design": [0.0, 0], "mixed": [0.0, 0]}
     for key, exp in sorted(expected.items()):
         want = "ok" if exp["verdict"] == "healthy" else exp["verdict"]
@@ -178,7 +178,13 @@ def score(truth: dict, findings: list[dict], seed: int, sessions: int, seconds: 
         if key[0] == "route" and odds and f["n_responses"] >= 30:
             coverable += 1
             effect = exp.get("design_effect_at_good_delivery", exp.get("design_effect", 0.0))
-            covered += odds["ci_low"] <= math.exp(effect) <= odds["ci_high"]
+            hit = odds["ci_low"] <= math.exp(effect) <= odds["ci_high"]
+            covered += hit
+            if not hit:  # which intervals miss, and on which side, tells bias from width
+                misses.append({"subject": key[1], "expected": want, "got": verdict,
+                               "planted_log_odds": effect, "n_responses": f["n_responses"],
+                               "log_odds": [math.log(odds[k]) for k in
+                                            ("estimate", "ci_low", "ci_high")]})
             if want in power:
                 power[want][0] += _power(effect, odds, f["details"]["alpha"])
                 power[want][1] += 1
@@ -190,7 +196,7 @@ def score(truth: dict, findings: list[dict], seed: int, sessions: int, seconds: 
                          sum(r["expected"] == c for r in rows)] for c in CLASSES},
         "delivery_called_design": sum(r["expected"] == "delivery" and r["got"] == "design"
                                       for r in rows if r["kind"] == "route"),
-        "ci_covers_design_effect": covered, "ci_coverable": coverable,
+        "ci_covers_design_effect": covered, "ci_coverable": coverable, "ci_misses": misses,
         "design_part_power": power,
         "wrong": [r for r in rows if r["expected"] != r["got"]],
     }
@@ -228,6 +234,11 @@ def summarise(results: list[dict]) -> dict:
         "page_views_on_template": mean("page_views_on_template"),
         "responses_on_template": mean("responses_on_template"),
         "confusion": dict(confusion.most_common()),
+        # interval misses by planted class and side: "above" = the whole interval lies above
+        # the planted design effect (the design part overstated), "below" = understated
+        "ci_misses": dict(Counter(
+            f"{m['expected']} {'above' if m['log_odds'][1] > m['planted_log_odds'] else 'below'}"
+            for r in results for m in r["ci_misses"]).most_common()),
         "target_accuracy": TARGET_ACCURACY,
         # expected detections of the design part (see _power), per planted class
         "design_part_power": {c: [round(sum(r["design_part_power"][c][0] for r in results), 1),
@@ -300,6 +311,9 @@ def main(argv: list[str] | None = None) -> int:
         if cases:
             print(f"planted {kind.upper()} case right in {sum(c['right'] for c in cases)}/"
                   f"{len(cases)} worlds")
+    if summary["ci_misses"]:
+        print("design-effect intervals that miss the planted effect: " + ", ".join(
+            f"{k} ×{v}" for k, v in summary["ci_misses"].items()))
     if summary["confusion"]:
         print("mistakes: " + ", ".join(f"{k} ×{v}" for k, v in summary["confusion"].items()))
     if args.json:
