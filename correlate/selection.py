@@ -35,7 +35,7 @@ from parallax.correlate.frame import UNKNOWN
 from parallax.correlate.logit import Estimate, LogitFit, fit_logit
 from parallax.correlate.settings import Settings
 from parallax.correlate.verdicts import bh_tested
-from parallax.db import sql_params
+from parallax.db import run_sql
 from parallax.errors import ConfigError
 
 __all__ = ["Propensity", "SelectionSettings", "SubjectSelection", "build_offers", "propensity"]
@@ -108,10 +108,9 @@ def build_offers(con: duckdb.DuckDBPyConnection, sel: SelectionSettings, since, 
               "since": since, "until": until}
     folder = resources.files("parallax.models").joinpath("selection")
     for name in ("links.sql", "offers.sql"):
-        sql = folder.joinpath(name).read_text(encoding="utf-8")
-        con.execute(sql, {k: params[k] for k in sorted(sql_params(sql))})
-    row = con.execute("SELECT count(*) FROM selection_offers").fetchone()
-    return int(row[0]) if row else 0
+        run_sql(con, folder.joinpath(name).read_text(encoding="utf-8"), params)
+    (n,), = con.execute("SELECT count(*) FROM selection_offers").fetchall()
+    return int(n)
 
 
 def propensity(con: duckdb.DuckDBPyConnection, sel: SelectionSettings,

@@ -32,6 +32,9 @@ TABLES: Mapping[str, str | None] = {
     "sessions": "started_at",
     "feedback": "submitted_at",
     "route_templates": None,
+    # Core Web Vitals: a view over events and spans here, its rows (one per measurement) there
+    "web_vitals": "measured_at",
+    "web_vital_thresholds": None,
 }
 
 

@@ -16,6 +16,8 @@ Needs the ``spark`` extra (pyspark, sqlglot) and a Java 17+ runtime.
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -65,6 +67,12 @@ def spark_session(master: str = "local[2]", conf: dict[str, str] | None = None,
                .config("spark.sql.session.timeZone", "UTC")
                .config("spark.ui.enabled", "false")
                .config("spark.ui.showConsoleProgress", "false"))
+    scratch = None
+    if master.startswith("local"):
+        # Parallax keeps no managed tables (only views over Parquet), but a local session still
+        # creates its warehouse folder in the working directory: keep it out of the user's.
+        scratch = tempfile.mkdtemp(prefix="parallax-spark-")
+        builder = builder.config("spark.sql.warehouse.dir", scratch)
     for key, value in (conf or {}).items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
@@ -73,6 +81,8 @@ def spark_session(master: str = "local[2]", conf: dict[str, str] | None = None,
         yield spark
     finally:
         spark.stop()
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def register_tables(spark: Any, folder: Path | str) -> None:

@@ -63,7 +63,9 @@ def run_correlate(con, cfg, since, until, min_responses, exposure=None) -> None:
                                                           "none")) + "); on a route "
          f"template: {cov.response_template_share:.0%} of responses, "
          f"{cov.page_view_template_share:.0%} of page views")
-    echo(selection_line(run.selection))
+    echo("who answered: not measured with --engine spark (survey offers are matched to the "
+         "page-level model, which stays on the cluster)" if exposure and run.selection is None
+         else selection_line(run.selection))
     print_findings([f for f in run.findings if f.subject_kind != "segment"])
 
 

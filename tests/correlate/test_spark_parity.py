@@ -132,3 +132,10 @@ def test_tables_folder_must_hold_every_table(spark, tmp_path: Path):
         (tmp_path / table).mkdir(exist_ok=True)
     with pytest.raises(ConfigError, match=r"spans: not a Parquet table Spark can read"):
         SparkExposure(spark, tmp_path)
+
+
+def test_a_local_session_leaves_no_warehouse_folder_behind(spark):
+    """Spark creates its warehouse folder when a session starts; Parallax keeps no managed
+    tables, so a local session's goes to a scratch folder, not the user's working directory."""
+    warehouse = spark.conf.get("spark.sql.warehouse.dir").removeprefix("file:")
+    assert not Path(warehouse).resolve().is_relative_to(Path.cwd().resolve())

@@ -52,17 +52,17 @@ def effects():
 def test_layout_shifts_explain_the_routes_complaints(effects):
     e = effects["/shift"]
     assert e.drivers[0][0] == "vital:CLS"
-    assert e.delivery_part.ci_low > 0  # delivery harms, through its layout shifts
+    assert e.delivery_part.low > 0  # delivery harms, through its layout shifts
     assert e.adjusted.ci_low < 0 < e.adjusted.ci_high  # no design part left
     assert sum(v for _, v in e.drivers) == pytest.approx(e.delivery_part.estimate, abs=1e-9)
     planted = BETA_CLS * (NOT_GOOD["CLS"]["/shift"] - 0.0)
-    assert e.delivery_part.ci_low < planted < e.delivery_part.ci_high + 0.3
+    assert e.delivery_part.low < planted < e.delivery_part.high + 0.3
 
 
 def test_slow_input_nobody_minds_adds_nothing(effects):
     e = effects["/slowtap"]
     inp = dict(e.drivers)["vital:INP"]
-    assert abs(inp) < 0.3 and e.delivery_part.ci_low < 0.1
+    assert abs(inp) < 0.3 and e.delivery_part.low < 0.1
     assert e.raw.ci_low < 0 < e.raw.ci_high or e.raw.estimate < 0.3
 
 
@@ -83,18 +83,18 @@ def test_vitals_above_good_at_p75_are_breaches():
 
 
 def test_a_delivery_verdict_names_the_vital_only_when_it_leads(effects):
-    from parallax.correlate.findings import Finding
+    from parallax.correlate.findings import Finding, Impact
+    from parallax.numbers import Interval
 
     def finding(drivers):
         return Finding(
-            "route", "/shift", "delivery", 500, 400, 0.5, 0.3,
-            {"estimate": 2.0, "ci_low": 1.5, "ci_high": 2.6},
-            {"estimate": 1.0, "ci_low": 0.7, "ci_high": 1.4}, 0.9, 0.001, 0.002,
-            {"breaches": ["CLS p75 0.24 > 0.1"]},
-            {"extra_poor_responses": {"estimate": 40, "ci_low": 30, "ci_high": 50},
-             "lost_conversions": None}, {},
-            details={"delivery_part_log_odds": {"estimate": 0.8, "ci_low": 0.5,
-                                                "ci_high": 1.1},
+            subject_kind="route", subject="/shift", verdict="delivery", n_responses=500,
+            n_sessions=400, poor_rate=0.5, baseline_poor_rate=0.3,
+            odds_ratio_raw=Interval(2.0, 1.5, 2.6), odds_ratio_adjusted=Interval(1.0, 0.7, 1.4),
+            explained_share=0.9, p_value=0.001, q_value=0.002,
+            delivered={"breaches": ["CLS p75 0.24 > 0.1"]},
+            impact=Impact(extra_poor_responses=Interval(40, 30, 50)),
+            details={"delivery_part_log_odds": Interval(0.8, 0.5, 1.1),
                      "q_value_delivery": 0.001, "q_value_adjusted": 0.5, "alpha": 0.05,
                      "delivery_drivers": drivers})
 
