@@ -29,115 +29,106 @@ referrer stripped, like stored rows (``redact``).
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
-import orjson
+from parallax.connectors.base import Chunk, ParseContext, Reject
+from parallax.connectors.files.analytics_rows import (
+    CHUNK_ROWS,
+    PAGE_VIEW_SCHEMA,
+    Bad,
+    SessionAcc,
+    event_key,
+    to_float,
+)
+from parallax.connectors.files.redact import Redactor, strip_url
+from parallax.connectors.files.row_files import RowSink, RowSpec, formats, text_value, when
 
-from parallax.connectors.base import Chunk, FileFormat, ParseContext, Reject, Source
-from parallax.connectors.files.analytics_rows import CHUNK_ROWS, Bad, first_line, first_object
-from parallax.connectors.files.lines import source_lines
-from parallax.connectors.files.pageview_rows import Views, missing, redactor, resolve
-from parallax.errors import FormatError
+__all__ = ["FORMATS", "SPEC", "Views", "redactor"]
 
-__all__ = ["FORMATS"]
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "session_id": ("sessionid", "sid", "session", "visitid"),
+    "viewed_at": ("timestamp", "viewedat", "time", "ts", "eventtime", "datetime"),
+    "url": ("url", "page", "pageurl", "pagelocation", "pagepath", "path"),
+    "referrer": ("referrer", "referer", "pagereferrer"),
+    "load_ms": ("loadms", "loadtime", "pageloadms", "loadtimems", "pageloadtime"),
+    "trace_id": ("traceid", "trace"),
+    "user_id": ("userid", "uid", "user", "customerid"),
+    "device": ("device", "devicecategory", "devicetype"),
+    "country": ("country", "countrycode", "geocountry"),
+    "segment": ("segment",),
+    "converted": ("converted", "conversion", "isconverted"),
+    "revenue": ("revenue", "purchaserevenue"),
+}
+_TRUE = frozenset({"true", "t", "yes", "y", "1"})
+_FALSE = frozenset({"false", "f", "no", "n", "0"})
 
 
-def _sniff_ndjson(head: bytes) -> bool:
-    obj = first_object(head)
-    return obj is not None and {"session_id", "url"} <= resolve(list(obj), {}).keys()
-
-
-def _delimiter(header: str) -> str:
-    return max((",", ";", "\t", "|"), key=header.count)
-
-
-def _sniff_csv(head: bytes) -> bool:
-    line = first_line(head)
-    if not line or line[:1] in (b"{", b"["):
+def _bool(v: Any) -> bool | None:
+    if v is None or v == "":
+        return None
+    s = str(v).strip().lower()
+    if s in _TRUE:
+        return True
+    if s in _FALSE:
         return False
-    text = line.decode("utf-8", "replace").split("\r", 1)[0]  # old Mac line ends too
-    try:
-        names = next(csv.reader([text], delimiter=_delimiter(text)), [])
-    except csv.Error:  # binary junk: not a CSV header
-        return False
-    return {"session_id", "url"} <= resolve(names, {}).keys()
+    raise Bad(f"converted is not a boolean: {v!r}"[:200])
 
 
-def _parse_csv(source: Source, ctx: ParseContext) -> Iterator[Chunk]:
-    views = Views(ctx, "pageviews-csv")
-    with io.TextIOWrapper(source.open(), encoding="utf-8-sig", newline="") as text:
-        header_line = text.readline()
-        delim = _delimiter(header_line)
-        names = [n.strip() for n in next(csv.reader([header_line], delimiter=delim), [])]
-        found = resolve(names, ctx.fields)
-        if problem := missing(found, ctx.fields, names):
-            raise FormatError(ctx.file, f"not a page-view file: {problem}", "line 1")
-        index = {canon: names.index(col) for canon, col in found.items()}
-        redact = redactor(ctx, found)
-        records, rejects = 0, []
-        reader = csv.reader(text, delimiter=delim)
-        try:
-            for row in reader:
-                if not any(cell.strip() for cell in row):
-                    continue
-                records += 1
-                try:
-                    if len(row) != len(names):
-                        raise Bad(f"{len(row)} fields, the header has {len(names)}")
-                    views.add({canon: row[i] for canon, i in index.items()})
-                except Bad as exc:
-                    raw = redact.cells(names, row, delim)
-                    rejects.append(Reject(f"line {reader.line_num + 1}", str(exc), raw))
-                if len(views.views) >= CHUNK_ROWS:
-                    yield from views.take(records, rejects)
-                    records, rejects = 0, []
-        except csv.Error as exc:
-            raise FormatError(ctx.file, f"malformed CSV: {exc}",
-                              f"line {reader.line_num + 1}") from None
-    yield from views.take(records, rejects)
+class Views(RowSink):
+    """Mapped rows → ``page_views`` rows and their sessions' aggregate (a ``row_files`` sink;
+    the pulled pages of ``pull.records`` feed it too)."""
+
+    def __init__(self, ctx: ParseContext, source: str) -> None:
+        super().__init__(ctx, source, PAGE_VIEW_SCHEMA)
+        self.sessions = SessionAcc(source)
+        self.position = 0
+
+    def add(self, v: Mapping[str, Any]) -> None:
+        sid = text_value(v.get("session_id"))
+        if sid is None:
+            raise Bad("missing session id")
+        ts = when(v, "viewed_at")
+        raw_url = text_value(v.get("url"))
+        if raw_url is None:
+            raise Bad("missing url")
+        load_ms = to_float(v.get("load_ms"), "load_ms")
+        if load_ms is not None and load_ms < 0:
+            raise Bad(f"load_ms is negative: {load_ms}")
+        revenue = to_float(v.get("revenue"), "revenue") or 0.0
+        converted = bool(_bool(v.get("converted"))) or revenue > 0
+        url = strip_url(raw_url)
+        trace = text_value(v.get("trace_id"))
+        self.position += 1
+        self.rows.add(event_key(self.key, [sid, ts, url]), sid, self.position, ts, url,
+                       self.ctx.route(raw_url), strip_url(text_value(v.get("referrer"))),
+                       load_ms, trace.lower() if trace else None, self.source)
+        self.sessions.add(sid, ts, self.ctx.pseudonymize(text_value(v.get("user_id"))),
+                          text_value(v.get("device")), text_value(v.get("country")),
+                          text_value(v.get("segment")), converted, revenue)
+
+    def full(self) -> bool:
+        return len(self.rows) >= CHUNK_ROWS
+
+    def take(self, records: int, rejects: list[Reject]) -> Iterator[Chunk]:
+        yield Chunk("page_views", self.rows.take(), records=records, rejects=tuple(rejects))
+        yield Chunk("sessions", self.sessions.take())
 
 
-def _parse_ndjson(source: Source, ctx: ParseContext) -> Iterator[Chunk]:
-    views = Views(ctx, "pageviews-ndjson")
-    mappings: dict[tuple, dict[str, str]] = {}  # key set → canonical → key (rows share shapes)
-    records, rejects, seen_first = 0, [], False
-    for lineno, line in source_lines(source):
-        records += 1
-        rec = None
-        try:
-            rec = orjson.loads(line)
-            if not isinstance(rec, dict):
-                raise Bad("not a JSON object")
-            shape = tuple(rec)
-            found = mappings.get(shape)
-            if found is None:
-                found = mappings[shape] = resolve(list(rec), ctx.fields)
-                if not seen_first and (problem := missing(found, ctx.fields, list(rec))):
-                    raise FormatError(ctx.file, f"not a page-view record: {problem}",
-                                      f"line {lineno}")
-            views.add({canon: rec.get(key) for canon, key in found.items()})
-        except (orjson.JSONDecodeError, Bad) as exc:
-            reason = f"invalid JSON: {exc}" if rec is None else str(exc)
-            if not seen_first:
-                raise FormatError(ctx.file, f"not a page-view record ({reason})",
-                                  f"line {lineno}") from None
-            found = mappings.get(tuple(rec)) if isinstance(rec, dict) else None
-            raw = redactor(ctx, found).record(rec, line)
-            rejects.append(Reject(f"line {lineno}", reason, raw))
-        seen_first = True
-        if len(views.views) >= CHUNK_ROWS:
-            yield from views.take(records, rejects)
-            records, rejects = 0, []
-    if not seen_first:
-        raise FormatError(ctx.file, "no page views: the file is empty")
-    yield from views.take(records, rejects)
+def redactor(ctx: ParseContext, found: Mapping[str, str] | None) -> Redactor:
+    """Scrubs a rejected row; ``found`` None (no column mapping): any user-id-like key."""
+    if found is None:
+        users = (ctx.fields.get("user_id"), *_ALIASES["user_id"], "user_id", "userId")
+        return Redactor.of(ctx.pseudonymize, users, ("url", "referrer"))
+    return Redactor.of(ctx.pseudonymize, (found.get("user_id"),),
+                       (found.get("url"), found.get("referrer")))
 
 
-FORMATS = [
-    FileFormat("pageviews-csv", "analytics", "page_views", _sniff_csv, _parse_csv,
-               "page views, CSV with a header (session, timestamp, url, … columns)"),
-    FileFormat("pageviews-ndjson", "analytics", "page_views", _sniff_ndjson, _parse_ndjson,
-               "page views, one JSON object per line"),
-]
+SPEC = RowSpec("page-view", _ALIASES, frozenset({"session_id", "url"}),
+               redactor=redactor, empty="no page views: the file is empty",
+               required=("session_id", "viewed_at", "url"))
+
+FORMATS = formats(
+    SPEC, Views, "page_views",
+    ("pageviews-csv", "page views, CSV with a header (session, timestamp, url, … columns)"),
+    ("pageviews-ndjson", "page views, one JSON object per line"))

@@ -6,7 +6,7 @@ pairs). Feedback records then go through the generic feedback rules — columns 
 names or ``fields``, metric from ``metric`` or the score's name, scales, the poor rule,
 pseudonymisation (``survey``); page-view records carry canonical keys (session_id,
 viewed_at, url, referrer, load_ms, user_id, device, country, converted, revenue) and go
-through ``pageview_rows.Views`` (routes, keyed event ids, sessions). Same rules, same keys,
+through ``pageviews.Views`` (routes, keyed event ids, sessions). Same rules, same keys,
 whether a row came from a file or an API.
 """
 
@@ -22,8 +22,9 @@ import orjson
 from parallax.connectors.base import Chunk, FileFormat, ParseContext, Reject, Source
 from parallax.connectors.files import survey
 from parallax.connectors.files.analytics_rows import Bad
-from parallax.connectors.files.offer_rows import Offers
-from parallax.connectors.files.pageview_rows import Views, redactor
+from parallax.connectors.files.offers import Offers
+from parallax.connectors.files.pageviews import Views, redactor
+from parallax.connectors.files.row_files import Make
 from parallax.errors import FormatError
 
 __all__ = ["Extract", "feedback_chunks", "feedback_records", "offer_records", "pageview_records",
@@ -74,18 +75,20 @@ def feedback_chunks(records: list[tuple[str, dict[str, Any]]],
     yield rows.take()
 
 
-def _parse_pageviews(extract: Extract, fmt_name: str, source: Source,
-                     ctx: ParseContext) -> Iterator[Chunk]:
-    views = Views(ctx, fmt_name)
+def _parse_rows(make: Make, extract: Extract, fmt_name: str, source: Source,
+                ctx: ParseContext) -> Iterator[Chunk]:
+    """Canonical-key records (page views, offers) through a file format's row sink. A page
+    has no column mapping: a rejected record is scrubbed of every user-id-like key."""
+    sink = make(ctx, fmt_name)
     records, rejects = 0, []
     for where, rec in extract(read_page(source, ctx), ctx):
         records += 1
         try:
-            views.add(rec)
+            sink.add(rec)
         except Bad as exc:
             rejects.append(Reject(where, str(exc),
                                   redactor(ctx, None).record(rec, orjson.dumps(rec))))
-    yield from views.take(records, rejects)
+    yield from sink.take(records, rejects)
 
 
 def feedback_records(name: str, extract: Extract, description: str = "") -> FileFormat:
@@ -95,24 +98,10 @@ def feedback_records(name: str, extract: Extract, description: str = "") -> File
 
 def pageview_records(name: str, extract: Extract, description: str = "") -> FileFormat:
     return FileFormat(name, "analytics", "page_views", _never,
-                      partial(_parse_pageviews, extract, name), description)
-
-
-def _parse_offers(extract: Extract, fmt_name: str, source: Source,
-                  ctx: ParseContext) -> Iterator[Chunk]:
-    offers = Offers(ctx, fmt_name)
-    records, rejects = 0, []
-    for where, rec in extract(read_page(source, ctx), ctx):
-        records += 1
-        try:
-            offers.add(rec)
-        except Bad as exc:
-            rejects.append(Reject(where, str(exc),
-                                  redactor(ctx, None).record(rec, orjson.dumps(rec))))
-    yield offers.take(records, rejects)
+                      partial(_parse_rows, Views, extract, name), description)
 
 
 def offer_records(name: str, extract: Extract, description: str = "") -> FileFormat:
-    """Survey offers (shown, answered or not) → ``survey_offers`` (``offer_rows.Offers``)."""
+    """Survey offers (shown, answered or not) → ``survey_offers`` (``offers.Offers``)."""
     return FileFormat(name, "analytics", "survey_offers", _never,
-                      partial(_parse_offers, extract, name), description)
+                      partial(_parse_rows, Offers, extract, name), description)

@@ -28,7 +28,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from parallax.connectors.base import ParseContext
-from parallax.connectors.files.pageview_rows import resolve
+from parallax.connectors.files import pageviews
+from parallax.connectors.files.row_files import resolve
 from parallax.connectors.files.survey import flatten
 from parallax.connectors.pull.records import feedback_records, pageview_records
 from parallax.connectors.pull.spec import Auth, CursorSpec, SourceSpec, dig
@@ -46,7 +47,7 @@ def _records(page: Any, ctx: ParseContext) -> Iterator[tuple[str, dict[str, Any]
 
 def _views(page: Any, ctx: ParseContext) -> Iterator[tuple[str, dict[str, Any]]]:
     for where, rec in _records(page, ctx):
-        found = resolve(list(rec), ctx.fields)
+        found = resolve(pageviews.SPEC, list(rec), ctx.fields)
         yield where, {canon: rec.get(key) for canon, key in found.items()}
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from parallax.connectors.files import detect
 from parallax.connectors.load import ingest_files
-from parallax.errors import FormatError
+from parallax.errors import ConfigError, FormatError
 
 OFFERS_CSV = """\
 Shown At,Session ID,Customer ID,Survey ID,Page URL
@@ -65,3 +65,15 @@ def test_a_file_without_an_offer_time_is_refused_in_one_line(con, opts, tmp_path
     with pytest.raises(FormatError, match="needs an offered_at column"):
         ingest_files(con, "analytics", [path], opts, format="offers-csv")
     assert con.execute("SELECT count(*) FROM survey_offers").fetchone() == (0,)
+
+
+@pytest.mark.parametrize("fmt", ["offers-csv", "pageviews-csv", "web-vitals-csv"])
+def test_an_unknown_field_is_refused_alike_by_every_generic_row_format(con, opts, tmp_path, fmt):
+    """The generic row formats share one column lookup: a misspelt --field is named, with its
+    column, the same way whichever format reads the file."""
+    path = tmp_path / "rows.csv"
+    path.write_text("offered_at,session_id,timestamp,url,metric,value\n1,s,1,/a,LCP,1\n")
+    with pytest.raises(ConfigError, match=r"--field colour=red: unknown field 'colour'; "
+                                          r"expected one of .*session_id"):
+        ingest_files(con, "analytics", [path], dataclasses.replace(opts, fields={"colour": "red"}),
+                     format=fmt)
