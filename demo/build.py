@@ -17,6 +17,7 @@ the survey, ``extra_spans`` adds that many INTERNAL app spans per page view to t
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -51,6 +52,12 @@ class DemoFiles:
     truth: Path
     annotations: tuple[Path, ...] = ()
     interactions: tuple[Path, ...] = ()
+
+    def by_kind(self, kinds: Iterable[str] = ("traces", "feedback", "analytics", "interactions"),
+                ) -> list[tuple[str, list[Path]]]:
+        """The files to ingest, per kind, in ``kinds``' order (traces first: the route
+        templates are learned from spans); kinds this shop wrote nothing of are left out."""
+        return [(kind, list(getattr(self, kind))) for kind in kinds if getattr(self, kind)]
 
 
 def build_world(out_dir: Path, *, seed: int = 7, sessions: int = 3000,

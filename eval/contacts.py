@@ -47,8 +47,8 @@ def evaluate(seed: int, sessions: int) -> dict:
         con = connect(db)
         try:
             opts = ingest_options(Config(), db)
-            for kind in ("traces", "analytics", "interactions"):
-                ingest_files(con, kind, list(getattr(files, kind)), opts)
+            for kind, paths in files.by_kind(("traces", "analytics", "interactions")):
+                ingest_files(con, kind, paths, opts)
             refresh_pages(con, JoinSettings())
             fcr_days = truth["metrics"]["fcr_days"]
             got, alt = ({m.group: m for by in ("all", "reason")

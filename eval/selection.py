@@ -61,9 +61,8 @@ def evaluate(seed: int, sessions: int | None) -> dict:
         con = connect(db)
         try:
             opts = ingest_options(Config(), db)
-            for kind in ("traces", "feedback", "analytics"):
-                if getattr(files, kind):
-                    ingest_files(con, kind, list(getattr(files, kind)), opts)
+            for kind, paths in files.by_kind(("traces", "feedback", "analytics")):
+                ingest_files(con, kind, paths, opts)
             t0 = time.perf_counter()
             run = correlate(con)
             seconds = time.perf_counter() - t0

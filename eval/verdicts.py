@@ -115,9 +115,9 @@ def evaluate(seed: int, sessions: int | None, scale: float = 1.0, without: str |
             if without == "browser":
                 for path in files.traces:
                     _drop_browser_spans(path)
-            for kind in ("traces", "feedback", "analytics"):
-                if kind != without and getattr(files, kind):
-                    ingest_files(con, kind, list(getattr(files, kind)), opts)
+            for kind, paths in files.by_kind(
+                    k for k in ("traces", "feedback", "analytics") if k != without):
+                ingest_files(con, kind, paths, opts)
             t0 = time.perf_counter()
             run = correlate(con)
             seconds = time.perf_counter() - t0

@@ -81,9 +81,8 @@ def evaluate(seed: int, sessions: int | None, survey_share: float = 1.0,
         con = connect(db)
         try:
             opts = ingest_options(Config(), db)
-            for kind in ("traces", "feedback", "analytics"):
-                if getattr(files, kind):
-                    ingest_files(con, kind, list(getattr(files, kind)), opts)
+            for kind, paths in files.by_kind(("traces", "feedback", "analytics")):
+                ingest_files(con, kind, paths, opts)
             import_csv(con, files.annotations[0])
             t0 = time.perf_counter()
             try:

@@ -169,10 +169,8 @@ def demo(
         opts = ingest_options(cfg, db_path)
         summaries = []
         with FileProgress() as progress:
-            for kind, paths in (("traces", files.traces), ("feedback", files.feedback),
-                                ("analytics", files.analytics),
-                                ("interactions", files.interactions)):
-                summaries += ingest_files(con, kind, list(paths), opts, progress=progress)
+            for kind, paths in files.by_kind():
+                summaries += ingest_files(con, kind, paths, opts, progress=progress)
         refresh_pages(con, cfg)
         print_summaries(summaries)
         for path in files.annotations:  # the incident tracker's export

@@ -34,10 +34,8 @@ def _run(root: Path, **world) -> Iterator[DemoRun]:
     db_path = root / "world.duckdb"
     con = connect(db_path)
     opts = ingest_options(Config(), db_path)
-    for kind, paths in (("traces", files.traces), ("feedback", files.feedback),
-                        ("analytics", files.analytics)):
-        if paths:
-            ingest_files(con, kind, list(paths), opts)
+    for kind, paths in files.by_kind(("traces", "feedback", "analytics")):
+        ingest_files(con, kind, paths, opts)
     try:
         yield DemoRun(con, db_path, correlate(con), orjson.loads(files.truth.read_bytes()))
     finally:
