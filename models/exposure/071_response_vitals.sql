@@ -11,21 +11,28 @@
 --                         collector that missed it): its probability, not "good"
 -- A response with neither has no row: 0 in the models, "not known to be poor". (INP needs an
 -- interaction: a page without one is rated by its route's share too.)
+-- "The latest page before it" is a join on the key and the time order, then the latest per
+-- measurement (arg_max, ties broken by page_key): portable SQL that Spark runs too (no ASOF
+-- join), as in 030.
 -- Parameters: $window_minutes INTEGER
 CREATE OR REPLACE TABLE exposure_response_vitals AS
 WITH v AS (
-    SELECT w.session_id, w.route, w.metric, w.value, w.measured_at,
+    SELECT w.source, w.metric_id, w.session_id, w.route, w.metric, w.value, w.measured_at,
            (w.value > t.good)::DOUBLE AS not_good
     FROM web_vitals AS w
     JOIN web_vital_thresholds AS t USING (metric)
     WHERE w.route IS NOT NULL AND w.metric IN ('CLS', 'INP')
 ),
 on_page AS (  -- each measurement on the latest page of its session and route before it
-    SELECT p.page_key, v.metric, max(v.not_good) AS not_good
-    FROM v
-    ASOF JOIN exposure_pages AS p
-      ON p.session_id = v.session_id AND p.route = v.route AND v.measured_at >= p.started_at
-    GROUP BY p.page_key, v.metric
+    SELECT page_key, metric, max(not_good) AS not_good
+    FROM (SELECT v.metric, any_value(v.not_good) AS not_good,
+                 arg_max(p.page_key, {'at': p.started_at, 'key': p.page_key}) AS page_key
+          FROM v
+          JOIN exposure_pages AS p
+            ON p.session_id = v.session_id AND p.route = v.route
+           AND p.started_at <= v.measured_at
+          GROUP BY v.source, v.metric, v.metric_id)  -- one measurement (web_vitals' key)
+    GROUP BY page_key, metric
 ),
 direct AS (
     SELECT r.response_key, o.metric, o.not_good
@@ -37,7 +44,7 @@ windowed AS (
     SELECT r.response_key, v.metric, avg(v.not_good) AS not_good
     FROM exposure_responses AS r
     JOIN v ON v.route = r.route
-          AND v.measured_at >= r.submitted_at - to_minutes($window_minutes::BIGINT)
+          AND v.measured_at >= r.submitted_at - $window_minutes * INTERVAL 1 MINUTE
           AND v.measured_at <= r.submitted_at
     WHERE r.link <> 'none'
     GROUP BY r.response_key, v.metric
