@@ -91,6 +91,11 @@ def _run(cmd: list[str], cwd: Path, timeout: float) -> dict:
         seconds = time.perf_counter() - t0
     return {"ok": proc.returncode == 0, "seconds": round(seconds, 2),
             "peak_rss_mib": round(rss.mib), "cpu_seconds": round(rss.cpu_seconds, 2),
+            # the process alone and its descendants (a JVM, parser workers)
+            "root_peak_rss_mib": round(rss.root_mib),
+            "children_peak_rss_mib": round(rss.children_mib),
+            "root_cpu_seconds": round(rss.root_cpu_seconds, 2),
+            "children_cpu_seconds": round(rss.children_cpu_seconds, 2),
             "stdout": out, "stderr": err.strip()[-2000:]}
 
 

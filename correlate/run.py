@@ -46,7 +46,9 @@ def correlate(con: duckdb.DuckDBPyConnection, *, settings: Settings | None = Non
               until: datetime | None = None, selection: SelectionSettings | None = None,
               exposure: ExposureStep = build_exposure) -> Run:
     """``exposure`` builds the window's exposure tables in ``con`` (the DuckDB join model by
-    default; parallax.spark_engine.SparkExposure runs it on Spark)."""
+    default; parallax.spark_engine.SparkExposure runs it on Spark). A step whose
+    ``pages_here`` is false leaves the page-level model elsewhere: the self-selection check,
+    which reads it, is then not run (``Run.selection`` None)."""
     settings, join = settings or Settings(), join or JoinSettings()
     selection = selection or SelectionSettings()
     with ThreadPoolExecutor(1) as pool:
@@ -63,7 +65,10 @@ def correlate(con: duckdb.DuckDBPyConnection, *, settings: Settings | None = Non
         findings, modelled = stats.result().conclude(con, delivery, settings)
         from parallax.correlate.who_answered import check
 
-        findings, checked = check(con, findings, settings, selection, since, until)
+        if getattr(exposure, "pages_here", True):
+            findings, checked = check(con, findings, settings, selection, since, until)
+        else:  # offers are matched to page loads (exposure_pages), which stayed on the other
+            checked = None  # engine: the check is not run (the command says so)
     findings = attach_annotations(findings, list_annotations(con), since, until)
     parameters = {"join": join.__dict__, "correlate": settings.as_dict()}
     if checked is not None:  # no offers: the parameters stay as they always were

@@ -26,11 +26,6 @@ NO_OFFERS = ("no survey offers recorded (survey shown events): findings rest on 
 
 def check(con: duckdb.DuckDBPyConnection, findings: list[Finding], settings: Settings,
           sel: SelectionSettings, since, until) -> tuple[list[Finding], dict | None]:
-    if not con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = 'exposure_pages'"
-                       ).fetchall():
-        # The Spark engine leaves the page-level model on the cluster (only the compact frames
-        # come back), and the offers are matched to pages: not measured there, said by the CLI.
-        return findings, None
     offers = build_offers(con, sel, since, until)
     if offers == 0:
         return findings, None

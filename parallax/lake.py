@@ -1,8 +1,9 @@
 """Canonical tables as Parquet, partitioned by day: the layout ``correlate --engine spark`` reads.
 
 ``DIR/<table>/day=YYYY-MM-DD/*.parquet`` (Hive-style, what Spark, Databricks, EMR and DuckDB all
-read as a partition column), one folder per canonical table the join model reads. The day is
-the UTC date of the table's own time column, so a window of days reads only its folders.
+read as a partition column), one folder per canonical table the join model reads (the Core Web
+Vitals as rows of the web_vitals view). The day is the UTC date of the table's own time column,
+so a window of days reads only its folders.
 Rows stream from DuckDB to the files in Arrow batches (a table never has to fit in memory), and
 the folder's path is handed to pyarrow, never written into SQL. The tables are written into a
 fresh sibling folder and moved into place at the end: a failed export leaves nothing half-written.
@@ -32,7 +33,8 @@ TABLES: Mapping[str, str | None] = {
     "sessions": "started_at",
     "feedback": "submitted_at",
     "route_templates": None,
-    # Core Web Vitals: a view over events and spans here, its rows (one per measurement) there
+    # The vitals as the web_vitals view reads them out of events and spans (rows, not the view:
+    # its JSON paths and ASOF routing are DuckDB's), and the thresholds they are rated against.
     "web_vitals": "measured_at",
     "web_vital_thresholds": None,
 }

@@ -5,10 +5,11 @@ table, partitioned by day) and runs the very files of ``models/exposure`` (trans
 ``parallax.portable``) in the order DuckDB runs them, each model materialised once
 (``localCheckpoint``) because several later models read it. Only the compact frames the
 statistics read — one row per response, per session × route, per session, per route and
-dependency — come back to this machine (as Arrow) and replace the exposure tables of the local
-DuckDB file; correlate then fits them and stores findings there as it does after the DuckDB
-join model. Every join of the model is on a session, user, trace or route key, so Spark can
-partition the work by that key (docs/scale.md).
+dependency, per route × vital and per response × vital — come back to this machine (as Arrow)
+and replace the exposure tables of the local DuckDB file; correlate then fits them and stores
+findings there as it does after the DuckDB join model. Every join of the model is on a
+session, user, trace or route key, so Spark can partition the work by that key
+(docs/scale.md).
 
 Needs the ``spark`` extra (pyspark, sqlglot) and a Java 17+ runtime.
 """
@@ -48,7 +49,7 @@ def is_uri(location: str) -> bool:
 
 # What the statistics read (correlate/frame.py): small at any number of spans.
 FRAMES = ("exposure_responses", "exposure_session_routes", "exposure_sessions",
-          "exposure_delivery")
+          "exposure_delivery", "exposure_vitals", "exposure_response_vitals")
 # The incremental models, over every span (DuckDB keeps them current at ingest; Spark builds
 # them whole), then each window's numbered models.
 _PAGES = (("pages.sql", "exposure_pages"), ("side_calls.sql", "exposure_side_calls"))
@@ -130,6 +131,10 @@ def build_on_spark(spark: Any, settings: JoinSettings, since: datetime | None = 
 
 class SparkExposure:
     """correlate's exposure step on Spark: build there, load the frames into ``con``."""
+
+    # exposure_pages (one row per page load) stays on Spark: the self-selection check, which
+    # matches survey offers to page loads, is not run on this engine yet
+    pages_here = False
 
     def __init__(self, spark: Any, tables: Path | str) -> None:
         register_tables(spark, tables)

@@ -11,6 +11,9 @@
 --                         collector that missed it): its probability, not "good"
 -- A response with neither has no row: 0 in the models, "not known to be poor". (INP needs an
 -- interaction: a page without one is rated by its route's share too.)
+-- "The latest page before it" is a join on the key and the time order, then the latest per
+-- measurement (arg_max, ties broken by page_key): portable SQL that Spark runs too (no ASOF
+-- join), as in 030.
 -- Parameters: $window_minutes INTEGER
 CREATE OR REPLACE TABLE exposure_response_vitals AS
 WITH v AS (
@@ -20,18 +23,15 @@ WITH v AS (
     JOIN web_vital_thresholds AS t USING (metric)
     WHERE w.route IS NOT NULL AND w.metric IN ('CLS', 'INP')
 ),
-on_page AS (  -- each measurement on the latest page of its session and route at or before it
-    -- ("the latest at or before" is a join on the key and the time order, then the latest per
-    -- measurement: portable SQL that Spark runs too, no ASOF join; session-local, so cheap)
+on_page AS (  -- each measurement on the latest page of its session and route before it
     SELECT page_key, metric, max(not_good) AS not_good
-    FROM (
-        SELECT v.metric, any_value(v.not_good) AS not_good,  -- one row per measurement
-               arg_max(p.page_key, {'at': p.started_at, 'key': p.page_key}) AS page_key
-        FROM v
-        JOIN exposure_pages AS p
-          ON p.session_id = v.session_id AND p.route = v.route AND p.started_at <= v.measured_at
-        GROUP BY v.source, v.metric, v.metric_id
-    ) AS latest
+    FROM (SELECT v.metric, any_value(v.not_good) AS not_good,
+                 arg_max(p.page_key, {'at': p.started_at, 'key': p.page_key}) AS page_key
+          FROM v
+          JOIN exposure_pages AS p
+            ON p.session_id = v.session_id AND p.route = v.route
+           AND p.started_at <= v.measured_at
+          GROUP BY v.source, v.metric, v.metric_id)  -- one measurement (web_vitals' key)
     GROUP BY page_key, metric
 ),
 direct AS (
