@@ -27,28 +27,21 @@ import sys
 import tempfile
 from pathlib import Path
 
+from verdicts import loaded_world
+
 COVERAGE = 0.9  # target share of caused-contact rows whose intervals cover the truth
 
 
 def evaluate(seed: int, sessions: int) -> dict:
-    from parallax.config import Config
-    from parallax.connectors.load import ingest_files
     from parallax.contacts.drivers import call_drivers
     from parallax.contacts.metrics import contact_metrics
-    from parallax.db import connect
     from parallax.demo import build_world
     from parallax.exposure import JoinSettings, refresh_pages
-    from parallax.options import ingest_options
 
     with tempfile.TemporaryDirectory() as tmp:
         files = build_world(Path(tmp) / "world", seed=seed, sessions=sessions)
         truth = json.loads(files.truth.read_text())["contact_centre"]
-        db = Path(tmp) / "p.duckdb"
-        con = connect(db)
-        try:
-            opts = ingest_options(Config(), db)
-            for kind, paths in files.by_kind(("traces", "analytics", "interactions")):
-                ingest_files(con, kind, paths, opts)
+        with loaded_world(tmp, files, ("traces", "analytics", "interactions")) as con:
             refresh_pages(con, JoinSettings())
             fcr_days = truth["metrics"]["fcr_days"]
             got, alt = ({m.group: m for by in ("all", "reason")
@@ -57,8 +50,6 @@ def evaluate(seed: int, sessions: int) -> dict:
             drivers = call_drivers(con, window_s=truth["drivers"]["window_s"],
                                    good_load_ms=truth["drivers"]["good_load_ms"],
                                    fcr_days=truth["drivers"]["fcr_days"])
-        finally:
-            con.close()
     metrics = []
     for group, t in [("all", truth["metrics"]["all"]), *truth["metrics"]["by_reason"].items()]:
         m, a = got.get(group), alt.get(group)

@@ -36,6 +36,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from verdicts import loaded_world
+
 TRAINING = range(31, 41)
 # Fixed 2026-12-06 (issue 21) before any world of them was built: never to be tuned on.
 HELD_OUT = range(9401, 9421)
@@ -43,32 +45,21 @@ MIN_RESPONSES = 30
 
 
 def evaluate(seed: int, sessions: int | None) -> dict:
-    from parallax.config import Config
-    from parallax.connectors.load import ingest_files
     from parallax.correlate import correlate
-    from parallax.db import connect
     from parallax.demo import build_world
     from parallax.demo.family import draw_spec
     from parallax.demo.selection import PlantedSelection
-    from parallax.options import ingest_options
 
     spec = draw_spec(seed)
     size = sessions or spec.notes.get("sessions", 3000)
     with tempfile.TemporaryDirectory() as tmp:
         files = build_world(Path(tmp) / "world", seed=seed, sessions=size, spec=spec,
                             selection=PlantedSelection())
-        db = Path(tmp) / "p.duckdb"
-        con = connect(db)
-        try:
-            opts = ingest_options(Config(), db)
-            for kind, paths in files.by_kind(("traces", "feedback", "analytics")):
-                ingest_files(con, kind, paths, opts)
+        with loaded_world(tmp, files) as con:
             t0 = time.perf_counter()
             run = correlate(con)
             seconds = time.perf_counter() - t0
             truth = json.loads(files.truth.read_text())["selection"]
-        finally:
-            con.close()
     return {**score(truth, [f.to_json() for f in run.findings]), "seed": seed,
             "sessions": size, "correlate_s": seconds, "run": run.selection}
 

@@ -38,8 +38,11 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from statistics import NormalDist
+from typing import Any
 
 from parallax.correlate.findings import VERDICTS
 from parallax.correlate.settings import Z
@@ -95,36 +98,46 @@ def _drop_browser_spans(path: Path) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-def evaluate(seed: int, sessions: int | None, scale: float = 1.0, without: str | None = None,
-             family: bool = False, vitals: bool = False) -> dict:
+@contextmanager
+def loaded_world(tmp: str, files: Any,
+                 kinds: Iterable[str] = ("traces", "feedback", "analytics")) -> Iterator[Any]:
+    """A fresh database in ``tmp`` holding the world's files of ``kinds`` (a demo.DemoFiles),
+    as the evaluations load it; closed on exit."""
     from parallax.config import Config
     from parallax.connectors.load import ingest_files
-    from parallax.correlate import correlate
     from parallax.db import connect
-    from parallax.demo import build_world
     from parallax.options import ingest_options
+
+    db = Path(tmp) / "p.duckdb"
+    con = connect(db)
+    try:
+        opts = ingest_options(Config(), db)
+        for kind, paths in files.by_kind(kinds):
+            ingest_files(con, kind, paths, opts)
+        yield con
+    finally:
+        con.close()
+
+
+def evaluate(seed: int, sessions: int | None, scale: float = 1.0, without: str | None = None,
+             family: bool = False, vitals: bool = False) -> dict:
+    from parallax.correlate import correlate
+    from parallax.demo import build_world
 
     spec = world_spec(seed, family, scale, vitals)
     size = sessions or spec.notes.get("sessions", 3000)
     with tempfile.TemporaryDirectory() as tmp:
         files = build_world(Path(tmp) / "world", seed=seed, sessions=size, spec=spec)
-        db = Path(tmp) / "p.duckdb"
-        con = connect(db)
-        try:
-            opts = ingest_options(Config(), db)
-            if without == "browser":
-                for path in files.traces:
-                    _drop_browser_spans(path)
-            for kind, paths in files.by_kind(
-                    k for k in ("traces", "feedback", "analytics") if k != without):
-                ingest_files(con, kind, paths, opts)
+        if without == "browser":
+            for path in files.traces:
+                _drop_browser_spans(path)
+        kinds = (k for k in ("traces", "feedback", "analytics") if k != without)
+        with loaded_world(tmp, files, kinds) as con:
             t0 = time.perf_counter()
             run = correlate(con)
             seconds = time.perf_counter() - t0
             truth = json.loads(files.truth.read_text())
             on_template = _on_template(con, set(truth["expected"]["routes"]))
-        finally:
-            con.close()
     out = score(truth, [f.to_json() for f in run.findings], seed, size, seconds)
     if "vitals" in truth:
         out["vitals"] = vitals_checks(truth["vitals"], [f.to_json() for f in run.findings])

@@ -48,7 +48,7 @@ from incident_coverage import (
     print_summary,
     world_line,
 )
-from verdicts import HELD_OUT, HELD_OUT_RANGES, seeds
+from verdicts import HELD_OUT, HELD_OUT_RANGES, loaded_world, seeds
 
 from parallax.numbers import ci
 
@@ -57,16 +57,12 @@ TOLERANCE = 0.25
 
 def evaluate(seed: int, sessions: int | None, survey_share: float = 1.0,
              design: bool = True, family: bool = False) -> dict | None:
-    from parallax.config import Config
-    from parallax.connectors.load import ingest_files
     from parallax.correlate.design_check import design_check
     from parallax.correlate.incident import incident_impact
-    from parallax.db import connect
     from parallax.demo import build_world
     from parallax.demo.family import draw_spec
     from parallax.demo.spec import DEMO
     from parallax.errors import NoDataError
-    from parallax.options import ingest_options
     from parallax.records.annotations import import_csv
 
     spec = draw_spec(seed) if family else DEMO
@@ -77,12 +73,7 @@ def evaluate(seed: int, sessions: int | None, survey_share: float = 1.0,
         files = build_world(Path(tmp) / "world", seed=seed, sessions=sessions,
                             survey_share=survey_share, spec=spec)
         truth = json.loads(files.truth.read_text())["workflows"]
-        db = Path(tmp) / "p.duckdb"
-        con = connect(db)
-        try:
-            opts = ingest_options(Config(), db)
-            for kind, paths in files.by_kind(("traces", "feedback", "analytics")):
-                ingest_files(con, kind, paths, opts)
+        with loaded_world(tmp, files) as con:
             import_csv(con, files.annotations[0])
             t0 = time.perf_counter()
             try:
@@ -94,8 +85,6 @@ def evaluate(seed: int, sessions: int | None, survey_share: float = 1.0,
             dc = (design_check(con, change["route"], datetime.fromisoformat(change["at"]))
                   .to_json() if design and change else None)
             t2 = time.perf_counter()
-        finally:
-            con.close()
     out = {"seed": seed, "sessions": sessions, "survey_share": survey_share,
            "incident_s": round(t1 - t0, 2), "incident": incident_score(truth["incident"], inc)}
     if dc is not None:
