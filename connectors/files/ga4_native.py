@@ -37,7 +37,7 @@ from parallax.connectors.base import ParseContext, Source
 from parallax.connectors.files.analytics_rows import dumps_json, loads_exact, mac_key
 from parallax.connectors.files.ga4_fields import LOAD_PARAMS, SESSION_PARAM, TRACE_PARAM
 from parallax.connectors.privacy import PII_ATTRIBUTE_KEYS
-from parallax.db import drop_function, read_sql, sql_code, sql_params
+from parallax.db import drop_function, read_sql, run_sql, sql_code
 
 __all__ = ["MAX_OBJECT_BYTES", "enabled", "stage"]
 
@@ -131,8 +131,7 @@ def stage(con: duckdb.DuckDBPyConnection, source: Source, ctx: ParseContext,
                 name, fn, args, varchar, type="arrow", side_effects=False,
                 null_handling="special")
         for stmt in statements:
-            used = {k: v for k, v in params.items() if k in sql_params(stmt)}
-            con.execute(stmt, used).fetchall()
+            run_sql(con, stmt, params).fetchall()
         staged = {t: con.execute(f"SELECT count(*) FROM stage_{t}").fetchall()[0][0]
                   for t in _TABLES}
     except duckdb.Error as exc:

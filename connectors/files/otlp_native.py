@@ -48,7 +48,7 @@ import pyarrow.compute as pc
 from parallax.connectors import arrays
 from parallax.connectors.base import ParseContext, Source
 from parallax.connectors.privacy import FREE_TEXT_KEYS, PII_ATTRIBUTE_KEYS, is_credential
-from parallax.db import drop_function, read_sql, sql_code, sql_params
+from parallax.db import drop_function, read_sql, run_sql, sql_code
 
 __all__ = ["MAX_OBJECT_BYTES", "RESOURCE_KEYS", "SPAN_KEYS", "enabled", "stage"]
 
@@ -392,8 +392,7 @@ def stage(con: duckdb.DuckDBPyConnection, source: Source, ctx: ParseContext,
         con.execute("CREATE TEMP TABLE stage_spans AS SELECT * FROM spans LIMIT 0")
         rows = 0
         for stmt in statements:
-            used = {k: v for k, v in params.items() if k in sql_params(stmt)}
-            result = con.execute(stmt, used).fetchall()
+            result = run_sql(con, stmt, params).fetchall()
             if sql_code(stmt).upper().startswith("INSERT"):
                 rows = int(result[0][0])
     except duckdb.InterruptException:  # Ctrl-C: stop, do not parse the file again in Python
