@@ -35,6 +35,7 @@ import argparse
 import dataclasses
 import json
 import math
+import shutil
 import sys
 import tempfile
 import time
@@ -121,24 +122,47 @@ def loaded_world(tmp: str, files: Any,
 
 
 def evaluate(seed: int, sessions: int | None, scale: float = 1.0, without: str | None = None,
-             family: bool = False, vitals: bool = False) -> dict:
-    from parallax.correlate import correlate
+             family: bool = False, vitals: bool = False, keep: Path | None = None) -> dict:
+    """One world's scores. ``keep``: a folder where the loaded database and the world's truth
+    are kept and found again (a second run only correlates: method changes, same data)."""
     from parallax.demo import build_world
 
     spec = world_spec(seed, family, scale, vitals)
     size = sessions or spec.notes.get("sessions", 3000)
+    name = (f"{'family' if family else 'demo'}-{seed}-{size}-x{scale}-{without or 'all'}"
+            f"{'-vitals' if vitals else ''}")
+    if keep is not None and (keep / name / "truth.json").exists():
+        from parallax.db import connect
+
+        con = connect(keep / name / "p.duckdb")
+        try:
+            return _scored(con, json.loads((keep / name / "truth.json").read_text()), seed,
+                           size, family)
+        finally:
+            con.close()
     with tempfile.TemporaryDirectory() as tmp:
         files = build_world(Path(tmp) / "world", seed=seed, sessions=size, spec=spec)
         if without == "browser":
             for path in files.traces:
                 _drop_browser_spans(path)
         kinds = (k for k in ("traces", "feedback", "analytics") if k != without)
+        truth = json.loads(files.truth.read_text())
         with loaded_world(tmp, files, kinds) as con:
-            t0 = time.perf_counter()
-            run = correlate(con)
-            seconds = time.perf_counter() - t0
-            truth = json.loads(files.truth.read_text())
-            on_template = _on_template(con, set(truth["expected"]["routes"]))
+            out = _scored(con, truth, seed, size, family)
+        if keep is not None:  # the truth last: its presence says the database is whole
+            (keep / name).mkdir(parents=True, exist_ok=True)
+            shutil.copy(Path(tmp) / "p.duckdb", keep / name / "p.duckdb")
+            (keep / name / "truth.json").write_text(json.dumps(truth))
+    return out
+
+
+def _scored(con: Any, truth: dict, seed: int, size: int, family: bool) -> dict:
+    from parallax.correlate import correlate
+
+    t0 = time.perf_counter()
+    run = correlate(con)
+    seconds = time.perf_counter() - t0
+    on_template = _on_template(con, set(truth["expected"]["routes"]))
     out = score(truth, [f.to_json() for f in run.findings], seed, size, seconds)
     if "vitals" in truth:
         out["vitals"] = vitals_checks(truth["vitals"], [f.to_json() for f in run.findings])
@@ -181,7 +205,7 @@ def score(truth: dict, findings: list[dict], seed: int, sessions: int, seconds: 
     expected = {("route", k): v for k, v in truth["expected"]["routes"].items()}
     expected |= {("dependency", k): v for k, v in truth["expected"]["dependencies"].items()}
     got = {(f["subject_kind"], f["subject"]): f for f in findings}
-    rows, covered, coverable, misses = [], 0, 0, []
+    rows, covered, coverable, misses, errors = [], 0, 0, [], []
     power = {"design": [0.0, 0], "mixed": [0.0, 0]}
     for key, exp in sorted(expected.items()):
         want = "ok" if exp["verdict"] == "healthy" else exp["verdict"]
@@ -194,11 +218,12 @@ def score(truth: dict, findings: list[dict], seed: int, sessions: int, seconds: 
             effect = exp.get("design_effect_at_good_delivery", exp.get("design_effect", 0.0))
             hit = odds["ci_low"] <= math.exp(effect) <= odds["ci_high"]
             covered += hit
+            estimate = {"subject": key[1], "expected": want, "got": verdict,
+                        "planted_log_odds": effect, "n_responses": f["n_responses"],
+                        "log_odds": [math.log(odds[k]) for k in ("estimate", "ci_low", "ci_high")]}
+            errors.append(estimate)
             if not hit:  # which intervals miss, and on which side, tells bias from width
-                misses.append({"subject": key[1], "expected": want, "got": verdict,
-                               "planted_log_odds": effect, "n_responses": f["n_responses"],
-                               "log_odds": [math.log(odds[k]) for k in
-                                            ("estimate", "ci_low", "ci_high")]})
+                misses.append(estimate)
             if want in power:
                 power[want][0] += _power(effect, odds, f["details"]["alpha"])
                 power[want][1] += 1
@@ -211,6 +236,7 @@ def score(truth: dict, findings: list[dict], seed: int, sessions: int, seconds: 
         "delivery_called_design": sum(r["expected"] == "delivery" and r["got"] == "design"
                                       for r in rows if r["kind"] == "route"),
         "ci_covers_design_effect": covered, "ci_coverable": coverable, "ci_misses": misses,
+        "design_estimates": errors,  # every coverable route: planted against estimated
         "design_part_power": power,
         "wrong": [r for r in rows if r["expected"] != r["got"]],
     }
@@ -277,6 +303,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="leave a source out: browser documentLoad spans, or the GA4 export")
     ap.add_argument("--vitals", action="store_true",
                     help="plant the Core Web Vitals cases (demo/vitals.py) and check them")
+    ap.add_argument("--keep", type=Path, default=None,
+                    help="keep each world's loaded database in this folder and reuse it when "
+                         "it is there (only correlate runs again)")
     ap.add_argument("--json", help="write the results as JSON to this path ('-' = stdout)")
     args = ap.parse_args(argv)
     if args.held_out:
@@ -291,7 +320,8 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for size in sizes:
         for seed in chosen:
-            r = evaluate(seed, size, args.effect_scale, args.without, args.family, args.vitals)
+            r = evaluate(seed, size, args.effect_scale, args.without, args.family, args.vitals,
+                         args.keep)
             results.append(r)
             wrong = ", ".join(f"{w['subject']} {w['expected']}→{w['got']}" for w in r["wrong"])
             tpl = r["responses_on_template"]
