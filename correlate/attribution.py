@@ -10,9 +10,10 @@ separate slopes (DerSimonian–Laird) — a route's delivery counts against it o
 own customers' answers follow its own load times, while a route with little spread of load
 times borrows the site's slope. Model B splits a subject's excess on the log-odds scale in two.
 The design part is its level at good delivery minus the reference level (routes: the site's
-normal, the unweighted median level of the routes with enough responses, which troubled routes
-that attract many answers cannot pull towards themselves; segments: the other segments'
-weighted mean). The delivery part is what its delivery adds (routes: the mean log-odds above
+normal, the unweighted median level of the routes with enough responses that agree with one
+another (normal.consensus), which troubled routes that attract many answers cannot pull
+towards themselves; segments: the other segments' weighted mean). The delivery part is
+what its delivery adds (routes: the mean log-odds above
 good delivery — load capped at the good threshold, no errors, no failures; segments: above
 what the rest of the site was served). The explained share is delivery / (delivery +
 max(design, 0)); intervals come from parameter draws (plus, for a segment's delivery gap, the
@@ -34,6 +35,7 @@ from parallax.correlate.frame import UNKNOWN, Frame
 from parallax.correlate.logit import Estimate, LogitFit, fit_logit
 from parallax.correlate.normal import (
     against_typical,
+    consensus,
     levels_at_good,
     normal_levels,
     pooled_slopes,
@@ -113,8 +115,9 @@ def subject_effects(m: Models, settings: Settings, *, relative: bool = False,
 
     Routes (``relative=False``) are measured against the site's normal. The design part: the
     unweighted median level at good delivery of the routes with at least ``min_responses``
-    responses (neither a minority of troubled routes nor the routes that attract many answers
-    can move it). The raw excess, as customers report it (model A): the median level of the
+    responses that lie within ``normal_band`` standard errors of it (neither a minority of
+    troubled routes nor the routes that attract many answers can move it). The raw excess,
+    as customers report it (model A): the median level of the
     ``healthy`` routes among those (delivery within thresholds), when there are two or more —
     a route is not unhappy merely for being less troubled than other troubled routes.
     Segments (``relative=True``) are measured against the rest of the site: the other
@@ -138,6 +141,8 @@ def subject_effects(m: Models, settings: Settings, *, relative: bool = False,
     served_draws = m.draws[:, deliv]
     at_good, at_good_draws = levels_at_good(m, levels, cols, settings)
     typical = typical_load(m, healthy, settings)
+    normal_routes = consensus(at_good, at_good_draws, normal_levels(levels, weights, settings),
+                              settings.normal_band)
     out = []
     for i, (level, a_col) in enumerate(zip(levels, a_cols, strict=True)):
         rows = b.subject == level
@@ -152,8 +157,7 @@ def subject_effects(m: Models, settings: Settings, *, relative: bool = False,
             others &= b.subject != UNKNOWN
             if not others.any():
                 continue
-        ref, ref_draws = reference(at_good, at_good_draws, w, relative,
-                                    normal_levels(levels, weights, settings))
+        ref, ref_draws = reference(at_good, at_good_draws, w, relative, normal_routes)
         good = good_delivery(b, frame, settings, rows)
         eta_good = good[:, keep] @ m.b.params
         kept = [m.b.names[j] for j in deliv]

@@ -18,8 +18,8 @@ from parallax.correlate.settings import Settings
 if TYPE_CHECKING:
     from parallax.correlate.attribution import Models
 
-__all__ = ["against_typical", "levels_at_good", "normal_levels", "pooled_slopes", "reference",
-           "typical_load"]
+__all__ = ["against_typical", "consensus", "levels_at_good", "normal_levels", "pooled_slopes",
+           "reference", "typical_load"]
 
 # The prior sd of a route's slope deviation is at least this (log-odds per ln second): a few
 # routes do not show how much routes differ, and a route whose pages are all slow is read at
@@ -110,6 +110,27 @@ def normal_levels(levels: list[str], counts: np.ndarray, settings: Settings) -> 
     known = np.array([lv not in (OTHER, UNKNOWN) for lv in levels])
     enough = known & (counts >= settings.min_responses)
     return enough if enough.sum() >= 3 else (known if known.any() else np.ones_like(known))
+
+
+def consensus(point: np.ndarray, draws: np.ndarray, candidates: np.ndarray, band: float,
+              ) -> np.ndarray:
+    """The routes that make the site's normal: the ``candidates`` whose level lies within
+    ``band`` of its own standard errors of the median of those kept, iterated until the set
+    settles (at least three kept). A plain median of every route sits at the edge of the
+    routes that share the normal level, pulled toward the design (or silent) routes beside
+    them by as much as the noisiest of those routes — every other route then looks better or
+    worse than it is. A route clearly apart from the rest is not part of their normal; one
+    within its noise of it stays, so the band trims outliers, not noise."""
+    if band <= 0:
+        return candidates
+    sd = draws.std(axis=0)
+    kept = candidates.copy()
+    for _ in range(len(point)):
+        new = candidates & (np.abs(point - np.median(point[kept])) <= band * sd)
+        if new.sum() < 3 or (new == kept).all():
+            break
+        kept = new
+    return kept
 
 
 def reference(point: np.ndarray, draws: np.ndarray, weights: np.ndarray, mean: bool,

@@ -30,6 +30,9 @@ class Settings:
     # A design-only verdict on a route whose pages are mostly slow reads its level through its
     # load slope (few of its pages loaded well): blaming design there needs stronger evidence.
     design_alpha_slow: float = 0.01
+    # The site's normal leaves out routes whose level at good delivery lies more than this many
+    # of their own standard errors from the others' median (0: every route with enough answers)
+    normal_band: float = 3.0
     draws: int = 1000  # parameter draws for intervals of shares and impacts
     seed: int = 0  # the draws' seed: the same data gives the same findings
     # "Good delivery", the counterfactual impacts are measured against:
@@ -61,6 +64,8 @@ class Settings:
         if not (0 < out.alpha < 1 and 0 < out.power < 1 and 0 < out.design_alpha_slow < 1):
             raise ConfigError(f"{where}: alpha, design_alpha_slow and power must be between 0 "
                               "and 1")
+        if out.normal_band < 0:
+            raise ConfigError(f"{where}: normal_band must be >= 0")
         if out.min_responses < 1 or out.min_level < 1 or out.draws < 100:
             raise ConfigError(f"{where}: min_responses and min_level must be >= 1, draws >= 100")
         counts = ("incident_min_pre_bins", "incident_min_pre_responses",
