@@ -90,7 +90,8 @@ _EXACT_FLOAT = 1 << 53  # pa.array refuses a larger int as a float64: left to it
 
 def column(values: Sequence[Any], kind: pa.DataType) -> pa.Array:
     """``pa.array(values, kind)`` for the shapes the row builders hand over — text, floats,
-    ints, booleans, aware datetimes as UTC microseconds, None as null — built from NumPy;
+    ints, booleans, aware datetimes as UTC microseconds, lists of text, None as null — built
+    from NumPy;
     any other value or type is left to ``pa.array`` itself (and its pandas import)."""
     present = [v is not None for v in values]
     missing = None if all(present) else ~np.array(present, bool)
@@ -115,6 +116,15 @@ def column(values: Sequence[Any], kind: pa.DataType) -> pa.Array:
         data = np.array([0 if v is None else (v - _EPOCH) // _MICROSECOND for v in values],
                         np.int64)
         out = _with_validity(kind, data, missing)
+    elif (pa.types.is_list(kind) and pa.types.is_string(kind.value_type) and kinds <= {list}
+          and all(type(x) is str for v in given for x in v)):
+        offsets = np.zeros(len(values) + 1, np.int32)
+        np.cumsum([0 if v is None else len(v) for v in values], out=offsets[1:])
+        flat = strings([x for v in given for x in v])
+        validity = None if missing is None else pa.py_buffer(np.packbits(~missing,
+                                                                          bitorder="little"))
+        out = pa.ListArray.from_buffers(kind, len(values), [validity, pa.py_buffer(offsets)],
+                                        children=[flat])
     return pa.array(values, kind) if out is None else out
 
 

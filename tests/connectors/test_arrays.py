@@ -70,6 +70,7 @@ _COLUMNS = [
       datetime(1960, 1, 2, tzinfo=timezone(timedelta(hours=5, minutes=30))),
       datetime(2026, 5, 1, 12, tzinfo=timezone(timedelta(hours=-7)))], _UTC),
     ([], pa.string()), ([], _UTC), ([None, None], pa.float64()), ([None], pa.bool_()),
+    ([["a", "é"], None, [], ["x" * 40]], pa.list_(pa.string())), ([[]], pa.list_(pa.string())),
 ]
 
 
@@ -92,7 +93,7 @@ def test_column_equals_pyarrows_conversion_without_calling_it(values, kind,
     ([datetime(2026, 1, 2, 3, 4)], _UTC),  # naive: pyarrow's own reading
     ([2**53 + 1], pa.float64()),  # not exactly a float: pyarrow refuses it
     ([True], pa.float64()),
-    ([["a"], None], pa.list_(pa.string())),
+    ([["a", 1], None], pa.list_(pa.string())),  # not all text: pyarrow refuses it
 ])
 def test_column_leaves_other_shapes_to_pyarrow(values, kind) -> None:
     try:
