@@ -12,11 +12,13 @@ a process that needs pandas still imports it where it uses it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["FALSE", "bools", "int64s", "numpy", "strings", "text"]
+__all__ = ["FALSE", "bools", "column", "int64s", "numpy", "strings", "text"]
 
 
 def int64s(values: np.ndarray, missing: np.ndarray | None = None) -> pa.Array:
@@ -79,3 +81,57 @@ def text(value: str) -> pa.Scalar:
 
 
 FALSE = bools(np.zeros(1, bool))[0]
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_EXACT_FLOAT = 1 << 53  # pa.array refuses a larger int as a float64: left to it
+
+
+def column(values: Sequence[Any], kind: pa.DataType) -> pa.Array:
+    """``pa.array(values, kind)`` for the shapes the row builders hand over — text, floats,
+    ints, booleans, aware datetimes as UTC microseconds, lists of text, None as null — built
+    from NumPy;
+    any other value or type is left to ``pa.array`` itself (and its pandas import)."""
+    present = [v is not None for v in values]
+    missing = None if all(present) else ~np.array(present, bool)
+    given = [v for v in values if v is not None]
+    kinds = {type(v) for v in given}
+    out: pa.Array | None = None
+    if pa.types.is_string(kind) and kinds <= {str}:
+        out = strings(values)
+    elif pa.types.is_float64(kind) and kinds <= {float, int} and (
+            int not in kinds or all(abs(v) <= _EXACT_FLOAT for v in given if type(v) is int)):
+        data = np.array([0.0 if v is None else float(v) for v in values], np.float64)
+        out = _with_validity(pa.float64(), data, missing)
+    elif pa.types.is_boolean(kind) and kinds <= {bool}:
+        out = _with_validity(pa.bool_(), np.packbits(
+            np.array([bool(v) for v in values], bool), bitorder="little"), missing, len(values))
+    elif (pa.types.is_int64(kind) or pa.types.is_int32(kind)) and kinds <= {int} and all(
+            -(1 << 63) <= v < (1 << 63) for v in given):
+        data = np.array([0 if v is None else v for v in values], np.int64)
+        out = _with_validity(pa.int64(), data, missing).cast(kind)  # checked: overflow raises
+    elif (pa.types.is_timestamp(kind) and kind.unit == "us" and kind.tz in ("UTC", "+00:00")
+          and kinds <= {datetime} and all(v.tzinfo is not None for v in given)):
+        data = np.array([0 if v is None else (v - _EPOCH) // _MICROSECOND for v in values],
+                        np.int64)
+        out = _with_validity(kind, data, missing)
+    elif (pa.types.is_list(kind) and pa.types.is_string(kind.value_type) and kinds <= {list}
+          and all(type(x) is str for v in given for x in v)):
+        offsets = np.zeros(len(values) + 1, np.int32)
+        np.cumsum([0 if v is None else len(v) for v in values], out=offsets[1:])
+        flat = strings([x for v in given for x in v])
+        validity = None if missing is None else pa.py_buffer(np.packbits(~missing,
+                                                                          bitorder="little"))
+        out = pa.ListArray.from_buffers(kind, len(values), [validity, pa.py_buffer(offsets)],
+                                        children=[flat])
+    return pa.array(values, kind) if out is None else out
+
+
+def _with_validity(kind: pa.DataType, data: np.ndarray, missing: np.ndarray | None,
+                   n: int | None = None) -> pa.Array:
+    validity = None
+    if missing is not None and missing.any():
+        validity = pa.py_buffer(np.packbits(~missing, bitorder="little"))
+    return pa.Array.from_buffers(kind, len(data) if n is None else n,
+                                 [validity, pa.py_buffer(np.ascontiguousarray(data))])

@@ -223,13 +223,16 @@ def _merge_all(con, fmt: FileFormat, staged: dict[str, int], rejects: list[Rejec
 def _store_rejects(con, rejects: list[Reject], load_id: str, file: str, sha: str) -> None:
     if not rejects:
         return
-    table = pa.table({
+    from parallax.connectors.arrays import column  # pa.table of lists would import pandas
+
+    texts: dict[str, list[str | None]] = {
         "load_id": [load_id] * len(rejects),
         "file": [file] * len(rejects),
         "location": [r.location for r in rejects],
         "reason": [r.reason for r in rejects],
         "raw": [None if r.raw is None else r.raw[:10_000] for r in rejects],
-    })
+    }
+    table = pa.table({name: column(values, pa.string()) for name, values in texts.items()})
     con.register("_parallax_rejects", table)
     try:
         con.execute(read_sql("models", "load/rejects.sql"), {"sha256": sha})

@@ -26,7 +26,11 @@ import warnings
 from dataclasses import dataclass, replace
 
 import numpy as np
-import statsmodels.api as sm
+
+# the model's own modules: statsmodels.api would also import its formula, time-series and
+# plotting stacks, which correlate never uses
+from statsmodels.genmod import families
+from statsmodels.genmod.generalized_linear_model import GLM
 
 from parallax.correlate.design import Design, build_design, delivery_columns, good_delivery
 from parallax.correlate.frame import Frame
@@ -101,7 +105,7 @@ def _fit(fm: Frame, design: Design, w: np.ndarray) -> tuple[np.ndarray, np.ndarr
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            res = sm.GLM(fm.y, design.X, family=sm.families.Binomial(), var_weights=w).fit(
+            res = GLM(fm.y, design.X, family=families.Binomial(), var_weights=w).fit(
                 cov_type="cluster", cov_kwds={"groups": groups})
         except (ValueError, np.linalg.LinAlgError):
             return None

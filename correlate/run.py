@@ -18,8 +18,7 @@ import duckdb
 import orjson
 
 from parallax.correlate.findings import Finding, attach_annotations
-from parallax.correlate.selection import SelectionSettings
-from parallax.correlate.settings import Settings
+from parallax.correlate.settings import SelectionSettings, Settings
 from parallax.db import transaction
 from parallax.errors import NoDataError
 from parallax.exposure import ExposureStep, JoinSettings, LinkCoverage, build_exposure
@@ -53,6 +52,7 @@ def correlate(con: duckdb.DuckDBPyConnection, *, settings: Settings | None = Non
     selection = selection or SelectionSettings()
     with ThreadPoolExecutor(1) as pool:
         stats = pool.submit(importlib.import_module, "parallax.correlate.conclude")
+        answered = pool.submit(importlib.import_module, "parallax.correlate.who_answered")
         coverage = exposure(con, join, since, until)
         from parallax.correlate.frame import read_delivery  # polars: loaded meanwhile too
 
@@ -63,10 +63,9 @@ def correlate(con: duckdb.DuckDBPyConnection, *, settings: Settings | None = Non
             raise NoDataError(f"nothing to correlate{window}: no feedback and no page loads "
                               "(load some with `parallax ingest`)")
         findings, modelled = stats.result().conclude(con, delivery, settings)
-        from parallax.correlate.who_answered import check
-
         if getattr(exposure, "pages_here", True):
-            findings, checked = check(con, findings, settings, selection, since, until)
+            findings, checked = answered.result().check(con, findings, settings, selection,
+                                                        since, until)
         else:  # offers are matched to page loads (exposure_pages), which stayed on the other
             checked = None  # engine: the check is not run (the command says so)
     findings = attach_annotations(findings, list_annotations(con), since, until)

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from parallax.config import section_settings
 from parallax.errors import ConfigError
 
-__all__ = ["LEVEL", "TAILS", "Z", "Settings"]
+__all__ = ["LEVEL", "TAILS", "Z", "SelectionSettings", "Settings"]
 
 # Every interval Parallax reports is a 95 % one: percentile intervals of parameter draws cut
 # at TAILS, normal-approximation ones at ± Z standard errors (the standard normal's 97.5 %
@@ -82,3 +82,34 @@ class Settings:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class SelectionSettings:
+    """``[selection]`` in parallax.toml."""
+
+    # analytics event names that mean "the survey was shown" (GA4 custom events)
+    offer_events: tuple[str, ...] = ("survey_impression", "survey_shown")
+    grace_seconds: int = 60  # a response may be stored as begun this long before its offer
+    trim: tuple[float, float] = (0.01, 0.99)  # weights clipped at these percentiles
+    cap_load_s: float = 30.0  # load seconds beyond this count as this (a few very slow pages
+    # would otherwise carry the slope)
+
+    @classmethod
+    def from_mapping(cls, data: Mapping, where: str = "[selection]") -> SelectionSettings:
+        unknown = set(data) - {"offer_events", "grace_seconds", "trim", "cap_load_s"}
+        if unknown:
+            raise ConfigError(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
+        try:
+            out = cls(
+                tuple(str(e) for e in data.get("offer_events", cls.offer_events)),
+                int(data.get("grace_seconds", cls.grace_seconds)),
+                (float(data.get("trim", cls.trim)[0]), float(data.get("trim", cls.trim)[1])),
+                float(data.get("cap_load_s", cls.cap_load_s)))
+        except (TypeError, ValueError, IndexError) as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+        lo, hi = out.trim
+        if not (0 <= lo < hi <= 1) or out.grace_seconds < 0 or out.cap_load_s <= 0:
+            raise ConfigError(f"{where}: trim must be two percentiles 0 <= lo < hi <= 1, "
+                              "grace_seconds >= 0, cap_load_s > 0")
+        return out

@@ -33,6 +33,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from parallax.connectors.arrays import strings  # pa.array would import pandas (arrays.py)
 from parallax.connectors.base import ParseContext, Source
 from parallax.connectors.files.analytics_rows import dumps_json, loads_exact, mac_key
 from parallax.connectors.files.ga4_fields import LOAD_PARAMS, SESSION_PARAM, TRACE_PARAM
@@ -62,7 +63,7 @@ def _distinct(fn: Callable[[str], Any]) -> Callable[[pa.Array], pa.Array]:
         if isinstance(values, pa.ChunkedArray):
             values = values.combine_chunks()
         encoded = values.dictionary_encode()  # one hash pass: the distinct values + indices
-        mapped = pa.array([fn(v) for v in encoded.dictionary.to_pylist()], pa.string())
+        mapped = strings([fn(v) for v in encoded.dictionary.to_pylist()])
         return pc.take(mapped, encoded.indices)  # a NULL index (NULL value) gives NULL
 
     return apply
@@ -87,8 +88,8 @@ def _event_keys(key: bytes) -> Callable[..., pa.Array]:
                     if params is not None:
                         material.append(loads_exact(params))
                     texts[i] = dumps_json(material, sort=True)
-        return pa.array([blake2b(t.encode() if isinstance(t, str) else t, key=key,
-                                 digest_size=16).hexdigest() for t in texts], pa.string())
+        return strings([blake2b(t.encode() if isinstance(t, str) else t, key=key,
+                                digest_size=16).hexdigest() for t in texts])
 
     return apply
 

@@ -25,6 +25,7 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
+from parallax.connectors.arrays import column  # pa.array would import pandas (arrays.py)
 from parallax.connectors.base import Chunk, ParseContext, Reject
 from parallax.connectors.files.survey_rows import cell_text, parse_time
 
@@ -207,8 +208,8 @@ class InteractionRows:
     def take(self) -> Chunk:
         cols: list[Sequence[Any]] = list(zip(*self._rows, strict=True)) if self._rows else \
             [[]] * len(INTERACTION_SCHEMA)
-        frame = pa.table([pa.array(c, f.type) for c, f in zip(cols, INTERACTION_SCHEMA,
-                                                                strict=True)],
+        frame = pa.table([column(c, f.type) for c, f in zip(cols, INTERACTION_SCHEMA,
+                                                              strict=True)],
                          schema=INTERACTION_SCHEMA)
         chunk = Chunk("interactions", frame, self._records, tuple(self._rejects))
         self._rows, self._rejects, self._records = [], [], 0

@@ -39,6 +39,7 @@ from urllib.parse import urlsplit
 import orjson
 import pyarrow as pa
 
+from parallax.connectors.arrays import column  # pa.array would import pandas (arrays.py)
 from parallax.connectors.base import ParseContext, Source
 from parallax.connectors.files.lines import strip_bom
 from parallax.connectors.files.redact import Redactor
@@ -289,6 +290,6 @@ class SpanColumns:
             return SPAN_SCHEMA.empty_table()
         cols = zip(*rows, strict=True)
         return pa.Table.from_arrays(
-            [pa.array(col, f.type) for col, f in zip(cols, SPAN_SCHEMA, strict=True)],
+            [column(col, f.type) for col, f in zip(cols, SPAN_SCHEMA, strict=True)],
             schema=SPAN_SCHEMA,
         )

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import pyarrow as pa
 
+from parallax.connectors.arrays import column  # pa.array would import pandas (arrays.py)
 from parallax.connectors.base import Chunk, ParseContext, Reject
 from parallax.connectors.files.redact import Redactor
 
@@ -231,7 +232,7 @@ class FeedbackRows:
     def take(self) -> Chunk:
         cols: list[Sequence[Any]] = list(zip(*self._rows, strict=True)) if self._rows \
             else [[]] * len(FEEDBACK_SCHEMA)
-        frame = pa.table([pa.array(c, f.type) for c, f in zip(cols, FEEDBACK_SCHEMA, strict=True)],
+        frame = pa.table([column(c, f.type) for c, f in zip(cols, FEEDBACK_SCHEMA, strict=True)],
                          schema=FEEDBACK_SCHEMA)
         chunk = Chunk("feedback", frame, self._records, tuple(self._rejects))
         self._rows, self._rejects, self._records = [], [], 0

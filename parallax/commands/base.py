@@ -184,7 +184,7 @@ def analysis_settings(cfg):
 
 def selection_settings(cfg):
     """``[selection]`` of parallax.toml (which analytics events are survey offers, trimming)."""
-    from parallax.correlate.selection import SelectionSettings
+    from parallax.correlate.settings import SelectionSettings
 
     return SelectionSettings.from_mapping(cfg.extra.get("selection") or {})
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta, timezone
 
 import numpy as np
 import pyarrow as pa
@@ -56,3 +57,49 @@ def test_building_and_reading_import_no_pandas() -> None:
                          check=True).stdout.split(None, 1)
     assert out[0] == "False"
     assert out[1].strip() == "[True, False, False] [-1, 1, 2]"
+
+
+_UTC = pa.timestamp("us", tz="UTC")
+_COLUMNS = [
+    (TEXTS, pa.string()),
+    ([1.5, None, 3, float("nan"), -0.0, 2**53], pa.float64()),
+    ([True, None, False] * 4, pa.bool_()),
+    ([1, None, -7, 2**31 - 1], pa.int32()),
+    ([1, None, -(2**62)], pa.int64()),
+    ([datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC), None,
+      datetime(1960, 1, 2, tzinfo=timezone(timedelta(hours=5, minutes=30))),
+      datetime(2026, 5, 1, 12, tzinfo=timezone(timedelta(hours=-7)))], _UTC),
+    ([], pa.string()), ([], _UTC), ([None, None], pa.float64()), ([None], pa.bool_()),
+    ([["a", "é"], None, [], ["x" * 40]], pa.list_(pa.string())), ([[]], pa.list_(pa.string())),
+]
+
+
+@pytest.mark.parametrize(("values", "kind"), _COLUMNS)
+def test_column_equals_pyarrows_conversion_without_calling_it(values, kind,
+                                                              monkeypatch) -> None:
+    expected = pa.array(values, kind)
+
+    def refused(*args, **kwargs):
+        raise AssertionError("pa.array called")
+
+    monkeypatch.setattr(pa, "array", refused)
+    got = arrays.column(values, kind)
+    assert got.type == expected.type
+    assert got.equals(expected) or repr(got.to_pylist()) == repr(expected.to_pylist())
+    assert got.is_null().equals(expected.is_null())
+
+
+@pytest.mark.parametrize(("values", "kind"), [
+    ([datetime(2026, 1, 2, 3, 4)], _UTC),  # naive: pyarrow's own reading
+    ([2**53 + 1], pa.float64()),  # not exactly a float: pyarrow refuses it
+    ([True], pa.float64()),
+    ([["a", 1], None], pa.list_(pa.string())),  # not all text: pyarrow refuses it
+])
+def test_column_leaves_other_shapes_to_pyarrow(values, kind) -> None:
+    try:
+        expected = pa.array(values, kind)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        with pytest.raises(type(exc)):
+            arrays.column(values, kind)
+    else:
+        assert arrays.column(values, kind).equals(expected)

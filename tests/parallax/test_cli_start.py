@@ -117,3 +117,27 @@ def test_a_native_trace_load_imports_no_pandas(tmp_path) -> None:
     loaded_rows = re.search(r"([\d,]+) rows loaded from 1 file", out)
     assert loaded_rows and int(loaded_rows.group(1).replace(",", "")) > 0, out
     assert "pyarrow" in loaded and "pandas" not in loaded
+
+
+def test_feedback_analytics_and_contact_loads_import_no_pandas(tmp_path) -> None:
+    """The feedback rows (a reject among them: the rejects table is built too), the native
+    GA4 stage and the contact rows build their Arrow columns without pa.array, so none of these
+    loads imports pandas."""
+    sample = tmp_path / "answers.csv"
+    sample.write_text("response_id,submitted_at,nps,session_id\n"
+                      "r1,2026-01-01T10:00:00Z,9,s1\nr2,2026-01-01T11:00:00Z,3,s2\n"
+                      "r3,not a time,5,s3\n")
+    db = str(tmp_path / "p.duckdb")
+    loaded, out = _probe(["--db", db, "ingest", "feedback", "--max-reject-rate", "0.5",
+                          str(sample)], tmp_path)
+    assert re.search(r"\b2 rows loaded from 1 file.*1 rejected", out), out
+    assert "pyarrow" in loaded and "pandas" not in loaded
+    ga4 = Path(__file__).resolve().parents[1] / "fixtures" / "synthetic" / "ga4_events.ndjson"
+    loaded, out = _probe(["--db", db, "ingest", "analytics", str(ga4)], tmp_path)
+    assert "ga4-ndjson" in out and re.search(r"[1-9][\d,]* rows loaded from 1 file", out), out
+    assert "pyarrow" in loaded and "pandas" not in loaded
+    ctr = ga4.with_name("amazon_connect_ctr.jsonl")
+    loaded, out = _probe(["--db", db, "ingest", "interactions", str(ctr)], tmp_path)
+    assert "amazon-connect-ctr" in out and re.search(r"[1-9][\d,]* rows loaded from 1 file",
+                                                     out), out
+    assert "pyarrow" in loaded and "pandas" not in loaded
