@@ -1,4 +1,5 @@
-"""``ingest traces … --to-parquet DIR``: vendor files mapped by Spark into the Parquet lake.
+"""``ingest traces … --to-parquet DIR``: OTLP/JSON-lines trace files mapped on Spark, by the
+native stage's own SQL, into the Parquet lake.
 
 The mapping is the native stage's SQL (``models/stage/otlp_jsonl.sql``), transpiled by
 ``parallax.portable.stage_to_spark`` (macros inlined, DuckDB functions in their Spark forms):
