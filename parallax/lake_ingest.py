@@ -35,7 +35,7 @@ from typing import Any
 import pyarrow as pa
 
 from parallax.connectors.base import ParseContext
-from parallax.errors import ConfigError
+from parallax.errors import ConfigError, IngestError, ParallaxError
 from parallax.portable import stage_to_spark
 
 __all__ = ["LakeLoad", "check_files", "spark_schema", "stage_spans", "to_parquet"]
@@ -69,13 +69,15 @@ def spark_schema(columns: dict[str, str]) -> str:
 
 
 def _json_text(column: Any, kind: Any) -> Any:
-    """``column`` with every VARIANT inside written as its JSON text (DuckDB's JSON text);
-    a null struct stays null (a struct() of null fields would not)."""
+    """``column`` with every VARIANT inside written as its JSON text (DuckDB's JSON text, a
+    JSON null as NULL); a null struct stays null (a struct() of null fields would not)."""
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
     if isinstance(kind, T.VariantType):
-        return F.to_json(column)
+        # DuckDB reads a JSON null into a JSON column as SQL NULL: the SQL relies on it
+        text = F.to_json(column)
+        return F.when(text == F.lit("null"), F.lit(None)).otherwise(text)
     if isinstance(kind, T.ArrayType) and _has_variant(kind):
         return F.transform(column, lambda x: _json_text(x, kind.elementType))
     if isinstance(kind, T.StructType) and _has_variant(kind):
@@ -203,7 +205,7 @@ def check_files(paths: Sequence[Path]) -> None:
             with source.open() as f:
                 head = f.read(64 << 10)
         except OSError as exc:
-            raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+            raise IngestError(f"{path}: cannot read: {exc.strerror or exc}") from None
         fmt = detect("traces", head)
         if fmt is None or fmt.name != "otlp-jsonl":
             what = f"{fmt.name} file" if fmt else "not a trace format Parallax knows"
@@ -253,9 +255,7 @@ def _write_spans(spark: Any, paths: Sequence[Path], lake: Path, staging: Path,
     try:
         # Materialised once: the Python functions run once per span, not once per action.
         staged = stage_spans(spark, paths, ctx, load_id, canonical).localCheckpoint()
-        count = staged.count()
-        if count == 0:
-            raise ConfigError(f"{', '.join(map(str, paths))}: no spans")
+        count = staged.count()  # 0 for files of empty requests, as local ingest allows
         # load/spans.sql: the first copy of a key in the file wins, a key the lake holds is
         # skipped; stored spans are looked up within a day of the file's, as there.
         first = Window.partitionBy(*_KEY).orderBy("_order")
@@ -277,12 +277,12 @@ def _write_spans(spark: Any, paths: Sequence[Path], lake: Path, staging: Path,
                 shutil.rmtree(target)  # the empty table the export wrote
             fresh.write.partitionBy("day").parquet(str(target))
         return count, added
-    except ConfigError:
+    except ParallaxError:
         raise
     except Exception as exc:  # Spark's errors: the mapping refused the file, or I/O
         if not _is_spark_error(exc):
             raise
-        raise ConfigError(f"{', '.join(map(str, paths))}: not mapped on Spark "
+        raise IngestError(f"{', '.join(map(str, paths))}: not mapped on Spark "
                           f"({_first_line(exc)}); nothing was written (`parallax ingest "
                           "traces FILE` into a database names each bad line)") from None
 

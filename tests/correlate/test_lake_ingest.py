@@ -17,7 +17,7 @@ from parallax.config import Config
 from parallax.connectors.base import ParseContext
 from parallax.correlate import correlate
 from parallax.db import connect
-from parallax.errors import ConfigError
+from parallax.errors import ConfigError, IngestError
 from parallax.lake import export_parquet
 from parallax.lake_ingest import LakeLoad
 from parallax.options import ingest_options
@@ -138,13 +138,13 @@ def test_bad_input_is_refused_in_one_line_and_nothing_is_written(lakes, spark, t
     root, trace = lakes.root, lakes.trace
     bad = _bad_copy(trace, tmp_path / "bad.jsonl")
     ctx = _context(lakes.key_of, bad)
-    with pytest.raises(ConfigError, match=r"not mapped on Spark \(otlp-native: invalid "
+    with pytest.raises(IngestError, match=r"not mapped on Spark \(otlp-native: invalid "
                        r"traceId \"not-hex\"\); nothing was written") as err:
         to_parquet(spark, [bad], tmp_path / "new-lake", ctx)
     assert "\n" not in str(err.value)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.jsonl"]  # no lake, no staging
     before = _files(root / "spark")
-    with pytest.raises(ConfigError, match="not mapped on Spark"):
+    with pytest.raises(IngestError, match="not mapped on Spark"):
         to_parquet(spark, [bad], root / "spark", ctx)
     assert _files(root / "spark") == before
     assert not [p for p in root.iterdir() if p.name.endswith(".partial")]
@@ -174,3 +174,34 @@ def test_formats_without_a_spark_mapping_are_refused_before_spark(tmp_path):
                       '"b7ad6b7169203331", "name": "get", "timestamp": 1, "duration": 2}]')
     with pytest.raises(ConfigError, match="OTLP/JSON lines .* only; this is zipkin"):
         check_files([zipkin])
+
+
+def test_json_nulls_read_as_local_ingest_reads_them(lakes, spark, tmp_path):
+    """A field written as JSON null (a root span's "parentSpanId": null) is absent to DuckDB's
+    reader; Spark's reads it as a null too, so the rows agree with local ingest's."""
+    from parallax.connectors.load import ingest_files
+    from parallax.lake_ingest import to_parquet
+
+    lines = lakes.trace.read_bytes().splitlines()[:10]
+    docs = [orjson.loads(line) for line in lines]
+    roots = 0
+    for doc in docs:
+        for rs in doc["resourceSpans"]:
+            for ss in rs["scopeSpans"]:
+                for span in ss["spans"]:
+                    if not span.get("parentSpanId"):
+                        span["parentSpanId"] = None
+                        roots += 1
+    nulls = tmp_path / "nulls.jsonl"
+    nulls.write_bytes(b"".join(orjson.dumps(d) + b"\n" for d in docs))
+    assert roots > 0
+    to_parquet(spark, [nulls], tmp_path / "lake", _context(lakes.key_of, nulls))
+    con = connect(tmp_path / "local.duckdb")
+    try:
+        ingest_files(con, "traces", [nulls], ingest_options(Config(), lakes.key_of))
+        export_parquet(con, tmp_path / "exported")
+    finally:
+        con.close()
+    local, mapped = _spans(tmp_path / "exported"), _spans(tmp_path / "lake")
+    assert len(local) > roots and mapped == local
+    assert sum(1 for row in local if row[2] is None) == roots  # parent_span_id
