@@ -263,13 +263,16 @@ def _write_spans(spark: Any, paths: Sequence[Path], lake: Path, staging: Path,
                  .drop("_n"))
         if not created:
             lo, hi = staged.agg(F.min("started_at"), F.max("started_at")).first()
-            stored = existing.where(F.col("started_at").between(
-                F.lit(lo) - F.expr("INTERVAL 1 DAY"), F.lit(hi) + F.expr("INTERVAL 1 DAY")))
+            lo = F.lit(lo) - F.expr("INTERVAL 1 DAY")
+            hi = F.lit(hi) + F.expr("INTERVAL 1 DAY")
+            # the day folders first (Spark then reads only those), then the instants
+            stored = (existing.where(F.col("day").between(F.to_date(lo), F.to_date(hi)))
+                      .where(F.col("started_at").between(lo, hi)))
             fresh = fresh.join(stored.select(*_KEY), list(_KEY), "left_anti")
         # the lake's column order (a join puts its keys first): files of one table agree
         fresh = fresh.select(*canonical.fieldNames(), "_order")
-        fresh = (fresh.orderBy("_order").drop("_order")
-                 .withColumn("day", F.to_date("started_at")).localCheckpoint())
+        fresh = (fresh.drop("_order").withColumn("day", F.to_date("started_at"))
+                 .localCheckpoint())
         added = fresh.count()
         if added:
             target = staging / "spans"
