@@ -16,8 +16,10 @@ Needs the ``spark`` extra (pyspark, sqlglot) and a Java 17+ runtime.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -74,6 +76,10 @@ def spark_session(master: str = "local[2]", conf: dict[str, str] | None = None,
         # creates its warehouse folder in the working directory: keep it out of the user's.
         scratch = tempfile.mkdtemp(prefix="parallax-spark-")
         builder = builder.config("spark.sql.warehouse.dir", scratch)
+        if "PYSPARK_PYTHON" not in os.environ:
+            # Python functions (ingest --to-parquet) run in workers started from this
+            # interpreter, which has parallax; not whichever python3 the PATH finds first.
+            builder = builder.config("spark.pyspark.python", sys.executable)
     for key, value in (conf or {}).items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()

@@ -54,10 +54,51 @@ def _ingest(ctx, kind, files, fmt, fields, max_reject_rate, options, extra=None)
 
 
 @ingest_app.command("traces")
-def ingest_traces(ctx: typer.Context, files: FilesArg, format: FormatOpt = None,
-                  max_reject_rate: RejectOpt = None) -> None:
-    """OTLP/JSON (document or collector JSON lines), Jaeger JSON, Zipkin v2 JSON."""
-    _ingest(ctx, "traces", files, format, None, max_reject_rate, {})
+def ingest_traces(
+    ctx: typer.Context, files: FilesArg, format: FormatOpt = None,
+    max_reject_rate: RejectOpt = None,
+    to_parquet: Annotated[Path | None, typer.Option(
+        "--to-parquet", help="Map the files on Spark and add their spans to this Parquet lake "
+        "(the layout of `export --parquet`; created if missing) instead of the database. "
+        "OTLP/JSON lines only; needs the spark extra and Java 17+.")] = None,
+    spark_master: Annotated[str, typer.Option(
+        "--spark-master", help="With --to-parquet: Spark master URL (local[N], spark://…, "
+        "yarn).")] = "local[2]",
+) -> None:
+    """OTLP/JSON (document or collector JSON lines), Jaeger JSON, Zipkin v2 JSON.
+
+    With --to-parquet DIR, Spark maps OTLP/JSON-lines files with the same SQL as local
+    ingest and appends their new spans to DIR/spans/day=…; the pseudonymisation key is the
+    one local ingest uses for --db (nothing is written to the database)."""
+    if to_parquet is None:
+        _ingest(ctx, "traces", files, format, None, max_reject_rate, {})
+        return
+    _ingest_to_parquet(ctx, files, format, to_parquet, spark_master)
+
+
+def _ingest_to_parquet(ctx, files, fmt, folder: Path, master: str) -> None:
+    from parallax.config import load_config
+    from parallax.connectors.base import ParseContext
+    from parallax.connectors.load import expand_paths
+    from parallax.db import resolve_db_path
+    from parallax.errors import ConfigError
+    from parallax.lake_ingest import check_files, to_parquet
+    from parallax.options import ingest_options
+    from parallax.spark_engine import spark_session
+
+    if fmt not in (None, "otlp-jsonl"):
+        raise ConfigError(f"--format {fmt}: --to-parquet maps otlp-jsonl files only")
+    paths = expand_paths(files)
+    check_files(paths)  # before the JVM starts
+    cfg = load_config(ctx.obj.config)
+    # The key and route settings local ingest into --db would use: the same pseudonyms.
+    opts = ingest_options(cfg, resolve_db_path(ctx.obj.db))
+    context = ParseContext(file=", ".join(map(str, paths)), pseudonymize=opts.pseudonymize,
+                           route=opts.route)
+    with spark_session(master) as spark:
+        done = to_parquet(spark, paths, folder, context)
+    echo(f"{'created' if done.created else 'added to'} {done.folder}: {done.added:,} new "
+         f"spans of {done.staged:,} in {done.files:,} file(s)")
 
 
 @ingest_app.command("feedback")

@@ -64,3 +64,59 @@ def test_parameter_value_is_one_literal():
 def test_missing_parameter_is_refused():
     with pytest.raises(KeyError, match=r"\$bucket_minutes"):
         to_spark(read_model("020_route_buckets.sql"), {"since": None, "until": None})
+
+
+# --- the native stage's mapping (ingest --to-parquet) ----------------------------------------
+
+MACROS = """
+CREATE OR REPLACE TEMP MACRO _lit(j) AS substring(j, 2, length(j) - 2);
+CREATE OR REPLACE TEMP MACRO _truthy(d) AS d IS NOT NULL AND d NOT IN ('null', '""', '0');
+CREATE OR REPLACE TEMP MACRO _or(x, y) AS CASE WHEN _truthy(x) THEN x ELSE y END;
+"""
+QUERY = "SELECT _lit(_or(a, _or(b, c))) AS v FROM (VALUES ('\"\"', '0', '\"x\"'), " \
+    "('null', '\"y\"', NULL), (NULL, NULL, '\"z\"')) AS t(a, b, c) ORDER BY v"
+
+
+def test_inlined_macros_compute_what_the_macros_do():
+    """Macros calling macros, with arguments that call macros: DuckDB runs the inlined query
+    and gets what it gets with the macros defined."""
+    import duckdb
+
+    from parallax.portable import inline_macros
+
+    con = duckdb.connect()
+    con.execute(MACROS)
+    with_macros = con.execute(QUERY).fetchall()
+    inlined, = inline_macros(MACROS + QUERY + ";")
+    text = inlined.sql(dialect="duckdb")
+    assert "_or" not in text.lower() and "_lit" not in text.lower()
+    fresh = duckdb.connect()  # no macros defined here
+    assert fresh.execute(text).fetchall() == with_macros == [("x",), ("y",), ("z",)]
+
+
+def test_the_trace_mapping_transpiles_to_spark():
+    """The OTLP/JSON-lines stage (models/stage/otlp_jsonl.sql) as one Spark query: no macro,
+    no DuckDB-only function left, every parameter bound, read_json's columns kept for the
+    reader."""
+    import sqlglot
+
+    from parallax.db import read_sql
+    from parallax.portable import stage_to_spark
+
+    stage = stage_to_spark(read_sql("models", "stage/otlp_jsonl.sql"),
+                           {"source": "otlp-jsonl", "load_id": "L1"}, "otlp_file")
+    upper = stage.sql.upper()
+    for gone in ("_OTLP_", "ERROR(", "REGEXP_FULL_MATCH", "STRLEN(", "TO_MICROSECONDS",
+                 "INT128", "READ_JSON", "$SOURCE", "$LOAD_ID", "$FILE"):
+        assert gone not in upper.replace("RAISE_ERROR(", ""), gone
+    assert "FROM OTLP_FILE" in upper and "'L1' AS LOAD_ID" in upper
+    assert list(stage.columns) == ["resourceSpans"]
+    assert "traceId JSON" in stage.columns["resourceSpans"]
+    sqlglot.parse_one(stage.sql, read="spark")  # Spark's grammar reads it back
+
+
+def test_a_stage_file_without_columns_is_refused():
+    from parallax.portable import stage_to_spark
+
+    with pytest.raises(ValueError, match="columns"):
+        stage_to_spark("INSERT INTO t SELECT * FROM read_json($file);", {}, "f")

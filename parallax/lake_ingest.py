@@ -1,0 +1,333 @@
+"""``ingest traces … --to-parquet DIR``: OTLP/JSON-lines trace files mapped on Spark, by the
+native stage's own SQL, into the Parquet lake.
+
+The mapping is the native stage's SQL (``models/stage/otlp_jsonl.sql``), transpiled by
+``parallax.portable.stage_to_spark`` (macros inlined, DuckDB functions in their Spark forms):
+one copy of the mapping for both engines. What DuckDB's ``read_json`` does is done by Spark's
+JSON reader, told the columns the SQL names: a JSON-typed column is read as a VARIANT and
+handed to the SQL as its JSON text (what DuckDB's JSON type holds), so the SQL sees the same
+values on both engines. The Python the SQL calls (``_parallax_span_attributes``,
+``_parallax_pseudonym``, ``_parallax_route``, …) is the very functions DuckDB calls, registered
+as Arrow UDFs: they run once per distinct value of a batch, in Spark's Python workers.
+
+Whatever the Python path would reject, the SQL raises (``raise_error``): Spark then maps
+nothing, and the file is refused in one line (ingest it into a database to see each bad line).
+Rows are appended to ``DIR/spans/day=YYYY-MM-DD/`` (the layout of ``export --parquet``) after
+dropping spans the lake holds already (the natural key of local ingest: trace, span, kind;
+looked up within a day of the file's spans, as local ingest does), so ingesting a file again
+adds nothing. A new lake is written whole (staging folder, renamed into place); into an
+existing one the new files are written to a staging folder first and moved in at the end.
+
+Needs the ``spark`` extra and Java 17+.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from parallax.connectors.base import ParseContext
+from parallax.errors import ConfigError, IngestError, ParallaxError
+from parallax.portable import stage_to_spark
+
+__all__ = ["LakeLoad", "check_files", "spark_schema", "stage_spans", "to_parquet"]
+
+_SQL = "stage/otlp_jsonl.sql"
+_SOURCE = "otlp_file"  # the view the transpiled query reads instead of read_json(…)
+_KEY = ("trace_id", "span_id", "kind")  # load/spans.sql's natural key
+
+
+@dataclass(frozen=True)
+class LakeLoad:
+    folder: Path
+    files: int
+    staged: int  # spans mapped from the files
+    added: int  # of those, new to the lake (the rest it held already, or repeated in a file)
+    created: bool  # a new lake
+
+
+def spark_schema(columns: dict[str, str]) -> str:
+    """read_json's columns (DuckDB types) as a Spark DDL schema, JSON as VARIANT."""
+    from sqlglot import exp
+
+    fields = []
+    for name, text in columns.items():
+        kind = exp.DataType.build(text, dialect="duckdb")
+        kind = kind.transform(lambda n: exp.DataType.build("VARIANT", dialect="spark")
+                              if isinstance(n, exp.DataType) and n.this == exp.DataType.Type.JSON
+                              else n)
+        fields.append(f"`{name}` {kind.sql(dialect='spark')}")
+    return ", ".join(fields)
+
+
+def _json_text(column: Any, kind: Any) -> Any:
+    """``column`` with every VARIANT inside written as its JSON text (DuckDB's JSON text, a
+    JSON null as NULL); a null struct stays null (a struct() of null fields would not)."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    if isinstance(kind, T.VariantType):
+        # DuckDB reads a JSON null into a JSON column as SQL NULL: the SQL relies on it
+        text = F.to_json(column)
+        return F.when(text == F.lit("null"), F.lit(None)).otherwise(text)
+    if isinstance(kind, T.ArrayType) and _has_variant(kind):
+        return F.transform(column, lambda x: _json_text(x, kind.elementType))
+    if isinstance(kind, T.StructType) and _has_variant(kind):
+        inner = F.struct(*[_json_text(column.getField(f.name), f.dataType).alias(f.name)
+                           for f in kind.fields])
+        return F.when(column.isNull(), F.lit(None)).otherwise(inner)
+    return column
+
+
+def _has_variant(kind: Any) -> bool:
+    from pyspark.sql import types as T
+
+    if isinstance(kind, T.VariantType):
+        return True
+    if isinstance(kind, T.ArrayType):
+        return _has_variant(kind.elementType)
+    if isinstance(kind, T.StructType):
+        return any(_has_variant(f.dataType) for f in kind.fields)
+    return False
+
+
+def _register_functions(spark: Any, ctx: ParseContext) -> None:
+    """The native stage's Python functions (otlp_native), as Spark Arrow UDFs."""
+    from pyspark.sql import types as T
+    from pyspark.sql.functions import arrow_udf
+
+    from parallax.connectors.files import otlp_native as native
+
+    def struct(keys: Sequence[str]) -> T.StructType:
+        return T.StructType([T.StructField("json", T.StringType()),
+                             *(T.StructField(k, T.StringType()) for k in keys)])
+
+    text = T.StringType()
+    functions: dict[str, tuple[Any, Any]] = {
+        "_parallax_span_attributes": (native._attributes(ctx.pseudonymize, native.SPAN_KEYS,
+                                                         True), struct(native.SPAN_KEYS)),
+        "_parallax_resource_attributes": (native._attributes(
+            ctx.pseudonymize, native.RESOURCE_KEYS, False), struct(native.RESOURCE_KEYS)),
+        "_parallax_pseudonym": (native._distinct(native._pseudonym(ctx.pseudonymize)), text),
+        "_parallax_route": (native._distinct(ctx.route), text),
+        "_parallax_host": (native._distinct(native._host), text),
+    }
+    for name, (fn, returns) in functions.items():
+        spark.udf.register(name, arrow_udf(_scalar(fn), returns))
+
+
+def _scalar(fn: Any) -> Any:
+    """``fn`` with the signature Spark reads to run it as a scalar Arrow UDF."""
+
+    def apply(values: pa.Array) -> pa.Array:
+        return fn(values)
+
+    return apply
+
+
+def stage_spans(spark: Any, paths: Sequence[Path | str], ctx: ParseContext, load_id: str,
+                canonical: Any) -> Any:
+    """The files' spans as a Spark DataFrame with the columns and types of ``canonical`` (a
+    Spark schema of the lake's spans table), in file order (column ``_order``)."""
+    from pyspark.sql import functions as F
+
+    from parallax.db import read_sql
+
+    query = stage_to_spark(read_sql("models", _SQL),
+                           {"source": "otlp-jsonl", "load_id": load_id}, _SOURCE)
+    raw = (spark.read.schema(spark_schema(query.columns)).option("mode", "FAILFAST")
+           .json([str(p) for p in paths]))
+    raw.select(*[_json_text(raw[f.name], f.dataType).alias(f.name)
+                 for f in raw.schema.fields]).createOrReplaceTempView(_SOURCE)
+    _register_functions(spark, ctx)
+    df = spark.sql(query.sql)
+    return df.select(*[F.col(f.name).cast(f.dataType).alias(f.name) for f in canonical.fields],
+                     F.monotonically_increasing_id().alias("_order"))
+
+
+def to_parquet(spark: Any, paths: Sequence[Path], folder: Path, ctx: ParseContext) -> LakeLoad:
+    """Map OTLP/JSON-lines trace files on Spark and add their spans to the lake at
+    ``folder`` (created, with every canonical table, if missing)."""
+    folder = Path(folder)
+    check_files(paths)
+    created = not folder.exists()
+    if not created and not (folder / "spans").is_dir():
+        raise ConfigError(f"{folder}: not a Parquet lake (no spans/ folder; "
+                          "`parallax export --parquet` writes one)")
+    started = datetime.now(UTC)
+    load_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    staging = folder.with_name(f".{folder.name}.{uuid.uuid4().hex[:8]}.partial")
+    try:
+        if created:  # every table, empty, with the canonical columns: the lake correlate reads
+            _empty_lake(staging)
+            lake = staging
+        else:
+            lake = folder
+        ctx = replace(ctx, route=ctx.route.with_learned(_learned(lake)))
+        spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+        # A refused file fails a Spark task, which the JVM logs with its stack at ERROR: the
+        # user gets the one line below instead.
+        spark.sparkContext.setLogLevel("OFF")
+        try:
+            staged, added = _write_spans(spark, paths, lake, staging, ctx, load_id, created)
+        finally:
+            spark.sparkContext.setLogLevel("ERROR")  # spark_session's level
+        if created:
+            if folder.exists():
+                raise ConfigError(f"{folder}: written by someone else meanwhile; nothing added")
+            staging.rename(folder)
+        else:
+            _move_in(staging / "spans", folder / "spans")
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    return LakeLoad(folder, len(paths), staged, added, created)
+
+
+def check_files(paths: Sequence[Path]) -> None:
+    """Refuse, before Spark starts, a file --to-parquet does not map."""
+    from parallax.connectors.base import Source
+    from parallax.connectors.files import detect
+
+    if not paths:
+        raise ConfigError("no files to ingest")
+    for path in paths:
+        source = Source(Path(path))
+        try:
+            with source.open() as f:
+                head = f.read(64 << 10)
+        except OSError as exc:
+            raise IngestError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        fmt = detect("traces", head)
+        if fmt is None or fmt.name != "otlp-jsonl":
+            what = f"{fmt.name} file" if fmt else "not a trace format Parallax knows"
+            raise ConfigError(f"{path}: --to-parquet maps OTLP/JSON lines (Collector files) "
+                              f"only; this is {what}: ingest it into a database, then "
+                              "`parallax export --parquet`")
+        if source.gzipped and not str(path).endswith(".gz"):
+            raise ConfigError(f"{path}: gzip without a .gz name, which Spark reads as text: "
+                              "rename it to end in .gz")
+
+
+def _empty_lake(target: Path) -> None:
+    """Every canonical table as an empty folder of Parquet, written by the export itself."""
+    import tempfile
+
+    from parallax.db import connect
+    from parallax.lake import export_parquet
+
+    with tempfile.TemporaryDirectory(prefix="parallax-lake-") as tmp:
+        con = connect(Path(tmp) / "empty.duckdb")
+        try:
+            export_parquet(con, target)
+        finally:
+            con.close()
+
+
+def _learned(lake: Path) -> list[str]:
+    """The learned route templates the lake holds (its route_templates table): spans are
+    routed with them, as local ingest routes with the templates its database learned."""
+    import pyarrow.dataset as ds
+
+    table = ds.dataset(lake / "route_templates", format="parquet").to_table(
+        columns=["template", "source"])
+    return sorted({t for t, src in zip(table.column("template").to_pylist(),
+                                       table.column("source").to_pylist(), strict=True)
+                   if src == "learned"})
+
+
+def _write_spans(spark: Any, paths: Sequence[Path], lake: Path, staging: Path,
+                 ctx: ParseContext, load_id: str, created: bool) -> tuple[int, int]:
+    """Write the files' new spans under ``staging/spans`` (day partitions); (staged, added)."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    existing = spark.read.parquet(str(lake / "spans"))
+    canonical = existing.drop("day").schema
+    try:
+        # Materialised once: the Python functions run once per span, not once per action.
+        staged = stage_spans(spark, paths, ctx, load_id, canonical).localCheckpoint()
+        count = staged.count()  # 0 for files of empty requests, as local ingest allows
+        # load/spans.sql: the first copy of a key in the file wins, a key the lake holds is
+        # skipped; stored spans are looked up within a day of the file's, as there.
+        first = Window.partitionBy(*_KEY).orderBy("_order")
+        fresh = (staged.withColumn("_n", F.row_number().over(first)).where("_n = 1")
+                 .drop("_n"))
+        if not created:
+            lo, hi = staged.agg(F.min("started_at"), F.max("started_at")).first()
+            lo = F.lit(lo) - F.expr("INTERVAL 1 DAY")
+            hi = F.lit(hi) + F.expr("INTERVAL 1 DAY")
+            # the day folders first (Spark then reads only those), then the instants
+            stored = (existing.where(F.col("day").between(F.to_date(lo), F.to_date(hi)))
+                      .where(F.col("started_at").between(lo, hi)))
+            fresh = fresh.join(stored.select(*_KEY), list(_KEY), "left_anti")
+        # the lake's column order (a join puts its keys first): files of one table agree
+        fresh = fresh.select(*canonical.fieldNames(), "_order")
+        fresh = (fresh.drop("_order").withColumn("day", F.to_date("started_at"))
+                 .localCheckpoint())
+        added = fresh.count()
+        if added:
+            target = staging / "spans"
+            if created:
+                shutil.rmtree(target)  # the empty table the export wrote
+            fresh.write.partitionBy("day").parquet(str(target))
+        return count, added
+    except ParallaxError:
+        raise
+    except Exception as exc:  # Spark's errors: the mapping refused the file, or I/O
+        if not _is_spark_error(exc):
+            raise
+        raise IngestError(f"{', '.join(map(str, paths))}: not mapped on Spark "
+                          f"({_first_line(exc)}); nothing was written (`parallax ingest "
+                          "traces FILE` into a database names each bad line)") from None
+
+
+def _is_spark_error(exc: Exception) -> bool:
+    # PySpark's own exceptions, and the JVM's as py4j hands them over
+    return type(exc).__module__.split(".")[0] in ("pyspark", "py4j")
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc)
+    said = re.search(r"otlp-native: [^\n]*", text)  # the mapping's own raise_error()
+    if said:
+        return re.sub(r"\s*SQLSTATE: \w+.*", "", said.group(0)).strip()[:200]
+    malformed = re.search(r"Malformed records[^\n.]*", text)
+    if malformed:
+        return "a line that is not JSON: " + malformed.group(0).strip()[:160]
+    return " ".join(text.split())[:200]
+
+
+def _move_in(source: Path, target: Path) -> None:
+    """Move the day folders' Parquet files from ``source`` into ``target``: each file is
+    renamed whole, and a failure takes back the ones already moved."""
+    moved: list[Path] = []
+    try:
+        for part in sorted(source.glob("day=*/*.parquet")):
+            day = target / part.parent.name
+            day.mkdir(exist_ok=True)
+            dest = day / part.name
+            if dest.exists():
+                raise ConfigError(f"{dest}: already exists; nothing added")
+            part.rename(dest)
+            moved.append(dest)
+    except BaseException:
+        for dest in moved:
+            dest.unlink(missing_ok=True)
+        raise
+    if moved:
+        # An export of an empty table leaves one empty file beside the (absent) day folders,
+        # to give its columns; next to day folders it would break the partition layout.
+        import pyarrow.parquet as pq
+
+        for empty in target.glob("*.parquet"):
+            if pq.read_metadata(empty).num_rows == 0:
+                empty.unlink()

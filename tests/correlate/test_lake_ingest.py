@@ -1,0 +1,207 @@
+"""``ingest traces --to-parquet``: the demo world's trace file mapped on Spark gives the spans
+local ingest gives (every column of every row, in the lake export writes), ingesting it again
+adds nothing, bad input writes nothing, and correlate on Spark over that lake finds what
+DuckDB finds."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import orjson
+import pytest
+
+from parallax.config import Config
+from parallax.connectors.base import ParseContext
+from parallax.correlate import correlate
+from parallax.db import connect
+from parallax.errors import ConfigError, IngestError
+from parallax.lake import export_parquet
+from parallax.lake_ingest import LakeLoad
+from parallax.options import ingest_options
+
+from .test_spark_parity import _close
+
+
+def _context(db_path: Path, trace: Path) -> ParseContext:
+    # the key and route settings local ingest used for this database: the same pseudonyms
+    opts = ingest_options(Config(), db_path)
+    return ParseContext(file=str(trace), pseudonymize=opts.pseudonymize, route=opts.route)
+
+
+def _trace_file(demo_run) -> Path:
+    trace = demo_run.db_path.parent / "files" / "traces" / "spans.jsonl"
+    assert trace.is_file()
+    return trace
+
+
+def _spans(lake: Path) -> list[tuple]:
+    """The lake's spans as DuckDB reads them (day partition included), the load id left out
+    (a load's own), in key order."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    return con.execute(
+        "SELECT * EXCLUDE (load_id) FROM read_parquet(?, hive_partitioning = true) "
+        "ORDER BY trace_id, span_id, kind", [str(lake / "spans" / "**" / "*.parquet")]
+    ).fetchall()
+
+
+def _files(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+
+
+@pytest.fixture(scope="module")
+def lakes(demo_run, spark, tmp_path_factory):
+    """The reference lake (local ingest, then export) and one whose spans Spark ingested: the
+    same database's other tables (feedback, analytics, the route templates learned) exported
+    without spans, then the trace file added with --to-parquet."""
+    from parallax.lake_ingest import to_parquet
+
+    root = tmp_path_factory.mktemp("lake-ingest")
+    demo_run.con.execute("CHECKPOINT")
+    shutil.copy(demo_run.db_path, root / "duck.duckdb")
+    shutil.copy(demo_run.db_path, root / "rest.duckdb")
+    duck, rest = connect(root / "duck.duckdb"), connect(root / "rest.duckdb")
+    try:
+        export_parquet(duck, root / "reference")
+        rest.execute("DELETE FROM spans")
+        export_parquet(rest, root / "spark")
+        trace = _trace_file(demo_run)
+        load = to_parquet(spark, [trace], root / "spark", _context(demo_run.db_path, trace))
+        yield Lakes(root, duck, load, trace, demo_run.db_path)
+    finally:
+        duck.close()
+        rest.close()
+
+
+@dataclass(frozen=True)
+class Lakes:
+    root: Path
+    duck: duckdb.DuckDBPyConnection  # a copy of the demo database (local ingest)
+    load: LakeLoad  # the trace file's load into root/spark
+    trace: Path
+    key_of: Path  # the database whose key local ingest used
+
+
+def test_spark_maps_the_spans_local_ingest_maps(lakes):
+    root, load = lakes.root, lakes.load
+    reference, mapped = _spans(root / "reference"), _spans(root / "spark")
+    assert len(reference) > 10_000
+    assert load.staged == load.added == len(mapped) == len(reference)
+    assert not load.created
+    for i, (a, b) in enumerate(zip(reference, mapped, strict=True)):
+        assert a == b, f"row {i}: {a} vs {b}"
+
+
+def test_ingesting_the_file_again_adds_nothing(lakes, spark):
+    from parallax.lake_ingest import to_parquet
+
+    root, trace = lakes.root, lakes.trace
+    before = _files(root / "spark")
+    again = to_parquet(spark, [trace], root / "spark", _context(lakes.key_of, trace))
+    assert again.staged > 0 and again.added == 0
+    assert _files(root / "spark") == before
+
+
+def test_correlate_on_the_ingested_lake_finds_what_duckdb_finds(lakes, spark):
+    from parallax.spark_engine import SparkExposure
+
+    root, duck = lakes.root, lakes.duck
+    local = connect(root / "findings.duckdb")
+    try:
+        duck_run = correlate(duck)
+        spark_run = correlate(local, exposure=SparkExposure(spark, root / "spark"))
+    finally:
+        local.close()
+    assert duck_run.coverage == spark_run.coverage
+    a = {(f.subject_kind, f.subject): f.to_json() for f in duck_run.findings}
+    b = {(f.subject_kind, f.subject): f.to_json() for f in spark_run.findings}
+    assert a.keys() == b.keys() and len(a) > 5
+    assert {f["verdict"] for f in a.values()} >= {"delivery", "design"}
+    for key, finding in a.items():
+        _close(finding, b[key], "/".join(key))
+
+
+def _bad_copy(trace: Path, target: Path) -> Path:
+    """The trace file's first line with one span's traceId made invalid."""
+    doc = orjson.loads(trace.read_bytes().split(b"\n", 1)[0])
+    doc["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["traceId"] = "not-hex"
+    target.write_bytes(orjson.dumps(doc) + b"\n")
+    return target
+
+
+def test_bad_input_is_refused_in_one_line_and_nothing_is_written(lakes, spark, tmp_path):
+    from parallax.lake_ingest import to_parquet
+
+    root, trace = lakes.root, lakes.trace
+    bad = _bad_copy(trace, tmp_path / "bad.jsonl")
+    ctx = _context(lakes.key_of, bad)
+    with pytest.raises(IngestError, match=r"not mapped on Spark \(otlp-native: invalid "
+                       r"traceId \"not-hex\"\); nothing was written") as err:
+        to_parquet(spark, [bad], tmp_path / "new-lake", ctx)
+    assert "\n" not in str(err.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.jsonl"]  # no lake, no staging
+    before = _files(root / "spark")
+    with pytest.raises(IngestError, match="not mapped on Spark"):
+        to_parquet(spark, [bad], root / "spark", ctx)
+    assert _files(root / "spark") == before
+    assert not [p for p in root.iterdir() if p.name.endswith(".partial")]
+
+
+def test_a_new_lake_holds_every_table(lakes, spark, tmp_path):
+    """A missing folder becomes a whole lake (every canonical table, the spans added), which
+    the Spark engine reads."""
+    from parallax.lake import TABLES
+    from parallax.lake_ingest import to_parquet
+    from parallax.spark_engine import SparkExposure
+
+    head = tmp_path / "head.jsonl"
+    head.write_bytes(b"".join(lakes.trace.read_bytes().splitlines(keepends=True)[:20]))
+    load = to_parquet(spark, [head], tmp_path / "lake", _context(lakes.key_of, head))
+    assert load.created and load.added == load.staged > 0
+    assert sorted(p.name for p in (tmp_path / "lake").iterdir()) == sorted(TABLES)
+    assert len(_spans(tmp_path / "lake")) == load.added
+    SparkExposure(spark, tmp_path / "lake")  # every table there, readable
+
+
+def test_formats_without_a_spark_mapping_are_refused_before_spark(tmp_path):
+    from parallax.lake_ingest import check_files
+
+    zipkin = tmp_path / "zipkin.json"
+    zipkin.write_text('[{"traceId": "0af7651916cd43dd8448eb211c80319c", "id": '
+                      '"b7ad6b7169203331", "name": "get", "timestamp": 1, "duration": 2}]')
+    with pytest.raises(ConfigError, match="OTLP/JSON lines .* only; this is zipkin"):
+        check_files([zipkin])
+
+
+def test_json_nulls_read_as_local_ingest_reads_them(lakes, spark, tmp_path):
+    """A field written as JSON null (a root span's "parentSpanId": null) is absent to DuckDB's
+    reader; Spark's reads it as a null too, so the rows agree with local ingest's."""
+    from parallax.connectors.load import ingest_files
+    from parallax.lake_ingest import to_parquet
+
+    lines = lakes.trace.read_bytes().splitlines()[:10]
+    docs = [orjson.loads(line) for line in lines]
+    roots = 0
+    for doc in docs:
+        for rs in doc["resourceSpans"]:
+            for ss in rs["scopeSpans"]:
+                for span in ss["spans"]:
+                    if not span.get("parentSpanId"):
+                        span["parentSpanId"] = None
+                        roots += 1
+    nulls = tmp_path / "nulls.jsonl"
+    nulls.write_bytes(b"".join(orjson.dumps(d) + b"\n" for d in docs))
+    assert roots > 0
+    to_parquet(spark, [nulls], tmp_path / "lake", _context(lakes.key_of, nulls))
+    con = connect(tmp_path / "local.duckdb")
+    try:
+        ingest_files(con, "traces", [nulls], ingest_options(Config(), lakes.key_of))
+        export_parquet(con, tmp_path / "exported")
+    finally:
+        con.close()
+    local, mapped = _spans(tmp_path / "exported"), _spans(tmp_path / "lake")
+    assert len(local) > roots and mapped == local
+    assert sum(1 for row in local if row[2] is None) == roots  # parent_span_id

@@ -1,0 +1,66 @@
+"""``parallax ingest traces … --to-parquet DIR`` from the command line: files Spark does not
+map are refused in one line before the JVM starts; a collector file lands in the lake with the
+pseudonyms local ingest gives with the same key (a second load adding nothing is tested in
+tests/correlate/test_lake_ingest.py, on the shared Spark session)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from parallax.cli import run
+from parallax.demo import build_world
+
+
+def test_a_format_spark_does_not_map_is_refused_in_one_line(isolated, capsys):
+    zipkin = isolated / "zipkin.json"
+    zipkin.write_text('[{"traceId": "0af7651916cd43dd8448eb211c80319c", "id": '
+                      '"b7ad6b7169203331", "name": "get", "timestamp": 1, "duration": 2}]')
+    assert run(["ingest", "traces", str(zipkin), "--to-parquet", "lake"]) != 0
+    err = capsys.readouterr().err.strip()
+    assert "--to-parquet maps OTLP/JSON lines" in err and "this is zipkin" in err
+    assert len(err.splitlines()) == 1
+    assert not (isolated / "lake").exists()
+    assert run(["ingest", "traces", str(zipkin), "--format", "zipkin",
+                "--to-parquet", "lake"]) != 0
+    assert "otlp-jsonl files only" in capsys.readouterr().err
+
+
+def _spark_ready() -> str | None:
+    if not all(importlib.util.find_spec(m) for m in ("pyspark", "sqlglot")):
+        return "needs the spark extra (pyspark, sqlglot): uv sync --all-groups"
+    if shutil.which("java") is None:
+        return "needs a Java 17+ runtime (java is not on the PATH)"
+    return None
+
+
+@pytest.mark.skipif(_spark_ready() is not None, reason=_spark_ready() or "")
+def test_a_collector_file_lands_in_the_lake_with_local_pseudonyms(isolated, capsys):
+    files = build_world(isolated / "world", seed=7, sessions=30)
+    trace, = files.traces
+    # Its own JVM (the command stops its session), so in a process of its own.
+    command = [sys.executable, "-c", "from parallax.cli import main; main()",
+               "--db", "local.duckdb", "ingest", "traces", str(trace), "--to-parquet", "lake"]
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable}
+    first = subprocess.run(command, capture_output=True, text=True, env=env, cwd=isolated)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert "created" in first.stdout and " new spans of " in first.stdout
+
+    assert run(["--db", "local.duckdb", "ingest", "traces", str(trace)]) == 0
+    capsys.readouterr()
+    local = duckdb.connect(str(isolated / "local.duckdb"), read_only=True)
+    lake = duckdb.connect()
+    query = "SELECT trace_id, span_id, kind, user_id, session_id, route, attributes::VARCHAR "
+    want = local.execute(query + "FROM spans ORDER BY ALL").fetchall()
+    got = lake.execute(query + "FROM read_parquet(?) ORDER BY ALL",
+                       [str(isolated / "lake" / "spans" / "**" / "*.parquet")]).fetchall()
+    assert got == want and len(want) > 100
+    assert any(user for _, _, _, user, *_ in want)  # pseudonyms were compared
+    assert sorted(p.name for p in Path(isolated / "lake").iterdir())[0] == "events"
