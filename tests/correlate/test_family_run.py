@@ -41,5 +41,12 @@ def test_verdicts_are_the_planted_ones(family_run) -> None:
     wrong = [(kind, s, t["verdict"], got[(kind, s)]["verdict"])
              for kind, family in (("route", "routes"), ("dependency", "dependencies"))
              for s, t in truth[family].items() if got[(kind, s)]["verdict"] != t["verdict"]]
-    assert len(wrong) <= 1, wrong
+    # a small shop (3,000 sessions): a healthy route's interval may still reach the detectable
+    # odds ratio (inconclusive: not enough answers to clear it); one other mistake at most
+    blamed = [w for w in wrong if not (w[2] == "ok" and w[3] == "inconclusive")]
+    assert len(blamed) <= 1 and len(wrong) <= 3, wrong
+    for kind, s, _, g in wrong:
+        if g == "inconclusive":  # for one of the rule's two reasons, never silently
+            f = got[(kind, s)]
+            assert f["odds_ratio_raw"]["ci_high"] >= 2.0 or f["q_value"] < 0.05, f
     assert not any(t == "delivery" and g == "design" for *_, t, g in wrong)
