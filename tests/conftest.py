@@ -146,6 +146,32 @@ def demo_db(tmp_path_factory) -> Path:
     return db
 
 
+@pytest.fixture(scope="session")
+def small_demo(tmp_path_factory) -> Path:
+    """A database holding the demo world (seed 7, 1,000 sessions) loaded through the library and
+    one correlate run, closed; built once per test session for the CLI's correlate tests and
+    the Spark parity tests (the smallest world whose findings still hold both a delivery and
+    a design verdict). Read it, or copy it before writing."""
+    from parallax.config import Config
+    from parallax.connectors.load import ingest_files
+    from parallax.correlate import correlate
+    from parallax.demo import build_world
+    from parallax.options import ingest_options
+
+    root = tmp_path_factory.mktemp("small-demo")
+    files = build_world(root / "files", seed=7, sessions=1000)
+    db_path = root / "demo.duckdb"
+    con = connect(db_path)
+    try:
+        opts = ingest_options(Config(), db_path)
+        for kind, paths in files.by_kind(("traces", "feedback", "analytics")):
+            ingest_files(con, kind, list(paths), opts)
+        correlate(con)
+    finally:
+        con.close()
+    return db_path
+
+
 @pytest.fixture
 def screen(monkeypatch):
     """What a 100-column terminal shows of the console's tables and lines."""
