@@ -4,10 +4,22 @@ and the byte-exact vendor samples (tests/fixtures/vendor, copied from ../shared/
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+
+# A pytest-xdist worker starts with COLUMNS=80 in its environment, which the run that started it
+# need not have: the console would then wrap piped tables at 80 columns where a single-process
+# run (or a user's pipe) keeps whole values. Each worker takes the starting run's COLUMNS
+# (passed down in _PARALLAX_TEST_COLUMNS) before anything imports the console.
+if os.environ.get("PYTEST_XDIST_WORKER") is None:
+    os.environ["_PARALLAX_TEST_COLUMNS"] = os.environ.get("COLUMNS", "")
+elif os.environ.get("_PARALLAX_TEST_COLUMNS"):
+    os.environ["COLUMNS"] = os.environ["_PARALLAX_TEST_COLUMNS"]
+else:
+    os.environ.pop("COLUMNS", None)
 
 from parallax.connectors.load import IngestOptions
 from parallax.connectors.privacy import Pseudonymizer
