@@ -4,10 +4,22 @@ and the byte-exact vendor samples (tests/fixtures/vendor, copied from ../shared/
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+
+# A pytest-xdist worker starts with COLUMNS=80 in its environment, which the run that started it
+# need not have: the console would then wrap piped tables at 80 columns where a single-process
+# run (or a user's pipe) keeps whole values. Each worker takes the starting run's COLUMNS
+# (passed down in _PARALLAX_TEST_COLUMNS) before anything imports the console.
+if os.environ.get("PYTEST_XDIST_WORKER") is None:
+    os.environ["_PARALLAX_TEST_COLUMNS"] = os.environ.get("COLUMNS", "")
+elif os.environ.get("_PARALLAX_TEST_COLUMNS"):
+    os.environ["COLUMNS"] = os.environ["_PARALLAX_TEST_COLUMNS"]
+else:
+    os.environ.pop("COLUMNS", None)
 
 from parallax.connectors.load import IngestOptions
 from parallax.connectors.privacy import Pseudonymizer
@@ -144,6 +156,32 @@ def demo_db(tmp_path_factory) -> Path:
     db = tmp / "demo.duckdb"
     assert run(["--db", str(db), "demo", "--out", str(tmp / "out"), "--sessions", "1500"]) == 0
     return db
+
+
+@pytest.fixture(scope="session")
+def small_demo(tmp_path_factory) -> Path:
+    """A database holding the demo world (seed 7, 1,000 sessions) loaded through the library and
+    one correlate run, closed; built once per test session for the CLI's correlate tests and
+    the Spark parity tests (the smallest world whose findings still hold both a delivery and
+    a design verdict). Read it, or copy it before writing."""
+    from parallax.config import Config
+    from parallax.connectors.load import ingest_files
+    from parallax.correlate import correlate
+    from parallax.demo import build_world
+    from parallax.options import ingest_options
+
+    root = tmp_path_factory.mktemp("small-demo")
+    files = build_world(root / "files", seed=7, sessions=1000)
+    db_path = root / "demo.duckdb"
+    con = connect(db_path)
+    try:
+        opts = ingest_options(Config(), db_path)
+        for kind, paths in files.by_kind(("traces", "feedback", "analytics")):
+            ingest_files(con, kind, list(paths), opts)
+        correlate(con)
+    finally:
+        con.close()
+    return db_path
 
 
 @pytest.fixture

@@ -12,12 +12,7 @@ import orjson
 import pytest
 
 from parallax.cli import run
-from parallax.config import Config
-from parallax.connectors.load import ingest_files
-from parallax.correlate import correlate
 from parallax.db import connect
-from parallax.demo import build_world
-from parallax.options import ingest_options
 
 
 @pytest.fixture(autouse=True)
@@ -29,22 +24,11 @@ def _isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")
 
 
-@pytest.fixture(scope="module")
-def ingested(tmp_path_factory) -> Path:
-    """A database holding a 1000-session demo world and one correlate run (closed)."""
-    root = tmp_path_factory.mktemp("cli-correlate")
-    files = build_world(root / "files", seed=7, sessions=1000)
-    db_path = root / "demo.duckdb"
-    con = connect(db_path)
-    try:
-        opts = ingest_options(Config(), db_path)
-        for kind, paths in (("traces", files.traces), ("feedback", files.feedback),
-                            ("analytics", files.analytics)):
-            ingest_files(con, kind, list(paths), opts)
-        correlate(con)
-    finally:
-        con.close()
-    return db_path
+@pytest.fixture
+def ingested(small_demo) -> Path:
+    """A database holding a 1000-session demo world and one correlate run (closed), shared
+    with the other tests of the session: these tests only read it, or copy it first."""
+    return small_demo
 
 
 def _stored(db_path: Path) -> tuple[str, list[dict]]:
