@@ -1,4 +1,4 @@
-"""``ingest traces --to-parquet``: the demo world's trace file mapped on Spark gives the spans
+"""``ingest traces --to-parquet``: the (1,000-session) demo world's trace file mapped on Spark gives the spans
 local ingest gives (every column of every row, in the lake export writes), ingesting it again
 adds nothing, bad input writes nothing, and correlate on Spark over that lake finds what
 DuckDB finds."""
@@ -31,8 +31,8 @@ def _context(db_path: Path, trace: Path) -> ParseContext:
     return ParseContext(file=str(trace), pseudonymize=opts.pseudonymize, route=opts.route)
 
 
-def _trace_file(demo_run) -> Path:
-    trace = demo_run.db_path.parent / "files" / "traces" / "spans.jsonl"
+def _trace_file(db_path: Path) -> Path:
+    trace = db_path.parent / "files" / "traces" / "spans.jsonl"
     assert trace.is_file()
     return trace
 
@@ -53,24 +53,23 @@ def _files(folder: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def lakes(demo_run, spark, tmp_path_factory):
+def lakes(small_demo, spark, tmp_path_factory):
     """The reference lake (local ingest, then export) and one whose spans Spark ingested: the
     same database's other tables (feedback, analytics, the route templates learned) exported
     without spans, then the trace file added with --to-parquet."""
     from parallax.lake_ingest import to_parquet
 
     root = tmp_path_factory.mktemp("lake-ingest")
-    demo_run.con.execute("CHECKPOINT")
-    shutil.copy(demo_run.db_path, root / "duck.duckdb")
-    shutil.copy(demo_run.db_path, root / "rest.duckdb")
+    shutil.copy(small_demo, root / "duck.duckdb")
+    shutil.copy(small_demo, root / "rest.duckdb")
     duck, rest = connect(root / "duck.duckdb"), connect(root / "rest.duckdb")
     try:
         export_parquet(duck, root / "reference")
         rest.execute("DELETE FROM spans")
         export_parquet(rest, root / "spark")
-        trace = _trace_file(demo_run)
-        load = to_parquet(spark, [trace], root / "spark", _context(demo_run.db_path, trace))
-        yield Lakes(root, duck, load, trace, demo_run.db_path)
+        trace = _trace_file(small_demo)
+        load = to_parquet(spark, [trace], root / "spark", _context(small_demo, trace))
+        yield Lakes(root, duck, load, trace, small_demo)
     finally:
         duck.close()
         rest.close()
