@@ -140,8 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", type=int, nargs="+", default=None)
     ap.add_argument("--family", action="store_true",
                     help="the world family's outages instead of the demo's crash")
-    ap.add_argument("--held-out", choices=sorted(HELD_OUT_RANGES), nargs="?", const="4",
-                    help="a held-out family seed range (verdicts.HELD_OUT_RANGES; default 4)")
+    ap.add_argument("--held-out", choices=sorted(HELD_OUT_RANGES), nargs="?", const="5",
+                    help="a held-out family seed range (verdicts.HELD_OUT_RANGES; default 5)")
     ap.add_argument("--survey-share", type=float, nargs="+", default=[1.0],
                     help="show the survey to this share of the sessions (thin windows)")
     ap.add_argument("--incident-only", action="store_true", help="skip the design check")
