@@ -256,6 +256,15 @@ def _table(res: dict) -> str:
     return "\n".join(lines)
 
 
+def write_json(where: str, data: object) -> None:
+    """``--json PATH``: the results as indented JSON, to standard output when PATH is '-'."""
+    text = json.dumps(data, indent=2) + "\n"
+    if where == "-":
+        sys.stdout.write(text)
+    else:
+        Path(where).write_text(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--sessions", type=int, default=20_000)
@@ -280,11 +289,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(work, ignore_errors=True)
     print(_table(result), flush=True)
     if args.json:
-        text = json.dumps(result, indent=2) + "\n"
-        if args.json == "-":
-            sys.stdout.write(text)
-        else:
-            Path(args.json).write_text(text)
+        write_json(args.json, result)
     return 0 if all(r["ok"] for r in result["phases"].values()) else 1
 
 

@@ -46,7 +46,7 @@ if str(BENCH) not in sys.path:  # run as a script bench/ is on the path already;
     sys.path.insert(0, str(BENCH))
 
 from correlate_scale import CLI, Plan, _counts, _run  # noqa: E402
-from end_to_end import KINDS, _cache_bytecode, _generate  # noqa: E402
+from end_to_end import KINDS, _cache_bytecode, _generate, write_json  # noqa: E402
 
 __all__ = ["ENGINES", "agreement", "main", "numbers"]
 
@@ -320,11 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(results) > 1:
         print(_table(results))
     if args.json:
-        text = json.dumps(results, indent=2) + "\n"
-        if args.json == "-":
-            sys.stdout.write(text)
-        else:
-            Path(args.json).write_text(text)
+        write_json(args.json, results)
     return 0 if _ok(results) else 1
 
 

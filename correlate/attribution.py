@@ -141,8 +141,9 @@ def subject_effects(m: Models, settings: Settings, *, relative: bool = False,
     served_draws = m.draws[:, deliv]
     at_good, at_good_draws = levels_at_good(m, levels, cols, settings)
     typical = typical_load(m, healthy, settings)
-    normal_routes = consensus(at_good, at_good_draws, normal_levels(levels, weights, settings),
-                              settings.normal_band)
+    normal_routes = normal_levels(levels, weights, settings)
+    if not relative:  # segments are measured against the others' mean, not a normal
+        normal_routes = consensus(at_good, at_good_draws, normal_routes, settings.normal_band)
     out = []
     for i, (level, a_col) in enumerate(zip(levels, a_cols, strict=True)):
         rows = b.subject == level

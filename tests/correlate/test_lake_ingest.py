@@ -1,5 +1,6 @@
-"""``ingest traces --to-parquet``: the (1,000-session) demo world's trace file mapped on Spark gives the spans
-local ingest gives (every column of every row, in the lake export writes), ingesting it again
+"""``ingest traces --to-parquet``: the (1,000-session) demo world's trace file mapped on Spark
+gives the spans local ingest gives (every column of every row, in the lake export writes),
+ingesting it again
 adds nothing, bad input writes nothing, and correlate on Spark over that lake finds what
 DuckDB finds."""
 
