@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # a command's start imports no more than it uses
     from parallax.exposure import JoinSettings
 
 __all__ = ["Session", "analysis_settings", "app", "check_format", "command_line", "pairs",
-           "parse_when", "parse_window", "print_query", "refresh_pages", "session"]
+           "parse_when", "parse_window", "print_query", "refresh_pages", "session", "writable"]
 
 app = typer.Typer(
     help="Parallax: put what customers say beside what they got.",
@@ -195,3 +195,16 @@ def check_format(value: str, allowed: tuple[str, ...] = ("table", "json"),
         raise ConfigError(f"{option} {value!r}: expected {', '.join(allowed[:-1])} or "
                           f"{allowed[-1]}")
     return value
+
+
+def writable(flag: str):
+    """An option callback: a file the command will write (``--out``, ``--html``) is checked as
+    the command line is parsed, so a path it cannot write is refused before any work."""
+
+    def check(value: Path | None) -> Path | None:
+        from parallax.files import check_writable
+
+        check_writable(value, flag)
+        return value
+
+    return check

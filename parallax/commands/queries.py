@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from parallax.commands.base import app, pairs, session
+from parallax.commands.base import app, pairs, session, writable
 
 __all__: list[str] = []
 
@@ -22,7 +22,8 @@ def query_cmd(
     param: Annotated[list[str] | None, typer.Option(
         "--param", help="name=value, repeatable (typed by the query's header).")] = None,
     format: Annotated[str, typer.Option("--format", help="table | json | csv | parquet")] = "table",
-    out: Annotated[Path | None, typer.Option("--out", help="Write to this file.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write to this file.",
+                                             callback=writable("--out"))] = None,
 ) -> None:
     """Run a named query from queries/*.sql (each says what it answers and its parameters)."""
     from parallax.commands.export import write_result
@@ -49,7 +50,8 @@ def sql_cmd(
     statement: Annotated[str, typer.Argument(help='e.g. "SELECT route, count(*) FROM spans '
                                                   'GROUP BY route"')],
     format: Annotated[str, typer.Option("--format", help="table | json | csv | parquet")] = "table",
-    out: Annotated[Path | None, typer.Option("--out", help="Write to this file.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write to this file.",
+                                             callback=writable("--out"))] = None,
 ) -> None:
     """Run one SELECT on a sandboxed, read-only connection (what it can touch: docs/privacy.md)."""
     from parallax.commands.export import write_result

@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 
-from parallax.commands.base import app, check_format, parse_window, selection_settings, session
+from parallax.commands.base import (
+    app,
+    check_format,
+    parse_window,
+    selection_settings,
+    session,
+    writable,
+)
 from parallax.terminal import echo, print_json
 
 __all__: list[str] = []
@@ -16,7 +23,8 @@ __all__: list[str] = []
 @app.command("review")
 def review_cmd(
     ctx: typer.Context,
-    out: Annotated[Path, typer.Option("--out", help="The HTML file to write.")] = Path(
+    out: Annotated[Path, typer.Option("--out", help="The HTML file to write.",
+                                      callback=writable("--out"))] = Path(
         "report.html"),
     since: Annotated[str | None, typer.Option("--since", help="Window start (ISO).")] = None,
     until: Annotated[str | None, typer.Option("--until", help="Window end (ISO).")] = None,
@@ -53,8 +61,9 @@ def drill_cmd(
                                                 "(feedback id), session id or interaction "
                                                 "id.")],
     limit: Annotated[int, typer.Option("--limit", min=1, help="Rows per table.")] = 50,
-    html: Annotated[Path | None, typer.Option("--html", help="Also write the view as a "
-                                                              "self-contained page.")] = None,
+    html: Annotated[Path | None, typer.Option(
+        "--html", help="Also write the view as a self-contained page.",
+        callback=writable("--html"))] = None,
     format: Annotated[str, typer.Option("--format", help="table | json")] = "table",
     wide: Annotated[bool, typer.Option("--wide", help="Every column of each table.")] = False,
 ) -> None:

@@ -16,6 +16,7 @@ from parallax.commands.base import (
     parse_when,
     parse_window,
     session,
+    writable,
 )
 from parallax.errors import ConfigError
 from parallax.numbers import ci, fmt
@@ -37,7 +38,8 @@ def _duration(value: str, flag: str) -> timedelta:
 
 
 HtmlOpt = Annotated[Path | None, typer.Option(
-    "--html", help="Also write a page: before/after trends on the routes, the verdict.")]
+    "--html", help="Also write a page: before/after trends on the routes, the verdict.",
+    callback=writable("--html"))]
 
 
 def _write_trend(con, path: Path, trend) -> None:
