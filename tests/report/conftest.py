@@ -3,6 +3,7 @@ and the findings it must agree with."""
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,10 +24,14 @@ class Reviewed:
 
 
 @pytest.fixture(scope="session")
-def reviewed(tmp_path_factory) -> Reviewed:
+def reviewed(demo_db, tmp_path_factory) -> Reviewed:
+    """The shared demo database (``demo_db``: 1,500 sessions, built once) copied, then reviewed."""
     tmp = tmp_path_factory.mktemp("review")
     db, html = tmp / "p.duckdb", tmp / "report.html"
-    assert run(["--db", str(db), "demo", "--out", str(tmp / "demo"), "--sessions", "1500"]) == 0
+    for suffix in ("", ".key"):  # the database and its pseudonym key
+        source = Path(f"{demo_db}{suffix}")
+        if source.exists():
+            shutil.copy(source, f"{db}{suffix}")
     assert run(["--db", str(db), "review", "--out", str(html)]) == 0
     con = connect(db, read_only=True)
     try:
