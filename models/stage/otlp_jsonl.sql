@@ -16,7 +16,9 @@
 -- Python's _attrs() gives: "text", 12, 1.5, true, null, [...], {...} — the text tells the type.
 -- _parallax_pseudonym(value) is a user id's keyed pseudonym, _parallax_route the route
 -- normalisation, _parallax_host urlsplit(url).hostname. Python runs once per distinct value
--- of a batch; raw identifiers exist only in DuckDB's vectors in flight.
+-- of a batch; raw identifiers exist only in DuckDB's vectors in flight. (DuckDB's stage
+-- defines _parallax_route as NULL and routes the distinct staged http_route values after this
+-- statement; Spark's lake ingest calls the normaliser here.)
 --
 -- The macros are temporary (this connection only). Parameters of the INSERT: $file VARCHAR,
 -- $compression VARCHAR ('gzip' | 'none'), $max_object_size BIGINT, $source VARCHAR,
