@@ -204,9 +204,11 @@ def _is_string(raw: pa.Array) -> np.ndarray:
 
 
 def _string_literals(raw: pa.Array) -> pa.Array:
-    """Each value without its first 15 and last character: a string-shaped value's literal
-    (the prefix and suffix are ASCII); other values' entries are never read."""
-    return pc.utf8_slice_codeunits(raw, 15, -1)
+    """Each value without its first 15 and last byte: a string-shaped value's literal (the
+    prefix and suffix are ASCII, so bytes are characters there); other values' entries, which
+    a byte cut may leave as invalid UTF-8, are never read. Cut as bytes, viewed as text again
+    without a copy: a third of the time of cutting by code points."""
+    return pc.binary_slice(raw.view(pa.binary()), 15, -1).view(pa.string())
 
 
 class _Failed(ValueError):

@@ -55,13 +55,16 @@ CREATE OR REPLACE TEMP MACRO _otlp_str(d) AS
 CREATE OR REPLACE TEMP MACRO _otlp_text(d) AS nullif(_otlp_str(d), '');
 
 -- A trace / span id in lower-case hex from its JSON text; NULL unless 32 / 16 hex digits, not
--- all zero.
+-- all zero. Once the shape matched, "all zero" is one literal: comparing with it costs half
+-- what ltrim(j, '"0') did (the trace ids of the 20 k-session world: 0.17 s of one core
+-- against 0.35 s, measured once on a loaded 2-core machine).
 CREATE OR REPLACE TEMP MACRO _otlp_trace_id(j) AS
-    CASE WHEN regexp_full_match(j, '"[0-9a-fA-F]{32}"') AND ltrim(j, '"0') <> ''
+    CASE WHEN regexp_full_match(j, '"[0-9a-fA-F]{32}"')
+              AND j <> '"00000000000000000000000000000000"'
          THEN lower(substring(j, 2, 32)) END;
 
 CREATE OR REPLACE TEMP MACRO _otlp_span_id(j) AS
-    CASE WHEN regexp_full_match(j, '"[0-9a-fA-F]{16}"') AND ltrim(j, '"0') <> ''
+    CASE WHEN regexp_full_match(j, '"[0-9a-fA-F]{16}"') AND j <> '"0000000000000000"'
          THEN lower(substring(j, 2, 16)) END;
 
 -- Nanoseconds since the epoch, a string or a number: '' and null are 0; digits only, else
