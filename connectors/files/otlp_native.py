@@ -104,7 +104,10 @@ def _mask(mask: pa.Array) -> np.ndarray:
 
 
 def _whole(values: pa.Array | pa.ChunkedArray) -> pa.Array:
-    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    if not isinstance(values, pa.ChunkedArray):
+        return values
+    # DuckDB hands a batch over as one chunk: combining would copy it
+    return values.chunk(0) if values.num_chunks == 1 else values.combine_chunks()
 
 
 def _distinct(fn: Callable[[str], Any]) -> Callable[[pa.Array], pa.Array]:
