@@ -100,25 +100,32 @@ def reroute(con: duckdb.DuckDBPyConnection, norm: RouteNormalizer,
 
 def _learn(con: duckdb.DuckDBPyConnection, norm: RouteNormalizer, load_id: str | None) -> None:
     """Fold what the load's spans (or, without a load, every stored span) teach into
-    route_templates. Python sees only the distinct http.route values."""
+    route_templates. Python sees only the distinct http.route values and, for those that
+    teach a template, the distinct reduced paths beside them, which it matches against that
+    template (one compiled pattern a template, where DuckDB compiled a pattern taken from a
+    column for every row: 0.17 s of the 20 k-session load's 0.19 s learning query)."""
     if load_id is None:
         _run(con, "teach_all.sql")
     else:
         _run(con, "teach_load.sql", {"load_id": load_id})
     raws = [r for (r,) in con.execute("SELECT DISTINCT raw FROM _route_seen").fetchall()]
-    forms = [(raw, t, compile_template(t).regex) for raw in raws if (t := norm.teachable(raw))]
-    if forms:
+    teaches = {raw: t for raw in raws if (t := norm.teachable(raw))}
+    if teaches:
         import pyarrow as pa
 
         from parallax.connectors.arrays import strings  # pa.table of lists imports pandas
 
-        con.register("_route_forms", pa.table({
-            "raw": strings([f[0] for f in forms]), "template": strings([f[1] for f in forms]),
-            "regex": strings([f[2] for f in forms])}))
+        patterns = {t: compile_template(t).pattern for t in set(teaches.values())}
+        pairs = con.execute("SELECT DISTINCT raw, path FROM _route_seen").fetchall()
+        matches = [(raw, path, t) for raw, path in pairs
+                   if (t := teaches.get(raw)) is not None and patterns[t].fullmatch(path)]
+        con.register("_route_matches", pa.table({
+            "raw": strings([m[0] for m in matches]), "path": strings([m[1] for m in matches]),
+            "template": strings([m[2] for m in matches])}))
         try:
             _run(con, "learn.sql")
         finally:
-            con.unregister("_route_forms")
+            con.unregister("_route_matches")
     con.execute("DROP TABLE _route_seen")
 
 

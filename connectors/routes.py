@@ -101,10 +101,10 @@ class _Index:
                 by_first.setdefault(t.first, []).append(t)
         return cls(by_first, tuple(wild))
 
-    def best(self, path: str, first: str) -> str | None:
+    def best(self, path: str, first: str) -> Template | None:
         candidates = (*self.by_first.get(first, ()), *self.wild)
         hits = [t for t in candidates if t.pattern.fullmatch(path)]
-        return min(hits, key=lambda t: t.rank).text if hits else None
+        return min(hits, key=lambda t: t.rank) if hits else None
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,11 @@ class RouteNormalizer:
     _compiled: tuple = field(default=(), init=False, compare=False, repr=False)
     _templates: tuple = field(default=(), init=False, compare=False, repr=False)
     _index: _Index | None = field(default=None, init=False, compare=False, repr=False)
+    # value → (route or '', its lower-cased path and first segment, the template it matched),
+    # path and template None when no template could change the route (step 1-3 decided)
     _cache: dict = field(default_factory=dict, init=False, compare=False, repr=False)
+    # (the cache of the normaliser this one extends, an index of the templates it adds)
+    _carried: tuple | None = field(default=None, init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         try:
@@ -137,7 +141,17 @@ class RouteNormalizer:
         return self._templates
 
     def with_learned(self, learned: Iterable[str]) -> RouteNormalizer:
-        return replace(self, learned=tuple(sorted(set(learned))))
+        """This normaliser with ``learned`` as its learned templates. When that only adds
+        templates, the values this one routed are re-routed from what it kept of them (their
+        path, the template they matched) against the added templates alone: after a load
+        teaches templates every stored value is routed again (``route_learning.reroute``),
+        and on a first load that is every distinct URL of the file a second time."""
+        new = replace(self, learned=tuple(sorted(set(learned))))
+        added = set(new._templates) - set(self._templates)
+        if self._cache and len(added) + len(self._templates) == len(new._templates):
+            index = _Index.of(compile_template(t) for t in sorted(added))
+            object.__setattr__(new, "_carried", (self._cache, index))
+        return new
 
     def fingerprint(self) -> str:
         """What the stored routes depend on: this code's version, the rules, the templates."""
@@ -161,26 +175,46 @@ class RouteNormalizer:
             return None
         hit = self._cache.get(value)
         if hit is None:
-            hit = self._normalize(value)
+            hit = self._carry(value) if self._carried else None
+            if hit is None:
+                hit = self._normalize(value)
             if len(self._cache) < 200_000:
                 self._cache[value] = hit
-        return hit or None
+        return hit[0] or None
 
-    def _normalize(self, value: str) -> str:
+    def _carry(self, value: str) -> tuple | None:
+        """``value`` routed from the extended normaliser's entry, or None if it has none. The
+        templates are that one's plus the added ones, so the best match is the better of the
+        one it found and the best added one; steps 1-3 and 5 do not depend on templates."""
+        assert self._carried is not None
+        before, added = self._carried
+        hit = before.get(value)
+        if hit is None or hit[1] is None:
+            return hit
+        _, low, first, template = hit
+        extra = added.best(low, first)
+        if extra is None or (template is not None and template.rank < extra.rank):
+            return hit
+        return (extra.text, low, first, extra)
+
+    def _normalize(self, value: str) -> tuple:
         segments = _segments(value)
         if not segments and not value.strip():
-            return ""
+            return ("", None, None, None)
         raw = "/" + "/".join(segments)
         for pattern, route in self._compiled:
             if pattern.search(raw) or pattern.search(raw.lower()):
-                return route
+                return (route, None, None, None)
         written = canonical(segments)
         if written is not None:
-            return written
+            return (written, None, None, None)
         low = raw.lower()
+        first = segments[0].lower() if segments else ""
         assert self._index is not None  # built in __post_init__
-        found = self._index.best(low, segments[0].lower() if segments else "")
-        return found or "/" + "/".join(_segment(s) for s in segments)
+        found = self._index.best(low, first)
+        if found is not None:
+            return (found.text, low, first, found)
+        return ("/" + "/".join(_segment(s) for s in segments), low, first, None)
 
 
 def normalize_route(value: str | None, rules: Iterable[RouteRule] = ()) -> str | None:

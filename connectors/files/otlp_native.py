@@ -16,8 +16,11 @@ cache across batches):
   from the batch's few distinct keys); replaced values are appended to a pool and picked by
   index, so the batch's values are copied once. (DuckDB's list lambdas run this several
   times slower.)
-* ``_parallax_pseudonym``: a user id's pseudonym; ``_parallax_route``: the route normalisation;
-  ``_parallax_host``: ``urlsplit(url).hostname`` for a client span's peer.
+* ``_parallax_pseudonym``: a user id's pseudonym; ``_parallax_host``: ``urlsplit(url).hostname``
+  for a client span's peer.
+* ``_parallax_route`` (the route normalisation) is a macro of NULL here: after the statement
+  each distinct staged ``http_route`` is routed once and written back by a join, which costs
+  less than a Python call for every batch (Spark's lake ingest calls the normaliser in the SQL).
 
 A raw identifier exists only in DuckDB's vectors in flight: it never lands in any table — not
 the stage table, not a temporary one — and the file is read once.
@@ -57,6 +60,7 @@ log = logging.getLogger("parallax.ingest")
 # The longest line DuckDB reads (one export request); a longer one falls back to Python.
 MAX_OBJECT_BYTES = 16 << 20
 _SQL = "stage/otlp_jsonl.sql"
+_ROUTE = "_parallax_route"  # a macro of NULL here: the route is written after the statement
 
 # The attribute keys the canonical columns read (SpanColumns.add, .resource): the attribute
 # functions return their values as fields named after them.
@@ -100,7 +104,10 @@ def _mask(mask: pa.Array) -> np.ndarray:
 
 
 def _whole(values: pa.Array | pa.ChunkedArray) -> pa.Array:
-    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    if not isinstance(values, pa.ChunkedArray):
+        return values
+    # DuckDB hands a batch over as one chunk: combining would copy it
+    return values.chunk(0) if values.num_chunks == 1 else values.combine_chunks()
 
 
 def _distinct(fn: Callable[[str], Any]) -> Callable[[pa.Array], pa.Array]:
@@ -200,9 +207,11 @@ def _is_string(raw: pa.Array) -> np.ndarray:
 
 
 def _string_literals(raw: pa.Array) -> pa.Array:
-    """Each value without its first 15 and last character: a string-shaped value's literal
-    (the prefix and suffix are ASCII); other values' entries are never read."""
-    return pc.utf8_slice_codeunits(raw, 15, -1)
+    """Each value without its first 15 and last byte: a string-shaped value's literal (the
+    prefix and suffix are ASCII, so bytes are characters there); other values' entries, which
+    a byte cut may leave as invalid UTF-8, are never read. Cut as bytes, viewed as text again
+    without a copy: a third of the time of cutting by code points."""
+    return pc.binary_slice(raw.view(pa.binary()), 15, -1).view(pa.string())
 
 
 class _Failed(ValueError):
@@ -358,6 +367,23 @@ def _host(url: str) -> str | None:
     return urlsplit(url).hostname  # a ValueError (bad IPv6 literal) fails the statement
 
 
+def _route_staged(con: duckdb.DuckDBPyConnection, route: Callable[[str], str | None]) -> None:
+    """``stage_spans.route`` from ``http_route``: each distinct value routed once, written
+    back by one join (26,100 values for the 377,008 spans of the 20 k-session world)."""
+    raws = [r for (r,) in con.execute("SELECT DISTINCT http_route FROM stage_spans "
+                                      "WHERE http_route IS NOT NULL").fetchall()]
+    pairs = [(raw, to) for raw in raws if (to := route(raw)) is not None]
+    if not pairs:
+        return
+    con.register("_parallax_routes", pa.table({"raw": arrays.strings([p[0] for p in pairs]),
+                                               "route": arrays.strings([p[1] for p in pairs])}))
+    try:
+        con.execute("UPDATE stage_spans SET route = m.route FROM _parallax_routes AS m "
+                    "WHERE stage_spans.http_route = m.raw")
+    finally:
+        con.unregister("_parallax_routes")
+
+
 def stage(con: duckdb.DuckDBPyConnection, source: Source, ctx: ParseContext,
           load_id: str) -> tuple[int, int] | None:
     """Stage the file's spans; (records read, rows staged), or None: parse it in Python."""
@@ -371,7 +397,6 @@ def stage(con: duckdb.DuckDBPyConnection, source: Source, ctx: ParseContext,
         "_parallax_resource_attributes": (_attributes(ctx.pseudonymize, RESOURCE_KEYS, False),
                                           [attributes], _struct_type(RESOURCE_KEYS)),
         "_parallax_pseudonym": (_distinct(_pseudonym(ctx.pseudonymize)), [text], text),
-        "_parallax_route": (_distinct(ctx.route), [text], text),
         "_parallax_host": (_distinct(_host), [text], text),
     }
     statements = [s for s in read_sql("models", _SQL).split(";\n") if sql_code(s)]
@@ -389,12 +414,16 @@ def stage(con: duckdb.DuckDBPyConnection, source: Source, ctx: ParseContext,
             con.create_function(  # type: ignore[call-overload]  # stubs want the enums
                 name, fn, parameters, returns, type="arrow", null_handling="special",
                 side_effects=False)
+        # The route is written after the statement, from the distinct staged values
+        # (_route_staged): in the statement it would be a Python call for every batch.
+        con.execute(f"CREATE OR REPLACE TEMP MACRO {_ROUTE}(value) AS NULL::VARCHAR")
         con.execute("CREATE TEMP TABLE stage_spans AS SELECT * FROM spans LIMIT 0")
         rows = 0
         for stmt in statements:
             result = run_sql(con, stmt, params).fetchall()
             if sql_code(stmt).upper().startswith("INSERT"):
                 rows = int(result[0][0])
+        _route_staged(con, ctx.route)
     except duckdb.InterruptException:  # Ctrl-C: stop, do not parse the file again in Python
         raise KeyboardInterrupt from None
     except duckdb.Error as exc:
@@ -403,6 +432,7 @@ def stage(con: duckdb.DuckDBPyConnection, source: Source, ctx: ParseContext,
     finally:
         for name in functions:
             drop_function(con, name)
+        con.execute(f"DROP MACRO IF EXISTS temp.{_ROUTE}")
     if rows == 0:  # an empty file is an error, a file of empty requests is not: Python decides
         return None
     if source.on_read:

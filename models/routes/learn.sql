@@ -1,31 +1,19 @@
 -- routes/learn: fold what spans taught (_route_seen, from teach_load.sql or teach_all.sql)
--- into route_templates. _route_forms (raw http.route → canonical template and its RE2
--- pattern, computed in Python over the few distinct routes) says what each route teaches. The
--- concrete path is reduced as connectors/routes.py reduces paths (scheme, host, query and
--- fragment removed, slashes collapsed, no trailing slash, lower case) and teaches only when it
--- matches the template: a route reported beside a path it does not describe (a mount prefix,
--- a rewrite) teaches nothing. Counts add up across loads; the first written form and example
--- stay.
+-- into route_templates. _route_matches holds each distinct (raw http.route, concrete path) whose
+-- path matches the template the route teaches (connectors/route_learning.py: the templates of
+-- the few distinct routes, matched in Python; DuckDB compiled a regular expression taken from a
+-- column once for every row). The concrete path is reduced as connectors/routes.py reduces
+-- paths (scheme, host, query and fragment removed, slashes collapsed, no trailing slash, lower
+-- case; teach_*.sql) and teaches only when it matches the template: a route reported beside a
+-- path it does not describe (a mount prefix, a rewrite) teaches nothing. Counts add up across
+-- loads; the first written form and example stay.
 -- No parameters.
 INSERT INTO route_templates (template, source, spans, written, example, first_seen, last_seen)
-WITH seen AS (
-    SELECT raw, spans, first_seen, last_seen,
-           regexp_replace(split_part(split_part(regexp_replace(
-               concrete, '^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*', ''), '#', 1), '?', 1),
-               '/+', '/', 'g') AS path
-    FROM _route_seen
-),
-paths AS (
-    SELECT raw, spans, first_seen, last_seen,
-           CASE WHEN path IN ('', '/') THEN '/' ELSE lower(rtrim(path, '/')) END AS path
-    FROM seen
-)
-SELECT f.template, 'learned', sum(p.spans), min(p.raw), min(p.path), min(p.first_seen),
-       max(p.last_seen)
-FROM paths AS p
-JOIN _route_forms AS f USING (raw)
-WHERE regexp_full_match(p.path, f.regex)
-GROUP BY f.template
+SELECT m.template, 'learned', sum(s.spans), min(s.raw), min(s.path), min(s.first_seen),
+       max(s.last_seen)
+FROM _route_seen AS s
+JOIN _route_matches AS m USING (raw, path)
+GROUP BY m.template
 ON CONFLICT (template, source) DO UPDATE SET
     spans = route_templates.spans + excluded.spans,
     written = coalesce(route_templates.written, excluded.written),

@@ -16,7 +16,9 @@
 -- Python's _attrs() gives: "text", 12, 1.5, true, null, [...], {...} — the text tells the type.
 -- _parallax_pseudonym(value) is a user id's keyed pseudonym, _parallax_route the route
 -- normalisation, _parallax_host urlsplit(url).hostname. Python runs once per distinct value
--- of a batch; raw identifiers exist only in DuckDB's vectors in flight.
+-- of a batch; raw identifiers exist only in DuckDB's vectors in flight. (DuckDB's stage
+-- defines _parallax_route as NULL and routes the distinct staged http_route values after this
+-- statement; Spark's lake ingest calls the normaliser here.)
 --
 -- The macros are temporary (this connection only). Parameters of the INSERT: $file VARCHAR,
 -- $compression VARCHAR ('gzip' | 'none'), $max_object_size BIGINT, $source VARCHAR,
@@ -53,13 +55,16 @@ CREATE OR REPLACE TEMP MACRO _otlp_str(d) AS
 CREATE OR REPLACE TEMP MACRO _otlp_text(d) AS nullif(_otlp_str(d), '');
 
 -- A trace / span id in lower-case hex from its JSON text; NULL unless 32 / 16 hex digits, not
--- all zero.
+-- all zero. Once the shape matched, "all zero" is one literal: comparing with it costs half
+-- what ltrim(j, '"0') did (the trace ids of the 20 k-session world: 0.17 s of one core
+-- against 0.35 s, measured once on a loaded 2-core machine).
 CREATE OR REPLACE TEMP MACRO _otlp_trace_id(j) AS
-    CASE WHEN regexp_full_match(j, '"[0-9a-fA-F]{32}"') AND ltrim(j, '"0') <> ''
+    CASE WHEN regexp_full_match(j, '"[0-9a-fA-F]{32}"')
+              AND j <> '"00000000000000000000000000000000"'
          THEN lower(substring(j, 2, 32)) END;
 
 CREATE OR REPLACE TEMP MACRO _otlp_span_id(j) AS
-    CASE WHEN regexp_full_match(j, '"[0-9a-fA-F]{16}"') AND ltrim(j, '"0') <> ''
+    CASE WHEN regexp_full_match(j, '"[0-9a-fA-F]{16}"') AND j <> '"0000000000000000"'
          THEN lower(substring(j, 2, 16)) END;
 
 -- Nanoseconds since the epoch, a string or a number: '' and null are 0; digits only, else

@@ -107,3 +107,40 @@ def test_what_a_span_route_teaches(route, taught) -> None:
 def test_a_bad_declared_template_is_a_config_error(bad) -> None:
     with pytest.raises(ConfigError, match=r"\[routes\] templates: .* is not a path template"):
         RouteNormalizer(declared=(bad,))
+
+
+# Values every step of the normalisation decides, and paths the templates below compete for.
+_CARRY_VALUES = [raw for raw, _ in CASES] + [
+    "/category/new-arrivals", "/category/boots", "/Category/Boots/", "/category/sale-x",
+    "/blog/2024/hello", "/blog/hello", "/docs/a/b/c", "/shop/12/reviews", "/x", "",
+    "https://shop.example.com/product/777", "/product/12345/reviews", "/a/b", "/sale",
+]
+_CARRY_STEPS = [
+    (), ("/category/{slug}",), ("/category/new-arrivals", "/blog/{slug}"),
+    ("/docs/{*rest}", "/{section}/{id}"), ("/product/{id}", "/{*all}", "/shop/{id}/reviews"),
+]
+
+
+def test_learned_templates_added_route_as_a_fresh_normaliser() -> None:
+    # each step adds templates; the extended normaliser re-routes what the last one kept,
+    # and must give what a normaliser built with all the templates at once gives
+    rules = (RouteRule(match=r"^/category/sale-", route="/sale"),)
+    norm = RouteNormalizer(rules, declared=("/a/{x}",))
+    learned: list[str] = []
+    for step in _CARRY_STEPS:
+        [norm(v) for v in _CARRY_VALUES]  # fill the cache the next step carries
+        learned += step
+        norm = norm.with_learned(learned)
+        fresh = RouteNormalizer(rules, declared=("/a/{x}",)).with_learned(learned)
+        assert fresh._carried is None
+        assert [norm(v) for v in _CARRY_VALUES] == [fresh(v) for v in _CARRY_VALUES]
+    assert norm._carried is not None  # the last step was carried, not recomputed
+    assert norm("/category/boots") == "/category/{slug}"
+    assert norm("/docs/a/b/c") == "/docs/{*rest}"
+
+
+def test_fewer_templates_route_from_scratch() -> None:
+    norm = RouteNormalizer().with_learned(["/blog/{slug}"])
+    assert norm("/blog/hello") == "/blog/{slug}"
+    fewer = norm.with_learned([])
+    assert fewer._carried is None and fewer("/blog/hello") == "/blog/hello"
