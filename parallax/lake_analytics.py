@@ -220,8 +220,8 @@ def stage_analytics(spark: Any, paths: Sequence[Path], ctx: ParseContext, load_i
 
 
 # Spark's optimiser collapses the stage's chain of projections into one, inlining each
-# column's (macro-expanded) expression wherever it is read: planning then takes minutes and
-# the generated code outgrows the JVM's method size. Kept apart, each step is computed once.
+# column's (macro-expanded) expression wherever it is read: planning then takes longer and the
+# generated code outgrows what the JVM compiles. Kept apart, each step is computed once.
 _CONF = {"spark.sql.optimizer.excludedRules":
          "org.apache.spark.sql.catalyst.optimizer.CollapseProject",
          "spark.sql.codegen.wholeStage": "false",
