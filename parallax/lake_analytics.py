@@ -45,7 +45,7 @@ _SQL = "stage/ga4_ndjson.sql"
 _SOURCE = "ga4_file"  # the view the transpiled queries read instead of read_json(…)
 NAME = "ga4-ndjson"
 _TABLES = ("events", "page_views", "sessions")
-# each table's time column (its day partition) and key
+# each table's time column (its day partition)
 _TIME = {"events": "occurred_at", "page_views": "viewed_at", "sessions": "started_at"}
 
 
@@ -53,7 +53,7 @@ _TIME = {"events": "occurred_at", "page_views": "viewed_at", "sessions": "starte
 class AnalyticsLoad:
     folder: Path
     files: int
-    staged: dict[str, int]  # table -> rows mapped from the files (sessions: per file's view)
+    staged: dict[str, int]  # table -> rows the files' stage holds (before deduplication)
     added: dict[str, int]  # table -> rows new to the lake
     days: dict[str, int]  # table -> day partitions rewritten
     created: bool
