@@ -6,6 +6,11 @@ Spark SQL; parameters are bound as literals in the parsed tree (never by formatt
 ``CREATE OR REPLACE TABLE x AS …`` becomes a (table, query) pair the engine materialises as it
 likes (Spark has no plain tables without a catalog). ``problems`` names what Spark would not
 run, so a test can pin that every model file stays portable. Needs the ``spark`` extra (sqlglot).
+
+The native stages (``models/stage/*.sql``: ``ingest … --to-parquet``) are transpiled too, with
+their DuckDB-only constructs rewritten here rather than in the files (local ingest runs them
+unchanged): ``stage_to_spark`` for a one-statement stage (OTLP), ``stage_tables_to_spark``
+for one that builds several tables (GA4: list lambdas, list indexes, json_extract, rowid).
 """
 
 from __future__ import annotations
@@ -24,8 +29,7 @@ from sqlglot.errors import ErrorLevel
 from sqlglot.generators.spark import SparkGenerator
 
 __all__ = ["StageQuery", "StageTables", "Statement", "inline_macros", "model_names", "problems",
-           "read_model",
-           "stage_tables_to_spark", "stage_to_spark", "to_spark"]
+           "read_model", "stage_tables_to_spark", "stage_to_spark", "to_spark"]
 
 
 class _Spark(Spark):
