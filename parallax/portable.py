@@ -6,14 +6,21 @@ Spark SQL; parameters are bound as literals in the parsed tree (never by formatt
 ``CREATE OR REPLACE TABLE x AS …`` becomes a (table, query) pair the engine materialises as it
 likes (Spark has no plain tables without a catalog). ``problems`` names what Spark would not
 run, so a test can pin that every model file stays portable. Needs the ``spark`` extra (sqlglot).
+
+The native stages (``models/stage/*.sql``: ``ingest … --to-parquet``) are transpiled too, with
+their DuckDB-only constructs rewritten here rather than in the files (local ingest runs them
+unchanged): ``stage_to_spark`` for a one-statement stage (OTLP), ``stage_tables_to_spark``
+for one that builds several tables (GA4: list lambdas, list indexes, json_extract, rowid).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
+from typing import Any
 
 import sqlglot
 from sqlglot import exp
@@ -21,8 +28,8 @@ from sqlglot.dialects.spark import Spark
 from sqlglot.errors import ErrorLevel
 from sqlglot.generators.spark import SparkGenerator
 
-__all__ = ["Statement", "StageQuery", "inline_macros", "model_names", "problems", "read_model",
-           "stage_to_spark", "to_spark"]
+__all__ = ["StageQuery", "StageTables", "Statement", "inline_macros", "model_names", "problems",
+           "read_model", "stage_tables_to_spark", "stage_to_spark", "to_spark"]
 
 
 class _Spark(Spark):
@@ -114,7 +121,7 @@ def inline_macros(sql: str) -> list[exp.Expr]:
     the body is the same SQL, so the file stays the one copy of what it says."""
     macros: dict[str, tuple[list[str], exp.Expr]] = {}
     out = []
-    for tree in sqlglot.parse(sql, read="duckdb"):
+    for tree in sqlglot.parse(_parenthesised_macros(sql), read="duckdb"):
         assert tree is not None
         if isinstance(tree, exp.Create) and str(tree.args.get("kind", "")).upper() == "MACRO":
             name = tree.this.this.name.lower()
@@ -123,6 +130,16 @@ def inline_macros(sql: str) -> list[exp.Expr]:
             continue
         out.append(_expand(tree, macros))
     return out
+
+
+_MACRO = re.compile(r"(CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP(?:ORARY)?\s+)?MACRO\s+\w+\s*"
+                    r"\([^)]*\)\s+AS\s+)(?!TABLE\b)(.*?);[ \t]*$", re.I | re.S | re.M)
+
+
+def _parenthesised_macros(sql: str) -> str:
+    """Each scalar macro's body in parentheses: sqlglot reads a body that starts with a
+    string literal and an operator (``AS '{' || …``) as a statement it does not know."""
+    return _MACRO.sub(lambda m: f"{m.group(1)}({m.group(2)});", sql)
 
 
 def _expand(tree: exp.Expr, macros: Mapping[str, tuple[list[str], exp.Expr]]) -> exp.Expr:
@@ -182,6 +199,157 @@ def stage_to_spark(sql: str, params: Mapping[str, object], source: str) -> Stage
                                unsupported_level=ErrorLevel.RAISE), source, columns)
 
 
+@dataclass(frozen=True)
+class StageTables:
+    """A stage file that builds several tables (``CREATE TEMP TABLE t AS …``, ``INSERT INTO t
+    BY NAME …``) as Spark queries, in order: each reads the file's view ``source`` or a table
+    built before it (the engine registers each as a view under the table's name). A table made
+    empty from a canonical one (``… AS SELECT * FROM x LIMIT 0``) and then filled BY NAME is
+    the filling query alone: the caller casts it to the canonical columns, which also drops
+    the helper columns the file's ``ALTER TABLE … DROP COLUMN`` statements drop. DuckDB's
+    ``rowid`` of a table built here is its column ``_rowid`` (the rows' order as built)."""
+
+    statements: list[Statement]
+    source: str
+    columns: dict[str, str]
+
+
+def stage_tables_to_spark(sql: str, params: Mapping[str, object], source: str) -> StageTables:
+    """A multi-table stage file (``models/stage/ga4_ndjson.sql``) as Spark queries."""
+    out: list[Statement] = []
+    columns: dict[str, str] | None = None
+    # DuckDB's len() is a list's length and a string's; sqlglot reads both as LENGTH, which
+    # Spark takes for strings only. The multi-table stage files write len() of lists alone
+    # (length() of text), so len() is their list length: Spark's size().
+    for tree in inline_macros(re.sub(r"\blen\(", "array_length(", sql)):
+        if isinstance(tree, exp.Alter):
+            continue  # helper columns dropped: the caller keeps the canonical ones
+        if isinstance(tree, exp.Create) and isinstance(tree.expression, exp.Query):
+            query, table = tree.expression, tree.this.name
+            if _is_empty_copy(query):
+                continue
+            query = query.select(exp.alias_(exp.func("monotonically_increasing_id"), "_rowid"),
+                                 copy=False) if isinstance(query, exp.Select) else query
+        elif isinstance(tree, exp.Insert) and isinstance(tree.expression, exp.Query):
+            query, table = tree.expression, tree.this.name
+        else:
+            raise ValueError(f"a stage statement Spark does not build: {tree.sql()[:80]}")
+        reads = [t for t in query.find_all(exp.Table)
+                 if isinstance(t.this, exp.Anonymous) and t.this.name.lower() == "read_json"]
+        if reads:
+            if columns is not None or len(reads) > 1:
+                raise ValueError("a stage file reads its file once, with read_json")
+            columns = _read_json_columns(reads[0].this)
+            reads[0].replace(exp.to_table(source))
+        bound = _hoist_python_calls(query.transform(lambda node: _bind(node, params)))
+        tree = _children_first(bound, _spark_form)
+        out.append(Statement(table, tree.sql(dialect=_Spark, comments=False,
+                                             unsupported_level=ErrorLevel.RAISE)))
+    if columns is None:
+        raise ValueError("a stage file reads one file with read_json (none found)")
+    return StageTables(out, source, columns)
+
+
+def _hoist_python_calls(tree: exp.Expr) -> exp.Expr:
+    """Spark runs no Python function inside a list lambda: a call ``_parallax_f(arg)`` in
+    ``list_transform(xs, lambda x, i: …)`` becomes element i of a column computed beside the
+    query's input, ``_parallax_f_list(list_transform(xs, lambda x, i: arg))``: one call over
+    the list of the arguments, each computed under the CASE conditions that led to the call
+    (NULL elsewhere), so no argument is computed (or raises) that DuckDB would not compute.
+    The engine registers ``_parallax_f_list``: ``_parallax_f`` over a list."""
+    calls = [n for n in tree.find_all(exp.Anonymous)
+             if n.name.lower().startswith("_parallax_") and len(n.expressions) == 1
+             and n.find_ancestor(exp.Lambda) is not None]
+    for number, call in enumerate(calls):
+        lam = call.find_ancestor(exp.Lambda)
+        select = call.find_ancestor(exp.Select)
+        transform = lam.parent if lam else None
+        if lam is None or not isinstance(transform, exp.Transform) or select is None \
+                or select.args.get("joins") or select.args.get("from_") is None:
+            raise ValueError(f"{call.name}() in a lambda Spark cannot hoist it out of")
+        params = [p.name for p in lam.expressions]
+        if len(params) == 1:
+            params.append("_parallax_i")
+            lam.set("expressions", [exp.to_identifier(p) for p in params])
+        guard = _conditions(call, select)
+        arg = call.expressions[0].copy()
+        body = exp.Case(ifs=[exp.If(this=guard, true=arg)]) if guard is not None else arg
+        listed = exp.Anonymous(this=f"{call.name}_list", expressions=[exp.Transform(
+            this=transform.this.copy(),
+            expression=exp.Lambda(this=body, expressions=[exp.to_identifier(p)
+                                                          for p in params]))])
+        column = f"_parallax_hoisted_{number}"
+        source = select.args["from_"].this
+        inner = exp.select("*", exp.alias_(listed, column)).from_(source.copy())
+        select.set("from_", exp.From(this=inner.subquery(source.alias_or_name)))
+        call.replace(exp.Bracket(this=exp.column(column), expressions=[exp.column(params[1])]))
+    return tree
+
+
+def _conditions(node: exp.Expr, stop: exp.Expr) -> exp.Expr | None:
+    """What must hold for ``node`` to be evaluated, from the CASEs between it and ``stop``."""
+    conds: list[exp.Expr] = []
+    child, parent = node, node.parent
+    while parent is not None and child is not stop:
+        if isinstance(parent, exp.If) and child is parent.args.get("true"):
+            conds.append(parent.this.copy())
+            case = parent.parent
+            if isinstance(case, exp.Case):
+                for earlier in case.args["ifs"][:case.args["ifs"].index(parent)]:
+                    conds.append(exp.not_(earlier.this.copy()))
+        elif isinstance(parent, exp.Case) and child is parent.args.get("default"):
+            conds += [exp.not_(i.this.copy()) for i in parent.args["ifs"]]
+        child, parent = parent, parent.parent
+    return exp.and_(*conds) if conds else None
+
+
+def _children_first(tree: exp.Expr, fn: Any) -> exp.Expr:
+    """``tree`` with ``fn`` applied to every node, a node's children before it: a rewrite
+    that moves a node (a list index into try_element_at) leaves nothing below unrewritten."""
+    for node in reversed(list(tree.walk())):
+        new = fn(node)
+        if new is not node:
+            if node is tree:
+                tree = new
+            else:
+                node.replace(new)
+    return tree
+
+
+def _is_empty_copy(query: exp.Query) -> bool:
+    limit = query.args.get("limit")
+    return (isinstance(query, exp.Select) and limit is not None
+            and limit.expression.name == "0" and query.is_star)
+
+
+def _json_at(doc: exp.Expr, path: exp.Expr) -> exp.Expr:
+    """DuckDB's json_extract(doc, path) (the value's JSON text; NULL where the path is absent,
+    'null' for a JSON null) in Spark: the value as a variant, written back as JSON."""
+    text = path.sql(dialect="duckdb") if isinstance(path, exp.JSONPath) else path.name
+    value = exp.Anonymous(this="try_variant_get", expressions=[
+        exp.Anonymous(this="parse_json", expressions=[doc.copy()]),
+        exp.Literal.string(text.strip("'")), exp.Literal.string("variant")])
+    return exp.Anonymous(this="to_json", expressions=[value])
+
+
+def _one_based(node: exp.Expr) -> exp.Expr:
+    """A lambda's index parameter (DuckDB counts from 1, Spark from 0) as DuckDB's."""
+    if not isinstance(node, exp.Lambda) or len(node.expressions) != 2:
+        return node
+    index = node.expressions[1].name
+
+    def shift(inner: exp.Expr) -> exp.Expr:
+        if isinstance(inner, exp.Identifier | exp.Column) and inner.name == index \
+                and not isinstance(inner.parent, exp.Column | exp.Lambda) \
+                and inner.find_ancestor(exp.Lambda) is node:
+            return exp.paren(exp.Add(this=exp.to_identifier(index),
+                                     expression=exp.Literal.number(1)), copy=False)
+        return inner
+
+    node.set("this", node.this.transform(shift, copy=False))
+    return node
+
+
 def _spark_form(node: exp.Expr) -> exp.Expr:
     """DuckDB functions and types the stage files use, in the Spark form that computes the
     same: error() is raise_error(); regexp_full_match an anchored RLIKE (Java's regex agrees
@@ -200,6 +368,45 @@ def _spark_form(node: exp.Expr) -> exp.Expr:
                               expression=exp.Literal.number(1_000_000))
             return exp.func("make_dt_interval", exp.Literal.number(0), exp.Literal.number(0),
                             exp.Literal.number(0), exp.cast(seconds, "DECIMAL(18, 6)"))
+        if name == "list_position":  # DuckDB: NULL when absent; Spark: 0
+            return exp.cast(exp.func("nullif", exp.func("array_position", *node.expressions),
+                                     exp.Literal.number(0)), "INT")  # an index is an INT
+        if name == "list_unique":  # distinct non-null elements
+            return exp.func("size", exp.func("array_distinct",
+                                              exp.func("array_compact", *node.expressions)))
+        if name == "make_timestamptz" and len(node.expressions) == 1:  # µs since 1970
+            return exp.func("timestamp_micros", *node.expressions)
+        if name == "to_json":  # a scalar as JSON text (a NULL stays NULL, as in DuckDB)
+            value, = node.expressions
+            return exp.Case(ifs=[exp.If(this=exp.Is(this=value.copy(), expression=exp.null()),
+                                        true=exp.null())],
+                            default=exp.Anonymous(this="to_json",
+                                                  expressions=[exp.cast(value, "VARIANT")]))
+    if isinstance(node, exp.JSONExtract):
+        doc, path = node.this, node.expression
+        if isinstance(path, exp.Array):  # a list of paths: the list of values
+            return exp.Array(expressions=[_json_at(doc, p) for p in path.expressions])
+        return _json_at(doc, path)
+    if isinstance(node, exp.Bracket) and len(node.expressions) == 1 \
+            and not (isinstance(node.expressions[0], exp.Literal)
+                     and node.expressions[0].is_string):
+        # DuckDB's list[i] counts from 1 and is NULL out of range; sqlglot holds a literal
+        # index counted from 0, any other as written (from 1)
+        index = node.expressions[0]
+        if isinstance(index, exp.Literal):
+            index = exp.Literal.number(int(index.this) + 1)
+        return exp.func("try_element_at", node.this, index)
+    if isinstance(node, exp.Lambda):
+        return _one_based(node)
+    if isinstance(node, exp.Concat) and node.args.get("coalesce"):
+        # DuckDB's concat() skips NULLs; Spark's concat() is NULL if any part is
+        return exp.Anonymous(this="concat_ws", expressions=[
+            exp.Literal.string(""), *[exp.cast(e, "STRING") for e in node.expressions]])
+    if isinstance(node, exp.IsInf):
+        return exp.EQ(this=exp.func("abs", node.this),
+                      expression=exp.cast(exp.Literal.string("Infinity"), "DOUBLE"))
+    if isinstance(node, exp.Column) and not node.table and node.name.lower() == "rowid":
+        return exp.column("_rowid")
     if isinstance(node, exp.RegexpFullMatch):
         pattern = node.expression
         if not isinstance(pattern, exp.Literal):

@@ -130,15 +130,61 @@ def ingest_analytics(
         "--session-param", help="GA4 event param, or Snowplow context key (NAME or "
         "CONTEXT.NAME), carrying the shared session id.")] = None,
     option: OptionOpt = None, max_reject_rate: RejectOpt = None,
+    to_parquet: Annotated[Path | None, typer.Option(
+        "--to-parquet", help="Map the files on Spark and merge their events, page views and "
+        "sessions into this Parquet lake (the layout of `export --parquet`; created if "
+        "missing) instead of the database. GA4 NDJSON only; needs the spark extra and Java "
+        "17+.")] = None,
+    spark_master: Annotated[str, typer.Option(
+        "--spark-master", help="With --to-parquet: Spark master URL (local[N], spark://…, "
+        "yarn).")] = "local[2]",
 ) -> None:
     """GA4 BigQuery export NDJSON, Snowplow enriched events (131-field TSV, or wide-row JSON
     lines), generic page-view CSV / NDJSON.
 
     --session-param names the shared session id: a GA4 event param, or a key of a Snowplow
     custom context (NAME, or CONTEXT.NAME); else GA4's session, Snowplow's domain_sessionid.
+
+    With --to-parquet DIR, Spark maps GA4 NDJSON files with the same SQL as local ingest and
+    merges them into DIR/events, page_views and sessions (only the day partitions that change
+    are rewritten); the pseudonymisation key is the one local ingest uses for --db.
     """
-    _ingest(ctx, "analytics", files, format, field, max_reject_rate,
-            {"session_param": session_param} if session_param else {}, option)
+    extra = {"session_param": session_param} if session_param else {}
+    if to_parquet is None:
+        _ingest(ctx, "analytics", files, format, field, max_reject_rate, extra, option)
+        return
+    _analytics_to_parquet(ctx, files, format, field, {**pairs(option, "--option",
+                                                             "key=value"), **extra},
+                          to_parquet, spark_master)
+
+
+def _analytics_to_parquet(ctx, files, fmt, fields, options, folder: Path, master: str) -> None:
+    from parallax.config import load_config
+    from parallax.connectors.base import ParseContext
+    from parallax.connectors.load import expand_paths
+    from parallax.db import resolve_db_path
+    from parallax.errors import ConfigError
+    from parallax.lake_analytics import check_analytics_files, to_parquet
+    from parallax.options import ingest_options
+    from parallax.spark_engine import spark_session
+
+    if fmt not in (None, "ga4-ndjson"):
+        raise ConfigError(f"--format {fmt}: --to-parquet maps ga4-ndjson files only")
+    if fields:
+        raise ConfigError("--field does not apply to GA4 NDJSON (its columns are fixed)")
+    paths = expand_paths(files)
+    check_analytics_files(paths)  # before the JVM starts
+    cfg = load_config(ctx.obj.config)
+    # The key and route settings local ingest into --db would use: the same pseudonyms.
+    opts = ingest_options(cfg, resolve_db_path(ctx.obj.db))
+    context = ParseContext(file=", ".join(map(str, paths)), pseudonymize=opts.pseudonymize,
+                           route=opts.route, options=options)
+    with spark_session(master) as spark:
+        done = to_parquet(spark, paths, folder, context)
+    added = ", ".join(f"{done.added[t]:,} new {t.replace('_', ' ')} of "
+                      f"{done.staged[t]:,}" for t in ("events", "page_views", "sessions"))
+    echo(f"{'created' if done.created else 'added to'} {done.folder}: {added} in "
+         f"{done.files:,} file(s); {sum(done.days.values()):,} day partition(s) rewritten")
 
 
 @ingest_app.command("interactions")

@@ -33,6 +33,19 @@ def test_a_format_spark_does_not_map_is_refused_in_one_line(isolated, capsys):
     assert "otlp-jsonl files only" in capsys.readouterr().err
 
 
+def test_analytics_spark_does_not_map_is_refused_in_one_line(isolated, capsys):
+    views = isolated / "views.csv"
+    views.write_text("session_id,viewed_at,url\ns1,2026-10-05T10:00:00Z,https://x.test/a\n")
+    assert run(["ingest", "analytics", str(views), "--to-parquet", "lake"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--to-parquet maps GA4 BigQuery-export NDJSON only" in err
+    assert len(err.splitlines()) == 1
+    assert not (isolated / "lake").exists()
+    assert run(["ingest", "analytics", str(views), "--format", "snowplow-tsv",
+                "--to-parquet", "lake"]) == 2
+    assert "ga4-ndjson files only" in capsys.readouterr().err
+
+
 def _spark_ready() -> str | None:
     if not all(importlib.util.find_spec(m) for m in ("pyspark", "sqlglot")):
         return "needs the spark extra (pyspark, sqlglot): uv sync --all-groups"

@@ -120,3 +120,58 @@ def test_a_stage_file_without_columns_is_refused():
 
     with pytest.raises(ValueError, match="columns"):
         stage_to_spark("INSERT INTO t SELECT * FROM read_json($file);", {}, "f")
+
+
+GA4_PARAMS = {"file": "f", "compression": "none", "max_object_size": 1, "pii": ['"email"'],
+              "session_param": "session_id", "trace_param": "trace_id",
+              "load_params": ["page_load_ms"], "source": "ga4-ndjson", "load_id": "L1"}
+
+
+def test_the_ga4_mapping_transpiles_to_spark():
+    """The GA4 stage (models/stage/ga4_ndjson.sql: three tables, list lambdas, list indexes,
+    json_extract with a path list, rowid) as Spark queries, one per table, with nothing of
+    DuckDB's left; the pseudonymiser, which Spark will not run inside a lambda, is called
+    once per list outside it."""
+    import sqlglot
+
+    from parallax.db import read_sql
+    from parallax.portable import stage_tables_to_spark
+
+    stage = stage_tables_to_spark(read_sql("models", "stage/ga4_ndjson.sql"), GA4_PARAMS,
+                                  "ga4_file")
+    assert [s.table for s in stage.statements] == ["stage_events", "stage_page_views",
+                                                   "stage_sessions"]
+    assert "event_params" in stage.columns and stage.columns["device"] == "JSON"
+    for statement in stage.statements:
+        upper = statement.sql.upper()
+        for gone in ("_GA4_", "LIST_", "LAMBDA", "ARRAY_TO_STRING", "JSON_EXTRACT(", " ROWID",
+                     "(ROWID", "MAKE_TIMESTAMPTZ", "READ_JSON", "$PII", "$SOURCE", "$LOAD_",
+                     "ERROR(", "ISINF", "REGEXP_FULL"):
+            assert gone not in upper.replace("RAISE_ERROR(", ""), (statement.table, gone)
+        sqlglot.parse_one(statement.sql, read="spark")
+    events = stage.statements[0].sql
+    assert "FROM GA4_FILE" in events.upper() and "_PARALLAX_PSEUDONYM_LIST(" in events.upper()
+    assert "_rowid" in events and "MIN_BY(" in stage.statements[2].sql.upper()
+
+
+@pytest.mark.parametrize("duck, spark", [
+    # a list index counts from 1 in DuckDB: Spark's try_element_at counts from 1 too
+    ("SELECT xs[2] FROM t", "TRY_ELEMENT_AT(xs, 2)"),
+    # a lambda's index counts from 0 in Spark
+    ("SELECT list_transform(xs, lambda x, i: ys[i]) FROM t",
+     "TRANSFORM(xs, (x, i) -> TRY_ELEMENT_AT(ys, (i + 1)))"),
+    # list_position is NULL when absent, array_position 0
+    ("SELECT ys[list_position(xs, 'a')] FROM t",
+     "TRY_ELEMENT_AT(ys, CAST(NULLIF(ARRAY_POSITION(xs, 'a'), 0) AS INT))"),
+    # DuckDB's concat() skips NULLs
+    ("SELECT concat('a', b) FROM t", "CONCAT_WS('', CAST('a' AS STRING), CAST(b AS STRING))"),
+    ("SELECT json_extract(d, '$.a') FROM t",
+     "TO_JSON(TRY_VARIANT_GET(PARSE_JSON(d), '$.a', 'variant'))"),
+])
+def test_list_and_json_forms(duck, spark):
+    from parallax.portable import stage_tables_to_spark
+
+    source = "FROM read_json($f, columns = {a: 'INT'})"
+    sql = f"CREATE TEMP TABLE x AS {duck.replace('FROM t', source)};"
+    (statement,) = stage_tables_to_spark(sql, {"f": "x"}, "t").statements
+    assert spark in statement.sql

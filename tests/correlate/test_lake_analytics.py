@@ -1,0 +1,200 @@
+"""``ingest analytics --to-parquet``: the (1,000-session) demo world's GA4 file mapped on Spark
+gives the events, page views and sessions local ingest + export give (every column of every
+row but the load id), ingesting it again changes no file, a bad line writes nothing, a session
+split across two files is merged as local ingest merges it, and correlate on Spark over a lake
+whose spans and analytics Spark ingested finds what DuckDB finds."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import orjson
+import pytest
+
+from parallax.config import Config
+from parallax.connectors.base import ParseContext
+from parallax.connectors.load import ingest_files
+from parallax.correlate import correlate
+from parallax.db import connect
+from parallax.errors import ConfigError, IngestError
+from parallax.lake import export_parquet
+from parallax.options import ingest_options
+
+from .test_spark_parity import _close
+
+TABLES = {"events": "event_key", "page_views": "event_key", "sessions": "session_id"}
+
+
+def _context(db_path: Path, file: Path) -> ParseContext:
+    # the key and route settings local ingest used for this database: the same pseudonyms
+    opts = ingest_options(Config(), db_path)
+    return ParseContext(file=str(file), pseudonymize=opts.pseudonymize, route=opts.route)
+
+
+def _rows(lake: Path, table: str) -> list[tuple]:
+    """A lake table as DuckDB reads it (day partition included), the load id left out (a
+    load's own), in key order."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    return con.execute(
+        f"SELECT * EXCLUDE (load_id) FROM read_parquet(?, hive_partitioning = true) "
+        f"ORDER BY {TABLES[table]}", [str(lake / table / "**" / "*.parquet")]).fetchall()
+
+
+def _types(lake: Path, table: str) -> list[tuple]:
+    con = duckdb.connect()
+    return [r[:2] for r in con.execute(
+        "DESCRIBE SELECT * FROM read_parquet(?, hive_partitioning = true)",
+        [str(lake / table / "**" / "*.parquet")]).fetchall()]
+
+
+def _files(folder: Path) -> list[tuple[str, int]]:
+    return sorted((str(p.relative_to(folder)), p.stat().st_mtime_ns)
+                  for p in folder.rglob("*") if p.is_file())
+
+
+def _assert_same(reference: Path, mapped: Path) -> None:
+    for table in TABLES:
+        assert _types(reference, table) == _types(mapped, table), table
+        want, got = _rows(reference, table), _rows(mapped, table)
+        assert len(got) == len(want) > 10, table
+        for i, (a, b) in enumerate(zip(want, got, strict=True)):
+            assert a == b, f"{table} row {i}: {a} vs {b}"
+
+
+@dataclass(frozen=True)
+class Lakes:
+    root: Path
+    duck: duckdb.DuckDBPyConnection  # a copy of the demo database (local ingest)
+    ga4: Path
+    key_of: Path  # the database whose key local ingest used
+
+
+@pytest.fixture(scope="module")
+def lakes(small_demo, spark, tmp_path_factory):
+    """The reference lake (local ingest, then export) and one whose spans and analytics Spark
+    ingested: the database's feedback and route templates exported (feedback files have no
+    Spark mapping), then the trace file and the GA4 file added with --to-parquet."""
+    from parallax import lake_analytics, lake_ingest
+
+    root = tmp_path_factory.mktemp("lake-analytics")
+    shutil.copy(small_demo, root / "duck.duckdb")
+    shutil.copy(small_demo, root / "rest.duckdb")
+    duck, rest = connect(root / "duck.duckdb"), connect(root / "rest.duckdb")
+    try:
+        export_parquet(duck, root / "reference")
+        for table in ("spans", "events", "page_views", "sessions"):
+            rest.execute(f"DELETE FROM {table}")
+        export_parquet(rest, root / "spark")
+        files = small_demo.parent / "files"
+        trace = files / "traces" / "spans.jsonl"
+        ga4 = files / "analytics" / "ga4_events.ndjson"
+        lake_ingest.to_parquet(spark, [trace], root / "spark", _context(small_demo, trace))
+        load = lake_analytics.to_parquet(spark, [ga4], root / "spark",
+                                         _context(small_demo, ga4))
+        assert not load.created and load.added == load.staged != {}
+        yield Lakes(root, duck, ga4, small_demo)
+    finally:
+        duck.close()
+        rest.close()
+
+
+def test_spark_maps_the_analytics_local_ingest_maps(lakes):
+    _assert_same(lakes.root / "reference", lakes.root / "spark")
+
+
+def test_ingesting_the_file_again_changes_nothing(lakes, spark):
+    from parallax.lake_analytics import to_parquet
+
+    before = _files(lakes.root / "spark")
+    again = to_parquet(spark, [lakes.ga4], lakes.root / "spark",
+                       _context(lakes.key_of, lakes.ga4))
+    assert again.staged["events"] > 0
+    assert again.added == {t: 0 for t in TABLES} and again.days == {t: 0 for t in TABLES}
+    assert _files(lakes.root / "spark") == before
+
+
+def test_correlate_on_the_spark_ingested_lake_finds_what_duckdb_finds(lakes, spark):
+    from parallax.spark_engine import SparkExposure
+
+    root, duck = lakes.root, lakes.duck
+    local = connect(root / "findings.duckdb")
+    try:
+        duck_run = correlate(duck)
+        spark_run = correlate(local, exposure=SparkExposure(spark, root / "spark"))
+    finally:
+        local.close()
+    assert duck_run.coverage == spark_run.coverage
+    a = {(f.subject_kind, f.subject): f.to_json() for f in duck_run.findings}
+    b = {(f.subject_kind, f.subject): f.to_json() for f in spark_run.findings}
+    assert a.keys() == b.keys() and len(a) > 5
+    assert {f["verdict"] for f in a.values()} >= {"delivery", "design"}
+    for key, finding in a.items():
+        _close(finding, b[key], "/".join(key))
+
+
+def test_a_bad_line_is_refused_in_one_line_and_nothing_is_written(lakes, spark, tmp_path):
+    from parallax.lake_analytics import to_parquet
+
+    lines = lakes.ga4.read_bytes().splitlines()[:40]
+    doc = orjson.loads(lines[7])
+    doc["event_timestamp"] = "soon"
+    lines[7] = orjson.dumps(doc)
+    bad = tmp_path / "bad.ndjson"
+    bad.write_bytes(b"\n".join(lines) + b"\n")
+    ctx = _context(lakes.key_of, bad)
+    with pytest.raises(IngestError, match=r"not mapped on Spark \(ga4-native: "
+                       r"event_timestamp is not an integer: soon\); nothing was written") as err:
+        to_parquet(spark, [bad], tmp_path / "new-lake", ctx)
+    assert "\n" not in str(err.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.ndjson"]  # no lake, no staging
+    before = _files(lakes.root / "spark")
+    with pytest.raises(IngestError, match="not mapped on Spark"):
+        to_parquet(spark, [bad], lakes.root / "spark", ctx)
+    assert _files(lakes.root / "spark") == before
+    assert not [p for p in lakes.root.iterdir() if p.name.endswith(".partial")]
+
+
+def test_a_session_split_across_two_files_is_merged(lakes, spark, tmp_path):
+    """The head of the GA4 file cut in two at a line inside a session: loaded one file after
+    the other, Spark's lake holds what local ingest of the two files holds (one row per
+    session: the earliest start, the latest end; the click path numbered across both)."""
+    from parallax.lake_analytics import to_parquet
+
+    lines = lakes.ga4.read_bytes().splitlines(keepends=True)[:600]
+    first, second = tmp_path / "a.ndjson", tmp_path / "b.ndjson"
+    first.write_bytes(b"".join(lines[:300]))
+    second.write_bytes(b"".join(lines[300:]))
+
+    def sessions(chunk: list[bytes]) -> set[str]:
+        found = set()
+        for line in chunk:
+            doc = orjson.loads(line)
+            found |= {p["value"].get("string_value") for p in doc["event_params"]
+                      if p["key"] == "session_id"}
+        return found - {None}
+
+    assert sessions(lines[:300]) & sessions(lines[300:])  # a session in both files
+    con = connect(tmp_path / "local.duckdb")
+    try:
+        opts = ingest_options(Config(), lakes.key_of)
+        for file in (first, second):
+            ingest_files(con, "analytics", [file], opts)
+        export_parquet(con, tmp_path / "exported")
+    finally:
+        con.close()
+    for file in (first, second):
+        to_parquet(spark, [file], tmp_path / "lake", _context(lakes.key_of, file))
+    _assert_same(tmp_path / "exported", tmp_path / "lake")
+
+
+def test_formats_without_a_spark_mapping_are_refused_before_spark(tmp_path):
+    from parallax.lake_analytics import check_analytics_files
+
+    views = tmp_path / "views.csv"
+    views.write_text("session_id,viewed_at,url\ns1,2026-10-05T10:00:00Z,https://x.test/a\n")
+    with pytest.raises(ConfigError, match="GA4 BigQuery-export NDJSON only; this is"):
+        check_analytics_files([views])
