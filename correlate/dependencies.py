@@ -74,7 +74,7 @@ def dependency_effects(m: Models, delivery: dict[tuple[str, str], Delivery],
         cf = healthy_dependency(m, peer, min(settings.dependency_good_ms, own))
         healthy = m.b.predict(cf[rows])
         diff = m.p[rows] - healthy
-        sims = (m.p_draws[:, rows] - m.b.predict_draws(cf[rows], m.draws)).sum(axis=1)
+        sims = m.excess_draws(cf, rows)
         point, sd = float(diff.sum()), float(sims.std())
         p = float(2 * stats.norm.sf(abs(point) / sd)) if sd > 0 else (
             0.0 if point > 0 else 1.0)
