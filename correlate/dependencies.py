@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from parallax.correlate.attribution import Models
 from parallax.correlate.design import build_design
@@ -74,9 +74,9 @@ def dependency_effects(m: Models, delivery: dict[tuple[str, str], Delivery],
         cf = healthy_dependency(m, peer, min(settings.dependency_good_ms, own))
         healthy = m.b.predict(cf[rows])
         diff = m.p[rows] - healthy
-        sims = (m.p_draws[:, rows] - m.b.predict_draws(cf[rows], m.draws)).sum(axis=1)
+        sims = m.excess_draws(cf, rows)
         point, sd = float(diff.sum()), float(sims.std())
-        p = float(2 * stats.norm.sf(abs(point) / sd)) if sd > 0 else (
+        p = float(2 * special.ndtr(-(abs(point) / sd))) if sd > 0 else (  # norm.sf
             0.0 if point > 0 else 1.0)
         lo, hi = np.quantile(sims, TAILS)
         raw, adjusted = _failure_odds(m, peer, rows, controls, settings)

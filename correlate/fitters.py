@@ -1,22 +1,15 @@
-"""The three ways ``logit.fit_logit`` fits: statsmodels' MLE with cluster-robust (CR1)
-covariance, Firth's penalised likelihood (numpy; under separation), and a ridge-penalised
-Newton fit (a Gaussian prior on some columns: partial pooling); the linear-programming
-separation check that picks between the first two, and the covariance envelope.
+"""The three ways ``logit.fit_logit`` fits: the MLE with cluster-robust (CR1) covariance,
+Firth's penalised likelihood (under separation), and a ridge-penalised Newton fit (a Gaussian
+prior on some columns: partial pooling); the linear-programming separation check that picks
+between the first two, and the covariance envelope. All numpy and scipy: the MLE is
+statsmodels' Newton fit written out operation for operation (``fit_mle``), so correlate does
+not import statsmodels (and pandas behind it), which cost it about a second of CPU at start.
 """
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 from scipy import linalg, optimize, special
-from statsmodels.discrete.discrete_model import Logit
-from statsmodels.tools.sm_exceptions import (
-    ConvergenceWarning,
-    HessianInversionWarning,
-    PerfectSeparationError,
-    PerfectSeparationWarning,
-)
 
 __all__ = ["MAX_ETA", "cluster_cov", "envelope", "fit_firth", "fit_mle", "fit_ridge",
            "separated"]
@@ -26,7 +19,8 @@ FEASIBILITY_TOL = 1e-7  # HiGHS' own primal feasibility tolerance
 MAX_ETA = 15.0  # an MLE coefficient moving the linear predictor this far means separation
 LP_ROWS = 2000  # initial constraint sample; violated rows are added in rounds (cutting planes)
 _CHUNK = 1024  # rows per block in the hat diagonal (measured: larger blocks thrash threads)
-_TROUBLE = (PerfectSeparationWarning, ConvergenceWarning, HessianInversionWarning)
+NEWTON_TOL = 1e-8  # statsmodels' Newton: stop when no parameter moved more than this
+NEWTON_RIDGE = 1e-10  # statsmodels' Newton: added to the Hessian's diagonal before each step
 
 
 def separated(y: np.ndarray, X: np.ndarray) -> bool:
@@ -65,26 +59,54 @@ def cluster_cov(
 def fit_mle(
     y: np.ndarray, X: np.ndarray, codes: np.ndarray, maxiter: int
 ) -> tuple[np.ndarray, np.ndarray, bool, bool] | None:
-    """(params, cov, converged, trouble); None when statsmodels cannot produce a fit."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            # Rank is already checked by _independent. hasconst: without it statsmodels looks
-            # for an implicit constant with two SVDs of X (most of a fit's time on 20 k rows);
-            # k_constant feeds only summary statistics (llnull, R²) this code never reads.
-            res = Logit(y, X, check_rank=False, hasconst=True).fit(
-                method="newton",
-                disp=0,
-                maxiter=maxiter,
-                cov_type="cluster",
-                cov_kwds={"groups": codes},
-            )
-            params, cov = np.asarray(res.params), np.asarray(res.cov_params())
-        except (PerfectSeparationError, np.linalg.LinAlgError, ValueError):
-            return None
-    converged = bool(res.mle_retvals.get("converged", False))
+    """(params, cov, converged, trouble); None when the fit cannot be computed (a singular
+    Hessian). What ``statsmodels.discrete.discrete_model.Logit(y, X).fit(method="newton",
+    cov_type="cluster")`` computes, in the same operations (tests/correlate/test_logit.py holds
+    the two together): Newton from zeros on the mean log-likelihood, a 1e-10 ridge on the
+    Hessian, stopped when no parameter moves more than 1e-8 (not converged when it took
+    ``maxiter`` steps), a perfect-prediction check after every step, then the CR1 sandwich
+    from the observations' scores and the inverse Hessian. ``trouble``: what statsmodels warns
+    about (perfect prediction, no convergence), a non-finite result, or a coefficient that moves
+    the linear predictor beyond MAX_ETA."""
+    with np.errstate(all="ignore"):  # overflow in exp is the fit running away: see trouble
+        return _newton(y, X, codes, maxiter)
+
+
+def _newton(y: np.ndarray, X: np.ndarray, codes: np.ndarray, maxiter: int,
+            ) -> tuple[np.ndarray, np.ndarray, bool, bool] | None:
+    n, k = X.shape
+    X_T = X.T
+
+    def mean(params: np.ndarray) -> np.ndarray:  # statsmodels' Logit.cdf of X params
+        return 1 / (1 + np.exp(-np.dot(X, params)))
+
+    def hessian(params: np.ndarray) -> np.ndarray:  # of the log-likelihood (negative)
+        L = mean(params)
+        return -np.dot(L * (1 - L) * X_T, X)
+
+    perfect = False
+    iterations, old, new = 0, np.full(k, np.inf), np.zeros(k)  # inf: the first step is taken
+    try:
+        while iterations < maxiter and np.any(np.abs(new - old) > NEWTON_TOL):
+            H = -hessian(new) / n
+            H[np.diag_indices(k)] += NEWTON_RIDGE
+            old = new
+            new = old - np.linalg.solve(H, -np.dot(y - mean(old), X) / n)
+            perfect = perfect or bool(np.allclose(mean(new) - y, 0))
+            iterations += 1
+        converged = iterations != maxiter
+        np.linalg.inv(-hessian(new) / n)  # statsmodels' model-based covariance: must exist
+        scores = (y - mean(new))[:, None] * X
+        bread = np.linalg.inv(hessian(new))
+    except np.linalg.LinAlgError:
+        return None
+    sums = np.array([np.bincount(codes, weights=scores[:, col]) for col in range(k)]).T
+    cov = np.dot(np.dot(bread, np.dot(sums.T, sums)), bread.T)
+    groups = len(np.unique(codes))
+    cov *= groups / (groups - 1.0) * ((n - 1.0) / float(n - k))
+    params = new
     trouble = (
-        any(issubclass(w.category, _TROUBLE) for w in caught)
+        perfect
         or not converged
         or not (np.all(np.isfinite(params)) and np.all(np.isfinite(cov)))
         # on the linear-predictor scale, so fractional-rate columns are not penalised

@@ -27,11 +27,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-# the model's own modules: statsmodels.api would also import its formula, time-series and
-# plotting stacks, which correlate never uses
-from statsmodels.genmod import families
-from statsmodels.genmod.generalized_linear_model import GLM
-
 from parallax.correlate.design import Design, build_design, delivery_columns, good_delivery
 from parallax.correlate.frame import Frame
 from parallax.correlate.logit import _independent
@@ -101,6 +96,12 @@ def reweigh(fm: Frame, weights: np.ndarray, settings: Settings) -> Reweighed | N
 
 
 def _fit(fm: Frame, design: Design, w: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    # Imported here: only a database with survey offers gets this far, and statsmodels (with
+    # pandas) costs correlate about a second of CPU to import. The model's own modules:
+    # statsmodels.api would also import its formula, time-series and plotting stacks.
+    from statsmodels.genmod import families
+    from statsmodels.genmod.generalized_linear_model import GLM
+
     groups = np.unique(fm.cluster, return_inverse=True)[1]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -9,6 +9,7 @@ and scipy costs about as long as the join model itself on a small machine.
 from __future__ import annotations
 
 import importlib
+import os
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -50,6 +51,12 @@ def correlate(con: duckdb.DuckDBPyConnection, *, settings: Settings | None = Non
     which reads it, is then not run (``Run.selection`` None)."""
     settings, join = settings or Settings(), join or JoinSettings()
     selection = selection or SelectionSettings()
+    # OpenBLAS (numpy's and scipy's) splits every product over all cores and spins while it
+    # waits for them: on these matrices (thousands of rows, tens of columns) that costs far
+    # more than it saves — conclude() on the 20 k-session world took 2.3–2.8 s of CPU with the
+    # default threads, 0.65–0.8 s with one, on 2 busy cores. OpenBLAS reads the variable when
+    # numpy loads, which in a command is the import below; a value the user set is kept.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     with ThreadPoolExecutor(1) as pool:
         stats = pool.submit(importlib.import_module, "parallax.correlate.conclude")
         answered = pool.submit(importlib.import_module, "parallax.correlate.who_answered")

@@ -24,9 +24,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from statsmodels.stats.multitest import multipletests
-from statsmodels.stats.power import NormalIndPower
-from statsmodels.stats.proportion import proportion_effectsize
+import numpy as np
+from scipy import special
 
 from parallax.correlate.findings import Verdict
 from parallax.correlate.frame import Delivery
@@ -42,10 +41,36 @@ def bh(p_values: list[float | None]) -> list[float | None]:
     idx = [i for i, p in enumerate(p_values) if p is not None and not math.isnan(p)]
     out: list[float | None] = [None] * len(p_values)
     if idx:
-        q = multipletests([p_values[i] for i in idx], method="fdr_bh")[1]
+        q = _fdr_bh(np.asarray([p_values[i] for i in idx], dtype=float))
         for i, v in zip(idx, q, strict=True):
             out[i] = float(v)
     return out
+
+
+def _fdr_bh(p: np.ndarray) -> np.ndarray:
+    """Benjamini–Hochberg adjusted p-values: statsmodels' multipletests(method="fdr_bh") in
+    its own operations (correlate does not import statsmodels; tests/correlate/test_verdicts.py
+    holds the two together)."""
+    order = np.argsort(p)
+    ranked = np.take(p, order)
+    factor = np.arange(1, len(ranked) + 1) / float(len(ranked))
+    q = np.minimum.accumulate((ranked / factor)[::-1])[::-1]
+    q[q > 1] = 1
+    out = np.empty_like(q)
+    out[order] = q
+    return out
+
+
+def _normal_power(effect: float, nobs1: float, alpha: float, ratio: float) -> float:
+    """Power of a two-sided two-sample z-test: statsmodels' NormalIndPower().power(effect,
+    nobs1, alpha, ratio) in its own operations (scipy.stats.norm's isf, sf, ppf and cdf are
+    these special functions)."""
+    nobs = 1.0 / (1.0 / nobs1 + 1.0 / (nobs1 * ratio)) if ratio > 0 else nobs1
+    half = alpha / 2.0
+    shift = effect * np.sqrt(nobs) / 1.0
+    power = special.ndtr(-(-special.ndtri(half) - shift))
+    power += special.ndtr(special.ndtri(half) - shift)
+    return float(power)
 
 
 def bh_tested(p_values: Sequence[float | None], ns: list[int], s: Settings,
@@ -108,13 +133,12 @@ def responses_needed(n: int, poor_rate_rest: float, n_rest: int, s: Settings) ->
     p1 = odds / (1 + odds)
     if n_rest <= 0:
         return None
-    effect = proportion_effectsize(p1, p0)
+    effect = 2 * (np.arcsin(np.sqrt(p1)) - np.arcsin(np.sqrt(p0)))  # Cohen's h, as statsmodels
     # nobs1 is the subject's responses; the rest of the site keeps its size.
     best = None
     for total in (10, 20, 30, 50, 75, 100, 150, 200, 300, 500, 750, 1000, 1500, 2000, 3000,
                   5000, 10000, 20000):
-        achieved = NormalIndPower().power(effect, nobs1=total, alpha=s.alpha,
-                                          ratio=n_rest / total)
+        achieved = _normal_power(effect, total, s.alpha, n_rest / total)
         if achieved >= s.power:
             best = total
             break

@@ -13,27 +13,30 @@ CREATE OR REPLACE TABLE exposure_session_routes AS
 WITH timing AS (  -- does any page have a browser or analytics timing?
     SELECT coalesce(bool_or(load_source <> 'server'), false) AS client_timed FROM exposure_pages
 ),
-p AS (  -- calls made outside the page load (exposure_side_deps) count as the page's
-    SELECT page_key, session_id, route, server_ms, error_seen,
-           list_concat(list_transform(p.deps, lambda x: {'peer': x.peer, 'calls': x.calls,
-                                                          'ms': x.ms, 'failed': x.failed,
-                                                          'side': false}),
-                       coalesce(sd.deps, [])) AS deps,
-           CASE WHEN load_source <> 'server' OR NOT (SELECT client_timed FROM timing)
-                THEN load_ms END AS load_ms
-    FROM exposure_pages AS p
-    LEFT JOIN exposure_side_deps AS sd USING (page_key)
+pages AS (  -- the window's page loads of sessions with an analytics row
+    SELECT * FROM exposure_pages
     WHERE session_id IN (SELECT session_id FROM sessions)
       AND ($since::TIMESTAMPTZ IS NULL OR started_at >= $since::TIMESTAMPTZ)
       AND ($until::TIMESTAMPTZ IS NULL OR started_at < $until::TIMESTAMPTZ)
 ),
+calls AS (  -- each page's calls, then the calls outside page loads attached to it
+    -- (exposure_side_deps: always served), unnested as they are: rebuilding every page's list
+    -- of calls to append the few outside ones cost more than the rest of this model
+    SELECT session_id, route, error_seen, d.peer AS peer, d.calls AS calls, d.ms AS ms,
+           d.failed AS failed, false AS side
+    FROM (SELECT session_id, route, error_seen, unnest(deps) AS d FROM pages)
+    UNION ALL
+    SELECT session_id, route, error_seen, d.peer, d.calls, d.ms, d.failed, d.side
+    FROM (SELECT p.session_id, p.route, p.error_seen, unnest(sd.deps) AS d
+          FROM pages AS p JOIN exposure_side_deps AS sd USING (page_key))
+),
 per_dep AS (
-    SELECT session_id, route, d.peer AS peer,
-           max(d.failed::INT)::DOUBLE AS failed,
-           max((d.failed AND (d.side OR NOT coalesce(error_seen, false)))::INT)::DOUBLE
+    SELECT session_id, route, peer,
+           max(failed::INT)::DOUBLE AS failed,
+           max((failed AND (side OR NOT coalesce(error_seen, false)))::INT)::DOUBLE
                AS failed_served,
-           max(d.ms) AS ms, arg_max(d.calls, d.ms)::DOUBLE AS calls
-    FROM (SELECT session_id, route, error_seen, unnest(deps) AS d FROM p)
+           max(ms) AS ms, arg_max(calls, ms)::DOUBLE AS calls
+    FROM calls
     GROUP BY ALL
 ),
 dep_lists AS (
@@ -50,7 +53,10 @@ FROM (
            max(ln(load_ms / 1000.0)) FILTER (WHERE load_ms > 0) AS log_load_max,
            max(server_ms) AS server_ms_max,
            bool_or(error_seen)::DOUBLE AS error_any
-    FROM p
+    FROM (SELECT session_id, route, server_ms, error_seen,
+                 CASE WHEN load_source <> 'server' OR NOT (SELECT client_timed FROM timing)
+                      THEN load_ms END AS load_ms
+          FROM pages)
     GROUP BY ALL
 ) AS r
 LEFT JOIN dep_lists AS d USING (session_id, route);

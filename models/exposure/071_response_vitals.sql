@@ -18,10 +18,9 @@
 CREATE OR REPLACE TABLE exposure_response_vitals AS
 WITH v AS (
     SELECT w.source, w.metric_id, w.session_id, w.route, w.metric, w.value, w.measured_at,
-           (w.value > t.good)::DOUBLE AS not_good
-    FROM web_vitals AS w
-    JOIN web_vital_thresholds AS t USING (metric)
-    WHERE w.route IS NOT NULL AND w.metric IN ('CLS', 'INP')
+           (w.value > w.good)::DOUBLE AS not_good
+    FROM exposure_measured_vitals AS w
+    WHERE w.metric IN ('CLS', 'INP')
 ),
 on_page AS (  -- each measurement on the latest page of its session and route before it
     SELECT page_key, metric, max(not_good) AS not_good

@@ -29,13 +29,17 @@ o AS (
       AND ($since::TIMESTAMPTZ IS NULL OR offered_at >= $since::TIMESTAMPTZ)
       AND ($until::TIMESTAMPTZ IS NULL OR offered_at < $until::TIMESTAMPTZ)
 ),
+offered_pages AS (  -- the ASOF joins sort their right side whole: only the offers' sessions
+    SELECT session_id, route, started_at, page_key FROM exposure_pages
+    WHERE session_id IN (SELECT session_id FROM o)
+),
 paged AS (
     SELECT o.offer_key, p.page_key
-    FROM o ASOF JOIN exposure_pages AS p
+    FROM o ASOF JOIN offered_pages AS p
       ON p.session_id = o.session_id AND p.route = o.route AND o.offered_at >= p.started_at
     UNION ALL
     SELECT o.offer_key, p.page_key
-    FROM o ASOF JOIN exposure_pages AS p
+    FROM o ASOF JOIN offered_pages AS p
       ON p.session_id = o.session_id AND o.offered_at >= p.started_at
     WHERE o.route IS NULL
 ),

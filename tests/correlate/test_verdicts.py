@@ -99,6 +99,27 @@ def test_bh_matches_statsmodels_and_passes_untested_through() -> None:
     assert bh([]) == [] and bh([None]) == [None]
 
 
+def test_bh_and_power_are_statsmodels_to_the_last_bit() -> None:
+    """Written out so correlate does not import statsmodels: the same operations, so the same
+    q-values and power (exact equality, not closeness)."""
+    import numpy as np
+    from statsmodels.stats.power import NormalIndPower
+    from statsmodels.stats.proportion import proportion_effectsize
+
+    from parallax.correlate.verdicts import _fdr_bh, _normal_power
+
+    rng = np.random.default_rng(7)
+    for n in (1, 2, 7, 40):
+        p = rng.random(n) ** 3
+        p[: n // 3] = p[0]  # ties
+        assert _fdr_bh(p).tolist() == multipletests(p, method="fdr_bh")[1].tolist()
+    for p1, p0, nobs1, ratio in [(0.3, 0.2, 50, 3.0), (0.6, 0.45, 10, 400.0),
+                                 (0.05, 0.02, 2000, 0.5), (0.3, 0.2, 75, 0.0)]:
+        effect = proportion_effectsize(p1, p0)
+        expected = NormalIndPower().power(effect, nobs1=nobs1, alpha=0.05, ratio=ratio)
+        assert _normal_power(effect, nobs1, 0.05, ratio) == float(expected)
+
+
 def test_responses_needed_falls_as_the_detectable_effect_grows() -> None:
     need = [responses_needed(10, 0.2, 2000, Settings(detectable_odds_ratio=r))
             for r in (1.5, 2.0, 3.0, 5.0)]
