@@ -1,7 +1,7 @@
 """From the exposure tables to findings: fit, attribute, decide, word the evidence.
 
 Imported by ``run.correlate`` in a background thread while the join model runs in SQL: it
-pulls in statsmodels and scipy, which cost seconds to import.
+pulls in scipy, which costs most of a second to import.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 Everything statistical happens on the compact exposure tables; the one heavy step, the join
 model over spans, runs in SQL (``parallax.exposure``). The statistics modules (and polars) are
-imported in a background thread meanwhile: DuckDB releases the GIL, and importing statsmodels
-and scipy costs about as long as the join model itself on a small machine.
+imported in a background thread meanwhile: DuckDB releases the GIL, and importing scipy and
+polars costs about as long as the join model itself on a small machine.
 """
 
 from __future__ import annotations
