@@ -61,27 +61,9 @@ class AnalyticsLoad:
 
 def check_analytics_files(paths: Sequence[Path]) -> None:
     """Refuse, before Spark starts, a file --to-parquet does not map (GA4 NDJSON only)."""
-    from parallax.connectors.base import Source
-    from parallax.connectors.files import detect
+    from parallax.lake_ingest import check_files
 
-    if not paths:
-        raise ConfigError("no files to ingest")
-    for path in paths:
-        source = Source(Path(path))
-        try:
-            with source.open() as f:
-                head = f.read(64 << 10)
-        except OSError as exc:
-            raise IngestError(f"{path}: cannot read: {exc.strerror or exc}") from None
-        fmt = detect("analytics", head)
-        if fmt is None or fmt.name != NAME:
-            what = f"{fmt.name} file" if fmt else "not an analytics format Parallax knows"
-            raise ConfigError(f"{path}: --to-parquet maps GA4 BigQuery-export NDJSON only; "
-                              f"this is {what}: ingest it into a database, then "
-                              "`parallax export --parquet`")
-        if source.gzipped and not str(path).endswith(".gz"):
-            raise ConfigError(f"{path}: gzip without a .gz name, which Spark reads as text: "
-                              "rename it to end in .gz")
+    check_files(paths, "analytics", NAME, "GA4 BigQuery-export NDJSON", "an analytics")
 
 
 def _params(ctx: ParseContext, load_id: str) -> dict[str, object]:

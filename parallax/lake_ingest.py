@@ -192,8 +192,10 @@ def to_parquet(spark: Any, paths: Sequence[Path], folder: Path, ctx: ParseContex
     return LakeLoad(folder, len(paths), staged, added, created)
 
 
-def check_files(paths: Sequence[Path]) -> None:
-    """Refuse, before Spark starts, a file --to-parquet does not map."""
+def check_files(paths: Sequence[Path], kind: str = "traces", fmt_name: str = "otlp-jsonl",
+                maps: str = "OTLP/JSON lines (Collector files)", noun: str = "a trace") -> None:
+    """Refuse, before Spark starts, a file --to-parquet does not map: only ``fmt_name`` files
+    of ``kind`` (``maps`` and ``noun`` word the refusal)."""
     from parallax.connectors.base import Source
     from parallax.connectors.files import detect
 
@@ -206,12 +208,11 @@ def check_files(paths: Sequence[Path]) -> None:
                 head = f.read(64 << 10)
         except OSError as exc:
             raise IngestError(f"{path}: cannot read: {exc.strerror or exc}") from None
-        fmt = detect("traces", head)
-        if fmt is None or fmt.name != "otlp-jsonl":
-            what = f"{fmt.name} file" if fmt else "not a trace format Parallax knows"
-            raise ConfigError(f"{path}: --to-parquet maps OTLP/JSON lines (Collector files) "
-                              f"only; this is {what}: ingest it into a database, then "
-                              "`parallax export --parquet`")
+        fmt = detect(kind, head)
+        if fmt is None or fmt.name != fmt_name:
+            what = f"{fmt.name} file" if fmt else f"not {noun} format Parallax knows"
+            raise ConfigError(f"{path}: --to-parquet maps {maps} only; this is {what}: "
+                              "ingest it into a database, then `parallax export --parquet`")
         if source.gzipped and not str(path).endswith(".gz"):
             raise ConfigError(f"{path}: gzip without a .gz name, which Spark reads as text: "
                               "rename it to end in .gz")
