@@ -20,7 +20,7 @@ from scipy import special
 from parallax.correlate.fitters import envelope, fit_firth, fit_mle, fit_ridge, separated
 from parallax.correlate.settings import LEVEL, TAILS
 
-__all__ = ["Estimate", "LogitFit", "fit_logit"]
+__all__ = ["Estimate", "LogitFit", "fit_logit", "normal_draws"]
 
 COLLINEAR_TOL = 1e-7  # |R_jj| of a unit-norm column below this: it lies in earlier columns' span
 
@@ -96,11 +96,25 @@ class LogitFit:
         return Estimate.from_normal(float(vec @ self.params), float(np.sqrt(max(var, 0.0))), level)
 
     def draws(self, k: int, rng: np.random.Generator) -> np.ndarray:
-        # eigh copes with the rank-deficient covariance a few clusters give
-        return rng.multivariate_normal(self.params, self.cov, size=k, method="eigh")
+        return normal_draws(self.params, self.cov, k, rng)
 
     def predict_draws(self, X: np.ndarray, draws: np.ndarray) -> np.ndarray:
         return _expit_in_place(np.asarray(draws, dtype=float) @ self._kept(X).T)
+
+
+def normal_draws(mean: np.ndarray, cov: np.ndarray, k: int,
+                 rng: np.random.Generator) -> np.ndarray:
+    """``k`` draws of N(mean, cov): standard normals times the covariance's symmetric square
+    root. That root is one matrix whatever basis ``eigh`` picks for equal eigenvalues and
+    whatever sign it gives each eigenvector, so covariances equal to the last bits give draws
+    equal to the last bits. numpy's own ``multivariate_normal(method="eigh")`` multiplies by
+    the eigenvectors themselves: a sign flip from rounding noise (DuckDB's parallel sums
+    differ run to run in the last bit) gave another sample, and intervals moved by their
+    Monte Carlo noise from one run to the next. ``eigh`` copes with the rank-deficient
+    covariance a few clusters give (negative rounding eigenvalues count as 0)."""
+    values, vectors = np.linalg.eigh((cov + cov.T) / 2)
+    root = (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
+    return mean + rng.standard_normal((k, len(mean))) @ root
 
 
 def _expit_in_place(eta: np.ndarray) -> np.ndarray:

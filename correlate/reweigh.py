@@ -29,7 +29,7 @@ import numpy as np
 
 from parallax.correlate.design import Design, build_design, delivery_columns, good_delivery
 from parallax.correlate.frame import Frame
-from parallax.correlate.logit import _independent
+from parallax.correlate.logit import _independent, normal_draws
 from parallax.correlate.settings import TAILS, Settings
 
 __all__ = ["Reweighed", "reweigh"]
@@ -75,7 +75,7 @@ def reweigh(fm: Frame, weights: np.ndarray, settings: Settings) -> Reweighed | N
     out: dict[tuple[str, str], dict[str, dict[str, float]]] = {}
     rng = np.random.default_rng(settings.seed)
     for label, ((params, cov), w) in fits.items():
-        draws = rng.multivariate_normal(params, cov, size=settings.draws, method="eigh")
+        draws = normal_draws(params, cov, settings.draws, rng)
         for level in design.levels:
             rows = design.subject == level
             good = good_delivery(design, fm, settings, rows)

@@ -313,3 +313,24 @@ def test_ridge_shrinks_only_the_penalised_columns_and_vanishes_with_its_penalty(
                                * (1 - special.expit(X @ strong.params)))[:, None]).T @ X
                          + np.diag([0.0, 0.0, 1e6]))
     assert np.linalg.eigvalsh(strong.cov - post).min() > -1e-9
+
+
+def test_draws_follow_the_covariance_not_the_basis_eigh_picks():
+    """Covariances equal to the last bits (DuckDB's parallel sums differ so from run to run)
+    give draws equal to the last bits, even where eigenvalues repeat and eigh may pick any
+    basis or sign; numpy's eigh method multiplies by that basis and can give another sample.
+    The draws still have the covariance asked for, singular ones included."""
+    base = np.diag([2.0, 2.0, 2.0, 0.5, 0.0])  # repeated and zero eigenvalues
+    base[3, 4] = base[4, 3] = 0.0
+    mean = np.array([0.3, -1.0, 0.0, 2.0, 1.0])
+    wiggle = np.random.default_rng(1).normal(0.0, 1e-15, (5, 5))
+    other = base + (wiggle + wiggle.T)
+    ours = [lg.normal_draws(mean, c, 4000, np.random.default_rng(7)) for c in (base, other)]
+    assert np.max(np.abs(ours[0] - ours[1])) < 1e-9
+    theirs = [np.random.default_rng(7).multivariate_normal(mean, c, size=4000, method="eigh")
+              for c in (base, other)]
+    assert np.max(np.abs(theirs[0] - theirs[1])) > 1e-3  # what the old draws did
+    sample = ours[0]
+    assert np.allclose(sample.mean(axis=0), mean, atol=0.1)
+    assert np.allclose(np.cov(sample.T), base, atol=0.15)
+    assert np.all(sample[:, 4] == mean[4])  # no spread where the covariance has none
