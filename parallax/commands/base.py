@@ -5,7 +5,7 @@ Command modules register themselves on ``app`` when ``parallax.cli`` imports the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
@@ -197,7 +197,7 @@ def check_format(value: str, allowed: tuple[str, ...] = ("table", "json"),
     return value
 
 
-def writable(flag: str):
+def writable(flag: str) -> Callable[[Path | None], Path | None]:
     """An option callback: a file the command will write (``--out``, ``--html``) is checked as
     the command line is parsed, so a path it cannot write is refused before any work."""
 
