@@ -327,13 +327,9 @@ def _merge(spark: Any, paths: Sequence[Path], lake: Path, target: Path, ctx: Par
     except ParallaxError:
         raise
     except Exception as exc:  # Spark's errors: the mapping refused the file, or I/O
-        from parallax.lake_ingest import _is_spark_error
+        from parallax.lake_ingest import refusal
 
-        if not _is_spark_error(exc):
-            raise
-        raise IngestError(f"{', '.join(map(str, paths))}: not mapped on Spark "
-                          f"({_first_line(exc)}); nothing was written (`parallax ingest "
-                          "analytics FILE` into a database names each bad line)") from None
+        raise refusal(exc, paths, "analytics") from None
 
 
 def _with_day(df: Any) -> Any:
@@ -341,18 +337,6 @@ def _with_day(df: Any) -> Any:
     from pyspark.sql import functions as F
 
     return df if "day" in df.columns else df.withColumn("day", F.lit(None).cast("date"))
-
-
-def _first_line(exc: Exception) -> str:
-    import re
-
-    text = str(exc)
-    said = re.search(r"ga4-native: [^\n]*", text)  # the mapping's own raise_error()
-    if said:
-        return re.sub(r"\s*SQLSTATE: \w+.*", "", said.group(0)).strip()[:200]
-    if "Malformed records" in text or "MALFORMED_RECORD" in text:
-        return "a line that is not JSON"
-    return " ".join(text.split())[:200]
 
 
 def _own_session(properties: Any) -> Any:

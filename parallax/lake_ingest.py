@@ -284,26 +284,31 @@ def _write_spans(spark: Any, paths: Sequence[Path], lake: Path, staging: Path,
     except ParallaxError:
         raise
     except Exception as exc:  # Spark's errors: the mapping refused the file, or I/O
-        if not _is_spark_error(exc):
-            raise
-        raise IngestError(f"{', '.join(map(str, paths))}: not mapped on Spark "
-                          f"({_first_line(exc)}); nothing was written (`parallax ingest "
-                          "traces FILE` into a database names each bad line)") from None
+        raise refusal(exc, paths, "traces") from None
 
 
-def _is_spark_error(exc: Exception) -> bool:
-    # PySpark's own exceptions, and the JVM's as py4j hands them over
-    return type(exc).__module__.split(".")[0] in ("pyspark", "py4j")
+def refusal(exc: Exception, paths: Sequence[Path], kind: str) -> Exception:
+    """What to raise for ``exc`` from a Spark mapping of ``paths``: a Spark error (PySpark's
+    own, or the JVM's as py4j hands it over) as the one-line refusal; anything else as it is
+    (a bug keeps its traceback)."""
+    if type(exc).__module__.split(".")[0] not in ("pyspark", "py4j"):
+        return exc
+    return IngestError(f"{', '.join(map(str, paths))}: not mapped on Spark "
+                       f"({_first_line(exc)}); nothing was written (`parallax ingest "
+                       f"{kind} FILE` into a database names each bad line)")
 
 
 def _first_line(exc: Exception) -> str:
     text = str(exc)
-    said = re.search(r"otlp-native: [^\n]*", text)  # the mapping's own raise_error()
+    # the mapping's own raise_error() (the trace or the GA4 stage)
+    said = re.search(r"(?:otlp|ga4)-native: [^\n]*", text)
     if said:
         return re.sub(r"\s*SQLSTATE: \w+.*", "", said.group(0)).strip()[:200]
     malformed = re.search(r"Malformed records[^\n.]*", text)
     if malformed:
         return "a line that is not JSON: " + malformed.group(0).strip()[:160]
+    if "MALFORMED_RECORD" in text:
+        return "a line that is not JSON"
     return " ".join(text.split())[:200]
 
 
