@@ -108,6 +108,7 @@ def _learn(con: duckdb.DuckDBPyConnection, norm: RouteNormalizer, load_id: str |
         _run(con, "teach_all.sql")
     else:
         _run(con, "teach_load.sql", {"load_id": load_id})
+    _run(con, "seen_paths.sql")
     raws = [r for (r,) in con.execute("SELECT DISTINCT raw FROM _route_seen").fetchall()]
     teaches = {raw: t for raw in raws if (t := norm.teachable(raw))}
     if teaches:

@@ -95,9 +95,10 @@ def _newton(y: np.ndarray, X: np.ndarray, codes: np.ndarray, maxiter: int,
             perfect = perfect or bool(np.allclose(mean(new) - y, 0))
             iterations += 1
         converged = iterations != maxiter
-        np.linalg.inv(-hessian(new) / n)  # statsmodels' model-based covariance: must exist
+        H = hessian(new)
+        np.linalg.inv(-H / n)  # statsmodels' model-based covariance: must exist
         scores = (y - mean(new))[:, None] * X
-        bread = np.linalg.inv(hessian(new))
+        bread = np.linalg.inv(H)
     except np.linalg.LinAlgError:
         return None
     sums = np.array([np.bincount(codes, weights=scores[:, col]) for col in range(k)]).T

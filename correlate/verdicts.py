@@ -67,7 +67,7 @@ def _normal_power(effect: float, nobs1: float, alpha: float, ratio: float) -> fl
     these special functions)."""
     nobs = 1.0 / (1.0 / nobs1 + 1.0 / (nobs1 * ratio)) if ratio > 0 else nobs1
     half = alpha / 2.0
-    shift = effect * np.sqrt(nobs) / 1.0
+    shift = effect * np.sqrt(nobs)
     power = special.ndtr(-(-special.ndtri(half) - shift))
     power += special.ndtr(special.ndtri(half) - shift)
     return float(power)

@@ -66,26 +66,6 @@ def check_analytics_files(paths: Sequence[Path]) -> None:
     check_files(paths, "analytics", NAME, "GA4 BigQuery-export NDJSON", "an analytics")
 
 
-def _params(ctx: ParseContext, load_id: str) -> dict[str, object]:
-    """The stage's parameters, as ga4_native.stage binds them."""
-    import json
-
-    from parallax.connectors.files.ga4_fields import LOAD_PARAMS, SESSION_PARAM, TRACE_PARAM
-    from parallax.connectors.privacy import PII_ATTRIBUTE_KEYS
-
-    opts = ctx.options
-    load_params = [opts["load_param"]] if opts.get("load_param") else LOAD_PARAMS
-    return {
-        "file": "", "compression": "none", "max_object_size": 0,  # Spark reads the file
-        "pii": [json.dumps(k) for k in sorted(PII_ATTRIBUTE_KEYS)],
-        "session_param": opts.get("session_param") or SESSION_PARAM,
-        "trace_param": opts.get("trace_param") or TRACE_PARAM,
-        "load_params": list(load_params),
-        "source": NAME,
-        "load_id": load_id,
-    }
-
-
 def _register_functions(spark: Any, ctx: ParseContext) -> None:
     """ga4_native's Python functions, as Spark Arrow UDFs."""
     from pyspark.sql import types as T
@@ -93,20 +73,12 @@ def _register_functions(spark: Any, ctx: ParseContext) -> None:
 
     from parallax.connectors.files import ga4_native as native
     from parallax.connectors.files.analytics_rows import mac_key
+    from parallax.lake_ingest import _scalar
 
     text = T.StringType()
     pseudonym = native._distinct(ctx.pseudonymize)
     route = native._distinct(ctx.route)
     event_key = native._event_keys(mac_key(ctx.pseudonymize.key))
-
-    def one(values: pa.Array, fn: Any) -> pa.Array:
-        return fn(values)
-
-    def pseudonyms(values: pa.Array) -> pa.Array:
-        return one(values, pseudonym)
-
-    def routes(values: pa.Array) -> pa.Array:
-        return one(values, route)
 
     def keys(a: pa.Array, b: pa.Array, c: pa.Array, d: pa.Array, e: pa.Array, f: pa.Array,
              g: pa.Array, h: pa.Array) -> pa.Array:
@@ -121,9 +93,9 @@ def _register_functions(spark: Any, ctx: ParseContext) -> None:
         return pa.ListArray.from_arrays(lists.offsets, mapped, mask=lists.is_null())
 
     udfs: dict[str, tuple[Any, Any]] = {  # Any: the stubs' overloads know no 8-argument UDF
-        "_parallax_pseudonym": (pseudonyms, text),
+        "_parallax_pseudonym": (_scalar(pseudonym), text),
         "_parallax_pseudonym_list": (pseudonym_lists, T.ArrayType(text)),
-        "_parallax_route": (routes, text),
+        "_parallax_route": (_scalar(route), text),
         "_parallax_event_key": (keys, text),
     }
     for name, (fn, returns) in udfs.items():
@@ -176,10 +148,13 @@ def stage_analytics(spark: Any, paths: Sequence[Path], ctx: ParseContext, load_i
     events carry ``_rowid`` (file order)."""
     from pyspark.sql import functions as F
 
+    from parallax.connectors.files.ga4_native import stage_params
     from parallax.db import read_sql
     from parallax.portable import stage_tables_to_spark
 
-    stage = stage_tables_to_spark(read_sql("models", _SQL), _params(ctx, load_id), _SOURCE)
+    # no file: Spark reads it (_read)
+    stage = stage_tables_to_spark(read_sql("models", _SQL), stage_params(ctx, load_id),
+                                  _SOURCE)
     _read(spark, paths, stage.columns).createOrReplaceTempView(_SOURCE)
     _register_functions(spark, ctx)
     out: dict[str, Any] = {}
@@ -455,7 +430,7 @@ def _swap(new: Path, lake: Path, days: dict[str, list], old: Path) -> None:
     """Each changed day folder of the lake replaced by the one written under ``new`` (or
     removed, when no row of that day is left), by renames; a failure puts back the ones
     already replaced."""
-    import pyarrow.parquet as pq
+    from parallax.lake_ingest import drop_placeholder
 
     done: list[tuple[Path, Path | None, Path | None]] = []  # (folder, moved aside, moved in)
     try:
@@ -481,8 +456,4 @@ def _swap(new: Path, lake: Path, days: dict[str, list], old: Path) -> None:
         raise
     for table in days:
         if any((lake / table).glob("day=*")):
-            # an export of an empty table leaves one empty file beside the (absent) day
-            # folders, to give its columns; next to day folders it breaks the layout
-            for empty in (lake / table).glob("*.parquet"):
-                if pq.read_metadata(empty).num_rows == 0:
-                    empty.unlink()
+            drop_placeholder(lake / table)

@@ -330,10 +330,14 @@ def _move_in(source: Path, target: Path) -> None:
             dest.unlink(missing_ok=True)
         raise
     if moved:
-        # An export of an empty table leaves one empty file beside the (absent) day folders,
-        # to give its columns; next to day folders it would break the partition layout.
-        import pyarrow.parquet as pq
+        drop_placeholder(target)
 
-        for empty in target.glob("*.parquet"):
-            if pq.read_metadata(empty).num_rows == 0:
-                empty.unlink()
+
+def drop_placeholder(table: Path) -> None:
+    """An export of an empty table leaves one empty file beside the (absent) day folders, to
+    give its columns; once the table has day folders it would break the partition layout."""
+    import pyarrow.parquet as pq
+
+    for empty in table.glob("*.parquet"):
+        if pq.read_metadata(empty).num_rows == 0:
+            empty.unlink()

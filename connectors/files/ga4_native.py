@@ -40,7 +40,7 @@ from parallax.connectors.files.ga4_fields import LOAD_PARAMS, SESSION_PARAM, TRA
 from parallax.connectors.privacy import PII_ATTRIBUTE_KEYS
 from parallax.db import drop_function, read_sql, run_sql, sql_code
 
-__all__ = ["MAX_OBJECT_BYTES", "enabled", "stage"]
+__all__ = ["MAX_OBJECT_BYTES", "enabled", "stage", "stage_params"]
 
 log = logging.getLogger("parallax.ingest")
 
@@ -94,6 +94,25 @@ def _event_keys(key: bytes) -> Callable[..., pa.Array]:
     return apply
 
 
+def stage_params(ctx: ParseContext, load_id: str, *, file: str = "", compression: str = "none",
+                 max_object_size: int = 0) -> dict[str, object]:
+    """The stage SQL's parameters for a load with ``ctx``'s options (Spark's lake ingest binds
+    them too, with no file: Spark reads it)."""
+    opts = ctx.options
+    load_params = [opts["load_param"]] if opts.get("load_param") else LOAD_PARAMS
+    return {
+        "file": file,
+        "compression": compression,
+        "max_object_size": max_object_size,
+        "pii": [json.dumps(k) for k in sorted(PII_ATTRIBUTE_KEYS)],  # keys as JSON text
+        "session_param": opts.get("session_param") or SESSION_PARAM,
+        "trace_param": opts.get("trace_param") or TRACE_PARAM,
+        "load_params": list(load_params),
+        "source": NAME,
+        "load_id": load_id,
+    }
+
+
 def stage(con: duckdb.DuckDBPyConnection, source: Source, ctx: ParseContext,
           load_id: str) -> tuple[int, Mapping[str, int]] | None:
     """Stage the file's events, page views and sessions; (records read, rows staged per
@@ -108,19 +127,9 @@ def stage(con: duckdb.DuckDBPyConnection, source: Source, ctx: ParseContext,
                                 [varchar, varchar, bigint, varchar, bigint, bigint, bigint,
                                  varchar]),
     }
-    opts = ctx.options
-    load_params = [opts["load_param"]] if opts.get("load_param") else LOAD_PARAMS
-    params = {
-        "file": str(source.path),
-        "compression": "gzip" if source.gzipped else "none",
-        "max_object_size": MAX_OBJECT_BYTES,
-        "pii": [json.dumps(k) for k in sorted(PII_ATTRIBUTE_KEYS)],  # keys as JSON text
-        "session_param": opts.get("session_param") or SESSION_PARAM,
-        "trace_param": opts.get("trace_param") or TRACE_PARAM,
-        "load_params": list(load_params),
-        "source": NAME,
-        "load_id": load_id,
-    }
+    params = stage_params(ctx, load_id, file=str(source.path),
+                          compression="gzip" if source.gzipped else "none",
+                          max_object_size=MAX_OBJECT_BYTES)
     statements = [s for s in read_sql("models", _SQL).split(";\n") if sql_code(s)]
     for name in functions:
         drop_function(con, name)

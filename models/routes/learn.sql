@@ -4,7 +4,7 @@
 -- the few distinct routes, matched in Python; DuckDB compiled a regular expression taken from a
 -- column once for every row). The concrete path is reduced as connectors/routes.py reduces
 -- paths (scheme, host, query and fragment removed, slashes collapsed, no trailing slash, lower
--- case; teach_*.sql) and teaches only when it matches the template: a route reported beside a
+-- case; seen_paths.sql) and teaches only when it matches the template: a route reported beside a
 -- path it does not describe (a mount prefix, a rewrite) teaches nothing. Counts add up across
 -- loads; the first written form and example stay.
 -- No parameters.

@@ -3,28 +3,15 @@
 -- spans were loaded without it.
 -- No parameters.
 CREATE OR REPLACE TEMP TABLE _route_seen AS
-WITH seen AS (
-    SELECT raw, coalesce(v[2], v[3], v[4], v[5], v[6]) AS concrete, count(*) AS spans,
-           min(started_at) AS first_seen, max(started_at) AS last_seen
-    FROM (
-        SELECT http_route AS raw, started_at,
-               json_extract_string(attributes, ['$."http.route"', '$."url.path"',
-                                                '$."http.target"', '$."url.full"',
-                                                '$."http.url"', '$."http.path"']) AS v
-        FROM spans
-        WHERE http_route IS NOT NULL
-          AND NOT contains(http_route, '://')
-    )
-    WHERE v[1] IS NOT NULL AND coalesce(v[2], v[3], v[4], v[5], v[6]) IS NOT NULL
-    GROUP BY ALL
-),
-reduced AS (  -- scheme, host, query and fragment removed, slashes collapsed
-    SELECT *, regexp_replace(split_part(split_part(regexp_replace(
-                  concrete, '^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*', ''), '#', 1), '?', 1),
-                  '/+', '/', 'g') AS reduced
-    FROM seen
+SELECT raw, coalesce(v[2], v[3], v[4], v[5], v[6]) AS concrete, count(*) AS spans,
+       min(started_at) AS first_seen, max(started_at) AS last_seen
+FROM (
+    SELECT http_route AS raw, started_at,
+           json_extract_string(attributes, ['$."http.route"', '$."url.path"', '$."http.target"',
+                                            '$."url.full"', '$."http.url"', '$."http.path"']) AS v
+    FROM spans
+    WHERE http_route IS NOT NULL
+      AND NOT contains(http_route, '://')
 )
-SELECT raw, concrete,
-       CASE WHEN reduced IN ('', '/') THEN '/' ELSE lower(rtrim(reduced, '/')) END AS path,
-       spans, first_seen, last_seen
-FROM reduced;
+WHERE v[1] IS NOT NULL AND coalesce(v[2], v[3], v[4], v[5], v[6]) IS NOT NULL
+GROUP BY ALL;

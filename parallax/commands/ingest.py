@@ -35,6 +35,8 @@ OptionOpt = Annotated[list[str] | None, typer.Option(
     "survey details), score_question=ID (feedback); load_param=NAME (analytics).")]
 RejectOpt = Annotated[float | None, typer.Option(
     "--max-reject-rate", help="Fail a file when more than this share of records is bad.")]
+SparkMasterOpt = Annotated[str, typer.Option(
+    "--spark-master", help="With --to-parquet: Spark master URL (local[N], spark://…, yarn).")]
 
 
 def _ingest(ctx, kind, files, fmt, fields, max_reject_rate, options, extra=None) -> None:
@@ -61,9 +63,7 @@ def ingest_traces(
         "--to-parquet", help="Map the files on Spark and add their spans to this Parquet lake "
         "(the layout of `export --parquet`; created if missing) instead of the database. "
         "OTLP/JSON lines only; needs the spark extra and Java 17+.")] = None,
-    spark_master: Annotated[str, typer.Option(
-        "--spark-master", help="With --to-parquet: Spark master URL (local[N], spark://…, "
-        "yarn).")] = "local[2]",
+    spark_master: SparkMasterOpt = "local[2]",
 ) -> None:
     """OTLP/JSON (document or collector JSON lines), Jaeger JSON, Zipkin v2 JSON.
 
@@ -77,28 +77,34 @@ def ingest_traces(
 
 
 def _ingest_to_parquet(ctx, files, fmt, folder: Path, master: str) -> None:
-    from parallax.config import load_config
-    from parallax.connectors.base import ParseContext
-    from parallax.connectors.load import expand_paths
-    from parallax.db import resolve_db_path
     from parallax.errors import ConfigError
     from parallax.lake_ingest import check_files, to_parquet
-    from parallax.options import ingest_options
     from parallax.spark_engine import spark_session
 
     if fmt not in (None, "otlp-jsonl"):
         raise ConfigError(f"--format {fmt}: --to-parquet maps otlp-jsonl files only")
-    paths = expand_paths(files)
-    check_files(paths)  # before the JVM starts
-    cfg = load_config(ctx.obj.config)
-    # The key and route settings local ingest into --db would use: the same pseudonyms.
-    opts = ingest_options(cfg, resolve_db_path(ctx.obj.db))
-    context = ParseContext(file=", ".join(map(str, paths)), pseudonymize=opts.pseudonymize,
-                           route=opts.route)
+    paths, context = _lake_context(ctx, files, check_files)
     with spark_session(master) as spark:
         done = to_parquet(spark, paths, folder, context)
     echo(f"{'created' if done.created else 'added to'} {done.folder}: {done.added:,} new "
          f"spans of {done.staged:,} in {done.files:,} file(s)")
+
+
+def _lake_context(ctx, files, check, options=None):
+    """The files of a --to-parquet load, checked before the JVM starts, and the context local
+    ingest into --db would parse them with: the same key and route settings, the same
+    pseudonyms."""
+    from parallax.config import load_config
+    from parallax.connectors.base import ParseContext
+    from parallax.connectors.load import expand_paths
+    from parallax.db import resolve_db_path
+    from parallax.options import ingest_options
+
+    paths = expand_paths(files)
+    check(paths)
+    opts = ingest_options(load_config(ctx.obj.config), resolve_db_path(ctx.obj.db))
+    return paths, ParseContext(file=", ".join(map(str, paths)), pseudonymize=opts.pseudonymize,
+                               route=opts.route, options=options or {})
 
 
 @ingest_app.command("feedback")
@@ -135,9 +141,7 @@ def ingest_analytics(
         "sessions into this Parquet lake (the layout of `export --parquet`; created if "
         "missing) instead of the database. GA4 NDJSON only; needs the spark extra and Java "
         "17+.")] = None,
-    spark_master: Annotated[str, typer.Option(
-        "--spark-master", help="With --to-parquet: Spark master URL (local[N], spark://…, "
-        "yarn).")] = "local[2]",
+    spark_master: SparkMasterOpt = "local[2]",
 ) -> None:
     """GA4 BigQuery export NDJSON, Snowplow enriched events (131-field TSV, or wide-row JSON
     lines), generic page-view CSV / NDJSON.
@@ -159,26 +163,15 @@ def ingest_analytics(
 
 
 def _analytics_to_parquet(ctx, files, fmt, fields, options, folder: Path, master: str) -> None:
-    from parallax.config import load_config
-    from parallax.connectors.base import ParseContext
-    from parallax.connectors.load import expand_paths
-    from parallax.db import resolve_db_path
     from parallax.errors import ConfigError
     from parallax.lake_analytics import check_analytics_files, to_parquet
-    from parallax.options import ingest_options
     from parallax.spark_engine import spark_session
 
     if fmt not in (None, "ga4-ndjson"):
         raise ConfigError(f"--format {fmt}: --to-parquet maps ga4-ndjson files only")
     if fields:
         raise ConfigError("--field does not apply to GA4 NDJSON (its columns are fixed)")
-    paths = expand_paths(files)
-    check_analytics_files(paths)  # before the JVM starts
-    cfg = load_config(ctx.obj.config)
-    # The key and route settings local ingest into --db would use: the same pseudonyms.
-    opts = ingest_options(cfg, resolve_db_path(ctx.obj.db))
-    context = ParseContext(file=", ".join(map(str, paths)), pseudonymize=opts.pseudonymize,
-                           route=opts.route, options=options)
+    paths, context = _lake_context(ctx, files, check_analytics_files, options)
     with spark_session(master) as spark:
         done = to_parquet(spark, paths, folder, context)
     added = ", ".join(f"{done.added[t]:,} new {t.replace('_', ' ')} of "
