@@ -211,10 +211,45 @@ def isolated(tmp_path, monkeypatch) -> Path:
 
 # --- Apache Spark (the spark extra and a Java runtime) ----------------------------------------
 
+# The modules that start a JVM: the suite's two workers would each start one (and warm it up:
+# a first Spark job of a JVM costs several times a later one), and two JVMs on two cores slow
+# every other test. Their tests all go to one worker, one after another, as one scope of the
+# load-file schedule; every other module is a scope of its own, as before. A module that asks
+# for the `spark` fixture must be listed (pytest_collection_modifyitems checks it).
+JVM_MODULES = frozenset({
+    "tests/correlate/test_lake_analytics.py",
+    "tests/correlate/test_lake_ingest.py",
+    "tests/correlate/test_spark_parity.py",
+    "tests/parallax/test_cli_lake_ingest.py",  # the command's own JVM, in a subprocess
+    "tests/parallax/test_portable.py",
+})
+
+
+def pytest_xdist_make_scheduler(config, log):
+    from xdist.scheduler import LoadFileScheduling
+
+    class JvmTogether(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return "jvm" if module in JVM_MODULES else module
+
+    return JvmTogether(config, log)
+
+
+def pytest_collection_modifyitems(config, items):
+    root = Path(str(config.rootpath))
+    stray = sorted({str(Path(str(item.path)).relative_to(root)) for item in items
+                    if "spark" in getattr(item, "fixturenames", ())} - JVM_MODULES)
+    if stray:
+        raise pytest.UsageError(f"{', '.join(stray)}: uses the spark fixture but is not in "
+                                "tests/conftest.py JVM_MODULES (its tests would start a JVM "
+                                "on the other worker too)")
+
 
 @pytest.fixture(scope="session")
 def spark():
-    """One local[2] SparkSession for the whole run: the JVM starts once."""
+    """One local[2] SparkSession for the whole run (JVM_MODULES share one worker): the JVM
+    starts once."""
     import importlib.util
     import shutil
 
