@@ -222,3 +222,29 @@ def test_the_command_loads_in_one_line_and_refuses_in_one_line(lakes, isolated, 
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "runs locally, without Spark" in err
     assert _files(lake) == before
+
+
+def test_ndjson_answers_without_a_time_land_in_the_undated_partition(tmp_path):
+    """Generic NDJSON over two files: an answer without submitted_at goes to the partition of
+    rows without a day (as export writes it), which the second file rewrites."""
+    first, second = tmp_path / "a.ndjson", tmp_path / "b.ndjson"
+    first.write_text(
+        '{"id": "a1", "timestamp": "2026-10-05T10:00:00Z", "nps": 3, "user_id": "u1"}\n'
+        '{"id": "a2", "nps": 9, "context": {"page": "https://shop.example.com/cart"}}\n')
+    second.write_text(
+        '{"id": "a2", "nps": 0}\n'
+        '{"id": "b1", "nps": 7, "comment": "fine"}\n')
+    opts = ingest_options(Config(), tmp_path / "local.duckdb")
+    con = connect(tmp_path / "local.duckdb")
+    try:
+        for file in (first, second):
+            ingest_files(con, "feedback", [file], opts)
+        export_parquet(con, tmp_path / "exported")
+    finally:
+        con.close()
+    loads = [to_parquet([file], tmp_path / "lake", opts) for file in (first, second)]
+    assert [(x.added, x.days) for x in loads] == [(2, 2), (1, 1)]
+    _assert_same_feedback(tmp_path / "exported", tmp_path / "lake")
+    undated = tmp_path / "lake" / "feedback" / "day=__HIVE_DEFAULT_PARTITION__"
+    assert len(duckdb.connect().execute("SELECT * FROM read_parquet(?)",
+                                        [str(undated / "*.parquet")]).fetchall()) == 2
