@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -23,7 +24,8 @@ import pyarrow.parquet as pq
 
 from parallax.errors import ConfigError
 
-__all__ = ["TABLES", "ExportSummary", "export_parquet"]
+__all__ = ["NO_DAY", "TABLES", "ExportSummary", "day_folder", "drop_placeholder", "empty_lake",
+           "export_parquet", "learned_templates", "swap_days", "write_table"]
 
 # table -> the time column its day partition is read from (None: small, not partitioned)
 TABLES: Mapping[str, str | None] = {
@@ -58,7 +60,7 @@ def export_parquet(con: duckdb.DuckDBPyConnection, folder: Path, *,
     days: set = set()
     try:
         for table, column in TABLES.items():
-            rows[table], seen = _write(con, table, column, staging / table)
+            rows[table], seen = write_table(con, table, column, staging / table)
             days |= seen
         if folder.exists():
             shutil.rmtree(folder)
@@ -69,8 +71,10 @@ def export_parquet(con: duckdb.DuckDBPyConnection, folder: Path, *,
     return ExportSummary(folder, rows, len(days))
 
 
-def _write(con: duckdb.DuckDBPyConnection, table: str, column: str | None,
-           target: Path) -> tuple[int, set]:
+def write_table(con: duckdb.DuckDBPyConnection, table: str, column: str | None,
+                target: Path) -> tuple[int, set]:
+    """Write ``table`` (a table or view) under ``target``, by day of ``column`` when given;
+    (rows, days written)."""
     # Table and column names come from TABLES above, never from input.
     day = f", CAST(timezone('UTC', {column}) AS DATE) AS day" if column else ""
     reader = con.sql(f"SELECT *{day} FROM {table}").to_arrow_reader()
@@ -87,3 +91,79 @@ def _write(con: duckdb.DuckDBPyConnection, table: str, column: str | None,
         seen = {d for (d,) in con.execute(
             f"SELECT DISTINCT CAST(timezone('UTC', {column}) AS DATE) FROM {table}").fetchall()}
     return count, seen
+
+
+# What the lake ingests share, none of it Spark's: a new lake's empty tables, the route
+# templates it learned, and the day partitions swapped in by renames.
+
+# The folder a row without a day (a NULL time) is written to: pyarrow's and Spark's name.
+NO_DAY = "__HIVE_DEFAULT_PARTITION__"
+
+
+def day_folder(day: date | None) -> str:
+    """The partition folder of ``day`` (None: the rows without a time)."""
+    return f"day={NO_DAY if day is None else day.isoformat()}"
+
+
+def empty_lake(target: Path) -> None:
+    """Every canonical table as an empty folder of Parquet, written by the export itself."""
+    import tempfile
+
+    from parallax.db import connect
+
+    with tempfile.TemporaryDirectory(prefix="parallax-lake-") as tmp:
+        con = connect(Path(tmp) / "empty.duckdb")
+        try:
+            export_parquet(con, target)
+        finally:
+            con.close()
+
+
+def learned_templates(lake: Path) -> list[str]:
+    """The learned route templates the lake holds (its route_templates table): rows are
+    routed with them, as local ingest routes with the templates its database learned."""
+    table = ds.dataset(lake / "route_templates", format="parquet").to_table(
+        columns=["template", "source"])
+    return sorted({t for t, src in zip(table.column("template").to_pylist(),
+                                       table.column("source").to_pylist(), strict=True)
+                   if src == "learned"})
+
+
+def drop_placeholder(table: Path) -> None:
+    """An export of an empty table leaves one empty file beside the (absent) day folders, to
+    give its columns; once the table has day folders it would break the partition layout."""
+    for empty in table.glob("*.parquet"):
+        if pq.read_metadata(empty).num_rows == 0:
+            empty.unlink()
+
+
+def swap_days(new: Path, lake: Path, days: Mapping[str, Sequence[date | None]],
+              old: Path) -> None:
+    """Each changed day folder of the lake replaced by the one written under ``new`` (or
+    removed, when no row of that day is left), by renames; a failure puts back the ones
+    already replaced."""
+    done: list[tuple[Path, Path | None, Path | None]] = []  # (folder, moved aside, moved in)
+    try:
+        for table, changed in days.items():
+            for day in changed:
+                name = day_folder(day)
+                target, fresh = lake / table / name, new / table / name
+                aside: Path | None = None
+                if target.exists():
+                    aside = old / table / name
+                    aside.parent.mkdir(parents=True, exist_ok=True)
+                    target.rename(aside)
+                done.append((target, aside, None))
+                if fresh.exists():
+                    fresh.rename(target)
+                    done[-1] = (target, aside, fresh)
+    except BaseException:
+        for folder, moved_aside, moved_in in reversed(done):
+            if moved_in is not None and folder.exists():
+                folder.rename(moved_in)
+            if moved_aside is not None:
+                moved_aside.rename(folder)
+        raise
+    for table in days:
+        if any((lake / table).glob("day=*")):
+            drop_placeholder(lake / table)

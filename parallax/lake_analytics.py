@@ -38,6 +38,7 @@ import pyarrow as pa
 
 from parallax.connectors.base import ParseContext
 from parallax.errors import ConfigError, IngestError, ParallaxError
+from parallax.lake import empty_lake, learned_templates, swap_days
 
 __all__ = ["AnalyticsLoad", "check_analytics_files", "stage_analytics", "to_parquet"]
 
@@ -191,8 +192,6 @@ def to_parquet(spark: Any, paths: Sequence[Path], folder: Path,
                ctx: ParseContext) -> AnalyticsLoad:
     """Map GA4 NDJSON files on Spark and merge their events, page views and sessions into
     the lake at ``folder`` (created, with every canonical table, if missing)."""
-    from parallax.lake_ingest import _empty_lake, _learned
-
     folder = Path(folder)
     check_analytics_files(paths)
     created = not folder.exists()
@@ -204,11 +203,11 @@ def to_parquet(spark: Any, paths: Sequence[Path], folder: Path,
     saved = {k: spark.conf.get(k, None) for k in _CONF}
     try:
         if created:
-            _empty_lake(staging / "lake")
+            empty_lake(staging / "lake")
             lake = staging / "lake"
         else:
             lake = folder
-        ctx = replace(ctx, route=ctx.route.with_learned(_learned(lake)))
+        ctx = replace(ctx, route=ctx.route.with_learned(learned_templates(lake)))
         for k, v in _CONF.items():
             spark.conf.set(k, v)
         # A refused file fails a Spark task, which the JVM logs with its stack at ERROR: the
@@ -223,7 +222,7 @@ def to_parquet(spark: Any, paths: Sequence[Path], folder: Path,
                     spark.conf.unset(k)
                 else:
                     spark.conf.set(k, v)
-        _swap(staging / "new", lake, days, staging / "old")
+        swap_days(staging / "new", lake, days, staging / "old")
         if created:
             if folder.exists():
                 raise ConfigError(f"{folder}: written by someone else meanwhile; nothing added")
@@ -424,36 +423,3 @@ def _changed_days(before: Any, after: Any, key: str, columns: list[str]) -> list
     diff = joined.where(~same)
     days = {r[0] for r in diff.select("b_day").union(diff.select("a_day")).collect()}
     return sorted(d for d in days if d is not None)
-
-
-def _swap(new: Path, lake: Path, days: dict[str, list], old: Path) -> None:
-    """Each changed day folder of the lake replaced by the one written under ``new`` (or
-    removed, when no row of that day is left), by renames; a failure puts back the ones
-    already replaced."""
-    from parallax.lake_ingest import drop_placeholder
-
-    done: list[tuple[Path, Path | None, Path | None]] = []  # (folder, moved aside, moved in)
-    try:
-        for table, changed in days.items():
-            for day in changed:
-                name = f"day={day.isoformat()}"
-                target, fresh = lake / table / name, new / table / name
-                aside: Path | None = None
-                if target.exists():
-                    aside = old / table / name
-                    aside.parent.mkdir(parents=True, exist_ok=True)
-                    target.rename(aside)
-                done.append((target, aside, None))
-                if fresh.exists():
-                    fresh.rename(target)
-                    done[-1] = (target, aside, fresh)
-    except BaseException:
-        for folder, moved_aside, moved_in in reversed(done):
-            if moved_in is not None and folder.exists():
-                folder.rename(moved_in)
-            if moved_aside is not None:
-                moved_aside.rename(folder)
-        raise
-    for table in days:
-        if any((lake / table).glob("day=*")):
-            drop_placeholder(lake / table)

@@ -36,6 +36,7 @@ import pyarrow as pa
 
 from parallax.connectors.base import ParseContext
 from parallax.errors import ConfigError, IngestError, ParallaxError
+from parallax.lake import drop_placeholder, empty_lake, learned_templates
 from parallax.portable import stage_to_spark
 
 __all__ = ["LakeLoad", "check_files", "spark_schema", "stage_spans", "to_parquet"]
@@ -167,11 +168,11 @@ def to_parquet(spark: Any, paths: Sequence[Path], folder: Path, ctx: ParseContex
     staging = folder.with_name(f".{folder.name}.{uuid.uuid4().hex[:8]}.partial")
     try:
         if created:  # every table, empty, with the canonical columns: the lake correlate reads
-            _empty_lake(staging)
+            empty_lake(staging)
             lake = staging
         else:
             lake = folder
-        ctx = replace(ctx, route=ctx.route.with_learned(_learned(lake)))
+        ctx = replace(ctx, route=ctx.route.with_learned(learned_templates(lake)))
         spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
         # A refused file fails a Spark task, which the JVM logs with its stack at ERROR: the
         # user gets the one line below instead.
@@ -216,33 +217,6 @@ def check_files(paths: Sequence[Path], kind: str = "traces", fmt_name: str = "ot
         if source.gzipped and not str(path).endswith(".gz"):
             raise ConfigError(f"{path}: gzip without a .gz name, which Spark reads as text: "
                               "rename it to end in .gz")
-
-
-def _empty_lake(target: Path) -> None:
-    """Every canonical table as an empty folder of Parquet, written by the export itself."""
-    import tempfile
-
-    from parallax.db import connect
-    from parallax.lake import export_parquet
-
-    with tempfile.TemporaryDirectory(prefix="parallax-lake-") as tmp:
-        con = connect(Path(tmp) / "empty.duckdb")
-        try:
-            export_parquet(con, target)
-        finally:
-            con.close()
-
-
-def _learned(lake: Path) -> list[str]:
-    """The learned route templates the lake holds (its route_templates table): spans are
-    routed with them, as local ingest routes with the templates its database learned."""
-    import pyarrow.dataset as ds
-
-    table = ds.dataset(lake / "route_templates", format="parquet").to_table(
-        columns=["template", "source"])
-    return sorted({t for t, src in zip(table.column("template").to_pylist(),
-                                       table.column("source").to_pylist(), strict=True)
-                   if src == "learned"})
 
 
 def _write_spans(spark: Any, paths: Sequence[Path], lake: Path, staging: Path,
@@ -331,13 +305,3 @@ def _move_in(source: Path, target: Path) -> None:
         raise
     if moved:
         drop_placeholder(target)
-
-
-def drop_placeholder(table: Path) -> None:
-    """An export of an empty table leaves one empty file beside the (absent) day folders, to
-    give its columns; once the table has day folders it would break the partition layout."""
-    import pyarrow.parquet as pq
-
-    for empty in table.glob("*.parquet"):
-        if pq.read_metadata(empty).num_rows == 0:
-            empty.unlink()

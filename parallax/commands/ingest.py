@@ -94,17 +94,25 @@ def _lake_context(ctx, files, check, options=None):
     """The files of a --to-parquet load, checked before the JVM starts, and the context local
     ingest into --db would parse them with: the same key and route settings, the same
     pseudonyms."""
-    from parallax.config import load_config
     from parallax.connectors.base import ParseContext
     from parallax.connectors.load import expand_paths
-    from parallax.db import resolve_db_path
-    from parallax.options import ingest_options
 
     paths = expand_paths(files)
     check(paths)
-    opts = ingest_options(load_config(ctx.obj.config), resolve_db_path(ctx.obj.db))
+    opts = _lake_options(ctx)
     return paths, ParseContext(file=", ".join(map(str, paths)), pseudonymize=opts.pseudonymize,
                                route=opts.route, options=options or {})
+
+
+def _lake_options(ctx, fields=None, options=None, max_reject_rate=None):
+    """The options local ingest into --db would load with (its key and route settings: the
+    same pseudonyms), for a --to-parquet load that writes nothing to the database."""
+    from parallax.config import load_config
+    from parallax.db import resolve_db_path
+    from parallax.options import ingest_options
+
+    return ingest_options(load_config(ctx.obj.config), resolve_db_path(ctx.obj.db), fields,
+                          options, max_reject_rate)
 
 
 @ingest_app.command("feedback")
@@ -113,6 +121,13 @@ def ingest_feedback(
     metric: Annotated[str | None, typer.Option(
         "--metric", help="nps | csat | ces | rating (default: found from the data).")] = None,
     option: OptionOpt = None, max_reject_rate: RejectOpt = None,
+    to_parquet: Annotated[Path | None, typer.Option(
+        "--to-parquet", help="Merge the responses into this Parquet lake (the layout of "
+        "`export --parquet`; created if missing) instead of the database. Every format; "
+        "mapped locally by the same ingest, without Spark or Java.")] = None,
+    spark_master: Annotated[str | None, typer.Option(
+        "--spark-master", hidden=True,
+        help="Refused: feedback --to-parquet runs without Spark.")] = None,
 ) -> None:
     """Qualtrics response exports (CSV), SurveyMonkey bulk responses (JSON, with the survey's
     details), generic CSV / NDJSON survey answers.
@@ -124,9 +139,41 @@ def ingest_feedback(
     user_id (or customer_id, else email; pseudonymised), page_url (or page, url, route),
     verbatim (or comment, feedback, text), device, country, segment, channel. A Qualtrics
     export is recognised only by its ImportId row or legacy V1… ids.
+
+    With --to-parquet DIR, the responses are merged into DIR/feedback/day=… by local ingest
+    itself (same mapping, same merge, the pseudonymisation key of --db), without Spark: only
+    the day partitions that change are rewritten; rejected rows go to DIR/rejects/.
     """
-    _ingest(ctx, "feedback", files, format, field, max_reject_rate,
-            {"metric": metric} if metric else {}, option)
+    extra = {"metric": metric} if metric else {}
+    if to_parquet is None:
+        _ingest(ctx, "feedback", files, format, field, max_reject_rate, extra, option)
+        return
+    _feedback_to_parquet(ctx, files, format, field, max_reject_rate,
+                         {**pairs(option, "--option", "key=value"), **extra}, to_parquet,
+                         spark_master)
+
+
+def _feedback_to_parquet(ctx, files, fmt, fields, max_reject_rate, options, folder: Path,
+                         master: str | None) -> None:
+    from parallax.commands.console import FileProgress
+    from parallax.connectors.load import expand_paths
+    from parallax.errors import ConfigError
+    from parallax.lake_feedback import to_parquet
+
+    if master is not None:
+        # Survey answers are small: they are mapped here, by local ingest. A master given
+        # would be silently unused, and a user who gave one expects the load to run there.
+        raise ConfigError("--spark-master: feedback --to-parquet runs locally, without "
+                          "Spark (survey answers are small); drop the option")
+    opts = _lake_options(ctx, pairs(fields), options, max_reject_rate)
+    paths = expand_paths(files)
+    with FileProgress() as progress:
+        done = to_parquet(paths, folder, opts, format=fmt, progress=progress)
+    read = sum(s.rows_loaded + s.duplicates for s in done.summaries)
+    echo(f"{'created' if done.created else 'added to'} {done.folder}: {done.added:,} new "
+         f"responses of {read:,} in {len(done.summaries):,} file(s); {done.days:,} day "
+         f"partition(s) rewritten; {done.rejected:,} rejected row(s) added to "
+         f"{done.folder / 'rejects'}")
 
 
 @ingest_app.command("analytics")

@@ -2,7 +2,8 @@
 gives the events, page views and sessions local ingest + export give (every column of every
 row but the load id), ingesting it again changes no file, a bad line writes nothing, a session
 split across two files is merged as local ingest merges it, and correlate on Spark over a lake
-whose spans and analytics Spark ingested finds what DuckDB finds."""
+whose spans and analytics Spark ingested (and whose feedback ``ingest feedback --to-parquet``
+added) finds what DuckDB finds."""
 
 from __future__ import annotations
 
@@ -75,10 +76,11 @@ class Lakes:
 
 @pytest.fixture(scope="module")
 def lakes(small_demo, spark, tmp_path_factory):
-    """The reference lake (local ingest, then export) and one whose spans and analytics Spark
-    ingested: the database's feedback and route templates exported (feedback files have no
-    Spark mapping), then the trace file and the GA4 file added with --to-parquet."""
-    from parallax import lake_analytics, lake_ingest
+    """The reference lake (local ingest, then export) and one whose spans, analytics and
+    feedback were ingested into it: the database's route templates exported, then the trace
+    file and the GA4 file added with --to-parquet on Spark, the survey export with
+    --to-parquet's local mapping (survey answers need no Spark)."""
+    from parallax import lake_analytics, lake_feedback, lake_ingest
 
     root = tmp_path_factory.mktemp("lake-analytics")
     shutil.copy(small_demo, root / "duck.duckdb")
@@ -86,7 +88,7 @@ def lakes(small_demo, spark, tmp_path_factory):
     duck, rest = connect(root / "duck.duckdb"), connect(root / "rest.duckdb")
     try:
         export_parquet(duck, root / "reference")
-        for table in ("spans", "events", "page_views", "sessions"):
+        for table in ("spans", "events", "page_views", "sessions", "feedback"):
             rest.execute(f"DELETE FROM {table}")
         export_parquet(rest, root / "spark")
         files = small_demo.parent / "files"
@@ -96,6 +98,10 @@ def lakes(small_demo, spark, tmp_path_factory):
         load = lake_analytics.to_parquet(spark, [ga4], root / "spark",
                                          _context(small_demo, ga4))
         assert not load.created and load.added == load.staged != {}
+        survey = files / "feedback" / "qualtrics_export.csv"
+        answers = lake_feedback.to_parquet([survey], root / "spark",
+                                           ingest_options(Config(), small_demo))
+        assert answers.added > 100
         yield Lakes(root, duck, ga4, small_demo)
     finally:
         duck.close()
