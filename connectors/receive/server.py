@@ -174,7 +174,9 @@ def running(receiver: Receiver, host: str = "127.0.0.1", port: int = 0) -> Itera
     with quiet_repeats():
         thread.start()
         try:
-            deadline = time.monotonic() + 10
+            # The app's startup opens the database: on a machine busy with other work it
+            # took more than 10 s once (a suite run beside two JVMs)
+            deadline = time.monotonic() + 60
             while not srv.started:
                 if not thread.is_alive() or time.monotonic() > deadline:
                     raise RuntimeError("receiver did not start")

@@ -4,6 +4,7 @@ family (``family_run``) the same way."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,3 +65,41 @@ def selection_run(tmp_path_factory) -> Iterator[DemoRun]:
     yield from _run(tmp_path_factory.mktemp("correlate-selection"), seed=7, sessions=2000,
                     selection=PlantedSelection())
 
+
+
+@dataclass(frozen=True)
+class TraceLake:
+    reference: Path  # the small demo database exported (local ingest, then export --parquet)
+    lake: Path  # its route templates exported, then the trace file added by --to-parquet
+    load: object  # that load (parallax.lake_ingest.LakeLoad)
+    trace: Path
+    key_of: Path  # the database whose key local ingest used
+
+
+@pytest.fixture(scope="session")
+def trace_lake(small_demo, spark, tmp_path_factory) -> TraceLake:
+    """The small demo world's trace file mapped on Spark into a lake that holds nothing else
+    the files fill (no spans, events, page views, sessions or feedback: the database's route
+    templates and the rest exported), once per run: both lake-ingest modules build on it
+    (test_lake_ingest reads it; test_lake_analytics adds to a copy). Read only."""
+    from parallax.connectors.base import ParseContext
+    from parallax.lake import export_parquet
+    from parallax.lake_ingest import to_parquet
+
+    root = tmp_path_factory.mktemp("trace-lake")
+    shutil.copy(small_demo, root / "duck.duckdb")
+    shutil.copy(small_demo, root / "rest.duckdb")
+    duck, rest = connect(root / "duck.duckdb"), connect(root / "rest.duckdb")
+    try:
+        export_parquet(duck, root / "reference")
+        for table in ("spans", "events", "page_views", "sessions", "feedback"):
+            rest.execute(f"DELETE FROM {table}")
+        export_parquet(rest, root / "spark")
+    finally:
+        duck.close()
+        rest.close()
+    trace = small_demo.parent / "files" / "traces" / "spans.jsonl"
+    opts = ingest_options(Config(), small_demo)
+    ctx = ParseContext(file=str(trace), pseudonymize=opts.pseudonymize, route=opts.route)
+    load = to_parquet(spark, [trace], root / "spark", ctx)
+    return TraceLake(root / "reference", root / "spark", load, trace, small_demo)

@@ -75,37 +75,32 @@ class Lakes:
 
 
 @pytest.fixture(scope="module")
-def lakes(small_demo, spark, tmp_path_factory):
+def lakes(trace_lake, spark, tmp_path_factory):
     """The reference lake (local ingest, then export) and one whose spans, analytics and
-    feedback were ingested into it: the database's route templates exported, then the trace
-    file and the GA4 file added with --to-parquet on Spark, the survey export with
-    --to-parquet's local mapping (survey answers need no Spark)."""
-    from parallax import lake_analytics, lake_feedback, lake_ingest
+    feedback were ingested into it: a copy of conftest.trace_lake (the database's route
+    templates exported, the trace file added with --to-parquet on Spark), then the GA4 file
+    added with --to-parquet on Spark, the survey export with --to-parquet's local mapping
+    (survey answers need no Spark)."""
+    from parallax import lake_analytics, lake_feedback
 
     root = tmp_path_factory.mktemp("lake-analytics")
-    shutil.copy(small_demo, root / "duck.duckdb")
-    shutil.copy(small_demo, root / "rest.duckdb")
-    duck, rest = connect(root / "duck.duckdb"), connect(root / "rest.duckdb")
+    shutil.copytree(trace_lake.reference, root / "reference")
+    shutil.copytree(trace_lake.lake, root / "spark")
+    shutil.copy(trace_lake.key_of, root / "duck.duckdb")
+    duck = connect(root / "duck.duckdb")
     try:
-        export_parquet(duck, root / "reference")
-        for table in ("spans", "events", "page_views", "sessions", "feedback"):
-            rest.execute(f"DELETE FROM {table}")
-        export_parquet(rest, root / "spark")
-        files = small_demo.parent / "files"
-        trace = files / "traces" / "spans.jsonl"
+        files = trace_lake.key_of.parent / "files"
         ga4 = files / "analytics" / "ga4_events.ndjson"
-        lake_ingest.to_parquet(spark, [trace], root / "spark", _context(small_demo, trace))
         load = lake_analytics.to_parquet(spark, [ga4], root / "spark",
-                                         _context(small_demo, ga4))
+                                         _context(trace_lake.key_of, ga4))
         assert not load.created and load.added == load.staged != {}
         survey = files / "feedback" / "qualtrics_export.csv"
         answers = lake_feedback.to_parquet([survey], root / "spark",
-                                           ingest_options(Config(), small_demo))
+                                           ingest_options(Config(), trace_lake.key_of))
         assert answers.added > 100
-        yield Lakes(root, duck, ga4, small_demo)
+        yield Lakes(root, duck, ga4, trace_lake.key_of)
     finally:
         duck.close()
-        rest.close()
 
 
 def test_spark_maps_the_analytics_local_ingest_maps(lakes):

@@ -6,8 +6,6 @@ test_lake_analytics.py."""
 
 from __future__ import annotations
 
-import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -19,7 +17,6 @@ from parallax.connectors.base import ParseContext
 from parallax.db import connect
 from parallax.errors import ConfigError, IngestError
 from parallax.lake import export_parquet
-from parallax.lake_ingest import LakeLoad
 from parallax.options import ingest_options
 
 
@@ -27,12 +24,6 @@ def _context(db_path: Path, trace: Path) -> ParseContext:
     # the key and route settings local ingest used for this database: the same pseudonyms
     opts = ingest_options(Config(), db_path)
     return ParseContext(file=str(trace), pseudonymize=opts.pseudonymize, route=opts.route)
-
-
-def _trace_file(db_path: Path) -> Path:
-    trace = db_path.parent / "files" / "traces" / "spans.jsonl"
-    assert trace.is_file()
-    return trace
 
 
 def _spans(lake: Path) -> list[tuple]:
@@ -50,41 +41,11 @@ def _files(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
 
 
-@pytest.fixture(scope="module")
-def lakes(small_demo, spark, tmp_path_factory):
-    """The reference lake (local ingest, then export) and one whose spans Spark ingested: the
-    same database's other tables (feedback, analytics, the route templates learned) exported
-    without spans, then the trace file added with --to-parquet."""
-    from parallax.lake_ingest import to_parquet
-
-    root = tmp_path_factory.mktemp("lake-ingest")
-    shutil.copy(small_demo, root / "duck.duckdb")
-    shutil.copy(small_demo, root / "rest.duckdb")
-    duck, rest = connect(root / "duck.duckdb"), connect(root / "rest.duckdb")
-    try:
-        export_parquet(duck, root / "reference")
-        rest.execute("DELETE FROM spans")
-        export_parquet(rest, root / "spark")
-        trace = _trace_file(small_demo)
-        load = to_parquet(spark, [trace], root / "spark", _context(small_demo, trace))
-        yield Lakes(root, duck, load, trace, small_demo)
-    finally:
-        duck.close()
-        rest.close()
-
-
-@dataclass(frozen=True)
-class Lakes:
-    root: Path
-    duck: duckdb.DuckDBPyConnection  # a copy of the demo database (local ingest)
-    load: LakeLoad  # the trace file's load into root/spark
-    trace: Path
-    key_of: Path  # the database whose key local ingest used
-
-
-def test_spark_maps_the_spans_local_ingest_maps(lakes):
-    root, load = lakes.root, lakes.load
-    reference, mapped = _spans(root / "reference"), _spans(root / "spark")
+def test_spark_maps_the_spans_local_ingest_maps(trace_lake):
+    """conftest.trace_lake: the trace file added with --to-parquet to a lake of the
+    database's route templates, against the database's export."""
+    load = trace_lake.load
+    reference, mapped = _spans(trace_lake.reference), _spans(trace_lake.lake)
     assert len(reference) > 10_000
     assert load.staged == load.added == len(mapped) == len(reference)
     assert not load.created
@@ -92,14 +53,14 @@ def test_spark_maps_the_spans_local_ingest_maps(lakes):
         assert a == b, f"row {i}: {a} vs {b}"
 
 
-def test_ingesting_the_file_again_adds_nothing(lakes, spark):
+def test_ingesting_the_file_again_adds_nothing(trace_lake, spark):
     from parallax.lake_ingest import to_parquet
 
-    root, trace = lakes.root, lakes.trace
-    before = _files(root / "spark")
-    again = to_parquet(spark, [trace], root / "spark", _context(lakes.key_of, trace))
+    trace = trace_lake.trace
+    before = _files(trace_lake.lake)
+    again = to_parquet(spark, [trace], trace_lake.lake, _context(trace_lake.key_of, trace))
     assert again.staged > 0 and again.added == 0
-    assert _files(root / "spark") == before
+    assert _files(trace_lake.lake) == before
 
 
 def _bad_copy(trace: Path, target: Path) -> Path:
@@ -110,25 +71,24 @@ def _bad_copy(trace: Path, target: Path) -> Path:
     return target
 
 
-def test_bad_input_is_refused_in_one_line_and_nothing_is_written(lakes, spark, tmp_path):
+def test_bad_input_is_refused_in_one_line_and_nothing_is_written(trace_lake, spark, tmp_path):
     from parallax.lake_ingest import to_parquet
 
-    root, trace = lakes.root, lakes.trace
-    bad = _bad_copy(trace, tmp_path / "bad.jsonl")
-    ctx = _context(lakes.key_of, bad)
+    bad = _bad_copy(trace_lake.trace, tmp_path / "bad.jsonl")
+    ctx = _context(trace_lake.key_of, bad)
     with pytest.raises(IngestError, match=r"not mapped on Spark \(otlp-native: invalid "
                        r"traceId \"not-hex\"\); nothing was written") as err:
         to_parquet(spark, [bad], tmp_path / "new-lake", ctx)
     assert "\n" not in str(err.value)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.jsonl"]  # no lake, no staging
-    before = _files(root / "spark")
+    before = _files(trace_lake.lake)
     with pytest.raises(IngestError, match="not mapped on Spark"):
-        to_parquet(spark, [bad], root / "spark", ctx)
-    assert _files(root / "spark") == before
-    assert not [p for p in root.iterdir() if p.name.endswith(".partial")]
+        to_parquet(spark, [bad], trace_lake.lake, ctx)
+    assert _files(trace_lake.lake) == before
+    assert not [p for p in trace_lake.lake.parent.iterdir() if p.name.endswith(".partial")]
 
 
-def test_a_new_lake_holds_every_table(lakes, spark, tmp_path):
+def test_a_new_lake_holds_every_table(trace_lake, spark, tmp_path):
     """A missing folder becomes a whole lake (every canonical table, the spans added), which
     the Spark engine reads."""
     from parallax.lake import TABLES
@@ -136,8 +96,8 @@ def test_a_new_lake_holds_every_table(lakes, spark, tmp_path):
     from parallax.spark_engine import SparkExposure
 
     head = tmp_path / "head.jsonl"
-    head.write_bytes(b"".join(lakes.trace.read_bytes().splitlines(keepends=True)[:20]))
-    load = to_parquet(spark, [head], tmp_path / "lake", _context(lakes.key_of, head))
+    head.write_bytes(b"".join(trace_lake.trace.read_bytes().splitlines(keepends=True)[:20]))
+    load = to_parquet(spark, [head], tmp_path / "lake", _context(trace_lake.key_of, head))
     assert load.created and load.added == load.staged > 0
     assert sorted(p.name for p in (tmp_path / "lake").iterdir()) == sorted(TABLES)
     assert len(_spans(tmp_path / "lake")) == load.added
@@ -154,13 +114,13 @@ def test_formats_without_a_spark_mapping_are_refused_before_spark(tmp_path):
         check_files([zipkin])
 
 
-def test_json_nulls_read_as_local_ingest_reads_them(lakes, spark, tmp_path):
+def test_json_nulls_read_as_local_ingest_reads_them(trace_lake, spark, tmp_path):
     """A field written as JSON null (a root span's "parentSpanId": null) is absent to DuckDB's
     reader; Spark's reads it as a null too, so the rows agree with local ingest's."""
     from parallax.connectors.load import ingest_files
     from parallax.lake_ingest import to_parquet
 
-    lines = lakes.trace.read_bytes().splitlines()[:10]
+    lines = trace_lake.trace.read_bytes().splitlines()[:10]
     docs = [orjson.loads(line) for line in lines]
     roots = 0
     for doc in docs:
@@ -173,10 +133,10 @@ def test_json_nulls_read_as_local_ingest_reads_them(lakes, spark, tmp_path):
     nulls = tmp_path / "nulls.jsonl"
     nulls.write_bytes(b"".join(orjson.dumps(d) + b"\n" for d in docs))
     assert roots > 0
-    to_parquet(spark, [nulls], tmp_path / "lake", _context(lakes.key_of, nulls))
+    to_parquet(spark, [nulls], tmp_path / "lake", _context(trace_lake.key_of, nulls))
     con = connect(tmp_path / "local.duckdb")
     try:
-        ingest_files(con, "traces", [nulls], ingest_options(Config(), lakes.key_of))
+        ingest_files(con, "traces", [nulls], ingest_options(Config(), trace_lake.key_of))
         export_parquet(con, tmp_path / "exported")
     finally:
         con.close()
