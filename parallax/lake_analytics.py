@@ -192,7 +192,9 @@ def to_parquet(spark: Any, paths: Sequence[Path], folder: Path,
                ctx: ParseContext) -> AnalyticsLoad:
     """Map GA4 NDJSON files on Spark and merge their events, page views and sessions into
     the lake at ``folder`` (created, with every canonical table, if missing)."""
-    folder = Path(folder)
+    # Spark resolves a relative path against the JVM's working folder, which need not be
+    # this process's (a session already running: a notebook's, or one started elsewhere)
+    folder, paths = Path(folder).absolute(), [Path(p).absolute() for p in paths]
     check_analytics_files(paths)
     created = not folder.exists()
     if not created and not all((folder / t).is_dir() for t in _TABLES):

@@ -157,7 +157,9 @@ def stage_spans(spark: Any, paths: Sequence[Path | str], ctx: ParseContext, load
 def to_parquet(spark: Any, paths: Sequence[Path], folder: Path, ctx: ParseContext) -> LakeLoad:
     """Map OTLP/JSON-lines trace files on Spark and add their spans to the lake at
     ``folder`` (created, with every canonical table, if missing)."""
-    folder = Path(folder)
+    # Spark resolves a relative path against the JVM's working folder, which need not be
+    # this process's (a session already running: a notebook's, or one started elsewhere)
+    folder, paths = Path(folder).absolute(), [Path(p).absolute() for p in paths]
     check_files(paths)
     created = not folder.exists()
     if not created and not (folder / "spans").is_dir():

@@ -60,12 +60,22 @@ _PAGES = (("pages.sql", "exposure_pages"), ("side_calls.sql", "exposure_side_cal
 @contextmanager
 def spark_session(master: str = "local[2]", conf: dict[str, str] | None = None,
                   ) -> Iterator[Any]:
-    """A SparkSession in UTC (the models compare timestamps; DuckDB's are UTC instants)."""
+    """A SparkSession in UTC (the models compare timestamps; DuckDB's are UTC instants).
+
+    A session already running in this process (a notebook's ``spark`` on Databricks, or the
+    caller's) is used instead, whatever ``master`` says: the settings that can change at run
+    time are set for the block and put back after it, and it is never stopped — stopping a
+    notebook's session would end the notebook's work too."""
     try:
         from pyspark.sql import SparkSession
     except ImportError as err:
         raise ConfigError("the Spark engine needs the spark extra: "
                           "`uv sync --group spark` (and a Java 17+ runtime)") from err
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        with _settings(active, {"spark.sql.session.timeZone": "UTC", **(conf or {})}):
+            yield active
+        return
     builder = (SparkSession.builder.master(master).appName("parallax")
                .config("spark.sql.session.timeZone", "UTC")
                .config("spark.ui.enabled", "false")
@@ -92,13 +102,32 @@ def spark_session(master: str = "local[2]", conf: dict[str, str] | None = None,
             shutil.rmtree(scratch, ignore_errors=True)
 
 
+@contextmanager
+def _settings(spark: Any, conf: dict[str, str]) -> Iterator[None]:
+    """``conf``'s run-time settings set on a running session for the block, then put back
+    (settings fixed at the JVM's start, such as spark.default.parallelism, are left as they
+    are)."""
+    changed = {k: spark.conf.get(k, None) for k in conf if spark.conf.isModifiable(k)}
+    for key in changed:
+        spark.conf.set(key, conf[key])
+    try:
+        yield
+    finally:
+        for key, value in changed.items():
+            if value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, value)
+
+
 def register_tables(spark: Any, folder: Path | str) -> None:
     """The Parquet tables under ``folder`` as Spark views named like DuckDB's tables.
     ``folder`` is a local path or a URI Spark reads (s3://, abfss://, dbfs:/, hdfs://): only a
     local one is checked here; Spark names what it cannot read."""
     from pyspark.errors import AnalysisException
 
-    base = str(folder).rstrip("/")
+    # a local folder made absolute: Spark would resolve it against the JVM's working folder
+    base = str(folder).rstrip("/") if is_uri(str(folder)) else str(Path(folder).absolute())
     for table in TABLES:
         if not is_uri(base) and not (Path(base) / table).is_dir():
             raise ConfigError(f"{base}: no {table}/ folder (write the tables with "

@@ -1,19 +1,13 @@
 """``parallax ingest traces … --to-parquet DIR`` from the command line: files Spark does not
 map are refused in one line before the JVM starts; a collector file lands in the lake with the
 pseudonyms local ingest gives with the same key (a second load adding nothing is tested in
-tests/correlate/test_lake_ingest.py, on the shared Spark session)."""
+tests/correlate/test_lake_ingest.py), on the suite's Spark session."""
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from parallax.cli import run
 from parallax.demo import build_world
@@ -46,25 +40,21 @@ def test_analytics_spark_does_not_map_is_refused_in_one_line(isolated, capsys):
     assert "ga4-ndjson files only" in capsys.readouterr().err
 
 
-def _spark_ready() -> str | None:
-    if not all(importlib.util.find_spec(m) for m in ("pyspark", "sqlglot")):
-        return "needs the spark extra (pyspark, sqlglot): uv sync --all-groups"
-    if shutil.which("java") is None:
-        return "needs a Java 17+ runtime (java is not on the PATH)"
-    return None
-
-
-@pytest.mark.skipif(_spark_ready() is not None, reason=_spark_ready() or "")
-def test_a_collector_file_lands_in_the_lake_with_local_pseudonyms(isolated, capsys):
+def test_a_collector_file_lands_in_the_lake_with_local_pseudonyms(isolated, capsys, spark):
+    """Run in this process, the command uses the Spark session already running (the suite's,
+    as it would a notebook's) and leaves it running, its settings put back."""
     files = build_world(isolated / "world", seed=7, sessions=30)
     trace, = files.traces
-    # Its own JVM (the command stops its session), so in a process of its own.
-    command = [sys.executable, "-c", "from parallax.cli import main; main()",
-               "--db", "local.duckdb", "ingest", "traces", str(trace), "--to-parquet", "lake"]
-    env = {**os.environ, "PYSPARK_PYTHON": sys.executable}
-    first = subprocess.run(command, capture_output=True, text=True, env=env, cwd=isolated)
-    assert first.returncode == 0, first.stderr[-2000:]
-    assert "created" in first.stdout and " new spans of " in first.stdout
+    spark.conf.set("spark.sql.session.timeZone", "Europe/Paris")
+    try:
+        assert run(["--db", "local.duckdb", "ingest", "traces", str(trace),
+                    "--to-parquet", "lake"]) == 0
+        assert spark.conf.get("spark.sql.session.timeZone") == "Europe/Paris"
+    finally:
+        spark.conf.set("spark.sql.session.timeZone", "UTC")
+    assert spark.range(3).count() == 3  # not stopped
+    out = capsys.readouterr().out
+    assert "created" in out and " new spans of " in out
 
     assert run(["--db", "local.duckdb", "ingest", "traces", str(trace)]) == 0
     capsys.readouterr()
