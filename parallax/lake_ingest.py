@@ -202,8 +202,7 @@ def to_parquet(spark: Any, paths: Sequence[Path], folder: Path, ctx: ParseContex
             try:
                 swap_days(staging / "vitals", folder, {"web_vitals": vitals}, staging / "old")
             except BaseException:
-                for dest in moved:  # swap_days put its own folders back
-                    dest.unlink(missing_ok=True)
+                _take_back(moved)  # swap_days put its own folders back
                 raise
             if moved:
                 drop_placeholder(folder / "spans")
@@ -323,7 +322,14 @@ def _move_in(source: Path, target: Path) -> list[Path]:
             part.rename(dest)
             moved.append(dest)
     except BaseException:
-        for dest in moved:
-            dest.unlink(missing_ok=True)
+        _take_back(moved)
         raise
     return moved
+
+
+def _take_back(moved: Sequence[Path]) -> None:
+    """Remove the files ``_move_in`` moved in, and a day folder it made for them."""
+    for dest in moved:
+        dest.unlink(missing_ok=True)
+        if dest.parent.is_dir() and not any(dest.parent.iterdir()):
+            dest.parent.rmdir()
