@@ -155,6 +155,7 @@ def swap_days(new: Path, lake: Path, days: Mapping[str, Sequence[date | None]],
                     target.rename(aside)
                 done.append((target, aside, None))
                 if fresh.exists():
+                    target.parent.mkdir(parents=True, exist_ok=True)  # a table not yet there
                     fresh.rename(target)
                     done[-1] = (target, aside, fresh)
     except BaseException:

@@ -21,7 +21,10 @@ to the shared session id their other events carry (in the files or in the lake w
 click paths renumbered in every touched session, sessions merged (earliest start, latest end,
 the stored attributes first, converted by any, revenue from the deduplicated purchases). Only
 the day partitions whose rows change are written: into a staging folder, then each swapped in
-by renames; a failure puts back the ones already swapped, so the lake stays as it was.
+by renames; a failure puts back the ones already swapped, so the lake stays as it was. The
+lake's ``web_vitals`` rows of the days the new events and page views can change (GA4's Core
+Web Vitals events, routed by the page views) are recomputed by ``lake_vitals.stage_vitals`` over
+the staged days and swapped in with them.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ import pyarrow as pa
 from parallax.connectors.base import ParseContext
 from parallax.errors import ConfigError, IngestError, ParallaxError
 from parallax.lake import empty_lake, learned_templates, swap_days
+from parallax.lake_vitals import stage_vitals
 
 __all__ = ["AnalyticsLoad", "check_analytics_files", "stage_analytics", "to_parquet"]
 
@@ -58,6 +62,7 @@ class AnalyticsLoad:
     added: dict[str, int]  # table -> rows new to the lake
     days: dict[str, int]  # table -> day partitions rewritten
     created: bool
+    vitals: int = 0  # web_vitals day partitions rewritten (the vitals the new rows change)
 
 
 def check_analytics_files(paths: Sequence[Path]) -> None:
@@ -224,7 +229,11 @@ def to_parquet(spark: Any, paths: Sequence[Path], folder: Path,
                     spark.conf.unset(k)
                 else:
                     spark.conf.set(k, v)
-        swap_days(staging / "new", lake, days, staging / "old")
+        # The vitals of the days the new events and page views change, computed over the lake
+        # as the swap below leaves it and swapped in with the rest (one failure: no change).
+        vitals = stage_vitals(lake, set(days["events"]) | set(days["page_views"]),
+                              staging / "new", new=staging / "new", swapped=days)
+        swap_days(staging / "new", lake, {**days, "web_vitals": vitals}, staging / "old")
         if created:
             if folder.exists():
                 raise ConfigError(f"{folder}: written by someone else meanwhile; nothing added")
@@ -233,7 +242,7 @@ def to_parquet(spark: Any, paths: Sequence[Path], folder: Path,
         if staging.exists():
             shutil.rmtree(staging)
     return AnalyticsLoad(folder, len(paths), staged, added,
-                         {t: len(d) for t, d in days.items()}, created)
+                         {t: len(d) for t, d in days.items()}, created, len(vitals))
 
 
 def _merge(spark: Any, paths: Sequence[Path], lake: Path, target: Path, ctx: ParseContext,

@@ -17,6 +17,9 @@ dropping spans the lake holds already (the natural key of local ingest: trace, s
 looked up within a day of the file's spans, as local ingest does), so ingesting a file again
 adds nothing. A new lake is written whole (staging folder, renamed into place); into an
 existing one the new files are written to a staging folder first and moved in at the end.
+The lake's ``web_vitals`` rows of the days the new spans can change (browser spans carrying
+Core Web Vitals) are recomputed by ``lake_vitals.stage_vitals`` over the lake with the new
+files beside its own, staged, and swapped in with them; a failure takes both back.
 
 Needs the ``spark`` extra and Java 17+.
 """
@@ -36,7 +39,8 @@ import pyarrow as pa
 
 from parallax.connectors.base import ParseContext
 from parallax.errors import ConfigError, IngestError, ParallaxError
-from parallax.lake import drop_placeholder, empty_lake, learned_templates
+from parallax.lake import drop_placeholder, empty_lake, learned_templates, swap_days
+from parallax.lake_vitals import stage_vitals
 from parallax.portable import stage_to_spark
 
 __all__ = ["LakeLoad", "check_files", "spark_schema", "stage_spans", "to_parquet"]
@@ -53,6 +57,7 @@ class LakeLoad:
     staged: int  # spans mapped from the files
     added: int  # of those, new to the lake (the rest it held already, or repeated in a file)
     created: bool  # a new lake
+    vitals: int = 0  # web_vitals day partitions rewritten (browser spans' Core Web Vitals)
 
 
 def spark_schema(columns: dict[str, str]) -> str:
@@ -170,8 +175,8 @@ def to_parquet(spark: Any, paths: Sequence[Path], folder: Path, ctx: ParseContex
     staging = folder.with_name(f".{folder.name}.{uuid.uuid4().hex[:8]}.partial")
     try:
         if created:  # every table, empty, with the canonical columns: the lake correlate reads
-            empty_lake(staging)
-            lake = staging
+            lake = staging / "lake"
+            empty_lake(lake)
         else:
             lake = folder
         ctx = replace(ctx, route=ctx.route.with_learned(learned_templates(lake)))
@@ -179,20 +184,34 @@ def to_parquet(spark: Any, paths: Sequence[Path], folder: Path, ctx: ParseContex
         # A refused file fails a Spark task, which the JVM logs with its stack at ERROR: the
         # user gets the one line below instead.
         spark.sparkContext.setLogLevel("OFF")
+        new = staging / "new"  # the new spans' day folders (a new lake: in the lake itself)
         try:
-            staged, added = _write_spans(spark, paths, lake, staging, ctx, load_id, created)
+            staged, added, days = _write_spans(spark, paths, lake, lake if created else new,
+                                               ctx, load_id, created)
         finally:
             spark.sparkContext.setLogLevel("ERROR")  # spark_session's level
+        # The vitals of the days the new spans change, over the lake with the new files beside
+        # its own; written before any file moves, so a failure leaves the lake as it was.
+        vitals = stage_vitals(lake, days, staging / "vitals",
+                              added=None if created else new)
         if created:
+            swap_days(staging / "vitals", lake, {"web_vitals": vitals}, staging / "old")
             if folder.exists():
                 raise ConfigError(f"{folder}: written by someone else meanwhile; nothing added")
-            staging.rename(folder)
+            lake.rename(folder)
         else:
-            _move_in(staging / "spans", folder / "spans")
+            moved = _move_in(new / "spans", folder / "spans")
+            try:
+                swap_days(staging / "vitals", folder, {"web_vitals": vitals}, staging / "old")
+            except BaseException:
+                _take_back(moved)  # swap_days put its own folders back
+                raise
+            if moved:
+                drop_placeholder(folder / "spans")
     finally:
         if staging.exists():
             shutil.rmtree(staging)
-    return LakeLoad(folder, len(paths), staged, added, created)
+    return LakeLoad(folder, len(paths), staged, added, created, len(vitals))
 
 
 def check_files(paths: Sequence[Path], kind: str = "traces", fmt_name: str = "otlp-jsonl",
@@ -222,8 +241,9 @@ def check_files(paths: Sequence[Path], kind: str = "traces", fmt_name: str = "ot
 
 
 def _write_spans(spark: Any, paths: Sequence[Path], lake: Path, staging: Path,
-                 ctx: ParseContext, load_id: str, created: bool) -> tuple[int, int]:
-    """Write the files' new spans under ``staging/spans`` (day partitions); (staged, added)."""
+                 ctx: ParseContext, load_id: str, created: bool) -> tuple[int, int, list]:
+    """Write the files' new spans under ``staging/spans`` (day partitions); (staged, added,
+    the days of the new spans)."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
@@ -251,12 +271,14 @@ def _write_spans(spark: Any, paths: Sequence[Path], lake: Path, staging: Path,
         fresh = (fresh.drop("_order").withColumn("day", F.to_date("started_at"))
                  .localCheckpoint())
         added = fresh.count()
+        days: list = []
         if added:
             target = staging / "spans"
             if created:
                 shutil.rmtree(target)  # the empty table the export wrote
             fresh.write.partitionBy("day").parquet(str(target))
-        return count, added
+            days = sorted(d for (d,) in fresh.select("day").distinct().collect())
+        return count, added, days
     except ParallaxError:
         raise
     except Exception as exc:  # Spark's errors: the mapping refused the file, or I/O
@@ -288,9 +310,9 @@ def _first_line(exc: Exception) -> str:
     return " ".join(text.split())[:200]
 
 
-def _move_in(source: Path, target: Path) -> None:
+def _move_in(source: Path, target: Path) -> list[Path]:
     """Move the day folders' Parquet files from ``source`` into ``target``: each file is
-    renamed whole, and a failure takes back the ones already moved."""
+    renamed whole, and a failure takes back the ones already moved; the files moved in."""
     moved: list[Path] = []
     try:
         for part in sorted(source.glob("day=*/*.parquet")):
@@ -302,8 +324,14 @@ def _move_in(source: Path, target: Path) -> None:
             part.rename(dest)
             moved.append(dest)
     except BaseException:
-        for dest in moved:
-            dest.unlink(missing_ok=True)
+        _take_back(moved)
         raise
-    if moved:
-        drop_placeholder(target)
+    return moved
+
+
+def _take_back(moved: Sequence[Path]) -> None:
+    """Remove the files ``_move_in`` moved in, and a day folder it made for them."""
+    for dest in moved:
+        dest.unlink(missing_ok=True)
+        if dest.parent.is_dir() and not any(dest.parent.iterdir()):
+            dest.parent.rmdir()

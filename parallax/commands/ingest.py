@@ -87,7 +87,8 @@ def _ingest_to_parquet(ctx, files, fmt, folder: Path, master: str) -> None:
     with spark_session(master) as spark:
         done = to_parquet(spark, paths, folder, context)
     echo(f"{'created' if done.created else 'added to'} {done.folder}: {done.added:,} new "
-         f"spans of {done.staged:,} in {done.files:,} file(s)")
+         f"spans of {done.staged:,} in {done.files:,} file(s); {done.vitals:,} web_vitals day "
+         "partition(s) rewritten")
 
 
 def _lake_context(ctx, files, check, options=None):
@@ -224,7 +225,8 @@ def _analytics_to_parquet(ctx, files, fmt, fields, options, folder: Path, master
     added = ", ".join(f"{done.added[t]:,} new {t.replace('_', ' ')} of "
                       f"{done.staged[t]:,}" for t in ("events", "page_views", "sessions"))
     echo(f"{'created' if done.created else 'added to'} {done.folder}: {added} in "
-         f"{done.files:,} file(s); {sum(done.days.values()):,} day partition(s) rewritten")
+         f"{done.files:,} file(s); {sum(done.days.values()):,} day partition(s) rewritten "
+         f"(and {done.vitals:,} of web_vitals)")
 
 
 @ingest_app.command("interactions")

@@ -3,7 +3,8 @@ gives the events, page views and sessions local ingest + export give (every colu
 row but the load id), ingesting it again changes no file, a bad line writes nothing, a session
 split across two files is merged as local ingest merges it, and correlate on Spark over a lake
 whose spans and analytics Spark ingested (and whose feedback ``ingest feedback --to-parquet``
-added) finds what DuckDB finds."""
+added) finds what DuckDB finds; a world with Core Web Vitals gets the export's web_vitals rows
+from the GA4 file's --to-parquet load."""
 
 from __future__ import annotations
 
@@ -43,6 +44,13 @@ def _rows(lake: Path, table: str) -> list[tuple]:
     return con.execute(
         f"SELECT * EXCLUDE (load_id) FROM read_parquet(?, hive_partitioning = true) "
         f"ORDER BY {TABLES[table]}", [str(lake / table / "**" / "*.parquet")]).fetchall()
+
+
+def _vitals(lake: Path) -> list[tuple]:
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    return con.execute("SELECT * FROM read_parquet(?, hive_partitioning = true) ORDER BY ALL",
+                       [str(lake / "web_vitals" / "**" / "*.parquet")]).fetchall()
 
 
 def _types(lake: Path, table: str) -> list[tuple]:
@@ -105,6 +113,11 @@ def lakes(trace_lake, spark, tmp_path_factory):
 
 def test_spark_maps_the_analytics_local_ingest_maps(lakes):
     _assert_same(lakes.root / "reference", lakes.root / "spark")
+    # this world collects no vitals: both lakes' web_vitals are empty, of the same columns
+    # (test_ga4_vitals_reach_the_lake_as_the_export_has_them loads a world that does)
+    ref, got = lakes.root / "reference", lakes.root / "spark"
+    assert _vitals(ref) == _vitals(got) == [] and _types(ref, "web_vitals") == _types(
+        got, "web_vitals")
 
 
 def test_ingesting_the_file_again_changes_nothing(lakes, spark):
@@ -115,6 +128,7 @@ def test_ingesting_the_file_again_changes_nothing(lakes, spark):
                        _context(lakes.key_of, lakes.ga4))
     assert again.staged["events"] > 0
     assert again.added == {t: 0 for t in TABLES} and again.days == {t: 0 for t in TABLES}
+    assert again.vitals == 0
     assert _files(lakes.root / "spark") == before
 
 
@@ -199,3 +213,33 @@ def test_formats_without_a_spark_mapping_are_refused_before_spark(tmp_path):
     views.write_text("session_id,viewed_at,url\ns1,2026-10-05T10:00:00Z,https://x.test/a\n")
     with pytest.raises(ConfigError, match="GA4 BigQuery-export NDJSON only; this is"):
         check_analytics_files([views])
+
+
+def test_ga4_vitals_reach_the_lake_as_the_export_has_them(spark, tmp_path):
+    """A 400-session world with Core Web Vitals (GA4 vital events; seed 3): its GA4 file
+    ingested with --to-parquet into a lake without its analytics gives the web_vitals rows
+    local ingest + export give, every column (the view's SQL over the lake's new days)."""
+    from parallax.demo import build_world
+    from parallax.demo.spec import DEMO
+    from parallax.demo.vitals import with_vitals
+    from parallax.lake_analytics import to_parquet
+
+    files = build_world(tmp_path / "w", seed=3, sessions=400, spec=with_vitals(DEMO))
+    db = tmp_path / "w.duckdb"
+    con = connect(db)
+    try:
+        ingest_files(con, "analytics", list(files.analytics), ingest_options(Config(), db))
+        export_parquet(con, tmp_path / "reference")
+        for table in TABLES:
+            con.execute(f"DELETE FROM {table}")
+        export_parquet(con, tmp_path / "lake")
+    finally:
+        con.close()
+    assert _vitals(tmp_path / "lake") == []
+    load = to_parquet(spark, list(files.analytics), tmp_path / "lake",
+                      _context(db, files.analytics[0]))
+    want = _vitals(tmp_path / "reference")
+    assert load.vitals >= 2 and len(want) > 50
+    assert _types(tmp_path / "lake", "web_vitals") == _types(tmp_path / "reference",
+                                                             "web_vitals")
+    assert _vitals(tmp_path / "lake") == want
