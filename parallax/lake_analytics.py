@@ -197,6 +197,8 @@ def to_parquet(spark: Any, paths: Sequence[Path], folder: Path,
                ctx: ParseContext) -> AnalyticsLoad:
     """Map GA4 NDJSON files on Spark and merge their events, page views and sessions into
     the lake at ``folder`` (created, with every canonical table, if missing)."""
+    from parallax.spark_engine import job_settings
+
     # Spark resolves a relative path against the JVM's working folder, which need not be
     # this process's (a session already running: a notebook's, or one started elsewhere)
     folder, paths = Path(folder).absolute(), [Path(p).absolute() for p in paths]
@@ -207,7 +209,6 @@ def to_parquet(spark: Any, paths: Sequence[Path], folder: Path,
                           "folder; `parallax export --parquet` writes one)")
     load_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     staging = folder.with_name(f".{folder.name}.{uuid.uuid4().hex[:8]}.partial")
-    saved = {k: spark.conf.get(k, None) for k in _CONF}
     try:
         if created:
             empty_lake(staging / "lake")
@@ -215,20 +216,8 @@ def to_parquet(spark: Any, paths: Sequence[Path], folder: Path,
         else:
             lake = folder
         ctx = replace(ctx, route=ctx.route.with_learned(learned_templates(lake)))
-        for k, v in _CONF.items():
-            spark.conf.set(k, v)
-        # A refused file fails a Spark task, which the JVM logs with its stack at ERROR: the
-        # user gets one line instead.
-        spark.sparkContext.setLogLevel("OFF")
-        try:
+        with job_settings(spark, _CONF):
             staged, added, days = _merge(spark, paths, lake, staging / "new", ctx, load_id)
-        finally:
-            spark.sparkContext.setLogLevel("ERROR")  # spark_session's level
-            for k, v in saved.items():
-                if v is None:
-                    spark.conf.unset(k)
-                else:
-                    spark.conf.set(k, v)
         # The vitals of the days the new events and page views change, computed over the lake
         # as the swap below leaves it and swapped in with the rest (one failure: no change).
         vitals = stage_vitals(lake, set(days["events"]) | set(days["page_views"]),

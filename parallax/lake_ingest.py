@@ -162,6 +162,8 @@ def stage_spans(spark: Any, paths: Sequence[Path | str], ctx: ParseContext, load
 def to_parquet(spark: Any, paths: Sequence[Path], folder: Path, ctx: ParseContext) -> LakeLoad:
     """Map OTLP/JSON-lines trace files on Spark and add their spans to the lake at
     ``folder`` (created, with every canonical table, if missing)."""
+    from parallax.spark_engine import job_settings
+
     # Spark resolves a relative path against the JVM's working folder, which need not be
     # this process's (a session already running: a notebook's, or one started elsewhere)
     folder, paths = Path(folder).absolute(), [Path(p).absolute() for p in paths]
@@ -180,16 +182,10 @@ def to_parquet(spark: Any, paths: Sequence[Path], folder: Path, ctx: ParseContex
         else:
             lake = folder
         ctx = replace(ctx, route=ctx.route.with_learned(learned_templates(lake)))
-        spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
-        # A refused file fails a Spark task, which the JVM logs with its stack at ERROR: the
-        # user gets the one line below instead.
-        spark.sparkContext.setLogLevel("OFF")
         new = staging / "new"  # the new spans' day folders (a new lake: in the lake itself)
-        try:
+        with job_settings(spark, {"spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS"}):
             staged, added, days = _write_spans(spark, paths, lake, lake if created else new,
                                                ctx, load_id, created)
-        finally:
-            spark.sparkContext.setLogLevel("ERROR")  # spark_session's level
         # The vitals of the days the new spans change, over the lake with the new files beside
         # its own; written before any file moves, so a failure leaves the lake as it was.
         vitals = stage_vitals(lake, days, staging / "vitals",

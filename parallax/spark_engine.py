@@ -41,7 +41,8 @@ from parallax.exposure import (
 from parallax.lake import TABLES
 from parallax.portable import read_model, to_spark
 
-__all__ = ["FRAMES", "SparkExposure", "build_on_spark", "is_uri", "spark_session"]
+__all__ = ["FRAMES", "SparkExposure", "build_on_spark", "is_uri", "job_settings",
+           "spark_session"]
 
 
 def is_uri(location: str) -> bool:
@@ -118,6 +119,19 @@ def _settings(spark: Any, conf: dict[str, str]) -> Iterator[None]:
                 spark.conf.unset(key)
             else:
                 spark.conf.set(key, value)
+
+
+@contextmanager
+def job_settings(spark: Any, conf: dict[str, str]) -> Iterator[None]:
+    """A lake ingest's Spark work: ``conf``'s settings for the block, then put back, and the
+    JVM's log off meanwhile — a refused file fails a Spark task, which the JVM logs with its
+    stack at ERROR; the user gets one line instead."""
+    with _settings(spark, conf):
+        spark.sparkContext.setLogLevel("OFF")
+        try:
+            yield
+        finally:
+            spark.sparkContext.setLogLevel("ERROR")  # spark_session's level
 
 
 def register_tables(spark: Any, folder: Path | str) -> None:
