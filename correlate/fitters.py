@@ -9,7 +9,7 @@ not import statsmodels (and pandas behind it), which cost it about a second of C
 from __future__ import annotations
 
 import numpy as np
-from scipy import linalg, optimize, special
+from scipy import linalg, special
 
 __all__ = ["MAX_ETA", "cluster_cov", "envelope", "fit_firth", "fit_mle", "fit_ridge",
            "not_separated", "separated"]
@@ -48,6 +48,11 @@ def separated(y: np.ndarray, X: np.ndarray) -> bool:
     """Is there beta != 0 with (2y_i - 1) x_i'beta >= 0 for all i (Konis 2007)? Maximise the sum
     of those terms in the box |beta| <= 1; constraints are added in rounds (cutting planes) so the
     LP stays small: a subset's optimum of 0 already proves there is no separation."""
+    # scipy.optimize is scipy's slowest module to import and most fits never solve the LP
+    # (not_separated settles them): correlate imports it in the background after the fits'
+    # own modules, and here it is only looked up
+    from scipy import optimize
+
     S = (2.0 * y - 1.0)[:, None] * (X / np.abs(X).max(axis=0))
     c, n = S.sum(axis=0), len(S)
     rows = np.random.default_rng(0).choice(n, min(n, LP_ROWS), replace=False)
