@@ -7,6 +7,7 @@ pulls in scipy, which costs most of a second to import.
 from __future__ import annotations
 
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import duckdb
@@ -49,20 +50,29 @@ def conclude(con: duckdb.DuckDBPyConnection, delivery: dict[tuple[str, str], Del
     usable = (frame.link != "none") & np.isfinite(frame.log_load)
     fm = frame.take(usable)
     sessions, session_routes = read_sessions(con)
-    conversion = fit_conversion(sessions, session_routes, settings)
+    modelled = fm.n >= 2 * settings.min_level and 0 < fm.y.sum() < fm.n
     findings: list[Finding] = []
     route_effects: dict[str, SubjectEffect] = {}
     dep_effects: list[DependencyEffect] = []
-    if fm.n >= 2 * settings.min_level and 0 < fm.y.sum() < fm.n:
-        models = fit_models(fm, "route", fm.route, fm.controls, settings, slopes=True)
-        # the routes whose load makes the site's typical load: Core Web Vitals breaches
-        # (layout shifts, slow input) say nothing about a route's load time
-        healthy = {s for (k, s), d in delivery.items()
-                   if k == "route" and not degraded(replace(d, vitals=()), settings)}
-        route_effects = {e.subject: e
-                         for e in subject_effects(models, settings, healthy=healthy)}
-        dep_effects = dependency_effects(models, delivery, fm.controls, settings)
-        findings += segment_findings(fm, frame, settings)
+    # The conversion model and the segment models share nothing with the route models but
+    # the frames they read: they are fitted in a second thread meanwhile. numpy, scipy's
+    # solvers and polars release the GIL in their heavy parts, so on two cores the fits
+    # overlap; each uses its own seeded generator, so the findings do not depend on the order.
+    with ThreadPoolExecutor(1) as pool:
+        conversion_job = pool.submit(fit_conversion, sessions, session_routes, settings)
+        segments_job = pool.submit(segment_findings, fm, frame, settings) if modelled else None
+        if modelled:
+            models = fit_models(fm, "route", fm.route, fm.controls, settings, slopes=True)
+            # the routes whose load makes the site's typical load: Core Web Vitals breaches
+            # (layout shifts, slow input) say nothing about a route's load time
+            healthy = {s for (k, s), d in delivery.items()
+                       if k == "route" and not degraded(replace(d, vitals=()), settings)}
+            route_effects = {e.subject: e
+                             for e in subject_effects(models, settings, healthy=healthy)}
+            dep_effects = dependency_effects(models, delivery, fm.controls, settings)
+        conversion = conversion_job.result()
+        if segments_job is not None:
+            findings += segments_job.result()
     routes = sorted({s for k, s in delivery if k == "route"} | set(frame.route.tolist())
                     - {"(unknown)"})
     findings += _route_findings(routes, route_effects, delivery, frame, conversion, settings)

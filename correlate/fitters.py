@@ -9,12 +9,15 @@ not import statsmodels (and pandas behind it), which cost it about a second of C
 from __future__ import annotations
 
 import numpy as np
-from scipy import linalg, optimize, special
+from scipy import linalg, special
 
 __all__ = ["MAX_ETA", "cluster_cov", "envelope", "fit_firth", "fit_mle", "fit_ridge",
-           "separated"]
+           "not_separated", "separated"]
 
 SEPARATION_TOL = 1e-6  # LP optimum (columns scaled to max |x| = 1) above this: separated
+# not_separated's bound on that optimum must be this far below SEPARATION_TOL, so that the LP,
+# solved to its own tolerances, could not have found more (the bound's own rounding is ~1e-13)
+CERTIFICATE_TOL = 1e-2 * SEPARATION_TOL
 FEASIBILITY_TOL = 1e-7  # HiGHS' own primal feasibility tolerance
 MAX_ETA = 15.0  # an MLE coefficient moving the linear predictor this far means separation
 LP_ROWS = 2000  # initial constraint sample; violated rows are added in rounds (cutting planes)
@@ -23,10 +26,33 @@ NEWTON_TOL = 1e-8  # statsmodels' Newton: stop when no parameter moved more than
 NEWTON_RIDGE = 1e-10  # statsmodels' Newton: added to the Hessian's diagonal before each step
 
 
+def not_separated(y: np.ndarray, X: np.ndarray, params: np.ndarray) -> bool:
+    """A proof from a fitted MLE that ``separated`` would find no separation, without its LP.
+
+    Positive weights lambda_i with sum_i lambda_i s_i = 0, s_i = (2y_i - 1) x_i, rule out any
+    beta != 0 with every s_i'beta >= 0 (Stiemke's alternative). The MLE gives them: its score
+    sum_i (y_i - p_i) x_i is 0 and y_i - p_i = (2y_i - 1) |y_i - p_i|. The score is 0 only to
+    rounding, r (per column scaled as the LP scales it): for |beta| <= 1 with every term >= 0,
+    the LP's objective sum_i s_i'beta <= sum_i lambda_i s_i'beta / min lambda = r'beta /
+    min lambda <= |r|_1 / min lambda, so a bound far below SEPARATION_TOL means the LP's
+    optimum is 0 as well. False says nothing (the LP decides then)."""
+    with np.errstate(all="ignore"):
+        resid = y - special.expit(X @ params)
+        lam = float(np.abs(resid).min()) if resid.size else 0.0
+        r = (resid @ X) / np.abs(X).max(axis=0)
+        bound = float(np.abs(r).sum()) / lam if lam > 0 else np.inf
+    return bool(bound <= CERTIFICATE_TOL)
+
+
 def separated(y: np.ndarray, X: np.ndarray) -> bool:
     """Is there beta != 0 with (2y_i - 1) x_i'beta >= 0 for all i (Konis 2007)? Maximise the sum
     of those terms in the box |beta| <= 1; constraints are added in rounds (cutting planes) so the
     LP stays small: a subset's optimum of 0 already proves there is no separation."""
+    # scipy.optimize is scipy's slowest module to import and most fits never solve the LP
+    # (not_separated settles them): correlate imports it in the background after the fits'
+    # own modules, and here it is only looked up
+    from scipy import optimize
+
     S = (2.0 * y - 1.0)[:, None] * (X / np.abs(X).max(axis=0))
     c, n = S.sum(axis=0), len(S)
     rows = np.random.default_rng(0).choice(n, min(n, LP_ROWS), replace=False)

@@ -17,7 +17,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from parallax.correlate.fitters import envelope, fit_firth, fit_mle, fit_ridge, separated
+from parallax.correlate.fitters import (
+    envelope,
+    fit_firth,
+    fit_mle,
+    fit_ridge,
+    not_separated,
+    separated,
+)
 from parallax.correlate.settings import LEVEL, TAILS
 
 __all__ = ["Estimate", "LogitFit", "fit_logit", "normal_draws"]
@@ -206,16 +213,19 @@ def fit_logit(
                         n=n, n_clusters=n_clusters, converged=converged, columns=names,
                         keep=tuple(keep), notes=tuple(notes))
 
-    separation = separated(y, Xk)
+    # The MLE first, unless Firth is forced: when it is clean, its score proves there is no
+    # separation (fitters.not_separated) and the LP is not solved; otherwise the LP decides,
+    # as it always did. Either way the same fit follows the same verdict on separation.
+    mle = fit_mle(y, Xk, codes, maxiter) if firth is not True else None
+    proven = mle is not None and not mle[3] and not_separated(y, Xk, mle[0])
+    separation = False if proven else separated(y, Xk)
     if separation:
         notes.append("separation: found by the linear-programming check")
-    mle = None
-    if firth is False or (firth is None and not separation):
-        mle = fit_mle(y, Xk, codes, maxiter)
-        if mle is None or mle[3]:
-            if not separation:
-                notes.append("separation: the MLE failed, diverged or did not converge")
-            separation = True
+    mle_used = firth is False or (firth is None and not separation)
+    if mle_used and (mle is None or mle[3]):
+        if not separation:
+            notes.append("separation: the MLE failed, diverged or did not converge")
+        separation = True
     if firth is False:
         if mle is None:
             raise ValueError("the maximum-likelihood fit failed (separation?); use firth=None")

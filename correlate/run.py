@@ -60,6 +60,9 @@ def correlate(con: duckdb.DuckDBPyConnection, *, settings: Settings | None = Non
     with ThreadPoolExecutor(1) as pool:
         stats = pool.submit(importlib.import_module, "parallax.correlate.conclude")
         answered = pool.submit(importlib.import_module, "parallax.correlate.who_answered")
+        # the separation LP's solver, needed by few fits: imported last, so the fits can start
+        # before it is in (a fit that needs it first waits for this import to finish)
+        pool.submit(importlib.import_module, "scipy.optimize")
         coverage = exposure(con, join, since, until)
         from parallax.correlate.frame import read_delivery  # polars: loaded meanwhile too
 

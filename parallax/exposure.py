@@ -29,7 +29,7 @@ from parallax.errors import ConfigError
 
 __all__ = ["ExposureStep", "JoinSettings", "LinkCoverage", "PagesRefresh", "build_exposure",
            "coverage_from_rows", "link_coverage", "model_params", "numbered_models",
-           "refresh_pages"]
+           "refresh_pages", "vitals_present"]
 
 _NUMBERED = re.compile(r"^\d{3}_[a-z0-9_]+\.sql$")
 REFRESH_MEMORY = "1536MB"  # DuckDB's cap while exposure_pages is refreshed (it spills beyond)
@@ -139,7 +139,8 @@ def build_exposure(con: duckdb.DuckDBPyConnection, settings: JoinSettings,
     """Refresh exposure_pages, then rebuild the window's models in one transaction; return the
     response link coverage."""
     refresh_pages(con, settings)
-    params = {**model_params(settings), "since": since, "until": until}
+    params = {**model_params(settings), "since": since, "until": until,
+              "vitals": vitals_present(con)}
     with transaction(con):
         for name in numbered_models():
             run_sql(con, _read(name), params)
@@ -150,6 +151,13 @@ def build_exposure(con: duckdb.DuckDBPyConnection, settings: JoinSettings,
 # another engine's step that leaves the same tables there (parallax.spark_engine).
 ExposureStep = Callable[[duckdb.DuckDBPyConnection, JoinSettings, datetime | None,
                          datetime | None], LinkCoverage]
+
+
+def vitals_present(con: duckdb.DuckDBPyConnection) -> bool:
+    """Could any stored row be a Core Web Vitals measurement (vitals_present.sql)? A cheap
+    superset of the web_vitals view's own tests: false only when the view is empty."""
+    (present,), = con.execute(_read("vitals_present.sql")).fetchall()
+    return bool(present)
 
 
 def numbered_models() -> list[str]:
@@ -184,6 +192,9 @@ def model_params(settings: JoinSettings) -> dict:
         "bucket_minutes": settings.bucket_minutes, "window_minutes": settings.window_minutes,
         "use_session": "session_id" in settings.direct_keys,
         "use_user": "user_id" in settings.direct_keys,
+        # 065 reads the web_vitals view unless told no row could hold a vital: build_exposure
+        # asks vitals_present.sql; another engine runs the view as it always did
+        "vitals": True,
     }
 
 

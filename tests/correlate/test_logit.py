@@ -200,6 +200,47 @@ def test_lp_check_finds_a_rare_separating_dummy_in_many_rows():
     assert not fitters.separated(y, X)
 
 
+def test_a_clean_mle_proves_no_separation_and_the_lp_agrees():
+    y, X, _ = _sim(n=20000, seed=6)
+    ones = np.flatnonzero(y == 1)
+    mixed = np.zeros(len(y))
+    mixed[np.r_[ones[-20:], np.flatnonzero(y == 0)[-5:]]] = 1.0
+    for Xs in (X, np.column_stack([X, mixed])):
+        mle = fitters.fit_mle(y, Xs, np.arange(len(y)), 100)
+        assert mle is not None and not mle[3]
+        assert fitters.not_separated(y, Xs, mle[0])
+        assert not fitters.separated(y, Xs)  # what the proof stands in for
+        # a point that is not the MLE leaves a score far from 0: no proof from it
+        assert not fitters.not_separated(y, Xs, mle[0] + 0.01)
+
+
+def test_no_proof_of_no_separation_from_separated_data():
+    y, X, _ = _sim(n=20000, seed=6)
+    rare = np.zeros(len(y))
+    rare[np.flatnonzero(y == 1)[-25:]] = 1.0  # quasi-complete separation
+    Xs = np.column_stack([X, rare])
+    mle = fitters.fit_mle(y, Xs, np.arange(len(y)), 100)
+    assert mle is not None and mle[3]  # the MLE runs away
+    assert not fitters.not_separated(y, Xs, mle[0])
+    assert fitters.separated(y, Xs)
+
+
+def test_a_fit_the_proof_settles_solves_no_lp_and_is_the_same_fit(monkeypatch):
+    y, X, g = _sim(n=3000, clusters=60, seed=4)
+    monkeypatch.setattr(lg, "not_separated", lambda y, X, params: False)
+    lp_fit = fit_logit(y, X, NAMES, g)  # the LP decides, as before the proof existed
+    monkeypatch.undo()
+
+    def no_lp(y, X):
+        raise AssertionError("the LP was solved")
+
+    monkeypatch.setattr(lg, "separated", no_lp)
+    fit = fit_logit(y, X, NAMES, g)
+    assert (fit.method, fit.separation, fit.notes) == ("mle", False, ())
+    assert np.array_equal(fit.params, lp_fit.params)
+    assert np.array_equal(fit.cov, lp_fit.cov)
+
+
 def test_firth_on_non_separated_data_is_mle_shrunk_toward_zero():
     y, X, _ = _sim(n=800, seed=7)
     mle = fit_logit(y, X, NAMES)

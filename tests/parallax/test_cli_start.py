@@ -66,6 +66,18 @@ def test_importing_the_cli_loads_no_heavy_module(tmp_path) -> None:
     assert proc.stdout.strip() == ""
 
 
+def test_the_fits_modules_leave_the_lp_solver_to_the_background() -> None:
+    """correlate waits for its statistics modules before the first fit; scipy.optimize (the
+    separation LP's solver, scipy's slowest import) is imported after them, in the
+    background, so it must not come with them."""
+    code = ("import sys, parallax.correlate.conclude, parallax.correlate.who_answered; "
+            "print('scipy.special' in sys.modules, 'scipy.optimize' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code], env=_env(), capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["True", "False"]
+
+
 def test_findings_json_reads_without_the_statistics_stack(small_db) -> None:
     loaded, out = _probe(["findings", "--format", "json"], small_db)
     assert "/checkout" in {d["subject"] for d in orjson.loads(out)}
