@@ -189,9 +189,21 @@ def _traces_load(exported: Path, tmp_path: Path, monkeypatch) -> tuple[Path, dic
             shutil.copy(part, target / part.name)
         return 1, 1, [day]
 
-    class Conf:
+    class Conf:  # the run-time settings the ingest sets and puts back (job_settings)
+        def __init__(self):
+            self.values = {}
+
+        def isModifiable(self, key):  # noqa: N802  (Spark's name)
+            return True
+
+        def get(self, key, default=None):
+            return self.values.get(key, default)
+
         def set(self, key, value):
-            pass
+            self.values[key] = value
+
+        def unset(self, key):
+            self.values.pop(key, None)
 
     class Context:
         def setLogLevel(self, level):
@@ -211,6 +223,7 @@ def test_a_trace_load_brings_its_browser_spans_vitals(exported, tmp_path, monkey
     lake, call = _traces_load(exported, tmp_path, monkeypatch)
     load = to_parquet(**call)
     assert load.vitals >= 1 and not load.created
+    assert call["spark"].conf.values == {}  # the session's settings put back
     assert _rows(lake) == _rows(exported)
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
 
