@@ -220,7 +220,7 @@ JVM_MODULES = frozenset({
     "tests/correlate/test_lake_analytics.py",
     "tests/correlate/test_lake_ingest.py",
     "tests/correlate/test_spark_parity.py",
-    "tests/parallax/test_cli_lake_ingest.py",  # the command's own JVM, in a subprocess
+    "tests/parallax/test_cli_lake_ingest.py",
     "tests/parallax/test_portable.py",
 })
 
