@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -24,7 +25,8 @@ import pyarrow.parquet as pq
 
 from parallax.errors import ConfigError
 
-__all__ = ["NO_DAY", "TABLES", "ExportSummary", "day_folder", "drop_placeholder", "empty_lake",
+__all__ = ["NO_DAY", "TABLES", "ExportSummary", "LakeTarget", "day_folder", "drop_placeholder",
+           "empty_lake", "lake_load",
            "export_parquet", "learned_templates", "swap_days", "write_table"]
 
 # table -> the time column its day partition is read from (None: small, not partitioned)
@@ -117,6 +119,37 @@ def empty_lake(target: Path) -> None:
             export_parquet(con, target)
         finally:
             con.close()
+
+
+@dataclass(frozen=True)
+class LakeTarget:
+    lake: Path  # what the load merges into: the folder, or a new lake built in staging
+    staging: Path  # beside the folder, removed at the end: the load's new/ and old/ partitions
+    created: bool
+
+
+@contextmanager
+def lake_load(folder: Path, tables: Sequence[str]) -> Iterator[LakeTarget]:
+    """A load into the lake at ``folder``, which must hold ``tables``: a missing folder becomes
+    a new lake (every canonical table, empty), built in the staging folder and moved into place
+    when the block ends without an error. The staging folder goes however the block ends."""
+    created = not folder.exists()
+    if not created and not all((folder / t).is_dir() for t in tables):
+        missing = " or ".join(f"{t}/" for t in tables)
+        raise ConfigError(f"{folder}: not a Parquet lake (no {missing} folder; "
+                          "`parallax export --parquet` writes one)")
+    staging = folder.with_name(f".{folder.name}.{uuid.uuid4().hex[:8]}.partial")
+    try:
+        if created:
+            empty_lake(staging / "lake")
+        yield LakeTarget(staging / "lake" if created else folder, staging, created)
+        if created:
+            if folder.exists():
+                raise ConfigError(f"{folder}: written by someone else meanwhile; nothing added")
+            (staging / "lake").rename(folder)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
 
 
 def learned_templates(lake: Path) -> list[str]:

@@ -29,7 +29,6 @@ the staged days and swapped in with them.
 
 from __future__ import annotations
 
-import shutil
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -40,8 +39,8 @@ from typing import Any
 import pyarrow as pa
 
 from parallax.connectors.base import ParseContext
-from parallax.errors import ConfigError, IngestError, ParallaxError
-from parallax.lake import empty_lake, learned_templates, swap_days
+from parallax.errors import IngestError, ParallaxError
+from parallax.lake import lake_load, learned_templates, swap_days
 from parallax.lake_vitals import stage_vitals
 
 __all__ = ["AnalyticsLoad", "check_analytics_files", "stage_analytics", "to_parquet"]
@@ -203,18 +202,9 @@ def to_parquet(spark: Any, paths: Sequence[Path], folder: Path,
     # this process's (a session already running: a notebook's, or one started elsewhere)
     folder, paths = Path(folder).absolute(), [Path(p).absolute() for p in paths]
     check_analytics_files(paths)
-    created = not folder.exists()
-    if not created and not all((folder / t).is_dir() for t in _TABLES):
-        raise ConfigError(f"{folder}: not a Parquet lake (no events/, page_views/ or sessions/ "
-                          "folder; `parallax export --parquet` writes one)")
     load_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
-    staging = folder.with_name(f".{folder.name}.{uuid.uuid4().hex[:8]}.partial")
-    try:
-        if created:
-            empty_lake(staging / "lake")
-            lake = staging / "lake"
-        else:
-            lake = folder
+    with lake_load(folder, _TABLES) as target:
+        lake, staging = target.lake, target.staging
         ctx = replace(ctx, route=ctx.route.with_learned(learned_templates(lake)))
         with job_settings(spark, _CONF):
             staged, added, days = _merge(spark, paths, lake, staging / "new", ctx, load_id)
@@ -223,15 +213,8 @@ def to_parquet(spark: Any, paths: Sequence[Path], folder: Path,
         vitals = stage_vitals(lake, set(days["events"]) | set(days["page_views"]),
                               staging / "new", new=staging / "new", swapped=days)
         swap_days(staging / "new", lake, {**days, "web_vitals": vitals}, staging / "old")
-        if created:
-            if folder.exists():
-                raise ConfigError(f"{folder}: written by someone else meanwhile; nothing added")
-            lake.rename(folder)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
     return AnalyticsLoad(folder, len(paths), staged, added,
-                         {t: len(d) for t, d in days.items()}, created, len(vitals))
+                         {t: len(d) for t, d in days.items()}, target.created, len(vitals))
 
 
 def _merge(spark: Any, paths: Sequence[Path], lake: Path, target: Path, ctx: ParseContext,

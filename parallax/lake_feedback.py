@@ -20,7 +20,6 @@ of any of the files is written.
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 import uuid
 from collections.abc import Sequence
@@ -35,7 +34,7 @@ import pyarrow.parquet as pq
 from parallax.connectors.base import FileFormat
 from parallax.connectors.load import FileSummary, IngestOptions, Progress, ingest_files
 from parallax.errors import ConfigError
-from parallax.lake import empty_lake, swap_days, write_table
+from parallax.lake import lake_load, swap_days, write_table
 
 __all__ = ["FeedbackLoad", "to_parquet"]
 
@@ -60,17 +59,8 @@ def to_parquet(paths: Sequence[Path], folder: Path, opts: IngestOptions, *,
     folder = Path(folder)
     if not paths:
         raise ConfigError("no files to ingest")
-    created = not folder.exists()
-    if not created and not (folder / "feedback").is_dir():
-        raise ConfigError(f"{folder}: not a Parquet lake (no feedback/ folder; "
-                          "`parallax export --parquet` writes one)")
-    staging = folder.with_name(f".{folder.name}.{uuid.uuid4().hex[:8]}.partial")
-    try:
-        if created:
-            empty_lake(staging / "lake")
-            lake = staging / "lake"
-        else:
-            lake = folder
+    with lake_load(folder, ["feedback"]) as target:
+        lake, staging = target.lake, target.staging
         with tempfile.TemporaryDirectory(prefix="parallax-feedback-") as tmp:
             con = _scratch(Path(tmp), lake, opts)
             try:
@@ -99,14 +89,7 @@ def to_parquet(paths: Sequence[Path], folder: Path, opts: IngestOptions, *,
             if moved_in is not None:
                 moved_in.unlink(missing_ok=True)
             raise
-        if created:
-            if folder.exists():
-                raise ConfigError(f"{folder}: written by someone else meanwhile; nothing added")
-            lake.rename(folder)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
-    return FeedbackLoad(folder, summaries, added, len(changed), rejects, created)
+    return FeedbackLoad(folder, summaries, added, len(changed), rejects, target.created)
 
 
 def _scratch(tmp: Path, lake: Path, opts: IngestOptions) -> duckdb.DuckDBPyConnection:

@@ -72,3 +72,29 @@ def test_cli_export(db_path, con, tmp_path, capsys):
     assert "spans 3" in capsys.readouterr().out
     assert run(["--db", str(db_path), "export", "--parquet", str(tmp_path / "lake")]) == 2
     assert "already exists" in capsys.readouterr().err
+
+
+def test_a_lake_load_builds_a_missing_lake_aside_and_moves_it_in_whole(tmp_path):
+    """lake_load (every lake ingest): a missing folder becomes a whole lake only when the load
+    ends without an error; a folder that is not a lake is refused; nothing is left beside."""
+    from parallax.lake import lake_load
+
+    def beside() -> list[str]:
+        return sorted(p.name for p in tmp_path.iterdir())
+
+    with pytest.raises(RuntimeError), lake_load(tmp_path / "lake", ["feedback"]) as target:
+        assert target.created and target.lake.is_relative_to(target.staging)
+        assert (target.lake / "feedback").is_dir()
+        raise RuntimeError("the load failed")
+    assert beside() == []
+    with lake_load(tmp_path / "lake", ["feedback"]) as target:
+        (target.staging / "new").mkdir()
+    assert beside() == ["lake"] and sorted(p.name for p in (tmp_path / "lake").iterdir()) == \
+        sorted(TABLES)
+    with lake_load(tmp_path / "lake", ["feedback", "events"]) as target:
+        assert not target.created and target.lake == tmp_path / "lake"
+    (tmp_path / "other").mkdir()
+    with pytest.raises(ConfigError, match=r"other: not a Parquet lake \(no feedback/ or "
+                       r"events/ folder"), lake_load(tmp_path / "other", ["feedback", "events"]):
+        pass
+    assert beside() == ["lake", "other"]
