@@ -17,7 +17,6 @@ import orjson
 import pytest
 
 from parallax.config import Config
-from parallax.connectors.base import ParseContext
 from parallax.connectors.load import ingest_files
 from parallax.correlate import correlate
 from parallax.db import connect
@@ -25,15 +24,10 @@ from parallax.errors import ConfigError, IngestError
 from parallax.lake import export_parquet
 from parallax.options import ingest_options
 
+from .test_lake_ingest import _context
 from .test_spark_parity import _close
 
 TABLES = {"events": "event_key", "page_views": "event_key", "sessions": "session_id"}
-
-
-def _context(db_path: Path, file: Path) -> ParseContext:
-    # the key and route settings local ingest used for this database: the same pseudonyms
-    opts = ingest_options(Config(), db_path)
-    return ParseContext(file=str(file), pseudonymize=opts.pseudonymize, route=opts.route)
 
 
 def _rows(lake: Path, table: str) -> list[tuple]:

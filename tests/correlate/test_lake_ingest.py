@@ -20,10 +20,11 @@ from parallax.lake import export_parquet
 from parallax.options import ingest_options
 
 
-def _context(db_path: Path, trace: Path) -> ParseContext:
-    # the key and route settings local ingest used for this database: the same pseudonyms
+def _context(db_path: Path, file: Path) -> ParseContext:
+    """The key and route settings local ingest used for this database: the same pseudonyms
+    (test_lake_analytics reads its files with it too)."""
     opts = ingest_options(Config(), db_path)
-    return ParseContext(file=str(trace), pseudonymize=opts.pseudonymize, route=opts.route)
+    return ParseContext(file=str(file), pseudonymize=opts.pseudonymize, route=opts.route)
 
 
 def _spans(lake: Path) -> list[tuple]:

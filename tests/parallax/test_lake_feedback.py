@@ -52,6 +52,19 @@ def _assert_same_feedback(reference: Path, mapped: Path) -> None:
     assert got == want
 
 
+def _exported(loads: list[list[Path]], opts, tmp_path: Path) -> Path:
+    """Local ingest of ``loads`` (one ingest each, in turn) into a new database, exported:
+    the lake --to-parquet must equal."""
+    con = connect(tmp_path / "local.duckdb")
+    try:
+        for files in loads:
+            ingest_files(con, "feedback", files, opts)
+        export_parquet(con, tmp_path / "exported")
+    finally:
+        con.close()
+    return tmp_path / "exported"
+
+
 @dataclass(frozen=True)
 class Lakes:
     root: Path
@@ -128,16 +141,10 @@ def _split(export: Path, folder: Path) -> tuple[Path, Path, set[str]]:
 def test_a_response_sent_again_is_merged_as_local_ingest_merges_it(lakes, tmp_path):
     first, second, resent = _split(lakes.export, tmp_path)
     opts = ingest_options(Config(), lakes.key_of)
-    con = connect(tmp_path / "local.duckdb")
-    try:
-        for file in (first, second):
-            ingest_files(con, "feedback", [file], opts)
-        export_parquet(con, tmp_path / "exported")
-    finally:
-        con.close()
+    exported = _exported([[first], [second]], opts, tmp_path)
     for file in (first, second):
         to_parquet([file], tmp_path / "lake", opts)
-    _assert_same_feedback(tmp_path / "exported", tmp_path / "lake")
+    _assert_same_feedback(exported, tmp_path / "lake")
     kept = duckdb.connect().execute(
         "SELECT count(*), count(*) FILTER (verbatim = 'sent again, changed') FROM "
         "read_parquet(?) WHERE feedback_id IN (SELECT unnest(?))",
@@ -162,15 +169,10 @@ def test_the_vendors_own_samples_land_as_local_ingest_puts_them(vendor, tmp_path
         shutil.copy(vendor / name, folder / name.replace("surveymonkey_318754279_", ""))
     fields, options = given
     opts = ingest_options(Config(), tmp_path / "local.duckdb", fields, options)
-    con = connect(tmp_path / "local.duckdb")
-    try:
-        ingest_files(con, "feedback", sorted(folder.iterdir()), opts)
-        export_parquet(con, tmp_path / "exported")
-    finally:
-        con.close()
+    exported = _exported([sorted(folder.iterdir())], opts, tmp_path)
     load = to_parquet(sorted(folder.iterdir()), tmp_path / "lake", opts)
     assert load.created and load.added >= 1
-    _assert_same_feedback(tmp_path / "exported", tmp_path / "lake")
+    _assert_same_feedback(exported, tmp_path / "lake")
 
 
 def test_a_bad_file_writes_nothing(lakes, tmp_path):
@@ -235,16 +237,10 @@ def test_ndjson_answers_without_a_time_land_in_the_undated_partition(tmp_path):
         '{"id": "a2", "nps": 0}\n'
         '{"id": "b1", "nps": 7, "comment": "fine"}\n')
     opts = ingest_options(Config(), tmp_path / "local.duckdb")
-    con = connect(tmp_path / "local.duckdb")
-    try:
-        for file in (first, second):
-            ingest_files(con, "feedback", [file], opts)
-        export_parquet(con, tmp_path / "exported")
-    finally:
-        con.close()
+    exported = _exported([[first], [second]], opts, tmp_path)
     loads = [to_parquet([file], tmp_path / "lake", opts) for file in (first, second)]
     assert [(x.added, x.days) for x in loads] == [(2, 2), (1, 1)]
-    _assert_same_feedback(tmp_path / "exported", tmp_path / "lake")
+    _assert_same_feedback(exported, tmp_path / "lake")
     undated = tmp_path / "lake" / "feedback" / "day=__HIVE_DEFAULT_PARTITION__"
     assert len(duckdb.connect().execute("SELECT * FROM read_parquet(?)",
                                         [str(undated / "*.parquet")]).fetchall()) == 2
