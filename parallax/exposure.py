@@ -3,7 +3,9 @@
 ``pages.sql`` (exposure_pages, one row per page load) and ``side_calls.sql``
 (exposure_side_calls, dependency calls outside page loads) are incremental: ``refresh_pages`` folds
 in the loads it has not seen — run after every ingest, so the heavy pass over raw spans is paid
-once per load, not once per analysis — and rebuilds it whole when its SQL or settings change.
+once per load, not once per analysis — and rebuilds it whole when its SQL or settings change, or
+when the new loads touch the sessions of at least half of the stored page loads (an analytics
+export of the same days as the traces: replacing those rows costs more than building anew).
 The numbered files ``NNN_*.sql`` are small models over exposure_pages, rebuilt in order by
 ``build_exposure`` for each analysis window. Each file's header names its parameters; a file
 gets exactly the ``$parameters`` it uses. Which keys link the sources, the time window and what
@@ -23,7 +25,7 @@ from importlib import resources
 import duckdb
 
 from parallax.config import section_settings
-from parallax.db import bind, run_sql, transaction
+from parallax.db import bind, run_sql, sql_code, transaction
 from parallax.db import settings as db_settings
 from parallax.errors import ConfigError
 
@@ -33,6 +35,12 @@ __all__ = ["ExposureStep", "JoinSettings", "LinkCoverage", "PagesRefresh", "buil
 
 _NUMBERED = re.compile(r"^\d{3}_[a-z0-9_]+\.sql$")
 REFRESH_MEMORY = "1536MB"  # DuckDB's cap while exposure_pages is refreshed (it spills beyond)
+# An incremental refresh deletes the stored page loads of the sessions it recomputes and inserts
+# them again (the database then rewrites those row groups at its checkpoint); a rebuild writes
+# every page load once into a new table. So from the point where the recomputed page loads are
+# as many as the ones kept, rebuilding whole is no dearer: the share of stored page loads in
+# the new loads' sessions at which a refresh rebuilds.
+REBUILD_SHARE = 0.5
 _KEYS = ("session_id", "user_id")
 
 
@@ -88,15 +96,19 @@ class PagesRefresh:
     loads: int  # loads folded in by this refresh
 
 
-def refresh_pages(con: duckdb.DuckDBPyConnection, settings: JoinSettings) -> PagesRefresh:
-    """Bring exposure_pages up to date with every successful load, in one transaction."""
+def refresh_pages(con: duckdb.DuckDBPyConnection, settings: JoinSettings, *,
+                  rebuild_share: float | None = REBUILD_SHARE) -> PagesRefresh:
+    """Bring exposure_pages up to date with every successful load, in one transaction.
+    ``rebuild_share``: rebuild whole when the new loads' sessions hold at least this share of
+    the stored page loads (None: fold them in however many they touch)."""
     # Measured on 10 M spans: unbounded, a refresh peaked at 3.2 GiB; capped (and free to
     # reorder rows, which exposure_pages does not need) at 1.6 GiB, and faster.
     with db_settings(con, memory_limit=REFRESH_MEMORY, preserve_insertion_order=False):
-        return _refresh(con, settings)
+        return _refresh(con, settings, rebuild_share)
 
 
-def _refresh(con: duckdb.DuckDBPyConnection, settings: JoinSettings) -> PagesRefresh:
+def _refresh(con: duckdb.DuckDBPyConnection, settings: JoinSettings,
+             rebuild_share: float | None = REBUILD_SHARE) -> PagesRefresh:
     model, side = _read("pages.sql"), _read("side_calls.sql")
     values = model_params(settings)
     params, side_params = bind(model, values), bind(side, values)
@@ -106,32 +118,52 @@ def _refresh(con: duckdb.DuckDBPyConnection, settings: JoinSettings) -> PagesRef
         state = con.execute("SELECT fingerprint FROM exposure_state "
                             "WHERE model = 'exposure_pages'").fetchall()
         if state != [(fingerprint,)] or not _exists(con, "exposure_pages"):
-            con.execute("CREATE OR REPLACE TEMP VIEW exposure_spans AS SELECT * FROM spans")
-            con.execute("CREATE OR REPLACE TEMP VIEW exposure_page_views AS "
-                        "SELECT * FROM page_views")
-            con.execute(f"CREATE OR REPLACE TABLE exposure_pages AS {model}", params)
-            con.execute(f"CREATE OR REPLACE TABLE exposure_side_calls AS {side}", side_params)
-            con.execute("DELETE FROM exposure_loads")
-            folded = con.execute("INSERT INTO exposure_loads "
-                                 "SELECT load_id FROM loads WHERE status = 'ok'").fetchall()
-            con.execute("INSERT OR REPLACE INTO exposure_state VALUES "
-                        "('exposure_pages', ?, now())", [fingerprint])
-            out = PagesRefresh("full", folded[0][0])
-        else:
-            con.execute("CREATE OR REPLACE TEMP TABLE exposure_pending AS SELECT load_id "
-                        "FROM loads WHERE status = 'ok' "
-                        "AND load_id NOT IN (SELECT load_id FROM exposure_loads)")
-            (pending,), = con.execute("SELECT count(*) FROM exposure_pending").fetchall()
-            if pending:
-                con.execute(_read("pages_scope.sql"))
-                con.execute(f"INSERT INTO exposure_pages SELECT * FROM ({model})", params)
-                con.execute(f"INSERT INTO exposure_side_calls SELECT * FROM ({side})",
-                            side_params)
-                con.execute("INSERT INTO exposure_loads SELECT load_id FROM exposure_pending")
-                con.execute("UPDATE exposure_state SET refreshed_at = now() "
-                            "WHERE model = 'exposure_pages'")
-            out = PagesRefresh("incremental" if pending else "current", pending)
-    return out
+            return _rebuild(con, model, side, params, side_params, fingerprint)
+        con.execute("CREATE OR REPLACE TEMP TABLE exposure_pending AS SELECT load_id "
+                    "FROM loads WHERE status = 'ok' "
+                    "AND load_id NOT IN (SELECT load_id FROM exposure_loads)")
+        (pending,), = con.execute("SELECT count(*) FROM exposure_pending").fetchall()
+        if not pending:
+            return PagesRefresh("current", 0)
+        # the scope's sessions first: they decide between folding in and rebuilding
+        scope, *rest = [s for s in _read("pages_scope.sql").split(";\n") if sql_code(s)]
+        con.execute(scope)
+        if rebuild_share is not None and _scope_share(con) >= rebuild_share:
+            return _rebuild(con, model, side, params, side_params, fingerprint)
+        for stmt in rest:
+            con.execute(stmt)
+        con.execute(f"INSERT INTO exposure_pages SELECT * FROM ({model})", params)
+        con.execute(f"INSERT INTO exposure_side_calls SELECT * FROM ({side})", side_params)
+        con.execute("INSERT INTO exposure_loads SELECT load_id FROM exposure_pending")
+        con.execute("UPDATE exposure_state SET refreshed_at = now() "
+                    "WHERE model = 'exposure_pages'")
+        return PagesRefresh("incremental", pending)
+
+
+def _rebuild(con: duckdb.DuckDBPyConnection, model: str, side: str, params: dict,
+             side_params: dict, fingerprint: str) -> PagesRefresh:
+    """exposure_pages and exposure_side_calls built anew from every row (inside the
+    caller's transaction), every successful load marked as folded in."""
+    con.execute("CREATE OR REPLACE TEMP VIEW exposure_spans AS SELECT * FROM spans")
+    con.execute("CREATE OR REPLACE TEMP VIEW exposure_page_views AS SELECT * FROM page_views")
+    con.execute(f"CREATE OR REPLACE TABLE exposure_pages AS {model}", params)
+    con.execute(f"CREATE OR REPLACE TABLE exposure_side_calls AS {side}", side_params)
+    con.execute("DELETE FROM exposure_loads")
+    folded = con.execute("INSERT INTO exposure_loads "
+                         "SELECT load_id FROM loads WHERE status = 'ok'").fetchall()
+    con.execute("INSERT OR REPLACE INTO exposure_state VALUES "
+                "('exposure_pages', ?, now())", [fingerprint])
+    return PagesRefresh("full", folded[0][0])
+
+
+def _scope_share(con: duckdb.DuckDBPyConnection) -> float:
+    """The share of stored page loads in the sessions the pending loads touched (1.0 when
+    none is stored: a rebuild then adds no page load a fold would not)."""
+    (scoped, stored), = con.execute(
+        "SELECT count(*) FILTER (WHERE session_id IN "
+        "(SELECT session_id FROM exposure_scope_sessions)), count(*) "
+        "FROM exposure_pages").fetchall()
+    return scoped / stored if stored else 1.0
 
 
 def build_exposure(con: duckdb.DuckDBPyConnection, settings: JoinSettings,

@@ -4,6 +4,8 @@
 -- (temp table exposure_pending) touched — a session through its spans, page views, events or
 -- session row; a trace through its spans — and every trace of a touched session (a server
 -- trace may be adopted by a browser trace that arrives in a later load).
+-- The sessions come first: parallax.exposure runs that statement alone, and rebuilds the model
+-- whole instead (running none of the rest) when those sessions hold most stored page loads.
 -- No parameters.
 CREATE OR REPLACE TEMP TABLE exposure_scope_sessions AS
 SELECT DISTINCT session_id

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -54,7 +55,8 @@ def test_loads_folded_one_by_one_equal_the_full_build(world, tmp_path) -> None:
     modes = []
     for kind, path in steps:
         ingest_files(con, kind, [path], opts)
-        modes.append(refresh_pages(con, settings).mode)
+        # folded in however many sessions a load touches (each here touches most)
+        modes.append(refresh_pages(con, settings, rebuild_share=None).mode)
     assert modes == ["full", "incremental", "incremental", "incremental"]
     assert refresh_pages(con, settings).mode == "current"
     incremental = con.execute(PAGES).fetchall()
@@ -90,7 +92,46 @@ def test_a_failed_refresh_leaves_the_previous_pages(world, tmp_path, monkeypatch
     monkeypatch.setattr(exposure, "_read", lambda name: real(name) + (
         "\nSELECT * FROM no_such_table" if name == "pages_scope.sql" else ""))
     with pytest.raises(Exception, match="no_such_table"):
-        refresh_pages(con, JoinSettings())
+        refresh_pages(con, JoinSettings(), rebuild_share=None)
     assert con.execute(PAGES).fetchall() == before
     monkeypatch.undo()
+    assert refresh_pages(con, JoinSettings(), rebuild_share=None).mode == "incremental"
+
+
+
+def test_a_load_touching_most_sessions_rebuilds_as_a_fold_would(world, tmp_path) -> None:
+    """The analytics export of the traces' days touches every session: the refresh rebuilds
+    the model whole, and gets the page loads folding it in gets. A load touching a few
+    sessions is folded in."""
+    pages, modes = [], []
+    for name, share in (("rebuilt", 0.5), ("folded", None)):
+        db = tmp_path / f"{name}.duckdb"
+        if pages:  # one pseudonymisation key: the same event keys and user ids
+            shutil.copy(tmp_path / "rebuilt.duckdb.key", tmp_path / f"{name}.duckdb.key")
+        con = connect(db)
+        opts = ingest_options(Config(), db)
+        ingest_files(con, "traces", [world / "traces" / "spans.jsonl"], opts)
+        assert refresh_pages(con, JoinSettings()).mode == "full"
+        ingest_files(con, "analytics", [world / "analytics" / "ga4_events.ndjson"], opts)
+        modes.append(refresh_pages(con, JoinSettings(), rebuild_share=share).mode)
+        pages.append(con.execute(PAGES).fetchall())
+        con.close()
+    assert modes == ["full", "incremental"]
+    assert pages[0] == pages[1] and len(pages[0]) > 0
+
+    # a microsecond later, the first events of the export are new events of their sessions
+    lines = (world / "analytics" / "ga4_events.ndjson").read_text().splitlines()[:12]
+    later = [json.loads(line) for line in lines]
+    for rec in later:
+        rec["event_timestamp"] = str(int(rec["event_timestamp"]) + 1)
+    few = tmp_path / "few.ndjson"
+    few.write_text("".join(json.dumps(rec) + "\n" for rec in later))
+    con = connect(tmp_path / "rebuilt.duckdb")
+    [loaded] = ingest_files(con, "analytics", [few],
+                            ingest_options(Config(), tmp_path / "rebuilt.duckdb"))
+    assert loaded.rows_loaded == len(later)
     assert refresh_pages(con, JoinSettings()).mode == "incremental"
+    folded = con.execute(PAGES).fetchall()
+    con.execute("DELETE FROM exposure_state")
+    assert refresh_pages(con, JoinSettings()).mode == "full"
+    assert con.execute(PAGES).fetchall() == folded
