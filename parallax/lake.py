@@ -171,26 +171,27 @@ def drop_placeholder(table: Path) -> None:
 
 
 def swap_days(new: Path, lake: Path, days: Mapping[str, Sequence[date | None]],
-              old: Path) -> None:
+              old: Path, whole: Sequence[str] = ()) -> None:
     """Each changed day folder of the lake replaced by the one written under ``new`` (or
-    removed, when no row of that day is left), by renames; a failure puts back the ones
+    removed, when no row of that day is left), and each table of ``whole`` (one that is not
+    partitioned) replaced by ``new/<table>``, by renames; a failure puts back the ones
     already replaced."""
     done: list[tuple[Path, Path | None, Path | None]] = []  # (folder, moved aside, moved in)
+    folders = [(t, day_folder(d)) for t, changed in days.items() for d in changed]
+    # a whole table is the folder itself (name ''), set aside under old/whole/
     try:
-        for table, changed in days.items():
-            for day in changed:
-                name = day_folder(day)
-                target, fresh = lake / table / name, new / table / name
-                aside: Path | None = None
-                if target.exists():
-                    aside = old / table / name
-                    aside.parent.mkdir(parents=True, exist_ok=True)
-                    target.rename(aside)
-                done.append((target, aside, None))
-                if fresh.exists():
-                    target.parent.mkdir(parents=True, exist_ok=True)  # a table not yet there
-                    fresh.rename(target)
-                    done[-1] = (target, aside, fresh)
+        for table, name in [*folders, *((t, "") for t in whole)]:
+            target, fresh = lake / table / name, new / table / name
+            aside: Path | None = None
+            if target.exists():
+                aside = old / table / name if name else old / "whole" / table
+                aside.parent.mkdir(parents=True, exist_ok=True)
+                target.rename(aside)
+            done.append((target, aside, None))
+            if fresh.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)  # a table not yet there
+                fresh.rename(target)
+                done[-1] = (target, aside, fresh)
     except BaseException:
         for folder, moved_aside, moved_in in reversed(done):
             if moved_in is not None and folder.exists():

@@ -54,6 +54,22 @@ def test_spark_maps_the_spans_local_ingest_maps(trace_lake):
         assert a == b, f"row {i}: {a} vs {b}"
 
 
+def _templates(lake: Path) -> list[tuple]:
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    return con.execute("SELECT * FROM read_parquet(?) ORDER BY template, source",
+                       [str(lake / "route_templates" / "*.parquet")]).fetchall()
+
+
+def test_the_lake_learns_the_templates_local_ingest_learns(trace_lake):
+    """The lake held no learned template; the file teaches what local ingest learned from it
+    (every column: spans, written form, example, first and last seen)."""
+    reference = _templates(trace_lake.reference)
+    assert [r for r in reference if r[1] == "learned"]
+    assert _templates(trace_lake.lake) == reference
+    assert trace_lake.load.templates == sum(1 for r in reference if r[1] == "learned")
+
+
 def test_ingesting_the_file_again_adds_nothing(trace_lake, spark):
     from parallax.lake_ingest import to_parquet
 
