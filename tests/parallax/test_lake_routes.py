@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -132,8 +133,6 @@ def test_stored_days_are_rerouted_as_local_ingest_reroutes(world, tmp_path):
 
 
 def test_a_whole_table_is_swapped_and_put_back_on_failure(tmp_path, monkeypatch):
-    from datetime import date
-
     lake, new, old = tmp_path / "lake", tmp_path / "new", tmp_path / "old"
     for folder, text in ((lake / "route_templates", "old"), (new / "route_templates", "new"),
                          (lake / "events" / "day=2026-01-01", "a"),
@@ -173,3 +172,97 @@ def test_the_teaching_query_transpiles_for_spark():
     assert "'$[\\'http.route\\']', 'string'" in sql  # a key holding a dot: one key
     assert "CREATE" not in sql.upper()
     sqlglot.parse_one(sql, read="spark")
+
+
+class _Conf:  # the run-time settings a lake ingest sets and puts back (job_settings)
+    def __init__(self):
+        self.values = {}
+
+    def isModifiable(self, key):  # noqa: N802  (Spark's name)
+        return True
+
+    def get(self, key, default=None):
+        return self.values.get(key, default)
+
+    def set(self, key, value):
+        self.values[key] = value
+
+    def unset(self, key):
+        self.values.pop(key, None)
+
+
+class _Context:
+    def setLogLevel(self, level):  # noqa: N802  (Spark's name)
+        pass
+
+
+def _traces_load(world: World, tmp_path: Path, monkeypatch) -> tuple[Path, dict]:
+    """``ingest traces --to-parquet`` into a copy of the lake without traces, Spark's mapping
+    and teaching query stood in for: the "mapped" spans are the reference's (routed as the
+    load leaves them), what they teach the pairs local ingest learned from. Everything after
+    (folding, re-routing the stored days, vitals, the swap) is the ingest's own."""
+    import parallax.lake_ingest as lake_ingest
+    from parallax.connectors.base import ParseContext
+
+    lake = tmp_path / "lake"
+    shutil.copytree(world.before, lake)
+
+    def write_spans(spark, paths, lake_, staging, ctx, load_id, created, learn):
+        days = []
+        for folder in sorted((world.reference / "spans").glob("day=*")):
+            shutil.copytree(folder, staging / "spans" / folder.name)
+            days.append(date.fromisoformat(folder.name.removeprefix("day=")))
+        rows = len(_read(world.reference, "spans", "span_id"))
+        return rows, rows, days, learn(world.pairs)
+
+    monkeypatch.setattr(lake_ingest, "_write_spans", write_spans)
+    spark = type("Spark", (), {"conf": _Conf(), "sparkContext": _Context()})()
+    trace = tmp_path / "spans.jsonl"
+    trace.write_text("{}\n")  # read by nothing: the mapping is stood in for
+    opts = ingest_options(Config(), tmp_path / "w.duckdb")
+    ctx = ParseContext(file=str(trace), pseudonymize=opts.pseudonymize, route=opts.route)
+    return lake, {"spark": spark, "paths": [trace], "folder": lake, "ctx": ctx}
+
+
+def _hashes(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file()}
+
+
+def test_a_trace_load_reroutes_the_stored_days_and_swaps_them_in(world, tmp_path,
+                                                                monkeypatch):
+    import parallax.lake_ingest as lake_ingest
+
+    lake, call = _traces_load(world, tmp_path, monkeypatch)
+    monkeypatch.setattr(lake_ingest, "check_files", lambda paths: None)
+    load = lake_ingest.to_parquet(**call)
+    assert load.templates == len(world.learned) and load.rerouted
+    assert (_read(lake, "route_templates", _TEMPLATES)
+            == _read(world.reference, "route_templates", _TEMPLATES))
+    for table in _ROUTED:
+        assert _routes(lake, table) == _routes(world.reference, table), table
+    assert _read(lake, "web_vitals", "*") == _read(world.reference, "web_vitals", "*")
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
+
+
+def test_a_failed_swap_leaves_the_lake_as_it_was(world, tmp_path, monkeypatch):
+    """The last folder cannot move in (the route templates, after the re-routed days and the
+    new spans): the lake keeps every file as it was, and the staging folder goes."""
+    import parallax.lake_ingest as lake_ingest
+
+    lake, call = _traces_load(world, tmp_path, monkeypatch)
+    monkeypatch.setattr(lake_ingest, "check_files", lambda paths: None)
+    before = _hashes(lake)
+    rename = Path.rename
+
+    def failing(self, target):
+        if self.name == "route_templates" and self.parent.name == "changed":
+            raise OSError("disk full")
+        return rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", failing)
+    with pytest.raises(OSError, match="disk full"):
+        lake_ingest.to_parquet(**call)
+    monkeypatch.setattr(Path, "rename", rename)
+    assert _hashes(lake) == before
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
