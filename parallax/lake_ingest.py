@@ -39,12 +39,20 @@ import pyarrow as pa
 
 from parallax.connectors.base import ParseContext
 from parallax.errors import ConfigError, IngestError, ParallaxError
-from parallax.lake import day_folder, drop_placeholder, empty_lake, learned_templates, swap_days
+from parallax.lake import (
+    add_to_ledger,
+    day_folder,
+    drop_placeholder,
+    empty_lake,
+    learned_templates,
+    stage_ledger,
+    swap_days,
+)
 from parallax.lake_routes import Templates, learn_templates, stage_reroute, teaching_pairs
 from parallax.lake_vitals import INPUTS, stage_vitals
 from parallax.portable import stage_to_spark
 
-__all__ = ["LakeLoad", "check_files", "spark_schema", "stage_spans", "to_parquet"]
+__all__ = ["LakeLoad", "check_files", "ledger_row", "spark_schema", "stage_spans", "to_parquet"]
 
 _SQL = "stage/otlp_jsonl.sql"
 _SOURCE = "otlp_file"  # the view the transpiled query reads instead of read_json(…)
@@ -207,14 +215,23 @@ def to_parquet(spark: Any, paths: Sequence[Path], folder: Path, ctx: ParseContex
                               added=None if created else new)
         swapped = {**rerouted, "web_vitals": vitals}
         whole = ["route_templates"] if learned.changed else []
+        # the ledger's row, for a load that changes the lake (one that adds nothing leaves
+        # every file as it was)
+        ledger = (stage_ledger([ledger_row(load_id, "traces", paths, "otlp-jsonl", started,
+                                           staged, added)], staging / "loads.parquet")
+                  if added or learned.changed or rerouted or vitals else None)
         if created:
             swap_days(changed, lake, swapped, staging / "old", whole)
+            if ledger is not None:
+                add_to_ledger(ledger, lake, load_id)
             if folder.exists():
                 raise ConfigError(f"{folder}: written by someone else meanwhile; nothing added")
             lake.rename(folder)
         else:
             moved = _move_in(new / "spans", folder / "spans")
             try:
+                if ledger is not None:
+                    moved.append(add_to_ledger(ledger, folder, load_id))
                 swap_days(changed, folder, swapped, staging / "old", whole)
             except BaseException:
                 _take_back(moved)  # swap_days put its own folders back
@@ -226,6 +243,19 @@ def to_parquet(spark: Any, paths: Sequence[Path], folder: Path, ctx: ParseContex
             shutil.rmtree(staging)
     return LakeLoad(folder, len(paths), staged, added, created, len(vitals),
                     len(learned.learned), {t: len(d) for t, d in rerouted.items()})
+
+
+def ledger_row(load_id: str, kind: str, paths: Sequence[Path], fmt: str, started: datetime,
+               staged: int, added: int) -> tuple:
+    """A Spark lake load's row in the ledger (the loads table's columns). The files are one
+    load: ``file`` and ``sha256`` list each, one a line; rows read are the rows the files
+    map to (spans; GA4: events), rows loaded the new ones, duplicates the rest; Spark refuses
+    a file rather than rejecting rows."""
+    from parallax.connectors.load import file_sha256
+
+    return (load_id, "file", kind, "\n".join(map(str, paths)),
+            "\n".join(file_sha256(p) for p in paths), fmt, started, datetime.now(UTC), "ok",
+            None, staged, added, staged - added, 0)
 
 
 def check_files(paths: Sequence[Path], kind: str = "traces", fmt_name: str = "otlp-jsonl",

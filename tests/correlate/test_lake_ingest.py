@@ -108,7 +108,7 @@ def test_bad_input_is_refused_in_one_line_and_nothing_is_written(trace_lake, spa
 def test_a_new_lake_holds_every_table(trace_lake, spark, tmp_path):
     """A missing folder becomes a whole lake (every canonical table, the spans added), which
     the Spark engine reads."""
-    from parallax.lake import TABLES
+    from parallax.lake import LEDGER, TABLES
     from parallax.lake_ingest import to_parquet
     from parallax.spark_engine import SparkExposure
 
@@ -116,7 +116,7 @@ def test_a_new_lake_holds_every_table(trace_lake, spark, tmp_path):
     head.write_bytes(b"".join(trace_lake.trace.read_bytes().splitlines(keepends=True)[:20]))
     load = to_parquet(spark, [head], tmp_path / "lake", _context(trace_lake.key_of, head))
     assert load.created and load.added == load.staged > 0
-    assert sorted(p.name for p in (tmp_path / "lake").iterdir()) == sorted(TABLES)
+    assert sorted(p.name for p in (tmp_path / "lake").iterdir()) == sorted([*TABLES, LEDGER])
     assert len(_spans(tmp_path / "lake")) == load.added
     SparkExposure(spark, tmp_path / "lake")  # every table there, readable
 

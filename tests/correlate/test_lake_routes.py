@@ -50,7 +50,7 @@ def routed(spark, tmp_path_factory) -> RoutedLake:
     from parallax.lake_ingest import to_parquet
 
     root = tmp_path_factory.mktemp("routed-lake")
-    files = build_world(root / "files", seed=13, sessions=300, spec=draw_spec(13))
+    files = build_world(root / "files", seed=13, sessions=150, spec=draw_spec(13))
     db = root / "local.duckdb"
     con = connect(db)
     try:
@@ -120,6 +120,17 @@ def test_the_lake_learns_and_reroutes_as_local_ingest(routed):
     assert _read(routed.lake, "web_vitals", "*") == _read(routed.reference, "web_vitals", "*")
     assert routed.load.added == routed.load.staged > 0
     assert set(routed.load.rerouted) == {"page_views", "events", "feedback"}
+
+
+def test_the_load_is_in_the_lakes_ledger_as_local_ingest_records_it(routed):
+    """One row added to DIR/loads, with local ingest's file, hash, format and counts."""
+    columns = "kind, file, sha256, format, status, rows_read, rows_loaded, rows_duplicate, " \
+              "rows_rejected"
+    added = (set(_read(routed.lake, "loads", f"load_id, {columns}"))
+             - set(_read(routed.before, "loads", f"load_id, {columns}")))
+    local = duckdb.connect(str(routed.db), read_only=True)
+    want = local.execute(f"SELECT {columns} FROM loads WHERE kind = 'traces'").fetchall()
+    assert [row[1:] for row in added] == want and want[0][5] == routed.load.staged
 
 
 def test_only_the_days_with_a_moved_row_are_rewritten(routed):

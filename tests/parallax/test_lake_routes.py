@@ -243,6 +243,14 @@ def test_a_trace_load_reroutes_the_stored_days_and_swaps_them_in(world, tmp_path
         assert _routes(lake, table) == _routes(world.reference, table), table
     assert _read(lake, "web_vitals", "*") == _read(world.reference, "web_vitals", "*")
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
+    from parallax.connectors.load import file_sha256
+
+    ledger = sorted((lake / "loads").glob("load-*.parquet"))
+    assert len(ledger) == 1
+    rows = _read(lake, "loads", "* EXCLUDE (load_id, started_at, finished_at)")
+    trace = call["paths"][0]
+    assert ("file", "traces", str(trace), file_sha256(trace), "otlp-jsonl", "ok", None,
+            load.staged, load.added, 0, 0) in rows
 
 
 def test_a_failed_swap_leaves_the_lake_as_it_was(world, tmp_path, monkeypatch):
