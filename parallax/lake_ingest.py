@@ -204,7 +204,8 @@ def to_parquet(spark: Any, paths: Sequence[Path], folder: Path, ctx: ParseContex
         # The stored rows the changed templates route elsewhere: their whole days, rewritten
         # (a new lake holds none).
         rerouted = ({} if created or not learned.moved else
-                    stage_reroute(lake, settings.with_learned(learned.learned), changed))
+                    stage_reroute(lake, settings.with_learned(learned.learned), changed,
+                                  staging / "reroute.duckdb"))
         if not created:
             _join_rerouted(new / "spans", changed / "spans", rerouted.get("spans", []))
         # The vitals of the days the new spans and the re-routed rows change, over the lake

@@ -115,15 +115,21 @@ def learn_templates(lake: Path, pairs: pa.Table | None, norm: RouteNormalizer,
         con.close()
 
 
-def stage_reroute(lake: Path, norm: RouteNormalizer, target: Path) -> dict[str, list]:
+def stage_reroute(lake: Path, norm: RouteNormalizer, target: Path,
+                  scratch: Path | None = None) -> dict[str, list]:
     """Write under ``target/<table>/day=…`` each day partition of the lake's routed tables
     that holds a row ``norm`` routes differently from how it is stored (the whole day, every
-    row routed as ``route_learning.reroute`` would leave it); the days written, per table."""
+    row routed as ``route_learning.reroute`` would leave it); the days written, per table.
+    The days are read into a DuckDB database at ``scratch`` (None: in memory), which spills
+    what does not fit in memory to disk: a day of spans can be larger than the driver's
+    memory."""
     from parallax.connectors.arrays import strings  # pa.table of lists imports pandas
     from parallax.connectors.route_learning import run_sql
     from parallax.db import read_sql
 
-    con = duckdb.connect()
+    if scratch is not None:
+        scratch.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(scratch) if scratch is not None else ":memory:")
     try:
         con.execute("SET TimeZone = 'UTC'")
         files = {t: sorted((lake / t).rglob("*.parquet")) for t in ROUTED}
