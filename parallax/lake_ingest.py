@@ -21,6 +21,13 @@ The lake's ``web_vitals`` rows of the days the new spans can change (browser spa
 Core Web Vitals) are recomputed by ``lake_vitals.stage_vitals`` over the lake with the new
 files beside its own, staged, and swapped in with them; a failure takes both back.
 
+Route templates are learned from the new spans as local ingest learns them
+(``lake_routes``: the teaching query on Spark, the pairs folded into the lake's
+``route_templates`` on the driver); the new spans are routed with the templates the load
+leaves, and the stored days whose rows those templates move are rewritten and swapped in with
+the rest (``route_templates`` replaced whole). A load that changes the lake adds its row to
+the lake's ledger (``DIR/loads/``).
+
 Needs the ``spark`` extra and Java 17+.
 """
 
