@@ -36,7 +36,7 @@ from parallax.db import settings as db_settings
 from parallax.errors import ConfigError, FormatError, IngestError, RejectRateError
 
 __all__ = ["FileSummary", "InTransaction", "IngestOptions", "Progress", "expand_paths",
-           "ingest_files"]
+           "file_sha256", "ingest_files"]
 
 
 @dataclass(frozen=True)
@@ -255,7 +255,7 @@ def _sha256_beside(path: Path) -> Callable[[], str]:
 
     def run() -> None:
         try:
-            box["sha"] = _sha256(path)
+            box["sha"] = file_sha256(path)
         except BaseException as exc:  # handed to whoever waits for the hash
             box["error"] = exc
 
@@ -279,7 +279,8 @@ def _quietly(hashing: Callable[[], str]) -> str | None:
         return None
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file's bytes as stored (a .gz file's compressed bytes): the ledger's."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         while block := f.read(1 << 20):

@@ -25,9 +25,9 @@ import pyarrow.parquet as pq
 
 from parallax.errors import ConfigError
 
-__all__ = ["NO_DAY", "TABLES", "ExportSummary", "LakeTarget", "day_folder", "drop_placeholder",
-           "empty_lake", "lake_load",
-           "export_parquet", "learned_templates", "swap_days", "write_table"]
+__all__ = ["LEDGER", "NO_DAY", "TABLES", "ExportSummary", "LakeTarget", "add_to_ledger",
+           "day_folder", "drop_placeholder", "empty_lake", "export_parquet", "lake_load",
+           "learned_templates", "ledger_sql", "stage_ledger", "swap_days", "write_table"]
 
 # table -> the time column its day partition is read from (None: small, not partitioned)
 TABLES: Mapping[str, str | None] = {
@@ -42,6 +42,12 @@ TABLES: Mapping[str, str | None] = {
     "web_vitals": "measured_at",
     "web_vital_thresholds": None,
 }
+
+
+# The lake's ledger of loads: a database's ``loads`` table (what local ingest records), written
+# by the export, and one file added by each lake ingest that changed the lake. Not a table the
+# join model reads, so a lake written before it had one is still read.
+LEDGER = "loads"
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,7 @@ def export_parquet(con: duckdb.DuckDBPyConnection, folder: Path, *,
         for table, column in TABLES.items():
             rows[table], seen = write_table(con, table, column, staging / table)
             days |= seen
+        rows[LEDGER], _ = write_table(con, LEDGER, None, staging / LEDGER)
         if folder.exists():
             shutil.rmtree(folder)
         staging.rename(folder)
@@ -162,6 +169,43 @@ def learned_templates(lake: Path) -> list[str]:
                    if src == "learned"})
 
 
+def ledger_sql() -> str:
+    """The migration's ``CREATE TABLE loads`` statement: the ledger's columns."""
+    from parallax.db import read_sql
+
+    for statement in duckdb.extract_statements(read_sql("models", "schema/001_canonical.sql")):
+        if f"CREATE TABLE {LEDGER} (" in " ".join(statement.query.split()):
+            return statement.query
+    raise RuntimeError("001_canonical.sql: no CREATE TABLE loads statement")
+
+
+def stage_ledger(rows: Sequence[Sequence[object]], target: Path) -> Path:
+    """Write ledger rows (the loads table's columns, in its order) to the file ``target``."""
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(ledger_sql())
+        marks = ", ".join("?" * len(rows[0]))
+        con.executemany(f"INSERT INTO {LEDGER} VALUES ({marks})", [list(r) for r in rows])
+        target.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(con.sql(f"FROM {LEDGER}").to_arrow_table(), target)
+    finally:
+        con.close()
+    return target
+
+
+def add_to_ledger(staged: Path, lake: Path, load_id: str) -> Path:
+    """Move a staged ledger file into the lake's ledger (made for a lake without one); the
+    file moved in, for the caller to remove if the rest of its load fails."""
+    folder = lake / LEDGER
+    folder.mkdir(exist_ok=True)
+    dest = folder / f"load-{load_id}.parquet"
+    if dest.exists():
+        raise ConfigError(f"{dest}: already exists; nothing added")
+    staged.rename(dest)
+    return dest
+
+
 def drop_placeholder(table: Path) -> None:
     """An export of an empty table leaves one empty file beside the (absent) day folders, to
     give its columns; once the table has day folders it would break the partition layout."""
@@ -171,26 +215,27 @@ def drop_placeholder(table: Path) -> None:
 
 
 def swap_days(new: Path, lake: Path, days: Mapping[str, Sequence[date | None]],
-              old: Path) -> None:
+              old: Path, whole: Sequence[str] = ()) -> None:
     """Each changed day folder of the lake replaced by the one written under ``new`` (or
-    removed, when no row of that day is left), by renames; a failure puts back the ones
+    removed, when no row of that day is left), and each table of ``whole`` (one that is not
+    partitioned) replaced by ``new/<table>``, by renames; a failure puts back the ones
     already replaced."""
     done: list[tuple[Path, Path | None, Path | None]] = []  # (folder, moved aside, moved in)
+    folders = [(t, day_folder(d)) for t, changed in days.items() for d in changed]
+    # a whole table is the folder itself (name ''), set aside under old/whole/
     try:
-        for table, changed in days.items():
-            for day in changed:
-                name = day_folder(day)
-                target, fresh = lake / table / name, new / table / name
-                aside: Path | None = None
-                if target.exists():
-                    aside = old / table / name
-                    aside.parent.mkdir(parents=True, exist_ok=True)
-                    target.rename(aside)
-                done.append((target, aside, None))
-                if fresh.exists():
-                    target.parent.mkdir(parents=True, exist_ok=True)  # a table not yet there
-                    fresh.rename(target)
-                    done[-1] = (target, aside, fresh)
+        for table, name in [*folders, *((t, "") for t in whole)]:
+            target, fresh = lake / table / name, new / table / name
+            aside: Path | None = None
+            if target.exists():
+                aside = old / table / name if name else old / "whole" / table
+                aside.parent.mkdir(parents=True, exist_ok=True)
+                target.rename(aside)
+            done.append((target, aside, None))
+            if fresh.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)  # a table not yet there
+                fresh.rename(target)
+                done[-1] = (target, aside, fresh)
     except BaseException:
         for folder, moved_aside, moved_in in reversed(done):
             if moved_in is not None and folder.exists():

@@ -40,7 +40,7 @@ import pyarrow as pa
 
 from parallax.connectors.base import ParseContext
 from parallax.errors import IngestError, ParallaxError
-from parallax.lake import lake_load, learned_templates, swap_days
+from parallax.lake import add_to_ledger, lake_load, learned_templates, stage_ledger, swap_days
 from parallax.lake_vitals import stage_vitals
 
 __all__ = ["AnalyticsLoad", "check_analytics_files", "stage_analytics", "to_parquet"]
@@ -202,7 +202,8 @@ def to_parquet(spark: Any, paths: Sequence[Path], folder: Path,
     # this process's (a session already running: a notebook's, or one started elsewhere)
     folder, paths = Path(folder).absolute(), [Path(p).absolute() for p in paths]
     check_analytics_files(paths)
-    load_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    started = datetime.now(UTC)
+    load_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     with lake_load(folder, _TABLES) as target:
         lake, staging = target.lake, target.staging
         ctx = replace(ctx, route=ctx.route.with_learned(learned_templates(lake)))
@@ -212,7 +213,20 @@ def to_parquet(spark: Any, paths: Sequence[Path], folder: Path,
         # as the swap below leaves it and swapped in with the rest (one failure: no change).
         vitals = stage_vitals(lake, set(days["events"]) | set(days["page_views"]),
                               staging / "new", new=staging / "new", swapped=days)
-        swap_days(staging / "new", lake, {**days, "web_vitals": vitals}, staging / "old")
+        # the ledger's row, for a load that changes the lake
+        from parallax.lake_ingest import ledger_row
+
+        ledger = (stage_ledger([ledger_row(load_id, "analytics", paths, NAME, started,
+                                           staged["events"], added["events"])],
+                               staging / "loads.parquet")
+                  if vitals or any(days.values()) else None)
+        moved = add_to_ledger(ledger, lake, load_id) if ledger is not None else None
+        try:
+            swap_days(staging / "new", lake, {**days, "web_vitals": vitals}, staging / "old")
+        except BaseException:
+            if moved is not None:
+                moved.unlink(missing_ok=True)
+            raise
     return AnalyticsLoad(folder, len(paths), staged, added,
                          {t: len(d) for t, d in days.items()}, target.created, len(vitals))
 

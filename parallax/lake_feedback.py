@@ -34,7 +34,7 @@ import pyarrow.parquet as pq
 from parallax.connectors.base import FileFormat
 from parallax.connectors.load import FileSummary, IngestOptions, Progress, ingest_files
 from parallax.errors import ConfigError
-from parallax.lake import lake_load, swap_days, write_table
+from parallax.lake import LEDGER, add_to_ledger, lake_load, swap_days, write_table
 
 __all__ = ["FeedbackLoad", "to_parquet"]
 
@@ -76,18 +76,26 @@ def to_parquet(paths: Sequence[Path], folder: Path, opts: IngestOptions, *,
                     write_table(con, "changed_feedback", "submitted_at",
                                  staging / "new" / "feedback")
                 rejects = _new_rejects(con, lake, staging / "new" / "rejects.parquet")
+                # local ingest's own ledger rows (one a file), for a load that changes the lake
+                ledger = None
+                if changed or rejects:
+                    ledger = staging / "new" / "loads.parquet"
+                    pq.write_table(con.sql(f"FROM {LEDGER} ORDER BY started_at, load_id")
+                                   .to_arrow_table(), ledger)
             finally:
                 con.close()
-        moved_in = None
-        if rejects:
-            (lake / "rejects").mkdir(exist_ok=True)
-            moved_in = lake / "rejects" / f"part-{uuid.uuid4().hex}.parquet"
-            (staging / "new" / "rejects.parquet").rename(moved_in)
+        moved_in = []
         try:
+            if rejects:
+                (lake / "rejects").mkdir(exist_ok=True)
+                moved_in.append(lake / "rejects" / f"part-{uuid.uuid4().hex}.parquet")
+                (staging / "new" / "rejects.parquet").rename(moved_in[-1])
+            if ledger is not None:
+                moved_in.append(add_to_ledger(ledger, lake, summaries[0].load_id))
             swap_days(staging / "new", lake, {"feedback": changed}, staging / "old")
         except BaseException:
-            if moved_in is not None:
-                moved_in.unlink(missing_ok=True)
+            for path in moved_in:
+                path.unlink(missing_ok=True)
             raise
     return FeedbackLoad(folder, summaries, added, len(changed), rejects, target.created)
 

@@ -21,6 +21,13 @@ The lake's ``web_vitals`` rows of the days the new spans can change (browser spa
 Core Web Vitals) are recomputed by ``lake_vitals.stage_vitals`` over the lake with the new
 files beside its own, staged, and swapped in with them; a failure takes both back.
 
+Route templates are learned from the new spans as local ingest learns them
+(``lake_routes``: the teaching query on Spark, the pairs folded into the lake's
+``route_templates`` on the driver); the new spans are routed with the templates the load
+leaves, and the stored days whose rows those templates move are rewritten and swapped in with
+the rest (``route_templates`` replaced whole). A load that changes the lake adds its row to
+the lake's ledger (``DIR/loads/``).
+
 Needs the ``spark`` extra and Java 17+.
 """
 
@@ -29,8 +36,8 @@ from __future__ import annotations
 import re
 import shutil
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,11 +46,20 @@ import pyarrow as pa
 
 from parallax.connectors.base import ParseContext
 from parallax.errors import ConfigError, IngestError, ParallaxError
-from parallax.lake import drop_placeholder, empty_lake, learned_templates, swap_days
-from parallax.lake_vitals import stage_vitals
+from parallax.lake import (
+    add_to_ledger,
+    day_folder,
+    drop_placeholder,
+    empty_lake,
+    learned_templates,
+    stage_ledger,
+    swap_days,
+)
+from parallax.lake_routes import Templates, learn_templates, stage_reroute, teaching_pairs
+from parallax.lake_vitals import INPUTS, stage_vitals
 from parallax.portable import stage_to_spark
 
-__all__ = ["LakeLoad", "check_files", "spark_schema", "stage_spans", "to_parquet"]
+__all__ = ["LakeLoad", "check_files", "ledger_row", "spark_schema", "stage_spans", "to_parquet"]
 
 _SQL = "stage/otlp_jsonl.sql"
 _SOURCE = "otlp_file"  # the view the transpiled query reads instead of read_json(…)
@@ -58,6 +74,8 @@ class LakeLoad:
     added: int  # of those, new to the lake (the rest it held already, or repeated in a file)
     created: bool  # a new lake
     vitals: int = 0  # web_vitals day partitions rewritten (browser spans' Core Web Vitals)
+    templates: int = 0  # learned route templates the lake holds after the load
+    rerouted: dict[str, int] = field(default_factory=dict)  # table -> day partitions re-routed
 
 
 def spark_schema(columns: dict[str, str]) -> str:
@@ -175,30 +193,54 @@ def to_parquet(spark: Any, paths: Sequence[Path], folder: Path, ctx: ParseContex
     started = datetime.now(UTC)
     load_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     staging = folder.with_name(f".{folder.name}.{uuid.uuid4().hex[:8]}.partial")
+    settings = ctx.route
     try:
         if created:  # every table, empty, with the canonical columns: the lake correlate reads
             lake = staging / "lake"
             empty_lake(lake)
         else:
             lake = folder
-        ctx = replace(ctx, route=ctx.route.with_learned(learned_templates(lake)))
+        ctx = replace(ctx, route=settings.with_learned(learned_templates(lake)))
         new = staging / "new"  # the new spans' day folders (a new lake: in the lake itself)
+        changed = staging / "changed"  # whole day folders and tables that replace the lake's
         with job_settings(spark, {"spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS"}):
-            staged, added, days = _write_spans(spark, paths, lake, lake if created else new,
-                                               ctx, load_id, created)
-        # The vitals of the days the new spans change, over the lake with the new files beside
-        # its own; written before any file moves, so a failure leaves the lake as it was.
-        vitals = stage_vitals(lake, days, staging / "vitals",
+            staged, added, days, learned = _write_spans(
+                spark, paths, lake, lake if created else new, ctx, load_id, created,
+                lambda pairs: learn_templates(lake, pairs, settings, staging / "routes.duckdb",
+                                              changed))
+        # The stored rows the changed templates route elsewhere: their whole days, rewritten
+        # (a new lake holds none).
+        rerouted = ({} if created or not learned.moved else
+                    stage_reroute(lake, settings.with_learned(learned.learned), changed,
+                                  staging / "reroute.duckdb"))
+        if not created:
+            _join_rerouted(new / "spans", changed / "spans", rerouted.get("spans", []))
+        # The vitals of the days the new spans and the re-routed rows change, over the lake
+        # with the new files beside its own; written before any file moves, so a failure
+        # leaves the lake as it was.
+        touched = {d for t in INPUTS for d in rerouted.get(t, [])} | set(days)
+        vitals = stage_vitals(lake, touched, changed, new=changed, swapped=rerouted,
                               added=None if created else new)
+        swapped = {**rerouted, "web_vitals": vitals}
+        whole = ["route_templates"] if learned.changed else []
+        # the ledger's row, for a load that changes the lake (one that adds nothing leaves
+        # every file as it was)
+        ledger = (stage_ledger([ledger_row(load_id, "traces", paths, "otlp-jsonl", started,
+                                           staged, added)], staging / "loads.parquet")
+                  if added or learned.changed or rerouted or vitals else None)
         if created:
-            swap_days(staging / "vitals", lake, {"web_vitals": vitals}, staging / "old")
+            swap_days(changed, lake, swapped, staging / "old", whole)
+            if ledger is not None:
+                add_to_ledger(ledger, lake, load_id)
             if folder.exists():
                 raise ConfigError(f"{folder}: written by someone else meanwhile; nothing added")
             lake.rename(folder)
         else:
             moved = _move_in(new / "spans", folder / "spans")
             try:
-                swap_days(staging / "vitals", folder, {"web_vitals": vitals}, staging / "old")
+                if ledger is not None:
+                    moved.append(add_to_ledger(ledger, folder, load_id))
+                swap_days(changed, folder, swapped, staging / "old", whole)
             except BaseException:
                 _take_back(moved)  # swap_days put its own folders back
                 raise
@@ -207,7 +249,21 @@ def to_parquet(spark: Any, paths: Sequence[Path], folder: Path, ctx: ParseContex
     finally:
         if staging.exists():
             shutil.rmtree(staging)
-    return LakeLoad(folder, len(paths), staged, added, created, len(vitals))
+    return LakeLoad(folder, len(paths), staged, added, created, len(vitals),
+                    len(learned.learned), {t: len(d) for t, d in rerouted.items()})
+
+
+def ledger_row(load_id: str, kind: str, paths: Sequence[Path], fmt: str, started: datetime,
+               staged: int, added: int) -> tuple:
+    """A Spark lake load's row in the ledger (the loads table's columns). The files are one
+    load: ``file`` and ``sha256`` list each, one a line; rows read are the rows the files
+    map to (spans; GA4: events), rows loaded the new ones, duplicates the rest; Spark refuses
+    a file rather than rejecting rows."""
+    from parallax.connectors.load import file_sha256
+
+    return (load_id, "file", kind, "\n".join(map(str, paths)),
+            "\n".join(file_sha256(p) for p in paths), fmt, started, datetime.now(UTC), "ok",
+            None, staged, added, staged - added, 0)
 
 
 def check_files(paths: Sequence[Path], kind: str = "traces", fmt_name: str = "otlp-jsonl",
@@ -237,9 +293,12 @@ def check_files(paths: Sequence[Path], kind: str = "traces", fmt_name: str = "ot
 
 
 def _write_spans(spark: Any, paths: Sequence[Path], lake: Path, staging: Path,
-                 ctx: ParseContext, load_id: str, created: bool) -> tuple[int, int, list]:
-    """Write the files' new spans under ``staging/spans`` (day partitions); (staged, added,
-    the days of the new spans)."""
+                 ctx: ParseContext, load_id: str, created: bool,
+                 learn: Callable[[pa.Table | None], Templates]
+                 ) -> tuple[int, int, list, Templates]:
+    """Write the files' new spans under ``staging/spans`` (day partitions), routed with the
+    templates ``learn`` gives once it has folded in what they teach; (staged, added, the days
+    of the new spans, the templates)."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
@@ -264,9 +323,16 @@ def _write_spans(spark: Any, paths: Sequence[Path], lake: Path, staging: Path,
             fresh = fresh.join(stored.select(*_KEY), list(_KEY), "left_anti")
         # the lake's column order (a join puts its keys first): files of one table agree
         fresh = fresh.select(*canonical.fieldNames(), "_order")
-        fresh = (fresh.drop("_order").withColumn("day", F.to_date("started_at"))
-                 .localCheckpoint())
+        fresh = fresh.drop("_order").localCheckpoint()
         added = fresh.count()
+        # What the new spans teach (route_learning.after_load: spans the lake did not hold),
+        # then the new spans routed with every template, as after_load's reroute leaves them.
+        learned = learn(teaching_pairs(spark, fresh, load_id)
+                        if added and ctx.route.learn else None)
+        norm = ctx.route.with_learned(learned.learned)
+        if norm.fingerprint() != ctx.route.fingerprint():
+            fresh = _rerouted(spark, fresh, norm)
+        fresh = fresh.withColumn("day", F.to_date("started_at"))
         days: list = []
         if added:
             target = staging / "spans"
@@ -274,11 +340,36 @@ def _write_spans(spark: Any, paths: Sequence[Path], lake: Path, staging: Path,
                 shutil.rmtree(target)  # the empty table the export wrote
             fresh.write.partitionBy("day").parquet(str(target))
             days = sorted(d for (d,) in fresh.select("day").distinct().collect())
-        return count, added, days
+        return count, added, days, learned
     except ParallaxError:
         raise
     except Exception as exc:  # Spark's errors: the mapping refused the file, or I/O
         raise refusal(exc, paths, "traces") from None
+
+
+def _rerouted(spark: Any, spans: Any, norm: Any) -> Any:
+    """``spans`` with the route of each ``http_route`` as ``norm`` gives it (as
+    route_learning.reroute sets it): the distinct values routed once, on the driver."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    raws = [r for (r,) in spans.select("http_route").where("http_route IS NOT NULL")
+            .distinct().collect()]
+    routes = spark.createDataFrame([(r, norm(r)) for r in raws], T.StructType([
+        T.StructField("http_route", T.StringType()), T.StructField("_route", T.StringType())]))
+    names = spans.columns
+    return (spans.join(F.broadcast(routes), "http_route", "left")
+            .withColumn("route", F.when(F.col("http_route").isNotNull(), F.col("_route"))
+                        .otherwise(F.col("route")))
+            .select(*names))
+
+
+def _join_rerouted(new: Path, rerouted: Path, days: Sequence) -> None:
+    """The new spans' files of a day that is re-routed go into its rewritten folder, which
+    then replaces the lake's whole (moved in beside the lake's files, they would be lost)."""
+    for day in days:
+        for part in sorted((new / day_folder(day)).glob("*.parquet")):
+            part.rename(rerouted / day_folder(day) / part.name)
 
 
 def refusal(exc: Exception, paths: Sequence[Path], kind: str) -> Exception:

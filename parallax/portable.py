@@ -29,7 +29,8 @@ from sqlglot.errors import ErrorLevel
 from sqlglot.generators.spark import SparkGenerator
 
 __all__ = ["StageQuery", "StageTables", "Statement", "inline_macros", "model_names", "problems",
-           "read_model", "stage_tables_to_spark", "stage_to_spark", "to_spark"]
+           "query_to_spark", "read_model", "stage_tables_to_spark", "stage_to_spark",
+           "to_spark"]
 
 
 class _Spark(Spark):
@@ -250,6 +251,29 @@ def stage_tables_to_spark(sql: str, params: Mapping[str, object], source: str) -
     return StageTables(out, source, columns)
 
 
+def query_to_spark(sql: str, params: Mapping[str, object],
+                   tables: Mapping[str, str] | None = None) -> str:
+    """A one-statement DuckDB file (a query, or ``CREATE … AS`` a query: the query alone) as
+    Spark SQL, with ``$parameters`` bound and the stage files' DuckDB forms rewritten
+    (``models/routes/teach_load.sql``: the lake ingest collects a load's teaching pairs on
+    Spark with it). The tables it reads are the engine's views of the same names, or of the
+    names ``tables`` gives them."""
+    trees = [t for t in sqlglot.parse(sql, read="duckdb") if t is not None]
+    if len(trees) != 1:
+        raise ValueError(f"one statement expected ({len(trees)} found)")
+    tree = trees[0]
+    if isinstance(tree, exp.Create) and isinstance(tree.expression, exp.Query):
+        tree = tree.expression
+    if not isinstance(tree, exp.Query):
+        raise ValueError(f"not a query: {tree.sql()[:80]}")
+    for table in list(tree.find_all(exp.Table)):
+        if tables and not table.db and table.name in tables:
+            table.set("this", exp.to_identifier(tables[table.name]))
+    bound = tree.transform(lambda node: _bind(node, params))
+    return _children_first(bound, _spark_form).sql(dialect=_Spark, comments=False,
+                                                   unsupported_level=ErrorLevel.RAISE)
+
+
 def _hoist_python_calls(tree: exp.Expr) -> exp.Expr:
     """Spark runs no Python function inside a list lambda: a call ``_parallax_f(arg)`` in
     ``list_transform(xs, lambda x, i: …)`` becomes element i of a column computed beside the
@@ -332,6 +356,24 @@ def _json_at(doc: exp.Expr, path: exp.Expr) -> exp.Expr:
     return exp.Anonymous(this="to_json", expressions=[value])
 
 
+def _json_text_at(doc: exp.Expr, path: exp.Expr) -> exp.Expr:
+    """DuckDB's json_extract_string(doc, path) (a string's text, a number's or a boolean's as
+    written, NULL where the path is absent or holds a JSON null) in Spark. An object or a list
+    comes back as JSON text, its keys in Spark's order: no teaching rule reads one."""
+    return exp.Anonymous(this="try_variant_get", expressions=[
+        exp.Anonymous(this="parse_json", expressions=[doc.copy()]),
+        exp.Literal.string(_variant_path(path)), exp.Literal.string("string")])
+
+
+def _variant_path(path: exp.Expr) -> str:
+    """A DuckDB JSON path as Spark's variant path: a quoted key (``$."http.route"``, a key
+    holding a dot) in brackets (``$['http.route']``), which Spark reads as one key."""
+    text = (path.sql(dialect="duckdb") if isinstance(path, exp.JSONPath)
+            else path.name).strip("'")
+    quoted = re.fullmatch(r'\$\."([^"\'\\]*)"', text)
+    return f"$['{quoted.group(1)}']" if quoted else text
+
+
 def _one_based(node: exp.Expr) -> exp.Expr:
     """A lambda's index parameter (DuckDB counts from 1, Spark from 0) as DuckDB's."""
     if not isinstance(node, exp.Lambda) or len(node.expressions) != 2:
@@ -382,6 +424,11 @@ def _spark_form(node: exp.Expr) -> exp.Expr:
                                         true=exp.null())],
                             default=exp.Anonymous(this="to_json",
                                                   expressions=[exp.cast(value, "VARIANT")]))
+    if isinstance(node, exp.JSONExtractScalar):  # json_extract_string
+        doc, path = node.this, node.expression
+        if isinstance(path, exp.Array):  # a list of paths: the list of values
+            return exp.Array(expressions=[_json_text_at(doc, p) for p in path.expressions])
+        return _json_text_at(doc, path)
     if isinstance(node, exp.JSONExtract):
         doc, path = node.this, node.expression
         if isinstance(path, exp.Array):  # a list of paths: the list of values

@@ -219,6 +219,7 @@ def isolated(tmp_path, monkeypatch) -> Path:
 JVM_MODULES = frozenset({
     "tests/correlate/test_lake_analytics.py",
     "tests/correlate/test_lake_ingest.py",
+    "tests/correlate/test_lake_routes.py",
     "tests/correlate/test_spark_parity.py",
     "tests/parallax/test_cli_lake_ingest.py",
     "tests/parallax/test_portable.py",

@@ -69,7 +69,9 @@ def ingest_traces(
 
     With --to-parquet DIR, Spark maps OTLP/JSON-lines files with the same SQL as local
     ingest and appends their new spans to DIR/spans/day=…; the pseudonymisation key is the
-    one local ingest uses for --db (nothing is written to the database)."""
+    one local ingest uses for --db (nothing is written to the database). The lake learns
+    route templates from the new spans as local ingest does, and re-routes the stored days
+    the new templates move."""
     if to_parquet is None:
         _ingest(ctx, "traces", files, format, None, max_reject_rate, {})
         return
@@ -86,9 +88,11 @@ def _ingest_to_parquet(ctx, files, fmt, folder: Path, master: str) -> None:
     paths, context = _lake_context(ctx, files, check_files)
     with spark_session(master) as spark:
         done = to_parquet(spark, paths, folder, context)
+    rerouted = sum(done.rerouted.values())
     echo(f"{'created' if done.created else 'added to'} {done.folder}: {done.added:,} new "
-         f"spans of {done.staged:,} in {done.files:,} file(s); {done.vitals:,} web_vitals day "
-         "partition(s) rewritten")
+         f"spans of {done.staged:,} in {done.files:,} file(s); {done.templates:,} learned "
+         f"route template(s), {rerouted:,} day partition(s) of stored rows re-routed; "
+         f"{done.vitals:,} web_vitals day partition(s) rewritten")
 
 
 def _lake_context(ctx, files, check, options=None):

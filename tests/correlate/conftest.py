@@ -70,7 +70,7 @@ def selection_run(tmp_path_factory) -> Iterator[DemoRun]:
 @dataclass(frozen=True)
 class TraceLake:
     reference: Path  # the small demo database exported (local ingest, then export --parquet)
-    lake: Path  # its route templates exported, then the trace file added by --to-parquet
+    lake: Path  # its declared templates exported, then the trace file added by --to-parquet
     load: object  # that load (parallax.lake_ingest.LakeLoad)
     trace: Path
     key_of: Path  # the database whose key local ingest used
@@ -79,9 +79,9 @@ class TraceLake:
 @pytest.fixture(scope="session")
 def trace_lake(small_demo, spark, tmp_path_factory) -> TraceLake:
     """The small demo world's trace file mapped on Spark into a lake that holds nothing else
-    the files fill (no spans, events, page views, sessions or feedback: the database's route
-    templates and the rest exported), once per run: both lake-ingest modules build on it
-    (test_lake_ingest reads it; test_lake_analytics adds to a copy). Read only."""
+    the files fill (no spans, events, page views, sessions, feedback or learned route
+    templates: the rest of the database exported), once per run: both lake-ingest modules
+    build on it (test_lake_ingest reads it; test_lake_analytics adds to a copy). Read only."""
     from parallax.connectors.base import ParseContext
     from parallax.lake import export_parquet
     from parallax.lake_ingest import to_parquet
@@ -94,6 +94,8 @@ def trace_lake(small_demo, spark, tmp_path_factory) -> TraceLake:
         export_parquet(duck, root / "reference")
         for table in ("spans", "events", "page_views", "sessions", "feedback"):
             rest.execute(f"DELETE FROM {table}")
+        # what the spans taught: the lake learns it again from the file
+        rest.execute("DELETE FROM route_templates WHERE source = 'learned'")
         export_parquet(rest, root / "spark")
     finally:
         duck.close()

@@ -54,6 +54,22 @@ def test_spark_maps_the_spans_local_ingest_maps(trace_lake):
         assert a == b, f"row {i}: {a} vs {b}"
 
 
+def _templates(lake: Path) -> list[tuple]:
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    return con.execute("SELECT * FROM read_parquet(?) ORDER BY template, source",
+                       [str(lake / "route_templates" / "*.parquet")]).fetchall()
+
+
+def test_the_lake_learns_the_templates_local_ingest_learns(trace_lake):
+    """The lake held no learned template; the file teaches what local ingest learned from it
+    (every column: spans, written form, example, first and last seen)."""
+    reference = _templates(trace_lake.reference)
+    assert [r for r in reference if r[1] == "learned"]
+    assert _templates(trace_lake.lake) == reference
+    assert trace_lake.load.templates == sum(1 for r in reference if r[1] == "learned")
+
+
 def test_ingesting_the_file_again_adds_nothing(trace_lake, spark):
     from parallax.lake_ingest import to_parquet
 
@@ -92,7 +108,7 @@ def test_bad_input_is_refused_in_one_line_and_nothing_is_written(trace_lake, spa
 def test_a_new_lake_holds_every_table(trace_lake, spark, tmp_path):
     """A missing folder becomes a whole lake (every canonical table, the spans added), which
     the Spark engine reads."""
-    from parallax.lake import TABLES
+    from parallax.lake import LEDGER, TABLES
     from parallax.lake_ingest import to_parquet
     from parallax.spark_engine import SparkExposure
 
@@ -100,7 +116,7 @@ def test_a_new_lake_holds_every_table(trace_lake, spark, tmp_path):
     head.write_bytes(b"".join(trace_lake.trace.read_bytes().splitlines(keepends=True)[:20]))
     load = to_parquet(spark, [head], tmp_path / "lake", _context(trace_lake.key_of, head))
     assert load.created and load.added == load.staged > 0
-    assert sorted(p.name for p in (tmp_path / "lake").iterdir()) == sorted(TABLES)
+    assert sorted(p.name for p in (tmp_path / "lake").iterdir()) == sorted([*TABLES, LEDGER])
     assert len(_spans(tmp_path / "lake")) == load.added
     SparkExposure(spark, tmp_path / "lake")  # every table there, readable
 

@@ -8,7 +8,7 @@ import pytest
 
 from parallax.cli import run
 from parallax.errors import ConfigError
-from parallax.lake import TABLES, export_parquet
+from parallax.lake import LEDGER, TABLES, export_parquet
 
 
 def _load(con):
@@ -30,7 +30,7 @@ def test_tables_partitioned_by_utc_day(con, tmp_path):
     assert summary.rows["feedback"] == 0 and summary.days == 2
     assert sorted(p.name for p in (out / "spans").iterdir()) == ["day=2026-10-05",
                                                                  "day=2026-10-06"]
-    assert {p.name for p in out.iterdir()} == set(TABLES)
+    assert {p.name for p in out.iterdir()} == {*TABLES, LEDGER}
     back = duckdb.connect().execute(
         "SELECT trace_id, day FROM read_parquet(?, hive_partitioning = true) ORDER BY trace_id",
         [str(out / "spans" / "**" / "*.parquet")]).fetchall()
@@ -65,6 +65,24 @@ def test_failed_export_leaves_nothing(con, tmp_path, monkeypatch):
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
 
 
+def test_the_ledger_is_exported_with_the_tables(con, tmp_path):
+    """The database's loads table goes to DIR/loads/ (a lake ingest adds its own rows there),
+    every column as the migration declares it."""
+    from parallax.lake import ledger_sql
+
+    con.execute("INSERT INTO loads VALUES ('l1', 'file', 'traces', 'a.jsonl', 'ab', "
+                "'otlp-jsonl', TIMESTAMPTZ '2026-10-06 08:00:00+00', NULL, 'ok', NULL, "
+                "3, 2, 1, 0)")
+    summary = export_parquet(con, tmp_path / "lake")
+    assert summary.rows[LEDGER] == 1
+    back = duckdb.connect()
+    back.execute("SET TimeZone = 'UTC'")
+    got = back.execute("SELECT * FROM read_parquet(?)",
+                       [str(tmp_path / "lake" / LEDGER / "*.parquet")]).fetchall()
+    assert got == con.execute("SELECT * FROM loads").fetchall()
+    assert "CREATE TABLE loads (" in ledger_sql() and "rows_rejected" in ledger_sql()
+
+
 def test_cli_export(db_path, con, tmp_path, capsys):
     _load(con)
     con.close()
@@ -90,7 +108,7 @@ def test_a_lake_load_builds_a_missing_lake_aside_and_moves_it_in_whole(tmp_path)
     with lake_load(tmp_path / "lake", ["feedback"]) as target:
         (target.staging / "new").mkdir()
     assert beside() == ["lake"] and sorted(p.name for p in (tmp_path / "lake").iterdir()) == \
-        sorted(TABLES)
+        sorted([*TABLES, LEDGER])
     with lake_load(tmp_path / "lake", ["feedback", "events"]) as target:
         assert not target.created and target.lake == tmp_path / "lake"
     (tmp_path / "other").mkdir()

@@ -111,6 +111,20 @@ def test_rejected_rows_are_kept_with_the_reason(lakes, small_demo):
     assert "survey preview" in got[0][1]
 
 
+def test_the_load_is_in_the_lakes_ledger_as_local_ingest_records_it(lakes, small_demo):
+    """One file added to DIR/loads: local ingest's own row for the survey export (the lake's
+    copy of the database's ledger, exported, holds the database's)."""
+    columns = "source, kind, file, sha256, format, status, error, rows_read, rows_loaded, " \
+              "rows_duplicate, rows_rejected"
+    added, = (lakes.root / "lake" / "loads").glob("load-*.parquet")
+    got = duckdb.connect().execute(f"SELECT {columns} FROM read_parquet(?)",
+                                   [str(added)]).fetchall()
+    duck = duckdb.connect(str(small_demo), read_only=True)
+    want = duck.execute(f"SELECT {columns} FROM loads WHERE file LIKE "
+                        "'%qualtrics_export.csv'").fetchall()
+    assert got == want and want[0][8] > 100
+
+
 def test_loading_the_file_again_changes_no_file(lakes):
     before = _files(lakes.root / "lake")
     again = to_parquet([lakes.export], lakes.root / "lake",

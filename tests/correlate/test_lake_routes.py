@@ -1,0 +1,182 @@
+"""Route learning in ``ingest traces --to-parquet``: on a shop of the world family whose slug
+routes only learned templates name (``/c/{slug}``, ``/journal/{post}``), the lake after the
+trace file is what local ingest and ``export --parquet`` give: the same route templates, the
+same routes in spans, and page views, events and feedback loaded before the traces re-routed
+as local ingest re-routes them. Learning off forgets and re-routes as local ingest does."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from parallax.config import Config
+from parallax.connectors.base import ParseContext
+from parallax.connectors.load import ingest_files
+from parallax.connectors.route_learning import prepare
+from parallax.db import connect
+from parallax.lake import export_parquet
+from parallax.options import ingest_options
+
+# the raw column each routed table derives its route from, and the row's key
+_ROUTED = {"spans": ("http_route", "trace_id, span_id, kind"), "page_views": ("url", "event_key"),
+           "events": ("url", "event_key"), "feedback": ("page_url", "source, feedback_id")}
+
+
+@dataclass(frozen=True)
+class RoutedLake:
+    files: Path  # the world's files
+    db: Path  # local ingest of every file (its key is the lake's too)
+    reference: Path  # that database exported
+    before: Path  # the database without its spans and what they taught, exported
+    lake: Path  # a copy of ``before`` with the trace file added by --to-parquet
+    load: object  # that load (parallax.lake_ingest.LakeLoad)
+    trace: Path
+
+
+def _context(db: Path, file: Path, cfg: Config | None = None) -> ParseContext:
+    opts = ingest_options(cfg or Config(), db)
+    return ParseContext(file=str(file), pseudonymize=opts.pseudonymize, route=opts.route)
+
+
+@pytest.fixture(scope="module")
+def routed(spark, tmp_path_factory) -> RoutedLake:
+    from parallax.demo import build_world
+    from parallax.demo.family import draw_spec
+    from parallax.lake_ingest import to_parquet
+
+    root = tmp_path_factory.mktemp("routed-lake")
+    files = build_world(root / "files", seed=13, sessions=150, spec=draw_spec(13))
+    db = root / "local.duckdb"
+    con = connect(db)
+    try:
+        opts = ingest_options(Config(), db)
+        for kind, paths in files.by_kind(("traces", "feedback", "analytics")):
+            ingest_files(con, kind, list(paths), opts)
+        export_parquet(con, root / "reference")
+    finally:
+        con.close()
+    # The same database as if the traces had never come: page views, events and feedback
+    # routed without the templates the spans taught (prepare re-routes them).
+    shutil.copy(db, root / "before.duckdb")
+    con = connect(root / "before.duckdb")
+    try:
+        con.execute("DELETE FROM spans")
+        con.execute("DELETE FROM route_templates WHERE source = 'learned'")
+        prepare(con, opts.route)
+        export_parquet(con, root / "before")
+    finally:
+        con.close()
+    shutil.copytree(root / "before", root / "lake")
+    trace, = files.traces
+    load = to_parquet(spark, [trace], root / "lake", _context(db, trace))
+    return RoutedLake(root / "files", db, root / "reference", root / "before", root / "lake",
+                      load, trace)
+
+
+def _read(lake: Path, table: str, columns: str) -> list[tuple]:
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    return con.execute(f"SELECT {columns} FROM read_parquet(?, hive_partitioning = true, "
+                       f"union_by_name = true) ORDER BY ALL",
+                       [str(lake / table / "**" / "*.parquet")]).fetchall()
+
+
+def _routes(lake: Path, table: str) -> list[tuple]:
+    raw, key = _ROUTED[table]
+    return _read(lake, table, f"{key}, {raw}, route, day")
+
+
+def _hashes(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_the_world_needs_learned_templates(routed):
+    """Otherwise the parity below proves nothing: the file teaches templates, and without
+    them the stored rows and the spans land on other routes."""
+    from parallax.connectors.routes import RouteNormalizer
+
+    learned = [t for t, source in _read(routed.reference, "route_templates", "template, source")
+               if source == "learned"]
+    assert "/c/{slug}" in learned
+    for table in ("page_views", "events", "feedback"):
+        assert _routes(routed.before, table) != _routes(routed.reference, table), table
+    plain = RouteNormalizer()
+    spans = _read(routed.reference, "spans", "http_route, route")
+    assert any(raw is not None and plain(raw) != route for raw, route in spans)
+
+
+def test_the_lake_learns_and_reroutes_as_local_ingest(routed):
+    columns = "template, source, spans, written, example, first_seen, last_seen"
+    assert (_read(routed.lake, "route_templates", columns)
+            == _read(routed.reference, "route_templates", columns))
+    for table in _ROUTED:
+        assert _routes(routed.lake, table) == _routes(routed.reference, table), table
+    assert _read(routed.lake, "web_vitals", "*") == _read(routed.reference, "web_vitals", "*")
+    assert routed.load.added == routed.load.staged > 0
+    assert set(routed.load.rerouted) == {"page_views", "events", "feedback"}
+
+
+def test_the_load_is_in_the_lakes_ledger_as_local_ingest_records_it(routed):
+    """One row added to DIR/loads, with local ingest's file, hash, format and counts."""
+    columns = "kind, file, sha256, format, status, rows_read, rows_loaded, rows_duplicate, " \
+              "rows_rejected"
+    added = (set(_read(routed.lake, "loads", f"load_id, {columns}"))
+             - set(_read(routed.before, "loads", f"load_id, {columns}")))
+    local = duckdb.connect(str(routed.db), read_only=True)
+    want = local.execute(f"SELECT {columns} FROM loads WHERE kind = 'traces'").fetchall()
+    assert [row[1:] for row in added] == want and want[0][5] == routed.load.staged
+
+
+def test_only_the_days_with_a_moved_row_are_rewritten(routed):
+    """A day partition of a re-routed table is rewritten only when a row of it moved."""
+    before, after = _hashes(routed.before), _hashes(routed.lake)
+    for table in ("page_views", "events", "feedback"):
+        moved = {day for *_, day in set(_routes(routed.before, table))
+                 - set(_routes(routed.reference, table))}
+        days = {p.split("/")[1] for p in before if p.startswith(f"{table}/day=")}
+        kept = {d for d in days if d.removeprefix("day=") not in {str(m) for m in moved}}
+        assert moved and len(moved) == routed.load.rerouted[table]
+        for path, digest in before.items():
+            if path.startswith(table) and path.split("/")[1] in kept:
+                assert after.get(path) == digest, path
+
+
+def test_ingesting_the_file_again_changes_no_file(routed, spark):
+    from parallax.lake_ingest import to_parquet
+
+    before = _hashes(routed.lake)
+    again = to_parquet(spark, [routed.trace], routed.lake, _context(routed.db, routed.trace))
+    assert again.staged > 0 and again.added == 0 and again.rerouted == {}
+    assert _hashes(routed.lake) == before
+
+
+def test_learning_off_forgets_and_reroutes_as_local_ingest(routed, spark, tmp_path):
+    """[routes] learn = false: local ingest of every file gives no learned template and the
+    routes of the settings alone; the lake that had learned them, given the file again, ends
+    the same (the learned rows forgotten, the stored rows re-routed back)."""
+    from parallax.lake_ingest import to_parquet
+
+    off = Config(route_learn=False)
+    con = connect(tmp_path / "off.duckdb")
+    try:
+        opts = ingest_options(off, routed.db)  # the lake's key
+        for kind in ("traces", "feedback", "analytics"):
+            ingest_files(con, kind, sorted((routed.files / kind).iterdir()), opts)
+        export_parquet(con, tmp_path / "local-off")
+    finally:
+        con.close()
+    shutil.copytree(routed.lake, tmp_path / "lake")
+    load = to_parquet(spark, [routed.trace], tmp_path / "lake",
+                      _context(routed.db, routed.trace, off))
+    assert load.added == 0 and load.templates == 0 and load.rerouted
+    local = _read(tmp_path / "local-off", "route_templates", "template, source, spans")
+    assert not [r for r in local if r[1] == "learned"]
+    assert _read(tmp_path / "lake", "route_templates", "template, source, spans") == local
+    for table in _ROUTED:
+        assert _routes(tmp_path / "lake", table) == _routes(tmp_path / "local-off", table), table

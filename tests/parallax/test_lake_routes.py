@@ -1,0 +1,276 @@
+"""The lake's route learning without a JVM (parallax.lake_routes): teaching pairs folded into
+the lake's route_templates as local ingest folds them, stored days re-routed as local ingest
+re-routes them, route_templates swapped whole, and the teaching query transpiled for Spark.
+Spark's own run of it is tests/correlate/test_lake_routes.py."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+from parallax.config import Config
+from parallax.connectors.load import ingest_files
+from parallax.connectors.route_learning import prepare, run_sql
+from parallax.db import connect
+from parallax.lake import export_parquet, swap_days
+from parallax.options import ingest_options
+
+_ROUTED = {"spans": ("http_route", "trace_id, span_id, kind"), "page_views": ("url", "event_key"),
+           "events": ("url", "event_key"), "feedback": ("page_url", "source, feedback_id")}
+
+
+@dataclass(frozen=True)
+class World:
+    reference: Path  # local ingest of every file, exported
+    before: Path  # the same without spans and learned templates (the rest re-routed), exported
+    pairs: pa.Table  # what the trace file teaches (teach_load.sql on the local database)
+    learned: list[str]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> World:
+    """A shop of the world family whose slug routes only learned templates name."""
+    from parallax.connectors.route_learning import stored_templates
+    from parallax.demo import build_world
+    from parallax.demo.family import draw_spec
+
+    root = tmp_path_factory.mktemp("lake-routes")
+    files = build_world(root / "files", seed=13, sessions=150, spec=draw_spec(13))
+    db = root / "local.duckdb"
+    con = connect(db)
+    try:
+        opts = ingest_options(Config(), db)
+        for kind, paths in files.by_kind(("traces", "feedback", "analytics")):
+            ingest_files(con, kind, list(paths), opts)
+        export_parquet(con, root / "reference")
+        learned = stored_templates(con)
+        [(load_id,)] = con.execute("SELECT DISTINCT load_id FROM spans").fetchall()
+        run_sql(con, "teach_load.sql", {"load_id": load_id})
+        pairs = con.sql("SELECT * FROM _route_seen").to_arrow_table()
+        con.execute("DELETE FROM spans")
+        con.execute("DELETE FROM route_templates WHERE source = 'learned'")
+        prepare(con, opts.route)
+        export_parquet(con, root / "before")
+    finally:
+        con.close()
+    return World(root / "reference", root / "before", pairs, learned)
+
+
+def _read(lake: Path, table: str, columns: str) -> list[tuple]:
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    return con.execute(f"SELECT {columns} FROM read_parquet(?, hive_partitioning = true, "
+                       "union_by_name = true) ORDER BY ALL",
+                       [str(lake / table / "**" / "*.parquet")]).fetchall()
+
+
+def _routes(lake: Path, table: str) -> list[tuple]:
+    raw, key = _ROUTED[table]
+    return _read(lake, table, f"{key}, {raw}, route")
+
+
+_TEMPLATES = "template, source, spans, written, example, first_seen, last_seen"
+
+
+def test_pairs_fold_into_the_templates_local_ingest_learned(world, tmp_path):
+    from parallax.connectors.routes import RouteNormalizer
+    from parallax.lake_routes import learn_templates
+
+    assert "/c/{slug}" in world.learned
+    got = learn_templates(world.before, world.pairs, RouteNormalizer(), tmp_path / "s.duckdb",
+                          tmp_path / "out")
+    assert got.changed and got.moved and got.learned == world.learned
+    assert (_read(tmp_path / "out", "route_templates", _TEMPLATES)
+            == _read(world.reference, "route_templates", _TEMPLATES))
+
+
+def test_nothing_taught_changes_nothing_and_learning_off_forgets(world, tmp_path):
+    from parallax.connectors.routes import RouteNormalizer
+    from parallax.lake_routes import learn_templates
+
+    same = learn_templates(world.reference, None, RouteNormalizer(), tmp_path / "a.duckdb",
+                           tmp_path / "a")
+    assert not same.changed and not same.moved and not (tmp_path / "a").exists()
+    off = learn_templates(world.reference, world.pairs, RouteNormalizer(learn=False),
+                          tmp_path / "b.duckdb", tmp_path / "b")
+    assert off.changed and off.moved and off.learned == []
+    assert _read(tmp_path / "b", "route_templates", "source") == []  # nothing declared
+    declared = learn_templates(world.before, None, RouteNormalizer(declared=("/c/:slug",)),
+                               tmp_path / "c.duckdb", tmp_path / "c")
+    assert declared.moved
+    assert _read(tmp_path / "c", "route_templates", "template, source, spans") == [
+        ("/c/{slug}", "config", 0)]
+
+
+def test_stored_days_are_rerouted_as_local_ingest_reroutes(world, tmp_path):
+    """The page views, events and feedback of the lake without traces, re-routed with the
+    learned templates, are the reference's; only the days holding a moved row are written."""
+    from parallax.connectors.routes import RouteNormalizer
+    from parallax.lake_routes import stage_reroute
+
+    lake = tmp_path / "lake"
+    shutil.copytree(world.before, lake)
+    norm = RouteNormalizer().with_learned(world.learned)
+    days = stage_reroute(lake, norm, tmp_path / "new")
+    assert set(days) == {"page_views", "events", "feedback"}
+    for table, changed in days.items():
+        written = sorted(p.name for p in (tmp_path / "new" / table).iterdir())
+        assert written == sorted(f"day={d}" for d in changed)
+        held = [p for p in (lake / table).iterdir() if p.name.startswith("day=")]
+        assert len(changed) <= len(held)
+    swap_days(tmp_path / "new", lake, days, tmp_path / "old")
+    for table in ("page_views", "events", "feedback"):
+        assert _routes(lake, table) == _routes(world.reference, table), table
+        assert (_read(lake, table, "* EXCLUDE (route)")
+                == _read(world.before, table, "* EXCLUDE (route)")), table
+    assert stage_reroute(lake, norm, tmp_path / "again") == {}  # nothing left to move
+
+
+def test_a_whole_table_is_swapped_and_put_back_on_failure(tmp_path, monkeypatch):
+    lake, new, old = tmp_path / "lake", tmp_path / "new", tmp_path / "old"
+    for folder, text in ((lake / "route_templates", "old"), (new / "route_templates", "new"),
+                         (lake / "events" / "day=2026-01-01", "a"),
+                         (new / "events" / "day=2026-01-01", "b"),
+                         (lake / "web_vital_thresholds", "c"),
+                         (new / "web_vital_thresholds", "d")):
+        folder.mkdir(parents=True)
+        (folder / "part-0.parquet").write_text(text)
+    rename = Path.rename
+
+    def failing(self, target):
+        if self == new / "web_vital_thresholds":
+            raise OSError("disk full")
+        return rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", failing)
+    with pytest.raises(OSError, match="disk full"):  # the last table cannot move in
+        swap_days(new, lake, {"events": [date(2026, 1, 1)]}, old,
+                  ["route_templates", "web_vital_thresholds"])
+    for table, text in (("route_templates", "old"), ("events/day=2026-01-01", "a"),
+                        ("web_vital_thresholds", "c")):
+        assert (lake / table / "part-0.parquet").read_text() == text, table
+    monkeypatch.setattr(Path, "rename", rename)
+    swap_days(new, lake, {"events": [date(2026, 1, 1)]}, old, ["route_templates"])
+    assert (lake / "route_templates" / "part-0.parquet").read_text() == "new"
+    assert (lake / "events" / "day=2026-01-01" / "part-0.parquet").read_text() == "b"
+
+
+def test_the_teaching_query_transpiles_for_spark():
+    sqlglot = pytest.importorskip("sqlglot", reason="the spark extra (sqlglot) is not installed")
+    from parallax.db import read_sql
+    from parallax.portable import query_to_spark
+
+    sql = query_to_spark(read_sql("models", "routes/teach_load.sql"), {"load_id": "L1"},
+                         tables={"spans": "new_spans"})
+    assert "FROM new_spans" in sql and "'L1'" in sql and "$" not in sql.replace("'$[", "")
+    assert "'$[\\'http.route\\']', 'string'" in sql  # a key holding a dot: one key
+    assert "CREATE" not in sql.upper()
+    sqlglot.parse_one(sql, read="spark")
+
+
+class _Conf:  # the run-time settings a lake ingest sets and puts back (job_settings)
+    def __init__(self):
+        self.values = {}
+
+    def isModifiable(self, key):  # noqa: N802  (Spark's name)
+        return True
+
+    def get(self, key, default=None):
+        return self.values.get(key, default)
+
+    def set(self, key, value):
+        self.values[key] = value
+
+    def unset(self, key):
+        self.values.pop(key, None)
+
+
+class _Context:
+    def setLogLevel(self, level):  # noqa: N802  (Spark's name)
+        pass
+
+
+def _traces_load(world: World, tmp_path: Path, monkeypatch) -> tuple[Path, dict]:
+    """``ingest traces --to-parquet`` into a copy of the lake without traces, Spark's mapping
+    and teaching query stood in for: the "mapped" spans are the reference's (routed as the
+    load leaves them), what they teach the pairs local ingest learned from. Everything after
+    (folding, re-routing the stored days, vitals, the swap) is the ingest's own."""
+    import parallax.lake_ingest as lake_ingest
+    from parallax.connectors.base import ParseContext
+
+    lake = tmp_path / "lake"
+    shutil.copytree(world.before, lake)
+
+    def write_spans(spark, paths, lake_, staging, ctx, load_id, created, learn):
+        days = []
+        for folder in sorted((world.reference / "spans").glob("day=*")):
+            shutil.copytree(folder, staging / "spans" / folder.name)
+            days.append(date.fromisoformat(folder.name.removeprefix("day=")))
+        rows = len(_read(world.reference, "spans", "span_id"))
+        return rows, rows, days, learn(world.pairs)
+
+    monkeypatch.setattr(lake_ingest, "_write_spans", write_spans)
+    spark = type("Spark", (), {"conf": _Conf(), "sparkContext": _Context()})()
+    trace = tmp_path / "spans.jsonl"
+    trace.write_text("{}\n")  # read by nothing: the mapping is stood in for
+    opts = ingest_options(Config(), tmp_path / "w.duckdb")
+    ctx = ParseContext(file=str(trace), pseudonymize=opts.pseudonymize, route=opts.route)
+    return lake, {"spark": spark, "paths": [trace], "folder": lake, "ctx": ctx}
+
+
+def _hashes(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file()}
+
+
+def test_a_trace_load_reroutes_the_stored_days_and_swaps_them_in(world, tmp_path,
+                                                                monkeypatch):
+    import parallax.lake_ingest as lake_ingest
+
+    lake, call = _traces_load(world, tmp_path, monkeypatch)
+    monkeypatch.setattr(lake_ingest, "check_files", lambda paths: None)
+    load = lake_ingest.to_parquet(**call)
+    assert load.templates == len(world.learned) and load.rerouted
+    assert (_read(lake, "route_templates", _TEMPLATES)
+            == _read(world.reference, "route_templates", _TEMPLATES))
+    for table in _ROUTED:
+        assert _routes(lake, table) == _routes(world.reference, table), table
+    assert _read(lake, "web_vitals", "*") == _read(world.reference, "web_vitals", "*")
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
+    from parallax.connectors.load import file_sha256
+
+    ledger = sorted((lake / "loads").glob("load-*.parquet"))
+    assert len(ledger) == 1
+    rows = _read(lake, "loads", "* EXCLUDE (load_id, started_at, finished_at)")
+    trace = call["paths"][0]
+    assert ("file", "traces", str(trace), file_sha256(trace), "otlp-jsonl", "ok", None,
+            load.staged, load.added, 0, 0) in rows
+
+
+def test_a_failed_swap_leaves_the_lake_as_it_was(world, tmp_path, monkeypatch):
+    """The last folder cannot move in (the route templates, after the re-routed days and the
+    new spans): the lake keeps every file as it was, and the staging folder goes."""
+    import parallax.lake_ingest as lake_ingest
+
+    lake, call = _traces_load(world, tmp_path, monkeypatch)
+    monkeypatch.setattr(lake_ingest, "check_files", lambda paths: None)
+    before = _hashes(lake)
+    rename = Path.rename
+
+    def failing(self, target):
+        if self.name == "route_templates" and self.parent.name == "changed":
+            raise OSError("disk full")
+        return rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", failing)
+    with pytest.raises(OSError, match="disk full"):
+        lake_ingest.to_parquet(**call)
+    monkeypatch.setattr(Path, "rename", rename)
+    assert _hashes(lake) == before
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
