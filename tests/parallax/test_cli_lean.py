@@ -4,9 +4,11 @@ and the process's exit code through ``main`` must be ``run``'s."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
+import duckdb
 import pytest
 import typer
 from typer.core import TyperGroup as Group
@@ -97,3 +99,19 @@ def test_the_entry_points_exit_code_is_runs(tmp_path, monkeypatch, args, capsys)
                            *args], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert proc.returncode == code
     assert (code == 0) == ("Usage: parallax findings" in proc.stdout)
+
+
+def test_a_write_through_the_entry_point_is_closed_and_kept(tmp_path) -> None:
+    """The entry point freezes the collector before the interpreter exits: the command's
+    database must still be closed (checkpointed: no WAL left) and its rows kept."""
+    env = {**os.environ, "PARALLAX_KEY": "cli-test-key-0123456789abcdef"}
+    db = tmp_path / "a.duckdb"
+    proc = subprocess.run([sys.executable, "-c", "from parallax.cli import main; main()",
+                           "--db", str(db), "annotate", "add", "--kind", "deploy",
+                           "--service", "shop-api", "--start", "2026-10-06T09:30",
+                           "--description", "v2.4"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert not db.with_name(db.name + ".wal").exists()
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT description FROM annotations").fetchall() == [("v2.4",)]
