@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -65,25 +64,15 @@ def correlate(con: duckdb.DuckDBPyConnection, *, settings: Settings | None = Non
         # before it is in (a fit that needs it first waits for this import to finish)
         pool.submit(importlib.import_module, "scipy.optimize")
         coverage = exposure(con, join, since, until)
-        # The window's tables just written (16 MB of WAL at 20 k sessions) would otherwise be
-        # copied into the file by the checkpoint that closing the database runs, after the
-        # last line (0.13-0.15 s at 20 k): checkpointed now, in the background, while the
-        # fits compute; stopped before anything below writes.
-        writes_next = threading.Event()
-        checkpointed = pool.submit(_checkpoint, con.cursor(), writes_next)
-        try:
-            from parallax.correlate.frame import read_delivery  # polars: loaded meanwhile
+        from parallax.correlate.frame import read_delivery  # polars: loaded meanwhile too
 
-            delivery = read_delivery(con)
-            if coverage.responses == 0 and not delivery:
-                window = "" if since is None and until is None else (
-                    f" between {since or 'the start'} and {until or 'the end'}")
-                raise NoDataError(f"nothing to correlate{window}: no feedback and no page "
-                                  "loads (load some with `parallax ingest`)")
-            findings, modelled = stats.result().conclude(con, delivery, settings)
-        finally:
-            writes_next.set()
-        checkpointed.result()
+        delivery = read_delivery(con)
+        if coverage.responses == 0 and not delivery:
+            window = "" if since is None and until is None else (
+                f" between {since or 'the start'} and {until or 'the end'}")
+            raise NoDataError(f"nothing to correlate{window}: no feedback and no page loads "
+                              "(load some with `parallax ingest`)")
+        findings, modelled = stats.result().conclude(con, delivery, settings)
         if getattr(exposure, "pages_here", True):
             findings, checked = answered.result().check(con, findings, settings, selection,
                                                         since, until)
@@ -100,26 +89,6 @@ def correlate(con: duckdb.DuckDBPyConnection, *, settings: Settings | None = Non
               since, until, coverage, modelled, tuple(findings), parameters, checked)
     _store(con, run)
     return run
-
-
-def _checkpoint(cursor: duckdb.DuckDBPyConnection, stop: threading.Event) -> bool:
-    """CHECKPOINT on a cursor of the run's connection (the same database), then the cursor
-    closed; whether it ran. DuckDB refuses a checkpoint while a query of the run is in flight
-    (the frames are read as the fits start): tried again every 5 ms until ``stop`` is set —
-    the fits read nothing, so it gets in. Refused to the end, or failing otherwise, the
-    checkpoint is left to closing the database, as before."""
-    try:
-        while True:
-            try:
-                cursor.execute("CHECKPOINT")
-                return True
-            except duckdb.TransactionException:
-                if stop.wait(0.005):
-                    return False
-            except duckdb.Error:
-                return False
-    finally:
-        cursor.close()
 
 
 def _store(con: duckdb.DuckDBPyConnection, run: Run) -> None:

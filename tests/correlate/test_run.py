@@ -144,22 +144,3 @@ def test_the_run_keeps_how_much_landed_on_a_route_template(demo_run) -> None:
                     "page_views_on_template": cov.page_views_on_template}
     assert 0 < kept["responses_on_template"] <= kept["responses"]  # the demo's routes are all
     assert kept["page_views_on_template"] / kept["page_views"] > 0.99  # learned from its spans
-
-
-def test_the_window_tables_are_checkpointed_before_the_run_is_stored(demo_run) -> None:
-    """correlate checkpoints the window's tables in the background while it fits, so closing
-    the database has only the run's own rows left to copy from the WAL."""
-    from parallax.exposure import build_exposure
-
-    con, path = demo_run.con, demo_run.db_path
-
-    def wal() -> int:
-        log = path.with_name(path.name + ".wal")
-        return log.stat().st_size if log.exists() else 0
-
-    con.execute("CHECKPOINT")
-    build_exposure(con, JoinSettings())
-    window = wal()  # the window's tables alone, as correlate writes them
-    assert window > 0
-    run = correlate(con)
-    assert run.findings and wal() < window / 4
