@@ -45,7 +45,7 @@ from parallax.correlate.normal import (
 from parallax.correlate.settings import TAILS, Settings
 from parallax.numbers import Interval
 
-__all__ = ["Models", "SubjectEffect", "delivery_columns", "fit_models",
+__all__ = ["Models", "SubjectEffect", "delivery_columns", "distinct_rows", "fit_models",
            "good_delivery", "subject_effects"]
 
 
@@ -126,8 +126,24 @@ def _summed_draws(fit: LogitFit, X: np.ndarray, draws: np.ndarray) -> np.ndarray
     once and weighted by how often it occurs."""
     if len(X) == 0:
         return np.zeros(len(draws))
-    distinct, counts = np.unique(X, axis=0, return_counts=True)
+    distinct, counts = distinct_rows(X)
     return fit.predict_draws(distinct, draws) @ counts.astype(float)
+
+
+def distinct_rows(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(X, axis=0, return_counts=True)`` of a 2-D float matrix: the same rows in
+    the same (lexicographic) order with the same counts, so the sums above are the same to the
+    bit. ``np.unique`` sorts the rows as records, compared field by field; ``lexsort`` on the
+    columns takes half the time (its 20 calls took 0.11 s of correlate at 20 k sessions, load
+    ≈ 7). A matrix holding a NaN keeps ``np.unique`` (where records with a NaN sort is its
+    own rule)."""
+    if X.ndim != 2 or not np.isfinite(X).all():
+        return np.unique(X, axis=0, return_counts=True)
+    ordered = X[np.lexsort(X.T[::-1])]
+    first = np.ones(len(ordered), dtype=bool)
+    first[1:] = np.any(ordered[1:] != ordered[:-1], axis=1)
+    starts = np.flatnonzero(first)
+    return ordered[starts], np.diff(np.append(starts, len(ordered)))
 
 
 def subject_effects(m: Models, settings: Settings, *, relative: bool = False,

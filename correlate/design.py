@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -55,10 +56,16 @@ class Design:
                 X[:, self.names.index(name)] = values
         if "log_load" in columns and self.slopes_at is not None:
             load = np.asarray(columns["log_load"], dtype=float) - self.slopes_at
-            for i in self.slope_columns:
-                level = self.names[i].split("=", 1)[1]
-                X[:, i] = np.where((self.subject == level) & self.slope_rows, load, 0.0)
+            for i, rows in self._slope_rows_by_column:
+                X[:, i] = np.where(rows, load, 0.0)
         return X
+
+    @cached_property
+    def _slope_rows_by_column(self) -> list[tuple[int, np.ndarray]]:
+        """Per slope column, the rows it applies to: the same for every counterfactual of this
+        design, and comparing each row's level as text is most of what ``replace`` costs."""
+        return [(i, (self.subject == self.names[i].split("=", 1)[1]) & self.slope_rows)
+                for i in self.slope_columns]
 
 
 def pooled(values: np.ndarray, min_count: int) -> np.ndarray:

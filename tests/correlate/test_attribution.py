@@ -143,3 +143,25 @@ def test_segments_are_measured_against_the_rest_of_the_site(world) -> None:
     assert mobile.baseline_poor_rate == pytest.approx(frame.y[device == "desktop"].mean())
     assert mobile.explained_share is not None
     assert 0.1 < mobile.explained_share.estimate < 0.7  # planted: 0.16 / (0.16 + 0.3)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_distinct_rows_are_numpys_unique_rows(seed) -> None:
+    """The impact sums weight each distinct design row by its count: the same rows, order and
+    counts as np.unique gives, whatever the ties (dummies, rounded values, signed zeros)."""
+    from parallax.correlate.attribution import distinct_rows
+
+    rng = np.random.default_rng(seed)
+    X = np.column_stack([rng.integers(0, 2, (600, 12)).astype(float),
+                         np.round(rng.normal(size=(600, 3)), 1)])
+    X = np.vstack([X, X[rng.integers(0, 600, 300)]])
+    X[rng.integers(0, 900, 40), 13] = -0.0
+    rows, counts = distinct_rows(X)
+    want_rows, want_counts = np.unique(X, axis=0, return_counts=True)
+    assert len(rows) < len(X)  # there were repeats to fold
+    assert np.array_equal(rows, want_rows) and np.array_equal(counts, want_counts)
+    X[5, 2] = np.nan
+    rows, counts = distinct_rows(X)
+    want_rows, want_counts = np.unique(X, axis=0, return_counts=True)
+    assert np.array_equal(rows, want_rows, equal_nan=True)
+    assert np.array_equal(counts, want_counts)

@@ -54,3 +54,18 @@ def test_replace_is_a_counterfactual_copy() -> None:
     X = d.replace({"error": np.zeros(19), "not-a-column": np.ones(19)})
     assert X[:, d.column("error")].sum() == 0 and d.X[:, d.column("error")].sum() == 19
     assert np.array_equal(np.delete(X, d.column("error"), 1), np.delete(d.X, d.column("error"), 1))
+
+
+def test_a_counterfactual_load_moves_each_levels_slope_on_its_slope_rows_only() -> None:
+    load = np.linspace(-1, 1, len(ROUTES))
+    rows = np.arange(len(ROUTES)) % 3 != 0
+    d = build_design("route", ROUTES, {}, delivery={"log_load": load}, min_level=5,
+                     slopes_at=0.5, slope_rows=rows)
+    for new in (np.full(len(ROUTES), 2.0), np.linspace(3, 4, len(ROUTES))):  # twice: cached
+        X = d.replace({"log_load": new})
+        assert d.slope_columns
+        for i in d.slope_columns:
+            level = d.names[i].split("=", 1)[1]
+            want = np.where((d.subject == level) & rows, new - 0.5, 0.0)
+            assert np.array_equal(X[:, i], want) and np.any(want != 0.0)
+        assert np.array_equal(X[:, d.names.index("log_load")], new)
