@@ -6,7 +6,8 @@
 --   server_ms_max  the slowest backend (SERVER span) time behind those pages
 --   error_any      any page on the route came back with an error (NULL: unknown)
 --   deps           per dependency: failed / failed_served (0/1 for the route visit) and the
---                  page with the most call time: its ms and number of calls
+--                  page with the most call time: its ms and number of calls (of tied pages,
+--                  the most calls)
 -- Sessions without an analytics row have no conversion outcome and are left out.
 -- Parameters: $since TIMESTAMPTZ, $until TIMESTAMPTZ (NULL = open): page loads counted
 CREATE OR REPLACE TABLE exposure_session_routes AS
@@ -35,7 +36,8 @@ per_dep AS (
            max(failed::INT)::DOUBLE AS failed,
            max((failed AND (side OR NOT coalesce(error_seen, false)))::INT)::DOUBLE
                AS failed_served,
-           max(ms) AS ms, arg_max(calls, ms)::DOUBLE AS calls
+           -- pages tied on call time: the one with more calls, so a rerun gives the same
+           max(ms) AS ms, arg_max(calls, {'ms': ms, 'calls': calls})::DOUBLE AS calls
     FROM calls
     GROUP BY ALL
 ),

@@ -228,3 +228,17 @@ def test_a_response_links_to_the_page_it_was_started_on(con) -> None:
     got = responses(con)
     assert got["with-start"][:2] == ("session", "t-a") and got["with-start"][3] == 4000.0
     assert got["without"][:2] == ("session", "t-b") and got["without"][3] == 900.0
+
+
+def test_pages_tied_on_call_time_give_the_most_calls_whatever_the_order(con) -> None:
+    """A session's route visit keeps, per dependency, the page with the most call time; of
+    pages tied on it, the one with more calls (not whichever the scan met last)."""
+    session(con, "S1", None)
+    for trace in ("p1", "p2", "p3"):  # 2 calls of 50 ms, 1 call of 100 ms, 4 calls of 25 ms
+        n, ms = {"p1": (2, 50.0), "p2": (1, 100.0), "p3": (4, 25.0)}[trace]
+        page(con, trace, "/cart", {"p1": 0, "p2": 5, "p3": 10}[trace], 1000, session="S1",
+             deps=tuple(("db", ms, False) for _ in range(n)))
+    build_exposure(con, JoinSettings())
+    (deps,), = con.execute("SELECT deps FROM exposure_session_routes "
+                           "WHERE session_id = 'S1' AND route = '/cart'").fetchall()
+    assert [(d["peer"], d["ms"], d["calls"]) for d in deps] == [("db", 100.0, 4.0)]
