@@ -22,7 +22,8 @@ from parallax.connectors.route_syntax import compile_template
 from parallax.connectors.routes import RouteNormalizer
 from parallax.db import read_sql, transaction
 
-__all__ = ["after_load", "learn_seen", "prepare", "reroute", "run_sql", "stored_templates"]
+__all__ = ["after_load", "learn_seen", "prepare", "reroute", "run_routes_sql",
+           "stored_templates"]
 
 
 def stored_templates(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -37,7 +38,7 @@ def prepare(con: duckdb.DuckDBPyConnection, norm: RouteNormalizer) -> RouteNorma
     transaction (declared templates synced; learning turned on relearns from every stored
     span, turned off forgets what was learned); return the normaliser to parse with."""
     with transaction(con):
-        run_sql(con, "declare.sql", {"templates": list(norm.declared)})
+        run_routes_sql(con, "declare.sql", {"templates": list(norm.declared)})
         was = con.execute("SELECT value FROM route_state WHERE name = 'learn'").fetchall()
         learning = "true" if norm.learn else "false"
         if was != [(learning,)]:
@@ -90,7 +91,7 @@ def reroute(con: duckdb.DuckDBPyConnection, norm: RouteNormalizer,
         finally:
             con.unregister("_route_frame")
         [(stale,)] = con.execute(read_sql("models", "routes/stale.sql")).fetchall()
-        moved = sum(run_sql(con, "apply.sql"))
+        moved = sum(run_routes_sql(con, "apply.sql"))
         con.execute("DROP TABLE _route_map")
         if stale:
             con.execute("DELETE FROM exposure_state WHERE model = 'exposure_pages'")
@@ -102,9 +103,9 @@ def _learn(con: duckdb.DuckDBPyConnection, norm: RouteNormalizer, load_id: str |
     """Fold what the load's spans (or, without a load, every stored span) teach into
     route_templates."""
     if load_id is None:
-        run_sql(con, "teach_all.sql")
+        run_routes_sql(con, "teach_all.sql")
     else:
-        run_sql(con, "teach_load.sql", {"load_id": load_id})
+        run_routes_sql(con, "teach_load.sql", {"load_id": load_id})
     learn_seen(con, norm)
 
 
@@ -115,7 +116,7 @@ def learn_seen(con: duckdb.DuckDBPyConnection, norm: RouteNormalizer) -> None:
     the distinct reduced paths beside them, which it matches against that template (one
     compiled pattern a template, where DuckDB compiled a pattern taken from a column for every
     row: 0.17 s of the 20 k-session load's 0.19 s learning query)."""
-    run_sql(con, "seen_paths.sql")
+    run_routes_sql(con, "seen_paths.sql")
     raws = [r for (r,) in con.execute("SELECT DISTINCT raw FROM _route_seen").fetchall()]
     teaches = {raw: t for raw in raws if (t := norm.teachable(raw))}
     if teaches:
@@ -131,7 +132,7 @@ def learn_seen(con: duckdb.DuckDBPyConnection, norm: RouteNormalizer) -> None:
             "raw": strings([m[0] for m in matches]), "path": strings([m[1] for m in matches]),
             "template": strings([m[2] for m in matches])}))
         try:
-            run_sql(con, "learn.sql")
+            run_routes_sql(con, "learn.sql")
         finally:
             con.unregister("_route_matches")
     con.execute("DROP TABLE _route_seen")
@@ -141,7 +142,8 @@ def _state(con: duckdb.DuckDBPyConnection, name: str, value: str) -> None:
     con.execute("INSERT OR REPLACE INTO route_state VALUES (?, ?, now())", [name, value])
 
 
-def run_sql(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None) -> list[int]:
+def run_routes_sql(con: duckdb.DuckDBPyConnection, name: str,
+                   params: dict | None = None) -> list[int]:
     """Run the statements of ``models/routes/<name>``; the first value each returns (for DML,
     DuckDB's count of rows changed)."""
     out = []

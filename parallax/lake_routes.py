@@ -77,7 +77,7 @@ def learn_templates(lake: Path, pairs: pa.Table | None, norm: RouteNormalizer,
     """Fold ``pairs`` (``teaching_pairs``; None: nothing to teach) into the lake's
     route_templates as local ingest does, in a scratch database at ``scratch``; when the table
     changes, write it under ``target/route_templates`` (as ``export --parquet`` writes it)."""
-    from parallax.connectors.route_learning import learn_seen, run_sql, stored_templates
+    from parallax.connectors.route_learning import learn_seen, run_routes_sql, stored_templates
     from parallax.db import connect
 
     con = connect(scratch)
@@ -90,7 +90,7 @@ def learn_templates(lake: Path, pairs: pa.Table | None, norm: RouteNormalizer,
         finally:
             con.unregister("_lake_rows")
         # route_learning.prepare: the declared templates synced, learning off forgets
-        run_sql(con, "declare.sql", {"templates": list(norm.declared)})
+        run_routes_sql(con, "declare.sql", {"templates": list(norm.declared)})
         if not norm.learn:
             con.execute("DELETE FROM route_templates WHERE source = 'learned'")
         elif pairs is not None and pairs.num_rows:
@@ -124,7 +124,7 @@ def stage_reroute(lake: Path, norm: RouteNormalizer, target: Path,
     what does not fit in memory to disk: a day of spans can be larger than the driver's
     memory."""
     from parallax.connectors.arrays import strings  # pa.table of lists imports pandas
-    from parallax.connectors.route_learning import run_sql
+    from parallax.connectors.route_learning import run_routes_sql
     from parallax.db import read_sql
 
     if scratch is not None:
@@ -173,7 +173,7 @@ def stage_reroute(lake: Path, norm: RouteNormalizer, target: Path,
             rel = rel if chosen else rel.limit(0)
             rel.create_view(f"_{table}_rows")
             con.execute(f"CREATE TABLE {table} AS SELECT * FROM _{table}_rows")
-        run_sql(con, "apply.sql")
+        run_routes_sql(con, "apply.sql")
         for table in ROUTED:
             if days[table]:
                 column = TABLES[table]

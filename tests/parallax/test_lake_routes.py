@@ -16,7 +16,7 @@ import pytest
 
 from parallax.config import Config
 from parallax.connectors.load import ingest_files
-from parallax.connectors.route_learning import prepare, run_sql
+from parallax.connectors.route_learning import prepare, run_routes_sql
 from parallax.db import connect
 from parallax.lake import export_parquet, swap_days
 from parallax.options import ingest_options
@@ -51,7 +51,7 @@ def world(tmp_path_factory) -> World:
         export_parquet(con, root / "reference")
         learned = stored_templates(con)
         [(load_id,)] = con.execute("SELECT DISTINCT load_id FROM spans").fetchall()
-        run_sql(con, "teach_load.sql", {"load_id": load_id})
+        run_routes_sql(con, "teach_load.sql", {"load_id": load_id})
         pairs = con.sql("SELECT * FROM _route_seen").to_arrow_table()
         con.execute("DELETE FROM spans")
         con.execute("DELETE FROM route_templates WHERE source = 'learned'")
