@@ -260,6 +260,12 @@ def spark():
         pytest.skip("Spark tests need a Java 17+ runtime (java is not on the PATH)")
     from parallax.spark_engine import spark_session
 
+    # The tests' inputs are small, so Spark's time goes to planning and compiling the mapping's
+    # large expressions, not to rows: interpreted expressions and a fixed plan skip that work
+    # (same results; a user's session keeps Spark's defaults).
     with spark_session("local[2]", {"spark.sql.shuffle.partitions": "4",
-                                    "spark.default.parallelism": "2"}) as session:
+                                    "spark.default.parallelism": "2",
+                                    "spark.sql.codegen.wholeStage": "false",
+                                    "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+                                    "spark.sql.adaptive.enabled": "false"}) as session:
         yield session
