@@ -216,6 +216,35 @@ def isolated(tmp_path, monkeypatch) -> Path:
 # every other test. Their tests all go to one worker, one after another, as one scope of the
 # load-file schedule; every other module is a scope of its own, as before. A module that asks
 # for the `spark` fixture must be listed (pytest_collection_modifyitems checks it).
+class _StandInConf:  # the run-time settings a lake ingest sets and puts back (job_settings)
+    def __init__(self):
+        self.values = {}
+
+    def isModifiable(self, key):  # noqa: N802  (Spark's name)
+        return True
+
+    def get(self, key, default=None):
+        return self.values.get(key, default)
+
+    def set(self, key, value):
+        self.values[key] = value
+
+    def unset(self, key):
+        self.values.pop(key, None)
+
+
+class _StandInContext:
+    def setLogLevel(self, level):  # noqa: N802  (Spark's name)
+        pass
+
+
+@pytest.fixture
+def stand_in_spark():
+    """What a lake ingest asks of a Spark session once its Spark jobs are stood in for: the
+    run-time settings (``.conf.values`` holds what is left set) and the log level."""
+    return type("Spark", (), {"conf": _StandInConf(), "sparkContext": _StandInContext()})()
+
+
 JVM_MODULES = frozenset({
     "tests/correlate/test_lake_analytics.py",
     "tests/correlate/test_lake_ingest.py",

@@ -174,29 +174,8 @@ def test_the_teaching_query_transpiles_for_spark():
     sqlglot.parse_one(sql, read="spark")
 
 
-class _Conf:  # the run-time settings a lake ingest sets and puts back (job_settings)
-    def __init__(self):
-        self.values = {}
-
-    def isModifiable(self, key):  # noqa: N802  (Spark's name)
-        return True
-
-    def get(self, key, default=None):
-        return self.values.get(key, default)
-
-    def set(self, key, value):
-        self.values[key] = value
-
-    def unset(self, key):
-        self.values.pop(key, None)
-
-
-class _Context:
-    def setLogLevel(self, level):  # noqa: N802  (Spark's name)
-        pass
-
-
-def _traces_load(world: World, tmp_path: Path, monkeypatch) -> tuple[Path, dict]:
+def _traces_load(world: World, tmp_path: Path, monkeypatch,
+                 spark) -> tuple[Path, dict]:
     """``ingest traces --to-parquet`` into a copy of the lake without traces, Spark's mapping
     and teaching query stood in for: the "mapped" spans are the reference's (routed as the
     load leaves them), what they teach the pairs local ingest learned from. Everything after
@@ -216,7 +195,6 @@ def _traces_load(world: World, tmp_path: Path, monkeypatch) -> tuple[Path, dict]
         return rows, rows, days, learn(world.pairs)
 
     monkeypatch.setattr(lake_ingest, "_write_spans", write_spans)
-    spark = type("Spark", (), {"conf": _Conf(), "sparkContext": _Context()})()
     trace = tmp_path / "spans.jsonl"
     trace.write_text("{}\n")  # read by nothing: the mapping is stood in for
     opts = ingest_options(Config(), tmp_path / "w.duckdb")
@@ -230,10 +208,11 @@ def _hashes(folder: Path) -> dict[str, bytes]:
 
 
 def test_a_trace_load_reroutes_the_stored_days_and_swaps_them_in(world, tmp_path,
-                                                                monkeypatch):
+                                                                monkeypatch,
+                                                                stand_in_spark):
     import parallax.lake_ingest as lake_ingest
 
-    lake, call = _traces_load(world, tmp_path, monkeypatch)
+    lake, call = _traces_load(world, tmp_path, monkeypatch, stand_in_spark)
     monkeypatch.setattr(lake_ingest, "check_files", lambda paths: None)
     load = lake_ingest.to_parquet(**call)
     assert load.templates == len(world.learned) and load.rerouted
@@ -253,12 +232,13 @@ def test_a_trace_load_reroutes_the_stored_days_and_swaps_them_in(world, tmp_path
             load.staged, load.added, 0, 0) in rows
 
 
-def test_a_failed_swap_leaves_the_lake_as_it_was(world, tmp_path, monkeypatch):
+def test_a_failed_swap_leaves_the_lake_as_it_was(world, tmp_path, monkeypatch,
+                                                 stand_in_spark):
     """The last folder cannot move in (the route templates, after the re-routed days and the
     new spans): the lake keeps every file as it was, and the staging folder goes."""
     import parallax.lake_ingest as lake_ingest
 
-    lake, call = _traces_load(world, tmp_path, monkeypatch)
+    lake, call = _traces_load(world, tmp_path, monkeypatch, stand_in_spark)
     monkeypatch.setattr(lake_ingest, "check_files", lambda paths: None)
     before = _hashes(lake)
     rename = Path.rename

@@ -167,7 +167,8 @@ def test_the_view_is_the_migrations_own():
     assert sql.count("CREATE VIEW") == 1 and "web_vital_thresholds" in sql
 
 
-def _traces_load(exported: Path, tmp_path: Path, monkeypatch) -> tuple[Path, dict]:
+def _traces_load(exported: Path, tmp_path: Path, monkeypatch,
+                 spark) -> tuple[Path, dict]:
     """``ingest traces --to-parquet`` with Spark's mapping stood in for: the lake holds the
     export without the spans of the day the browser spans' vitals were measured (its vitals
     recomputed without them), and the "mapped" spans are that day's exported files, written
@@ -190,27 +191,6 @@ def _traces_load(exported: Path, tmp_path: Path, monkeypatch) -> tuple[Path, dic
         # the lake holds the templates these spans taught already: nothing new to learn
         return 1, 1, [day], learn(None)
 
-    class Conf:  # the run-time settings the ingest sets and puts back (job_settings)
-        def __init__(self):
-            self.values = {}
-
-        def isModifiable(self, key):  # noqa: N802  (Spark's name)
-            return True
-
-        def get(self, key, default=None):
-            return self.values.get(key, default)
-
-        def set(self, key, value):
-            self.values[key] = value
-
-        def unset(self, key):
-            self.values.pop(key, None)
-
-    class Context:
-        def setLogLevel(self, level):
-            pass
-
-    spark = type("Spark", (), {"conf": Conf(), "sparkContext": Context()})()
     monkeypatch.setattr(lake_ingest, "_write_spans", write_spans)
     trace = exported.parent / "files" / "traces" / "spans.jsonl"
     opts = ingest_options(Config(), exported.parent / "w.duckdb")
@@ -218,10 +198,11 @@ def _traces_load(exported: Path, tmp_path: Path, monkeypatch) -> tuple[Path, dic
     return lake, {"spark": spark, "paths": [trace], "folder": lake, "ctx": ctx}
 
 
-def test_a_trace_load_brings_its_browser_spans_vitals(exported, tmp_path, monkeypatch):
+def test_a_trace_load_brings_its_browser_spans_vitals(exported, tmp_path, monkeypatch,
+                                                     stand_in_spark):
     from parallax.lake_ingest import to_parquet
 
-    lake, call = _traces_load(exported, tmp_path, monkeypatch)
+    lake, call = _traces_load(exported, tmp_path, monkeypatch, stand_in_spark)
     load = to_parquet(**call)
     assert load.vitals >= 1 and not load.created
     assert call["spark"].conf.values == {}  # the session's settings put back
@@ -229,10 +210,11 @@ def test_a_trace_load_brings_its_browser_spans_vitals(exported, tmp_path, monkey
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
 
 
-def test_a_failed_vitals_swap_takes_the_new_spans_back(exported, tmp_path, monkeypatch):
+def test_a_failed_vitals_swap_takes_the_new_spans_back(exported, tmp_path, monkeypatch,
+                                                       stand_in_spark):
     import parallax.lake_ingest as lake_ingest
 
-    lake, call = _traces_load(exported, tmp_path, monkeypatch)
+    lake, call = _traces_load(exported, tmp_path, monkeypatch, stand_in_spark)
     before = _files(lake)
 
     def broken(*args, **kwargs):
