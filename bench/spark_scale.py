@@ -154,25 +154,28 @@ def child(engine: str, db: Path, lake: Path, out: Path, master: str) -> None:
 
 # --- the parent -------------------------------------------------------------------------------
 
-def _ingest(world: Path, db: Path, work: Path, p: Plan, timeout: float) -> dict[str, dict]:
-    """The world's files into ``db`` through the CLI; reused when ``work/ingested.json`` says
-    it holds this plan's world."""
+def _ingest(worlds: list[Path], db: Path, work: Path, plans: list[Plan],
+            timeout: float) -> dict[str, dict]:
+    """The worlds' files into ``db`` through the CLI, each kind in one command (every part's
+    files together); reused when ``work/ingested.json`` says it holds these plans' worlds."""
     marker = work / "ingested.json"
-    if marker.exists() and db.exists() and json.loads(marker.read_text()) == asdict(p):
+    key = [asdict(p) for p in plans]
+    # (a marker written before parts existed holds the one plan itself)
+    if marker.exists() and db.exists() and json.loads(marker.read_text()) in (key, *key[:1]):
         return {"ingest": {"ok": True, "seconds": None, "peak_rss_mib": None, "reused": True}}
     marker.unlink(missing_ok=True)
     for path in (db, Path(f"{db}.wal"), Path(f"{db}.key")):
         path.unlink(missing_ok=True)
-    truth = json.loads((world / "truth.json").read_bytes())
+    truths = [(w, json.loads((w / "truth.json").read_bytes())) for w in worlds]
     phases: dict[str, dict] = {}
     for kind in KINDS:
-        if truth["files"].get(kind):
+        files = [str(w / f) for w, truth in truths for f in truth["files"].get(kind, [])]
+        if files:
             phases[f"ingest {kind}"] = r = _run(
-                [*CLI, "--db", str(db), "ingest", kind,
-                 *(str(world / f) for f in truth["files"][kind])], work, timeout)
+                [*CLI, "--db", str(db), "ingest", kind, *files], work, timeout)
             if not r["ok"]:
                 return phases
-    marker.write_text(json.dumps(asdict(p)))
+    marker.write_text(json.dumps(key))
     return phases
 
 
@@ -181,19 +184,32 @@ def _folder_mib(folder: Path) -> float:
 
 
 def bench_one(work: Path, sessions: int, seed: int, master: str, timeout: float,
-              engines: tuple[str, ...] = ENGINES) -> dict:
+              engines: tuple[str, ...] = ENGINES, parts: int = 1) -> dict:
+    """``parts`` > 1 draws the world as that many independent worlds of sessions/parts each
+    (seeds seed, seed + 1, …: the same shop, days and planted effects, other visitors), all
+    ingested into the one database: the generator holds a whole world in memory, which at a
+    million sessions outgrows the machine."""
     p = Plan(seed=seed, sessions=sessions, extra_spans=0, survey_share=1.0)
+    plans = [p] if parts == 1 else [Plan(seed=seed + i, sessions=sessions // parts,
+                                         extra_spans=0, survey_share=1.0)
+                                    for i in range(parts)]
     result: dict[str, Any] = {"plan": asdict(p), "cores": len(os.sched_getaffinity(0)),
                               "spark_master": master,
                               # Spark's own settings (driver memory, …) come from here
                               "pyspark_submit_args": os.environ.get("PYSPARK_SUBMIT_ARGS"),
                               "phases": {}, "engines": {}}
+    if parts > 1:
+        result["parts"] = [asdict(q) for q in plans]
     phases = result["phases"]
-    phases["generate"] = _generate(work, p, timeout)
-    if not phases["generate"]["ok"]:
-        return result
+    homes = [work] if parts == 1 else [work / f"part-{i}" for i in range(parts)]
+    for i, (home, q) in enumerate(zip(homes, plans, strict=True)):
+        home.mkdir(parents=True, exist_ok=True)
+        name = "generate" if parts == 1 else f"generate part {i + 1} of {parts}"
+        phases[name] = _generate(home, q, timeout)
+        if not phases[name]["ok"]:
+            return result
     db = work / "bench.duckdb"
-    phases.update(_ingest(work / "world", db, work, p, timeout))
+    phases.update(_ingest([h / "world" for h in homes], db, work, plans, timeout))
     if not all(r["ok"] for r in phases.values()):
         return result
     result["counts"] = _counts(db)
@@ -294,9 +310,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", type=Path,
                     help="work here (one folder per N), keep and reuse the world and database")
     ap.add_argument("--timeout", type=float, default=3600, help="per phase, seconds")
+    ap.add_argument("--parts", type=int, default=1,
+                    help="draw each world as this many independent parts (memory)")
     ap.add_argument("--json", help="also write all figures here ('-': stdout)")
     ap.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.parts < 1:
+        ap.error(f"--parts must be at least 1, got {args.parts}")
     if args.child:
         engine, db, lake, out, master = args.child
         child(engine, Path(db), Path(lake), Path(out), master)
@@ -310,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
             work = root / str(n)
             work.mkdir(parents=True, exist_ok=True)
             res = bench_one(work, n, args.seed, args.spark_master, args.timeout,
-                            tuple(args.engines))
+                            tuple(args.engines), args.parts)
             res["phases"] = _trim(res["phases"])
             results.append(res)
             print(_table([res]), flush=True)  # each N as it finishes: big ones take long
