@@ -38,7 +38,7 @@ from parallax.exposure import (
     model_params,
     numbered_models,
 )
-from parallax.lake import TABLES
+from parallax.lake import ADDED_LATER, TABLES, empty_table
 from parallax.portable import read_model, to_spark
 
 __all__ = ["FRAMES", "SparkExposure", "build_on_spark", "is_uri", "job_settings",
@@ -143,14 +143,21 @@ def register_tables(spark: Any, folder: Path | str) -> None:
     # a local folder made absolute: Spark would resolve it against the JVM's working folder
     base = str(folder).rstrip("/") if is_uri(str(folder)) else str(Path(folder).absolute())
     for table in TABLES:
-        if not is_uri(base) and not (Path(base) / table).is_dir():
+        if not is_uri(base) and not (Path(base) / table).is_dir() and table not in ADDED_LATER:
             raise ConfigError(f"{base}: no {table}/ folder (write the tables with "
                               "`parallax export --parquet DIR`)")
     for table, partitioned in TABLES.items():
         path = f"{base}/{table}"
+        if table in ADDED_LATER and not is_uri(base) and not Path(path).is_dir():
+            # a lake written before the table was part of the layout: read as empty
+            spark.createDataFrame(empty_table(table)).createOrReplaceTempView(table)
+            continue
         try:
             df = spark.read.parquet(path)
         except AnalysisException as err:
+            if table in ADDED_LATER and _missing_path(err):
+                spark.createDataFrame(empty_table(table)).createOrReplaceTempView(table)
+                continue
             first = str(err).strip().splitlines()[0]
             raise ConfigError(f"{path}: not a Parquet table Spark can read ({first})") from err
         if partitioned and "day" in df.columns:
@@ -159,6 +166,12 @@ def register_tables(spark: Any, folder: Path | str) -> None:
     # pages.sql and side_calls.sql read these names (DuckDB points them at a refresh's scope)
     spark.table("spans").createOrReplaceTempView("exposure_spans")
     spark.table("page_views").createOrReplaceTempView("exposure_page_views")
+
+
+def _missing_path(err: Exception) -> bool:
+    """Spark's error for a path that does not exist (a URI's folder), not an unreadable one."""
+    return getattr(err, "getCondition", lambda: None)() == "PATH_NOT_FOUND" \
+        or "PATH_NOT_FOUND" in str(err)
 
 
 def build_on_spark(spark: Any, settings: JoinSettings, since: datetime | None = None,
