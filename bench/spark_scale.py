@@ -112,13 +112,22 @@ def child(engine: str, db: Path, lake: Path, out: Path, master: str) -> None:
     result: dict[str, Any] = {"engine": engine}
 
     def timed(step):
+        made = []  # the step, made inside the timing (SparkExposure reads the lake's schemas)
+
         def run(con, settings, since, until):
             t0, c0 = time.perf_counter(), time.process_time()
-            coverage = step()(con, settings, since, until)
+            made.append(step())
+            coverage = made[-1](con, settings, since, until)
             result["exposure_seconds"] = round(time.perf_counter() - t0, 2)
             result["exposure_driver_cpu_seconds"] = round(time.process_time() - c0, 2)
             return coverage
-        run.pages_here = engine != "spark"  # type: ignore[attr-defined]  # as SparkExposure's
+
+        def build_offers(con, sel, since, until):  # where the step left the page loads
+            from parallax.correlate.selection import build_offers as in_duckdb
+
+            return getattr(made[-1], "build_offers", in_duckdb)(con, sel, since, until)
+
+        run.build_offers = build_offers  # type: ignore[attr-defined]  # as SparkExposure's
         return run
 
     t0 = time.perf_counter()

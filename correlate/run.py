@@ -46,9 +46,9 @@ def correlate(con: duckdb.DuckDBPyConnection, *, settings: Settings | None = Non
               until: datetime | None = None, selection: SelectionSettings | None = None,
               exposure: ExposureStep = build_exposure) -> Run:
     """``exposure`` builds the window's exposure tables in ``con`` (the DuckDB join model by
-    default; parallax.spark_engine.SparkExposure runs it on Spark). A step whose
-    ``pages_here`` is false leaves the page-level model elsewhere: the self-selection check,
-    which reads it, is then not run (``Run.selection`` None)."""
+    default; parallax.spark_engine.SparkExposure runs it on Spark). A step that leaves the
+    page loads elsewhere has a ``build_offers`` (``selection.build_offers``' signature) that
+    builds the self-selection check's frames there and loads them into ``con``."""
     settings, join = settings or Settings(), join or JoinSettings()
     selection = selection or SelectionSettings()
     # OpenBLAS (numpy's and scipy's) splits every product over all cores and spins while it
@@ -73,11 +73,10 @@ def correlate(con: duckdb.DuckDBPyConnection, *, settings: Settings | None = Non
             raise NoDataError(f"nothing to correlate{window}: no feedback and no page loads "
                               "(load some with `parallax ingest`)")
         findings, modelled = stats.result().conclude(con, delivery, settings)
-        if getattr(exposure, "pages_here", True):
-            findings, checked = answered.result().check(con, findings, settings, selection,
-                                                        since, until)
-        else:  # offers are matched to page loads (exposure_pages), which stayed on the other
-            checked = None  # engine: the check is not run (the command says so)
+        # offers are matched to page loads (exposure_pages): where the step left them
+        findings, checked = answered.result().check(
+            con, findings, settings, selection, since, until,
+            build=getattr(exposure, "build_offers", None))
     findings = attach_annotations(findings, list_annotations(con), since, until)
     parameters = {"join": join.__dict__, "correlate": settings.as_dict()}
     if checked is not None:  # no offers: the parameters stay as they always were

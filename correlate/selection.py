@@ -35,7 +35,12 @@ from parallax.correlate.logit import Estimate, LogitFit, fit_logit
 
 # SelectionSettings lives in the light settings module: reading the configuration must not
 # import the statistics stack (correlate imports that in a thread beside its SQL)
-from parallax.correlate.settings import SelectionSettings, Settings
+from parallax.correlate.settings import (
+    SELECTION_FILES,
+    SelectionSettings,
+    Settings,
+    offer_params,
+)
 from parallax.correlate.verdicts import bh_tested
 from parallax.db import run_sql
 
@@ -74,10 +79,9 @@ class Propensity:
 
 def build_offers(con: duckdb.DuckDBPyConnection, sel: SelectionSettings, since, until) -> int:
     """selection_links and selection_offers for the window; the number of offers."""
-    params = {"offer_events": list(sel.offer_events), "grace_seconds": sel.grace_seconds,
-              "since": since, "until": until}
+    params = offer_params(sel, since, until)
     folder = resources.files("parallax.models").joinpath("selection")
-    for name in ("links.sql", "offers.sql"):
+    for name in SELECTION_FILES:
         run_sql(con, folder.joinpath(name).read_text(encoding="utf-8"), params)
     (n,), = con.execute("SELECT count(*) FROM selection_offers").fetchall()
     return int(n)

@@ -12,7 +12,8 @@ from dataclasses import asdict, dataclass
 from parallax.config import section_settings
 from parallax.errors import ConfigError
 
-__all__ = ["LEVEL", "TAILS", "Z", "SelectionSettings", "Settings"]
+__all__ = ["LEVEL", "SELECTION_FILES", "TAILS", "Z", "SelectionSettings", "Settings",
+           "offer_params"]
 
 # Every interval Parallax reports is a 95 % one: percentile intervals of parameter draws cut
 # at TAILS, normal-approximation ones at ± Z standard errors (the standard normal's 97.5 %
@@ -113,3 +114,14 @@ class SelectionSettings:
             raise ConfigError(f"{where}: trim must be two percentiles 0 <= lo < hi <= 1, "
                               "grace_seconds >= 0, cap_load_s > 0")
         return out
+
+
+# The files of models/selection, in the order they build on each other (offers.sql reads
+# links.sql's table): both engines run them.
+SELECTION_FILES = ("links.sql", "offers.sql")
+
+
+def offer_params(sel: SelectionSettings, since, until) -> dict:
+    """The parameters of models/selection's files, on either engine."""
+    return {"offer_events": list(sel.offer_events), "grace_seconds": sel.grace_seconds,
+            "since": since, "until": until}

@@ -6,6 +6,7 @@ Without any offer in the window nothing changes: the run says so once (``summary
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -18,15 +19,20 @@ from parallax.correlate.reweigh import reweigh
 from parallax.correlate.selection import SelectionSettings, build_offers, propensity
 from parallax.correlate.settings import Settings
 
-__all__ = ["NO_OFFERS", "check"]
+__all__ = ["NO_OFFERS", "OfferBuilder", "check"]
+
+OfferBuilder = Callable[[duckdb.DuckDBPyConnection, SelectionSettings, Any, Any], int]
 
 NO_OFFERS = ("no survey offers recorded (survey shown events): findings rest on the customers "
              "who answered, unweighted; self-selection is not measured")
 
 
 def check(con: duckdb.DuckDBPyConnection, findings: list[Finding], settings: Settings,
-          sel: SelectionSettings, since, until) -> tuple[list[Finding], dict | None]:
-    offers = build_offers(con, sel, since, until)
+          sel: SelectionSettings, since, until, build: OfferBuilder | None = None,
+          ) -> tuple[list[Finding], dict | None]:
+    """``build`` leaves selection_offers and selection_links in ``con`` (build_offers, in
+    DuckDB, by default; another engine's where the page loads stayed on it)."""
+    offers = (build or build_offers)(con, sel, since, until)
     if offers == 0:
         return findings, None
     prop = propensity(con, sel, settings)

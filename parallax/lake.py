@@ -20,14 +20,16 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from parallax.errors import ConfigError
 
-__all__ = ["LEDGER", "NO_DAY", "TABLES", "ExportSummary", "LakeTarget", "add_to_ledger",
-           "day_folder", "drop_placeholder", "empty_lake", "export_parquet", "lake_load",
-           "learned_templates", "ledger_sql", "stage_ledger", "swap_days", "write_table"]
+__all__ = ["ADDED_LATER", "LEDGER", "NO_DAY", "TABLES", "ExportSummary", "LakeTarget",
+           "add_to_ledger", "day_folder", "drop_placeholder", "empty_lake", "empty_table",
+           "export_parquet", "lake_load", "learned_templates", "ledger_sql", "stage_ledger",
+           "swap_days", "table_sql", "write_table"]
 
 # table -> the time column its day partition is read from (None: small, not partitioned)
 TABLES: Mapping[str, str | None] = {
@@ -41,7 +43,14 @@ TABLES: Mapping[str, str | None] = {
     # its JSON paths and ASOF routing are DuckDB's), and the thresholds they are rated against.
     "web_vitals": "measured_at",
     "web_vital_thresholds": None,
+    # Survey offers from sources without an analytics event stream (PostHog's pulled `survey
+    # shown`, offer files): the self-selection check reads them beside the offer events.
+    "survey_offers": "offered_at",
 }
+
+# Tables a lake written before they were part of the layout lacks: read as empty (with the
+# migration's columns), so such a lake is read as it was before. table -> its migration.
+ADDED_LATER: Mapping[str, str] = {"survey_offers": "015_survey_offers.sql"}
 
 
 # The lake's ledger of loads: a database's ``loads`` table (what local ingest records), written
@@ -169,14 +178,30 @@ def learned_templates(lake: Path) -> list[str]:
                    if src == "learned"})
 
 
-def ledger_sql() -> str:
-    """The migration's ``CREATE TABLE loads`` statement: the ledger's columns."""
+def table_sql(table: str, migration: str) -> str:
+    """The migration's ``CREATE TABLE <table>`` statement: the table's columns."""
     from parallax.db import read_sql
 
-    for statement in duckdb.extract_statements(read_sql("models", "schema/001_canonical.sql")):
-        if f"CREATE TABLE {LEDGER} (" in " ".join(statement.query.split()):
+    for statement in duckdb.extract_statements(read_sql("models", f"schema/{migration}")):
+        if f"CREATE TABLE {table} (" in " ".join(statement.query.split()):
             return statement.query
-    raise RuntimeError("001_canonical.sql: no CREATE TABLE loads statement")
+    raise RuntimeError(f"{migration}: no CREATE TABLE {table} statement")
+
+
+def ledger_sql() -> str:
+    """The migration's ``CREATE TABLE loads`` statement: the ledger's columns."""
+    return table_sql(LEDGER, "001_canonical.sql")
+
+
+def empty_table(table: str) -> pa.Table:
+    """A table of ADDED_LATER with no rows, its columns as the export writes them."""
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(table_sql(table, ADDED_LATER[table]))
+        return con.sql(f"FROM {table}").to_arrow_table()  # names from ADDED_LATER only
+    finally:
+        con.close()
 
 
 def stage_ledger(rows: Sequence[Sequence[object]], target: Path) -> Path:

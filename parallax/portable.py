@@ -1,4 +1,5 @@
-"""The join model's SQL for Apache Spark: the same ``models/exposure`` files, transpiled.
+"""The join model's SQL for Apache Spark: the same ``models/exposure`` files (and the
+self-selection check's ``models/selection`` files), transpiled.
 
 There is one copy of the join model, written in DuckDB's dialect in portable forms (no ASOF join,
 no struct_insert, no ``SELECT * REPLACE``: see each file's header). sqlglot turns a file into
@@ -28,9 +29,9 @@ from sqlglot.dialects.spark import Spark
 from sqlglot.errors import ErrorLevel
 from sqlglot.generators.spark import SparkGenerator
 
-__all__ = ["StageQuery", "StageTables", "Statement", "inline_macros", "model_names", "problems",
-           "query_to_spark", "read_model", "stage_tables_to_spark", "stage_to_spark",
-           "to_spark"]
+__all__ = ["MODEL_FOLDERS", "StageQuery", "StageTables", "Statement", "inline_macros",
+           "model_names", "problems", "query_to_spark", "read_model", "stage_tables_to_spark",
+           "stage_to_spark", "to_spark"]
 
 
 class _Spark(Spark):
@@ -52,14 +53,19 @@ class Statement:
     sql: str  # the query, in Spark SQL
 
 
-def model_names() -> list[str]:
-    """Every file of models/exposure, sorted."""
-    folder = resources.files("parallax.models").joinpath("exposure")
-    return sorted(e.name for e in folder.iterdir() if e.name.endswith(".sql"))
+# The model folders both engines run: the join model, and the self-selection check's frames
+# (survey offers matched to page loads), which read the join model's exposure_pages.
+MODEL_FOLDERS = ("exposure", "selection")
 
 
-def read_model(name: str) -> str:
-    return resources.files("parallax.models").joinpath("exposure", name).read_text("utf-8")
+def model_names(folder: str = "exposure") -> list[str]:
+    """Every file of models/<folder> (one of MODEL_FOLDERS), sorted."""
+    found = resources.files("parallax.models").joinpath(folder)
+    return sorted(e.name for e in found.iterdir() if e.name.endswith(".sql"))
+
+
+def read_model(name: str, folder: str = "exposure") -> str:
+    return resources.files("parallax.models").joinpath(folder, name).read_text("utf-8")
 
 
 def to_spark(sql: str, params: Mapping[str, object]) -> list[Statement]:

@@ -5,11 +5,12 @@ table, partitioned by day) and runs the very files of ``models/exposure`` (trans
 ``parallax.portable``) in the order DuckDB runs them, each model materialised once
 (``localCheckpoint``) because several later models read it. Only the compact frames the
 statistics read — one row per response, per session × route, per session, per route and
-dependency, per route × vital and per response × vital — come back to this machine (as Arrow)
-and replace the exposure tables of the local DuckDB file; correlate then fits them and stores
-findings there as it does after the DuckDB join model. Every join of the model is on a
-session, user, trace or route key, so Spark can partition the work by that key
-(docs/scale.md).
+dependency, per route × vital and per response × vital, and for the self-selection check
+(``models/selection``, run on Spark over the page loads) per survey offer and per answered
+offer — come back to this machine (as Arrow) and replace those tables of the local DuckDB
+file; correlate then fits them and stores findings there as it does after the DuckDB join
+model. Every join of the model is on a session, user, trace or route key, so Spark can
+partition the work by that key (docs/scale.md).
 
 Needs the ``spark`` extra (pyspark, sqlglot) and a Java 17+ runtime.
 """
@@ -29,6 +30,7 @@ from typing import Any
 
 import duckdb
 
+from parallax.correlate.settings import SELECTION_FILES, SelectionSettings, offer_params
 from parallax.db import transaction
 from parallax.errors import ConfigError
 from parallax.exposure import (
@@ -38,11 +40,11 @@ from parallax.exposure import (
     model_params,
     numbered_models,
 )
-from parallax.lake import TABLES
+from parallax.lake import ADDED_LATER, TABLES, empty_table
 from parallax.portable import read_model, to_spark
 
-__all__ = ["FRAMES", "SparkExposure", "build_on_spark", "is_uri", "job_settings",
-           "spark_session"]
+__all__ = ["FRAMES", "SELECTION_FRAMES", "SparkExposure", "build_on_spark", "is_uri",
+           "job_settings", "spark_session"]
 
 
 def is_uri(location: str) -> bool:
@@ -53,6 +55,9 @@ def is_uri(location: str) -> bool:
 # What the statistics read (correlate/frame.py): small at any number of spans.
 FRAMES = ("exposure_responses", "exposure_session_routes", "exposure_sessions",
           "exposure_delivery", "exposure_vitals", "exposure_response_vitals")
+# What the self-selection check reads (correlate/selection.py): one row per answered offer
+# and per offer.
+SELECTION_FRAMES = ("selection_links", "selection_offers")
 # The incremental models, over every span (DuckDB keeps them current at ingest; Spark builds
 # them whole), then each window's numbered models.
 _PAGES = (("pages.sql", "exposure_pages"), ("side_calls.sql", "exposure_side_calls"))
@@ -143,14 +148,21 @@ def register_tables(spark: Any, folder: Path | str) -> None:
     # a local folder made absolute: Spark would resolve it against the JVM's working folder
     base = str(folder).rstrip("/") if is_uri(str(folder)) else str(Path(folder).absolute())
     for table in TABLES:
-        if not is_uri(base) and not (Path(base) / table).is_dir():
+        if not is_uri(base) and not (Path(base) / table).is_dir() and table not in ADDED_LATER:
             raise ConfigError(f"{base}: no {table}/ folder (write the tables with "
                               "`parallax export --parquet DIR`)")
     for table, partitioned in TABLES.items():
         path = f"{base}/{table}"
+        if table in ADDED_LATER and not is_uri(base) and not Path(path).is_dir():
+            # a lake written before the table was part of the layout: read as empty
+            spark.createDataFrame(empty_table(table)).createOrReplaceTempView(table)
+            continue
         try:
             df = spark.read.parquet(path)
         except AnalysisException as err:
+            if table in ADDED_LATER and _missing_path(err):
+                spark.createDataFrame(empty_table(table)).createOrReplaceTempView(table)
+                continue
             first = str(err).strip().splitlines()[0]
             raise ConfigError(f"{path}: not a Parquet table Spark can read ({first})") from err
         if partitioned and "day" in df.columns:
@@ -159,6 +171,12 @@ def register_tables(spark: Any, folder: Path | str) -> None:
     # pages.sql and side_calls.sql read these names (DuckDB points them at a refresh's scope)
     spark.table("spans").createOrReplaceTempView("exposure_spans")
     spark.table("page_views").createOrReplaceTempView("exposure_page_views")
+
+
+def _missing_path(err: Exception) -> bool:
+    """Spark's error for a path that does not exist (a URI's folder), not an unreadable one."""
+    return getattr(err, "getCondition", lambda: None)() == "PATH_NOT_FOUND" \
+        or "PATH_NOT_FOUND" in str(err)
 
 
 def build_on_spark(spark: Any, settings: JoinSettings, since: datetime | None = None,
@@ -179,11 +197,9 @@ def build_on_spark(spark: Any, settings: JoinSettings, since: datetime | None = 
 
 
 class SparkExposure:
-    """correlate's exposure step on Spark: build there, load the frames into ``con``."""
-
-    # exposure_pages (one row per page load) stays on Spark: the self-selection check, which
-    # matches survey offers to page loads, is not run on this engine yet
-    pages_here = False
+    """correlate's exposure step on Spark: build there, load the frames into ``con``; and the
+    self-selection check's frames (``build_offers``), which read the page loads the join model
+    left on Spark."""
 
     def __init__(self, spark: Any, tables: Path | str) -> None:
         register_tables(spark, tables)
@@ -195,14 +211,33 @@ class SparkExposure:
         load_frames(con, frames)
         return coverage_from_rows(rows)
 
+    def build_offers(self, con: duckdb.DuckDBPyConnection, sel: SelectionSettings,
+                     since: datetime | None, until: datetime | None) -> int:
+        """What ``correlate.selection.build_offers`` does in DuckDB, on Spark: the files of
+        models/selection over the lake's offers and the join model's page loads (built by
+        this step's call, before), their two frames loaded into ``con``; the number of
+        offers. Each frame has one row per offer or per answered offer: small beside the page
+        loads, which stay on Spark."""
+        frames = {}
+        for name in SELECTION_FILES:
+            for statement in to_spark(read_model(name, "selection"),
+                                      offer_params(sel, since, until)):
+                assert statement.table is not None, name  # every file builds one table
+                df = self.spark.sql(statement.sql).localCheckpoint()
+                df.createOrReplaceTempView(statement.table)
+                frames[statement.table] = df.toArrow()
+        load_frames(con, frames, SELECTION_FRAMES)
+        (n,), = con.execute("SELECT count(*) FROM selection_offers").fetchall()
+        return int(n)
 
-def load_frames(con: duckdb.DuckDBPyConnection, frames: dict[str, Any]) -> None:
-    """Replace the local exposure tables with Spark's frames, all or none."""
+
+def load_frames(con: duckdb.DuckDBPyConnection, frames: dict[str, Any],
+                tables: tuple[str, ...] = FRAMES) -> None:
+    """Replace the local tables ``tables`` with Spark's frames, all or none."""
     with transaction(con):
-        for table in FRAMES:  # names from FRAMES, never from input
+        for table in tables:  # names from FRAMES / SELECTION_FRAMES, never from input
             con.register("spark_frame", frames[table])
             try:
                 con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM spark_frame")
             finally:
                 con.unregister("spark_frame")
-

@@ -250,6 +250,7 @@ JVM_MODULES = frozenset({
     "tests/correlate/test_lake_ingest.py",
     "tests/correlate/test_lake_routes.py",
     "tests/correlate/test_spark_parity.py",
+    "tests/correlate/test_spark_selection.py",
     "tests/parallax/test_cli_lake_ingest.py",
     "tests/parallax/test_portable.py",
 })

@@ -19,11 +19,7 @@ from parallax.commands.base import (
 from parallax.errors import ConfigError, NoDataError
 from parallax.terminal import echo, print_json, safe_text
 
-__all__ = ["SPARK_SELECTION", "run_correlate", "selection_line"]
-
-SPARK_SELECTION = ("who answered: not checked on the Spark engine (survey offers are matched to "
-                   "page loads, which stay on Spark); run correlate on DuckDB for the "
-                   "self-selection check")
+__all__ = ["run_correlate", "selection_line"]
 
 
 def selection_line(checked: dict | None) -> str:
@@ -67,8 +63,7 @@ def run_correlate(con, cfg, since, until, min_responses, exposure=None) -> None:
                                                           "none")) + "); on a route "
          f"template: {cov.response_template_share:.0%} of responses, "
          f"{cov.page_view_template_share:.0%} of page views")
-    echo(selection_line(run.selection) if exposure is None or run.selection is not None
-         else SPARK_SELECTION)
+    echo(selection_line(run.selection))
     print_findings([f for f in run.findings if f.subject_kind != "segment"])
 
 

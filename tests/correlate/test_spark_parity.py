@@ -116,6 +116,17 @@ def test_findings_match(runs):
         _close(finding, b[key], "/".join(key))
 
 
+def test_without_offers_neither_engine_checks_who_answered(runs):
+    """The demo world records no survey offers: no selection key on either engine, in the
+    run, its parameters, the stored row or any finding."""
+    *_, local, duck_run, spark_run = runs
+    for run in (duck_run, spark_run):
+        assert run.selection is None and "selection" not in run.parameters
+        assert not any("selection" in f.details for f in run.findings)
+    assert local.execute("SELECT selection FROM correlate_runs WHERE run_id = ?",
+                         [spark_run.run_id]).fetchall() == [(None,)]
+
+
 def test_findings_stored_in_the_local_file(runs):
     _, local, _, spark_run = runs
     stored = local.execute("SELECT count(*) FROM findings WHERE run_id = ?",

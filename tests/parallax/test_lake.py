@@ -116,3 +116,36 @@ def test_a_lake_load_builds_a_missing_lake_aside_and_moves_it_in_whole(tmp_path)
                        r"events/ folder"), lake_load(tmp_path / "other", ["feedback", "events"]):
         pass
     assert beside() == ["lake", "other"]
+
+
+def test_survey_offers_are_exported_by_utc_day(con, tmp_path):
+    """Offers from sources without an analytics event stream (survey_offers) go to the lake
+    by the UTC day of offered_at, every column as stored: the self-selection check reads
+    them on Spark too."""
+    con.execute("INSERT INTO survey_offers VALUES "
+                "('o1', 'posthog', 'nps', 's1', 'u1', TIMESTAMPTZ '2026-10-05 23:30:00+00', "
+                "'https://x.test/a', '/a', 'l1'), "
+                "('o2', 'posthog', 'nps', 's2', NULL, TIMESTAMPTZ '2026-10-06 01:10:00+02', "
+                "NULL, NULL, 'l1')")
+    summary = export_parquet(con, tmp_path / "lake")
+    assert summary.rows["survey_offers"] == 2
+    assert sorted(p.name for p in (tmp_path / "lake" / "survey_offers").iterdir()) == \
+        ["day=2026-10-05"]  # 01:10 at +02:00 is 23:10 UTC the day before
+    back = duckdb.connect()
+    back.execute("SET TimeZone = 'UTC'")
+    got = back.execute("SELECT * EXCLUDE (day) FROM read_parquet(?, hive_partitioning = true) "
+                       "ORDER BY offer_key",
+                       [str(tmp_path / "lake" / "survey_offers" / "*" / "*.parquet")]).fetchall()
+    assert got == con.execute("SELECT * FROM survey_offers ORDER BY offer_key").fetchall()
+
+
+def test_a_table_added_to_the_layout_later_has_the_migrations_columns(con):
+    from parallax.lake import ADDED_LATER, empty_table
+
+    for table in ADDED_LATER:
+        empty = empty_table(table)
+        assert empty.num_rows == 0
+        stored = [c for (c,) in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+            "ORDER BY ordinal_position", [table]).fetchall()]
+        assert empty.column_names == stored

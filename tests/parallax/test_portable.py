@@ -1,34 +1,54 @@
-"""Every join-model file transpiles to Spark SQL with nothing Spark would refuse, and binding
-parameters goes through the parsed tree (a hostile value stays one literal)."""
+"""Every join-model file (and every file of the self-selection check) transpiles to Spark SQL
+with nothing Spark would refuse, and binding parameters goes through the parsed tree (a hostile
+value stays one literal)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
 
 pytest.importorskip("sqlglot", reason="the spark extra (sqlglot) is not installed")
 
+from parallax.correlate.settings import SelectionSettings  # noqa: E402
 from parallax.exposure import JoinSettings, model_params  # noqa: E402
-from parallax.portable import model_names, problems, read_model, to_spark  # noqa: E402
+from parallax.portable import (  # noqa: E402
+    MODEL_FOLDERS,
+    model_names,
+    problems,
+    read_model,
+    to_spark,
+)
 
 PARAMS = {**model_params(JoinSettings()), "since": datetime(2026, 10, 5, 12, tzinfo=UTC),
-          "until": None}
+          "until": None, "offer_events": list(SelectionSettings().offer_events),
+          "grace_seconds": SelectionSettings().grace_seconds}
 
 
 def test_every_model_file_is_checked():
     names = model_names()
     assert "pages.sql" in names and "030_responses.sql" in names and "coverage.sql" in names
     assert len(names) >= 11
+    assert model_names("selection") == ["links.sql", "offers.sql"]
 
 
-@pytest.mark.parametrize("name", model_names())
-def test_model_transpiles_to_spark(name):
-    assert problems(read_model(name)) == []
-    statements = to_spark(read_model(name), PARAMS)
+@pytest.mark.parametrize("folder, name", [(f, n) for f in MODEL_FOLDERS
+                                          for n in model_names(f)])
+def test_model_transpiles_to_spark(folder, name):
+    assert problems(read_model(name, folder)) == []
+    statements = to_spark(read_model(name, folder), PARAMS)
     assert statements
     for statement in statements:
-        assert "$" not in statement.sql  # every parameter bound
+        # every parameter bound ('$.params…' is a JSON path, not a parameter)
+        assert re.search(r"\$[A-Za-z_]", statement.sql) is None
+
+
+def test_no_offer_events_is_an_empty_list_spark_types():
+    """[selection] offer_events = [] binds an empty list: still a typed list of strings."""
+    (statement,) = to_spark(read_model("links.sql", "selection"),
+                            {**PARAMS, "offer_events": []})
+    assert "CAST(ARRAY() AS ARRAY<STRING>)" in statement.sql
 
 
 @pytest.mark.parametrize("sql, expected", [

@@ -77,3 +77,18 @@ def test_an_unknown_field_is_refused_alike_by_every_generic_row_format(con, opts
                                           r"expected one of .*session_id"):
         ingest_files(con, "analytics", [path], dataclasses.replace(opts, fields={"colour": "red"}),
                      format=fmt)
+
+
+def test_an_offer_file_cannot_go_straight_into_the_lake_and_the_refusal_says_how(tmp_path):
+    """`ingest analytics … --to-parquet` maps GA4 NDJSON only (its survey_impression events
+    are offers already): an offer file is refused in one line that names the way in (a
+    database, then export --parquet, which writes survey_offers)."""
+    from parallax.lake_analytics import check_analytics_files
+
+    path = tmp_path / "offers.csv"
+    path.write_text(OFFERS_CSV)
+    with pytest.raises(ConfigError) as err:
+        check_analytics_files([path])
+    message = str(err.value)
+    assert "\n" not in message and "offers-csv" in message
+    assert "`parallax export --parquet`" in message
