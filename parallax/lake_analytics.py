@@ -25,6 +25,12 @@ by renames; a failure puts back the ones already swapped, so the lake stays as i
 lake's ``web_vitals`` rows of the days the new events and page views can change (GA4's Core
 Web Vitals events, routed by the page views) are recomputed by ``lake_vitals.stage_vitals`` over
 the staged days and swapped in with them.
+
+Routes as the other lake ingests keep them (``lake_routes.LakeRoutes``): the lake's templates
+are brought in line with the settings before the mapping; when the lake's routes were computed
+under another fingerprint, the stored rows the merge reads are re-routed before it merges
+them, and the other stored days whose rows move are rewritten by ``stage_reroute`` and swapped
+in with the merged ones (``route_templates`` and ``route_state`` replaced whole).
 """
 
 from __future__ import annotations
