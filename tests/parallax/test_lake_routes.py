@@ -371,3 +371,20 @@ def test_a_lake_without_route_state_is_checked_and_the_state_recorded(world, tmp
     again = _hashes(lake)
     _lake_load(world, lake, Config())
     assert _hashes(lake) == again
+
+
+def test_a_trace_load_into_a_lake_without_route_state_records_it(world, tmp_path, monkeypatch,
+                                                                 stand_in_spark):
+    """The traces ingest's own path on a lake written before it kept route_state: the stored
+    routes checked and moved as local ingest moved them, and the state recorded."""
+    import parallax.lake_ingest as lake_ingest
+
+    lake, call = _traces_load(world, tmp_path, monkeypatch, stand_in_spark)
+    shutil.rmtree(lake / "route_state")
+    monkeypatch.setattr(lake_ingest, "check_files", lambda paths: None)
+    load = lake_ingest.to_parquet(**call)
+    assert set(load.rerouted) == {"page_views", "events", "feedback"}
+    for table in _ROUTED:
+        assert _routes(lake, table) == _routes(world.reference, table), table
+    assert (_read(lake, "route_state", "name, value")
+            == _read(world.reference, "route_state", "name, value"))
