@@ -26,10 +26,10 @@ import pyarrow.parquet as pq
 
 from parallax.errors import ConfigError
 
-__all__ = ["ADDED_LATER", "LEDGER", "NO_DAY", "TABLES", "ExportSummary", "LakeTarget",
-           "add_to_ledger", "day_folder", "drop_placeholder", "empty_lake", "empty_table",
-           "export_parquet", "lake_load", "learned_templates", "ledger_sql", "stage_ledger",
-           "swap_days", "table_sql", "write_table"]
+__all__ = ["ADDED_LATER", "LEDGER", "NO_DAY", "ROUTE_STATE", "TABLES", "ExportSummary",
+           "LakeTarget", "add_to_ledger", "day_folder", "drop_placeholder", "empty_lake",
+           "empty_table", "export_parquet", "lake_load", "learned_templates", "ledger_sql",
+           "stage_ledger", "swap_days", "table_sql", "write_table"]
 
 # table -> the time column its day partition is read from (None: small, not partitioned)
 TABLES: Mapping[str, str | None] = {
@@ -58,6 +58,11 @@ ADDED_LATER: Mapping[str, str] = {"survey_offers": "015_survey_offers.sql"}
 # join model reads, so a lake written before it had one is still read.
 LEDGER = "loads"
 
+# The state the lake's stored routes were computed with (a database's ``route_state``: the
+# learn flag and the normaliser's fingerprint), written by the export and by each lake ingest
+# that changes it (parallax/lake_routes.py). Not read by the join model either.
+ROUTE_STATE = "route_state"
+
 
 @dataclass(frozen=True)
 class ExportSummary:
@@ -79,7 +84,8 @@ def export_parquet(con: duckdb.DuckDBPyConnection, folder: Path, *,
         for table, column in TABLES.items():
             rows[table], seen = write_table(con, table, column, staging / table)
             days |= seen
-        rows[LEDGER], _ = write_table(con, LEDGER, None, staging / LEDGER)
+        for table in (LEDGER, ROUTE_STATE):
+            rows[table], _ = write_table(con, table, None, staging / table)
         if folder.exists():
             shutil.rmtree(folder)
         staging.rename(folder)

@@ -25,6 +25,12 @@ by renames; a failure puts back the ones already swapped, so the lake stays as i
 lake's ``web_vitals`` rows of the days the new events and page views can change (GA4's Core
 Web Vitals events, routed by the page views) are recomputed by ``lake_vitals.stage_vitals`` over
 the staged days and swapped in with them.
+
+Routes as the other lake ingests keep them (``lake_routes.LakeRoutes``): the lake's templates
+are brought in line with the settings before the mapping; when the lake's routes were computed
+under another fingerprint, the stored rows the merge reads are re-routed before it merges
+them, and the other stored days whose rows move are rewritten by ``stage_reroute`` and swapped
+in with the merged ones (``route_templates`` and ``route_state`` replaced whole).
 """
 
 from __future__ import annotations
@@ -39,9 +45,11 @@ from typing import Any
 import pyarrow as pa
 
 from parallax.connectors.base import ParseContext
+from parallax.connectors.routes import RouteNormalizer
 from parallax.errors import IngestError, ParallaxError
-from parallax.lake import add_to_ledger, lake_load, learned_templates, stage_ledger, swap_days
-from parallax.lake_vitals import stage_vitals
+from parallax.lake import add_to_ledger, day_folder, lake_load, stage_ledger, swap_days
+from parallax.lake_routes import LakeRoutes, reroute_frame, stage_reroute, stored_pairs
+from parallax.lake_vitals import INPUTS, stage_vitals
 
 __all__ = ["AnalyticsLoad", "check_analytics_files", "stage_analytics", "to_parquet"]
 
@@ -196,6 +204,7 @@ def to_parquet(spark: Any, paths: Sequence[Path], folder: Path,
                ctx: ParseContext) -> AnalyticsLoad:
     """Map GA4 NDJSON files on Spark and merge their events, page views and sessions into
     the lake at ``folder`` (created, with every canonical table, if missing)."""
+    from parallax.db import connect
     from parallax.spark_engine import job_settings
 
     # Spark resolves a relative path against the JVM's working folder, which need not be
@@ -206,23 +215,39 @@ def to_parquet(spark: Any, paths: Sequence[Path], folder: Path,
     load_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     with lake_load(folder, _TABLES) as target:
         lake, staging = target.lake, target.staging
-        ctx = replace(ctx, route=ctx.route.with_learned(learned_templates(lake)))
-        with job_settings(spark, _CONF):
-            staged, added, days = _merge(spark, paths, lake, staging / "new", ctx, load_id)
-        # The vitals of the days the new events and page views change, computed over the lake
-        # as the swap below leaves it and swapped in with the rest (one failure: no change).
-        vitals = stage_vitals(lake, set(days["events"]) | set(days["page_views"]),
-                              staging / "new", new=staging / "new", swapped=days)
+        new = staging / "new"
+        staging.mkdir(exist_ok=True)
+        routes = LakeRoutes(connect(staging / "routes.duckdb"), lake, ctx.route)
+        try:
+            with job_settings(spark, _CONF):
+                # the lake's templates in line with the settings before anything is mapped
+                norm = routes.prepare(lambda: stored_pairs(spark, lake))
+                ctx = replace(ctx, route=norm)
+                stale = routes.stale and not target.created
+                staged, added, days = _merge(spark, paths, lake, new, ctx, load_id,
+                                             norm if stale else None)
+            whole = routes.stage(new)
+        finally:
+            routes.con.close()
+        if stale:  # the stored rows the settings route elsewhere, beyond the merged days
+            _add_rerouted(stage_reroute(lake, norm, staging / "routes",
+                                        staging / "reroute.duckdb"),
+                          staging / "routes", new, days)
+        # The vitals of the days the new events and page views (and re-routed rows) change,
+        # computed over the lake as the swap below leaves it and swapped in with the rest (one
+        # failure: no change).
+        vitals = stage_vitals(lake, {d for t in INPUTS for d in days.get(t, [])}, new,
+                              new=new, swapped=days)
         # the ledger's row, for a load that changes the lake
         from parallax.lake_ingest import ledger_row
 
         ledger = (stage_ledger([ledger_row(load_id, "analytics", paths, NAME, started,
                                            staged["events"], added["events"])],
                                staging / "loads.parquet")
-                  if vitals or any(days.values()) else None)
+                  if vitals or whole or any(days.values()) else None)
         moved = add_to_ledger(ledger, lake, load_id) if ledger is not None else None
         try:
-            swap_days(staging / "new", lake, {**days, "web_vitals": vitals}, staging / "old")
+            swap_days(new, lake, {**days, "web_vitals": vitals}, staging / "old", whole)
         except BaseException:
             if moved is not None:
                 moved.unlink(missing_ok=True)
@@ -231,10 +256,27 @@ def to_parquet(spark: Any, paths: Sequence[Path], folder: Path,
                          {t: len(d) for t, d in days.items()}, target.created, len(vitals))
 
 
+def _add_rerouted(rerouted: dict[str, list], source: Path, target: Path,
+                  days: dict[str, list]) -> None:
+    """The re-routed days (``stage_reroute`` under ``source``) join the merged ones under
+    ``target``, all but the days the merge wrote: it read those whole, re-routed, and added
+    the files' rows to them."""
+    for table, changed in rerouted.items():
+        kept = days.setdefault(table, [])
+        for day in changed:
+            if day not in kept:
+                (target / table).mkdir(parents=True, exist_ok=True)
+                (source / table / day_folder(day)).rename(target / table / day_folder(day))
+                kept.append(day)
+
+
 def _merge(spark: Any, paths: Sequence[Path], lake: Path, target: Path, ctx: ParseContext,
-           load_id: str) -> tuple[dict[str, int], dict[str, int], dict[str, list]]:
+           load_id: str, reroute: RouteNormalizer | None = None
+           ) -> tuple[dict[str, int], dict[str, int], dict[str, list]]:
     """Write, under ``target/<table>/day=…``, every day partition the files change (whole);
-    (rows staged, rows added, days written) per table."""
+    (rows staged, rows added, days written) per table. ``reroute``: the stored routes are
+    stale, and the stored rows read are routed with it (as local ingest's ``prepare``
+    re-routes them before the load)."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
@@ -268,10 +310,13 @@ def _merge(spark: Any, paths: Sequence[Path], lake: Path, target: Path, ctx: Par
         new_events = fresh("events", [F.col("session_id").asc_nulls_last(), "_rowid"])
         new_views = fresh("page_views", [F.col("session_id").asc_nulls_last()])
         alias = _aliases(staged["events"], near["events"], load_id)
-        events = _renamed(near["events"].select(*columns["events"]).unionByName(new_events),
-                          alias)
-        views = _renamed(near["page_views"].select(*columns["page_views"])
-                         .unionByName(new_views), alias)
+        # the stored rows as the load finds them: re-routed first when the routes are stale
+        # (compared with near[…] below, a day whose rows only moved is written too)
+        kept = {t: near[t].select(*columns[t]) for t in ("events", "page_views")}
+        if reroute is not None:
+            kept = {t: reroute_frame(spark, df, reroute, "url") for t, df in kept.items()}
+        events = _renamed(kept["events"].unionByName(new_events), alias)
+        views = _renamed(kept["page_views"].unionByName(new_views), alias)
         touched = (_renamed(staged["page_views"].select("session_id"), alias).distinct()
                    .withColumn("_touched", F.lit(True)))
         path = Window.partitionBy("session_id").orderBy("viewed_at", "event_key")

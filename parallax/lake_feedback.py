@@ -10,6 +10,14 @@ files into it: one mapping, one merge (``models/load/feedback.sql``: the first c
 key ``--db`` would use. Only the day partitions whose rows changed are written, each whole, to
 a staging folder and swapped in by renames (``lake.swap_days``); a failure puts the lake back.
 
+Routes as the Spark ingests keep them (``lake_routes.LakeRoutes``): before the load the lake's
+templates are brought in line with the settings (learning turned back on relearns from the
+lake's spans, by DuckDB over their files); when the lake's routes were computed under another
+fingerprint, local ingest's own ``prepare`` re-routes the feedback in the scratch database, and
+the stored days of spans, page views and events whose rows move are rewritten, with the web
+vitals they change, and swapped in with the rest (``route_templates`` and ``route_state``
+replaced whole).
+
 Rejected rows are kept with their reason, as local ingest keeps them: in ``DIR/rejects/``
 (the columns of the database's ``rejects`` table, one file per command that rejected
 something). A reject the lake already holds (same location, reason and raw record: what the
@@ -23,7 +31,7 @@ from __future__ import annotations
 import tempfile
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -35,6 +43,8 @@ from parallax.connectors.base import FileFormat
 from parallax.connectors.load import FileSummary, IngestOptions, Progress, ingest_files
 from parallax.errors import ConfigError
 from parallax.lake import LEDGER, add_to_ledger, lake_load, swap_days, write_table
+from parallax.lake_routes import LakeRoutes, stage_reroute, stored_pairs_local
+from parallax.lake_vitals import INPUTS, stage_vitals
 
 __all__ = ["FeedbackLoad", "to_parquet"]
 
@@ -49,6 +59,7 @@ class FeedbackLoad:
     days: int  # day partitions rewritten
     rejected: int  # rejected rows added to DIR/rejects
     created: bool
+    rerouted: dict[str, int] = field(default_factory=dict)  # table -> day partitions re-routed
 
 
 def to_parquet(paths: Sequence[Path], folder: Path, opts: IngestOptions, *,
@@ -61,11 +72,21 @@ def to_parquet(paths: Sequence[Path], folder: Path, opts: IngestOptions, *,
         raise ConfigError("no files to ingest")
     with lake_load(folder, ["feedback"]) as target:
         lake, staging = target.lake, target.staging
+        new = staging / "new"
         with tempfile.TemporaryDirectory(prefix="parallax-feedback-") as tmp:
-            con = _scratch(Path(tmp), lake, opts)
+            con = _scratch(Path(tmp), lake)
             try:
+                # the lake's templates in line with the settings, as prepare() brings a
+                # database (learning turned back on relearns from the lake's spans, here);
+                # local ingest's own prepare then re-routes the feedback held in the scratch
+                # database if the lake's routes are stale
+                routes = LakeRoutes(con, lake, opts.route)
+                norm = routes.prepare(lambda: stored_pairs_local(lake))
+                routes.hand_over()
+                stale = routes.stale and not target.created
                 summaries = ingest_files(con, "feedback", paths, opts, format=format,
                                          progress=progress)
+                whole = routes.stage(new)
                 changed, added = _changed_days(con)
                 if changed:
                     con.execute(f"CREATE TEMP TABLE changed_feedback AS SELECT * FROM feedback "
@@ -73,13 +94,19 @@ def to_parquet(paths: Sequence[Path], folder: Path, opts: IngestOptions, *,
                                 f"OR ($none AND submitted_at IS NULL)",
                                 {"days": [d for d in changed if d is not None],
                                  "none": None in changed})
-                    write_table(con, "changed_feedback", "submitted_at",
-                                 staging / "new" / "feedback")
-                rejects = _new_rejects(con, lake, staging / "new" / "rejects.parquet")
+                    write_table(con, "changed_feedback", "submitted_at", new / "feedback")
+                rejects = _new_rejects(con, lake, new / "rejects.parquet")
+                # the other routed tables' days whose rows move (feedback's moved above),
+                # and the vitals those change
+                rerouted = (stage_reroute(lake, norm, new, Path(tmp) / "reroute.duckdb",
+                                          tables=("spans", "page_views", "events"))
+                            if stale else {})
+                vitals = (stage_vitals(lake, {d for t in INPUTS for d in rerouted.get(t, [])},
+                                       new, new=new, swapped=rerouted) if rerouted else [])
                 # local ingest's own ledger rows (one a file), for a load that changes the lake
                 ledger = None
-                if changed or rejects:
-                    ledger = staging / "new" / "loads.parquet"
+                if changed or rejects or whole or rerouted or vitals:
+                    ledger = new / "loads.parquet"
                     pq.write_table(con.sql(f"FROM {LEDGER} ORDER BY started_at, load_id")
                                    .to_arrow_table(), ledger)
             finally:
@@ -89,40 +116,34 @@ def to_parquet(paths: Sequence[Path], folder: Path, opts: IngestOptions, *,
             if rejects:
                 (lake / "rejects").mkdir(exist_ok=True)
                 moved_in.append(lake / "rejects" / f"part-{uuid.uuid4().hex}.parquet")
-                (staging / "new" / "rejects.parquet").rename(moved_in[-1])
+                (new / "rejects.parquet").rename(moved_in[-1])
             if ledger is not None:
                 moved_in.append(add_to_ledger(ledger, lake, summaries[0].load_id))
-            swap_days(staging / "new", lake, {"feedback": changed}, staging / "old")
+            swap_days(new, lake, {"feedback": changed, **rerouted, "web_vitals": vitals},
+                      staging / "old", whole)
         except BaseException:
             for path in moved_in:
                 path.unlink(missing_ok=True)
             raise
-    return FeedbackLoad(folder, summaries, added, len(changed), rejects, target.created)
+    return FeedbackLoad(folder, summaries, added, len(changed), rejects, target.created,
+                        {t: len(d) for t, d in rerouted.items()})
 
 
-def _scratch(tmp: Path, lake: Path, opts: IngestOptions) -> duckdb.DuckDBPyConnection:
-    """A database with the canonical schema holding the lake's feedback and route templates,
-    in the state local ingest would find a database that stored them: its routes computed
-    with these templates and settings (so the stored rows are not re-routed), learning as
-    configured (so prepare() neither forgets nor relearns the templates)."""
-    from parallax.connectors.route_learning import stored_templates
+def _scratch(tmp: Path, lake: Path) -> duckdb.DuckDBPyConnection:
+    """A database with the canonical schema holding the lake's feedback (``LakeRoutes``
+    adds its route templates and state)."""
     from parallax.db import connect
 
     con = connect(tmp / "feedback.duckdb")
     try:
-        for table in ("feedback", "route_templates"):
-            rows = ds.dataset(lake / table, format="parquet", partitioning="hive").to_table()
-            if "day" in rows.column_names:
-                rows = rows.drop_columns(["day"])
-            con.register("_lake_rows", rows)
-            try:
-                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _lake_rows")
-            finally:
-                con.unregister("_lake_rows")
-        learned = opts.route.with_learned(stored_templates(con))
-        con.executemany("INSERT OR REPLACE INTO route_state VALUES (?, ?, now())",
-                        [["learn", "true" if opts.route.learn else "false"],
-                         ["fingerprint", learned.fingerprint()]])
+        rows = ds.dataset(lake / "feedback", format="parquet", partitioning="hive").to_table()
+        if "day" in rows.column_names:
+            rows = rows.drop_columns(["day"])
+        con.register("_lake_rows", rows)
+        try:
+            con.execute("INSERT INTO feedback BY NAME SELECT * FROM _lake_rows")
+        finally:
+            con.unregister("_lake_rows")
         # what the lake held, to find the days the load changed
         con.execute("CREATE TEMP TABLE lake_feedback AS SELECT * FROM feedback")
     except BaseException:

@@ -21,12 +21,14 @@ The lake's ``web_vitals`` rows of the days the new spans can change (browser spa
 Core Web Vitals) are recomputed by ``lake_vitals.stage_vitals`` over the lake with the new
 files beside its own, staged, and swapped in with them; a failure takes both back.
 
-Route templates are learned from the new spans as local ingest learns them
-(``lake_routes``: the teaching query on Spark, the pairs folded into the lake's
-``route_templates`` on the driver); the new spans are routed with the templates the load
-leaves, and the stored days whose rows those templates move are rewritten and swapped in with
-the rest (``route_templates`` replaced whole). A load that changes the lake adds its row to
-the lake's ledger (``DIR/loads/``).
+Routes as local ingest keeps them (``lake_routes.LakeRoutes``): before the mapping the lake's
+templates are brought in line with the settings (learning turned back on relearns from the
+lake's spans, on Spark); route templates are then learned from the new spans (the teaching
+query on Spark, the pairs folded in on the driver); the new spans are routed with the
+templates the load leaves, and when the stored routes were computed under another fingerprint
+(``route_state``), the stored days whose rows move are rewritten and swapped in with the rest
+(``route_templates`` and ``route_state`` replaced whole). A load that changes the lake adds
+its row to the lake's ledger (``DIR/loads/``).
 
 Needs the ``spark`` extra and Java 17+.
 """
@@ -45,17 +47,23 @@ from typing import Any
 import pyarrow as pa
 
 from parallax.connectors.base import ParseContext
+from parallax.connectors.routes import RouteNormalizer
 from parallax.errors import ConfigError, IngestError, ParallaxError
 from parallax.lake import (
     add_to_ledger,
     day_folder,
     drop_placeholder,
     empty_lake,
-    learned_templates,
     stage_ledger,
     swap_days,
 )
-from parallax.lake_routes import Templates, learn_templates, stage_reroute, teaching_pairs
+from parallax.lake_routes import (
+    LakeRoutes,
+    reroute_frame,
+    stage_reroute,
+    stored_pairs,
+    teaching_pairs,
+)
 from parallax.lake_vitals import INPUTS, stage_vitals
 from parallax.portable import stage_to_spark
 
@@ -180,6 +188,7 @@ def stage_spans(spark: Any, paths: Sequence[Path | str], ctx: ParseContext, load
 def to_parquet(spark: Any, paths: Sequence[Path], folder: Path, ctx: ParseContext) -> LakeLoad:
     """Map OTLP/JSON-lines trace files on Spark and add their spans to the lake at
     ``folder`` (created, with every canonical table, if missing)."""
+    from parallax.db import connect
     from parallax.spark_engine import job_settings
 
     # Spark resolves a relative path against the JVM's working folder, which need not be
@@ -193,26 +202,32 @@ def to_parquet(spark: Any, paths: Sequence[Path], folder: Path, ctx: ParseContex
     started = datetime.now(UTC)
     load_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     staging = folder.with_name(f".{folder.name}.{uuid.uuid4().hex[:8]}.partial")
-    settings = ctx.route
     try:
         if created:  # every table, empty, with the canonical columns: the lake correlate reads
             lake = staging / "lake"
             empty_lake(lake)
         else:
             lake = folder
-        ctx = replace(ctx, route=settings.with_learned(learned_templates(lake)))
         new = staging / "new"  # the new spans' day folders (a new lake: in the lake itself)
         changed = staging / "changed"  # whole day folders and tables that replace the lake's
-        with job_settings(spark, {"spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS"}):
-            staged, added, days, learned = _write_spans(
-                spark, paths, lake, lake if created else new, ctx, load_id, created,
-                lambda pairs: learn_templates(lake, pairs, settings, staging / "routes.duckdb",
-                                              changed))
-        # The stored rows the changed templates route elsewhere: their whole days, rewritten
-        # (a new lake holds none).
-        rerouted = ({} if created or not learned.moved else
-                    stage_reroute(lake, settings.with_learned(learned.learned), changed,
-                                  staging / "reroute.duckdb"))
+        staging.mkdir(exist_ok=True)
+        routes = LakeRoutes(connect(staging / "routes.duckdb"), lake, ctx.route)
+        try:
+            with job_settings(spark, {"spark.sql.parquet.outputTimestampType":
+                                      "TIMESTAMP_MICROS"}):
+                # the lake's templates in line with the settings before anything is mapped
+                ctx = replace(ctx, route=routes.prepare(lambda: stored_pairs(spark, lake)))
+                staged, added, days, norm = _write_spans(
+                    spark, paths, lake, lake if created else new, ctx, load_id, created,
+                    routes.learn)
+            whole = routes.stage(changed)
+            stale, learned = routes.stale and not created, len(routes.learned)
+        finally:
+            routes.con.close()
+        # The stored rows the settings or the load's templates route elsewhere: their whole
+        # days, rewritten (a new lake holds none).
+        rerouted = (stage_reroute(lake, norm, changed, staging / "reroute.duckdb")
+                    if stale else {})
         if not created:
             _join_rerouted(new / "spans", changed / "spans", rerouted.get("spans", []))
         # The vitals of the days the new spans and the re-routed rows change, over the lake
@@ -222,12 +237,11 @@ def to_parquet(spark: Any, paths: Sequence[Path], folder: Path, ctx: ParseContex
         vitals = stage_vitals(lake, touched, changed, new=changed, swapped=rerouted,
                               added=None if created else new)
         swapped = {**rerouted, "web_vitals": vitals}
-        whole = ["route_templates"] if learned.changed else []
         # the ledger's row, for a load that changes the lake (one that adds nothing leaves
         # every file as it was)
         ledger = (stage_ledger([ledger_row(load_id, "traces", paths, "otlp-jsonl", started,
                                            staged, added)], staging / "loads.parquet")
-                  if added or learned.changed or rerouted or vitals else None)
+                  if added or whole or rerouted or vitals else None)
         if created:
             swap_days(changed, lake, swapped, staging / "old", whole)
             if ledger is not None:
@@ -249,8 +263,8 @@ def to_parquet(spark: Any, paths: Sequence[Path], folder: Path, ctx: ParseContex
     finally:
         if staging.exists():
             shutil.rmtree(staging)
-    return LakeLoad(folder, len(paths), staged, added, created, len(vitals),
-                    len(learned.learned), {t: len(d) for t, d in rerouted.items()})
+    return LakeLoad(folder, len(paths), staged, added, created, len(vitals), learned,
+                    {t: len(d) for t, d in rerouted.items()})
 
 
 def ledger_row(load_id: str, kind: str, paths: Sequence[Path], fmt: str, started: datetime,
@@ -294,11 +308,11 @@ def check_files(paths: Sequence[Path], kind: str = "traces", fmt_name: str = "ot
 
 def _write_spans(spark: Any, paths: Sequence[Path], lake: Path, staging: Path,
                  ctx: ParseContext, load_id: str, created: bool,
-                 learn: Callable[[pa.Table | None], Templates]
-                 ) -> tuple[int, int, list, Templates]:
+                 learn: Callable[[pa.Table | None], RouteNormalizer]
+                 ) -> tuple[int, int, list, RouteNormalizer]:
     """Write the files' new spans under ``staging/spans`` (day partitions), routed with the
-    templates ``learn`` gives once it has folded in what they teach; (staged, added, the days
-    of the new spans, the templates)."""
+    normaliser ``learn`` gives once it has folded in what they teach; (staged, added, the
+    days of the new spans, that normaliser)."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
@@ -327,11 +341,10 @@ def _write_spans(spark: Any, paths: Sequence[Path], lake: Path, staging: Path,
         added = fresh.count()
         # What the new spans teach (route_learning.after_load: spans the lake did not hold),
         # then the new spans routed with every template, as after_load's reroute leaves them.
-        learned = learn(teaching_pairs(spark, fresh, load_id)
-                        if added and ctx.route.learn else None)
-        norm = ctx.route.with_learned(learned.learned)
+        norm = learn(teaching_pairs(spark, fresh, load_id)
+                     if added and ctx.route.learn else None)
         if norm.fingerprint() != ctx.route.fingerprint():
-            fresh = _rerouted(spark, fresh, norm)
+            fresh = reroute_frame(spark, fresh, norm, "http_route")
         fresh = fresh.withColumn("day", F.to_date("started_at"))
         days: list = []
         if added:
@@ -340,28 +353,11 @@ def _write_spans(spark: Any, paths: Sequence[Path], lake: Path, staging: Path,
                 shutil.rmtree(target)  # the empty table the export wrote
             fresh.write.partitionBy("day").parquet(str(target))
             days = sorted(d for (d,) in fresh.select("day").distinct().collect())
-        return count, added, days, learned
+        return count, added, days, norm
     except ParallaxError:
         raise
     except Exception as exc:  # Spark's errors: the mapping refused the file, or I/O
         raise refusal(exc, paths, "traces") from None
-
-
-def _rerouted(spark: Any, spans: Any, norm: Any) -> Any:
-    """``spans`` with the route of each ``http_route`` as ``norm`` gives it (as
-    route_learning.reroute sets it): the distinct values routed once, on the driver."""
-    from pyspark.sql import functions as F
-    from pyspark.sql import types as T
-
-    raws = [r for (r,) in spans.select("http_route").where("http_route IS NOT NULL")
-            .distinct().collect()]
-    routes = spark.createDataFrame([(r, norm(r)) for r in raws], T.StructType([
-        T.StructField("http_route", T.StringType()), T.StructField("_route", T.StringType())]))
-    names = spans.columns
-    return (spans.join(F.broadcast(routes), "http_route", "left")
-            .withColumn("route", F.when(F.col("http_route").isNotNull(), F.col("_route"))
-                        .otherwise(F.col("route")))
-            .select(*names))
 
 
 def _join_rerouted(new: Path, rerouted: Path, days: Sequence) -> None:

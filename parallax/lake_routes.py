@@ -1,34 +1,38 @@
-"""Route learning for ``ingest traces --to-parquet``: the lake learns templates from the new
-spans as local ingest learns them, and keeps its stored routes in line with them.
+"""Routes in the lake ingests (``ingest traces|analytics|feedback --to-parquet``): the lake
+keeps its templates and stored routes in line with the settings and with what its spans teach,
+as local ingest keeps a database's (``connectors/route_learning.py``), with the same files.
 
-Local ingest (``connectors/route_learning.py``) teaches templates from each load's spans that
-carry both ``http.route`` and a concrete path (``models/routes/teach_load.sql``), folds them
-into ``route_templates`` (``seen_paths.sql``, the Python match, ``learn.sql``) and re-routes
-every stored row the new templates move. In the lake the same files run where the data is:
+The lake holds what a database holds: ``route_templates`` and ``route_state`` (the learn flag
+and the normaliser's fingerprint the stored routes were computed with). ``LakeRoutes`` folds
+them in a scratch DuckDB database with the canonical schema, on the driver:
 
-- the teaching query (``teach_load.sql``) is transpiled to Spark (``portable.query_to_spark``)
-  and run over the load's new spans: it groups them into the distinct (http.route, concrete
-  path) pairs, which are few (one per route and distinct path), and only those reach the
-  driver;
-- the pairs are folded into the lake's ``route_templates`` in a scratch DuckDB database with
-  the canonical schema, by ``route_learning.learn_seen`` (``seen_paths.sql``, ``learn.sql``):
-  the same counts, first and last seen, written form and example; ``declare.sql`` syncs the
-  ``[routes] templates`` rows, and with ``[routes] learn = false`` the learned rows are
-  forgotten, as local ingest's ``prepare`` does;
-- when the templates changed, the lake's stored rows are re-routed as ``reroute`` does:
-  ``values.sql`` over the lake's Parquet (four columns, read by DuckDB on the driver) gives the
-  distinct raw values, each is routed once in Python, and the day partitions holding a row
-  that moves are read whole into the scratch database, updated by ``apply.sql`` and written
-  to the staging folder, for the caller to swap in with the load (``lake.swap_days``).
+- before the load (``prepare``): ``declare.sql`` syncs the ``[routes] templates`` rows; the
+  learn flag turned off forgets the learned rows, turned on relearns from every span the lake
+  holds (``teach_all.sql``: on Spark for the Spark ingests, ``stored_pairs``; by DuckDB over
+  the span files for the feedback ingest, ``stored_pairs_local``);
+- after the mapping of a trace load (``learn``): ``teach_load.sql``, transpiled to Spark
+  (``portable.query_to_spark``), groups the load's new spans into distinct (http.route,
+  concrete path) pairs, which are few, and only those reach the driver
+  (``teaching_pairs``); ``route_learning.learn_seen`` (``seen_paths.sql``, the Python match,
+  ``learn.sql``) folds them in: the same counts, first and last seen, written form and
+  example;
+- when the fingerprint of the normaliser the load leaves differs from the stored one (a
+  template learned, forgotten or declared, ``[routes] rules`` changed, the normalisation
+  itself changed; unknown for a lake written before it kept one), the stored rows are
+  re-routed as ``route_learning.reroute`` does (``stage_reroute``): ``values.sql`` over the
+  lake's Parquet (four columns, read by DuckDB on the driver) gives the distinct raw values,
+  each is routed once in Python, and the day partitions holding a row that moves are read
+  whole into a scratch database, updated by ``apply.sql`` and written to the staging folder;
+- ``stage`` writes route_templates and route_state when they changed, for the caller to swap
+  in whole with the load's day partitions (``lake.swap_days``).
 
-A load that teaches nothing new changes no template and re-routes nothing: a file ingested
-again changes no file.
+A load under unchanged settings that teaches nothing new changes no template, no state and no
+route: a file ingested again changes no file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -38,9 +42,10 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 
 from parallax.connectors.routes import RouteNormalizer
-from parallax.lake import TABLES, day_folder, write_table
+from parallax.lake import ROUTE_STATE, TABLES, day_folder, write_table
 
-__all__ = ["ROUTED", "Templates", "learn_templates", "stage_reroute", "teaching_pairs"]
+__all__ = ["ROUTED", "LakeRoutes", "lake_state", "stage_reroute", "stored_pairs",
+           "stored_pairs_local", "teaching_pairs"]
 
 # The tables whose route the normalisation derives, and the raw column it derives it from:
 # what models/routes/values.sql reads and apply.sql writes.
@@ -65,23 +70,67 @@ def teaching_pairs(spark: Any, spans: Any, load_id: str) -> pa.Table:
         spark.catalog.dropTempView(view)
 
 
-@dataclass(frozen=True)
-class Templates:
-    learned: list[str]  # the learned templates the lake holds after the load
-    changed: bool  # route_templates differs from the lake's (rows or counts)
-    moved: bool  # its set of templates differs: stored routes may move
+def stored_pairs(spark: Any, lake: Path) -> pa.Table:
+    """What every span the lake holds may teach: ``teach_all.sql`` on Spark (what
+    ``route_learning.prepare`` runs when learning is turned back on), collected."""
+    from parallax.db import read_sql
+    from parallax.portable import query_to_spark
 
-
-def learn_templates(lake: Path, pairs: pa.Table | None, norm: RouteNormalizer,
-                    scratch: Path, target: Path) -> Templates:
-    """Fold ``pairs`` (``teaching_pairs``; None: nothing to teach) into the lake's
-    route_templates as local ingest does, in a scratch database at ``scratch``; when the table
-    changes, write it under ``target/route_templates`` (as ``export --parquet`` writes it)."""
-    from parallax.connectors.route_learning import learn_seen, run_routes_sql, stored_templates
-    from parallax.db import connect
-
-    con = connect(scratch)
+    view = "_parallax_lake_spans"
+    sql = query_to_spark(read_sql("models", "routes/teach_all.sql"), {},
+                         tables={"spans": view})
+    spark.read.parquet(str(lake / "spans")).drop("day").createOrReplaceTempView(view)
     try:
+        return spark.sql(sql).select(*_PAIRS).toArrow()
+    finally:
+        spark.catalog.dropTempView(view)
+
+
+def stored_pairs_local(lake: Path) -> pa.Table:
+    """``stored_pairs`` without Spark: ``teach_all.sql`` by DuckDB on this machine, over the
+    lake's span files (for ``ingest feedback --to-parquet``, which runs no Spark)."""
+    from parallax.connectors.route_learning import run_routes_sql
+
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        files = [str(p) for p in sorted((lake / "spans").rglob("*.parquet"))]
+        con.read_parquet(files, hive_partitioning=False, union_by_name=True) \
+            .create_view("spans")
+        run_routes_sql(con, "teach_all.sql")
+        return con.sql(f"SELECT {', '.join(_PAIRS)} FROM _route_seen").to_arrow_table()
+    finally:
+        con.close()
+
+
+def lake_state(lake: Path) -> dict[str, tuple[str, Any]]:
+    """The lake's route_state: name -> (value, updated_at); empty for a lake written before
+    it kept one."""
+    folder = lake / ROUTE_STATE
+    if not folder.is_dir():
+        return {}
+    table = ds.dataset(folder, format="parquet").to_table()
+    return {n: (v, u) for n, v, u in zip(table.column("name").to_pylist(),
+                                         table.column("value").to_pylist(),
+                                         table.column("updated_at").to_pylist(), strict=True)}
+
+
+class LakeRoutes:
+    """The lake's route templates and state brought in line with the settings before a lake
+    ingest maps anything, as ``route_learning.prepare`` brings a database, then what the load
+    teaches folded in, as ``after_load`` folds it: the one route path of the three
+    ``--to-parquet`` ingests.
+
+    ``con`` is a scratch database with the canonical schema (the feedback ingest's own, where
+    its local ingest runs); its ``route_templates`` is seeded with the lake's. A lake written
+    before it kept a ``route_state`` has no learn flag and no fingerprint: the flag is taken
+    as the settings' (its learned templates are kept, or forgotten when learning is off), the
+    fingerprint as unknown, so the stored routes are checked (``stage_reroute`` writes a day
+    only when one of its rows moves) and the state recorded."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, lake: Path,
+                 settings: RouteNormalizer) -> None:
+        self.con, self.lake, self.settings = con, lake, settings
         rows = ds.dataset(lake / "route_templates", format="parquet").to_table()
         con.register("_lake_rows", rows)
         try:
@@ -89,37 +138,122 @@ def learn_templates(lake: Path, pairs: pa.Table | None, norm: RouteNormalizer,
             con.execute("CREATE TEMP TABLE lake_templates AS SELECT * FROM _lake_rows")
         finally:
             con.unregister("_lake_rows")
-        # route_learning.prepare: the declared templates synced, learning off forgets
-        run_routes_sql(con, "declare.sql", {"templates": list(norm.declared)})
-        if not norm.learn:
-            con.execute("DELETE FROM route_templates WHERE source = 'learned'")
-        elif pairs is not None and pairs.num_rows:
-            con.register("_pairs", pairs)
+        self.stored = lake_state(lake)
+        self.norm = settings
+
+    @property
+    def learning(self) -> str:
+        return "true" if self.settings.learn else "false"
+
+    def prepare(self, teach_all: Callable[[], pa.Table]) -> RouteNormalizer:
+        """route_learning.prepare on the scratch templates: the declared ones synced; the
+        learn flag changed: the learned ones forgotten, and relearned from every stored span
+        when learning is turned on (``teach_all``: ``stored_pairs`` or ``stored_pairs_local``,
+        called only then). The normaliser to map the files with."""
+        from parallax.connectors.route_learning import run_routes_sql
+
+        run_routes_sql(self.con, "declare.sql", {"templates": list(self.settings.declared)})
+        was = self.stored.get("learn", (None, None))[0]
+        turned = was is not None and was != self.learning
+        if turned or not self.settings.learn:
+            self.con.execute("DELETE FROM route_templates WHERE source = 'learned'")
+        if turned and self.settings.learn:
+            self.learn(teach_all())
+        return self._current()
+
+    def learn(self, pairs: pa.Table | None) -> RouteNormalizer:
+        """Fold teaching pairs (``teaching_pairs``' columns; None: nothing to teach) into the
+        templates as local ingest does; the normaliser with what they leave learned."""
+        from parallax.connectors.route_learning import learn_seen
+
+        if self.settings.learn and pairs is not None and pairs.num_rows:
+            self.con.register("_pairs", pairs)
             try:
-                con.execute("CREATE TEMP TABLE _route_seen AS SELECT * FROM _pairs")
+                self.con.execute("CREATE TEMP TABLE _route_seen AS SELECT * FROM _pairs")
             finally:
-                con.unregister("_pairs")
-            learn_seen(con, norm)
+                self.con.unregister("_pairs")
+            learn_seen(self.con, self.settings)
+        return self._current()
+
+    def _current(self) -> RouteNormalizer:
+        from parallax.connectors.route_learning import stored_templates
+
+        self.norm = self.settings.with_learned(stored_templates(self.con))
+        return self.norm
+
+    @property
+    def learned(self) -> list[str]:
+        from parallax.connectors.route_learning import stored_templates
+
+        return stored_templates(self.con)
+
+    def hand_over(self) -> None:
+        """Record in the scratch database's route_state what local ingest's ``prepare`` must
+        find there to do the rest itself, for a load run by local ingest (feedback): the
+        learn flag of the settings (the templates are in line with them already) and the
+        fingerprint the lake's rows were routed with (none when unknown), so that it
+        re-routes the rows it holds when, and only when, the lake's are stale."""
+        self.con.execute(f"DELETE FROM {ROUTE_STATE}")
+        rows = [["learn", self.learning]]
+        if (stored := self.stored.get("fingerprint")) is not None:
+            rows.append(["fingerprint", stored[0]])
+        self.con.executemany(f"INSERT INTO {ROUTE_STATE} VALUES (?, ?, now())", rows)
+
+    @property
+    def stale(self) -> bool:
+        """The stored routes were computed under another fingerprint (or an unknown one):
+        ``stage_reroute`` them with ``norm``, as ``route_learning.reroute`` does."""
+        return self.stored.get("fingerprint", (None, None))[0] != self.norm.fingerprint()
+
+    def stage(self, target: Path) -> list[str]:
+        """Write under ``target`` route_templates and route_state if they differ from the
+        lake's (as ``export --parquet`` writes them); the tables written, for ``swap_days``
+        to replace whole."""
+        con = self.con
         [(changed,)] = con.execute(
             "SELECT count(*) > 0 FROM ((FROM route_templates EXCEPT ALL FROM lake_templates) "
             "UNION ALL (FROM lake_templates EXCEPT ALL FROM route_templates))").fetchall()
-        [(moved,)] = con.execute(
-            "SELECT count(*) > 0 FROM ((SELECT template, source FROM route_templates EXCEPT "
-            "SELECT template, source FROM lake_templates) UNION ALL (SELECT template, source "
-            "FROM lake_templates EXCEPT SELECT template, source FROM route_templates))"
-        ).fetchall()
+        whole = []
         if changed:
             write_table(con, "route_templates", None, target / "route_templates")
-        return Templates(stored_templates(con), bool(changed), bool(moved))
-    finally:
-        con.close()
+            whole.append("route_templates")
+        state = {"learn": self.learning, "fingerprint": self.norm.fingerprint()}
+        if any(self.stored.get(n, (None, None))[0] != v for n, v in state.items()):
+            # a value kept keeps its time, as route_learning's _state leaves it
+            con.execute(f"DELETE FROM {ROUTE_STATE}")
+            con.executemany(f"INSERT INTO {ROUTE_STATE} VALUES (?, ?, coalesce(?, now()))",
+                            [[n, v, self.stored[n][1] if self.stored.get(n, (None,))[0] == v
+                              else None] for n, v in state.items()])
+            write_table(con, ROUTE_STATE, None, target / ROUTE_STATE)
+            whole.append(ROUTE_STATE)
+        return whole
+
+
+def reroute_frame(spark: Any, rows: Any, norm: RouteNormalizer, column: str) -> Any:
+    """``rows`` (a Spark DataFrame of a routed table) with the route of each value of its raw
+    ``column`` as ``norm`` gives it (as ``apply.sql`` sets it; a row without one keeps its
+    route): the distinct values routed once, on the driver."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    raws = [r for (r,) in rows.select(column).where(F.col(column).isNotNull())
+            .distinct().collect()]
+    routes = spark.createDataFrame([(r, norm(r)) for r in raws], T.StructType([
+        T.StructField(column, T.StringType()), T.StructField("_route", T.StringType())]))
+    names = rows.columns
+    return (rows.join(F.broadcast(routes), column, "left")
+            .withColumn("route", F.when(F.col(column).isNotNull(), F.col("_route"))
+                        .otherwise(F.col("route")))
+            .select(*names))
 
 
 def stage_reroute(lake: Path, norm: RouteNormalizer, target: Path,
-                  scratch: Path | None = None) -> dict[str, list]:
-    """Write under ``target/<table>/day=…`` each day partition of the lake's routed tables
-    that holds a row ``norm`` routes differently from how it is stored (the whole day, every
-    row routed as ``route_learning.reroute`` would leave it); the days written, per table.
+                  scratch: Path | None = None,
+                  tables: Sequence[str] = tuple(ROUTED)) -> dict[str, list]:
+    """Write under ``target/<table>/day=…`` each day partition of the lake's routed
+    ``tables`` that holds a row ``norm`` routes differently from how it is stored (the whole
+    day, every row routed as ``route_learning.reroute`` would leave it); the days written,
+    per table.
     The days are read into a DuckDB database at ``scratch`` (None: in memory), which spills
     what does not fit in memory to disk: a day of spans can be larger than the driver's
     memory."""
@@ -145,7 +279,7 @@ def stage_reroute(lake: Path, norm: RouteNormalizer, target: Path,
                             f"FROM _{table}_cols")
         changes: dict[tuple[str, str], str | None] = {}
         for tbl, raw, route in con.execute(read_sql("models", "routes/values.sql")).fetchall():
-            new = norm(raw)
+            new = norm(raw) if tbl in tables else route
             if new != route:
                 changes[(tbl, raw)] = new
         if not changes:

@@ -175,10 +175,14 @@ def _feedback_to_parquet(ctx, files, fmt, fields, max_reject_rate, options, fold
     with FileProgress() as progress:
         done = to_parquet(paths, folder, opts, format=fmt, progress=progress)
     read = sum(s.rows_loaded + s.duplicates for s in done.summaries)
+    # said only when it happened: the settings changed since the lake's last load
+    rerouted = sum(done.rerouted.values())
+    moved = (f"; {rerouted:,} day partition(s) of stored spans, page views and events "
+             "re-routed" if rerouted else "")
     echo(f"{'created' if done.created else 'added to'} {done.folder}: {done.added:,} new "
          f"responses of {read:,} in {len(done.summaries):,} file(s); {done.days:,} day "
          f"partition(s) rewritten; {done.rejected:,} rejected row(s) added to "
-         f"{done.folder / 'rejects'}")
+         f"{done.folder / 'rejects'}{moved}")
 
 
 @ingest_app.command("analytics")

@@ -108,7 +108,7 @@ def test_bad_input_is_refused_in_one_line_and_nothing_is_written(trace_lake, spa
 def test_a_new_lake_holds_every_table(trace_lake, spark, tmp_path):
     """A missing folder becomes a whole lake (every canonical table, the spans added), which
     the Spark engine reads."""
-    from parallax.lake import LEDGER, TABLES
+    from parallax.lake import LEDGER, ROUTE_STATE, TABLES
     from parallax.lake_ingest import to_parquet
     from parallax.spark_engine import SparkExposure
 
@@ -116,7 +116,16 @@ def test_a_new_lake_holds_every_table(trace_lake, spark, tmp_path):
     head.write_bytes(b"".join(trace_lake.trace.read_bytes().splitlines(keepends=True)[:20]))
     load = to_parquet(spark, [head], tmp_path / "lake", _context(trace_lake.key_of, head))
     assert load.created and load.added == load.staged > 0
-    assert sorted(p.name for p in (tmp_path / "lake").iterdir()) == sorted([*TABLES, LEDGER])
+    assert (sorted(p.name for p in (tmp_path / "lake").iterdir())
+            == sorted([*TABLES, LEDGER, ROUTE_STATE]))
+    # the state its routes were computed with: the settings and the templates it learned
+    from parallax.lake import learned_templates
+    from parallax.lake_routes import lake_state
+
+    norm = _context(trace_lake.key_of, head).route.with_learned(
+        learned_templates(tmp_path / "lake"))
+    assert {n: v for n, (v, _) in lake_state(tmp_path / "lake").items()} == {
+        "learn": "true", "fingerprint": norm.fingerprint()}
     assert len(_spans(tmp_path / "lake")) == load.added
     SparkExposure(spark, tmp_path / "lake")  # every table there, readable
 

@@ -2,7 +2,9 @@
 routes only learned templates name (``/c/{slug}``, ``/journal/{post}``), the lake after the
 trace file is what local ingest and ``export --parquet`` give: the same route templates, the
 same routes in spans, and page views, events and feedback loaded before the traces re-routed
-as local ingest re-routes them. Learning off forgets and re-routes as local ingest does."""
+as local ingest re-routes them. Learning off forgets and re-routes as local ingest does; on
+again, it relearns from the lake's spans on Spark; a rule added before a GA4 load re-routes
+the stored rows as local ingest does."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from parallax.config import Config
+from parallax.config import Config, RouteRule
 from parallax.connectors.base import ParseContext
 from parallax.connectors.load import ingest_files
 from parallax.connectors.route_learning import prepare
@@ -25,6 +27,11 @@ from parallax.options import ingest_options
 # the raw column each routed table derives its route from, and the row's key
 _ROUTED = {"spans": ("http_route", "trace_id, span_id, kind"), "page_views": ("url", "event_key"),
            "events": ("url", "event_key"), "feedback": ("page_url", "source, feedback_id")}
+
+
+# The lake keeps route_state, as a database does: a change of [routes] settings between two
+# lake loads brings its templates and stored routes in line as local ingest's prepare() does.
+_RULES = Config(route_rules=(RouteRule(match="^/c/", route="/category/{slug}"),))
 
 
 @dataclass(frozen=True)
@@ -96,6 +103,32 @@ def _hashes(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+def _local_after(routed: RoutedLake, tmp_path: Path, loads: list[tuple[str, Path, Config]]
+                 ) -> Path:
+    """Local ingest's answer: the routed lake's database given ``loads`` (kind, file,
+    settings) in turn, then exported."""
+    db = tmp_path / "local-after.duckdb"
+    shutil.copy(routed.db, db)
+    con = connect(db)
+    try:
+        for kind, file, cfg in loads:
+            ingest_files(con, kind, [file], ingest_options(cfg, routed.db))
+        export_parquet(con, tmp_path / "local-after")
+    finally:
+        con.close()
+    return tmp_path / "local-after"
+
+
+def _assert_as_local(lake: Path, local: Path) -> None:
+    columns = "template, source, spans, written, example, first_seen, last_seen"
+    assert _read(lake, "route_templates", columns) == _read(local, "route_templates", columns)
+    assert _read(lake, "route_state", "name, value") == _read(local, "route_state",
+                                                              "name, value")
+    for table in _ROUTED:
+        assert _routes(lake, table) == _routes(local, table), table
+    assert _read(lake, "web_vitals", "*") == _read(local, "web_vitals", "*")
+
+
 def test_the_world_needs_learned_templates(routed):
     """Otherwise the parity below proves nothing: the file teaches templates, and without
     them the stored rows and the spans land on other routes."""
@@ -118,6 +151,9 @@ def test_the_lake_learns_and_reroutes_as_local_ingest(routed):
     for table in _ROUTED:
         assert _routes(routed.lake, table) == _routes(routed.reference, table), table
     assert _read(routed.lake, "web_vitals", "*") == _read(routed.reference, "web_vitals", "*")
+    # the state the database recorded: the learn flag, the fingerprint of what it learned
+    assert (_read(routed.lake, "route_state", "name, value")
+            == _read(routed.reference, "route_state", "name, value"))
     assert routed.load.added == routed.load.staged > 0
     assert set(routed.load.rerouted) == {"page_views", "events", "feedback"}
 
@@ -156,10 +192,11 @@ def test_ingesting_the_file_again_changes_no_file(routed, spark):
     assert _hashes(routed.lake) == before
 
 
-def test_learning_off_forgets_and_reroutes_as_local_ingest(routed, spark, tmp_path):
+def test_learning_off_forgets_and_on_relearns_as_local_ingest(routed, spark, tmp_path):
     """[routes] learn = false: local ingest of every file gives no learned template and the
     routes of the settings alone; the lake that had learned them, given the file again, ends
-    the same (the learned rows forgotten, the stored rows re-routed back)."""
+    the same (the learned rows forgotten, the stored rows re-routed back). Learning on again
+    (and a rule added), the file once more: the lake relearns from the spans it holds."""
     from parallax.lake_ingest import to_parquet
 
     off = Config(route_learn=False)
@@ -180,3 +217,31 @@ def test_learning_off_forgets_and_reroutes_as_local_ingest(routed, spark, tmp_pa
     assert _read(tmp_path / "lake", "route_templates", "template, source, spans") == local
     for table in _ROUTED:
         assert _routes(tmp_path / "lake", table) == _routes(tmp_path / "local-off", table), table
+
+    # On again, with a rule added: the lake relearns from every span it holds (teach_all.sql
+    # on Spark), as local ingest relearns from its database's, and re-routes by the rule.
+    con = connect(tmp_path / "off.duckdb")
+    try:
+        ingest_files(con, "traces", [routed.trace], ingest_options(_RULES, routed.db))
+        export_parquet(con, tmp_path / "local-on")
+    finally:
+        con.close()
+    load = to_parquet(spark, [routed.trace], tmp_path / "lake",
+                      _context(routed.db, routed.trace, _RULES))
+    assert load.added == 0 and load.templates > 0 and load.rerouted
+    _assert_as_local(tmp_path / "lake", tmp_path / "local-on")
+
+
+def test_changed_rules_reroute_the_stored_rows_in_a_ga4_load(routed, spark, tmp_path):
+    """The GA4 file again under a new rule, into the lake the trace load left: the days the
+    merge reads and every other stored day whose rows the rule moves are re-routed."""
+    from parallax.lake_analytics import to_parquet
+
+    ga4 = next((routed.files / "analytics").iterdir())
+    shutil.copytree(routed.lake, tmp_path / "lake")
+    load = to_parquet(spark, [ga4], tmp_path / "lake", _context(routed.db, ga4, _RULES))
+    assert load.added["events"] == 0
+    assert {"spans", "feedback"} <= set(load.days) and load.days["page_views"] > 0
+    local = _local_after(routed, tmp_path, [("analytics", ga4, _RULES)])
+    assert any(r[-2] == "/category/{slug}" for r in _routes(local, "page_views"))
+    _assert_as_local(tmp_path / "lake", local)

@@ -8,7 +8,7 @@ import pytest
 
 from parallax.cli import run
 from parallax.errors import ConfigError
-from parallax.lake import LEDGER, TABLES, export_parquet
+from parallax.lake import LEDGER, ROUTE_STATE, TABLES, export_parquet
 
 
 def _load(con):
@@ -30,7 +30,7 @@ def test_tables_partitioned_by_utc_day(con, tmp_path):
     assert summary.rows["feedback"] == 0 and summary.days == 2
     assert sorted(p.name for p in (out / "spans").iterdir()) == ["day=2026-10-05",
                                                                  "day=2026-10-06"]
-    assert {p.name for p in out.iterdir()} == {*TABLES, LEDGER}
+    assert {p.name for p in out.iterdir()} == {*TABLES, LEDGER, ROUTE_STATE}
     back = duckdb.connect().execute(
         "SELECT trace_id, day FROM read_parquet(?, hive_partitioning = true) ORDER BY trace_id",
         [str(out / "spans" / "**" / "*.parquet")]).fetchall()
@@ -108,7 +108,7 @@ def test_a_lake_load_builds_a_missing_lake_aside_and_moves_it_in_whole(tmp_path)
     with lake_load(tmp_path / "lake", ["feedback"]) as target:
         (target.staging / "new").mkdir()
     assert beside() == ["lake"] and sorted(p.name for p in (tmp_path / "lake").iterdir()) == \
-        sorted([*TABLES, LEDGER])
+        sorted([*TABLES, LEDGER, ROUTE_STATE])
     with lake_load(tmp_path / "lake", ["feedback", "events"]) as target:
         assert not target.created and target.lake == tmp_path / "lake"
     (tmp_path / "other").mkdir()

@@ -14,7 +14,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from parallax.config import Config
+from parallax.config import Config, RouteRule
 from parallax.connectors.load import ingest_files
 from parallax.connectors.route_learning import prepare, run_routes_sql
 from parallax.db import connect
@@ -31,6 +31,9 @@ class World:
     before: Path  # the same without spans and learned templates (the rest re-routed), exported
     pairs: pa.Table  # what the trace file teaches (teach_load.sql on the local database)
     learned: list[str]
+    db: Path  # the database of local ingest (its key is every load's)
+    local: Path  # a copy of it as the reference was exported from it
+    feedback: Path  # the world's survey export
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +52,9 @@ def world(tmp_path_factory) -> World:
         for kind, paths in files.by_kind(("traces", "feedback", "analytics")):
             ingest_files(con, kind, list(paths), opts)
         export_parquet(con, root / "reference")
+        con.close()
+        shutil.copy(db, root / "reference.duckdb")
+        con = connect(db)
         learned = stored_templates(con)
         [(load_id,)] = con.execute("SELECT DISTINCT load_id FROM spans").fetchall()
         run_routes_sql(con, "teach_load.sql", {"load_id": load_id})
@@ -59,7 +65,9 @@ def world(tmp_path_factory) -> World:
         export_parquet(con, root / "before")
     finally:
         con.close()
-    return World(root / "reference", root / "before", pairs, learned)
+    feedback, = files.feedback
+    return World(root / "reference", root / "before", pairs, learned, db,
+                 root / "reference.duckdb", feedback)
 
 
 def _read(lake: Path, table: str, columns: str) -> list[tuple]:
@@ -78,32 +86,48 @@ def _routes(lake: Path, table: str) -> list[tuple]:
 _TEMPLATES = "template, source, spans, written, example, first_seen, last_seen"
 
 
+def _fold(lake: Path, pairs: pa.Table | None, settings, tmp_path: Path, name: str):
+    """LakeRoutes over ``lake``: prepared (relearning would fail the test), ``pairs`` folded
+    in, the changed tables staged under ``tmp_path/name``; (tables staged, normaliser, stale)."""
+    from parallax.lake_routes import LakeRoutes
+
+    con = connect(tmp_path / f"{name}.duckdb")
+    try:
+        routes = LakeRoutes(con, lake, settings)
+        routes.prepare(lambda: pytest.fail("relearned from the stored spans"))
+        norm = routes.learn(pairs)
+        return routes.stage(tmp_path / name), norm, routes.stale
+    finally:
+        con.close()
+
+
 def test_pairs_fold_into_the_templates_local_ingest_learned(world, tmp_path):
     from parallax.connectors.routes import RouteNormalizer
-    from parallax.lake_routes import learn_templates
 
     assert "/c/{slug}" in world.learned
-    got = learn_templates(world.before, world.pairs, RouteNormalizer(), tmp_path / "s.duckdb",
-                          tmp_path / "out")
-    assert got.changed and got.moved and got.learned == world.learned
-    assert (_read(tmp_path / "out", "route_templates", _TEMPLATES)
+    whole, norm, stale = _fold(world.before, world.pairs, RouteNormalizer(), tmp_path, "s")
+    assert whole == ["route_templates", "route_state"] and stale
+    assert norm.learned == tuple(world.learned)
+    assert (_read(tmp_path / "s", "route_templates", _TEMPLATES)
             == _read(world.reference, "route_templates", _TEMPLATES))
+    # the state the reference's database recorded after the same load
+    assert (_read(tmp_path / "s", "route_state", "name, value")
+            == _read(world.reference, "route_state", "name, value"))
 
 
 def test_nothing_taught_changes_nothing_and_learning_off_forgets(world, tmp_path):
     from parallax.connectors.routes import RouteNormalizer
-    from parallax.lake_routes import learn_templates
 
-    same = learn_templates(world.reference, None, RouteNormalizer(), tmp_path / "a.duckdb",
-                           tmp_path / "a")
-    assert not same.changed and not same.moved and not (tmp_path / "a").exists()
-    off = learn_templates(world.reference, world.pairs, RouteNormalizer(learn=False),
-                          tmp_path / "b.duckdb", tmp_path / "b")
-    assert off.changed and off.moved and off.learned == []
+    whole, _, stale = _fold(world.reference, None, RouteNormalizer(), tmp_path, "a")
+    assert whole == [] and not stale and not (tmp_path / "a").exists()
+    whole, norm, stale = _fold(world.reference, world.pairs, RouteNormalizer(learn=False),
+                               tmp_path, "b")
+    assert whole == ["route_templates", "route_state"] and stale and norm.learned == ()
     assert _read(tmp_path / "b", "route_templates", "source") == []  # nothing declared
-    declared = learn_templates(world.before, None, RouteNormalizer(declared=("/c/:slug",)),
-                               tmp_path / "c.duckdb", tmp_path / "c")
-    assert declared.moved
+    assert ("learn", "false") in _read(tmp_path / "b", "route_state", "name, value")
+    whole, _, stale = _fold(world.before, None, RouteNormalizer(declared=("/c/:slug",)),
+                            tmp_path, "c")
+    assert stale and "route_templates" in whole
     assert _read(tmp_path / "c", "route_templates", "template, source, spans") == [
         ("/c/{slug}", "config", 0)]
 
@@ -254,3 +278,113 @@ def test_a_failed_swap_leaves_the_lake_as_it_was(world, tmp_path, monkeypatch,
     monkeypatch.setattr(Path, "rename", rename)
     assert _hashes(lake) == before
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
+
+
+# The lake keeps the state a database keeps (route_state): a change of the settings between
+# two lake loads brings it in line as local ingest's prepare() brings a database. Run here
+# through `ingest feedback --to-parquet` (no Spark): the route path is the one the Spark
+# ingests share (lake_routes.LakeRoutes); tests/correlate/test_lake_routes.py runs theirs.
+
+# /c/<slug> rows are in all four routed tables of this world
+_RULES = Config(route_rules=(RouteRule(match="^/c/", route="/category/{slug}"),))
+
+
+def _local_sequence(world: World, tmp_path: Path, *configs: Config) -> Path:
+    """Local ingest's answer: the reference's database given the survey export again under
+    each of ``configs`` in turn, then exported."""
+    tmp_path.mkdir(exist_ok=True)
+    db = tmp_path / "local-seq.duckdb"
+    shutil.copy(world.local, db)
+    con = connect(db)
+    try:
+        for cfg in configs:
+            ingest_files(con, "feedback", [world.feedback], ingest_options(cfg, world.db))
+        export_parquet(con, tmp_path / "local-seq")
+    finally:
+        con.close()
+    return tmp_path / "local-seq"
+
+
+def _lake_load(world: World, lake: Path, cfg: Config):
+    from parallax.lake_feedback import to_parquet
+
+    return to_parquet([world.feedback], lake, ingest_options(cfg, world.db))
+
+
+def _assert_as_local(lake: Path, local: Path) -> None:
+    assert _read(lake, "route_templates", _TEMPLATES) == _read(local, "route_templates",
+                                                               _TEMPLATES)
+    assert _read(lake, "route_state", "name, value") == _read(local, "route_state",
+                                                              "name, value")
+    for table in _ROUTED:
+        assert _routes(lake, table) == _routes(local, table), table
+    assert _read(lake, "web_vitals", "*") == _read(local, "web_vitals", "*")
+
+
+def test_changed_rules_reroute_the_lakes_stored_rows_as_local_ingest(world, tmp_path):
+    lake = tmp_path / "lake"
+    shutil.copytree(world.reference, lake)
+    local = _local_sequence(world, tmp_path, _RULES)
+    assert any(r[-1] == "/category/{slug}" for r in _routes(local, "page_views"))
+    load = _lake_load(world, lake, _RULES)
+    assert load.added == 0 and load.days > 0  # nothing new, the stored answers moved
+    assert set(load.rerouted) == {"spans", "page_views", "events"}
+    _assert_as_local(lake, local)
+    # the same file under the same settings again: every file as it was
+    before = _hashes(lake)
+    again = _lake_load(world, lake, _RULES)
+    assert again.days == 0 and again.rerouted == {} and _hashes(lake) == before
+
+
+def test_learning_off_forgets_and_on_relearns_from_the_stored_spans(world, tmp_path):
+    """[routes] learn = false, then true again: the lake forgets its learned templates, then
+    learns them again from every span it holds (teach_all.sql by DuckDB over its span files),
+    with local ingest's counts, first and last seen, written forms and examples."""
+    lake = tmp_path / "lake"
+    shutil.copytree(world.reference, lake)
+    off, on = Config(route_learn=False), Config()
+    _lake_load(world, lake, off)
+    forgot = _local_sequence(world, tmp_path / "off", off)
+    assert not [r for r in _read(forgot, "route_templates", "source") if r[0] == "learned"]
+    _assert_as_local(lake, forgot)
+    _lake_load(world, lake, on)
+    relearned = _local_sequence(world, tmp_path / "on", off, on)
+    assert {t for t, s in _read(relearned, "route_templates", "template, source")
+            if s == "learned"} == set(world.learned)
+    _assert_as_local(lake, relearned)
+
+
+def test_a_lake_without_route_state_is_checked_and_the_state_recorded(world, tmp_path):
+    """A lake written before it kept route_state: its routes are checked (none moves here, so
+    no day is written) and the state recorded; loading again then changes no file."""
+    lake = tmp_path / "lake"
+    shutil.copytree(world.reference, lake)
+    shutil.rmtree(lake / "route_state")
+    before = _hashes(lake)
+    load = _lake_load(world, lake, Config())
+    assert load.days == 0 and load.rerouted == {} and load.added == 0
+    after = _hashes(lake)
+    assert {p: b for p, b in after.items() if p in before} == before
+    assert {p.split("/")[0] for p in set(after) - set(before)} == {"route_state", "loads"}
+    assert (_read(lake, "route_state", "name, value")
+            == _read(world.reference, "route_state", "name, value"))
+    again = _hashes(lake)
+    _lake_load(world, lake, Config())
+    assert _hashes(lake) == again
+
+
+def test_a_trace_load_into_a_lake_without_route_state_records_it(world, tmp_path, monkeypatch,
+                                                                 stand_in_spark):
+    """The traces ingest's own path on a lake written before it kept route_state: the stored
+    routes checked and moved as local ingest moved them, and the state recorded."""
+    import parallax.lake_ingest as lake_ingest
+
+    lake, call = _traces_load(world, tmp_path, monkeypatch, stand_in_spark)
+    shutil.rmtree(lake / "route_state")
+    monkeypatch.setattr(lake_ingest, "check_files", lambda paths: None)
+    load = lake_ingest.to_parquet(**call)
+    assert set(load.rerouted) == {"page_views", "events", "feedback"}
+    for table in _ROUTED:
+        assert _routes(lake, table) == _routes(world.reference, table), table
+    assert (_read(lake, "route_state", "name, value")
+            == _read(world.reference, "route_state", "name, value"))
