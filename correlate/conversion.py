@@ -18,11 +18,10 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-import polars as pl
 from scipy.special import expit
 
 from parallax.correlate.design import build_design
-from parallax.correlate.frame import Frame
+from parallax.correlate.frame import Frame, RouteRows
 from parallax.correlate.logit import LogitFit, fit_logit
 from parallax.correlate.settings import Settings, Z
 from parallax.numbers import Interval
@@ -68,25 +67,26 @@ class ConversionModel:
         return conv, Interval(point * r, (point - half) * r, (point + half) * r)
 
 
-def fit_conversion(sessions: Frame, routes: pl.DataFrame, settings: Settings,
+def fit_conversion(sessions: Frame, routes: RouteRows, settings: Settings,
                    ) -> ConversionModel | None:
     """None when there is nothing to model (no sessions with pages, or no conversions)."""
     keys = sessions.extra["key"]
-    eligible = set(reached_conversion(routes, keys[sessions.y > 0]).to_list())
+    eligible = reached_conversion(routes, keys[sessions.y > 0])
     s = sessions.take(np.fromiter((k in eligible for k in keys.tolist()), bool, len(keys))
                       & (sessions.extra["pages"] > 0))
     if s.n < 50 or s.y.min() == s.y.max():
         return None
     index = {k: i for i, k in enumerate(s.extra["key"].tolist())}
-    routes = routes.filter(pl.col("session_id").is_in(list(index)))
-    at = np.array([index[k] for k in routes["session_id"].to_list()], dtype=np.int64)
+    ids = routes.session_id.tolist()
+    mine = np.flatnonzero(np.fromiter((k in index for k in ids), bool, len(ids)))
+    at = np.array([index[ids[i]] for i in mine.tolist()], dtype=np.int64)
     order = np.argsort(at, kind="stable")  # sessions in order, for the max per session
-    routes = routes[order]
+    routes = routes.take(mine[order])
     rows = {
         "session": at[order],
-        "route": routes["route"].to_numpy().astype(object),
-        "log_load": routes["log_load_max"].fill_null(np.nan).to_numpy(),
-        "error": routes["error_any"].fill_null(0.0).to_numpy(),
+        "route": routes.route,
+        "log_load": routes.log_load_max,
+        "error": np.where(np.isnan(routes.error_any), 0.0, routes.error_any),
     }
     rows["log_load"] = np.where(np.isnan(rows["log_load"]), -np.inf, rows["log_load"])
     peers = dependency_columns(routes, rows)
@@ -107,23 +107,32 @@ def fit_conversion(sessions: Frame, routes: pl.DataFrame, settings: Settings,
     return ConversionModel(fit, names, rows, s.n, revenue, ctrl.X, fill)
 
 
-def reached_conversion(routes: pl.DataFrame, converted: np.ndarray) -> pl.Series:
+def reached_conversion(routes: RouteRows, converted: np.ndarray) -> set:
     """Sessions that reached the step where conversion happens.
 
     The routes every converting session visited are the funnel's necessary steps; a session
     that never reached them could not convert. Comparing it with those that did would read
     "never got to checkout" as an effect of delivery — and separate the model perfectly.
     """
-    visits = routes.select("session_id", "route")
-    buyers = visits.filter(pl.col("session_id").is_in(converted.tolist()))
-    n_buyers = buyers["session_id"].n_unique()
-    necessary = (buyers.group_by("route").agg(pl.col("session_id").n_unique().alias("n"))
-                 .filter(pl.col("n") == n_buyers)["route"].to_list()) if n_buyers else []
+    buyers = set(converted.tolist())
+    visits = list(zip(routes.session_id.tolist(), routes.route.tolist(), strict=True))
+    bought = [(k, r) for k, r in visits if k in buyers]
+    n_buyers = len({k for k, _ in bought})
+    necessary: set = set()
+    if n_buyers:
+        per_route: dict = {}
+        for k, r in bought:
+            per_route.setdefault(r, set()).add(k)
+        necessary = {r for r, ks in per_route.items() if len(ks) == n_buyers}
     if not necessary:
-        return visits["session_id"].unique()
-    return (visits.filter(pl.col("route").is_in(necessary)).group_by("session_id")
-            .agg(pl.col("route").n_unique().alias("k"))
-            .filter(pl.col("k") == len(necessary))["session_id"])
+        return {k for k, _ in visits}
+    # an unknown (NULL) route is never matched as a step: a session cannot be shown to have
+    # visited it, so no session reaches a step list that holds it
+    per_session: dict = {}
+    for k, r in visits:
+        if r is not None and r in necessary:
+            per_session.setdefault(k, set()).add(r)
+    return {k for k, rs in per_session.items() if len(rs) == len(necessary)}
 
 
 def _session_design(rows: dict[str, np.ndarray], fails, n: int, controls: np.ndarray,
@@ -144,18 +153,17 @@ def _session_design(rows: dict[str, np.ndarray], fails, n: int, controls: np.nda
     return np.column_stack([*cols, controls])
 
 
-def dependency_columns(routes: pl.DataFrame, rows: dict[str, np.ndarray]) -> list[str]:
+def dependency_columns(routes: RouteRows, rows: dict[str, np.ndarray]) -> list[str]:
     """Per dependency: fail (served), failed and ms columns aligned with the route rows."""
-    long = (routes.with_row_index("row").select("row", "deps").explode("deps")
-            .drop_nulls("deps").unnest("deps"))
-    peers = sorted(set(long["peer"].to_list())) if long.height else []
-    at = long["row"].to_numpy() if long.height else np.zeros(0, dtype=np.int64)
-    n = routes.height
-    for peer in peers:
-        sel = (long["peer"] == peer).to_numpy()
+    peers = routes.deps["peer"]
+    names = sorted(set(peers.tolist()))
+    for peer in names:
+        sel = peers == peer
+        at = routes.dep_row[sel]
         for prefix, column in (("fail", "failed_served"), ("failed", "failed"), ("ms", "ms"),
                                ("calls", "calls")):
-            arr = np.zeros(n)
-            arr[at[sel]] = long[column].fill_null(0.0).to_numpy()[sel]
+            arr = np.zeros(routes.n)
+            values = routes.deps[column][sel]
+            arr[at] = np.where(np.isnan(values), 0.0, values)
             rows[f"{prefix}:{peer}"] = arr
-    return peers
+    return names

@@ -27,11 +27,10 @@ from datetime import datetime
 
 import duckdb
 import numpy as np
-import polars as pl
 
 from parallax.correlate.conversion import dependency_columns, reached_conversion
 from parallax.correlate.did import Columns, Effect, detectable, estimate, placebo, rnd, trends_text
-from parallax.correlate.frame import read_sessions
+from parallax.correlate.frame import RouteRows, read_sessions
 from parallax.correlate.settings import Settings
 from parallax.db import read_sql
 
@@ -81,9 +80,10 @@ def conversion_check(con: duckdb.DuckDBPyConnection, route: str, changed_at: dat
         return None
     keys = sessions.extra["key"]
     step = _step(routes, keys[sessions.y > 0])
-    reached = set(reached_conversion(routes, keys[sessions.y > 0]).to_list())
-    visits = routes.group_by("session_id").agg(pl.col("route"))
-    seen = dict(zip(visits["session_id"].to_list(), visits["route"].to_list(), strict=True))
+    reached = reached_conversion(routes, keys[sessions.y > 0])
+    seen: dict[str, list] = {}
+    for k, r in zip(routes.session_id.tolist(), routes.route.tolist(), strict=True):
+        seen.setdefault(k, []).append(r)
     treated = np.array([route in seen.get(k, ()) for k in keys.tolist()], dtype=float)
     control = np.array([bool(set(seen.get(k, ())) & set(controls)) for k in keys.tolist()])
     at = dict(con.execute(read_sql("models", "workflows/design_sessions.sql"),
@@ -132,14 +132,17 @@ def conversion_check(con: duckdb.DuckDBPyConnection, route: str, changed_at: dat
     return replace(out, evidence=_evidence(out, route))
 
 
-def _step(routes: pl.DataFrame, converted: np.ndarray) -> list[str]:
+def _step(routes: RouteRows, converted: np.ndarray) -> list[str]:
     """The routes every converting session visited (the conversion step)."""
-    buyers = routes.filter(pl.col("session_id").is_in(converted.tolist()))
-    k = buyers["session_id"].n_unique()
-    if not k:
+    buyers = set(converted.tolist())
+    per_route: dict = {}
+    for k, r in zip(routes.session_id.tolist(), routes.route.tolist(), strict=True):
+        if k in buyers:
+            per_route.setdefault(r, set()).add(k)
+    n = len(set().union(*per_route.values())) if per_route else 0
+    if not n:
         return []
-    counts = buyers.group_by("route").agg(pl.col("session_id").n_unique().alias("n"))
-    return sorted(counts.filter(pl.col("n") == k)["route"].to_list())
+    return sorted(r for r, ks in per_route.items() if len(ks) == n)
 
 
 def _cells(y: np.ndarray, treated: np.ndarray, after: np.ndarray) -> tuple[dict, dict]:
@@ -151,17 +154,18 @@ def _cells(y: np.ndarray, treated: np.ndarray, after: np.ndarray) -> tuple[dict,
             {k: (float(y[v].mean()) if v.any() else None) for k, v in cells.items()})
 
 
-def _delivery(keys: np.ndarray, routes: pl.DataFrame, route: str) -> Columns:
+def _delivery(keys: np.ndarray, routes: RouteRows, route: str) -> Columns:
     """Per session (in ``keys`` order): delivery on the changed route and elsewhere."""
     index = {k: i for i, k in enumerate(keys.tolist())}
-    rt = routes.filter(pl.col("session_id").is_in(list(index)))
-    at = np.array([index[k] for k in rt["session_id"].to_list()], dtype=np.int64)
-    here = (rt["route"] == route).to_numpy()
-    load = rt["log_load_max"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+    ids = routes.session_id.tolist()
+    rt = routes.take(np.flatnonzero(np.fromiter((k in index for k in ids), bool, len(ids))))
+    at = np.array([index[k] for k in rt.session_id.tolist()], dtype=np.int64)
+    here = rt.route == route
+    load = rt.log_load_max
     cols: Columns = {
         "log_load": _top(load, at, here, len(keys), fill="median_or_zero"),
         "log_load_elsewhere": _top(load, at, ~here, len(keys), fill="median"),
-        "error": _top(rt["error_any"].cast(pl.Float64).fill_null(0.0).to_numpy(), at,
+        "error": _top(np.where(np.isnan(rt.error_any), 0.0, rt.error_any), at,
                       np.ones(len(at), bool), len(keys), fill=0.0)}
     rows: dict[str, np.ndarray] = {}
     for peer in dependency_columns(rt, rows):
