@@ -98,6 +98,9 @@ def correlate_cmd(
     if (engine == "spark") != (tables is not None):
         raise ConfigError("--tables goes with --engine spark (and --engine spark needs it)")
     start, end = parse_window(since, until)
+    from parallax.correlate.run import load_statistics
+
+    load_statistics()  # numpy and scipy load in the background while the database opens
     if tables is None:
         with session(ctx) as s:
             run_correlate(s.con, s.cfg, start, end, min_responses)
