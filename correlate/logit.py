@@ -106,7 +106,10 @@ class LogitFit:
         return normal_draws(self.params, self.cov, k, rng)
 
     def predict_draws(self, X: np.ndarray, draws: np.ndarray) -> np.ndarray:
-        return _expit_in_place(np.asarray(draws, dtype=float) @ self._kept(X).T)
+        # the product of the negated draws is the negated product to the bit (IEEE rounding is
+        # symmetric in sign): negating the (draws x columns) matrix spares a pass over the
+        # (draws x rows) one
+        return _expit_of_negated(-np.asarray(draws, dtype=float) @ self._kept(X).T)
 
 
 def normal_draws(mean: np.ndarray, cov: np.ndarray, k: int,
@@ -124,16 +127,15 @@ def normal_draws(mean: np.ndarray, cov: np.ndarray, k: int,
     return mean + rng.standard_normal((k, len(mean))) @ root
 
 
-def _expit_in_place(eta: np.ndarray) -> np.ndarray:
-    """1 / (1 + exp(-eta)), overwriting ``eta``: the (draws x rows) arrays of the impact
+def _expit_of_negated(neg_eta: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-eta)) from ``-eta``, overwriting it: the (draws x rows) arrays of the impact
     intervals are the biggest in correlate, and numpy's vectorised exp is about twice as fast as
     scipy's expit over them (the two agree to 1e-15; a log-odds below -709 gives 0, not a
     subnormal)."""
-    np.negative(eta, out=eta)
     with np.errstate(over="ignore"):
-        np.exp(eta, out=eta)
-    eta += 1.0
-    return np.reciprocal(eta, out=eta)
+        np.exp(neg_eta, out=neg_eta)
+    neg_eta += 1.0
+    return np.reciprocal(neg_eta, out=neg_eta)
 
 
 def _independent(X: np.ndarray, names: Sequence[str]) -> tuple[list[int], list[str]]:
