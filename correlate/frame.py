@@ -208,22 +208,25 @@ def read_sessions(con: duckdb.DuckDBPyConnection) -> tuple[Frame, RouteRows]:
 
 
 def _route_rows(con: duckdb.DuckDBPyConnection) -> RouteRows:
-    # the row numbers follow the same unique order (session, route) as the rows themselves;
-    # a NULL element of a deps list is no call
-    order = "ORDER BY session_id, route"
-    rows = _columns(con, "SELECT session_id, route, log_load_max, error_any "
-                         f"FROM exposure_session_routes {order}")
-    long = _columns(con, "SELECT row, d.peer AS peer, d.failed AS failed, "
-                         "d.failed_served AS failed_served, d.ms AS ms, d.calls AS calls "
-                         "FROM (SELECT row, unnest(deps) AS d "
-                         f"FROM (SELECT row_number() OVER ({order}) - 1 AS row, deps "
-                         "FROM exposure_session_routes)) "
-                         "WHERE d IS NOT NULL ORDER BY row")
-    return RouteRows(_texts(rows["session_id"], None), _texts(rows["route"], None),
-                     _floats(rows["log_load_max"]), _floats(rows["error_any"]),
-                     np.asarray(long.pop("row"), dtype=np.int64),
-                     {"peer": _texts(long.pop("peer"), None),
-                      **{k: _floats(v) for k, v in long.items()}})
+    # One sorted pass: each row with each of its calls (a row without calls once, its call
+    # NULL), so the rows and their calls come from one query and one sort instead of two; a row
+    # starts where the (session, route) pair changes, pairs being unique. A NULL element of a
+    # deps list is no call.
+    flat = _columns(con, "SELECT session_id, route, log_load_max, error_any, d IS NULL AS none, "
+                         "d.peer AS peer, d.failed AS failed, d.failed_served AS failed_served, "
+                         "d.ms AS ms, d.calls AS calls "
+                         "FROM (SELECT *, unnest(CASE WHEN len(deps) > 0 THEN deps "
+                         "ELSE [NULL] END) AS d FROM exposure_session_routes) "
+                         "ORDER BY session_id, route")
+    sid, route = _texts(flat.pop("session_id"), None), _texts(flat.pop("route"), None)
+    first = np.ones(len(sid), dtype=bool)
+    first[1:] = (sid[1:] != sid[:-1]) | (route[1:] != route[:-1])
+    row = np.cumsum(first) - 1
+    call = ~np.ma.filled(flat.pop("none"), True)
+    return RouteRows(sid[first], route[first], _floats(flat.pop("log_load_max"))[first],
+                     _floats(flat.pop("error_any"))[first], row[call],
+                     {"peer": _texts(flat.pop("peer"), None)[call],
+                      **{k: _floats(v)[call] for k, v in flat.items()}})
 
 
 def read_delivery(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], Delivery]:
