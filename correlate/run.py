@@ -54,8 +54,9 @@ def load_statistics() -> list[Future]:
     """Start importing ``STATISTICS`` in one background thread (once per process) and return
     a future per module. The correlate command calls it before it opens the database, so the
     imports also overlap the open (DuckDB releases the GIL while it opens and migrates);
-    ``correlate`` calls it again and waits on the same futures. A daemon thread: a command
-    that fails before it needs the modules exits without waiting for them."""
+    ``correlate`` calls it again and waits on the same futures. Not a daemon thread: the
+    interpreter's exit waits for the imports (one run in five crashed at exit when it cut a
+    daemon thread short in the middle of numpy's import, measured on a missing database)."""
     with _loading_lock:
         if not _loading:
             # OpenBLAS (numpy's and scipy's) splits every product over all cores and spins
@@ -66,7 +67,7 @@ def load_statistics() -> list[Future]:
             # below; a value the user set is kept.
             os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
             _loading.extend(Future() for _ in STATISTICS)
-            threading.Thread(target=_import_all, args=(list(_loading),), daemon=True,
+            threading.Thread(target=_import_all, args=(list(_loading),),
                              name="parallax-statistics-import").start()
         return list(_loading)
 

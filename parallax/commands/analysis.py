@@ -99,8 +99,12 @@ def correlate_cmd(
         raise ConfigError("--tables goes with --engine spark (and --engine spark needs it)")
     start, end = parse_window(since, until)
     from parallax.correlate.run import load_statistics
+    from parallax.db import resolve_db_path
 
-    load_statistics()  # numpy and scipy load in the background while the database opens
+    # numpy and scipy load in the background while the database opens; not for a missing
+    # database, which session() refuses at once (the exit would wait for the imports)
+    if tables is not None or resolve_db_path(ctx.obj.db).is_file():
+        load_statistics()
     if tables is None:
         with session(ctx) as s:
             run_correlate(s.con, s.cfg, start, end, min_responses)
