@@ -26,7 +26,8 @@ from parallax.correlate.logit import LogitFit, fit_logit
 from parallax.correlate.settings import Settings, Z
 from parallax.numbers import Interval
 
-__all__ = ["ConversionModel", "dependency_columns", "fit_conversion", "reached_conversion"]
+__all__ = ["ConversionModel", "conversion_step", "dependency_columns", "fit_conversion",
+           "reached_conversion"]
 
 RowEdit = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
 
@@ -69,17 +70,15 @@ class ConversionModel:
 
 def fit_conversion(sessions: Frame, routes: RouteRows, settings: Settings,
                    ) -> ConversionModel | None:
-    """None when there is nothing to model (no sessions with pages, or no conversions)."""
-    keys = sessions.extra["key"]
-    eligible = reached_conversion(routes, keys[sessions.y > 0])
-    s = sessions.take(np.fromiter((k in eligible for k in keys.tolist()), bool, len(keys))
-                      & (sessions.extra["pages"] > 0))
+    """None when there is nothing to model (no sessions with pages, or no conversions).
+    ``routes``' rows name their sessions by row of ``sessions`` (``read_sessions``)."""
+    keep = reached_conversion(routes, sessions.y > 0) & (sessions.extra["pages"] > 0)
+    s = sessions.take(keep)
     if s.n < 50 or s.y.min() == s.y.max():
         return None
-    index = {k: i for i, k in enumerate(s.extra["key"].tolist())}
-    ids = routes.session_id.tolist()
-    mine = np.flatnonzero(np.fromiter((k in index for k in ids), bool, len(ids)))
-    at = np.array([index[ids[i]] for i in mine.tolist()], dtype=np.int64)
+    position = np.cumsum(keep) - 1  # a session's row in s
+    mine = np.flatnonzero(keep[routes.session])
+    at = position[routes.session[mine]]
     order = np.argsort(at, kind="stable")  # sessions in order, for the max per session
     routes = routes.take(mine[order])
     rows = {
@@ -90,9 +89,11 @@ def fit_conversion(sessions: Frame, routes: RouteRows, settings: Settings,
     }
     rows["log_load"] = np.where(np.isnan(rows["log_load"]), -np.inf, rows["log_load"])
     peers = dependency_columns(routes, rows)
-    visited = {f"visited={r}": np.zeros(s.n) for r in sorted(set(rows["route"].tolist()))}
-    for name, col in visited.items():
-        col[rows["session"][rows["route"] == name.split("=", 1)[1]]] = 1.0
+    visited = {}
+    for code in _sorted_codes(routes.route_names, np.unique(routes.route_code)):
+        col = np.zeros(s.n)
+        col[rows["session"][routes.route_code == code]] = 1.0
+        visited[f"visited={routes.route_names[code]}"] = col
     ctrl = build_design("visited", np.full(s.n, "all", dtype=object),
                         {**s.controls}, delivery={**visited, "log_pages": np.log(s.extra["pages"])},
                         min_level=settings.min_level)
@@ -107,32 +108,42 @@ def fit_conversion(sessions: Frame, routes: RouteRows, settings: Settings,
     return ConversionModel(fit, names, rows, s.n, revenue, ctrl.X, fill)
 
 
-def reached_conversion(routes: RouteRows, converted: np.ndarray) -> set:
-    """Sessions that reached the step where conversion happens.
+def _sorted_codes(names: np.ndarray, codes: np.ndarray) -> list[int]:
+    """``codes`` in the order of their names (as ``sorted`` orders the names)."""
+    return [int(c) for _, c in sorted(zip(names[codes].tolist(), codes.tolist(), strict=True))]
+
+
+def conversion_step(routes: RouteRows, converted: np.ndarray) -> np.ndarray:
+    """The codes of the routes every converting session (``converted``: per session of the
+    frame) visited: the funnel's necessary steps."""
+    bought = converted[routes.session]
+    n_buyers = np.unique(routes.session[bought]).size
+    if not n_buyers:
+        return np.zeros(0, dtype=np.int64)
+    # (session, route) pairs are unique: a route's rows among the buyers are its buyers
+    per_route = np.bincount(routes.route_code[bought], minlength=len(routes.route_names))
+    return np.flatnonzero(per_route == n_buyers)
+
+
+def reached_conversion(routes: RouteRows, converted: np.ndarray) -> np.ndarray:
+    """Per session of the frame (``converted``: the converting ones): did it reach the step
+    where conversion happens?
 
     The routes every converting session visited are the funnel's necessary steps; a session
     that never reached them could not convert. Comparing it with those that did would read
     "never got to checkout" as an effect of delivery — and separate the model perfectly.
     """
-    buyers = set(converted.tolist())
-    visits = list(zip(routes.session_id.tolist(), routes.route.tolist(), strict=True))
-    bought = [(k, r) for k, r in visits if k in buyers]
-    n_buyers = len({k for k, _ in bought})
-    necessary: set = set()
-    if n_buyers:
-        per_route: dict = {}
-        for k, r in bought:
-            per_route.setdefault(r, set()).add(k)
-        necessary = {r for r, ks in per_route.items() if len(ks) == n_buyers}
-    if not necessary:
-        return {k for k, _ in visits}
+    necessary = conversion_step(routes, converted)
+    reached = np.zeros(len(converted), dtype=bool)
+    if not necessary.size:  # no step known: every session with a route row
+        reached[routes.session] = True
+        return reached
     # an unknown (NULL) route is never matched as a step: a session cannot be shown to have
     # visited it, so no session reaches a step list that holds it
-    per_session: dict = {}
-    for k, r in visits:
-        if r is not None and r in necessary:
-            per_session.setdefault(k, set()).add(r)
-    return {k for k, rs in per_session.items() if len(rs) == len(necessary)}
+    known = np.array([name is not None for name in routes.route_names.tolist()], dtype=bool)
+    step = np.isin(routes.route_code, necessary) & known[routes.route_code]
+    counts = np.bincount(routes.session[step], minlength=len(converted))
+    return counts == necessary.size
 
 
 def _session_design(rows: dict[str, np.ndarray], fails, n: int, controls: np.ndarray,
@@ -155,10 +166,11 @@ def _session_design(rows: dict[str, np.ndarray], fails, n: int, controls: np.nda
 
 def dependency_columns(routes: RouteRows, rows: dict[str, np.ndarray]) -> list[str]:
     """Per dependency: fail (served), failed and ms columns aligned with the route rows."""
-    peers = routes.deps["peer"]
-    names = sorted(set(peers.tolist()))
-    for peer in names:
-        sel = peers == peer
+    names = []
+    for code in _sorted_codes(routes.peer_names, np.unique(routes.peer_code)):
+        peer = routes.peer_names[code]
+        names.append(peer)
+        sel = routes.peer_code == code
         at = routes.dep_row[sel]
         for prefix, column in (("fail", "failed_served"), ("failed", "failed"), ("ms", "ms"),
                                ("calls", "calls")):

@@ -160,20 +160,36 @@ def _vitals(con: duckdb.DuckDBPyConnection, keys: np.ndarray) -> dict[str, np.nd
 
 @dataclass(frozen=True)
 class RouteRows:
-    """exposure_session_routes as numpy columns, one row per session and route visited (in
-    the order read: by session, then route), and the rows' dependency calls in long form:
-    call ``j`` belongs to row ``dep_row[j]``."""
+    """exposure_session_routes as numpy columns, one row per session and route visited, in the
+    order (session, route), for the sessions of ``read_sessions``' frame: ``session`` is the
+    session's row there. Routes and dependencies are codes into their sorted names (text
+    would mean a Python string per row: at 100 k sessions that made reading them slower than
+    the whole model). The rows' dependency calls in long form: call ``j`` belongs to row
+    ``dep_row[j]``."""
 
-    session_id: np.ndarray  # text
-    route: np.ndarray  # text (None: unknown)
+    session: np.ndarray  # int64
+    route_code: np.ndarray  # int64, into route_names
+    route_names: np.ndarray  # text, sorted (None, an unknown route, last)
     log_load_max: np.ndarray  # NaN: no load time
     error_any: np.ndarray  # 0/1, NaN: unknown
     dep_row: np.ndarray  # int64
-    deps: dict[str, np.ndarray]  # peer (text); failed, failed_served, ms, calls (NaN: NULL)
+    peer_code: np.ndarray  # int64, into peer_names
+    peer_names: np.ndarray  # text, sorted
+    deps: dict[str, np.ndarray]  # failed, failed_served, ms, calls (NaN: NULL)
 
     @property
     def n(self) -> int:
-        return len(self.session_id)
+        return len(self.session)
+
+    @property
+    def route(self) -> np.ndarray:
+        """Each row's route name (references to the names: no string is made)."""
+        return self.route_names[self.route_code]
+
+    def code(self, route: str) -> int | None:
+        """The code of a route name, None when no row has it."""
+        hit = np.flatnonzero(self.route_names == route)
+        return int(hit[0]) if hit.size else None
 
     def take(self, index: np.ndarray) -> RouteRows:
         """The rows at ``index`` (distinct positions), in that order, with their calls."""
@@ -182,8 +198,9 @@ class RouteRows:
         at[index] = np.arange(len(index))
         new_row = at[self.dep_row]
         kept = new_row >= 0
-        return RouteRows(self.session_id[index], self.route[index], self.log_load_max[index],
-                         self.error_any[index], new_row[kept],
+        return RouteRows(self.session[index], self.route_code[index], self.route_names,
+                         self.log_load_max[index], self.error_any[index], new_row[kept],
+                         self.peer_code[kept], self.peer_names,
                          {k: v[kept] for k, v in self.deps.items()})
 
 
@@ -208,25 +225,52 @@ def read_sessions(con: duckdb.DuckDBPyConnection) -> tuple[Frame, RouteRows]:
 
 
 def _route_rows(con: duckdb.DuckDBPyConnection) -> RouteRows:
-    # One sorted pass: each row with each of its calls (a row without calls once, its call
-    # NULL), so the rows and their calls come from one query and one sort instead of two; a row
-    # starts where the (session, route) pair changes, pairs being unique. A NULL element of a
-    # deps list is no call.
-    flat = _columns(con, "SELECT session_id, route, log_load_max, error_any, d IS NULL AS none, "
-                         "d.peer AS peer, d.failed AS failed, d.failed_served AS failed_served, "
-                         "d.ms AS ms, d.calls AS calls "
-                         "FROM (SELECT *, unnest(CASE WHEN len(deps) > 0 THEN deps "
-                         "ELSE [NULL] END) AS d FROM exposure_session_routes) "
-                         "ORDER BY session_id, route")
-    sid, route = _texts(flat.pop("session_id"), None), _texts(flat.pop("route"), None)
-    first = np.ones(len(sid), dtype=bool)
-    first[1:] = (sid[1:] != sid[:-1]) | (route[1:] != route[:-1])
+    # Numbers only (a Python string per row would cost more than the model at 100 k sessions):
+    # each row with each of its calls (a row without calls once, its call NULL), sorted by
+    # (session, route); the session as its row in the frame (session ids are unique, ordered as
+    # read_sessions orders them), the route and the peer as their positions in the sorted
+    # lists of names read first (NULL last). A row starts where (session, route) changes, the
+    # pairs being unique. A NULL element of a deps list is no call.
+    routes = _texts(_columns(con, f"{_NAMES} SELECT route FROM rn ORDER BY code")["route"], None)
+    peers = _texts(_columns(con, f"{_NAMES} SELECT peer FROM pn ORDER BY code")["peer"], None)
+    flat = _columns(con, _NAMES + _ROUTE_ROWS)
+    session = np.asarray(flat.pop("session"), dtype=np.int64)
+    route = np.asarray(flat.pop("route"), dtype=np.int64)
+    first = np.ones(len(session), dtype=bool)
+    first[1:] = (session[1:] != session[:-1]) | (route[1:] != route[:-1])
     row = np.cumsum(first) - 1
     call = ~np.ma.filled(flat.pop("none"), True)
-    return RouteRows(sid[first], route[first], _floats(flat.pop("log_load_max"))[first],
-                     _floats(flat.pop("error_any"))[first], row[call],
-                     {"peer": _texts(flat.pop("peer"), None)[call],
-                      **{k: _floats(v)[call] for k, v in flat.items()}})
+    peer = np.ma.filled(flat.pop("peer"), 0).astype(np.int64)
+    return RouteRows(session[first], route[first], routes,
+                     _floats(flat.pop("log_load_max"))[first],
+                     _floats(flat.pop("error_any"))[first], row[call], peer[call], peers,
+                     {k: _floats(v)[call] for k, v in flat.items()})
+
+
+# the distinct routes and peers of exposure_session_routes, numbered in sorted order
+_NAMES = """
+WITH rn AS (SELECT route, row_number() OVER (ORDER BY route NULLS LAST) - 1 AS code
+            FROM (SELECT DISTINCT route FROM exposure_session_routes)),
+pn AS (SELECT peer, row_number() OVER (ORDER BY peer NULLS LAST) - 1 AS code
+       FROM (SELECT DISTINCT d.peer AS peer
+             FROM (SELECT unnest(deps) AS d FROM exposure_session_routes)
+             WHERE d IS NOT NULL))
+"""
+_ROUTE_ROWS = """,
+s AS (SELECT session_id, row_number() OVER (ORDER BY session_id) - 1 AS session
+      FROM exposure_sessions),
+flat AS (SELECT s.session, rn.code AS route, r.log_load_max, r.error_any,
+                unnest(CASE WHEN len(r.deps) > 0 THEN r.deps ELSE [NULL] END) AS d
+         FROM exposure_session_routes AS r
+         JOIN s USING (session_id)
+         JOIN rn ON rn.route IS NOT DISTINCT FROM r.route)
+SELECT f.session, f.route, f.log_load_max, f.error_any, f.d IS NULL AS none, pn.code AS peer,
+       f.d.failed AS failed, f.d.failed_served AS failed_served, f.d.ms AS ms,
+       f.d.calls AS calls
+FROM flat AS f
+LEFT JOIN pn ON pn.peer IS NOT DISTINCT FROM f.d.peer AND f.d IS NOT NULL
+ORDER BY f.session, f.route
+"""
 
 
 def read_delivery(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], Delivery]:

@@ -49,15 +49,24 @@ def test_sessions_and_their_route_rows_read_with_nulls_filled() -> None:
     assert sessions.controls["country"].tolist() == ["DE", UNKNOWN]
     assert np.isnan(sessions.extra["revenue"][0]) and sessions.extra["revenue"][1] == 20.0
     assert sessions.extra["pages"].tolist() == [1.0, 3.0]
-    # rows by session, then route (an unknown route stays None, last of its session)
-    assert routes.session_id.tolist() == ["s1", "s1", "s2"]
+    # rows by session (s1 is row 0), then route (an unknown route last of its session)
+    assert routes.session.tolist() == [0, 0, 1]
     assert routes.route.tolist() == ["/", None, "/cart"]
+    assert routes.route_names.tolist() == ["/", "/cart", None]
     assert np.isnan(routes.log_load_max[1]) and np.isnan(routes.error_any[1])
     # the NULL element of s2's list is no call; each call sits on its own row
     assert routes.dep_row.tolist() == [0, 2]
-    assert routes.deps["peer"].tolist() == ["psp", "db"]
+    assert routes.peer_names[routes.peer_code].tolist() == ["psp", "db"]
     assert np.isnan(routes.deps["ms"][0]) and routes.deps["ms"][1] == 40.0
     assert routes.deps["calls"].tolist() == [1.0, 2.0]
+
+
+def test_route_rows_leave_out_sessions_outside_the_frame() -> None:
+    con = _con()
+    con.execute("INSERT INTO exposure_session_routes VALUES ('s0', '/zzz', 1.0, 0.0, [])")
+    sessions, routes = read_sessions(con)
+    assert sessions.extra["key"].tolist() == ["s1", "s2"]
+    assert routes.session.tolist() == [0, 0, 1] and "/zzz" not in routes.route.tolist()
 
 
 def test_responses_read_with_nulls_filled_and_calls_widened() -> None:
