@@ -94,7 +94,7 @@ class Models:
         hardly do (8,903 of 8,975), so finding their duplicates would cost more than it saves."""
         X = self.design_b.X
         changed = rows & np.any(cf != X, axis=1)
-        delivered = self.b.predict_draws(X[changed], self.draws).sum(axis=1)
+        delivered = self.b.summed_predict_draws(X[changed], self.draws)
         return delivered - _summed_draws(self.b, cf[changed], self.draws)
 
 
@@ -127,7 +127,7 @@ def _summed_draws(fit: LogitFit, X: np.ndarray, draws: np.ndarray) -> np.ndarray
     if len(X) == 0:
         return np.zeros(len(draws))
     distinct, counts = distinct_rows(X)
-    return fit.predict_draws(distinct, draws) @ counts.astype(float)
+    return fit.summed_predict_draws(distinct, draws, counts.astype(float))
 
 
 def distinct_rows(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

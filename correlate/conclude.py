@@ -49,17 +49,17 @@ def conclude(con: duckdb.DuckDBPyConnection, delivery: dict[tuple[str, str], Del
     frame = read_responses(con)
     usable = (frame.link != "none") & np.isfinite(frame.log_load)
     fm = frame.take(usable)
-    sessions, session_routes = read_sessions(con)
     modelled = fm.n >= 2 * settings.min_level and 0 < fm.y.sum() < fm.n
     findings: list[Finding] = []
     route_effects: dict[str, SubjectEffect] = {}
     dep_effects: list[DependencyEffect] = []
     # The conversion model and the segment models share nothing with the route models but
-    # the frames they read: they are fitted in a second thread meanwhile. numpy, scipy's
-    # solvers and polars release the GIL in their heavy parts, so on two cores the fits
-    # overlap; each uses its own seeded generator, so the findings do not depend on the order.
+    # the frames they read: they are fitted in a second thread meanwhile, the sessions read
+    # there too (the route models do not touch the connection). numpy, scipy's solvers and
+    # DuckDB release the GIL in their heavy parts, so on two cores the fits overlap; each
+    # uses its own seeded generator, so the findings do not depend on the order.
     with ThreadPoolExecutor(1) as pool:
-        conversion_job = pool.submit(fit_conversion, sessions, session_routes, settings)
+        conversion_job = pool.submit(_conversion, con, settings)
         segments_job = pool.submit(segment_findings, fm, frame, settings) if modelled else None
         if modelled:
             models = fit_models(fm, "route", fm.route, fm.controls, settings, slopes=True)
@@ -80,6 +80,11 @@ def conclude(con: duckdb.DuckDBPyConnection, delivery: dict[tuple[str, str], Del
     findings += _unmodelled_dependencies({e.subject for e in dep_effects}, delivery, frame,
                                          settings)
     return findings, fm.n
+
+
+def _conversion(con: duckdb.DuckDBPyConnection, settings: Settings) -> ConversionModel | None:
+    sessions, session_routes = read_sessions(con)
+    return fit_conversion(sessions, session_routes, settings)
 
 
 def segment_findings(fm: Frame, frame: Frame, settings: Settings) -> list[Finding]:

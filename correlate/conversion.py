@@ -18,16 +18,16 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-import polars as pl
 from scipy.special import expit
 
 from parallax.correlate.design import build_design
-from parallax.correlate.frame import Frame
+from parallax.correlate.frame import Frame, RouteRows
 from parallax.correlate.logit import LogitFit, fit_logit
 from parallax.correlate.settings import Settings, Z
 from parallax.numbers import Interval
 
-__all__ = ["ConversionModel", "dependency_columns", "fit_conversion", "reached_conversion"]
+__all__ = ["ConversionModel", "conversion_step", "dependency_columns", "fit_conversion",
+           "reached_conversion"]
 
 RowEdit = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
 
@@ -68,31 +68,32 @@ class ConversionModel:
         return conv, Interval(point * r, (point - half) * r, (point + half) * r)
 
 
-def fit_conversion(sessions: Frame, routes: pl.DataFrame, settings: Settings,
+def fit_conversion(sessions: Frame, routes: RouteRows, settings: Settings,
                    ) -> ConversionModel | None:
-    """None when there is nothing to model (no sessions with pages, or no conversions)."""
-    keys = sessions.extra["key"]
-    eligible = set(reached_conversion(routes, keys[sessions.y > 0]).to_list())
-    s = sessions.take(np.fromiter((k in eligible for k in keys.tolist()), bool, len(keys))
-                      & (sessions.extra["pages"] > 0))
+    """None when there is nothing to model (no sessions with pages, or no conversions).
+    ``routes``' rows name their sessions by row of ``sessions`` (``read_sessions``)."""
+    keep = reached_conversion(routes, sessions.y > 0) & (sessions.extra["pages"] > 0)
+    s = sessions.take(keep)
     if s.n < 50 or s.y.min() == s.y.max():
         return None
-    index = {k: i for i, k in enumerate(s.extra["key"].tolist())}
-    routes = routes.filter(pl.col("session_id").is_in(list(index)))
-    at = np.array([index[k] for k in routes["session_id"].to_list()], dtype=np.int64)
+    position = np.cumsum(keep) - 1  # a session's row in s
+    mine = np.flatnonzero(keep[routes.session])
+    at = position[routes.session[mine]]
     order = np.argsort(at, kind="stable")  # sessions in order, for the max per session
-    routes = routes[order]
+    routes = routes.take(mine[order])
     rows = {
         "session": at[order],
-        "route": routes["route"].to_numpy().astype(object),
-        "log_load": routes["log_load_max"].fill_null(np.nan).to_numpy(),
-        "error": routes["error_any"].fill_null(0.0).to_numpy(),
+        "route": routes.route,
+        "log_load": routes.log_load_max,
+        "error": np.where(np.isnan(routes.error_any), 0.0, routes.error_any),
     }
     rows["log_load"] = np.where(np.isnan(rows["log_load"]), -np.inf, rows["log_load"])
     peers = dependency_columns(routes, rows)
-    visited = {f"visited={r}": np.zeros(s.n) for r in sorted(set(rows["route"].tolist()))}
-    for name, col in visited.items():
-        col[rows["session"][rows["route"] == name.split("=", 1)[1]]] = 1.0
+    visited = {}
+    for code in _sorted_codes(routes.route_names, np.unique(routes.route_code)):
+        col = np.zeros(s.n)
+        col[rows["session"][routes.route_code == code]] = 1.0
+        visited[f"visited={routes.route_names[code]}"] = col
     ctrl = build_design("visited", np.full(s.n, "all", dtype=object),
                         {**s.controls}, delivery={**visited, "log_pages": np.log(s.extra["pages"])},
                         min_level=settings.min_level)
@@ -107,23 +108,42 @@ def fit_conversion(sessions: Frame, routes: pl.DataFrame, settings: Settings,
     return ConversionModel(fit, names, rows, s.n, revenue, ctrl.X, fill)
 
 
-def reached_conversion(routes: pl.DataFrame, converted: np.ndarray) -> pl.Series:
-    """Sessions that reached the step where conversion happens.
+def _sorted_codes(names: np.ndarray, codes: np.ndarray) -> list[int]:
+    """``codes`` in the order of their names (as ``sorted`` orders the names)."""
+    return [int(c) for _, c in sorted(zip(names[codes].tolist(), codes.tolist(), strict=True))]
+
+
+def conversion_step(routes: RouteRows, converted: np.ndarray) -> np.ndarray:
+    """The codes of the routes every converting session (``converted``: per session of the
+    frame) visited: the funnel's necessary steps."""
+    bought = converted[routes.session]
+    n_buyers = np.unique(routes.session[bought]).size
+    if not n_buyers:
+        return np.zeros(0, dtype=np.int64)
+    # (session, route) pairs are unique: a route's rows among the buyers are its buyers
+    per_route = np.bincount(routes.route_code[bought], minlength=len(routes.route_names))
+    return np.flatnonzero(per_route == n_buyers)
+
+
+def reached_conversion(routes: RouteRows, converted: np.ndarray) -> np.ndarray:
+    """Per session of the frame (``converted``: the converting ones): did it reach the step
+    where conversion happens?
 
     The routes every converting session visited are the funnel's necessary steps; a session
     that never reached them could not convert. Comparing it with those that did would read
     "never got to checkout" as an effect of delivery — and separate the model perfectly.
     """
-    visits = routes.select("session_id", "route")
-    buyers = visits.filter(pl.col("session_id").is_in(converted.tolist()))
-    n_buyers = buyers["session_id"].n_unique()
-    necessary = (buyers.group_by("route").agg(pl.col("session_id").n_unique().alias("n"))
-                 .filter(pl.col("n") == n_buyers)["route"].to_list()) if n_buyers else []
-    if not necessary:
-        return visits["session_id"].unique()
-    return (visits.filter(pl.col("route").is_in(necessary)).group_by("session_id")
-            .agg(pl.col("route").n_unique().alias("k"))
-            .filter(pl.col("k") == len(necessary))["session_id"])
+    necessary = conversion_step(routes, converted)
+    reached = np.zeros(len(converted), dtype=bool)
+    if not necessary.size:  # no step known: every session with a route row
+        reached[routes.session] = True
+        return reached
+    # an unknown (NULL) route is never matched as a step: a session cannot be shown to have
+    # visited it, so no session reaches a step list that holds it
+    known = np.array([name is not None for name in routes.route_names.tolist()], dtype=bool)
+    step = np.isin(routes.route_code, necessary) & known[routes.route_code]
+    counts = np.bincount(routes.session[step], minlength=len(converted))
+    return counts == necessary.size
 
 
 def _session_design(rows: dict[str, np.ndarray], fails, n: int, controls: np.ndarray,
@@ -144,18 +164,18 @@ def _session_design(rows: dict[str, np.ndarray], fails, n: int, controls: np.nda
     return np.column_stack([*cols, controls])
 
 
-def dependency_columns(routes: pl.DataFrame, rows: dict[str, np.ndarray]) -> list[str]:
+def dependency_columns(routes: RouteRows, rows: dict[str, np.ndarray]) -> list[str]:
     """Per dependency: fail (served), failed and ms columns aligned with the route rows."""
-    long = (routes.with_row_index("row").select("row", "deps").explode("deps")
-            .drop_nulls("deps").unnest("deps"))
-    peers = sorted(set(long["peer"].to_list())) if long.height else []
-    at = long["row"].to_numpy() if long.height else np.zeros(0, dtype=np.int64)
-    n = routes.height
-    for peer in peers:
-        sel = (long["peer"] == peer).to_numpy()
+    names = []
+    for code in _sorted_codes(routes.peer_names, np.unique(routes.peer_code)):
+        peer = routes.peer_names[code]
+        names.append(peer)
+        sel = routes.peer_code == code
+        at = routes.dep_row[sel]
         for prefix, column in (("fail", "failed_served"), ("failed", "failed"), ("ms", "ms"),
                                ("calls", "calls")):
-            arr = np.zeros(n)
-            arr[at[sel]] = long[column].fill_null(0.0).to_numpy()[sel]
+            arr = np.zeros(routes.n)
+            values = routes.deps[column][sel]
+            arr[at] = np.where(np.isnan(values), 0.0, values)
             rows[f"{prefix}:{peer}"] = arr
-    return peers
+    return names

@@ -27,11 +27,14 @@ from datetime import datetime
 
 import duckdb
 import numpy as np
-import polars as pl
 
-from parallax.correlate.conversion import dependency_columns, reached_conversion
+from parallax.correlate.conversion import (
+    conversion_step,
+    dependency_columns,
+    reached_conversion,
+)
 from parallax.correlate.did import Columns, Effect, detectable, estimate, placebo, rnd, trends_text
-from parallax.correlate.frame import read_sessions
+from parallax.correlate.frame import RouteRows, read_sessions
 from parallax.correlate.settings import Settings
 from parallax.db import read_sql
 
@@ -80,18 +83,21 @@ def conversion_check(con: duckdb.DuckDBPyConnection, route: str, changed_at: dat
     if sessions.n == 0:
         return None
     keys = sessions.extra["key"]
-    step = _step(routes, keys[sessions.y > 0])
-    reached = set(reached_conversion(routes, keys[sessions.y > 0]).to_list())
-    visits = routes.group_by("session_id").agg(pl.col("route"))
-    seen = dict(zip(visits["session_id"].to_list(), visits["route"].to_list(), strict=True))
-    treated = np.array([route in seen.get(k, ()) for k in keys.tolist()], dtype=float)
-    control = np.array([bool(set(seen.get(k, ())) & set(controls)) for k in keys.tolist()])
+    converted = sessions.y > 0
+    step = sorted(routes.route_names[conversion_step(routes, converted)].tolist())
+    reached = reached_conversion(routes, converted)
+    treated = np.zeros(sessions.n)
+    treated[routes.session[routes.route == route]] = 1.0
+    control = np.zeros(sessions.n, dtype=bool)
+    codes = [c for c in (routes.code(r) for r in controls) if c is not None]
+    control[routes.session[np.isin(routes.route_code, codes)]] = True
+    # each session's row in the frame, carried through the selections below
+    sessions = replace(sessions, extra={**sessions.extra, "row": np.arange(sessions.n)})
     at = dict(con.execute(read_sql("models", "workflows/design_sessions.sql"),
                           {"route": route}).fetchall())
     unit = (f"analytics sessions that reached the conversion step ({', '.join(step) or '–'}): "
             f"those that viewed {route} against those that viewed a control route instead")
-    keep = (np.fromiter((k in reached for k in keys.tolist()), bool, len(keys))
-            & (sessions.extra["pages"] > 0) & ((treated == 1) | control))
+    keep = reached & (sessions.extra["pages"] > 0) & ((treated == 1) | control)
     times = np.array([at[k] for k in keys[keep].tolist()], dtype=object)
     after = np.array([t >= changed_at for t in times], dtype=float)
     f, treated = sessions.take(keep), treated[keep]
@@ -116,7 +122,7 @@ def conversion_check(con: duckdb.DuckDBPyConnection, route: str, changed_at: dat
         return ConversionCheck(unit, comparison, "too thin", n, rates, None, None, None, {},
                                None, None, None, "not tested", note, text)
     f = replace(f, route=np.where(treated == 1, route, CONTROL).astype(object))
-    delivery = _delivery(f.extra["key"], routes, route)
+    delivery = _delivery(f.extra["row"], sessions.n, routes, route)
     rng = np.random.default_rng(s.seed + 1)
     naive, did, adjusted = estimate(f, treated, after, s, rng, delivery=delivery)
     plac = placebo(f, times, treated, after, since, changed_at, s, rng, delivery=delivery)
@@ -132,16 +138,6 @@ def conversion_check(con: duckdb.DuckDBPyConnection, route: str, changed_at: dat
     return replace(out, evidence=_evidence(out, route))
 
 
-def _step(routes: pl.DataFrame, converted: np.ndarray) -> list[str]:
-    """The routes every converting session visited (the conversion step)."""
-    buyers = routes.filter(pl.col("session_id").is_in(converted.tolist()))
-    k = buyers["session_id"].n_unique()
-    if not k:
-        return []
-    counts = buyers.group_by("route").agg(pl.col("session_id").n_unique().alias("n"))
-    return sorted(counts.filter(pl.col("n") == k)["route"].to_list())
-
-
 def _cells(y: np.ndarray, treated: np.ndarray, after: np.ndarray) -> tuple[dict, dict]:
     cells = {"changed_before": (treated == 1) & (after == 0),
              "changed_after": (treated == 1) & (after == 1),
@@ -151,21 +147,24 @@ def _cells(y: np.ndarray, treated: np.ndarray, after: np.ndarray) -> tuple[dict,
             {k: (float(y[v].mean()) if v.any() else None) for k, v in cells.items()})
 
 
-def _delivery(keys: np.ndarray, routes: pl.DataFrame, route: str) -> Columns:
-    """Per session (in ``keys`` order): delivery on the changed route and elsewhere."""
-    index = {k: i for i, k in enumerate(keys.tolist())}
-    rt = routes.filter(pl.col("session_id").is_in(list(index)))
-    at = np.array([index[k] for k in rt["session_id"].to_list()], dtype=np.int64)
-    here = (rt["route"] == route).to_numpy()
-    load = rt["log_load_max"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+def _delivery(sessions: np.ndarray, total: int, routes: RouteRows, route: str) -> Columns:
+    """Per session (``sessions``: their rows among the ``total`` sessions of the frame
+    ``routes`` refers to, in this order): delivery on the changed route and elsewhere."""
+    position = np.full(total, -1, dtype=np.int64)
+    position[sessions] = np.arange(len(sessions))
+    rt = routes.take(np.flatnonzero(position[routes.session] >= 0))
+    at = position[rt.session]
+    here = rt.route == route
+    load = rt.log_load_max
+    n = len(sessions)
     cols: Columns = {
-        "log_load": _top(load, at, here, len(keys), fill="median_or_zero"),
-        "log_load_elsewhere": _top(load, at, ~here, len(keys), fill="median"),
-        "error": _top(rt["error_any"].cast(pl.Float64).fill_null(0.0).to_numpy(), at,
-                      np.ones(len(at), bool), len(keys), fill=0.0)}
+        "log_load": _top(load, at, here, n, fill="median_or_zero"),
+        "log_load_elsewhere": _top(load, at, ~here, n, fill="median"),
+        "error": _top(np.where(np.isnan(rt.error_any), 0.0, rt.error_any), at,
+                      np.ones(len(at), bool), n, fill=0.0)}
     rows: dict[str, np.ndarray] = {}
     for peer in dependency_columns(rt, rows):
-        v = _top(rows[f"fail:{peer}"], at, np.ones(len(at), bool), len(keys), fill=0.0)
+        v = _top(rows[f"fail:{peer}"], at, np.ones(len(at), bool), n, fill=0.0)
         if v.any():
             cols[f"fail:{peer}"] = v
     return cols

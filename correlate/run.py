@@ -1,17 +1,18 @@
 """``correlate``: build the join model, fit the models, decide verdicts, store the findings.
 
 Everything statistical happens on the compact exposure tables; the one heavy step, the join
-model over spans, runs in SQL (``parallax.exposure``). The statistics modules (and polars) are
-imported in a background thread meanwhile: DuckDB releases the GIL, and importing scipy and
-polars costs about as long as the join model itself on a small machine.
+model over spans, runs in SQL (``parallax.exposure``). The statistics modules are imported in a
+background thread meanwhile: DuckDB releases the GIL, and importing numpy and scipy costs about
+as long as the join model itself on a small machine.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
+import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -25,7 +26,7 @@ from parallax.errors import NoDataError
 from parallax.exposure import ExposureStep, JoinSettings, LinkCoverage, build_exposure
 from parallax.records.annotations import list_annotations
 
-__all__ = ["Run", "correlate"]
+__all__ = ["STATISTICS", "Run", "correlate", "load_statistics"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,44 @@ class Run:
     selection: dict | None = None  # the self-selection check; None: no survey offers recorded
 
 
+# Imported in the background, in this order: the fits' modules, then the separation LP's solver,
+# which few fits need (imported last, so the fits can start before it is in; a fit that needs
+# it first waits for its import to finish).
+STATISTICS = ("parallax.correlate.conclude", "parallax.correlate.who_answered", "scipy.optimize")
+_loading: list[Future] = []
+_loading_lock = threading.Lock()
+
+
+def load_statistics() -> list[Future]:
+    """Start importing ``STATISTICS`` in one background thread (once per process) and return
+    a future per module. The correlate command calls it before it opens the database, so the
+    imports also overlap the open (DuckDB releases the GIL while it opens and migrates);
+    ``correlate`` calls it again and waits on the same futures. Not a daemon thread: the
+    interpreter's exit waits for the imports (one run in five crashed at exit when it cut a
+    daemon thread short in the middle of numpy's import, measured on a missing database)."""
+    with _loading_lock:
+        if not _loading:
+            # OpenBLAS (numpy's and scipy's) splits every product over all cores and spins
+            # while it waits for them: on these matrices (thousands of rows, tens of columns)
+            # that costs far more than it saves — conclude() on the 20 k-session world took
+            # 2.3–2.8 s of CPU with the default threads, 0.65–0.8 s with one, on 2 busy cores.
+            # OpenBLAS reads the variable when numpy loads, which in a command is the import
+            # below; a value the user set is kept.
+            os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+            _loading.extend(Future() for _ in STATISTICS)
+            threading.Thread(target=_import_all, args=(list(_loading),),
+                             name="parallax-statistics-import").start()
+        return list(_loading)
+
+
+def _import_all(futures: list[Future]) -> None:
+    for name, future in zip(STATISTICS, futures, strict=True):
+        try:
+            future.set_result(importlib.import_module(name))
+        except BaseException as exc:  # handed to whoever waits for the module
+            future.set_exception(exc)
+
+
 def correlate(con: duckdb.DuckDBPyConnection, *, settings: Settings | None = None,
               join: JoinSettings | None = None, since: datetime | None = None,
               until: datetime | None = None, selection: SelectionSettings | None = None,
@@ -51,32 +90,21 @@ def correlate(con: duckdb.DuckDBPyConnection, *, settings: Settings | None = Non
     builds the self-selection check's frames there and loads them into ``con``."""
     settings, join = settings or Settings(), join or JoinSettings()
     selection = selection or SelectionSettings()
-    # OpenBLAS (numpy's and scipy's) splits every product over all cores and spins while it
-    # waits for them: on these matrices (thousands of rows, tens of columns) that costs far
-    # more than it saves — conclude() on the 20 k-session world took 2.3–2.8 s of CPU with the
-    # default threads, 0.65–0.8 s with one, on 2 busy cores. OpenBLAS reads the variable when
-    # numpy loads, which in a command is the import below; a value the user set is kept.
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    with ThreadPoolExecutor(1) as pool:
-        stats = pool.submit(importlib.import_module, "parallax.correlate.conclude")
-        answered = pool.submit(importlib.import_module, "parallax.correlate.who_answered")
-        # the separation LP's solver, needed by few fits: imported last, so the fits can start
-        # before it is in (a fit that needs it first waits for this import to finish)
-        pool.submit(importlib.import_module, "scipy.optimize")
-        coverage = exposure(con, join, since, until)
-        from parallax.correlate.frame import read_delivery  # polars: loaded meanwhile too
+    stats, answered, _ = load_statistics()
+    coverage = exposure(con, join, since, until)
+    from parallax.correlate.frame import read_delivery  # numpy: loaded meanwhile too
 
-        delivery = read_delivery(con)
-        if coverage.responses == 0 and not delivery:
-            window = "" if since is None and until is None else (
-                f" between {since or 'the start'} and {until or 'the end'}")
-            raise NoDataError(f"nothing to correlate{window}: no feedback and no page loads "
-                              "(load some with `parallax ingest`)")
-        findings, modelled = stats.result().conclude(con, delivery, settings)
-        # offers are matched to page loads (exposure_pages): where the step left them
-        findings, checked = answered.result().check(
-            con, findings, settings, selection, since, until,
-            build=getattr(exposure, "build_offers", None))
+    delivery = read_delivery(con)
+    if coverage.responses == 0 and not delivery:
+        window = "" if since is None and until is None else (
+            f" between {since or 'the start'} and {until or 'the end'}")
+        raise NoDataError(f"nothing to correlate{window}: no feedback and no page loads "
+                          "(load some with `parallax ingest`)")
+    findings, modelled = stats.result().conclude(con, delivery, settings)
+    # offers are matched to page loads (exposure_pages): where the step left them
+    findings, checked = answered.result().check(
+        con, findings, settings, selection, since, until,
+        build=getattr(exposure, "build_offers", None))
     findings = attach_annotations(findings, list_annotations(con), since, until)
     parameters = {"join": join.__dict__, "correlate": settings.as_dict()}
     if checked is not None:  # no offers: the parameters stay as they always were

@@ -15,29 +15,35 @@ WITH timing AS (  -- does any page have a browser or analytics timing?
     SELECT coalesce(bool_or(load_source <> 'server'), false) AS client_timed FROM exposure_pages
 ),
 p AS (
-    SELECT route, page_key, error_seen,
-           list_concat(list_transform(p.deps, lambda x: {'peer': x.peer, 'calls': x.calls,
-                                                          'ms': x.ms, 'failed': x.failed,
-                                                          'side': false}),
-                       coalesce(sd.deps, [])) AS deps,
+    SELECT route, page_key, error_seen, deps,
            CASE WHEN load_source <> 'server' OR NOT (SELECT client_timed FROM timing)
                 THEN load_ms END AS load_ms,
            -- time_bucket() in portable arithmetic: whole buckets from its default origin
            -- (2000-01-03 00:00 UTC = 946857600 s after the epoch)
            to_timestamp(floor((epoch(started_at) - 946857600) / (60 * $bucket_minutes))
                         * (60 * $bucket_minutes) + 946857600) AS bucket_start
-    FROM exposure_pages AS p
-    LEFT JOIN exposure_side_deps AS sd USING (page_key)
+    FROM exposure_pages
     WHERE ($since::TIMESTAMPTZ IS NULL OR started_at >= $since::TIMESTAMPTZ)
       AND ($until::TIMESTAMPTZ IS NULL OR started_at < $until::TIMESTAMPTZ)
 ),
-per_dep AS (
-    SELECT route, bucket_start, d.peer AS peer,
-           count(*) AS pages, count(*) FILTER (WHERE d.failed) AS failed,
-           count(*) FILTER (WHERE d.failed AND (d.side OR NOT coalesce(error_seen, false)))
-               AS failed_served,
-           sum(d.calls) AS calls, sum(d.ms) AS ms
+calls AS (  -- each page's calls, then the calls outside page loads attached to it
+    -- (exposure_side_deps: always served), unnested as they are, as in 040: rebuilding every
+    -- page's list of calls to append the few outside ones cost more than the aggregates
+    SELECT route, bucket_start, error_seen, d.peer AS peer, d.calls AS calls, d.ms AS ms,
+           d.failed AS failed, false AS side
     FROM (SELECT route, bucket_start, error_seen, unnest(deps) AS d FROM p)
+    UNION ALL
+    SELECT route, bucket_start, error_seen, d.peer, d.calls, d.ms, d.failed, d.side
+    FROM (SELECT p.route, p.bucket_start, p.error_seen, unnest(sd.deps) AS d
+          FROM p JOIN exposure_side_deps AS sd USING (page_key))
+),
+per_dep AS (
+    SELECT route, bucket_start, peer,
+           count(*) AS pages, count(*) FILTER (WHERE failed) AS failed,
+           count(*) FILTER (WHERE failed AND (side OR NOT coalesce(error_seen, false)))
+               AS failed_served,
+           sum(calls) AS calls, sum(ms) AS ms
+    FROM calls
     GROUP BY ALL
 ),
 dep_lists AS (

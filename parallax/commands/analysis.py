@@ -93,6 +93,13 @@ def correlate_cmd(
     if (engine == "spark") != (tables is not None):
         raise ConfigError("--tables goes with --engine spark (and --engine spark needs it)")
     start, end = parse_window(since, until)
+    from parallax.correlate.run import load_statistics
+    from parallax.db import resolve_db_path
+
+    # numpy and scipy load in the background while the database opens; not for a missing
+    # database, which session() refuses at once (the exit would wait for the imports)
+    if tables is not None or resolve_db_path(ctx.obj.db).is_file():
+        load_statistics()
     if tables is None:
         with session(ctx) as s:
             run_correlate(s.con, s.cfg, start, end, min_responses)

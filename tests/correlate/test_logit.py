@@ -294,13 +294,33 @@ def test_draws_follow_params_and_cov_and_predict_per_draw():
     probs = fit.predict_draws(X[:5], draws[:4])
     assert probs.shape == (4, 5)
     np.testing.assert_allclose(probs, special.expit(draws[:4] @ X[:5].T))
+    # the negated draws' product is the negated product to the bit: the same predictions as
+    # negating the (draws x rows) product itself
+    assert fit.keep == (0, 1, 2)
+    eta = draws[:50] @ X.T
+    np.testing.assert_array_equal(fit.predict_draws(X, draws[:50]),
+                                  1.0 / (1.0 + np.exp(np.negative(eta))))
+
+
+def test_summed_predictions_in_blocks_equal_the_whole_arrays_sums(monkeypatch):
+    y, X, g = _sim(n=3000, clusters=100, seed=9)
+    fit = fit_logit(y, X, NAMES, g)
+    draws = fit.draws(200, np.random.default_rng(0))
+    w = np.random.default_rng(1).integers(1, 4, len(X)).astype(float)
+    monkeypatch.setattr(lg, "_BLOCK", 200 * 7)  # blocks of 7 rows, the last one short
+    whole = fit.predict_draws(X, draws)
+    np.testing.assert_allclose(fit.summed_predict_draws(X, draws), whole.sum(axis=1),
+                               rtol=1e-13, atol=0)
+    np.testing.assert_allclose(fit.summed_predict_draws(X, draws, w), whole @ w,
+                               rtol=1e-13, atol=0)
+    assert fit.summed_predict_draws(X[:0], draws).tolist() == [0.0] * 200
 
 
 def test_in_place_logistic_agrees_with_scipy_over_the_whole_range():
     eta = np.r_[np.linspace(-800.0, 800.0, 100_001), -709.0, -1e-300, 0.0, 37.0, 1e308]
     want = special.expit(eta)
     with np.errstate(over="raise", invalid="raise", divide="raise"):  # none escapes
-        got = lg._expit_in_place(eta.copy())
+        got = lg._expit_of_negated(-eta)
     big = want > 1e-300  # below that, 0 instead of a subnormal
     np.testing.assert_allclose(got[big], want[big], rtol=1e-15, atol=0)
     assert np.all(got[~big] < 1e-300) and np.all((got >= 0) & (got <= 1))

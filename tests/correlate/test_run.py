@@ -144,3 +144,11 @@ def test_the_run_keeps_how_much_landed_on_a_route_template(demo_run) -> None:
                     "page_views_on_template": cov.page_views_on_template}
     assert 0 < kept["responses_on_template"] <= kept["responses"]  # the demo's routes are all
     assert kept["page_views_on_template"] / kept["page_views"] > 0.99  # learned from its spans
+
+
+def test_the_statistics_modules_are_imported_once_in_the_background() -> None:
+    from parallax.correlate import run as run_module
+
+    first, second = run_module.load_statistics(), run_module.load_statistics()
+    assert first == second  # the same futures: one importing thread per process
+    assert [f.result(timeout=120).__name__ for f in first] == list(run_module.STATISTICS)

@@ -78,6 +78,25 @@ def test_the_fits_modules_leave_the_lp_solver_to_the_background() -> None:
     assert proc.stdout.split() == ["True", "False"]
 
 
+def test_correlate_reads_its_frames_without_arrow_or_polars(small_db, tmp_path) -> None:
+    """correlate's statistics read DuckDB's numpy columns: neither pyarrow nor polars loads;
+    a missing database is refused before the statistics' background import starts."""
+    import shutil
+
+    for name in ("parallax.duckdb", "parallax.duckdb.key"):  # a copy: correlate writes
+        if (small_db / name).exists():
+            shutil.copy(small_db / name, tmp_path / name)
+    loaded, out = _probe(["correlate"], tmp_path)
+    assert "correlate run" in out
+    assert "numpy" in loaded and "scipy" in loaded
+    assert "pyarrow" not in loaded and "polars" not in loaded
+    proc = subprocess.run([sys.executable, "-c", _PROBE, "--db", str(tmp_path / "missing.duckdb"),
+                           "correlate"], cwd=tmp_path, env=_env(), capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 2 and "no such database" in proc.stderr
+    assert proc.stderr.rsplit("LOADED ", 1)[1].strip() == ""
+
+
 def test_findings_json_reads_without_the_statistics_stack(small_db) -> None:
     loaded, out = _probe(["findings", "--format", "json"], small_db)
     assert "/checkout" in {d["subject"] for d in orjson.loads(out)}
