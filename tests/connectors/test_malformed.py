@@ -82,7 +82,8 @@ def broken(draw, data: bytes):
 
 
 @pytest.mark.parametrize(("kind", "sample"), CASES, ids=lambda v: getattr(v, "name", v))
-def test_malformed_input_gives_clear_errors(kind, sample, opts, tmp_path_factory) -> None:
+def test_malformed_input_gives_clear_errors(kind, sample, opts, tmp_path_factory,
+                                            empty_db) -> None:
     data = sample.read_bytes()
 
     @settings(max_examples=40, deadline=None, derandomize=True,
@@ -92,7 +93,7 @@ def test_malformed_input_gives_clear_errors(kind, sample, opts, tmp_path_factory
         work = tmp_path_factory.mktemp("m")
         f = work / sample.name
         f.write_bytes(bad)
-        con = connect(work / "db.duckdb")
+        con = connect(empty_db(work / "db.duckdb"))
         before = con.execute("SELECT count(*) FROM spans").fetchone()[0]
         try:
             ingest_files(con, kind, [f], opts)
@@ -117,10 +118,10 @@ BINARY = {  # the first line of an ELF file carries a bare CR (csv.Error in a CS
 
 @pytest.mark.parametrize("kind", ["traces", "feedback", "analytics", "interactions"])
 @pytest.mark.parametrize("name", sorted(BINARY))
-def test_binary_files_are_a_one_line_refusal(kind, name, opts, tmp_path) -> None:
+def test_binary_files_are_a_one_line_refusal(kind, name, opts, tmp_path, empty_db) -> None:
     f = tmp_path / f"{name}.bin"
     f.write_bytes(BINARY[name])
-    con = connect(tmp_path / "db.duckdb")
+    con = connect(empty_db(tmp_path / "db.duckdb"))
     try:
         with pytest.raises(ParallaxError) as err:
             ingest_files(con, kind, [f], opts)
@@ -148,11 +149,11 @@ def _deep_otlp_line(depth: int, *, kvlist: bool = False) -> bytes:
 
 @pytest.mark.parametrize(("depth", "kvlist"), [(330, False), (338, False), (252, True),
                                                 (400, False)])
-def test_deeply_nested_otlp_values_are_a_reject_or_a_refusal(depth, kvlist, opts,
-                                                             tmp_path) -> None:
+def test_deeply_nested_otlp_values_are_a_reject_or_a_refusal(depth, kvlist, opts, tmp_path,
+                                                             empty_db) -> None:
     f = tmp_path / "deep.jsonl"
     f.write_bytes(_deep_otlp_line(depth, kvlist=kvlist))
-    con = connect(tmp_path / "db.duckdb")
+    con = connect(empty_db(tmp_path / "db.duckdb"))
     try:
         try:
             [s] = ingest_files(con, "traces", [f], opts)

@@ -105,3 +105,36 @@ def trace_lake(small_demo, spark, tmp_path_factory) -> TraceLake:
     ctx = ParseContext(file=str(trace), pseudonymize=opts.pseudonymize, route=opts.route)
     load = to_parquet(spark, [trace], root / "spark", ctx)
     return TraceLake(root / "reference", root / "spark", load, trace, small_demo)
+
+
+@dataclass(frozen=True)
+class SparkLake:
+    root: Path  # reference/: trace_lake's reference lake; spark/: the lake below
+    ga4: Path
+    key_of: Path  # the database whose key local ingest used
+
+
+@pytest.fixture(scope="session")
+def spark_lake(trace_lake, spark, tmp_path_factory) -> SparkLake:
+    """A lake whose spans, analytics and feedback were ingested into it, once per run: a copy
+    of trace_lake (the database's route templates exported, the trace file added with
+    --to-parquet on Spark), then the GA4 file added with --to-parquet on Spark, the survey
+    export with --to-parquet's local mapping (survey answers need no Spark).
+    test_lake_analytics compares it with the reference lake, row by row; test_spark_parity
+    runs the Spark engine over it. Read only."""
+    from parallax import lake_analytics, lake_feedback
+    from parallax.connectors.base import ParseContext
+
+    root = tmp_path_factory.mktemp("lake-analytics")
+    shutil.copytree(trace_lake.reference, root / "reference")
+    shutil.copytree(trace_lake.lake, root / "spark")
+    files = trace_lake.key_of.parent / "files"
+    ga4 = files / "analytics" / "ga4_events.ndjson"
+    opts = ingest_options(Config(), trace_lake.key_of)
+    ctx = ParseContext(file=str(ga4), pseudonymize=opts.pseudonymize, route=opts.route)
+    load = lake_analytics.to_parquet(spark, [ga4], root / "spark", ctx)
+    assert not load.created and load.added == load.staged != {}
+    survey = files / "feedback" / "qualtrics_export.csv"
+    answers = lake_feedback.to_parquet([survey], root / "spark", opts)
+    assert answers.added > 100
+    return SparkLake(root, ga4, trace_lake.key_of)

@@ -3,7 +3,12 @@ frames (row counts equal, numbers within 1e-9 relative) and the same findings (e
 every estimate within 1e-6).
 
 The world is the 1,000-session one (seed 7) the CLI tests share: Spark's time grows with the
-rows, and at this size the findings still hold a delivery and a design verdict."""
+rows, and at this size the findings still hold a delivery and a design verdict. Spark reads
+conftest.spark_lake, the lake whose spans and analytics Spark ingested (``ingest …
+--to-parquet``) and whose feedback the survey's --to-parquet mapping added: one Spark
+correlate proves both that the engine computes what DuckDB computes and that a lake filled
+on Spark is one it reads as the database (test_lake_ingest and test_lake_analytics show that
+lake holds, row by row, what ``export --parquet`` of the database holds)."""
 
 from __future__ import annotations
 
@@ -16,15 +21,16 @@ import pytest
 
 from parallax.correlate import correlate
 from parallax.db import connect
-from parallax.lake import TABLES, export_parquet
+from parallax.lake import TABLES
 
 KEYS = {"exposure_responses": ["response_key"], "exposure_session_routes": ["session_id", "route"],
         "exposure_sessions": ["session_id"], "exposure_delivery": ["subject_kind", "subject"]}
 
 
 @pytest.fixture(scope="module")
-def runs(small_demo, spark, tmp_path_factory):
-    """The DuckDB and the Spark engine over one copy of the demo world."""
+def runs(small_demo, spark_lake, spark, tmp_path_factory):
+    """The DuckDB engine over a copy of the demo world, the Spark engine over the lake Spark
+    filled from the world's files."""
     from parallax.spark_engine import SparkExposure
 
     root = tmp_path_factory.mktemp("spark-parity")
@@ -33,8 +39,7 @@ def runs(small_demo, spark, tmp_path_factory):
     local = connect(root / "spark.duckdb")  # findings only: Spark reads the Parquet tables
     try:
         duck_run = correlate(duck)
-        export_parquet(duck, root / "lake")
-        spark_run = correlate(local, exposure=SparkExposure(spark, root / "lake"))
+        spark_run = correlate(local, exposure=SparkExposure(spark, spark_lake.root / "spark"))
         yield duck, local, duck_run, spark_run
     finally:
         duck.close()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
+from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
@@ -18,10 +20,15 @@ SHIPPED = {"worst_routes", "detractor_paths", "dependency_budget", "link_coverag
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory):
+def db(demo_db, tmp_path_factory):
+    """A copy of the shared demo database (conftest.demo_db: `parallax demo`, 1,500 sessions)
+    and its pseudonym key, in a folder of its own (the sandbox tests list the folder)."""
     tmp = tmp_path_factory.mktemp("queries")
     path = tmp / "p.duckdb"
-    assert run(["--db", str(path), "demo", "--out", str(tmp / "demo"), "--sessions", "800"]) == 0
+    for suffix in ("", ".key"):
+        source = Path(f"{demo_db}{suffix}")
+        if source.exists():
+            shutil.copy(source, f"{path}{suffix}")
     return path
 
 

@@ -30,13 +30,14 @@ def rows(con, order: str = "feedback_id") -> list[dict]:
     return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
-def damaged_is_one_line_or_loads(opts, data: bytes, at: int, junk: bytes, path,
+def damaged_is_one_line_or_loads(opts, data: bytes, at: int, junk: bytes, path, empty_db,
                                  format=None) -> None:
     """``junk`` written over ``data`` at ``at`` (wrapped to its length): the file loads, or
-    fails with one line and stores no answer — never a traceback, never half a load."""
+    fails with one line and stores no answer — never a traceback, never half a load.
+    ``empty_db``: the conftest fixture (a new, empty database for each file)."""
     at %= len(data)
     path.write_bytes(data[:at] + junk + data[at + len(junk):])
-    con = connect(path.parent / "db.duckdb")
+    con = connect(empty_db(path.parent / "db.duckdb"))
     try:
         load(con, opts, path, rate=1.0, format=format)
     except ParallaxError as exc:

@@ -185,10 +185,11 @@ GOOD = {
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(name=st.sampled_from(sorted(GOOD)), at=st.integers(0, 500),
        junk=st.binary(min_size=1, max_size=8))
-def test_damaged_files_never_escape_as_a_traceback(tmp_path_factory, opts, name, at, junk):
+def test_damaged_files_never_escape_as_a_traceback(tmp_path_factory, opts, empty_db, name, at,
+                                                   junk):
     fmt = "feedback-csv" if name.endswith(".csv") else "feedback-ndjson"
     damaged_is_one_line_or_loads(opts, GOOD[name], at, junk,
-                                 tmp_path_factory.mktemp("g") / name, format=fmt)
+                                 tmp_path_factory.mktemp("g") / name, empty_db, format=fmt)
 
 
 def test_rejected_answers_are_scrubbed_like_stored_rows(con, opts, tmp_path):

@@ -305,10 +305,11 @@ def test_header_not_utf8_is_a_format_error(con, opts, tmp_path):
 @settings(max_examples=60, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(at=st.integers(0, 10_000), junk=st.binary(min_size=1, max_size=12))
-def test_damaged_export_never_escapes_as_a_traceback(tmp_path_factory, opts, at, junk):
+def test_damaged_export_never_escapes_as_a_traceback(tmp_path_factory, opts, empty_db, at,
+                                                     junk):
     work = tmp_path_factory.mktemp("q")
     data = _export(work, [_response("R_a"), _response("R_b", q1="")]).read_bytes()
-    damaged_is_one_line_or_loads(opts, data, at, junk, work / "damaged.csv")
+    damaged_is_one_line_or_loads(opts, data, at, junk, work / "damaged.csv", empty_db)
 
 
 def test_previews_do_not_stretch_a_rating_scale_read_from_data(con, opts, tmp_path):
