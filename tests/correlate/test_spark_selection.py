@@ -11,7 +11,6 @@ Spark run reads offers from both places the check reads them from."""
 
 from __future__ import annotations
 
-import math
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,8 @@ import pytest
 from parallax.correlate import Run, correlate
 from parallax.db import connect
 from parallax.lake import export_parquet
+
+from .test_spark_parity import _close  # numbers within 1e-6 relative
 
 
 @dataclass(frozen=True)
@@ -70,23 +71,6 @@ def runs(spark, tmp_path_factory):
     finally:
         con.close()
         local.close()
-
-
-def _close(a, b, where: str) -> None:
-    """Equal, numbers within 1e-6 relative (the fits run on frames equal to 1e-9)."""
-    if isinstance(a, dict):
-        assert isinstance(b, dict) and a.keys() == b.keys(), where
-        for k in a:
-            _close(a[k], b[k], f"{where}.{k}")
-    elif isinstance(a, list | tuple):
-        assert isinstance(b, list | tuple) and len(a) == len(b), where
-        for i, (u, v) in enumerate(zip(a, b, strict=True)):
-            _close(u, v, f"{where}[{i}]")
-    elif isinstance(a, float) and isinstance(b, int | float) and not isinstance(b, bool):
-        assert math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9) or (
-            math.isnan(a) and math.isnan(b)), f"{where}: {a} vs {b}"
-    else:
-        assert a == b, f"{where}: {a!r} vs {b!r}"
 
 
 def test_the_offers_reach_the_lake_from_both_tables(runs):
