@@ -130,7 +130,7 @@ def main() -> None:
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     code = run()
     # Everything is about to be freed: the collector's passes at exit over every object the
-    # libraries made (numpy, scipy, polars, duckdb) find nothing worth their time (correlate's
+    # libraries made (numpy, scipy, duckdb) find nothing worth their time (correlate's
     # exit at 20 k sessions took 0.31 s with them, 0.09 s without, load 5–6). The database is
     # closed by now (``session``), and the exit still flushes the streams, runs atexit and
     # joins threads.

@@ -28,7 +28,7 @@ from parallax.errors import ConfigError
 
 __all__ = ["ADDED_LATER", "LEDGER", "NO_DAY", "ROUTE_STATE", "TABLES", "ExportSummary",
            "LakeTarget", "add_to_ledger", "day_folder", "drop_placeholder", "empty_lake",
-           "empty_table", "export_parquet", "lake_load", "learned_templates", "ledger_sql",
+           "empty_table", "export_parquet", "lake_load", "ledger_sql",
            "stage_ledger", "swap_days", "table_sql", "write_table"]
 
 # table -> the time column its day partition is read from (None: small, not partitioned)
@@ -172,16 +172,6 @@ def lake_load(folder: Path, tables: Sequence[str]) -> Iterator[LakeTarget]:
     finally:
         if staging.exists():
             shutil.rmtree(staging)
-
-
-def learned_templates(lake: Path) -> list[str]:
-    """The learned route templates the lake holds (its route_templates table): rows are
-    routed with them, as local ingest routes with the templates its database learned."""
-    table = ds.dataset(lake / "route_templates", format="parquet").to_table(
-        columns=["template", "source"])
-    return sorted({t for t, src in zip(table.column("template").to_pylist(),
-                                       table.column("source").to_pylist(), strict=True)
-                   if src == "learned"})
 
 
 def table_sql(table: str, migration: str) -> str:

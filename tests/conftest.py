@@ -184,20 +184,16 @@ def small_demo(tmp_path_factory) -> Path:
     one correlate run, closed; built once per test session for the CLI's correlate tests and
     the Spark parity tests (the smallest world whose findings still hold both a delivery and
     a design verdict). Read it, or copy it before writing."""
-    from parallax.config import Config
-    from parallax.connectors.load import ingest_files
     from parallax.correlate import correlate
     from parallax.demo import build_world
-    from parallax.options import ingest_options
+    from tests.worlds import ingest_world
 
     root = tmp_path_factory.mktemp("small-demo")
     files = build_world(root / "files", seed=7, sessions=1000)
     db_path = root / "demo.duckdb"
     con = connect(db_path)
     try:
-        opts = ingest_options(Config(), db_path)
-        for kind, paths in files.by_kind(("traces", "feedback", "analytics")):
-            ingest_files(con, kind, list(paths), opts)
+        ingest_world(con, files, db_path)
         correlate(con)
     finally:
         con.close()

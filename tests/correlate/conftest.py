@@ -14,12 +14,12 @@ import orjson
 import pytest
 
 from parallax.config import Config
-from parallax.connectors.load import ingest_files
 from parallax.correlate import Run, correlate
 from parallax.db import connect
 from parallax.demo import build_world
 from parallax.demo.family import draw_spec
 from parallax.options import ingest_options
+from tests.worlds import ingest_world
 
 
 @dataclass(frozen=True)
@@ -34,9 +34,7 @@ def _run(root: Path, **world) -> Iterator[DemoRun]:
     files = build_world(root / "files", **world)
     db_path = root / "world.duckdb"
     con = connect(db_path)
-    opts = ingest_options(Config(), db_path)
-    for kind, paths in files.by_kind(("traces", "feedback", "analytics")):
-        ingest_files(con, kind, paths, opts)
+    ingest_world(con, files, db_path)
     try:
         yield DemoRun(con, db_path, correlate(con), orjson.loads(files.truth.read_bytes()))
     finally:

@@ -20,10 +20,11 @@ from parallax.lake import export_parquet
 from parallax.options import ingest_options
 
 
-def _context(db_path: Path, file: Path) -> ParseContext:
-    """The key and route settings local ingest used for this database: the same pseudonyms
-    (test_lake_analytics reads its files with it too)."""
-    opts = ingest_options(Config(), db_path)
+def _context(db_path: Path, file: Path, cfg: Config | None = None) -> ParseContext:
+    """The key and route settings local ingest used for this database (``cfg``'s, default
+    ones by default): the same pseudonyms (test_lake_analytics and test_lake_routes read
+    their files with it too)."""
+    opts = ingest_options(cfg or Config(), db_path)
     return ParseContext(file=str(file), pseudonymize=opts.pseudonymize, route=opts.route)
 
 
@@ -119,11 +120,12 @@ def test_a_new_lake_holds_every_table(trace_lake, spark, tmp_path):
     assert (sorted(p.name for p in (tmp_path / "lake").iterdir())
             == sorted([*TABLES, LEDGER, ROUTE_STATE]))
     # the state its routes were computed with: the settings and the templates it learned
-    from parallax.lake import learned_templates
     from parallax.lake_routes import lake_state
 
-    norm = _context(trace_lake.key_of, head).route.with_learned(
-        learned_templates(tmp_path / "lake"))
+    learned = [t for (t,) in duckdb.connect().execute(
+        "SELECT template FROM read_parquet(?) WHERE source = 'learned' ORDER BY template",
+        [str(tmp_path / "lake" / "route_templates" / "*.parquet")]).fetchall()]
+    norm = _context(trace_lake.key_of, head).route.with_learned(learned)
     assert {n: v for n, (v, _) in lake_state(tmp_path / "lake").items()} == {
         "learn": "true", "fingerprint": norm.fingerprint()}
     assert len(_spans(tmp_path / "lake")) == load.added

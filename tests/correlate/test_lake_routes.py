@@ -17,12 +17,13 @@ import duckdb
 import pytest
 
 from parallax.config import Config, RouteRule
-from parallax.connectors.base import ParseContext
 from parallax.connectors.load import ingest_files
-from parallax.connectors.route_learning import prepare
 from parallax.db import connect
 from parallax.lake import export_parquet
 from parallax.options import ingest_options
+from tests.worlds import forget_spans, ingest_world
+
+from .test_lake_ingest import _context
 
 # the raw column each routed table derives its route from, and the row's key
 _ROUTED = {"spans": ("http_route", "trace_id, span_id, kind"), "page_views": ("url", "event_key"),
@@ -45,11 +46,6 @@ class RoutedLake:
     trace: Path
 
 
-def _context(db: Path, file: Path, cfg: Config | None = None) -> ParseContext:
-    opts = ingest_options(cfg or Config(), db)
-    return ParseContext(file=str(file), pseudonymize=opts.pseudonymize, route=opts.route)
-
-
 @pytest.fixture(scope="module")
 def routed(spark, tmp_path_factory) -> RoutedLake:
     from parallax.demo import build_world
@@ -61,9 +57,7 @@ def routed(spark, tmp_path_factory) -> RoutedLake:
     db = root / "local.duckdb"
     con = connect(db)
     try:
-        opts = ingest_options(Config(), db)
-        for kind, paths in files.by_kind(("traces", "feedback", "analytics")):
-            ingest_files(con, kind, list(paths), opts)
+        opts = ingest_world(con, files, db)
         export_parquet(con, root / "reference")
     finally:
         con.close()
@@ -72,9 +66,7 @@ def routed(spark, tmp_path_factory) -> RoutedLake:
     shutil.copy(db, root / "before.duckdb")
     con = connect(root / "before.duckdb")
     try:
-        con.execute("DELETE FROM spans")
-        con.execute("DELETE FROM route_templates WHERE source = 'learned'")
-        prepare(con, opts.route)
+        forget_spans(con, opts.route)
         export_parquet(con, root / "before")
     finally:
         con.close()

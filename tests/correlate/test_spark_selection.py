@@ -22,6 +22,7 @@ import pytest
 from parallax.correlate import Run, correlate
 from parallax.db import connect
 from parallax.lake import export_parquet
+from tests.worlds import ingest_world
 
 from .test_spark_parity import _close  # numbers within 1e-6 relative
 
@@ -38,11 +39,8 @@ class Runs:
 
 @pytest.fixture(scope="module")
 def runs(spark, tmp_path_factory):
-    from parallax.config import Config
-    from parallax.connectors.load import ingest_files
     from parallax.demo import build_world
     from parallax.demo.selection import PlantedSelection
-    from parallax.options import ingest_options
     from parallax.spark_engine import SparkExposure
 
     root = tmp_path_factory.mktemp("spark-selection")
@@ -50,9 +48,7 @@ def runs(spark, tmp_path_factory):
     con = connect(root / "duck.duckdb")
     local = connect(root / "spark.duckdb")  # findings only: Spark reads the Parquet tables
     try:
-        opts = ingest_options(Config(), root / "duck.duckdb")
-        for kind, paths in files.by_kind(("traces", "feedback", "analytics")):
-            ingest_files(con, kind, list(paths), opts)
+        ingest_world(con, files, root / "duck.duckdb")
         events_only = correlate(con)
         # every other offer (by key) as a survey_offers row, with what the event said
         con.execute("""

@@ -16,10 +16,11 @@ import pytest
 
 from parallax.config import Config, RouteRule
 from parallax.connectors.load import ingest_files
-from parallax.connectors.route_learning import prepare, run_routes_sql
+from parallax.connectors.route_learning import run_routes_sql
 from parallax.db import connect
 from parallax.lake import export_parquet, swap_days
 from parallax.options import ingest_options
+from tests.worlds import forget_spans, ingest_world
 
 _ROUTED = {"spans": ("http_route", "trace_id, span_id, kind"), "page_views": ("url", "event_key"),
            "events": ("url", "event_key"), "feedback": ("page_url", "source, feedback_id")}
@@ -48,9 +49,7 @@ def world(tmp_path_factory) -> World:
     db = root / "local.duckdb"
     con = connect(db)
     try:
-        opts = ingest_options(Config(), db)
-        for kind, paths in files.by_kind(("traces", "feedback", "analytics")):
-            ingest_files(con, kind, list(paths), opts)
+        opts = ingest_world(con, files, db)
         export_parquet(con, root / "reference")
         con.close()
         shutil.copy(db, root / "reference.duckdb")
@@ -59,9 +58,7 @@ def world(tmp_path_factory) -> World:
         [(load_id,)] = con.execute("SELECT DISTINCT load_id FROM spans").fetchall()
         run_routes_sql(con, "teach_load.sql", {"load_id": load_id})
         pairs = con.sql("SELECT * FROM _route_seen").to_arrow_table()
-        con.execute("DELETE FROM spans")
-        con.execute("DELETE FROM route_templates WHERE source = 'learned'")
-        prepare(con, opts.route)
+        forget_spans(con, opts.route)
         export_parquet(con, root / "before")
     finally:
         con.close()
