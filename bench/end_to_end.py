@@ -19,6 +19,13 @@ where PYTHONDONTWRITEBYTECODE=1 is set (some sandboxes and containers set it), e
 compiles every module it imports from source, seconds of fixed cost per process on both
 sides.
 
+Then, as the yardstick the speed issue names, DuckDB alone extracts the same fields from the
+two large exports, each in its own process: ``bench/duckdb_native_otlp.sql`` over the traces
+and ``bench/duckdb_native_ga4.sql`` over the GA4 file (in memory: no checks, pseudonyms, route
+normalisation, deduplication or writes). Its total bounds how fast any loader built on DuckDB
+can read these files: ``script / DuckDB alone`` is the ratio such a tool would reach if
+checking, pseudonymising, storing and the analysis itself cost nothing.
+
 Printed: per phase wall seconds, CPU seconds (user + system, workers included) and peak RSS,
 the Parallax total (sum of its five phases; peak = the largest phase's), the script's, the
 ratios script / Parallax of wall and of CPU seconds (> 1: Parallax is faster), and
@@ -49,6 +56,8 @@ from correlate_scale import CLI, Plan, _run  # noqa: E402
 __all__ = ["bench", "main"]
 
 KINDS = ("traces", "feedback", "analytics")
+# The exports DuckDB alone reads, with the query that extracts the loader's fields from each.
+ALONE = {"traces": "duckdb_native_otlp.sql", "analytics": "duckdb_native_ga4.sql"}
 REFERENCE = BENCH / "reference_pandas.py"
 WARM_UP_SESSIONS = 100
 
@@ -102,7 +111,32 @@ def _pipeline(world: Path, work: Path, timeout: float) -> tuple[dict, list | Non
     phases["reference script"] = r = _run(
         [sys.executable, str(REFERENCE), *ref_args, f"--json={out}"], work, timeout)
     reference = json.loads(out.read_text()) if r["ok"] and out.exists() else None
+    for kind, query in ALONE.items():
+        files = [str(world / f) for f in truth["files"].get(kind, ())]
+        if files:
+            r = _run([sys.executable, __file__, "--duckdb-alone", query, *files], work, timeout)
+            if r["ok"]:
+                r["rows"] = json.loads(r["stdout"])
+            phases[f"DuckDB alone: {kind}"] = r
     return phases, findings, reference
+
+
+def duckdb_alone(query: str, files: list[str]) -> dict[str, int]:
+    """Run ``bench/<query>`` over each file in an in-memory database; rows of each table."""
+    import duckdb
+
+    con = duckdb.connect()
+    # DuckDB binds parameters in a script's last statement only: one statement at a time
+    statements = [s for s in (BENCH / query).read_text().split(";\n") if s.strip()]
+    rows: dict[str, int] = {}
+    for file in files:
+        for stmt in statements:
+            con.execute(stmt, {"file": file} if "$file" in stmt else None)
+        for (table,) in con.execute("SELECT table_name FROM duckdb_tables() "
+                                    "WHERE table_name LIKE 'native_%'").fetchall():
+            n = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+            rows[table] = rows.get(table, 0) + n
+    return rows
 
 
 def _cache_bytecode(work: Path) -> None:
@@ -144,7 +178,8 @@ def bench(work: Path, sessions: int, seed: int, timeout: float,
     timed, findings, reference = _pipeline(world, work, timeout)
     phases.update(timed)
 
-    names = [n for n in timed if n != "reference script"]
+    names = [n for n in timed if n != "reference script" and not n.startswith("DuckDB alone")]
+    alone = [r for n, r in timed.items() if n.startswith("DuckDB alone")]
     done = len(names) == 5 and all(timed[n]["ok"] for n in names)
     r = timed["reference script"]
     result["parallax"] = {
@@ -158,6 +193,12 @@ def bench(work: Path, sessions: int, seed: int, timeout: float,
         result["ratio_script_over_parallax"] = round(r["seconds"] / p["seconds"], 3)
         result["cpu_ratio_script_over_parallax"] = round(
             r["cpu_seconds"] / p["cpu_seconds"], 3) if p["cpu_seconds"] else None
+    if alone and all(a["ok"] for a in alone):
+        result["duckdb_alone"] = {k: round(sum(a[k] for a in alone), 2)
+                                  for k in ("seconds", "cpu_seconds")}
+        if r["ok"]:
+            result["ratio_script_over_duckdb_alone"] = round(
+                r["seconds"] / result["duckdb_alone"]["seconds"], 3)
     result["accuracy"] = _accuracy(truth, findings, reference, seed, sessions)
     return result
 
@@ -225,7 +266,8 @@ def _table(res: dict) -> str:
             rows.append(f"| **Parallax total** | | **{p.get('seconds', '–')}** | "
                         f"**{p.get('cpu_seconds', '–')}** | **{p.get('peak_rss_mib', '–')}** |")
         untimed = name in ("warm-up", "generate")
-        row(f"{'' if untimed or name == 'reference script' else 'Parallax '}{name}"
+        plain = untimed or name == "reference script" or name.startswith("DuckDB alone")
+        row(f"{'' if plain else 'Parallax '}{name}"
             + (" (not in the totals)" if untimed else ""), r)
     lines = ["\n".join(rows), f"world: {res.get('plan')}, {res.get('counts')}",
              f"bytecode: {res['bytecode']}"]
@@ -233,6 +275,12 @@ def _table(res: dict) -> str:
         cpu = res.get("cpu_ratio_script_over_parallax")
         lines.append(f"ratio script / Parallax: {res['ratio_script_over_parallax']:.2f} wall"
                      + (f", {cpu:.2f} CPU" if cpu else "") + " (> 1: Parallax faster)")
+    if "ratio_script_over_duckdb_alone" in res:
+        lines.append(f"DuckDB alone reading the same fields of the exports: "
+                     f"{res['duckdb_alone']['seconds']} s, {res['duckdb_alone']['cpu_seconds']} "
+                     f"CPU s; script / that: {res['ratio_script_over_duckdb_alone']:.2f} (what a "
+                     "loader on DuckDB would reach if checks, pseudonyms, writes and the "
+                     "analysis cost nothing)")
     acc = res.get("accuracy", {})
 
     def pct(key: str) -> str:
@@ -272,12 +320,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", type=Path, help="write files and DB here, keep them, reuse files")
     ap.add_argument("--timeout", type=float, default=3600, help="per phase, seconds")
     ap.add_argument("--json", help="also write all figures here ('-': stdout)")
+    ap.add_argument("--duckdb-alone", nargs="+", metavar=("QUERY", "FILE"),
+                    help=argparse.SUPPRESS)  # one yardstick phase, in its own process
     ap.add_argument("--bytecode", choices=("cached", "as-is"), default="cached",
                     help="cached: compiled bytecode cached under the work dir and warmed by an "
                          "untimed run on a tiny world (default); as-is: the environment "
                          "unchanged (PYTHONDONTWRITEBYTECODE=1: every phase compiles its "
                          "imports)")
     args = ap.parse_args(argv)
+    if args.duckdb_alone:
+        print(json.dumps(duckdb_alone(args.duckdb_alone[0], args.duckdb_alone[1:])))
+        return 0
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="parallax-e2e-"))
     work.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import duckdb
+
 from parallax.demo.survey import respond
 from parallax.demo.world import simulate
 
@@ -34,6 +36,20 @@ def test_end_to_end_small(tmp_path):
     assert all(p["ok"] and p["peak_rss_mib"] > 0 for k, p in phases.items() if k != "generate")
     assert res["parallax"]["seconds"] > 0 and res["reference"]["seconds"] > 0
     assert res["ratio_script_over_parallax"] > 0
+
+    # The yardstick: DuckDB alone extracts the rows the loader stored from the same exports.
+    con = duckdb.connect(str(tmp_path / "work" / "bench.duckdb"), read_only=True)
+    try:
+        stored = {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
+                  for t in ("spans", "events", "page_views", "sessions")}
+    finally:
+        con.close()
+    assert phases["DuckDB alone: traces"]["rows"] == {"native_spans": stored["spans"]}
+    assert phases["DuckDB alone: analytics"]["rows"] == {
+        f"native_{t}": stored[t] for t in ("events", "page_views", "sessions")}
+    assert stored["spans"] > 1000 and stored["page_views"] > 100
+    assert res["duckdb_alone"]["seconds"] > 0 and res["ratio_script_over_duckdb_alone"] > 0
+    assert "DuckDB alone reading the same fields" in run.stdout
 
     acc = res["accuracy"]
     for key in ("parallax_routes", "parallax_routes_and_dependencies", "reference_routes"):
