@@ -280,6 +280,14 @@ def pytest_xdist_make_scheduler(config, log):
             module = nodeid.split("::", 1)[0]
             return "jvm" if module in JVM_MODULES else module
 
+        def _assign_work_unit(self, node):
+            # The JVM group is the longest scope: handed out first, so one worker starts it
+            # at once and the other takes every other file meanwhile. xdist orders scopes by
+            # their number of tests, which put it first only while it happened to hold most.
+            if "jvm" in self.workqueue:
+                self.workqueue.move_to_end("jvm", last=False)
+            super()._assign_work_unit(node)
+
     return JvmTogether(config, log)
 
 
@@ -308,8 +316,12 @@ def spark():
 
     # The tests' inputs are small, so Spark's time goes to planning and compiling the mapping's
     # large expressions, not to rows: interpreted expressions and a fixed plan skip that work
-    # (same results; a user's session keeps Spark's defaults).
-    with spark_session("local[2]", {"spark.sql.shuffle.partitions": "4",
+    # (same results; a user's session keeps Spark's defaults). For the same reason the JVM
+    # compiles only with its quick compiler (C1): its optimising one (C2) spends more CPU
+    # compiling Spark's planner than runs this short win back (conftest.trace_lake's Spark
+    # ingest took 71-75 CPU s of the JVM and its Python workers with C2, 44-46 s with C1).
+    with spark_session("local[2]", {"spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1",
+                                    "spark.sql.shuffle.partitions": "4",
                                     "spark.default.parallelism": "2",
                                     "spark.sql.codegen.wholeStage": "false",
                                     "spark.sql.codegen.factoryMode": "NO_CODEGEN",
