@@ -272,6 +272,12 @@ JVM_MODULES = frozenset({
 })
 
 
+# Files of a few tests that each take many seconds (a subprocess or a whole demo): handed out
+# right after the JVM group (pytest_xdist_make_scheduler), not last.
+LONG_FILES = ("tests/test_readme.py", "tests/test_packaging.py", "tests/test_types.py",
+              "tests/bench/test_end_to_end.py")
+
+
 def pytest_xdist_make_scheduler(config, log):
     from xdist.scheduler import LoadFileScheduling
 
@@ -282,10 +288,13 @@ def pytest_xdist_make_scheduler(config, log):
 
         def _assign_work_unit(self, node):
             # The JVM group is the longest scope: handed out first, so one worker starts it
-            # at once and the other takes every other file meanwhile. xdist orders scopes by
-            # their number of tests, which put it first only while it happened to hold most.
-            if "jvm" in self.workqueue:
-                self.workqueue.move_to_end("jvm", last=False)
+            # at once and the other takes every other file meanwhile. xdist orders the rest
+            # by their number of tests, which put it first only while it happened to hold
+            # most, and leaves files of one long test (the wheel, the type check) to the
+            # end, where one worker runs them while the other idles: those come next.
+            for scope in reversed(("jvm", *LONG_FILES)):
+                if scope in self.workqueue:
+                    self.workqueue.move_to_end(scope, last=False)
             super()._assign_work_unit(node)
 
     return JvmTogether(config, log)
