@@ -169,13 +169,16 @@ def shop():
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory) -> Path:
     """The demo world (seed 7, 1,500 sessions) built and correlated through the CLI once per
-    test session; read it, or copy it before writing."""
+    test run, this worker's copy; read it, or copy it before writing."""
     from parallax.cli import run
+    from tests.worlds import built_once, copy_database
 
-    tmp = tmp_path_factory.mktemp("demo-db")
-    db = tmp / "demo.duckdb"
-    assert run(["--db", str(db), "demo", "--out", str(tmp / "out"), "--sessions", "1500"]) == 0
-    return db
+    def build(folder: Path) -> None:
+        assert run(["--db", str(folder / "demo.duckdb"), "demo", "--out", str(folder / "out"),
+                    "--sessions", "1500"]) == 0
+
+    shared = built_once(tmp_path_factory, "demo-db", build)
+    return copy_database(shared / "demo.duckdb", tmp_path_factory.mktemp("demo-db"))
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,11 @@
 """What the tests that build a world share: its files ingested as `parallax ingest` ingests
-them, and a database as if its traces had never come."""
+them, a database as if its traces had never come, and a world built once for both workers."""
 
 from __future__ import annotations
 
+import fcntl
+import os
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,3 +40,30 @@ def forget_spans(con: duckdb.DuckDBPyConnection, route: RouteNormalizer) -> None
     con.execute("DELETE FROM spans")
     con.execute("DELETE FROM route_templates WHERE source = 'learned'")
     prepare(con, route)
+
+
+def built_once(tmp_path_factory, name: str, build) -> Path:
+    """The folder ``build(folder)`` fills, built once per test run: the first of the
+    pytest-xdist workers to ask builds it under a file lock, the other waits and reuses it
+    (a session fixture is otherwise built once per worker: twice where the files that use it
+    ran on both). Read only: DuckDB lets one process at a time open a database file, so a
+    worker copies the databases it opens (``copy_database``)."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # each worker's temporary folder is one of the run's
+    folder = base / f"built-{name}"
+    with open(base / f"built-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / ".done").exists():
+            shutil.rmtree(folder, ignore_errors=True)  # what a build that failed left
+            folder.mkdir()
+            build(folder)
+            (folder / ".done").touch()
+    return folder
+
+
+def copy_database(db: Path, folder: Path) -> Path:
+    """``db`` and its sidecars (its pseudonym key, ``<db>.key``) copied into ``folder``."""
+    for file in db.parent.glob(f"{db.name}*"):
+        shutil.copyfile(file, folder / file.name)
+    return folder / db.name

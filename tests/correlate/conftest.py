@@ -4,6 +4,7 @@ family (``family_run``) the same way."""
 
 from __future__ import annotations
 
+import pickle
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from parallax.db import connect
 from parallax.demo import build_world
 from parallax.demo.family import draw_spec
 from parallax.options import ingest_options
-from tests.worlds import ingest_world
+from tests.worlds import built_once, copy_database, ingest_world
 
 
 @dataclass(frozen=True)
@@ -30,27 +31,41 @@ class DemoRun:
     truth: dict
 
 
-def _run(root: Path, **world) -> Iterator[DemoRun]:
-    files = build_world(root / "files", **world)
-    db_path = root / "world.duckdb"
+def _run(tmp_path_factory, name: str, **world) -> Iterator[DemoRun]:
+    """The world built, ingested and correlated once per test run (conftest.built_once), and
+    this worker's copy of its database, open."""
+
+    def build(folder: Path) -> None:
+        files = build_world(folder / "files", **world)
+        db_path = folder / "world.duckdb"
+        con = connect(db_path)
+        try:
+            ingest_world(con, files, db_path)
+            (folder / "run.pickle").write_bytes(pickle.dumps(correlate(con)))
+        finally:
+            con.close()
+        shutil.copyfile(files.truth, folder / "truth.json")
+
+    shared = built_once(tmp_path_factory, name, build)
+    db_path = copy_database(shared / "world.duckdb", tmp_path_factory.mktemp(name))
     con = connect(db_path)
-    ingest_world(con, files, db_path)
     try:
-        yield DemoRun(con, db_path, correlate(con), orjson.loads(files.truth.read_bytes()))
+        yield DemoRun(con, db_path, pickle.loads((shared / "run.pickle").read_bytes()),
+                      orjson.loads((shared / "truth.json").read_bytes()))
     finally:
         con.close()
 
 
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory) -> Iterator[DemoRun]:
-    yield from _run(tmp_path_factory.mktemp("correlate-demo"), seed=7, sessions=3000)
+    yield from _run(tmp_path_factory, "correlate-demo", seed=7, sessions=3000)
 
 
 @pytest.fixture(scope="session")
 def family_run(tmp_path_factory) -> Iterator[DemoRun]:
     """Shop 13 of the family (a training seed): a beacon and an async job in traces of their
     own, slug routes."""
-    yield from _run(tmp_path_factory.mktemp("correlate-family"), seed=13, sessions=3000,
+    yield from _run(tmp_path_factory, "correlate-family", seed=13, sessions=3000,
                     spec=draw_spec(13))
 
 
@@ -60,7 +75,7 @@ def selection_run(tmp_path_factory) -> Iterator[DemoRun]:
     offers as GA4 survey_impression events."""
     from parallax.demo.selection import PlantedSelection
 
-    yield from _run(tmp_path_factory.mktemp("correlate-selection"), seed=7, sessions=2000,
+    yield from _run(tmp_path_factory, "correlate-selection", seed=7, sessions=2000,
                     selection=PlantedSelection())
 
 
