@@ -330,8 +330,8 @@ def spark():
     # large expressions, not to rows: interpreted expressions and a fixed plan skip that work
     # (same results; a user's session keeps Spark's defaults). For the same reason the JVM
     # compiles only with its quick compiler (C1): its optimising one (C2) spends more CPU
-    # compiling Spark's planner than runs this short win back (conftest.trace_lake's Spark
-    # ingest took 71-75 CPU s of the JVM and its Python workers with C2, 44-46 s with C1).
+    # compiling Spark than runs this short win back (conftest.trace_lake's Spark ingest took
+    # 71 CPU s of the JVM and its Python workers with C2, 44-45 s with C1, at load 6-8).
     with spark_session("local[2]", {"spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1",
                                     "spark.sql.shuffle.partitions": "4",
                                     "spark.default.parallelism": "2",
