@@ -7,6 +7,7 @@ pulls in scipy, which costs most of a second to import.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
@@ -44,8 +45,11 @@ LINKS = ("session", "user", "route_time", "none")
 
 
 def conclude(con: duckdb.DuckDBPyConnection, delivery: dict[tuple[str, str], Delivery],
-             settings: Settings) -> tuple[list[Finding], int]:
-    """Findings for every route, dependency and segment, and how many responses were modelled."""
+             settings: Settings, *, frames_read: Callable[[], None] | None = None,
+             ) -> tuple[list[Finding], int]:
+    """Findings for every route, dependency and segment, and how many responses were modelled.
+    ``frames_read`` is called (in another thread) once every frame has been read from ``con``:
+    the rest does not touch the connection."""
     frame = read_responses(con)
     usable = (frame.link != "none") & np.isfinite(frame.log_load)
     fm = frame.take(usable)
@@ -59,7 +63,7 @@ def conclude(con: duckdb.DuckDBPyConnection, delivery: dict[tuple[str, str], Del
     # DuckDB release the GIL in their heavy parts, so on two cores the fits overlap; each
     # uses its own seeded generator, so the findings do not depend on the order.
     with ThreadPoolExecutor(1) as pool:
-        conversion_job = pool.submit(_conversion, con, settings)
+        conversion_job = pool.submit(_conversion, con, settings, frames_read)
         segments_job = pool.submit(segment_findings, fm, frame, settings) if modelled else None
         if modelled:
             models = fit_models(fm, "route", fm.route, fm.controls, settings, slopes=True)
@@ -82,8 +86,11 @@ def conclude(con: duckdb.DuckDBPyConnection, delivery: dict[tuple[str, str], Del
     return findings, fm.n
 
 
-def _conversion(con: duckdb.DuckDBPyConnection, settings: Settings) -> ConversionModel | None:
-    sessions, session_routes = read_sessions(con)
+def _conversion(con: duckdb.DuckDBPyConnection, settings: Settings,
+                frames_read: Callable[[], None] | None = None) -> ConversionModel | None:
+    sessions, session_routes = read_sessions(con)  # the last frame read (responses: first)
+    if frames_read is not None:
+        frames_read()
     return fit_conversion(sessions, session_routes, settings)
 
 

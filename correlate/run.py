@@ -21,6 +21,7 @@ import orjson
 
 from parallax.correlate.findings import Finding, attach_annotations
 from parallax.correlate.settings import SelectionSettings, Settings
+from parallax.db import settings as db_settings
 from parallax.db import transaction
 from parallax.errors import NoDataError
 from parallax.exposure import ExposureStep, JoinSettings, LinkCoverage, build_exposure
@@ -91,7 +92,13 @@ def correlate(con: duckdb.DuckDBPyConnection, *, settings: Settings | None = Non
     settings, join = settings or Settings(), join or JoinSettings()
     selection = selection or SelectionSettings()
     stats, answered, _ = load_statistics()
-    coverage = exposure(con, join, since, until)
+    # The window's tables are written once more at the checkpoint that follows their commit:
+    # at 100 k sessions that checkpoint took about a second, mostly waiting on the disk, with
+    # the fits waiting on it. So their commit only writes the log, and the checkpoint runs on
+    # a cursor of its own once the statistics have read their frames, beside the fits.
+    checkpoint = _Checkpoint(con)
+    with db_settings(con, wal_autocheckpoint=_NO_AUTOCHECKPOINT):
+        coverage = exposure(con, join, since, until)
     from parallax.correlate.frame import read_delivery  # numpy: loaded meanwhile too
 
     delivery = read_delivery(con)
@@ -100,7 +107,11 @@ def correlate(con: duckdb.DuckDBPyConnection, *, settings: Settings | None = Non
             f" between {since or 'the start'} and {until or 'the end'}")
         raise NoDataError(f"nothing to correlate{window}: no feedback and no page loads "
                           "(load some with `parallax ingest`)")
-    findings, modelled = stats.result().conclude(con, delivery, settings)
+    try:
+        findings, modelled = stats.result().conclude(con, delivery, settings,
+                                                     frames_read=checkpoint.start)
+    finally:
+        checkpoint.join()  # before the connection is used again
     # offers are matched to page loads (exposure_pages): where the step left them
     findings, checked = answered.result().check(
         con, findings, settings, selection, since, until,
@@ -116,6 +127,45 @@ def correlate(con: duckdb.DuckDBPyConnection, *, settings: Settings | None = Non
               since, until, coverage, modelled, tuple(findings), parameters, checked)
     _store(con, run)
     return run
+
+
+# far beyond any window's log, so its commit never checkpoints (DuckDB's default: 16 MiB)
+_NO_AUTOCHECKPOINT = "1TB"
+
+
+class _Checkpoint:
+    """A checkpoint of ``con``'s database in a thread of its own, on a cursor (a connection of
+    its own to the same database). ``FORCE``: it waits for transactions still running instead
+    of failing, and holds back new ones while it runs, which is why the caller starts it only
+    once nothing reads through ``con`` until ``join``. ``join`` waits for it and raises what it
+    raised; without a ``start`` it does nothing, and the checkpoint is left to the next
+    commit or the close, as DuckDB does by itself."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._con = con
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            cursor = self._con.cursor()
+            self._thread = threading.Thread(target=self._run, args=(cursor,),
+                                            name="parallax-checkpoint")
+            self._thread.start()
+
+    def _run(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        try:
+            cursor.execute("FORCE CHECKPOINT")
+        except BaseException as exc:  # raised in the caller's thread by join
+            self._error = exc
+        finally:
+            cursor.close()
+
+    def join(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 def _store(con: duckdb.DuckDBPyConnection, run: Run) -> None:
