@@ -71,3 +71,34 @@ def test_no_vital_leaves_the_tables_empty_with_the_same_columns(con, tmp_path):
     build_exposure(con, JoinSettings())
     assert con.execute("SELECT count(*) FROM exposure_measured_vitals").fetchone()[0] == 1
     assert {t: _columns(con, t) for t in VITAL_TABLES} == empty
+
+
+def test_the_check_runs_on_a_cursor_of_its_own_beside_the_window_models(con, monkeypatch):
+    import threading
+
+    import parallax.exposure as exposure
+
+    seen: list[tuple[bool, bool]] = []
+
+    def check(cursor: duckdb.DuckDBPyConnection) -> bool:
+        seen.append((cursor is not con, threading.current_thread() is not threading.main_thread()))
+        return vitals_present(cursor)
+
+    monkeypatch.setattr(exposure, "vitals_present", check)
+    STORED["otel attribute"](con)  # committed: the cursor sees it
+    build_exposure(con, JoinSettings())
+    assert seen == [(True, True)]
+    assert con.execute("SELECT count(*) FROM exposure_measured_vitals").fetchone()[0] == 1
+
+
+def test_a_failed_check_leaves_no_window_table(con, monkeypatch):
+    import parallax.exposure as exposure
+
+    def broken(cursor: duckdb.DuckDBPyConnection) -> bool:
+        raise duckdb.IOException("the check could not read the spans")
+
+    monkeypatch.setattr(exposure, "vitals_present", broken)
+    with pytest.raises(duckdb.IOException, match="could not read the spans"):
+        build_exposure(con, JoinSettings())
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    assert not tables & {"exposure_responses", "exposure_session_routes", *VITAL_TABLES}
