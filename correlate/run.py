@@ -110,8 +110,10 @@ def correlate(con: duckdb.DuckDBPyConnection, *, settings: Settings | None = Non
     try:
         findings, modelled = stats.result().conclude(con, delivery, settings,
                                                      frames_read=checkpoint.start)
-    finally:
-        checkpoint.join()  # before the connection is used again
+    except BaseException:
+        checkpoint.join(raising=False)  # the statistics' error is the one to report
+        raise
+    checkpoint.join()  # before the connection is used again
     # offers are matched to page loads (exposure_pages): where the step left them
     findings, checked = answered.result().check(
         con, findings, settings, selection, since, until,
@@ -138,8 +140,8 @@ class _Checkpoint:
     its own to the same database). ``FORCE``: it waits for transactions still running instead
     of failing, and holds back new ones while it runs, which is why the caller starts it only
     once nothing reads through ``con`` until ``join``. ``join`` waits for it and raises what it
-    raised; without a ``start`` it does nothing, and the checkpoint is left to the next
-    commit or the close, as DuckDB does by itself."""
+    raised (unless told not to); without a ``start`` it does nothing, and the checkpoint is
+    left to the next commit or the close, as DuckDB does by itself."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self._con = con
@@ -161,10 +163,10 @@ class _Checkpoint:
         finally:
             cursor.close()
 
-    def join(self) -> None:
+    def join(self, *, raising: bool = True) -> None:
         if self._thread is not None:
             self._thread.join()
-        if self._error is not None:
+        if raising and self._error is not None:
             raise self._error
 
 

@@ -83,3 +83,22 @@ def test_a_failed_checkpoint_is_raised_where_it_is_joined() -> None:
     checkpoint.start()  # one checkpoint however often the frames are reported read
     with pytest.raises(duckdb.IOException, match="FORCE CHECKPOINT: no space left"):
         checkpoint.join()
+
+
+def test_a_failed_checkpoint_gives_way_to_the_statistics_error(small_demo, tmp_path,
+                                                                monkeypatch) -> None:
+    import parallax.correlate.conclude as conclude
+
+    def broken(*args, **kwargs):
+        kwargs["frames_read"]()  # the checkpoint starts, then the statistics fail
+        raise ValueError("the statistics failed")
+
+    monkeypatch.setattr(conclude, "conclude", broken)
+    monkeypatch.setattr(run_module._Checkpoint, "_run",
+                        lambda self, cursor: setattr(self, "_error", OSError("disk full")))
+    con = connect(_copy(small_demo, tmp_path / "c.duckdb"))
+    try:
+        with pytest.raises(ValueError, match="the statistics failed"):
+            correlate(con)
+    finally:
+        con.close()
