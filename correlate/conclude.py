@@ -61,19 +61,23 @@ def conclude(con: duckdb.DuckDBPyConnection, delivery: dict[tuple[str, str], Del
     # the frames they read: they are fitted in a second thread meanwhile, the sessions read
     # there too (the route models do not touch the connection). numpy, scipy's solvers and
     # DuckDB release the GIL in their heavy parts, so on two cores the fits overlap; each
-    # uses its own seeded generator, so the findings do not depend on the order.
-    with ThreadPoolExecutor(1) as pool:
+    # uses its own seeded generator, so the findings do not depend on the order. Once the
+    # route models are fitted, the dependencies' effects (which only read them, as the
+    # routes' effects do) are worked out in a third thread beside the routes' effects: the
+    # route models' thread was the last to finish, with the other core idle meanwhile.
+    with ThreadPoolExecutor(1) as pool, ThreadPoolExecutor(1) as side:
         conversion_job = pool.submit(_conversion, con, settings, frames_read)
         segments_job = pool.submit(segment_findings, fm, frame, settings) if modelled else None
         if modelled:
             models = fit_models(fm, "route", fm.route, fm.controls, settings, slopes=True)
+            deps_job = side.submit(dependency_effects, models, delivery, fm.controls, settings)
             # the routes whose load makes the site's typical load: Core Web Vitals breaches
             # (layout shifts, slow input) say nothing about a route's load time
             healthy = {s for (k, s), d in delivery.items()
                        if k == "route" and not degraded(replace(d, vitals=()), settings)}
             route_effects = {e.subject: e
                              for e in subject_effects(models, settings, healthy=healthy)}
-            dep_effects = dependency_effects(models, delivery, fm.controls, settings)
+            dep_effects = deps_job.result()
         conversion = conversion_job.result()
         if segments_job is not None:
             findings += segments_job.result()
