@@ -328,12 +328,11 @@ def spark():
 
     # The tests' inputs are small, so Spark's time goes to planning and compiling the mapping's
     # large expressions, not to rows: interpreted expressions and a fixed plan skip that work
-    # (same results; a user's session keeps Spark's defaults). For the same reason the JVM
-    # compiles only with its quick compiler (C1): its optimising one (C2) spends more CPU
-    # compiling Spark than runs this short win back (conftest.trace_lake's Spark ingest took
-    # 71 CPU s of the JVM and its Python workers with C2, 44-45 s with C1, at load 6-8).
-    with spark_session("local[2]", {"spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1",
-                                    "spark.sql.shuffle.partitions": "4",
+    # (same results; a user's session keeps Spark's defaults). The JVM keeps its optimising
+    # compiler: with the quick one only (-XX:TieredStopAtLevel=1) one trace lake's Spark
+    # ingest took 44-45 CPU s instead of 71 on a busy machine, but the whole suite on an idle
+    # one took 461 s (532 CPU s) against 444 s (514 CPU s) without it.
+    with spark_session("local[2]", {"spark.sql.shuffle.partitions": "4",
                                     "spark.default.parallelism": "2",
                                     "spark.sql.codegen.wholeStage": "false",
                                     "spark.sql.codegen.factoryMode": "NO_CODEGEN",
