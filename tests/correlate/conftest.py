@@ -32,7 +32,7 @@ class DemoRun:
 
 
 def _run(tmp_path_factory, name: str, **world) -> Iterator[DemoRun]:
-    """The world built, ingested and correlated once per test run (conftest.built_once), and
+    """The world built, ingested and correlated once per test run (tests.worlds.built_once), and
     this worker's copy of its database, open."""
 
     def build(folder: Path) -> None:

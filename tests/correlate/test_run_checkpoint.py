@@ -4,7 +4,6 @@ database whole when it is opened again, and an error of the checkpoint raised in
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import duckdb
@@ -13,17 +12,15 @@ import pytest
 from parallax.correlate import correlate
 from parallax.correlate import run as run_module
 from parallax.db import connect
+from tests.worlds import copy_database
 
 TABLES = ("exposure_responses", "exposure_session_routes", "exposure_sessions",
           "exposure_delivery")
 
 
-def _copy(small_demo: Path, to: Path) -> Path:
-    shutil.copy(small_demo, to)
-    key = small_demo.with_name(small_demo.name + ".key")
-    if key.exists():
-        shutil.copy(key, to.with_name(to.name + ".key"))
-    return to
+def _copy(small_demo: Path, folder: Path) -> Path:
+    folder.mkdir()
+    return copy_database(small_demo, folder)
 
 
 def _run(db: Path) -> tuple[dict, int, str, str, dict]:
@@ -50,11 +47,11 @@ def _run(db: Path) -> tuple[dict, int, str, str, dict]:
 
 def test_the_window_is_checkpointed_while_the_statistics_run(small_demo, tmp_path,
                                                               monkeypatch) -> None:
-    with_checkpoint = _run(_copy(small_demo, tmp_path / "a.duckdb"))
+    with_checkpoint = _run(_copy(small_demo, tmp_path / "a"))
     # the same run with the background checkpoint never started: the window's tables stay in
     # the log until the close
     monkeypatch.setattr(run_module._Checkpoint, "start", lambda self: None)
-    without = _run(_copy(small_demo, tmp_path / "b.duckdb"))
+    without = _run(_copy(small_demo, tmp_path / "b"))
     findings, wal, before, after, counts = with_checkpoint
     assert findings == without[0]  # nothing the statistics read changed
     assert before == after == without[2] == without[3]  # the setting put back
@@ -96,7 +93,7 @@ def test_a_failed_checkpoint_gives_way_to_the_statistics_error(small_demo, tmp_p
     monkeypatch.setattr(conclude, "conclude", broken)
     monkeypatch.setattr(run_module._Checkpoint, "_run",
                         lambda self, cursor: setattr(self, "_error", OSError("disk full")))
-    con = connect(_copy(small_demo, tmp_path / "c.duckdb"))
+    con = connect(_copy(small_demo, tmp_path / "c"))
     try:
         with pytest.raises(ValueError, match="the statistics failed"):
             correlate(con)
